@@ -1,0 +1,46 @@
+package hookgate
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// IdempotencyWindow is how long an Idempotency-Key returns the event it first
+// created.
+const IdempotencyWindow = 24 * time.Hour
+
+// Event is a message a producer sent. It is never changed after it is
+// accepted.
+type Event struct {
+	ID        string
+	ProjectID string
+	Type      string
+	Data      json.RawMessage
+	// IdempotencyKey is the key the producer sent, if any.
+	IdempotencyKey string
+	// Deliveries is the number of delivery rows created for the event.
+	Deliveries int
+	CreatedAt  time.Time
+	// Replayed is set by Store.CreateEvents when an idempotency key returned
+	// this earlier event instead of creating one.
+	Replayed bool
+}
+
+// EventInput is one event to accept.
+type EventInput struct {
+	Type           string
+	Data           json.RawMessage
+	IdempotencyKey string
+}
+
+// EventType is an entry of a project's optional event catalog. When Schema is
+// set, the data of events of this type must validate against it.
+type EventType struct {
+	ProjectID   string
+	Name        string
+	Description string
+	// Schema is a JSON Schema document, or nil.
+	Schema    json.RawMessage
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}

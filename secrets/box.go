@@ -1,0 +1,131 @@
+// Package secrets encrypts credentials at rest with AES-256-GCM.
+package secrets
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// KeySize is the length of an encryption key in bytes.
+const KeySize = 32
+
+// sealedPrefix marks a sealed value and names the scheme, so that the scheme
+// can change later without guessing.
+const sealedPrefix = "v1:"
+
+// Box seals and opens values with one key. It is safe for concurrent use.
+type Box struct {
+	aead cipher.AEAD
+}
+
+// NewBox returns a Box for a 32-byte key.
+func NewBox(key []byte) (*Box, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("secrets: key must be %d bytes, got %d", KeySize, len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Box{aead: aead}, nil
+}
+
+// Seal encrypts plaintext. The empty string stays empty, so that "not set"
+// needs no ciphertext.
+func (b *Box) Seal(plaintext string) string {
+	if plaintext == "" {
+		return ""
+	}
+	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(plaintext)+b.aead.Overhead())
+	_, _ = rand.Read(nonce)
+	out := b.aead.Seal(nonce, nonce, []byte(plaintext), nil)
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(out)
+}
+
+// ErrOpen is returned when a sealed value cannot be opened: it was made with
+// another key, or was changed.
+var ErrOpen = errors.New("secrets: cannot open sealed value (wrong HOOKGATE_ENCRYPTION_KEY?)")
+
+// Open decrypts a value made by Seal.
+func (b *Box) Open(sealed string) (string, error) {
+	if sealed == "" {
+		return "", nil
+	}
+	if !strings.HasPrefix(sealed, sealedPrefix) {
+		return "", ErrOpen
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(sealed[len(sealedPrefix):])
+	if err != nil || len(raw) < b.aead.NonceSize() {
+		return "", ErrOpen
+	}
+	n := b.aead.NonceSize()
+	plain, err := b.aead.Open(nil, raw[:n], raw[n:], nil)
+	if err != nil {
+		return "", ErrOpen
+	}
+	return string(plain), nil
+}
+
+// ParseKey decodes a key given as base64 (standard or URL alphabet) or hex.
+func ParseKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(s); err == nil && len(k) == KeySize {
+			return k, nil
+		}
+	}
+	if k, err := hex.DecodeString(s); err == nil && len(k) == KeySize {
+		return k, nil
+	}
+	return nil, fmt.Errorf("secrets: the key must be %d bytes in base64 or hex", KeySize)
+}
+
+// LoadOrCreateKey returns the key from env when it is set, else the key in
+// file, creating that file with a new random key (mode 0600) the first time.
+func LoadOrCreateKey(env, file string) ([]byte, error) {
+	if env != "" {
+		return ParseKey(env)
+	}
+	if b, err := os.ReadFile(file); err == nil {
+		return ParseKey(string(b))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, KeySize)
+	_, _ = rand.Read(key)
+	if err := writeNew(file, base64.StdEncoding.EncodeToString(key)+"\n"); err != nil {
+		if errors.Is(err, os.ErrExist) { // another node created it first
+			return LoadOrCreateKey("", file)
+		}
+		return nil, err
+	}
+	return key, nil
+}
+
+// writeNew writes a file that must not exist yet, readable by its owner only.
+func writeNew(file, content string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

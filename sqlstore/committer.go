@@ -1,0 +1,130 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+// maxCommitEvents bounds the events written in one group commit, so that one
+// transaction stays short.
+const maxCommitEvents = 2000
+
+// commitTimeout bounds one group commit; it is not tied to any one request,
+// since a batch serves many.
+const commitTimeout = 30 * time.Second
+
+// ErrClosed is returned for events sent after Close.
+var ErrClosed = &hookgate.Error{Code: hookgate.EUnavailable, Message: "the server is shutting down"}
+
+// ingestReq is one CreateEvents call waiting for its group commit.
+type ingestReq struct {
+	projectID string
+	in        []hookgate.EventInput
+	out       []*hookgate.Event
+	err       error
+	done      chan struct{}
+}
+
+// committer group-commits events: concurrent CreateEvents calls queue their
+// inputs, and each worker writes whatever is queued in one transaction. Under
+// load this turns many small commits into few large ones; alone, a request
+// commits at once.
+type committer struct {
+	s       *Store
+	queue   chan *ingestReq
+	mu      sync.RWMutex // held for reading while sending to queue
+	closed  bool
+	workers sync.WaitGroup
+}
+
+func newCommitter(s *Store, workers int) *committer {
+	c := &committer{s: s, queue: make(chan *ingestReq, 4096)}
+	for range workers {
+		c.workers.Add(1)
+		go c.run()
+	}
+	return c
+}
+
+func (c *committer) submit(ctx context.Context, r *ingestReq) error {
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case c.queue <- r:
+		c.mu.RUnlock()
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return ctx.Err()
+	}
+	// Once queued, the events will be committed or fail as a whole; wait for
+	// the answer even if the client leaves, so the outcome is never unknown
+	// to us.
+	<-r.done
+	return r.err
+}
+
+// close stops taking events and waits until every queued one is committed.
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.queue)
+	}
+	c.mu.Unlock()
+	c.workers.Wait()
+}
+
+func (c *committer) run() {
+	defer c.workers.Done()
+	batch := make([]*ingestReq, 0, 256)
+	for first := range c.queue {
+		batch = append(batch[:0], first)
+		n := len(first.in)
+	fill:
+		for n < maxCommitEvents {
+			select {
+			case r, ok := <-c.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+				n += len(r.in)
+			default:
+				break fill
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+// commit writes a batch; when the shared transaction fails, each request is
+// tried alone so that one bad request cannot fail the others.
+func (c *committer) commit(batch []*ingestReq) {
+	err := c.s.commitEvents(batch)
+	if err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			r.err = c.s.commitEvents([]*ingestReq{r})
+		}
+	} else {
+		for _, r := range batch {
+			r.err = err
+		}
+	}
+	for _, r := range batch {
+		if r.err != nil {
+			r.out = nil
+			var he *hookgate.Error
+			if !errors.As(r.err, &he) {
+				c.s.log.Error("commit events", "project", r.projectID, "events", len(r.in), "err", r.err)
+			}
+		}
+		close(r.done)
+	}
+}

@@ -1,0 +1,67 @@
+package sqlstore
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate brings the schema up to date. On PostgreSQL it holds a session
+// advisory lock, keyed by database and schema, so that many nodes starting at
+// once migrate one after the other.
+func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.migrator(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationStatus returns the applied schema version and the latest known.
+func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
+	p, err := s.migrator(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	current, latest, err = p.GetVersions(ctx)
+	return current, latest, err
+}
+
+func (s *Store) migrator(ctx context.Context) (*goose.Provider, error) {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	var opts []goose.ProviderOption
+	if s.engine == EnginePostgres {
+		dialect, dir = goose.DialectPostgres, "migrations/postgres"
+		var where string
+		if err := s.write.QueryRowContext(ctx, "SELECT current_database() || '.' || current_schema()").Scan(&where); err != nil {
+			return nil, fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+		h := fnv.New64a()
+		h.Write([]byte("hookgate-migrate:" + where))
+		locker, err := lock.NewPostgresSessionLocker(
+			lock.WithLockID(int64(h.Sum64()>>1)),
+			lock.WithLockTimeout(1, 300), // retry every second for up to 5 minutes
+		)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, goose.WithDisableGlobalRegistry(true))
+	return goose.NewProvider(dialect, s.write, fsys, opts...)
+}

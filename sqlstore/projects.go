@@ -1,0 +1,119 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+const projectCols = "id, slug, name, retry_schedule, created_at, updated_at"
+
+// CreateProject stores p; EConflict when the slug is taken.
+func (s *Store) CreateProject(ctx context.Context, p *hookgate.Project) error {
+	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?)`),
+		p.ID, p.Slug, p.Name, formatSchedule(p.RetrySchedule), micros(p.CreatedAt), micros(p.UpdatedAt))
+	if isUniqueViolation(err) {
+		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
+	}
+	return err
+}
+
+// FindProject finds a project by ID or slug.
+func (s *Store) FindProject(ctx context.Context, ref string) (*hookgate.Project, error) {
+	col := "slug"
+	if strings.HasPrefix(ref, hookgate.PrefixProject) {
+		col = "id"
+	}
+	p, err := scanProject(s.read.QueryRowContext(ctx, s.q(`SELECT `+projectCols+` FROM projects WHERE `+col+` = ?`), ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookgate.NotFound("project")
+	}
+	return p, err
+}
+
+// ListProjects lists projects, newest first.
+func (s *Store) ListProjects(ctx context.Context, page hookgate.Page) ([]*hookgate.Project, string, error) {
+	limit := pageLimit(page)
+	return queryPage(ctx, s.read, s.q(`SELECT `+projectCols+` FROM projects WHERE (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`),
+		limit, scanProject, func(p *hookgate.Project) string { return p.ID }, page.Cursor, page.Cursor, limit+1)
+}
+
+// UpdateProject saves p's slug, name and retry schedule.
+func (s *Store) UpdateProject(ctx context.Context, p *hookgate.Project) error {
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE projects SET slug = ?, name = ?, retry_schedule = ?, updated_at = ? WHERE id = ?`),
+		p.Slug, p.Name, formatSchedule(p.RetrySchedule), micros(p.UpdatedAt), p.ID)
+	if isUniqueViolation(err) {
+		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
+	}
+	return mustAffect(res, err, "project")
+}
+
+// projectTables lists every table with a project_id column, children first.
+var projectTables = []string{"deliveries", "idempotency_keys", "events", "event_types", "webhooks", "api_keys"}
+
+// DeleteProject deletes a project and everything it owns.
+func (s *Store) DeleteProject(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, t := range projectTables {
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE project_id = ?`), id); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM projects WHERE id = ?`), id)
+		return mustAffect(res, err, "project")
+	})
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanProject(r scanner) (*hookgate.Project, error) {
+	var p hookgate.Project
+	var sched string
+	var created, updated int64
+	if err := r.Scan(&p.ID, &p.Slug, &p.Name, &sched, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.RetrySchedule = parseSchedule(sched)
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &p, nil
+}
+
+func formatSchedule(d []time.Duration) string {
+	parts := make([]string, len(d))
+	for i, v := range d {
+		parts[i] = v.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func parseSchedule(s string) []time.Duration {
+	if s == "" {
+		return nil
+	}
+	var out []time.Duration
+	for _, f := range strings.Split(s, ",") {
+		if d, err := time.ParseDuration(f); err == nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// mustAffect turns "no row changed" into ENotFound.
+func mustAffect(res sql.Result, err error, kind string) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return hookgate.NotFound(kind)
+	}
+	return nil
+}

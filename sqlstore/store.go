@@ -1,0 +1,298 @@
+// Package sqlstore implements hookgate.Store on SQLite (modernc.org/sqlite,
+// pure Go) and on PostgreSQL (pgx v5). Both engines run the same SQL, written
+// with '?' placeholders and rebound for PostgreSQL once.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/secrets"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// Engine names.
+const (
+	EngineSQLite   = "sqlite"
+	EnginePostgres = "postgres"
+)
+
+// Config configures Open. The zero value with a Box opens SQLite in
+// ./hookgate-data.
+type Config struct {
+	// DatabaseURL selects PostgreSQL when it starts with postgres:// or
+	// postgresql://. Empty means SQLite in DataDir.
+	DatabaseURL string
+	// DataDir holds the SQLite file hookgate.db. Default "./hookgate-data".
+	DataDir string
+	// Box encrypts webhook secrets and credentials. Required.
+	Box *secrets.Box
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// MaxOpenConns caps PostgreSQL connections (default 16) and SQLite
+	// readers (default 4); SQLite always has exactly one writer.
+	MaxOpenConns int
+}
+
+// Store is a hookgate.Store on one SQL database.
+type Store struct {
+	engine string
+	write  *sql.DB // SQLite: the single writer connection. Postgres: the pool.
+	read   *sql.DB // SQLite: the reader pool. Postgres: the same pool.
+	box    *secrets.Box
+	log    *slog.Logger
+	now    func() time.Time
+
+	queries sync.Map // query text with '?' -> rebound text
+
+	ingest *committer
+}
+
+var _ hookgate.Store = (*Store)(nil)
+
+// Open connects to the database. It does not migrate; call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Box == nil {
+		return nil, errors.New("sqlstore: Config.Box is required")
+	}
+	s := &Store{box: cfg.Box, log: cfg.Logger, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var err error
+	switch {
+	case strings.HasPrefix(cfg.DatabaseURL, "postgres://"), strings.HasPrefix(cfg.DatabaseURL, "postgresql://"):
+		err = s.openPostgres(ctx, cfg)
+	case cfg.DatabaseURL == "":
+		err = s.openSQLite(ctx, cfg)
+	default:
+		return nil, fmt.Errorf("sqlstore: unsupported database URL scheme in %q (want postgres:// or none for SQLite)", redactURL(cfg.DatabaseURL))
+	}
+	if err != nil {
+		return nil, err
+	}
+	workers := 4
+	if s.engine == EngineSQLite {
+		workers = 1 // SQLite has one writer; more committers would only queue on it.
+	}
+	s.ingest = newCommitter(s, workers)
+	return s, nil
+}
+
+func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
+	dir := cfg.DataDir
+	if dir == "" {
+		dir = "./hookgate-data"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("sqlstore: data dir: %w", err)
+	}
+	path, err := filepath.Abs(filepath.Join(dir, "hookgate.db"))
+	if err != nil {
+		return err
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(OFF)"
+	dsn := "file:" + path + "?" + pragmas + "&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	readers := cfg.MaxOpenConns
+	if readers <= 0 {
+		readers = 4
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return err
+	}
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	s.engine, s.write, s.read = EngineSQLite, w, r
+	return nil
+}
+
+func (s *Store) openPostgres(ctx context.Context, cfg Config) error {
+	db, err := sql.Open("pgx", cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	n := cfg.MaxOpenConns
+	if n <= 0 {
+		n = 16
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("sqlstore: connect to %s: %w", redactURL(cfg.DatabaseURL), err)
+	}
+	s.engine, s.write, s.read = EnginePostgres, db, db
+	return nil
+}
+
+// Engine returns EngineSQLite or EnginePostgres.
+func (s *Store) Engine() string { return s.engine }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close stops accepting events, waits for the ones in flight to commit, and
+// closes the connections.
+func (s *Store) Close() error {
+	s.ingest.close()
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// q returns query with its '?' placeholders in the engine's syntax.
+func (s *Store) q(query string) string {
+	if s.engine != EnginePostgres {
+		return query
+	}
+	if v, ok := s.queries.Load(query); ok {
+		return v.(string)
+	}
+	r := rebind(query)
+	s.queries.Store(query, r)
+	return r
+}
+
+// rebind turns '?' placeholders into $1, $2, … (no query here has '?' in a
+// string literal).
+func rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// tx runs fn in a write transaction and commits it when fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// isUniqueViolation reports whether err is a unique constraint failure on
+// either engine.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
+
+// pageLimit applies the default and the cap to a page size.
+func pageLimit(p hookgate.Page) int {
+	switch {
+	case p.Limit <= 0:
+		return hookgate.DefaultPageLimit
+	case p.Limit > hookgate.MaxPageLimit:
+		return hookgate.MaxPageLimit
+	}
+	return p.Limit
+}
+
+// trimPage cuts a list fetched with limit+1 rows to limit and returns the
+// cursor of the next page, or "" when this is the last.
+func trimPage[T any](list []T, limit int, key func(T) string) ([]T, string) {
+	if len(list) <= limit {
+		return list, ""
+	}
+	list = list[:limit]
+	return list, key(list[limit-1])
+}
+
+// queryPage runs a list query that selects limit+1 rows and returns one page
+// and the cursor of the next.
+func queryPage[T any](ctx context.Context, db *sql.DB, query string, limit int, scan func(scanner) (T, error), key func(T) string, args ...any) ([]T, string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	list := make([]T, 0, min(limit+1, 64))
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		list = append(list, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	list, next := trimPage(list, limit, key)
+	return list, next, nil
+}

@@ -1,0 +1,164 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at"
+
+// webhookRow is a webhook as stored: secrets sealed, lists as JSON.
+type webhookRow struct {
+	events, secret, prevSecret, auth, headers, queryParams, metadata string
+}
+
+func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
+	auth, err := json.Marshal(w.Auth)
+	if err != nil {
+		return webhookRow{}, err
+	}
+	return webhookRow{
+		events:      jsonText(w.Events),
+		secret:      s.box.Seal(w.Secret),
+		prevSecret:  s.box.Seal(w.PreviousSecret),
+		auth:        s.box.Seal(string(auth)),
+		headers:     s.box.Seal(jsonText(w.Headers)),
+		queryParams: jsonText(w.QueryParams),
+		metadata:    jsonText(w.Metadata),
+	}, nil
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v) // strings, string slices and maps always marshal
+	return string(b)
+}
+
+// CreateWebhook stores w, encrypting its secrets.
+func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
+	r, err := s.sealWebhook(w)
+	if err != nil {
+		return err
+	}
+	_, err = s.write.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		w.ID, w.ProjectID, w.URL, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
+		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
+		micros(w.CreatedAt), micros(w.UpdatedAt))
+	return err
+}
+
+// FindWebhook finds a webhook with its secrets decrypted.
+func (s *Store) FindWebhook(ctx context.Context, projectID, id string) (*hookgate.Webhook, error) {
+	return s.findWebhook(ctx, s.read, projectID, id)
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) findWebhook(ctx context.Context, db queryer, projectID, id string) (*hookgate.Webhook, error) {
+	w, err := s.scanWebhook(db.QueryRowContext(ctx, s.q(`SELECT `+webhookCols+` FROM webhooks WHERE project_id = ? AND id = ?`), projectID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookgate.NotFound("webhook")
+	}
+	return w, err
+}
+
+// ListWebhooks lists a project's webhooks, newest first.
+func (s *Store) ListWebhooks(ctx context.Context, projectID string, page hookgate.Page) ([]*hookgate.Webhook, string, error) {
+	limit := pageLimit(page)
+	return queryPage(ctx, s.read, s.q(`SELECT `+webhookCols+` FROM webhooks WHERE project_id = ? AND (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`),
+		limit, s.scanWebhook, func(w *hookgate.Webhook) string { return w.ID }, projectID, page.Cursor, page.Cursor, limit+1)
+}
+
+// UpdateWebhook saves every field of w but its status.
+func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
+	r, err := s.sealWebhook(w)
+	if err != nil {
+		return err
+	}
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
+		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
+		metadata = ?, updated_at = ? WHERE project_id = ? AND id = ?`),
+		w.URL, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
+		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.ProjectID, w.ID)
+	return mustAffect(res, err, "webhook")
+}
+
+// SetWebhookStatus changes a webhook's status and pauses or resumes its
+// deliveries in the same transaction.
+func (s *Store) SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*hookgate.Webhook, error) {
+	var w *hookgate.Webhook
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE webhooks SET status = ?, updated_at = ? WHERE project_id = ? AND id = ?`),
+			status, micros(now), projectID, id)
+		if err := mustAffect(res, err, "webhook"); err != nil {
+			return err
+		}
+		from, to := hookgate.DeliveryPending, hookgate.DeliveryPaused
+		if status == hookgate.StatusActive {
+			from, to = hookgate.DeliveryPaused, hookgate.DeliveryPending
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, lease_until = 0, updated_at = ? WHERE webhook_id = ? AND status = ?`),
+			to, micros(now), id, from); err != nil {
+			return err
+		}
+		w, err = s.findWebhook(ctx, tx, projectID, id)
+		return err
+	})
+	return w, err
+}
+
+// DeleteWebhook deletes a webhook and cancels its unfinished deliveries.
+func (s *Store) DeleteWebhook(ctx context.Context, projectID, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhooks WHERE project_id = ? AND id = ?`), projectID, id)
+		if err := mustAffect(res, err, "webhook"); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, lease_until = 0, updated_at = ? WHERE webhook_id = ? AND status IN (?, ?)`),
+			hookgate.DeliveryCancelled, micros(s.now()), id, hookgate.DeliveryPending, hookgate.DeliveryPaused)
+		return err
+	})
+}
+
+func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
+	var w hookgate.Webhook
+	var row webhookRow
+	var prevExp, created, updated int64
+	if err := r.Scan(&w.ID, &w.ProjectID, &w.URL, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
+		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
+		&created, &updated); err != nil {
+		return nil, err
+	}
+	w.PreviousSecretExpiresAt, w.CreatedAt, w.UpdatedAt = fromMicros(prevExp), fromMicros(created), fromMicros(updated)
+	var err error
+	if w.Secret, err = s.box.Open(row.secret); err != nil {
+		return nil, fmt.Errorf("webhook %s secret: %w", w.ID, err)
+	}
+	if w.PreviousSecret, err = s.box.Open(row.prevSecret); err != nil {
+		return nil, fmt.Errorf("webhook %s previous secret: %w", w.ID, err)
+	}
+	auth, err := s.box.Open(row.auth)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s auth: %w", w.ID, err)
+	}
+	headers, err := s.box.Open(row.headers)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s headers: %w", w.ID, err)
+	}
+	for _, f := range []struct {
+		text string
+		dst  any
+	}{{auth, &w.Auth}, {headers, &w.Headers}, {row.events, &w.Events}, {row.queryParams, &w.QueryParams}, {row.metadata, &w.Metadata}} {
+		if err := json.Unmarshal([]byte(f.text), f.dst); err != nil {
+			return nil, fmt.Errorf("webhook %s: %w", w.ID, err)
+		}
+	}
+	return &w, nil
+}

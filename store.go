@@ -1,0 +1,109 @@
+package hookgate
+
+import (
+	"context"
+	"time"
+)
+
+// Page selects one page of a list, newest first.
+type Page struct {
+	// Limit is the page size; the store treats 0 as DefaultPageLimit.
+	Limit int
+	// Cursor is the nextCursor of the previous page, or empty for the first.
+	Cursor string
+}
+
+// Page size bounds.
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 250
+)
+
+// EventFilter narrows a list of events.
+type EventFilter struct {
+	Page
+	// Type, when set, keeps only events of that type.
+	Type string
+}
+
+// DeliveryFilter narrows a list of deliveries.
+type DeliveryFilter struct {
+	Page
+	WebhookID string
+	EventID   string
+	Status    string
+}
+
+// Store keeps everything Hookgate knows. Every method that takes a projectID
+// scopes its work to that project: a resource of another project is reported
+// as ENotFound. Methods return *Error values with codes ENotFound and
+// EConflict where they say so; any other error is internal.
+type Store interface {
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections after in-flight writes finish.
+	Close() error
+
+	// CreateProject stores p; EConflict when the slug is taken.
+	CreateProject(ctx context.Context, p *Project) error
+	// FindProject finds a project by ID or slug; ENotFound.
+	FindProject(ctx context.Context, ref string) (*Project, error)
+	// ListProjects lists projects, newest first.
+	ListProjects(ctx context.Context, page Page) (list []*Project, next string, err error)
+	// UpdateProject saves p's name, slug and retry schedule; ENotFound, EConflict.
+	UpdateProject(ctx context.Context, p *Project) error
+	// DeleteProject deletes a project and everything it owns; ENotFound.
+	DeleteProject(ctx context.Context, id string) error
+
+	// CreateAPIKey stores k.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// FindAPIKey finds a key by its ID alone, for authentication; ENotFound.
+	FindAPIKey(ctx context.Context, id string) (*APIKey, error)
+	// ListAPIKeys lists a project's keys.
+	ListAPIKeys(ctx context.Context, projectID string, page Page) ([]*APIKey, string, error)
+	// DeleteAPIKey revokes a key; ENotFound.
+	DeleteAPIKey(ctx context.Context, projectID, id string) error
+
+	// CreateWebhook stores w, encrypting its secrets.
+	CreateWebhook(ctx context.Context, w *Webhook) error
+	// FindWebhook finds a webhook with its secrets decrypted; ENotFound.
+	FindWebhook(ctx context.Context, projectID, id string) (*Webhook, error)
+	// ListWebhooks lists a project's webhooks.
+	ListWebhooks(ctx context.Context, projectID string, page Page) ([]*Webhook, string, error)
+	// UpdateWebhook saves every field of w but its status; ENotFound.
+	UpdateWebhook(ctx context.Context, w *Webhook) error
+	// SetWebhookStatus changes a webhook's status and, in the same
+	// transaction, pauses its pending deliveries (status other than active)
+	// or resumes its paused ones (active); ENotFound.
+	SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*Webhook, error)
+	// DeleteWebhook deletes a webhook and cancels its unfinished deliveries,
+	// which stay readable for audit; ENotFound.
+	DeleteWebhook(ctx context.Context, projectID, id string) error
+
+	// CreateEventType stores t; EConflict when the name is taken.
+	CreateEventType(ctx context.Context, t *EventType) error
+	// FindEventType finds an event type by name; ENotFound.
+	FindEventType(ctx context.Context, projectID, name string) (*EventType, error)
+	// ListEventTypes lists a project's event types by name.
+	ListEventTypes(ctx context.Context, projectID string, page Page) ([]*EventType, string, error)
+	// UpdateEventType saves t's description and schema; ENotFound.
+	UpdateEventType(ctx context.Context, t *EventType) error
+	// DeleteEventType deletes an event type; ENotFound.
+	DeleteEventType(ctx context.Context, projectID, name string) error
+
+	// CreateEvents accepts events for a project: each event and one pending
+	// delivery per active webhook subscribed to its type are committed
+	// together before it returns. An input whose IdempotencyKey was used
+	// within IdempotencyWindow yields the original event and creates nothing.
+	// Results are in input order.
+	CreateEvents(ctx context.Context, projectID string, in []EventInput) ([]*Event, error)
+	// FindEvent finds an event; ENotFound.
+	FindEvent(ctx context.Context, projectID, id string) (*Event, error)
+	// ListEvents lists a project's events, newest first.
+	ListEvents(ctx context.Context, projectID string, f EventFilter) ([]*Event, string, error)
+
+	// FindDelivery finds a delivery; ENotFound.
+	FindDelivery(ctx context.Context, projectID, id string) (*Delivery, error)
+	// ListDeliveries lists a project's deliveries, newest first.
+	ListDeliveries(ctx context.Context, projectID string, f DeliveryFilter) ([]*Delivery, string, error)
+}

@@ -1,0 +1,401 @@
+package hookgate
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Webhook statuses.
+const (
+	// StatusActive webhooks receive deliveries.
+	StatusActive = "active"
+	// StatusDeactivated webhooks were switched off by a user; their pending
+	// deliveries are paused.
+	StatusDeactivated = "deactivated"
+	// StatusDisabled webhooks were switched off by Hookgate after their
+	// endpoint kept failing.
+	StatusDisabled = "disabled"
+)
+
+// Auth types a webhook can use against its receiver.
+const (
+	AuthNone             = "none"
+	AuthBasic            = "basic"
+	AuthClientCredential = "client_credential"
+)
+
+// Payload encodings.
+const (
+	EncodingJSON   = "json"
+	EncodingBase64 = "base64"
+)
+
+// Limits on webhook registrations.
+const (
+	MaxURLLength       = 2048
+	MaxDescription     = 1024
+	MaxEventFilters    = 256
+	MaxEventTypeLength = 256
+	MaxHeaders         = 50
+	MaxQueryParams     = 50
+	MaxMetadata        = 50
+	MaxRateLimit       = 100000
+	SecretPrefix       = "whsec_"
+	minSecretBytes     = 24
+	maxSecretBytes     = 64
+)
+
+// Webhook is an endpoint registered to receive events. Secret and the
+// credentials in Auth are plain text here; stores encrypt them at rest.
+type Webhook struct {
+	ID          string
+	ProjectID   string
+	URL         string
+	Description string
+	// Events lists the event types delivered; empty means all. A '*' matches
+	// any run of characters, so "order.*" matches "order.created".
+	Events []string
+	Secret string
+	// PreviousSecret keeps signing until PreviousSecretExpiresAt after a
+	// rotation.
+	PreviousSecret          string
+	PreviousSecretExpiresAt time.Time
+	Auth                    WebhookAuth
+	Headers                 map[string]string
+	Method                  string
+	QueryParams             []string
+	PayloadEncoding         string
+	// RateLimit is the maximum requests per second to the endpoint; 0 means
+	// no limit.
+	RateLimit int
+	Metadata  map[string]string
+	Status    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// WebhookAuth is how deliveries authenticate to the receiver.
+type WebhookAuth struct {
+	Type         string   `json:"type"`
+	Username     string   `json:"username,omitempty"`
+	Password     string   `json:"password,omitempty"`
+	ClientID     string   `json:"clientID,omitempty"`
+	ClientSecret string   `json:"clientSecret,omitempty"`
+	TokenURL     string   `json:"tokenURL,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+}
+
+// Subscribes reports whether the webhook wants events of type eventType.
+func (w *Webhook) Subscribes(eventType string) bool {
+	return MatchesFilters(w.Events, eventType)
+}
+
+// MatchesFilters reports whether eventType matches any of filters; an empty
+// list matches everything.
+func MatchesFilters(filters []string, eventType string) bool {
+	if len(filters) == 0 {
+		return true
+	}
+	for _, f := range filters {
+		if matchGlob(f, eventType) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchGlob matches s against pattern where '*' stands for any run of
+// characters (including none). It runs in O(len(pattern)*len(s)) at worst.
+func matchGlob(pattern, s string) bool {
+	px, sx := 0, 0
+	starPx, starSx := -1, 0
+	for sx < len(s) {
+		switch {
+		case px < len(pattern) && pattern[px] == '*':
+			starPx, starSx = px, sx
+			px++
+		case px < len(pattern) && pattern[px] == s[sx]:
+			px++
+			sx++
+		case starPx >= 0:
+			px = starPx + 1
+			starSx++
+			sx = starSx
+		default:
+			return false
+		}
+	}
+	for px < len(pattern) && pattern[px] == '*' {
+		px++
+	}
+	return px == len(pattern)
+}
+
+// ApplyDefaults fills the fields a registration may leave out.
+func (w *Webhook) ApplyDefaults() {
+	if w.Method == "" {
+		w.Method = http.MethodPost
+	}
+	if w.PayloadEncoding == "" {
+		w.PayloadEncoding = EncodingJSON
+	}
+	if w.Auth.Type == "" {
+		w.Auth.Type = AuthNone
+	}
+	if w.Status == "" {
+		w.Status = StatusActive
+	}
+}
+
+var (
+	eventTypePattern  = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
+	eventFilterRegexp = regexp.MustCompile(`^[A-Za-z0-9_.\-*]+$`)
+	paramNamePattern  = regexp.MustCompile(`^[A-Za-z0-9_.\-\[\]]{1,128}$`)
+)
+
+// reservedHeaders may not be set by a registration: they are computed for each
+// request, or would let a registration forge a signature.
+var reservedHeaders = map[string]bool{
+	"host": true, "content-length": true, "transfer-encoding": true, "connection": true,
+	"te": true, "trailer": true, "upgrade": true, "keep-alive": true, "proxy-connection": true,
+	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true,
+}
+
+// Validate checks every field of a webhook whose defaults are applied. The
+// returned *Error names the JSON parameter at fault.
+func (w *Webhook) Validate() error {
+	if err := ValidateURL("url", w.URL); err != nil {
+		return err
+	}
+	if len(w.Description) > MaxDescription {
+		return InvalidParam("description", w.Description, "description must be at most %d bytes", MaxDescription)
+	}
+	if len(w.Events) > MaxEventFilters {
+		return InvalidParam("events", len(w.Events), "at most %d event filters", MaxEventFilters)
+	}
+	for _, f := range w.Events {
+		if len(f) == 0 || len(f) > MaxEventTypeLength || !eventFilterRegexp.MatchString(f) {
+			return InvalidParam("events", f, "an event filter is 1-%d characters of letters, digits, '_', '-', '.' and '*'", MaxEventTypeLength)
+		}
+	}
+	if err := ValidateSecret("secret", w.Secret); err != nil {
+		return err
+	}
+	if err := w.Auth.validate(); err != nil {
+		return err
+	}
+	if err := ValidateHeaders("headers", w.Headers); err != nil {
+		return err
+	}
+	switch w.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodGet, http.MethodDelete:
+	default:
+		return InvalidParam("method", w.Method, "method must be one of POST, PUT, PATCH, GET, DELETE")
+	}
+	if len(w.QueryParams) > MaxQueryParams {
+		return InvalidParam("queryParams", len(w.QueryParams), "at most %d query parameters", MaxQueryParams)
+	}
+	for _, q := range w.QueryParams {
+		if !paramNamePattern.MatchString(q) {
+			return InvalidParam("queryParams", q, "a query parameter name is 1-128 letters, digits or any of _ . - [ ]")
+		}
+	}
+	switch w.PayloadEncoding {
+	case EncodingJSON, EncodingBase64:
+	default:
+		return InvalidParam("payloadEncoding", w.PayloadEncoding, "payloadEncoding must be json or base64")
+	}
+	if w.RateLimit < 0 || w.RateLimit > MaxRateLimit {
+		return InvalidParam("rateLimit", w.RateLimit, "rateLimit must be between 1 and %d requests per second, or 0 for none", MaxRateLimit)
+	}
+	if len(w.Metadata) > MaxMetadata {
+		return InvalidParam("metadata", len(w.Metadata), "at most %d metadata entries", MaxMetadata)
+	}
+	for k, v := range w.Metadata {
+		if k == "" || len(k) > 128 || len(v) > 1024 {
+			return InvalidParam("metadata."+k, v, "metadata keys are 1-128 bytes and values at most 1024 bytes")
+		}
+	}
+	switch w.Status {
+	case StatusActive, StatusDeactivated, StatusDisabled:
+	default:
+		return InvalidParam("status", w.Status, "status must be active, deactivated or disabled")
+	}
+	return nil
+}
+
+func (a *WebhookAuth) validate() error {
+	switch a.Type {
+	case AuthNone:
+		if a.Username != "" || a.Password != "" || a.ClientID != "" || a.ClientSecret != "" || a.TokenURL != "" || len(a.Scopes) > 0 {
+			return InvalidParam("auth", a.Type, "auth of type none takes no other fields")
+		}
+	case AuthBasic:
+		if a.Username == "" {
+			return MissingParam("auth.username")
+		}
+		if strings.Contains(a.Username, ":") {
+			return InvalidParam("auth.username", a.Username, "a basic auth username may not contain ':'")
+		}
+		if a.Password == "" {
+			return MissingParam("auth.password")
+		}
+		if a.ClientID != "" || a.ClientSecret != "" || a.TokenURL != "" || len(a.Scopes) > 0 {
+			return InvalidParam("auth", a.Type, "auth of type basic takes only username and password")
+		}
+	case AuthClientCredential:
+		if a.ClientID == "" {
+			return MissingParam("auth.clientID")
+		}
+		if a.ClientSecret == "" {
+			return MissingParam("auth.clientSecret")
+		}
+		if a.TokenURL == "" {
+			return MissingParam("auth.tokenURL")
+		}
+		if err := ValidateURL("auth.tokenURL", a.TokenURL); err != nil {
+			return err
+		}
+		if a.Username != "" || a.Password != "" {
+			return InvalidParam("auth", a.Type, "auth of type client_credential takes clientID, clientSecret, tokenURL and scopes")
+		}
+		for _, s := range a.Scopes {
+			if s == "" || strings.ContainsAny(s, " \t\r\n") {
+				return InvalidParam("auth.scopes", s, "a scope is a non-empty string without spaces")
+			}
+		}
+	default:
+		return InvalidParam("auth.type", a.Type, "auth.type must be none, basic or client_credential")
+	}
+	return nil
+}
+
+// ValidateURL checks that raw is an absolute http or https URL with a host
+// and no user info (credentials belong in auth, where they are kept secret).
+func ValidateURL(param, raw string) error {
+	if raw == "" {
+		return MissingParam(param)
+	}
+	if len(raw) > MaxURLLength {
+		return InvalidParam(param, raw, "%s must be at most %d bytes", param, MaxURLLength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return InvalidParam(param, raw, "%s is not a valid URL", param)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return InvalidParam(param, raw, "%s must be an absolute http or https URL", param)
+	}
+	if u.Hostname() == "" {
+		return InvalidParam(param, raw, "%s has no host", param)
+	}
+	if u.User != nil {
+		return InvalidParam(param, raw, "%s may not hold credentials; use auth", param)
+	}
+	if u.Fragment != "" {
+		return InvalidParam(param, raw, "%s may not have a fragment", param)
+	}
+	return nil
+}
+
+// ValidateHeaders checks header names and values, refusing those Hookgate
+// sets itself.
+func ValidateHeaders(param string, h map[string]string) error {
+	if len(h) > MaxHeaders {
+		return InvalidParam(param, len(h), "at most %d headers", MaxHeaders)
+	}
+	for k, v := range h {
+		if !validHeaderName(k) {
+			return InvalidParam(param, k, "%q is not a valid header name", k)
+		}
+		if reservedHeaders[strings.ToLower(k)] {
+			return InvalidParam(param+"."+k, k, "header %s is set by Hookgate and cannot be configured", k)
+		}
+		if !validHeaderValue(v) || len(v) > 4096 {
+			return InvalidParam(param+"."+k, v, "header %s has an invalid value", k)
+		}
+	}
+	return nil
+}
+
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// IsCredentialHeader reports whether a header's value is a credential that
+// must be redacted in responses.
+func IsCredentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	return n == "authorization" || n == "proxy-authorization" || n == "cookie" ||
+		strings.Contains(n, "token") || strings.Contains(n, "key") || strings.Contains(n, "secret") ||
+		strings.Contains(n, "password")
+}
+
+// ValidateSecret checks a signing secret: "whsec_" and the base64 of 24 to 64
+// bytes. An empty secret is valid (one is generated).
+func ValidateSecret(param, s string) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := SecretBytes(s); err != nil {
+		return InvalidParam(param, "********", "%s must be %s followed by the base64 of %d to %d bytes", param, SecretPrefix, minSecretBytes, maxSecretBytes)
+	}
+	return nil
+}
+
+// SecretBytes decodes a "whsec_" secret into the HMAC key.
+func SecretBytes(s string) ([]byte, error) {
+	if !strings.HasPrefix(s, SecretPrefix) {
+		return nil, Errorf(EInvalidParameter, "secret must start with %s", SecretPrefix)
+	}
+	b, err := base64.StdEncoding.DecodeString(s[len(SecretPrefix):])
+	if err != nil {
+		return nil, Errorf(EInvalidParameter, "secret is not base64")
+	}
+	if len(b) < minSecretBytes || len(b) > maxSecretBytes {
+		return nil, Errorf(EInvalidParameter, "secret must hold %d to %d bytes", minSecretBytes, maxSecretBytes)
+	}
+	return b, nil
+}
+
+// NewSecret returns a new random signing secret of 32 bytes.
+func NewSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return SecretPrefix + base64.StdEncoding.EncodeToString(b)
+}
+
+// ValidateEventType checks an event type name.
+func ValidateEventType(param, t string) error {
+	if t == "" {
+		return MissingParam(param)
+	}
+	if len(t) > MaxEventTypeLength || !eventTypePattern.MatchString(t) {
+		return InvalidParam(param, t, "%s is 1-%d letters, digits, '_', '-' or '.'", param, MaxEventTypeLength)
+	}
+	return nil
+}
