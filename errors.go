@@ -18,11 +18,13 @@ const (
 	EUnauthorized         = "unauthorized"
 	EForbidden            = "forbidden"
 	ENotFound             = "not_found"
-	EConflict             = "conflict"
-	EPayloadTooLarge      = "payload_too_large"
-	ERateLimited          = "rate_limited"
-	EUnavailable          = "unavailable"
-	EInternal             = "internal"
+	// EMethodNotAllowed answers a known path with a method it does not take.
+	EMethodNotAllowed = "method_not_allowed"
+	EConflict         = "conflict"
+	EPayloadTooLarge  = "payload_too_large"
+	ERateLimited      = "rate_limited"
+	EUnavailable      = "unavailable"
+	EInternal         = "internal"
 )
 
 // Error is the one error type that crosses package boundaries with a meaning

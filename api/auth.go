@@ -1,0 +1,218 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookgate/hookgate"
+)
+
+// Project keys read "hgk_" + the 26 characters of the key's ID after "key_"
+// + 43 characters of secret (32 random bytes, base64url). Only SHA-256 of the
+// secret is stored; the secret is high-entropy, so a slow hash adds nothing.
+const (
+	keyTokenPrefix = "hgk_"
+	keyIDLen       = 26
+)
+
+// newKeyToken returns a new key's ID, its token (shown once) and the hash
+// to store.
+func newKeyToken(now time.Time) (id, token string, hash []byte) {
+	id = hookgate.NewID(hookgate.PrefixKey, now)
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(secret))
+	return id, keyTokenPrefix + id[len(hookgate.PrefixKey):] + secret, sum[:]
+}
+
+// principal is who is calling.
+type principal struct {
+	admin       bool
+	keyID       string
+	projectID   string
+	projectSlug string
+	role        hookgate.Role
+}
+
+type principalKey struct{}
+type projectKey struct{}
+
+// projectID returns the project the authenticated request acts on.
+func projectID(ctx context.Context) string {
+	id, _ := ctx.Value(projectKey{}).(string)
+	return id
+}
+
+// authenticate is huma middleware: it checks the key, the operation's access
+// level and, for routes under a project, that the key may see the project.
+// It runs before the body is read, so an unauthenticated caller learns
+// nothing from validation errors.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	acc, _ := ctx.Operation().Metadata[metaAccess].(access)
+	if acc == accessPublic {
+		next(ctx)
+		return
+	}
+	token := ctx.Header("X-API-Key")
+	if authz := ctx.Header("Authorization"); authz != "" {
+		scheme, rest, _ := strings.Cut(authz, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the Authorization header must be: Bearer KEY")
+			return
+		}
+		token = strings.TrimSpace(rest)
+	}
+	if token == "" {
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "an API key is required: send Authorization: Bearer KEY or X-API-Key: KEY")
+		return
+	}
+	p, err := s.principal(ctx.Context(), token)
+	if err != nil {
+		if hookgate.ErrorCode(err) == hookgate.EUnauthorized {
+			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the API key is not valid")
+		} else {
+			_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "", err)
+		}
+		return
+	}
+	if acc == accessAdmin && !p.admin {
+		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this operation needs the admin key")
+		return
+	}
+	if strings.Contains(ctx.Operation().Path, "{project}") {
+		id, err := s.resolveProject(ctx.Context(), p, ctx.Param("project"))
+		if err != nil {
+			if hookgate.ErrorCode(err) == hookgate.ENotFound {
+				_ = huma.WriteErr(s.api, ctx, http.StatusNotFound, "project not found")
+			} else {
+				_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "", err)
+			}
+			return
+		}
+		if acc == accessOwner && !p.admin && p.role != hookgate.RoleOwner {
+			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this operation needs an owner key; publisher keys may only send events and trigger webhooks")
+			return
+		}
+		ctx = huma.WithValue(ctx, projectKey{}, id)
+	}
+	next(huma.WithValue(ctx, principalKey{}, p))
+}
+
+var errBadKey = hookgate.Errorf(hookgate.EUnauthorized, "the API key is not valid")
+
+// principal finds who token belongs to. Comparisons of secrets are constant
+// time.
+func (s *Server) principal(ctx context.Context, token string) (*principal, error) {
+	given := sha256.Sum256([]byte(token))
+	admin := sha256.Sum256([]byte(s.cfg.AdminKey))
+	if s.cfg.AdminKey != "" && subtle.ConstantTimeCompare(given[:], admin[:]) == 1 {
+		return &principal{admin: true}, nil
+	}
+	if len(token) <= len(keyTokenPrefix)+keyIDLen || !strings.HasPrefix(token, keyTokenPrefix) {
+		return nil, errBadKey
+	}
+	id := hookgate.PrefixKey + token[len(keyTokenPrefix):len(keyTokenPrefix)+keyIDLen]
+	secret := sha256.Sum256([]byte(token[len(keyTokenPrefix)+keyIDLen:]))
+	e, ok := s.keys.get(id)
+	if !ok {
+		k, err := s.store.FindAPIKey(ctx, id)
+		if hookgate.ErrorCode(err) == hookgate.ENotFound {
+			return nil, errBadKey
+		}
+		if err != nil {
+			return nil, err
+		}
+		proj, err := s.store.FindProject(ctx, k.ProjectID)
+		if hookgate.ErrorCode(err) == hookgate.ENotFound {
+			return nil, errBadKey
+		}
+		if err != nil {
+			return nil, err
+		}
+		e = &keyEntry{hash: k.Hash, p: principal{keyID: k.ID, projectID: k.ProjectID, projectSlug: proj.Slug, role: k.Role}}
+		s.keys.put(id, e)
+	}
+	if subtle.ConstantTimeCompare(secret[:], e.hash) != 1 {
+		return nil, errBadKey
+	}
+	p := e.p
+	return &p, nil
+}
+
+// resolveProject returns the ID of the project ref names, if p may see it.
+// Another project's key gets ENotFound, exactly as for a project that does
+// not exist.
+func (s *Server) resolveProject(ctx context.Context, p *principal, ref string) (string, error) {
+	if !p.admin {
+		if ref == p.projectID || ref == p.projectSlug {
+			return p.projectID, nil
+		}
+		return "", hookgate.NotFound("project")
+	}
+	proj, err := s.store.FindProject(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return proj.ID, nil
+}
+
+// keyCache keeps recently used keys, so that a request does not read the
+// database to authenticate. Entries live for a TTL; changes made through this
+// node drop them at once.
+type keyCache struct {
+	mu  sync.Mutex
+	m   map[string]*keyEntry
+	ttl time.Duration
+	now func() time.Time
+}
+
+type keyEntry struct {
+	hash    []byte
+	p       principal
+	expires time.Time
+}
+
+func newKeyCache(ttl time.Duration, now func() time.Time) *keyCache {
+	return &keyCache{m: map[string]*keyEntry{}, ttl: ttl, now: now}
+}
+
+func (c *keyCache) get(id string) (*keyEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || c.now().After(e.expires) {
+		return nil, false
+	}
+	return e, true
+}
+
+func (c *keyCache) put(id string, e *keyEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 10000 { // bound memory under a flood of distinct keys
+		clear(c.m)
+	}
+	e.expires = c.now().Add(c.ttl)
+	c.m[id] = e
+}
+
+// forget drops one key, or with projectID every key of that project.
+func (c *keyCache) forget(keyID, projectID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.m {
+		if id == keyID || (projectID != "" && e.p.projectID == projectID) {
+			delete(c.m, id)
+		}
+	}
+}

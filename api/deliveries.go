@@ -1,0 +1,68 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookgate/hookgate"
+)
+
+type deliveryOut struct {
+	ID             string     `json:"id" doc:"Also the webhook-id header of its requests"`
+	EventID        string     `json:"eventId"`
+	WebhookID      string     `json:"webhookId"`
+	EventType      string     `json:"eventType"`
+	Status         string     `json:"status" enum:"pending,succeeded,failed,paused,cancelled"`
+	Attempts       int        `json:"attempts"`
+	NextAttemptAt  *time.Time `json:"nextAttemptAt" doc:"When the next attempt is due; null when none is"`
+	LastStatusCode int        `json:"lastStatusCode"`
+	LastError      string     `json:"lastError"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	UpdatedAt      time.Time  `json:"updatedAt"`
+}
+
+func toDelivery(d *hookgate.Delivery) deliveryOut {
+	out := deliveryOut{ID: d.ID, EventID: d.EventID, WebhookID: d.WebhookID, EventType: d.EventType, Status: d.Status,
+		Attempts: d.Attempts, LastStatusCode: d.LastStatusCode, LastError: d.LastError,
+		CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt)}
+	if d.Status == hookgate.DeliveryPending && !d.NextAttemptAt.IsZero() {
+		t := utc(d.NextAttemptAt)
+		out.NextAttemptAt = &t
+	}
+	return out
+}
+
+func (s *Server) registerDeliveries() {
+	tags := "Deliveries"
+	path := base + "/projects/{project}/deliveries"
+	huma.Register(s.api, op("listDeliveries", http.MethodGet, path, "List deliveries", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			PageParams
+			Webhook string `query:"webhook" maxLength:"64" doc:"Only deliveries to this webhook"`
+			Event   string `query:"event" maxLength:"64" doc:"Only deliveries of this event"`
+			Status  string `query:"status" enum:"pending,succeeded,failed,paused,cancelled" doc:"Only deliveries in this status"`
+		}) (*listOutput[deliveryOut], error) {
+			list, next, err := s.store.ListDeliveries(ctx, projectID(ctx), hookgate.DeliveryFilter{
+				Page: in.page(), WebhookID: in.Webhook, EventID: in.Event, Status: in.Status})
+			if err != nil {
+				return nil, err
+			}
+			return listOf(list, next, toDelivery), nil
+		})
+
+	huma.Register(s.api, op("getDelivery", http.MethodGet, path+"/{id}", "Read a delivery", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			ID string `path:"id"`
+		}) (*struct{ Body deliveryOut }, error) {
+			d, err := s.store.FindDelivery(ctx, projectID(ctx), in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
+		})
+}

@@ -1,0 +1,186 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookgate/hookgate"
+)
+
+// MaxBatchEvents is the most events one batch request may carry.
+const MaxBatchEvents = 1000
+
+type eventIn struct {
+	Type           string  `json:"type" maxLength:"256" doc:"Event type, e.g. order.created"`
+	Data           rawJSON `json:"data" doc:"The payload, any JSON value but null; delivered as the envelope's data"`
+	IdempotencyKey string  `json:"idempotencyKey,omitempty" maxLength:"256" doc:"As the Idempotency-Key header, for batch items"`
+}
+
+type eventAccepted struct {
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	CreatedAt  time.Time `json:"createdAt"`
+	Deliveries int       `json:"deliveries" doc:"Delivery rows created: one per active webhook subscribed to the type"`
+}
+
+type eventOut struct {
+	ID             string    `json:"id"`
+	Type           string    `json:"type"`
+	Data           rawJSON   `json:"data"`
+	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
+	Deliveries     int       `json:"deliveries"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+func toAccepted(e *hookgate.Event) eventAccepted {
+	return eventAccepted{ID: e.ID, Type: e.Type, CreatedAt: utc(e.CreatedAt), Deliveries: e.Deliveries}
+}
+
+func toEvent(e *hookgate.Event) eventOut {
+	return eventOut{ID: e.ID, Type: e.Type, Data: rawJSON(e.Data), IdempotencyKey: e.IdempotencyKey, Deliveries: e.Deliveries, CreatedAt: utc(e.CreatedAt)}
+}
+
+// checkEvent validates one event; prefix names it within a batch.
+func (s *Server) checkEvent(ctx context.Context, projectID, prefix string, e *eventIn) (hookgate.EventInput, error) {
+	if err := hookgate.ValidateEventType(prefix+"type", e.Type); err != nil {
+		return hookgate.EventInput{}, err
+	}
+	if e.Data.isNull() {
+		return hookgate.EventInput{}, hookgate.MissingParam(prefix + "data")
+	}
+	if int64(len(e.Data)) > s.cfg.MaxEventBytes {
+		return hookgate.EventInput{}, &hookgate.Error{Code: hookgate.EPayloadTooLarge, Param: prefix + "data",
+			Message: fmt.Sprintf("%sdata is larger than %d bytes", prefix, s.cfg.MaxEventBytes)}
+	}
+	if err := s.validateData(ctx, projectID, prefix+"data", e.Type, e.Data); err != nil {
+		return hookgate.EventInput{}, err
+	}
+	return hookgate.EventInput{Type: e.Type, Data: []byte(e.Data), IdempotencyKey: e.IdempotencyKey}, nil
+}
+
+func (s *Server) countAccepted(events []*hookgate.Event) {
+	for _, e := range events {
+		if !e.Replayed {
+			s.metrics.eventsAccepted.Inc()
+			s.metrics.deliveriesCreated.Add(float64(e.Deliveries))
+		}
+	}
+}
+
+func (s *Server) registerEvents() {
+	tags := "Events"
+	path := base + "/projects/{project}/events"
+
+	send := op("sendEvent", http.MethodPost, path, "Send an event", accessPublisher, http.StatusAccepted, tags)
+	send.Description = "Accepts an event and fans it out to every active webhook subscribed to its type. " +
+		"The event and its deliveries are committed before the 202 answer. With an Idempotency-Key, a repeat " +
+		"within 24 hours answers the original event and creates nothing."
+	send.MaxBodyBytes = s.cfg.MaxEventBytes
+	send.Errors = append(send.Errors, http.StatusRequestEntityTooLarge)
+	huma.Register(s.api, send, func(ctx context.Context, in *struct {
+		ProjectRef
+		IdempotencyKey string `header:"Idempotency-Key" maxLength:"256" doc:"Makes retries of this request safe for 24 hours"`
+		Body           eventIn
+	}) (*struct{ Body eventAccepted }, error) {
+		if in.IdempotencyKey != "" {
+			in.Body.IdempotencyKey = in.IdempotencyKey
+		}
+		pid := projectID(ctx)
+		ev, err := s.checkEvent(ctx, pid, "", &in.Body)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.store.CreateEvents(ctx, pid, []hookgate.EventInput{ev})
+		if err != nil {
+			return nil, err
+		}
+		s.countAccepted(out)
+		return &struct{ Body eventAccepted }{Body: toAccepted(out[0])}, nil
+	})
+
+	batch := op("sendEvents", http.MethodPost, path+"/batch", "Send up to 1,000 events at once", accessPublisher, http.StatusAccepted, tags)
+	batch.Description = "All events are validated first; if one is invalid, none is accepted. Accepted events are committed together."
+	batch.MaxBodyBytes = 16 * s.cfg.MaxEventBytes
+	batch.Errors = append(batch.Errors, http.StatusRequestEntityTooLarge)
+	huma.Register(s.api, batch, func(ctx context.Context, in *struct {
+		ProjectRef
+		Body struct {
+			Events []eventIn `json:"events" minItems:"1" maxItems:"1000"`
+		}
+	}) (*struct {
+		Body struct {
+			Data []eventAccepted `json:"data"`
+		}
+	}, error) {
+		pid := projectID(ctx)
+		evs := make([]hookgate.EventInput, len(in.Body.Events))
+		for i := range in.Body.Events {
+			ev, err := s.checkEvent(ctx, pid, fmt.Sprintf("events[%d].", i), &in.Body.Events[i])
+			if err != nil {
+				return nil, err
+			}
+			evs[i] = ev
+		}
+		got, err := s.store.CreateEvents(ctx, pid, evs)
+		if err != nil {
+			return nil, err
+		}
+		s.countAccepted(got)
+		out := &struct {
+			Body struct {
+				Data []eventAccepted `json:"data"`
+			}
+		}{}
+		out.Body.Data = make([]eventAccepted, len(got))
+		for i, e := range got {
+			out.Body.Data[i] = toAccepted(e)
+		}
+		return out, nil
+	})
+
+	huma.Register(s.api, op("listEvents", http.MethodGet, path, "List events", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			PageParams
+			Type string `query:"type" maxLength:"256" doc:"Only events of this type"`
+		}) (*listOutput[eventOut], error) {
+			list, next, err := s.store.ListEvents(ctx, projectID(ctx), hookgate.EventFilter{Page: in.page(), Type: in.Type})
+			if err != nil {
+				return nil, err
+			}
+			return listOf(list, next, toEvent), nil
+		})
+
+	huma.Register(s.api, op("getEvent", http.MethodGet, path+"/{id}", "Read an event", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			ID string `path:"id"`
+		}) (*struct{ Body eventOut }, error) {
+			e, err := s.store.FindEvent(ctx, projectID(ctx), in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &struct{ Body eventOut }{Body: toEvent(e)}, nil
+		})
+
+	huma.Register(s.api, op("listEventDeliveries", http.MethodGet, path+"/{id}/deliveries", "List an event's deliveries", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			ID string `path:"id"`
+			PageParams
+		}) (*listOutput[deliveryOut], error) {
+			pid := projectID(ctx)
+			if _, err := s.store.FindEvent(ctx, pid, in.ID); err != nil {
+				return nil, err
+			}
+			list, next, err := s.store.ListDeliveries(ctx, pid, hookgate.DeliveryFilter{Page: in.page(), EventID: in.ID})
+			if err != nil {
+				return nil, err
+			}
+			return listOf(list, next, toDelivery), nil
+		})
+}

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookgate/hookgate"
+)
+
+type keyOut struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role" enum:"owner,publisher"`
+	Key       string    `json:"key,omitempty" doc:"The key itself; shown only in the answer to its creation"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func toKey(k *hookgate.APIKey) keyOut {
+	return keyOut{ID: k.ID, Name: k.Name, Role: string(k.Role), CreatedAt: utc(k.CreatedAt)}
+}
+
+func (s *Server) registerKeys() {
+	tags := "Keys"
+	huma.Register(s.api, op("createKey", http.MethodPost, base+"/projects/{project}/keys", "Create a project key", accessOwner, http.StatusCreated, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			Body struct {
+				Name string `json:"name" maxLength:"200"`
+				Role string `json:"role" enum:"owner,publisher" doc:"owner: everything in the project; publisher: send events and trigger webhooks only"`
+			}
+		}) (*struct{ Body keyOut }, error) {
+			if err := hookgate.ValidateName("name", in.Body.Name); err != nil {
+				return nil, err
+			}
+			now := s.now().UTC()
+			id, token, hash := newKeyToken(now)
+			k := &hookgate.APIKey{ID: id, ProjectID: projectID(ctx), Name: in.Body.Name, Role: hookgate.Role(in.Body.Role), Hash: hash, CreatedAt: now}
+			if err := s.store.CreateAPIKey(ctx, k); err != nil {
+				return nil, err
+			}
+			out := toKey(k)
+			out.Key = token
+			return &struct{ Body keyOut }{Body: out}, nil
+		})
+
+	huma.Register(s.api, op("listKeys", http.MethodGet, base+"/projects/{project}/keys", "List project keys", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			PageParams
+		}) (*listOutput[keyOut], error) {
+			list, next, err := s.store.ListAPIKeys(ctx, projectID(ctx), in.page())
+			if err != nil {
+				return nil, err
+			}
+			return listOf(list, next, toKey), nil
+		})
+
+	huma.Register(s.api, op("deleteKey", http.MethodDelete, base+"/projects/{project}/keys/{id}", "Revoke a project key", accessOwner, http.StatusNoContent, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			ID string `path:"id"`
+		}) (*struct{}, error) {
+			if err := s.store.DeleteAPIKey(ctx, projectID(ctx), in.ID); err != nil {
+				return nil, err
+			}
+			s.keys.forget(in.ID, "")
+			return nil, nil
+		})
+}

@@ -1,0 +1,45 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the API's Prometheus collectors, all prefixed hookgate_.
+type metrics struct {
+	requests          *prometheus.CounterVec
+	latency           *prometheus.HistogramVec
+	eventsAccepted    prometheus.Counter
+	deliveriesCreated prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "hookgate_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+		eventsAccepted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookgate_events_accepted_total", Help: "Events accepted (202), not counting idempotent replays.",
+		}),
+		deliveriesCreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookgate_deliveries_created_total", Help: "Delivery rows created for accepted events.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.eventsAccepted, m.deliveriesCreated)
+	// A registry may already hold the runtime collectors (a caller's own).
+	_ = reg.Register(collectors.NewGoCollector())
+	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observe(route string, status int, elapsed time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route).Observe(elapsed.Seconds())
+}

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookgate/hookgate"
+)
+
+type projectOut struct {
+	ID        string    `json:"id"`
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+func toProject(p *hookgate.Project) projectOut {
+	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
+}
+
+type projectOutput struct {
+	Body projectOut
+}
+
+// ProjectRef names a project in a path, by ID or slug.
+type ProjectRef struct {
+	Project string `path:"project" doc:"Project ID or slug"`
+}
+
+func (s *Server) registerProjects() {
+	tags := "Projects"
+	huma.Register(s.api, op("createProject", http.MethodPost, base+"/projects", "Create a project", accessAdmin, http.StatusCreated, tags),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Name string `json:"name" maxLength:"200" doc:"Display name"`
+				Slug string `json:"slug,omitempty" doc:"Unique lower-case name for URLs; derived from name when absent"`
+			}
+		}) (*projectOutput, error) {
+			slug := in.Body.Slug
+			if slug == "" {
+				slug = slugify(in.Body.Name)
+			}
+			if err := hookgate.ValidateName("name", in.Body.Name); err != nil {
+				return nil, err
+			}
+			if err := hookgate.ValidateSlug(slug); err != nil {
+				return nil, err
+			}
+			now := s.now().UTC()
+			p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, CreatedAt: now, UpdatedAt: now}
+			if err := s.store.CreateProject(ctx, p); err != nil {
+				return nil, err
+			}
+			return &projectOutput{Body: toProject(p)}, nil
+		})
+
+	huma.Register(s.api, op("listProjects", http.MethodGet, base+"/projects", "List projects", accessAdmin, http.StatusOK, tags),
+		func(ctx context.Context, in *struct{ PageParams }) (*listOutput[projectOut], error) {
+			list, next, err := s.store.ListProjects(ctx, in.page())
+			if err != nil {
+				return nil, err
+			}
+			return listOf(list, next, toProject), nil
+		})
+
+	huma.Register(s.api, op("getProject", http.MethodGet, base+"/projects/{project}", "Read a project", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *ProjectRef) (*projectOutput, error) {
+			p, err := s.store.FindProject(ctx, projectID(ctx))
+			if err != nil {
+				return nil, err
+			}
+			return &projectOutput{Body: toProject(p)}, nil
+		})
+
+	huma.Register(s.api, op("updateProject", http.MethodPatch, base+"/projects/{project}", "Change a project", accessAdmin, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			Body struct {
+				Name *string `json:"name,omitempty" maxLength:"200"`
+				Slug *string `json:"slug,omitempty"`
+			}
+		}) (*projectOutput, error) {
+			p, err := s.store.FindProject(ctx, projectID(ctx))
+			if err != nil {
+				return nil, err
+			}
+			if in.Body.Name != nil {
+				if err := hookgate.ValidateName("name", *in.Body.Name); err != nil {
+					return nil, err
+				}
+				p.Name = *in.Body.Name
+			}
+			if in.Body.Slug != nil {
+				if err := hookgate.ValidateSlug(*in.Body.Slug); err != nil {
+					return nil, err
+				}
+				p.Slug = *in.Body.Slug
+			}
+			p.UpdatedAt = s.now().UTC()
+			if err := s.store.UpdateProject(ctx, p); err != nil {
+				return nil, err
+			}
+			s.keys.forget("", p.ID) // cached keys remember the old slug
+			return &projectOutput{Body: toProject(p)}, nil
+		})
+
+	huma.Register(s.api, op("deleteProject", http.MethodDelete, base+"/projects/{project}", "Delete a project and everything in it", accessAdmin, http.StatusNoContent, tags),
+		func(ctx context.Context, in *ProjectRef) (*struct{}, error) {
+			id := projectID(ctx)
+			if err := s.store.DeleteProject(ctx, id); err != nil {
+				return nil, err
+			}
+			s.keys.forget("", id)
+			s.schemas.forget(id)
+			return nil, nil
+		})
+}
+
+// slugify derives a slug from a display name.
+func slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= 63 {
+			break
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/hookgate/hookgate"
+)
+
+// compileSchema compiles a JSON Schema document. It never loads anything
+// from outside the document: a $ref to a file or URL fails.
+func compileSchema(doc []byte) (*jsonschema.Schema, error) {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(jsonschema.SchemeURLLoader{}) // no schemes: no file or network access
+	const loc = "urn:hookgate:schema"
+	if err := c.AddResource(loc, v); err != nil {
+		return nil, err
+	}
+	return c.Compile(loc)
+}
+
+// validateData checks event data against the schema of its type, if the
+// project's catalog has one.
+func (s *Server) validateData(ctx context.Context, projectID, param, eventType string, data []byte) error {
+	sch, err := s.schemas.get(ctx, projectID, eventType)
+	if err != nil || sch == nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return hookgate.InvalidParam(param, nil, "%s is not valid JSON", param)
+	}
+	if err := sch.Validate(inst); err != nil {
+		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+		if len(msg) > 600 {
+			msg = msg[:600] + "…"
+		}
+		return hookgate.InvalidParam(param, inst, "%s does not match the schema of event type %s: %s", param, eventType, msg)
+	}
+	return nil
+}
+
+// schemaCache keeps each project's compiled event type schemas for a TTL;
+// changes made through this node drop a project's entry at once.
+type schemaCache struct {
+	store hookgate.Store
+	ttl   time.Duration
+	now   func() time.Time
+	mu    sync.Mutex
+	m     map[string]*projectSchemas
+}
+
+type projectSchemas struct {
+	loaded time.Time
+	byType map[string]*jsonschema.Schema
+}
+
+func newSchemaCache(store hookgate.Store, ttl time.Duration, now func() time.Time) *schemaCache {
+	return &schemaCache{store: store, ttl: ttl, now: now, m: map[string]*projectSchemas{}}
+}
+
+func (c *schemaCache) get(ctx context.Context, projectID, eventType string) (*jsonschema.Schema, error) {
+	c.mu.Lock()
+	ps, ok := c.m[projectID]
+	c.mu.Unlock()
+	if !ok || c.now().Sub(ps.loaded) > c.ttl {
+		var err error
+		if ps, err = c.load(ctx, projectID); err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if len(c.m) > 10000 {
+			clear(c.m)
+		}
+		c.m[projectID] = ps
+		c.mu.Unlock()
+	}
+	return ps.byType[eventType], nil
+}
+
+func (c *schemaCache) load(ctx context.Context, projectID string) (*projectSchemas, error) {
+	ps := &projectSchemas{loaded: c.now(), byType: map[string]*jsonschema.Schema{}}
+	page := hookgate.Page{Limit: hookgate.MaxPageLimit}
+	for {
+		list, next, err := c.store.ListEventTypes(ctx, projectID, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range list {
+			if len(t.Schema) == 0 {
+				continue
+			}
+			sch, err := compileSchema(t.Schema)
+			if err != nil {
+				return nil, fmt.Errorf("event type %s: stored schema does not compile: %w", t.Name, err)
+			}
+			ps.byType[t.Name] = sch
+		}
+		if next == "" {
+			return ps, nil
+		}
+		page.Cursor = next
+	}
+}
+
+func (c *schemaCache) forget(projectID string) {
+	c.mu.Lock()
+	delete(c.m, projectID)
+	c.mu.Unlock()
+}

@@ -1,0 +1,217 @@
+// Package api serves Hookgate's HTTP API (v1) with huma on net/http: the
+// routes of DESIGN.md, problem+json errors, authentication, metrics and the
+// operations endpoints.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/netguard"
+)
+
+// Config configures a Server. Store, AdminKey and Policy are required.
+type Config struct {
+	Store hookgate.Store
+	// AdminKey manages projects and keys, and may act on any project.
+	AdminKey string
+	// Policy judges webhook URLs given as literal addresses.
+	Policy *netguard.Policy
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registry receives the API's metrics; default a new registry.
+	Registry *prometheus.Registry
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// MaxEventBytes caps the body of POST …/events; default 1 MiB. The batch
+	// endpoint takes up to 16 times as much.
+	MaxEventBytes int64
+	// Version is reported in the OpenAPI document.
+	Version string
+	// CacheTTL bounds how long a node trusts cached keys and event schemas
+	// changed on another node; default 5s. Changes made through this node
+	// apply at once.
+	CacheTTL time.Duration
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	store   hookgate.Store
+	log     *slog.Logger
+	now     func() time.Time
+	mux     *http.ServeMux
+	api     huma.API
+	metrics *metrics
+	keys    *keyCache
+	schemas *schemaCache
+}
+
+// Access levels of operations.
+type access int
+
+const (
+	accessPublic    access = iota
+	accessAdmin            // the admin key only
+	accessOwner            // an owner key of the project, or the admin key
+	accessPublisher        // any key of the project, or the admin key
+)
+
+const metaAccess = "hookgate.access"
+
+// New builds a Server.
+func New(cfg Config) *Server {
+	useProblems()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.MaxEventBytes <= 0 {
+		cfg.MaxEventBytes = 1 << 20
+	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = 5 * time.Second
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	s := &Server{
+		cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
+		mux:     http.NewServeMux(),
+		metrics: newMetrics(cfg.Registry),
+	}
+	s.keys = newKeyCache(cfg.CacheTTL, cfg.Now)
+	s.schemas = newSchemaCache(cfg.Store, cfg.CacheTTL, cfg.Now)
+
+	hc := huma.DefaultConfig("Hookgate API", cfg.Version)
+	hc.Info.Description = "Self-hosted webhook gateway. Authenticate with `Authorization: Bearer KEY` or `X-API-Key: KEY`."
+	hc.OpenAPIPath = "/openapi"
+	hc.DocsPath = ""
+	hc.SchemasPath = ""
+	hc.CreateHooks = nil // no $schema links in bodies
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer"},
+		"apiKey": {Type: "apiKey", In: "header", Name: "X-API-Key"},
+	}
+	s.api = humago.New(s.mux, hc)
+	s.api.UseMiddleware(s.authenticate)
+
+	s.registerProjects()
+	s.registerKeys()
+	s.registerWebhooks()
+	s.registerEventTypes()
+	s.registerEvents()
+	s.registerDeliveries()
+	s.registerOps()
+	return s
+}
+
+// OpenAPI returns the generated OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// ServeHTTP routes a request, answering unknown routes and methods with
+// problems, and records metrics and error logs for every request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &reqInfo{}
+	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
+	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	_, pattern := s.mux.Handler(r)
+	route := pattern
+	if pattern == "" {
+		route = "unmatched"
+		if allow := s.allowedMethods(r); allow != "" {
+			rec.Header().Set("Allow", allow)
+			writeProblem(rec, r, newProblem(http.StatusMethodNotAllowed, hookgate.EMethodNotAllowed,
+				r.Method+" is not allowed here; allowed: "+allow))
+		} else {
+			writeProblem(rec, r, newProblem(http.StatusNotFound, hookgate.ENotFound, "no route for "+r.Method+" "+r.URL.Path))
+		}
+	} else {
+		s.mux.ServeHTTP(rec, r) // the mux, not the handler found above, sets the path values
+	}
+	elapsed := time.Since(start)
+	s.metrics.observe(route, rec.status, elapsed)
+	if p := info.problem; p != nil {
+		level := slog.LevelInfo
+		if p.Status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("errorId", p.ErrorID), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", p.Status), slog.String("code", p.Code), slog.String("detail", p.Detail),
+			slog.Duration("elapsed", elapsed),
+		}
+		if p.cause != nil {
+			attrs = append(attrs, slog.String("cause", p.cause.Error()))
+		}
+		s.log.LogAttrs(r.Context(), level, "request failed", attrs...)
+	}
+}
+
+// allowedMethods lists the methods the path takes, or "" when no route has
+// the path at all.
+func (s *Server) allowedMethods(r *http.Request) string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wroteHeader = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// op describes an operation for huma with its access level.
+func op(id, method, path, summary string, acc access, status int, tags ...string) huma.Operation {
+	o := huma.Operation{
+		OperationID:   id,
+		Method:        method,
+		Path:          path,
+		Summary:       summary,
+		Tags:          tags,
+		DefaultStatus: status,
+		Metadata:      map[string]any{metaAccess: acc},
+	}
+	if acc != accessPublic {
+		o.Security = []map[string][]string{{"bearer": {}}, {"apiKey": {}}}
+		o.Errors = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
+	}
+	return o
+}
+
+const base = "/api/v1"

@@ -1,0 +1,355 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookgate/hookgate"
+)
+
+// redacted replaces credentials in answers.
+const redacted = "********"
+
+// DefaultGracePeriod is how long the previous secret keeps signing after a
+// rotation when the request does not say.
+const DefaultGracePeriod = 24 * time.Hour
+
+// MaxGracePeriod bounds the grace period of a rotation.
+const MaxGracePeriod = 30 * 24 * time.Hour
+
+type authBody struct {
+	Type         string   `json:"type" enum:"none,basic,client_credential" doc:"How deliveries authenticate to the receiver"`
+	Username     string   `json:"username,omitempty" doc:"basic"`
+	Password     string   `json:"password,omitempty" doc:"basic; answered as ********"`
+	ClientID     string   `json:"clientID,omitempty" doc:"client_credential"`
+	ClientSecret string   `json:"clientSecret,omitempty" doc:"client_credential; answered as ********"`
+	TokenURL     string   `json:"tokenURL,omitempty" doc:"client_credential: the OAuth2 token endpoint"`
+	Scopes       []string `json:"scopes,omitempty" doc:"client_credential"`
+}
+
+type webhookIn struct {
+	URL             string            `json:"url" doc:"Absolute http or https URL of the receiver"`
+	Description     string            `json:"description,omitempty"`
+	Events          []string          `json:"events,omitempty" doc:"Event types to receive; '*' matches any run of characters; empty means all"`
+	Secret          string            `json:"secret,omitempty" doc:"whsec_ + base64 of 24-64 bytes; generated when absent"`
+	Auth            *authBody         `json:"auth,omitempty"`
+	Headers         map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every request"`
+	Method          string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE" doc:"Default POST"`
+	QueryParams     []string          `json:"queryParams,omitempty" doc:"Query parameters a trigger may pass"`
+	PayloadEncoding string            `json:"payloadEncoding,omitempty" enum:"json,base64" doc:"base64: the event's data is a base64 string sent as raw bytes"`
+	RateLimit       int               `json:"rateLimit,omitempty" minimum:"0" maximum:"100000" doc:"Maximum requests per second; 0 for none"`
+	Metadata        map[string]string `json:"metadata,omitempty"`
+}
+
+type webhookPatch struct {
+	URL             *string            `json:"url,omitempty"`
+	Description     *string            `json:"description,omitempty"`
+	Events          *[]string          `json:"events,omitempty" doc:"[] subscribes to all event types"`
+	Auth            *authBody          `json:"auth,omitempty" doc:"Credentials sent back as ******** keep their stored value"`
+	Headers         *map[string]string `json:"headers,omitempty" doc:"Replaces all headers; a value of ******** keeps the stored one"`
+	Method          *string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE"`
+	QueryParams     *[]string          `json:"queryParams,omitempty"`
+	PayloadEncoding *string            `json:"payloadEncoding,omitempty" enum:"json,base64"`
+	RateLimit       *int               `json:"rateLimit,omitempty" minimum:"0" maximum:"100000"`
+	Metadata        *map[string]string `json:"metadata,omitempty"`
+}
+
+type webhookOut struct {
+	ID              string            `json:"id"`
+	ProjectID       string            `json:"projectId"`
+	URL             string            `json:"url"`
+	Description     string            `json:"description"`
+	Events          []string          `json:"events"`
+	Auth            authBody          `json:"auth"`
+	Headers         map[string]string `json:"headers"`
+	Method          string            `json:"method"`
+	QueryParams     []string          `json:"queryParams"`
+	PayloadEncoding string            `json:"payloadEncoding"`
+	RateLimit       int               `json:"rateLimit"`
+	Metadata        map[string]string `json:"metadata"`
+	Status          string            `json:"status" enum:"active,deactivated,disabled"`
+	CreatedAt       time.Time         `json:"createdAt"`
+	UpdatedAt       time.Time         `json:"updatedAt"`
+	Secret          string            `json:"secret,omitempty" doc:"Signing secret; only in the answer to creation"`
+}
+
+// toWebhook renders w for an answer, with its credentials redacted.
+func toWebhook(w *hookgate.Webhook) webhookOut {
+	a := w.Auth
+	out := webhookOut{
+		ID: w.ID, ProjectID: w.ProjectID, URL: w.URL, Description: w.Description, Events: emptyIfNil(w.Events),
+		Auth: authBody{Type: a.Type, Username: a.Username, ClientID: a.ClientID, TokenURL: a.TokenURL, Scopes: a.Scopes},
+		Headers: make(map[string]string, len(w.Headers)), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
+		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
+		CreatedAt: utc(w.CreatedAt), UpdatedAt: utc(w.UpdatedAt),
+	}
+	if a.Password != "" {
+		out.Auth.Password = redacted
+	}
+	if a.ClientSecret != "" {
+		out.Auth.ClientSecret = redacted
+	}
+	for k, v := range w.Headers {
+		if hookgate.IsCredentialHeader(k) {
+			v = redacted
+		}
+		out.Headers[k] = v
+	}
+	return out
+}
+
+func (b *authBody) domain() hookgate.WebhookAuth {
+	if b == nil {
+		return hookgate.WebhookAuth{Type: hookgate.AuthNone}
+	}
+	return hookgate.WebhookAuth{Type: b.Type, Username: b.Username, Password: b.Password, ClientID: b.ClientID,
+		ClientSecret: b.ClientSecret, TokenURL: b.TokenURL, Scopes: b.Scopes}
+}
+
+type webhookOutput struct {
+	Body webhookOut
+}
+
+// WebhookRef names a webhook in a path.
+type WebhookRef struct {
+	ProjectRef
+	ID string `path:"id" doc:"Webhook ID"`
+}
+
+type secretOut struct {
+	Secret string `json:"secret" doc:"The current signing secret"`
+	// PreviousSecretExpiresAt is when the secret replaced by the last
+	// rotation stops signing; null when it no longer does.
+	PreviousSecretExpiresAt *time.Time `json:"previousSecretExpiresAt"`
+}
+
+func (s *Server) toSecret(w *hookgate.Webhook) secretOut {
+	out := secretOut{Secret: w.Secret}
+	if w.PreviousSecret != "" && w.PreviousSecretExpiresAt.After(s.now()) {
+		t := utc(w.PreviousSecretExpiresAt)
+		out.PreviousSecretExpiresAt = &t
+	}
+	return out
+}
+
+// checkWebhook validates w and judges its URLs against the network policy.
+func (s *Server) checkWebhook(w *hookgate.Webhook) error {
+	if err := w.Validate(); err != nil {
+		return err
+	}
+	if err := s.checkNetwork("url", w.URL); err != nil {
+		return err
+	}
+	if w.Auth.Type == hookgate.AuthClientCredential {
+		return s.checkNetwork("auth.tokenURL", w.Auth.TokenURL)
+	}
+	return nil
+}
+
+func (s *Server) checkNetwork(param, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return hookgate.InvalidParam(param, raw, "%s is not a valid URL", param)
+	}
+	if err := s.cfg.Policy.CheckHost(u.Hostname()); err != nil {
+		return hookgate.InvalidParam(param, raw, "%s points to a network Hookgate may not reach (loopback, private, link-local, multicast or reserved); an operator can allow it with HOOKGATE_ALLOW_NETWORKS", param)
+	}
+	return nil
+}
+
+func (s *Server) registerWebhooks() {
+	tags := "Webhooks"
+	path := base + "/projects/{project}/webhooks"
+	huma.Register(s.api, op("createWebhook", http.MethodPost, path, "Register a webhook", accessOwner, http.StatusCreated, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			Body webhookIn
+		}) (*webhookOutput, error) {
+			b := in.Body
+			now := s.now().UTC()
+			w := &hookgate.Webhook{
+				ID: hookgate.NewID(hookgate.PrefixWebhook, now), ProjectID: projectID(ctx), URL: b.URL, Description: b.Description,
+				Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), Headers: b.Headers, Method: b.Method,
+				QueryParams: b.QueryParams, PayloadEncoding: b.PayloadEncoding, RateLimit: b.RateLimit, Metadata: b.Metadata,
+				CreatedAt: now, UpdatedAt: now,
+			}
+			w.ApplyDefaults()
+			if err := s.checkWebhook(w); err != nil {
+				return nil, err
+			}
+			if w.Secret == "" {
+				w.Secret = hookgate.NewSecret()
+			}
+			if err := s.store.CreateWebhook(ctx, w); err != nil {
+				return nil, err
+			}
+			out := toWebhook(w)
+			out.Secret = w.Secret
+			return &webhookOutput{Body: out}, nil
+		})
+
+	huma.Register(s.api, op("listWebhooks", http.MethodGet, path, "List webhooks", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			PageParams
+		}) (*listOutput[webhookOut], error) {
+			list, next, err := s.store.ListWebhooks(ctx, projectID(ctx), in.page())
+			if err != nil {
+				return nil, err
+			}
+			return listOf(list, next, toWebhook), nil
+		})
+
+	huma.Register(s.api, op("getWebhook", http.MethodGet, path+"/{id}", "Read a webhook", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *WebhookRef) (*webhookOutput, error) {
+			w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &webhookOutput{Body: toWebhook(w)}, nil
+		})
+
+	huma.Register(s.api, op("updateWebhook", http.MethodPatch, path+"/{id}", "Change a webhook", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			WebhookRef
+			Body webhookPatch
+		}) (*webhookOutput, error) {
+			w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+			if err != nil {
+				return nil, err
+			}
+			applyPatch(w, &in.Body)
+			if err := s.checkWebhook(w); err != nil {
+				return nil, err
+			}
+			w.UpdatedAt = s.now().UTC()
+			if err := s.store.UpdateWebhook(ctx, w); err != nil {
+				return nil, err
+			}
+			return &webhookOutput{Body: toWebhook(w)}, nil
+		})
+
+	huma.Register(s.api, op("deleteWebhook", http.MethodDelete, path+"/{id}", "Delete a webhook; its unfinished deliveries are cancelled", accessOwner, http.StatusNoContent, tags),
+		func(ctx context.Context, in *WebhookRef) (*struct{}, error) {
+			return nil, s.store.DeleteWebhook(ctx, projectID(ctx), in.ID)
+		})
+
+	for _, st := range []struct{ id, verb, status, summary string }{
+		{"deactivateWebhook", "deactivate", hookgate.StatusDeactivated, "Deactivate a webhook; its pending deliveries are paused"},
+		{"activateWebhook", "activate", hookgate.StatusActive, "Activate a webhook; its paused deliveries resume"},
+	} {
+		huma.Register(s.api, op(st.id, http.MethodPost, path+"/{id}/"+st.verb, st.summary, accessOwner, http.StatusOK, tags),
+			func(ctx context.Context, in *WebhookRef) (*webhookOutput, error) {
+				w, err := s.store.SetWebhookStatus(ctx, projectID(ctx), in.ID, st.status, s.now().UTC())
+				if err != nil {
+					return nil, err
+				}
+				return &webhookOutput{Body: toWebhook(w)}, nil
+			})
+	}
+
+	huma.Register(s.api, op("getWebhookSecret", http.MethodGet, path+"/{id}/secret", "Read a webhook's signing secret", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *WebhookRef) (*struct{ Body secretOut }, error) {
+			w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &struct{ Body secretOut }{Body: s.toSecret(w)}, nil
+		})
+
+	huma.Register(s.api, op("rotateWebhookSecret", http.MethodPost, path+"/{id}/secret/rotate", "Rotate a webhook's signing secret", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			WebhookRef
+			Body *struct {
+				Secret      string `json:"secret,omitempty" doc:"The new secret; generated when absent"`
+				GracePeriod string `json:"gracePeriod,omitempty" doc:"How long the old secret keeps signing, as a Go duration (\"24h\", \"90m\", \"0s\"); default 24h, at most 720h"`
+			}
+		}) (*struct{ Body secretOut }, error) {
+			var secret, grace string
+			if in.Body != nil {
+				secret, grace = in.Body.Secret, in.Body.GracePeriod
+			}
+			period := DefaultGracePeriod
+			if grace != "" {
+				d, err := time.ParseDuration(grace)
+				if err != nil || d < 0 || d > MaxGracePeriod {
+					return nil, hookgate.InvalidParam("gracePeriod", grace, "gracePeriod is a duration such as 24h, between 0s and 720h")
+				}
+				period = d
+			}
+			if err := hookgate.ValidateSecret("secret", secret); err != nil {
+				return nil, err
+			}
+			if secret == "" {
+				secret = hookgate.NewSecret()
+			}
+			w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+			if err != nil {
+				return nil, err
+			}
+			now := s.now().UTC()
+			w.PreviousSecret, w.PreviousSecretExpiresAt = w.Secret, now.Add(period)
+			if period == 0 {
+				w.PreviousSecret, w.PreviousSecretExpiresAt = "", time.Time{}
+			}
+			w.Secret, w.UpdatedAt = secret, now
+			if err := s.store.UpdateWebhook(ctx, w); err != nil {
+				return nil, err
+			}
+			return &struct{ Body secretOut }{Body: s.toSecret(w)}, nil
+		})
+}
+
+// applyPatch changes the fields p names. Credentials sent back redacted keep
+// their stored values, so that a client may send back what it read.
+func applyPatch(w *hookgate.Webhook, p *webhookPatch) {
+	if p.URL != nil {
+		w.URL = *p.URL
+	}
+	if p.Description != nil {
+		w.Description = *p.Description
+	}
+	if p.Events != nil {
+		w.Events = *p.Events
+	}
+	if p.Auth != nil {
+		a := p.Auth.domain()
+		if a.Password == redacted && w.Auth.Type == a.Type {
+			a.Password = w.Auth.Password
+		}
+		if a.ClientSecret == redacted && w.Auth.Type == a.Type {
+			a.ClientSecret = w.Auth.ClientSecret
+		}
+		w.Auth = a
+	}
+	if p.Headers != nil {
+		h := make(map[string]string, len(*p.Headers))
+		for k, v := range *p.Headers {
+			if old, ok := w.Headers[k]; ok && v == redacted {
+				v = old
+			}
+			h[k] = v
+		}
+		w.Headers = h
+	}
+	if p.Method != nil {
+		w.Method = *p.Method
+	}
+	if p.QueryParams != nil {
+		w.QueryParams = *p.QueryParams
+	}
+	if p.PayloadEncoding != nil {
+		w.PayloadEncoding = *p.PayloadEncoding
+	}
+	if p.RateLimit != nil {
+		w.RateLimit = *p.RateLimit
+	}
+	if p.Metadata != nil {
+		w.Metadata = *p.Metadata
+	}
+	w.ApplyDefaults()
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookgate/hookgate/secrets"
+	"github.com/hookgate/hookgate/sqlstore"
+)
+
+// storeFlags are the flags shared by every command that opens the store.
+type storeFlags struct {
+	dataDir     string
+	databaseURL string
+}
+
+func (f *storeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", envOr("HOOKGATE_DATA_DIR", "./hookgate-data"),
+		"directory for the SQLite file and generated keys (env HOOKGATE_DATA_DIR)")
+	cmd.Flags().StringVar(&f.databaseURL, "database-url", os.Getenv("HOOKGATE_DATABASE_URL"),
+		"postgres://… to use PostgreSQL; empty for embedded SQLite (env HOOKGATE_DATABASE_URL)")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// openStore loads or creates the encryption key and opens the store.
+func (f *storeFlags) openStore(ctx context.Context, log *slog.Logger) (*sqlstore.Store, error) {
+	envKey := os.Getenv("HOOKGATE_ENCRYPTION_KEY")
+	keyFile := filepath.Join(f.dataDir, "encryption.key")
+	if envKey == "" && f.databaseURL != "" {
+		if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+			log.Warn("HOOKGATE_ENCRYPTION_KEY is not set: generating a key in the data dir; every node on this database needs the same key", "file", keyFile)
+		}
+	}
+	key, err := secrets.LoadOrCreateKey(envKey, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.Open(ctx, sqlstore.Config{DatabaseURL: f.databaseURL, DataDir: f.dataDir, Box: box, Logger: log})
+}
+
+// adminKey returns HOOKGATE_ADMIN_KEY, or the key saved in the data dir,
+// generating and printing it to out on the first start.
+func adminKey(dataDir string, out io.Writer) (string, error) {
+	if k := os.Getenv("HOOKGATE_ADMIN_KEY"); k != "" {
+		return k, nil
+	}
+	file := filepath.Join(dataDir, "admin.key")
+	if b, err := os.ReadFile(file); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	key := "hga_" + base64.RawURLEncoding.EncodeToString(b)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", err
+	}
+	fh, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return adminKey(dataDir, out) // another process created it first
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := fh.WriteString(key + "\n"); err != nil {
+		fh.Close()
+		return "", err
+	}
+	if err := fh.Close(); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "\nGenerated the admin key (saved in %s; shown only this once):\n\n    %s\n\n", file, key)
+	return key, nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/netguard"
+)
+
+type serveFlags struct {
+	storeFlags
+	addr          string
+	publicURL     string
+	logLevel      string
+	maxEventBytes int64
+	drainTimeout  time.Duration
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Hookgate server",
+		Long: `Run the Hookgate server. With no flags it keeps everything in ./hookgate-data
+(embedded SQLite). With --database-url postgres://… many nodes can share one
+PostgreSQL database. SIGTERM or SIGINT drains: stop taking requests, finish the
+ones in flight, commit accepted events, exit 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return serve(ctx, cmd, &f)
+		},
+	}
+	f.storeFlags.register(cmd)
+	cmd.Flags().StringVar(&f.addr, "addr", envOr("HOOKGATE_ADDR", "127.0.0.1:8080"), "listen address (env HOOKGATE_ADDR)")
+	cmd.Flags().StringVar(&f.publicURL, "public-url", os.Getenv("HOOKGATE_PUBLIC_URL"), "base URL of inbound endpoints given to platforms; default http://{addr} (env HOOKGATE_PUBLIC_URL)")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("HOOKGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env HOOKGATE_LOG_LEVEL)")
+	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
+	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	return cmd
+}
+
+func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
+	log, err := newLogger(cmd.ErrOrStderr(), f.logLevel)
+	if err != nil {
+		return err
+	}
+	allow, err := netguard.ParseAllowList(os.Getenv("HOOKGATE_ALLOW_NETWORKS"))
+	if err != nil {
+		return fmt.Errorf("HOOKGATE_ALLOW_NETWORKS: %w", err)
+	}
+	if f.maxEventBytes <= 0 {
+		return fmt.Errorf("--max-event-bytes must be positive")
+	}
+	store, err := f.openStore(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	admin, err := adminKey(f.dataDir, cmd.OutOrStdout())
+	if err != nil {
+		return fmt.Errorf("admin key: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	handler := api.New(api.Config{
+		Store: store, AdminKey: admin, Policy: netguard.New(allow), Logger: log, Registry: reg,
+		MaxEventBytes: f.maxEventBytes, Version: version,
+	})
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("hookgate listening", "addr", ln.Addr().String(), "engine", store.Engine(), "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("draining", "timeout", f.drainTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), f.drainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if err := store.Close(); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
