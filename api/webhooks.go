@@ -82,7 +82,7 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 	a := w.Auth
 	out := webhookOut{
 		ID: w.ID, ProjectID: w.ProjectID, URL: w.URL, Description: w.Description, Events: emptyIfNil(w.Events),
-		Auth: authBody{Type: a.Type, Username: a.Username, ClientID: a.ClientID, TokenURL: a.TokenURL, Scopes: a.Scopes},
+		Auth:    authBody{Type: a.Type, Username: a.Username, ClientID: a.ClientID, TokenURL: a.TokenURL, Scopes: a.Scopes},
 		Headers: make(map[string]string, len(w.Headers)), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
 		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
 		CreatedAt: utc(w.CreatedAt), UpdatedAt: utc(w.UpdatedAt),

@@ -1,0 +1,171 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/netguard"
+	"github.com/hookgate/hookgate/sqlstore"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
+)
+
+const adminKey = "test-admin-key"
+
+// env is a running API on a real store, reached through real HTTP.
+type env struct {
+	t     testing.TB
+	srv   *httptest.Server
+	store *sqlstore.Store
+}
+
+// envOption changes the API configuration of setup.
+type envOption func(*api.Config)
+
+// allowLoopback lets webhook URLs point at 127.0.0.0/8, as tests' receivers do.
+func allowLoopback(c *api.Config) {
+	c.Policy = netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")})
+}
+
+// setup starts an API on a new store of the given engine.
+func setup(t testing.TB, engine string, opts ...envOption) *env {
+	t.Helper()
+	store := sqltest.Open(t, engine)
+	cfg := api.Config{
+		Store:    store,
+		AdminKey: adminKey,
+		Policy:   netguard.New(nil),
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := httptest.NewServer(api.New(cfg))
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, store: store}
+}
+
+// eachEngine runs fn as a parallel subtest on every engine under test.
+func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
+	t.Helper()
+	t.Parallel()
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			fn(t, engine)
+		})
+	}
+}
+
+// resp is an answer with its body decoded.
+type resp struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	Body   map[string]any
+}
+
+// req sends a request. body may be nil, a string (sent as is) or a value
+// (sent as JSON). key is sent as a bearer token unless empty.
+func (e *env) req(method, path, key string, body any) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	r, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		r.Header.Set("Authorization", "Bearer "+key)
+	}
+	return e.send(r)
+}
+
+func (e *env) send(r *http.Request) resp {
+	e.t.Helper()
+	res, err := e.srv.Client().Do(r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := resp{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	if len(raw) > 0 && strings.Contains(res.Header.Get("Content-Type"), "json") {
+		_ = json.Unmarshal(raw, &out.Body) // a list or scalar body leaves Body nil
+	}
+	return out
+}
+
+// must fails the test unless the answer has the status.
+func (r resp) must(t testing.TB, status int) resp {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
+	}
+	return r
+}
+
+// problem checks that r is a problem+json answer with status and code, and
+// with the parameter name when param is not empty.
+func (r resp) problem(t testing.TB, status int, code, param string) resp {
+	t.Helper()
+	r.must(t, status)
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q, want application/problem+json: %s", ct, r.Raw)
+	}
+	for _, f := range []string{"type", "title", "detail", "errorId"} {
+		if s, _ := r.Body[f].(string); s == "" {
+			t.Fatalf("problem has no %s: %s", f, r.Raw)
+		}
+	}
+	if got, _ := r.Body["status"].(float64); int(got) != status {
+		t.Fatalf("problem status %v, want %d", r.Body["status"], status)
+	}
+	if r.Body["code"] != code {
+		t.Fatalf("code %v, want %s: %s", r.Body["code"], code, r.Raw)
+	}
+	if param != "" && r.Body["parameter_name"] != param {
+		t.Fatalf("parameter_name %v, want %s: %s", r.Body["parameter_name"], param, r.Raw)
+	}
+	return r
+}
+
+func (r resp) str(field string) string {
+	s, _ := r.Body[field].(string)
+	return s
+}
+
+// project creates a project with the admin key and returns its ID and an
+// owner key and a publisher key of it.
+func (e *env) project(slug string) (id, owner, publisher string) {
+	e.t.Helper()
+	p := e.req("POST", "/api/v1/projects", adminKey, map[string]any{"name": "Project " + slug, "slug": slug}).must(e.t, 201)
+	o := e.req("POST", "/api/v1/projects/"+slug+"/keys", adminKey, map[string]any{"name": "owner", "role": "owner"}).must(e.t, 201)
+	pub := e.req("POST", "/api/v1/projects/"+slug+"/keys", adminKey, map[string]any{"name": "pub", "role": "publisher"}).must(e.t, 201)
+	return p.str("id"), o.str("key"), pub.str("key")
+}
