@@ -1,0 +1,65 @@
+package secrets_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hookgate/hookgate/secrets"
+)
+
+func TestBox(t *testing.T) {
+	t.Parallel()
+	key := bytes.Repeat([]byte{7}, secrets.KeySize)
+	b, err := secrets.NewBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := b.Seal("hunter2")
+	if strings.Contains(sealed, "hunter2") || sealed == b.Seal("hunter2") {
+		t.Fatalf("Seal leaks or repeats: %q", sealed)
+	}
+	if got, err := b.Open(sealed); err != nil || got != "hunter2" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	if b.Seal("") != "" {
+		t.Fatal("empty values must stay empty")
+	}
+	other, _ := secrets.NewBox(bytes.Repeat([]byte{8}, secrets.KeySize))
+	if _, err := other.Open(sealed); err == nil {
+		t.Fatal("Open with another key succeeded")
+	}
+	if _, err := b.Open(sealed[:len(sealed)-2] + "AA"); err == nil {
+		t.Fatal("Open of a changed value succeeded")
+	}
+	if _, err := secrets.NewBox([]byte("short")); err == nil {
+		t.Fatal("NewBox accepted a short key")
+	}
+}
+
+func TestLoadOrCreateKey(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "sub", "encryption.key")
+	k1, err := secrets.LoadOrCreateKey("", file)
+	if err != nil || len(k1) != secrets.KeySize {
+		t.Fatalf("create: %v", err)
+	}
+	st, err := os.Stat(file)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v, %v", st, err)
+	}
+	k2, err := secrets.LoadOrCreateKey("", file)
+	if err != nil || !bytes.Equal(k1, k2) {
+		t.Fatal("a second start must load the same key")
+	}
+	hex := strings.Repeat("ab", secrets.KeySize)
+	k3, err := secrets.LoadOrCreateKey(hex, file)
+	if err != nil || k3[0] != 0xab {
+		t.Fatalf("env key (hex): %v", err)
+	}
+	if _, err := secrets.LoadOrCreateKey("too-short", file); err == nil {
+		t.Fatal("a bad env key was accepted")
+	}
+}
