@@ -169,3 +169,81 @@ func (e *env) project(slug string) (id, owner, publisher string) {
 	pub := e.req("POST", "/api/v1/projects/"+slug+"/keys", adminKey, map[string]any{"name": "pub", "role": "publisher"}).must(e.t, 201)
 	return p.str("id"), o.str("key"), pub.str("key")
 }
+
+// reqH sends a request like req, with the given headers instead of a bearer
+// key. A Content-Type among headers overrides the JSON default.
+func (e *env) reqH(method, path string, headers map[string]string, body any) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	r, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		r.Header.Set(k, v)
+	}
+	return e.send(r)
+}
+
+// items returns the data array of a list answer.
+func (r resp) items(t testing.TB) []map[string]any {
+	t.Helper()
+	raw, ok := r.Body["data"].([]any)
+	if !ok {
+		t.Fatalf("no data array: %s", r.Raw)
+	}
+	out := make([]map[string]any, len(raw))
+	for i, v := range raw {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("data[%d] is not an object: %s", i, r.Raw)
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// next returns the nextCursor of a list answer, failing unless the field is
+// present; "" means null.
+func (r resp) next(t testing.TB) string {
+	t.Helper()
+	v, ok := r.Body["nextCursor"]
+	if !ok {
+		t.Fatalf("no nextCursor: %s", r.Raw)
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// ids returns the id field of every item of a list answer.
+func (r resp) ids(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, it := range r.items(t) {
+		s, _ := it["id"].(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// webhook registers a webhook in project (ID or slug) and returns the answer.
+func (e *env) webhook(project, key string, body map[string]any) resp {
+	e.t.Helper()
+	return e.req("POST", "/api/v1/projects/"+project+"/webhooks", key, body).must(e.t, 201)
+}

@@ -39,6 +39,9 @@ type idemKey struct{ project, key string }
 func (s *Store) commitEvents(reqs []*ingestReq) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
+	if err := s.prepareInserts(ctx); err != nil {
+		return err
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -147,57 +150,114 @@ func (s *Store) claimIdempotencyKey(ctx context.Context, tx *sql.Tx, k idemKey, 
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return nil, err
 	}
-	e, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE id = (SELECT event_id FROM idempotency_keys WHERE project_id = ? AND key = ?)`), k.project, k.key))
+	e, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE project_id = ? AND id = (SELECT event_id FROM idempotency_keys WHERE project_id = ? AND key = ?)`), k.project, k.project, k.key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("idempotency key %q names a missing event", k.key)
 	}
 	return e, err
 }
 
-// insertRows inserts rows with multi-row INSERT statements, in chunks that
-// stay under both engines' limit on bound parameters.
+// insertChunks are the row counts of the multi-row INSERT statements that
+// insertRows uses. A few fixed sizes keep the statement texts few, so that
+// they are prepared once (SQLite) or hit pgx's statement cache (PostgreSQL)
+// instead of being parsed for every batch.
+var insertChunks = []int{256, 64, 16, 4, 1}
+
+// insertRows inserts rows with multi-row INSERT statements.
 func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, table, cols string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	width := len(rows[0])
-	chunk := 30000 / width
-	for start := 0; start < len(rows); start += chunk {
-		end := min(start+chunk, len(rows))
-		var b strings.Builder
-		b.Grow(64 + (end-start)*width*5)
-		b.WriteString("INSERT INTO ")
-		b.WriteString(table)
-		b.WriteString(" (")
-		b.WriteString(cols)
-		b.WriteString(") VALUES ")
-		args := make([]any, 0, (end-start)*width)
-		n := 0
-		for i, row := range rows[start:end] {
-			if i > 0 {
-				b.WriteByte(',')
+	args := make([]any, 0, insertChunks[0]*width)
+	for len(rows) > 0 {
+		n := insertChunks[len(insertChunks)-1]
+		for _, c := range insertChunks {
+			if c <= len(rows) {
+				n = c
+				break
 			}
-			b.WriteByte('(')
-			for j := range row {
-				if j > 0 {
-					b.WriteByte(',')
-				}
-				n++
-				if s.engine == EnginePostgres {
-					b.WriteByte('$')
-					b.WriteString(strconv.Itoa(n))
-				} else {
-					b.WriteByte('?')
-				}
-			}
-			b.WriteByte(')')
-			args = append(args, row...)
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		stmt, err := s.insertStmt(ctx, table, cols, width, n)
+		if err != nil {
 			return err
 		}
+		args = args[:0]
+		for _, row := range rows[:n] {
+			args = append(args, row...)
+		}
+		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
+}
+
+type stmtKey struct {
+	table string
+	rows  int
+}
+
+// insertTables are the tables commitEvents writes with insertRows.
+var insertTables = []struct{ name, cols string }{{"events", eventCols}, {"deliveries", deliveryCols}}
+
+// prepareInserts prepares every multi-row INSERT once. It must run outside a
+// transaction: SQLite's only writer connection is busy during one.
+func (s *Store) prepareInserts(ctx context.Context) error {
+	if s.prepared.Load() {
+		return nil
+	}
+	for _, t := range insertTables {
+		width := strings.Count(t.cols, ",") + 1
+		for _, n := range insertChunks {
+			key := stmtKey{t.name, n}
+			if _, ok := s.stmts.Load(key); ok {
+				continue
+			}
+			st, err := s.write.PrepareContext(ctx, insertSQL(s.engine, t.name, t.cols, width, n))
+			if err != nil {
+				return err
+			}
+			s.stmts.Store(key, st)
+		}
+	}
+	s.prepared.Store(true)
+	return nil
+}
+
+// insertStmt returns the prepared INSERT of n rows into table.
+func (s *Store) insertStmt(_ context.Context, table, _ string, _, n int) (*sql.Stmt, error) {
+	st, ok := s.stmts.Load(stmtKey{table, n})
+	if !ok {
+		return nil, fmt.Errorf("sqlstore: no prepared insert into %s of %d rows", table, n)
+	}
+	return st.(*sql.Stmt), nil
+}
+
+func insertSQL(engine, table, cols string, width, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+	p := 0
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := range width {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			p++
+			if engine == EnginePostgres {
+				b.WriteString("$" + strconv.Itoa(p))
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // FindEvent finds an event.

@@ -51,15 +51,15 @@ CREATE TABLE event_types (
 );
 
 CREATE TABLE events (
-    id              TEXT PRIMARY KEY,
+    id              TEXT NOT NULL,
     project_id      TEXT NOT NULL,
     type            TEXT NOT NULL,
     data            TEXT NOT NULL,
     idempotency_key TEXT NOT NULL,
     deliveries      BIGINT NOT NULL,
-    created_at      BIGINT NOT NULL
+    created_at      BIGINT NOT NULL,
+    PRIMARY KEY (project_id, id)
 );
-CREATE INDEX events_project ON events (project_id, id);
 
 CREATE TABLE idempotency_keys (
     project_id TEXT NOT NULL,
@@ -70,7 +70,7 @@ CREATE TABLE idempotency_keys (
 );
 
 CREATE TABLE deliveries (
-    id               TEXT PRIMARY KEY,
+    id               TEXT NOT NULL,
     project_id       TEXT NOT NULL,
     event_id         TEXT NOT NULL,
     webhook_id       TEXT NOT NULL,
@@ -82,9 +82,9 @@ CREATE TABLE deliveries (
     last_status_code BIGINT NOT NULL,
     last_error       TEXT NOT NULL,
     created_at       BIGINT NOT NULL,
-    updated_at       BIGINT NOT NULL
+    updated_at       BIGINT NOT NULL,
+    PRIMARY KEY (project_id, id)
 );
-CREATE INDEX deliveries_project ON deliveries (project_id, id);
 CREATE INDEX deliveries_event ON deliveries (event_id);
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, status);
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';

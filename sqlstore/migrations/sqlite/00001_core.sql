@@ -48,18 +48,18 @@ CREATE TABLE event_types (
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL,
     PRIMARY KEY (project_id, name)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE events (
-    id              TEXT PRIMARY KEY,
+    id              TEXT NOT NULL,
     project_id      TEXT NOT NULL,
     type            TEXT NOT NULL,
     data            TEXT NOT NULL,
     idempotency_key TEXT NOT NULL,
     deliveries      INTEGER NOT NULL,
-    created_at      INTEGER NOT NULL
-);
-CREATE INDEX events_project ON events (project_id, id);
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+) WITHOUT ROWID;
 
 CREATE TABLE idempotency_keys (
     project_id TEXT NOT NULL,
@@ -67,10 +67,10 @@ CREATE TABLE idempotency_keys (
     event_id   TEXT NOT NULL,
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (project_id, key)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE deliveries (
-    id               TEXT PRIMARY KEY,
+    id               TEXT NOT NULL,
     project_id       TEXT NOT NULL,
     event_id         TEXT NOT NULL,
     webhook_id       TEXT NOT NULL,
@@ -82,9 +82,9 @@ CREATE TABLE deliveries (
     last_status_code INTEGER NOT NULL,
     last_error       TEXT NOT NULL,
     created_at       INTEGER NOT NULL,
-    updated_at       INTEGER NOT NULL
-);
-CREATE INDEX deliveries_project ON deliveries (project_id, id);
+    updated_at       INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+) WITHOUT ROWID;
 CREATE INDEX deliveries_event ON deliveries (event_id);
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, status);
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';

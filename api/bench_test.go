@@ -1,0 +1,61 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
+)
+
+// BenchmarkPostEvent measures events accepted per second through real HTTP
+// on loopback, with 10 webhooks registered so that each event also writes 10
+// delivery rows. Compare figures of one run only (see docs/performance.md).
+func BenchmarkPostEvent(b *testing.B) {
+	for _, engine := range sqltest.Engines(b) {
+		b.Run(engine+"/single", func(b *testing.B) { benchIngest(b, engine, 1) })
+		b.Run(engine+"/batch100", func(b *testing.B) { benchIngest(b, engine, 100) })
+	}
+}
+
+func benchIngest(b *testing.B, engine string, perRequest int) {
+	e := setup(b, engine, allowLoopback)
+	_, owner, _ := e.project("bench")
+	for i := range 10 {
+		e.req("POST", "/api/v1/projects/bench/webhooks", owner, map[string]any{"url": fmt.Sprintf("http://127.0.0.1:9/hook%d", i)}).must(b, 201)
+	}
+	path, body := "/api/v1/projects/bench/events", []byte(`{"type":"order.created","data":{"id":12345,"amount":"19.99","currency":"EUR"}}`)
+	if perRequest > 1 {
+		events := make([]json.RawMessage, perRequest)
+		for i := range events {
+			events[i] = body
+		}
+		body, _ = json.Marshal(map[string]any{"events": events})
+		path += "/batch"
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+	b.SetParallelism(32) // many producers, as in production; group commit needs them
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r, _ := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Authorization", "Bearer "+owner)
+			res, err := client.Do(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusAccepted {
+				b.Fatalf("status %d", res.StatusCode)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*perRequest)/time.Since(start).Seconds(), "events/s")
+}
