@@ -123,7 +123,7 @@ func (s *Server) principal(ctx context.Context, token string) (*principal, error
 	}
 	id := hookgate.PrefixKey + token[len(keyTokenPrefix):len(keyTokenPrefix)+keyIDLen]
 	secret := sha256.Sum256([]byte(token[len(keyTokenPrefix)+keyIDLen:]))
-	e, ok := s.keys.get(id)
+	e, gen, ok := s.keys.get(id)
 	if !ok {
 		k, err := s.store.FindAPIKey(ctx, id)
 		if hookgate.ErrorCode(err) == hookgate.ENotFound {
@@ -140,7 +140,7 @@ func (s *Server) principal(ctx context.Context, token string) (*principal, error
 			return nil, err
 		}
 		e = &keyEntry{hash: k.Hash, p: principal{keyID: k.ID, projectID: k.ProjectID, projectSlug: proj.Slug, role: k.Role}}
-		s.keys.put(id, e)
+		s.keys.put(id, e, gen)
 	}
 	if subtle.ConstantTimeCompare(secret[:], e.hash) != 1 {
 		return nil, errBadKey
@@ -170,8 +170,11 @@ func (s *Server) resolveProject(ctx context.Context, p *principal, ref string) (
 // database to authenticate. Entries live for a TTL; changes made through this
 // node drop them at once.
 type keyCache struct {
-	mu  sync.Mutex
-	m   map[string]*keyEntry
+	mu sync.Mutex
+	m  map[string]*keyEntry
+	// gen counts forgets: a load that began before one is not cached, since
+	// it may hold what was just revoked.
+	gen uint64
 	ttl time.Duration
 	now func() time.Time
 }
@@ -186,19 +189,23 @@ func newKeyCache(ttl time.Duration, now func() time.Time) *keyCache {
 	return &keyCache{m: map[string]*keyEntry{}, ttl: ttl, now: now}
 }
 
-func (c *keyCache) get(id string) (*keyEntry, bool) {
+func (c *keyCache) get(id string) (*keyEntry, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[id]
 	if !ok || c.now().After(e.expires) {
-		return nil, false
+		return nil, c.gen, false
 	}
-	return e, true
+	return e, c.gen, true
 }
 
-func (c *keyCache) put(id string, e *keyEntry) {
+// put caches e unless something was forgotten since get returned gen.
+func (c *keyCache) put(id string, e *keyEntry, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.m) > 10000 { // bound memory under a flood of distinct keys
 		clear(c.m)
 	}
@@ -210,6 +217,7 @@ func (c *keyCache) put(id string, e *keyEntry) {
 func (c *keyCache) forget(keyID, projectID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for id, e := range c.m {
 		if id == keyID || (projectID != "" && e.p.projectID == projectID) {
 			delete(c.m, id)

@@ -92,8 +92,8 @@ func (s *Server) registerEventTypes() {
 		func(ctx context.Context, in *struct {
 			EventTypeRef
 			Body struct {
-				Description *string  `json:"description,omitempty" maxLength:"1024"`
-				Schema      *rawJSON `json:"schema,omitempty" doc:"A new schema; null removes it"`
+				Description *string `json:"description,omitempty" maxLength:"1024"`
+				Schema      rawJSON `json:"schema,omitempty" doc:"A new schema; null removes it"`
 			}
 		}) (*struct{ Body eventTypeOut }, error) {
 			t, err := s.store.FindEventType(ctx, projectID(ctx), in.Name)
@@ -103,8 +103,8 @@ func (s *Server) registerEventTypes() {
 			if in.Body.Description != nil {
 				t.Description = *in.Body.Description
 			}
-			if in.Body.Schema != nil {
-				if t.Schema, err = checkSchema(*in.Body.Schema); err != nil {
+			if len(in.Body.Schema) > 0 { // present, null included
+				if t.Schema, err = checkSchema(in.Body.Schema); err != nil {
 					return nil, err
 				}
 			}

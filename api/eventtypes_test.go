@@ -151,7 +151,6 @@ func TestEventTypeCRUD(t *testing.T) {
 }
 
 func TestEventTypePatchSchemaNull(t *testing.T) {
-	t.Skip(`BUG: PATCH {"schema": null} keeps the schema: encoding/json sets the *rawJSON field to nil on null, so the "null removes it" branch never runs (api/eventtypes.go:96, :106)`)
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := setup(t, engine)
 		_, owner, pub := e.project("acme")

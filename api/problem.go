@@ -114,9 +114,13 @@ func problemFrom(err error) *Problem {
 	return p
 }
 
+func problemType(code string) string {
+	return "https://hookgate.dev/problems/" + strings.ReplaceAll(code, "_", "-")
+}
+
 func newProblem(status int, code, detail string) *Problem {
 	return &Problem{
-		Type:    "https://hookgate.dev/problems/" + strings.ReplaceAll(code, "_", "-"),
+		Type:    problemType(code),
 		Title:   http.StatusText(status),
 		Status:  status,
 		Detail:  detail,
@@ -128,6 +132,12 @@ func newProblem(status int, code, detail string) *Problem {
 // humaError converts huma's own errors (validation, body parsing, size
 // limits) and handler errors into problems with the contract's codes.
 func humaError(status int, msg string, errs ...error) *Problem {
+	p := humaProblem(status, msg, errs...)
+	p.Type = problemType(p.Code) // the code may have been refined
+	return p
+}
+
+func humaProblem(status int, msg string, errs ...error) *Problem {
 	if len(errs) == 1 && status == http.StatusInternalServerError {
 		return problemFrom(errs[0]) // an error returned by a handler
 	}

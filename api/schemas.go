@@ -58,6 +58,7 @@ type schemaCache struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	m     map[string]*projectSchemas
+	gen   uint64 // counts forgets; a load older than one is used once, not kept
 }
 
 type projectSchemas struct {
@@ -72,6 +73,7 @@ func newSchemaCache(store hookgate.Store, ttl time.Duration, now func() time.Tim
 func (c *schemaCache) get(ctx context.Context, projectID, eventType string) (*jsonschema.Schema, error) {
 	c.mu.Lock()
 	ps, ok := c.m[projectID]
+	gen := c.gen
 	c.mu.Unlock()
 	if !ok || c.now().Sub(ps.loaded) > c.ttl {
 		var err error
@@ -82,7 +84,9 @@ func (c *schemaCache) get(ctx context.Context, projectID, eventType string) (*js
 		if len(c.m) > 10000 {
 			clear(c.m)
 		}
-		c.m[projectID] = ps
+		if gen == c.gen {
+			c.m[projectID] = ps
+		}
 		c.mu.Unlock()
 	}
 	return ps.byType[eventType], nil
@@ -116,5 +120,6 @@ func (c *schemaCache) load(ctx context.Context, projectID string) (*projectSchem
 func (c *schemaCache) forget(projectID string) {
 	c.mu.Lock()
 	delete(c.m, projectID)
+	c.gen++
 	c.mu.Unlock()
 }

@@ -88,13 +88,16 @@ func New(cfg Config) *Server {
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
+	now := cfg.Now
 	s := &Server{
-		cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
+		// Stores keep microseconds; answering the same precision keeps a
+		// resource's times equal between its creation and every read.
+		cfg: cfg, store: cfg.Store, log: cfg.Logger, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) },
 		mux:     http.NewServeMux(),
 		metrics: newMetrics(cfg.Registry),
 	}
-	s.keys = newKeyCache(cfg.CacheTTL, cfg.Now)
-	s.schemas = newSchemaCache(cfg.Store, cfg.CacheTTL, cfg.Now)
+	s.keys = newKeyCache(cfg.CacheTTL, s.now)
+	s.schemas = newSchemaCache(cfg.Store, cfg.CacheTTL, s.now)
 
 	hc := huma.DefaultConfig("Hookgate API", cfg.Version)
 	hc.Info.Description = "Self-hosted webhook gateway. Authenticate with `Authorization: Bearer KEY` or `X-API-Key: KEY`."
