@@ -368,3 +368,31 @@ func TestEventTypes(t *testing.T) {
 		wantCode(t, s.DeleteEventType(ctx, p.ID, "order.created"), hookgate.ENotFound)
 	})
 }
+
+// Many nodes starting at once migrate one after the other.
+func TestConcurrentMigrate(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		cfg := sqltest.Config(t, s.Engine())
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				st, err := sqlstore.Open(context.Background(), cfg)
+				if err == nil {
+					err = st.Migrate(context.Background())
+					st.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := sqltest.OpenConfig(t, cfg)
+		cur, latest, err := st.MigrationStatus(context.Background())
+		if err != nil || cur != latest {
+			t.Fatalf("version %d of %d, %v", cur, latest, err)
+		}
+	})
+}

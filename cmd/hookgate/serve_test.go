@@ -1,0 +1,152 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// TestMain removes the binary that the tests build.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.path != "" {
+		os.RemoveAll(filepath.Dir(binary.path))
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds hookgate once, with CGO_ENABLED=0 as releases are built.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	binary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "hookgate-bin")
+		if err != nil {
+			binary.err = err
+			return
+		}
+		binary.path = filepath.Join(dir, "hookgate")
+		cmd := exec.Command("go", "build", "-o", binary.path, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binary.err = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if binary.err != nil {
+		t.Fatal(binary.err)
+	}
+	return binary.path
+}
+
+// start runs `hookgate serve` on a free loopback port and returns its base
+// URL, its stdout so far, and the process.
+func start(t *testing.T, bin, dataDir string) (string, *bytes.Buffer, *exec.Cmd) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+	cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=")
+	stdout := &bytes.Buffer{}
+	cmd.Stdout = stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "hookgate listening" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return "http://" + a, stdout, cmd
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start within 30s")
+	}
+	return "", nil, nil
+}
+
+func TestServeStartsDrainsAndKeepsKeys(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+
+	url, stdout, cmd := start(t, bin, dataDir)
+	res, err := http.Get(url + "/readyz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", res, err)
+	}
+	res.Body.Close()
+	key, err := os.ReadFile(filepath.Join(dataDir, "admin.key"))
+	if err != nil || !strings.Contains(stdout.String(), strings.TrimSpace(string(key))) {
+		t.Fatalf("the generated admin key was not printed: %q, %v", stdout.String(), err)
+	}
+	req, _ := http.NewRequest("GET", url+"/api/v1/projects", nil)
+	req.Header.Set("X-API-Key", strings.TrimSpace(string(key)))
+	res, err = http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("admin key refused: %v %v", res, err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30s of SIGTERM")
+	}
+
+	// A second start keeps the keys and prints nothing secret.
+	_, stdout2, _ := start(t, bin, dataDir)
+	if strings.Contains(stdout2.String(), "admin key") {
+		t.Fatalf("the admin key was printed again: %q", stdout2.String())
+	}
+}
+
+func TestMigrateAndVersion(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "migrate", "--data-dir", t.TempDir()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "schema at version 1 of 1 (sqlite)") {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "hookgate ") {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "serve", "--database-url", "mysql://x").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "unsupported database URL") {
+		t.Fatalf("a bad --database-url must fail clearly: %v\n%s", err, out)
+	}
+}
