@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -329,8 +330,12 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) {
 	if p.Headers != nil {
 		h := make(map[string]string, len(*p.Headers))
 		for k, v := range *p.Headers {
-			if old, ok := w.Headers[k]; ok && v == redacted {
-				v = old
+			if v == redacted {
+				for ok, old := range w.Headers { // header names are case-insensitive
+					if strings.EqualFold(ok, k) {
+						v = old
+					}
+				}
 			}
 			h[k] = v
 		}

@@ -145,7 +145,7 @@ func TestMigrateAndVersion(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "hookgate ") {
 		t.Fatalf("version: %v\n%s", err, out)
 	}
-	out, err = exec.Command(bin, "serve", "--database-url", "mysql://x").CombinedOutput()
+	out, err = exec.Command(bin, "serve", "--database-url", "mysql://x", "--data-dir", t.TempDir()).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "unsupported database URL") {
 		t.Fatalf("a bad --database-url must fail clearly: %v\n%s", err, out)
 	}
