@@ -3,6 +3,7 @@ package hookgate
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -63,4 +64,24 @@ func NewID(prefix string, now time.Time) string {
 		hi >>= 5
 	}
 	return string(out)
+}
+
+// DeliveryID returns the ID of the delivery of an event to a webhook:
+// "msg_", the event's 26 characters, then the webhook's. It is the same
+// however often it is computed, so a delivery can never be created twice, and
+// the deliveries of one event sort together, in the order of events.
+func DeliveryID(eventID, webhookID string) string {
+	return PrefixDelivery + idSuffix(eventID) + idSuffix(webhookID)
+}
+
+// DeliveryIDPrefix is the prefix shared by the IDs of an event's deliveries.
+func DeliveryIDPrefix(eventID string) string {
+	return PrefixDelivery + idSuffix(eventID)
+}
+
+func idSuffix(id string) string {
+	if i := strings.IndexByte(id, '_'); i >= 0 {
+		return id[i+1:]
+	}
+	return id
 }

@@ -17,13 +17,33 @@ func (s *Store) FindDelivery(ctx context.Context, projectID, id string) (*hookga
 	return d, err
 }
 
-// ListDeliveries lists a project's deliveries, newest first.
+// ListDeliveries lists a project's deliveries, newest first. The query holds
+// only the filters in use, so that the planner picks the index that fits: an
+// event's deliveries are a range of the primary key (see DeliveryID).
 func (s *Store) ListDeliveries(ctx context.Context, projectID string, f hookgate.DeliveryFilter) ([]*hookgate.Delivery, string, error) {
 	limit := pageLimit(f.Page)
-	return queryPage(ctx, s.read, s.q(`SELECT `+deliveryCols+` FROM deliveries WHERE project_id = ? AND (? = '' OR id < ?)
-		AND (? = '' OR webhook_id = ?) AND (? = '' OR event_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?`),
-		limit, scanDelivery, func(d *hookgate.Delivery) string { return d.ID },
-		projectID, f.Cursor, f.Cursor, f.WebhookID, f.WebhookID, f.EventID, f.EventID, f.Status, f.Status, limit+1)
+	q := `SELECT ` + deliveryCols + ` FROM deliveries WHERE project_id = ?`
+	args := []any{projectID}
+	if f.Cursor != "" {
+		q += ` AND id < ?`
+		args = append(args, f.Cursor)
+	}
+	if f.EventID != "" {
+		prefix := hookgate.DeliveryIDPrefix(f.EventID)
+		q += ` AND id >= ? AND id < ? AND event_id = ?`
+		args = append(args, prefix, prefix+"~", f.EventID)
+	}
+	if f.WebhookID != "" {
+		q += ` AND webhook_id = ?`
+		args = append(args, f.WebhookID)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit+1)
+	return queryPage(ctx, s.read, s.q(q), limit, scanDelivery, func(d *hookgate.Delivery) string { return d.ID }, args...)
 }
 
 func scanDelivery(r scanner) (*hookgate.Delivery, error) {

@@ -89,7 +89,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 					continue
 				}
 				e.Deliveries++
-				deliveries = append(deliveries, []any{hookgate.NewID(hookgate.PrefixDelivery, now), r.projectID, e.ID, h.id, in.Type,
+				deliveries = append(deliveries, []any{hookgate.DeliveryID(e.ID, h.id), r.projectID, e.ID, h.id, in.Type,
 					hookgate.DeliveryPending, 0, nowUS, 0, 0, "", nowUS, nowUS})
 			}
 			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, nowUS})

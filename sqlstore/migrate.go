@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -22,7 +23,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Up(ctx); err != nil {
+	_, err = p.Up(ctx)
+	// SQLite has no lock for goose to hold: when two processes migrate one
+	// file at once, the loser fails on what the winner created. Trying again
+	// finds the migrations applied.
+	for try := 0; err != nil && s.engine == EngineSQLite && try < 5; try++ {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(100*(try+1)) * time.Millisecond):
+		}
+		_, err = p.Up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	return nil

@@ -85,7 +85,6 @@ CREATE TABLE deliveries (
     updated_at       BIGINT NOT NULL,
     PRIMARY KEY (project_id, id)
 );
-CREATE INDEX deliveries_event ON deliveries (event_id);
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, status);
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
 

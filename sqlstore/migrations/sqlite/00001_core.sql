@@ -85,7 +85,6 @@ CREATE TABLE deliveries (
     updated_at       INTEGER NOT NULL,
     PRIMARY KEY (project_id, id)
 ) WITHOUT ROWID;
-CREATE INDEX deliveries_event ON deliveries (event_id);
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, status);
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
 
