@@ -1,4 +1,5 @@
 # Hookgate: `make test` runs the whole suite; see README.md.
+SHELL   := /bin/bash
 GO      ?= go
 PKGS    ?= ./...
 # -race needs cgo and a C compiler; use it whenever one is there.

@@ -54,13 +54,31 @@ func buildBinary(t *testing.T) string {
 	return binary.path
 }
 
+// syncBuffer is a buffer that the process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // start runs `hookgate serve` on a free loopback port and returns its base
 // URL, its stdout so far, and the process.
-func start(t *testing.T, bin, dataDir string) (string, *bytes.Buffer, *exec.Cmd) {
+func start(t *testing.T, bin, dataDir string) (string, *syncBuffer, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
 	cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=")
-	stdout := &bytes.Buffer{}
+	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
