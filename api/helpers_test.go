@@ -76,31 +76,11 @@ type resp struct {
 // (sent as JSON). key is sent as a bearer token unless empty.
 func (e *env) req(method, path, key string, body any) resp {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	r, err := http.NewRequest(method, e.srv.URL+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if body != nil {
-		r.Header.Set("Content-Type", "application/json")
-	}
+	var h map[string]string
 	if key != "" {
-		r.Header.Set("Authorization", "Bearer "+key)
+		h = map[string]string{"Authorization": "Bearer " + key}
 	}
-	return e.send(r)
+	return e.reqH(method, path, h, body)
 }
 
 func (e *env) send(r *http.Request) resp {
