@@ -396,3 +396,21 @@ func TestConcurrentMigrate(t *testing.T) {
 		}
 	})
 }
+
+// An event at the default size limit is stored and read back byte for byte.
+func TestLargeEvent(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "big")
+		newWebhook(t, s, p.ID)
+		data := json.RawMessage(`"` + strings.Repeat("x", 1<<20-16) + `"`)
+		out, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "big", Data: data}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := s.FindEvent(ctx, p.ID, out[0].ID)
+		if err != nil || string(e.Data) != string(data) {
+			t.Fatalf("read back %d bytes, %v; want %d", len(e.Data), err, len(data))
+		}
+	})
+}

@@ -59,7 +59,9 @@ CREATE TABLE events (
     deliveries      INTEGER NOT NULL,
     created_at      INTEGER NOT NULL,
     PRIMARY KEY (project_id, id)
-) WITHOUT ROWID;
+);
+-- events stay a rowid table: their data may be large, which WITHOUT ROWID
+-- tables store badly.
 
 CREATE TABLE idempotency_keys (
     project_id TEXT NOT NULL,
