@@ -1,0 +1,185 @@
+package delivery_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/netguard"
+)
+
+func newSender() *delivery.Sender {
+	p := netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	return &delivery.Sender{Client: p.Client(5 * time.Second), UserAgent: "Hookgate/test"}
+}
+
+func webhook(url string) *hookgate.Webhook {
+	w := &hookgate.Webhook{ID: "wh_1", URL: url, Secret: hookgate.NewSecret(), UpdatedAt: time.Now()}
+	w.ApplyDefaults()
+	return w
+}
+
+var msg = delivery.Message{ID: "msg_abc", EventType: "order.created", EventTime: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), Data: json.RawMessage(`{"id":1}`)}
+
+func TestSendSignedEnvelope(t *testing.T) {
+	t.Parallel()
+	type got struct {
+		method, user, pass, custom, ua, ct string
+		body                               []byte
+		verr                               error
+	}
+	seen := make(chan got, 1)
+	var w *hookgate.Webhook
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		wh, _ := standardwebhooks.NewWebhook(w.Secret)
+		u, p, _ := r.BasicAuth()
+		seen <- got{r.Method, u, p, r.Header.Get("X-Team"), r.Header.Get("User-Agent"), r.Header.Get("Content-Type"), b, wh.Verify(b, r.Header)}
+		rw.Header().Set("X-Answer", "yes")
+		rw.WriteHeader(http.StatusAccepted)
+		_, _ = rw.Write([]byte(strings.Repeat("a", delivery.MaxResponseBody+100)))
+	}))
+	defer srv.Close()
+	w = webhook(srv.URL + "/hook")
+	w.Method = http.MethodPut
+	w.Auth = hookgate.WebhookAuth{Type: hookgate.AuthBasic, Username: "u", Password: "p"}
+	w.Headers = map[string]string{"X-Team": "billing"}
+
+	res := newSender().Send(context.Background(), w, msg)
+	if !res.OK() || res.StatusCode != 202 || res.Headers["X-Answer"] != "yes" || len(res.Body) != delivery.MaxResponseBody {
+		t.Fatalf("result = %d %v %q (%d bytes), %v", res.StatusCode, res.OK(), res.Headers, len(res.Body), res.Err)
+	}
+	g := <-seen
+	if g.verr != nil {
+		t.Fatalf("standardwebhooks does not verify: %v", g.verr)
+	}
+	if g.method != "PUT" || g.user != "u" || g.pass != "p" || g.custom != "billing" || g.ua != "Hookgate/test" || g.ct != "application/json" {
+		t.Fatalf("request = %+v", g)
+	}
+	if string(g.body) != `{"type":"order.created","timestamp":"2026-11-23T12:00:00Z","data":{"id":1}}` {
+		t.Fatalf("body = %s", g.body)
+	}
+}
+
+func TestSendBase64Payload(t *testing.T) {
+	t.Parallel()
+	var body atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		body.Store(r.Header.Get("Content-Type") + "|" + string(b))
+	}))
+	defer srv.Close()
+	w := webhook(srv.URL)
+	w.PayloadEncoding = hookgate.EncodingBase64
+	w.Headers = map[string]string{"Content-Type": "image/jpeg"}
+	m := msg
+	m.Data = json.RawMessage(`"/9j/4AAQ"`) // base64 of the JPEG magic bytes
+	if res := newSender().Send(context.Background(), w, m); !res.OK() {
+		t.Fatalf("send: %d %v", res.StatusCode, res.Err)
+	}
+	if got := body.Load().(string); got != "image/jpeg|\xff\xd8\xff\xe0\x00\x10" {
+		t.Fatalf("received %q", got)
+	}
+	m.Data = json.RawMessage(`{"not":"a string"}`)
+	if res := newSender().Send(context.Background(), w, m); res.Err == nil || res.StatusCode != 0 {
+		t.Fatal("non-string data with base64 encoding was sent")
+	}
+}
+
+func TestSendFailures(t *testing.T) {
+	t.Parallel()
+	// A closed port: nothing answers.
+	res := newSender().Send(context.Background(), webhook("http://127.0.0.1:9/"), msg)
+	if res.StatusCode != 0 || res.Err == nil || res.OK() {
+		t.Fatalf("closed port: %+v", res)
+	}
+	// The default policy refuses loopback when connecting.
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a denied address was reached") }))
+	defer srv.Close()
+	strict := &delivery.Sender{Client: netguard.New(nil).Client(time.Second)}
+	if res := strict.Send(context.Background(), webhook(srv.URL), msg); res.Err == nil || !strings.Contains(res.Err.Error(), "network policy") {
+		t.Fatalf("policy: %+v", res)
+	}
+	// A 500 is an answer, not an error, and not OK.
+	srv500 := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(500) }))
+	defer srv500.Close()
+	if res := newSender().Send(context.Background(), webhook(srv500.URL), msg); res.StatusCode != 500 || res.Err != nil || res.OK() {
+		t.Fatalf("500: %+v", res)
+	}
+}
+
+func TestSendTwoSignaturesDuringRotation(t *testing.T) {
+	t.Parallel()
+	sig := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { sig <- r.Header.Get("webhook-signature") }))
+	defer srv.Close()
+	w := webhook(srv.URL)
+	w.PreviousSecret, w.PreviousSecretExpiresAt = hookgate.NewSecret(), time.Now().Add(time.Hour)
+	newSender().Send(context.Background(), w, msg)
+	if n := len(strings.Fields(<-sig)); n != 2 {
+		t.Fatalf("%d signatures during the grace period, want 2", n)
+	}
+	w.PreviousSecretExpiresAt = time.Now().Add(-time.Second)
+	newSender().Send(context.Background(), w, msg)
+	if n := len(strings.Fields(<-sig)); n != 1 {
+		t.Fatalf("%d signatures after the grace period, want 1", n)
+	}
+}
+
+// A local OAuth2 token server: the token is fetched once, cached, and fetched
+// again after the receiver answers 401.
+func TestSendClientCredentials(t *testing.T) {
+	t.Parallel()
+	var fetches atomic.Int32
+	tokens := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		id, secret, _ := r.BasicAuth()
+		if r.Form.Get("grant_type") != "client_credentials" || id != "cid" || secret != "csecret" || r.Form.Get("scope") != "hooks" {
+			rw.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		n := fetches.Add(1)
+		rw.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(rw, `{"access_token":"tok%d","token_type":"Bearer","expires_in":3600}`, n)
+	}))
+	defer tokens.Close()
+	var reject atomic.Bool
+	recv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if reject.Load() && r.Header.Get("Authorization") == "Bearer tok1" {
+			rw.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		rw.Header().Set("X-Token", r.Header.Get("Authorization"))
+	}))
+	defer recv.Close()
+	w := webhook(recv.URL)
+	w.Auth = hookgate.WebhookAuth{Type: hookgate.AuthClientCredential, ClientID: "cid", ClientSecret: "csecret", TokenURL: tokens.URL, Scopes: []string{"hooks"}}
+	s := newSender()
+	for range 3 {
+		if res := s.Send(context.Background(), w, msg); !res.OK() || res.Headers["X-Token"] != "Bearer tok1" {
+			t.Fatalf("send: %+v", res)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("%d token fetches for 3 sends, want 1 (cached)", n)
+	}
+	reject.Store(true)
+	if res := s.Send(context.Background(), w, msg); !res.OK() || res.Headers["X-Token"] != "Bearer tok2" {
+		t.Fatalf("after a 401: %+v", res)
+	}
+	if n := fetches.Load(); n != 2 {
+		t.Fatalf("%d token fetches, want 2 (fetched again after the 401)", n)
+	}
+}
