@@ -1,0 +1,133 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+// ClaimDue leases up to limit pending deliveries that are due at now and not
+// leased, until now+lease, and returns them. On PostgreSQL, rows locked by
+// another node's claim are skipped (FOR UPDATE SKIP LOCKED); on SQLite the
+// single writer makes the statement atomic. The lease is the rows'
+// lease_until, which RecordAttempts checks, so that a node whose lease
+// expired cannot overwrite the work of the node that took the row over.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*hookgate.Delivery, time.Time, error) {
+	until := now.Add(lease).Truncate(time.Microsecond)
+	lock := ""
+	if s.engine == EnginePostgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := s.write.QueryContext(ctx, s.q(`UPDATE deliveries SET lease_until = ?
+		WHERE (project_id, id) IN (SELECT project_id, id FROM deliveries
+			WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until < ?
+			ORDER BY next_attempt_at LIMIT ?`+lock+`)
+		RETURNING `+deliveryCols), micros(until), micros(now), micros(now), limit)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	defer rows.Close()
+	var out []*hookgate.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		out = append(out, d)
+	}
+	return out, until, rows.Err()
+}
+
+// AttemptOutcome is the result of one attempt and the state its delivery
+// moves to.
+type AttemptOutcome struct {
+	Attempt hookgate.Attempt
+	// ProjectID and LeaseUntil identify the claimed row.
+	ProjectID  string
+	LeaseUntil time.Time
+	// Status is the delivery's new status; NextAttemptAt matters when it is
+	// pending.
+	Status        string
+	NextAttemptAt time.Time
+}
+
+// RecordAttempts stores attempts and moves their deliveries on, in one
+// transaction. A delivery whose lease is no longer the one given keeps its
+// state (another node owns it now); its attempt is recorded all the same.
+func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []AttemptOutcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		rows := make([][]any, len(outs))
+		for i, o := range outs {
+			a := o.Attempt
+			h, _ := json.Marshal(a.ResponseHeaders)
+			rows[i] = []any{a.ID, o.ProjectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, string(h), a.ResponseBody, a.Error}
+		}
+		if err := s.insertRowsText(ctx, tx, "attempts", attemptCols, rows); err != nil {
+			return err
+		}
+		upd, err := tx.PrepareContext(ctx, s.q(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_until = 0,
+			last_status_code = ?, last_error = ?, updated_at = ? WHERE project_id = ? AND id = ? AND lease_until = ?`))
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		for _, o := range outs {
+			next := int64(0)
+			if o.Status == hookgate.DeliveryPending {
+				next = micros(o.NextAttemptAt)
+			}
+			if _, err := upd.ExecContext(ctx, o.Status, next, o.Attempt.StatusCode, o.Attempt.Error, micros(now),
+				o.ProjectID, o.Attempt.DeliveryID, micros(o.LeaseUntil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error"
+
+// insertRowsText inserts rows with one statement each: attempts are few per
+// transaction and their bodies large.
+func (s *Store) insertRowsText(ctx context.Context, tx *sql.Tx, table, cols string, rows [][]any) error {
+	st, err := tx.PrepareContext(ctx, insertSQL(s.engine, table, cols, len(rows[0]), 1))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, r := range rows {
+		if _, err := st.ExecContext(ctx, r...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListAttempts lists a delivery's attempts, the latest first.
+func (s *Store) ListAttempts(ctx context.Context, projectID, deliveryID string) ([]*hookgate.Attempt, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error
+		FROM attempts WHERE project_id = ? AND delivery_id = ? ORDER BY attempt DESC`), projectID, deliveryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*hookgate.Attempt
+	for rows.Next() {
+		var a hookgate.Attempt
+		var started int64
+		var headers string
+		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &started, &a.DurationMs, &a.StatusCode, &headers, &a.ResponseBody, &a.Error); err != nil {
+			return nil, err
+		}
+		a.StartedAt = fromMicros(started)
+		_ = json.Unmarshal([]byte(headers), &a.ResponseHeaders)
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,120 @@
+package sqlstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/sqlstore"
+)
+
+func TestClaimAndRecord(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "q")
+		newWebhook(t, s, p.ID)
+		if _, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`1`)}, {Type: "b", Data: json.RawMessage(`2`)}}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		got, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("claim = %d, %v; want 2", len(got), err)
+		}
+		t.Run("LeasedRowsAreNotClaimedAgain", func(t *testing.T) {
+			again, _, err := s.ClaimDue(ctx, now, 10, time.Minute)
+			if err != nil || len(again) != 0 {
+				t.Fatalf("second claim = %d, %v; want 0", len(again), err)
+			}
+		})
+		t.Run("ExpiredLeaseIsClaimedAgain", func(t *testing.T) {
+			later := now.Add(2 * time.Minute)
+			taken, lease2, err := s.ClaimDue(ctx, later, 10, time.Minute)
+			if err != nil || len(taken) != 2 {
+				t.Fatalf("claim after expiry = %d, %v; want 2", len(taken), err)
+			}
+			// The first owner's results no longer change the rows...
+			d := got[0]
+			stale := sqlstore.AttemptOutcome{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliverySucceeded,
+				Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: d.ID, Attempt: 1, StartedAt: now, StatusCode: 200}}
+			if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{stale}); err != nil {
+				t.Fatal(err)
+			}
+			if cur, _ := s.FindDelivery(ctx, p.ID, d.ID); cur.Status != hookgate.DeliveryPending || cur.Attempts != 0 {
+				t.Fatalf("a stale lease changed the delivery: %+v", cur)
+			}
+			// ...the new owner's do, and every attempt is kept for audit.
+			fresh := stale
+			fresh.LeaseUntil = lease2
+			fresh.Attempt.ID = hookgate.NewID(hookgate.PrefixAttempt, later)
+			fresh.Attempt.Attempt = 2
+			fresh.Attempt.ResponseHeaders = map[string]string{"X-A": "1"}
+			if err := s.RecordAttempts(ctx, later, []sqlstore.AttemptOutcome{fresh}); err != nil {
+				t.Fatal(err)
+			}
+			cur, _ := s.FindDelivery(ctx, p.ID, d.ID)
+			if cur.Status != hookgate.DeliverySucceeded || cur.Attempts != 1 || cur.LastStatusCode != 200 {
+				t.Fatalf("delivery = %+v", cur)
+			}
+			atts, err := s.ListAttempts(ctx, p.ID, d.ID)
+			if err != nil || len(atts) != 2 || atts[0].Attempt != 2 || atts[0].ResponseHeaders["X-A"] != "1" {
+				t.Fatalf("attempts = %+v, %v", atts, err)
+			}
+		})
+	})
+}
+
+// Claims running at once never hand out the same row twice.
+func TestConcurrentClaims(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "cc")
+		for range 5 {
+			newWebhook(t, s, p.ID)
+		}
+		in := make([]hookgate.EventInput, 100)
+		for i := range in {
+			in[i] = hookgate.EventInput{Type: "t", Data: json.RawMessage(`{}`)}
+		}
+		if _, err := s.CreateEvents(ctx, p.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		seen := map[string]int{}
+		var wg sync.WaitGroup
+		now := time.Now().Add(time.Second)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					got, _, err := s.ClaimDue(ctx, now, 25, time.Minute)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, d := range got {
+						seen[d.ID]++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(seen) != 500 {
+			t.Fatalf("%d distinct deliveries claimed, want 500", len(seen))
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("%s claimed %d times", id, n)
+			}
+		}
+	})
+}
