@@ -63,6 +63,9 @@ func (s *Server) checkEvent(ctx context.Context, projectID, prefix string, e *ev
 }
 
 func (s *Server) countAccepted(events []*hookgate.Event) {
+	if s.cfg.OnEvents != nil {
+		s.cfg.OnEvents()
+	}
 	for _, e := range events {
 		if !e.Replayed {
 			s.metrics.eventsAccepted.Inc()

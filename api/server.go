@@ -36,6 +36,9 @@ type Config struct {
 	MaxEventBytes int64
 	// Version is reported in the OpenAPI document.
 	Version string
+	// OnEvents, when set, is called after events are committed; serve wakes
+	// the delivery dispatcher with it.
+	OnEvents func()
 	// CacheTTL bounds how long a node trusts cached keys and event schemas
 	// changed on another node; default 5s. Changes made through this node
 	// apply at once.

@@ -44,6 +44,8 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease ti
 // AttemptOutcome is the result of one attempt and the state its delivery
 // moves to.
 type AttemptOutcome struct {
+	// Attempt is the request made; with an empty ID none was (the webhook
+	// was deactivated or deleted meanwhile) and only the status changes.
 	Attempt hookgate.Attempt
 	// ProjectID and LeaseUntil identify the claimed row.
 	ProjectID  string
@@ -62,16 +64,21 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []Attemp
 		return nil
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		rows := make([][]any, len(outs))
-		for i, o := range outs {
+		var rows [][]any
+		for _, o := range outs {
 			a := o.Attempt
+			if a.ID == "" {
+				continue // no request was made
+			}
 			h, _ := json.Marshal(a.ResponseHeaders)
-			rows[i] = []any{a.ID, o.ProjectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, string(h), a.ResponseBody, a.Error}
+			rows = append(rows, []any{a.ID, o.ProjectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, string(h), a.ResponseBody, a.Error})
 		}
-		if err := s.insertRowsText(ctx, tx, "attempts", attemptCols, rows); err != nil {
-			return err
+		if len(rows) > 0 {
+			if err := s.insertRowsText(ctx, tx, "attempts", attemptCols, rows); err != nil {
+				return err
+			}
 		}
-		upd, err := tx.PrepareContext(ctx, s.q(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_until = 0,
+		upd, err := tx.PrepareContext(ctx, s.q(`UPDATE deliveries SET status = ?, attempts = attempts + ?, next_attempt_at = ?, lease_until = 0,
 			last_status_code = ?, last_error = ?, updated_at = ? WHERE project_id = ? AND id = ? AND lease_until = ?`))
 		if err != nil {
 			return err
@@ -82,7 +89,11 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []Attemp
 			if o.Status == hookgate.DeliveryPending {
 				next = micros(o.NextAttemptAt)
 			}
-			if _, err := upd.ExecContext(ctx, o.Status, next, o.Attempt.StatusCode, o.Attempt.Error, micros(now),
+			made := 0
+			if o.Attempt.ID != "" {
+				made = 1
+			}
+			if _, err := upd.ExecContext(ctx, o.Status, made, next, o.Attempt.StatusCode, o.Attempt.Error, micros(now),
 				o.ProjectID, o.Attempt.DeliveryID, micros(o.LeaseUntil)); err != nil {
 				return err
 			}

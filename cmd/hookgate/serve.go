@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/netguard"
 )
 
@@ -25,6 +26,7 @@ type serveFlags struct {
 	logLevel      string
 	maxEventBytes int64
 	drainTimeout  time.Duration
+	sendTimeout   time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -48,6 +50,7 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().StringVar(&f.publicURL, "public-url", os.Getenv("HOOKGATE_PUBLIC_URL"), "base URL of inbound endpoints given to platforms; default http://{addr} (env HOOKGATE_PUBLIC_URL)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("HOOKGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env HOOKGATE_LOG_LEVEL)")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
+	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", 15*time.Second, "how long one delivery request may take")
 	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
 	return cmd
 }
@@ -77,10 +80,27 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		return fmt.Errorf("admin key: %w", err)
 	}
 	reg := prometheus.NewRegistry()
-	handler := api.New(api.Config{
-		Store: store, AdminKey: admin, Policy: netguard.New(allow), Logger: log, Registry: reg,
-		MaxEventBytes: f.maxEventBytes, Version: version,
+	policy := netguard.New(allow)
+	schedule := delivery.DefaultSchedule
+	if v := os.Getenv("HOOKGATE_RETRY_SCHEDULE"); v != "" {
+		if schedule, err = delivery.ParseSchedule(v); err != nil {
+			return fmt.Errorf("HOOKGATE_RETRY_SCHEDULE: %w", err)
+		}
+	}
+	dispatcher := delivery.New(delivery.Config{
+		Queue:    store,
+		Sender:   &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version},
+		Schedule: schedule,
+		Logger:   log,
 	})
+	handler := api.New(api.Config{
+		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,
+		MaxEventBytes: f.maxEventBytes, Version: version, OnEvents: dispatcher.Wake,
+	})
+	dctx, stopDispatch := context.WithCancel(context.Background())
+	dispatched := make(chan struct{})
+	go func() { dispatcher.Run(dctx); close(dispatched) }()
+	defer func() { stopDispatch(); <-dispatched }()
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
@@ -104,6 +124,13 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	// Requests in flight get the drain timeout to finish; the rest of the
+	// claimed deliveries are taken again when their leases end.
+	stopDispatch()
+	select {
+	case <-dispatched:
+	case <-sctx.Done():
 	}
 	if err := store.Close(); err != nil {
 		return err

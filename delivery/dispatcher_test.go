@@ -1,0 +1,161 @@
+package delivery_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/sqlstore"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
+)
+
+// harness is a store, a running dispatcher and a project.
+type harness struct {
+	store *sqlstore.Store
+	disp  *delivery.Dispatcher
+	proj  string
+}
+
+func runDispatcher(t *testing.T, engine string, schedule delivery.Schedule) *harness {
+	t.Helper()
+	s := sqltest.Open(t, engine)
+	now := time.Now().UTC()
+	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: "d", Name: "d", CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateProject(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	d := delivery.New(delivery.Config{Queue: s, Sender: newSender(), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &harness{store: s, disp: d, proj: p.ID}
+}
+
+func (h *harness) webhook(t *testing.T, url string) *hookgate.Webhook {
+	t.Helper()
+	w := webhook(url)
+	w.ID, w.ProjectID = hookgate.NewID(hookgate.PrefixWebhook, time.Now()), h.proj
+	if err := h.store.CreateWebhook(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (h *harness) send(t *testing.T, n int) []*hookgate.Event {
+	t.Helper()
+	in := make([]hookgate.EventInput, n)
+	for i := range in {
+		in[i] = hookgate.EventInput{Type: "order.created", Data: json.RawMessage(`{"n":1}`)}
+	}
+	out, err := h.store.CreateEvents(context.Background(), h.proj, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.disp.Wake()
+	return out
+}
+
+// waitFor polls cond until it holds or 20 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (h *harness) status(t *testing.T, status string) int {
+	t.Helper()
+	list, _, err := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{Page: hookgate.Page{Limit: 250}, Status: status})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list)
+}
+
+func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
+	t.Parallel()
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e, func(t *testing.T) { t.Parallel(); fn(t, e) })
+	}
+}
+
+func TestDispatcherDeliversSigned(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, nil)
+		var mu sync.Mutex
+		ids := map[string]int{}
+		var w *hookgate.Webhook
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			v, _ := standardwebhooks.NewWebhook(w.Secret)
+			if err := v.Verify(b, r.Header); err != nil {
+				t.Errorf("signature: %v", err)
+			}
+			mu.Lock()
+			ids[r.Header.Get("webhook-id")]++
+			mu.Unlock()
+		}))
+		defer srv.Close()
+		w = h.webhook(t, srv.URL)
+		h.send(t, 50)
+		waitFor(t, "50 succeeded deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 50 })
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ids) != 50 {
+			t.Fatalf("%d distinct webhook-ids received, want 50", len(ids))
+		}
+	})
+}
+
+func TestDispatcherRetriesThenFails(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, delivery.Schedule{time.Second, time.Second})
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+			calls.Add(1)
+			rw.WriteHeader(http.StatusInternalServerError)
+		}))
+		defer srv.Close()
+		h.webhook(t, srv.URL)
+		ev := h.send(t, 1)
+		waitFor(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
+		if n := calls.Load(); n != 3 {
+			t.Fatalf("%d requests, want 3 (1 + 2 retries)", n)
+		}
+		list, _, _ := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{EventID: ev[0].ID})
+		atts, err := h.store.ListAttempts(context.Background(), h.proj, list[0].ID)
+		if err != nil || len(atts) != 3 || atts[0].StatusCode != 500 || list[0].Attempts != 3 {
+			t.Fatalf("attempts = %d (%v), delivery %+v", len(atts), err, list[0])
+		}
+	})
+}
+
+func TestDispatcher410DisablesWebhook(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, nil)
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(http.StatusGone) }))
+		defer srv.Close()
+		w := h.webhook(t, srv.URL)
+		h.send(t, 1)
+		waitFor(t, "the webhook disabled", func() bool {
+			got, _ := h.store.FindWebhook(context.Background(), h.proj, w.ID)
+			return got.Status == hookgate.StatusDisabled
+		})
+		waitFor(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
+	})
+}
