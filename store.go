@@ -106,4 +106,10 @@ type Store interface {
 	FindDelivery(ctx context.Context, projectID, id string) (*Delivery, error)
 	// ListDeliveries lists a project's deliveries, newest first.
 	ListDeliveries(ctx context.Context, projectID string, f DeliveryFilter) ([]*Delivery, string, error)
+	// ListAttempts lists a delivery's attempts, the latest first.
+	ListAttempts(ctx context.Context, projectID, deliveryID string) ([]*Attempt, error)
+	// RetryDelivery queues a delivery again, due now, keeping its ID (the
+	// webhook-id its receiver sees); ENotFound, and EConflict while its
+	// webhook is not active.
+	RetryDelivery(ctx context.Context, projectID, id string, now time.Time) (*Delivery, error)
 }

@@ -66,3 +66,55 @@ func (s *Server) registerDeliveries() {
 			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
 		})
 }
+
+type attemptOut struct {
+	ID              string            `json:"id"`
+	DeliveryID      string            `json:"deliveryId"`
+	Attempt         int               `json:"attempt"`
+	StartedAt       time.Time         `json:"startedAt"`
+	DurationMs      int64             `json:"durationMs"`
+	StatusCode      int               `json:"statusCode" doc:"0 when no answer came (refused, timed out, blocked)"`
+	ResponseHeaders map[string]string `json:"responseHeaders"`
+	ResponseBody    string            `json:"responseBody" doc:"The first 64 KiB"`
+	Error           string            `json:"error"`
+}
+
+func toAttempt(a *hookgate.Attempt) attemptOut {
+	return attemptOut{ID: a.ID, DeliveryID: a.DeliveryID, Attempt: a.Attempt, StartedAt: utc(a.StartedAt), DurationMs: a.DurationMs,
+		StatusCode: a.StatusCode, ResponseHeaders: emptyMapIfNil(a.ResponseHeaders), ResponseBody: a.ResponseBody, Error: a.Error}
+}
+
+func (s *Server) registerAttempts() {
+	tags := "Deliveries"
+	path := base + "/projects/{project}/deliveries/{id}"
+	huma.Register(s.api, op("listAttempts", http.MethodGet, path+"/attempts", "List a delivery's attempts, the latest first", accessOwner, http.StatusOK, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			ID string `path:"id"`
+		}) (*listOutput[attemptOut], error) {
+			pid := projectID(ctx)
+			if _, err := s.store.FindDelivery(ctx, pid, in.ID); err != nil {
+				return nil, err
+			}
+			list, err := s.store.ListAttempts(ctx, pid, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return listOf(list, "", toAttempt), nil
+		})
+
+	huma.Register(s.api, op("retryDelivery", http.MethodPost, path+"/retry", "Send a delivery again now, with the same webhook-id", accessOwner, http.StatusAccepted, tags),
+		func(ctx context.Context, in *struct {
+			ProjectRef
+			ID string `path:"id"`
+		}) (*struct{ Body deliveryOut }, error) {
+			d, err := s.store.RetryDelivery(ctx, projectID(ctx), in.ID, s.now())
+			if err != nil {
+				return nil, err
+			}
+			if s.cfg.OnEvents != nil {
+				s.cfg.OnEvents()
+			}
+			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
+		})
+}

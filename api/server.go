@@ -121,6 +121,7 @@ func New(cfg Config) *Server {
 	s.registerEventTypes()
 	s.registerEvents()
 	s.registerDeliveries()
+	s.registerAttempts()
 	s.registerOps()
 	return s
 }

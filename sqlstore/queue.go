@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -141,4 +142,42 @@ func (s *Store) ListAttempts(ctx context.Context, projectID, deliveryID string) 
 		out = append(out, &a)
 	}
 	return out, rows.Err()
+}
+
+// RetryDelivery queues a delivery again, due now, with the same ID.
+func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now time.Time) (*hookgate.Delivery, error) {
+	var d *hookgate.Delivery
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT w.status FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			WHERE d.project_id = ? AND d.id = ?`), projectID, id).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			// The delivery does not exist, or its webhook was deleted.
+			if _, ferr := s.findDeliveryTx(ctx, tx, projectID, id); ferr != nil {
+				return ferr
+			}
+			return &hookgate.Error{Code: hookgate.EConflict, Message: "the delivery's webhook was deleted"}
+		}
+		if err != nil {
+			return err
+		}
+		if status != hookgate.StatusActive {
+			return &hookgate.Error{Code: hookgate.EConflict, Message: "the delivery's webhook is " + status + "; activate it first"}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
+			WHERE project_id = ? AND id = ?`), hookgate.DeliveryPending, micros(now), micros(now), projectID, id); err != nil {
+			return err
+		}
+		d, err = s.findDeliveryTx(ctx, tx, projectID, id)
+		return err
+	})
+	return d, err
+}
+
+func (s *Store) findDeliveryTx(ctx context.Context, tx *sql.Tx, projectID, id string) (*hookgate.Delivery, error) {
+	d, err := scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryCols+` FROM deliveries WHERE project_id = ? AND id = ?`), projectID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookgate.NotFound("delivery")
+	}
+	return d, err
 }

@@ -1,0 +1,90 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/delivery"
+)
+
+func TestAttemptsAndRetry(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		var disp *delivery.Dispatcher
+		e := setup(t, engine, allowLoopback, func(c *api.Config) { c.OnEvents = func() { disp.Wake() } })
+		disp = delivery.New(delivery.Config{Queue: e.store, Sender: loopbackSender(), Poll: 50 * time.Millisecond})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { disp.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+
+		var mu sync.Mutex
+		var ids []string
+		recv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			ids = append(ids, r.Header.Get("webhook-id"))
+			mu.Unlock()
+			rw.Header().Set("X-Receiver", "ok")
+			_, _ = rw.Write([]byte("thanks"))
+		}))
+		defer recv.Close()
+		_, owner, _ := e.project("att")
+		wh := e.req("POST", "/api/v1/projects/att/webhooks", owner, map[string]any{"url": recv.URL + "/hook"}).must(t, 201).str("id")
+		ev := e.req("POST", "/api/v1/projects/att/events", owner, map[string]any{"type": "a.b", "data": map[string]any{"x": 1}}).must(t, 202).str("id")
+		list := e.req("GET", "/api/v1/projects/att/events/"+ev+"/deliveries", owner, nil).must(t, 200)
+		dl := list.Body["data"].([]any)[0].(map[string]any)["id"].(string)
+
+		attempts := func() []any {
+			r := e.req("GET", "/api/v1/projects/att/deliveries/"+dl+"/attempts", owner, nil).must(t, 200)
+			return r.Body["data"].([]any)
+		}
+		waitUntil(t, func() bool { return len(attempts()) == 1 })
+		a := attempts()[0].(map[string]any)
+		if a["statusCode"].(float64) != 200 || a["responseBody"] != "thanks" || a["responseHeaders"].(map[string]any)["X-Receiver"] != "ok" {
+			t.Fatalf("attempt = %v", a)
+		}
+		if d := e.req("GET", "/api/v1/projects/att/deliveries/"+dl, owner, nil).must(t, 200); d.str("status") != "succeeded" {
+			t.Fatalf("delivery = %s", d.Raw)
+		}
+
+		e.req("POST", "/api/v1/projects/att/deliveries/"+dl+"/retry", owner, nil).must(t, 202)
+		waitUntil(t, func() bool { return len(attempts()) == 2 })
+		mu.Lock()
+		if len(ids) != 2 || ids[0] != dl || ids[1] != dl {
+			t.Fatalf("webhook-ids received = %v, want %s twice", ids, dl)
+		}
+		mu.Unlock()
+
+		t.Run("ErrRetryWhileDeactivated", func(t *testing.T) {
+			e.req("POST", "/api/v1/projects/att/webhooks/"+wh+"/deactivate", owner, nil).must(t, 200)
+			e.req("POST", "/api/v1/projects/att/deliveries/"+dl+"/retry", owner, nil).problem(t, 409, "conflict", "")
+			e.req("POST", "/api/v1/projects/att/webhooks/"+wh+"/activate", owner, nil).must(t, 200)
+		})
+		t.Run("ErrNotFound", func(t *testing.T) {
+			e.req("GET", "/api/v1/projects/att/deliveries/msg_nope/attempts", owner, nil).problem(t, 404, "not_found", "")
+			e.req("POST", "/api/v1/projects/att/deliveries/msg_nope/retry", owner, nil).problem(t, 404, "not_found", "")
+		})
+	})
+}
+
+// loopbackSender sends under a policy that allows the tests' receivers.
+func loopbackSender() *delivery.Sender {
+	var c api.Config
+	allowLoopback(&c)
+	return &delivery.Sender{Client: c.Policy.Client(5 * time.Second), UserAgent: "Hookgate/test"}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
