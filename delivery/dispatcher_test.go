@@ -19,14 +19,27 @@ import (
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
-// harness is a store, a running dispatcher and a project.
+// harness is a store, a dispatcher and a project.
 type harness struct {
 	store *sqlstore.Store
 	disp  *delivery.Dispatcher
 	proj  string
+	start func() // runs the dispatcher until the test ends
 }
 
 func runDispatcher(t *testing.T, engine string, schedule delivery.Schedule) *harness {
+	t.Helper()
+	h := newHarness(t, engine, schedule)
+	h.start()
+	return h
+}
+
+// runDispatcherB prepares a dispatcher for a benchmark; call start.
+func runDispatcherB(b *testing.B, engine string) *harness {
+	return newHarness(b, engine, nil)
+}
+
+func newHarness(t testing.TB, engine string, schedule delivery.Schedule) *harness {
 	t.Helper()
 	s := sqltest.Open(t, engine)
 	now := time.Now().UTC()
@@ -35,11 +48,13 @@ func runDispatcher(t *testing.T, engine string, schedule delivery.Schedule) *har
 		t.Fatal(err)
 	}
 	d := delivery.New(delivery.Config{Queue: s, Sender: newSender(), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return &harness{store: s, disp: d, proj: p.ID}
+	start := func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	return &harness{store: s, disp: d, proj: p.ID, start: start}
 }
 
 func (h *harness) webhook(t *testing.T, url string) *hookgate.Webhook {
