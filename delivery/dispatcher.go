@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/sqlstore"
 )
@@ -40,7 +42,9 @@ type Config struct {
 	// dispatcher; default 1s.
 	Poll   time.Duration
 	Logger *slog.Logger
-	Now    func() time.Time
+	// Registry receives the delivery metrics; default none.
+	Registry prometheus.Registerer
+	Now      func() time.Time
 	// Rand returns values in [0, 1) for jitter; default math/rand/v2.
 	Rand func() float64
 }
@@ -53,6 +57,9 @@ type Dispatcher struct {
 
 	mu        sync.Mutex
 	endpoints map[string]chan struct{}
+
+	outcomes *prometheus.CounterVec
+	latency  prometheus.Histogram
 }
 
 // New returns a dispatcher with cfg's defaults applied.
@@ -84,7 +91,32 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
 	}
-	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Concurrency), endpoints: map[string]chan struct{}{}}
+	d := &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Concurrency), endpoints: map[string]chan struct{}{},
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_delivery_outcomes_total",
+			Help: "Delivery attempts and skips by the state they left the delivery in: succeeded, retry, failed, paused, cancelled.",
+		}, []string{"outcome"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hookgate_delivery_attempt_duration_seconds", Help: "Duration of delivery requests.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
+		}),
+	}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(d.outcomes, d.latency)
+	}
+	return d
+}
+
+// count records an outcome in the metrics.
+func (d *Dispatcher) count(o outcome) {
+	label := o.Status
+	if o.Status == hookgate.DeliveryPending {
+		label = "retry"
+	}
+	d.outcomes.WithLabelValues(label).Inc()
+	if o.Attempt.ID != "" {
+		d.latency.Observe(float64(o.Attempt.DurationMs) / 1000)
+	}
 }
 
 // Wake tells the dispatcher that deliveries may be due now. It never blocks.
@@ -122,7 +154,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			go func() {
 				defer inflight.Done()
 				defer func() { <-d.sem }()
-				results <- d.deliver(ctx, dl, lease)
+				o := d.deliver(ctx, dl, lease)
+				d.count(o)
+				results <- o
 			}()
 		}
 		if len(claimed) == d.cfg.BatchSize {

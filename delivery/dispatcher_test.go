@@ -13,6 +13,8 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/sqlstore"
@@ -25,6 +27,27 @@ type harness struct {
 	disp  *delivery.Dispatcher
 	proj  string
 	start func() // runs the dispatcher until the test ends
+	reg   *prometheus.Registry
+}
+
+// metric returns the value of a counter with the given outcome label.
+func (h *harness) metric(t *testing.T, outcome string) float64 {
+	t.Helper()
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hookgate_delivery_outcomes_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[0].GetValue() == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 func runDispatcher(t *testing.T, engine string, schedule delivery.Schedule) *harness {
@@ -47,14 +70,15 @@ func newHarness(t testing.TB, engine string, schedule delivery.Schedule) *harnes
 	if err := s.CreateProject(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	d := delivery.New(delivery.Config{Queue: s, Sender: newSender(), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }})
+	reg := prometheus.NewRegistry()
+	d := delivery.New(delivery.Config{Queue: s, Sender: newSender(), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }, Registry: reg})
 	start := func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	return &harness{store: s, disp: d, proj: p.ID, start: start}
+	return &harness{store: s, disp: d, proj: p.ID, start: start, reg: reg}
 }
 
 func (h *harness) webhook(t *testing.T, url string) *hookgate.Webhook {
@@ -151,6 +175,9 @@ func TestDispatcherRetriesThenFails(t *testing.T) {
 		waitFor(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
 		if n := calls.Load(); n != 3 {
 			t.Fatalf("%d requests, want 3 (1 + 2 retries)", n)
+		}
+		if r, f := h.metric(t, "retry"), h.metric(t, "failed"); r != 2 || f != 1 {
+			t.Fatalf("metrics: retry %v, failed %v; want 2, 1", r, f)
 		}
 		list, _, _ := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{EventID: ev[0].ID})
 		atts, err := h.store.ListAttempts(context.Background(), h.proj, list[0].ID)

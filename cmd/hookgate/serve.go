@@ -92,6 +92,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		Sender:   &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version},
 		Schedule: schedule,
 		Logger:   log,
+		Registry: reg,
 	})
 	handler := api.New(api.Config{
 		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,
