@@ -105,6 +105,12 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	if err := s.insertRows(ctx, tx, "deliveries", deliveryCols, deliveries); err != nil {
 		return err
 	}
+	if len(deliveries) > 0 && s.engine == EnginePostgres {
+		// Delivered to every node's Listen when the transaction commits.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')"); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/sqlstore"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
 func TestClaimAndRecord(t *testing.T) {
@@ -117,4 +118,35 @@ func TestConcurrentClaims(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A node hears about events that another node commits.
+func TestListenAcrossNodes(t *testing.T) {
+	t.Parallel()
+	engines := sqltest.Engines(t)
+	if len(engines) < 2 {
+		t.Skip("PostgreSQL only: SQLite has no other nodes")
+	}
+	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
+	a, b := sqltest.OpenConfig(t, cfg), sqltest.OpenConfig(t, cfg)
+	woke := make(chan struct{}, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { b.Listen(ctx, func() { woke <- struct{}{} }); close(done) }()
+	defer func() { cancel(); <-done }()
+	select { // the first wake-up comes when the listener is connected
+	case <-woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	p := newProject(t, a, "n")
+	newWebhook(t, a, p.ID)
+	if _, err := a.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "t", Data: json.RawMessage(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wake-up from the other node's commit")
+	}
 }

@@ -52,6 +52,7 @@ type Config struct {
 // Store is a hookgate.Store on one SQL database.
 type Store struct {
 	engine string
+	url    string  // the PostgreSQL URL, for the LISTEN connection
 	write  *sql.DB // SQLite: the single writer connection. Postgres: the pool.
 	read   *sql.DB // SQLite: the reader pool. Postgres: the same pool.
 	box    *secrets.Box
@@ -158,7 +159,7 @@ func (s *Store) openPostgres(ctx context.Context, cfg Config) error {
 		db.Close()
 		return fmt.Errorf("sqlstore: connect to %s: %w", redactURL(cfg.DatabaseURL), err)
 	}
-	s.engine, s.write, s.read = EnginePostgres, db, db
+	s.engine, s.write, s.read, s.url = EnginePostgres, db, db, cfg.DatabaseURL
 	return nil
 }
 

@@ -101,6 +101,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dctx); close(dispatched) }()
+	go store.Listen(dctx, dispatcher.Wake) // events committed by other nodes
 	defer func() { stopDispatch(); <-dispatched }()
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
