@@ -97,6 +97,9 @@ type Store interface {
 	// within IdempotencyWindow yields the original event and creates nothing.
 	// Results are in input order.
 	CreateEvents(ctx context.Context, projectID string, in []EventInput) ([]*Event, error)
+	// CreateDirectEvent accepts an event for one webhook only, whatever its
+	// filter; ENotFound, and EConflict when the webhook is not active.
+	CreateDirectEvent(ctx context.Context, projectID, webhookID string, in EventInput) (*Event, *Delivery, error)
 	// FindEvent finds an event; ENotFound.
 	FindEvent(ctx context.Context, projectID, id string) (*Event, error)
 	// ListEvents lists a project's events, newest first.

@@ -88,3 +88,27 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(25 * time.Millisecond)
 	}
 }
+
+func TestWebhookTestEvent(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, allowLoopback)
+		_, owner, pub := e.project("tst")
+		target := e.req("POST", "/api/v1/projects/tst/webhooks", owner, map[string]any{"url": "http://127.0.0.1:9/a", "events": []string{"order.*"}}).must(t, 201).str("id")
+		other := e.req("POST", "/api/v1/projects/tst/webhooks", owner, map[string]any{"url": "http://127.0.0.1:9/b"}).must(t, 201).str("id")
+		d := e.req("POST", "/api/v1/projects/tst/webhooks/"+target+"/test", owner, nil).must(t, 202)
+		if d.str("webhookId") != target || d.str("eventType") != "webhook.test" || d.str("status") != "pending" {
+			t.Fatalf("delivery = %s", d.Raw)
+		}
+		if r := e.req("GET", "/api/v1/projects/tst/deliveries?webhook="+other, owner, nil).must(t, 200); len(r.Body["data"].([]any)) != 0 {
+			t.Fatalf("the test event reached another webhook: %s", r.Raw)
+		}
+		ev := e.req("GET", "/api/v1/projects/tst/events/"+d.str("eventId"), owner, nil).must(t, 200)
+		if ev.Body["data"].(map[string]any)["webhookId"] != target {
+			t.Fatalf("event = %s", ev.Raw)
+		}
+		e.req("POST", "/api/v1/projects/tst/webhooks/"+target+"/test", pub, nil).problem(t, 403, "forbidden", "")
+		e.req("POST", "/api/v1/projects/tst/webhooks/wh_nope/test", owner, nil).problem(t, 404, "not_found", "")
+		e.req("POST", "/api/v1/projects/tst/webhooks/"+target+"/deactivate", owner, nil).must(t, 200)
+		e.req("POST", "/api/v1/projects/tst/webhooks/"+target+"/test", owner, nil).problem(t, 409, "conflict", "")
+	})
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -252,6 +253,19 @@ func (s *Server) registerWebhooks() {
 				return &webhookOutput{Body: toWebhook(w)}, nil
 			})
 	}
+
+	huma.Register(s.api, op("testWebhook", http.MethodPost, path+"/{id}/test", "Send a webhook.test event to this webhook now", accessOwner, http.StatusAccepted, tags),
+		func(ctx context.Context, in *WebhookRef) (*struct{ Body deliveryOut }, error) {
+			data := fmt.Appendf(nil, `{"webhookId":%q,"message":"This is a test event from Hookgate."}`, in.ID)
+			_, d, err := s.store.CreateDirectEvent(ctx, projectID(ctx), in.ID, hookgate.EventInput{Type: "webhook.test", Data: data})
+			if err != nil {
+				return nil, err
+			}
+			if s.cfg.OnEvents != nil {
+				s.cfg.OnEvents()
+			}
+			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
+		})
 
 	huma.Register(s.api, op("getWebhookSecret", http.MethodGet, path+"/{id}/secret", "Read a webhook's signing secret", accessOwner, http.StatusOK, tags),
 		func(ctx context.Context, in *WebhookRef) (*struct{ Body secretOut }, error) {

@@ -293,3 +293,43 @@ func scanEvent(r scanner) (*hookgate.Event, error) {
 	e.CreatedAt = fromMicros(created)
 	return &e, nil
 }
+
+// CreateDirectEvent accepts an event for one webhook only, whatever its
+// filter: the event and its one delivery are committed together. The
+// webhook must exist (ENotFound) and be active (EConflict).
+func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID string, in hookgate.EventInput) (*hookgate.Event, *hookgate.Delivery, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	e := &hookgate.Event{ID: hookgate.NewID(hookgate.PrefixEvent, now), ProjectID: projectID, Type: in.Type, Data: in.Data, Deliveries: 1, CreatedAt: now}
+	d := &hookgate.Delivery{ID: hookgate.DeliveryID(e.ID, webhookID), ProjectID: projectID, EventID: e.ID, WebhookID: webhookID,
+		EventType: in.Type, Status: hookgate.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT status FROM webhooks WHERE project_id = ? AND id = ?`), projectID, webhookID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return hookgate.NotFound("webhook")
+		}
+		if err != nil {
+			return err
+		}
+		if status != hookgate.StatusActive {
+			return &hookgate.Error{Code: hookgate.EConflict, Message: "the webhook is " + status + "; activate it first"}
+		}
+		us := micros(now)
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, projectID, e.Type, string(e.Data), "", 1, us); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			d.ID, projectID, e.ID, webhookID, e.Type, d.Status, 0, us, 0, 0, "", us, us); err != nil {
+			return err
+		}
+		if s.engine == EnginePostgres {
+			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, d, nil
+}
