@@ -109,6 +109,10 @@ type Store interface {
 	FindDelivery(ctx context.Context, projectID, id string) (*Delivery, error)
 	// ListDeliveries lists a project's deliveries, newest first.
 	ListDeliveries(ctx context.Context, projectID string, f DeliveryFilter) ([]*Delivery, string, error)
+	// RecoverWebhook queues again a webhook's failed deliveries created since
+	// since and creates those it lacks for the events since then; ENotFound,
+	// and EConflict when the webhook is not active.
+	RecoverWebhook(ctx context.Context, projectID, webhookID string, since, now time.Time) (requeued, created int, err error)
 	// ListAttempts lists a delivery's attempts, the latest first.
 	ListAttempts(ctx context.Context, projectID, deliveryID string) ([]*Attempt, error)
 	// RetryDelivery queues a delivery again, due now, keeping its ID (the

@@ -112,3 +112,35 @@ func TestWebhookTestEvent(t *testing.T) {
 		e.req("POST", "/api/v1/projects/tst/webhooks/"+target+"/test", owner, nil).problem(t, 409, "conflict", "")
 	})
 }
+
+func TestRecoverCreatesMissedDeliveries(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, allowLoopback)
+		_, owner, _ := e.project("rec")
+		wh := e.req("POST", "/api/v1/projects/rec/webhooks", owner, map[string]any{"url": "http://127.0.0.1:9/a", "events": []string{"order.*"}}).must(t, 201).str("id")
+		since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/deactivate", owner, nil).must(t, 200)
+		for _, typ := range []string{"order.created", "order.paid", "user.created"} {
+			if r := e.req("POST", "/api/v1/projects/rec/events", owner, map[string]any{"type": typ, "data": 1}).must(t, 202); r.Body["deliveries"].(float64) != 0 {
+				t.Fatalf("a deactivated webhook got a delivery: %s", r.Raw)
+			}
+		}
+		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{"since": since}).problem(t, 409, "conflict", "")
+		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/activate", owner, nil).must(t, 200)
+		r := e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{"since": since}).must(t, 202)
+		if r.Body["created"].(float64) != 2 || r.Body["requeued"].(float64) != 0 {
+			t.Fatalf("recover = %s, want 2 created", r.Raw)
+		}
+		again := e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{"since": since}).must(t, 202)
+		if again.Body["created"].(float64) != 0 {
+			t.Fatalf("a second recover created deliveries again: %s", again.Raw)
+		}
+		list := e.req("GET", "/api/v1/projects/rec/deliveries?webhook="+wh+"&status=pending", owner, nil).must(t, 200)
+		if n := len(list.Body["data"].([]any)); n != 2 {
+			t.Fatalf("%d pending deliveries, want 2", n)
+		}
+		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{"since": "yesterday"}).problem(t, 400, "invalid_parameter", "since")
+		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{}).problem(t, 400, "missing_parameter", "since")
+		e.req("POST", "/api/v1/projects/rec/webhooks/wh_nope/recover", owner, map[string]any{"since": since}).problem(t, 404, "not_found", "")
+	})
+}

@@ -122,6 +122,11 @@ type WebhookRef struct {
 	ID string `path:"id" doc:"Webhook ID"`
 }
 
+type recoverOut struct {
+	Requeued int `json:"requeued" doc:"Failed deliveries queued again"`
+	Created  int `json:"created" doc:"Deliveries created for events the webhook missed"`
+}
+
 type secretOut struct {
 	Secret string `json:"secret" doc:"The current signing secret"`
 	// PreviousSecretExpiresAt is when the secret replaced by the last
@@ -265,6 +270,26 @@ func (s *Server) registerWebhooks() {
 				s.cfg.OnEvents()
 			}
 			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
+		})
+
+	huma.Register(s.api, op("recoverWebhook", http.MethodPost, path+"/{id}/recover", "Queue again failed deliveries since a time, and create the missed ones", accessOwner, http.StatusAccepted, tags),
+		func(ctx context.Context, in *struct {
+			WebhookRef
+			Body struct {
+				Since time.Time `json:"since" doc:"RFC 3339 time; deliveries and events from then on are recovered"`
+			}
+		}) (*struct{ Body recoverOut }, error) {
+			if in.Body.Since.After(s.now()) {
+				return nil, hookgate.InvalidParam("since", in.Body.Since, "since is in the future")
+			}
+			requeued, created, err := s.store.RecoverWebhook(ctx, projectID(ctx), in.ID, in.Body.Since, s.now())
+			if err != nil {
+				return nil, err
+			}
+			if s.cfg.OnEvents != nil {
+				s.cfg.OnEvents()
+			}
+			return &struct{ Body recoverOut }{Body: recoverOut{Requeued: requeued, Created: created}}, nil
 		})
 
 	huma.Register(s.api, op("getWebhookSecret", http.MethodGet, path+"/{id}/secret", "Read a webhook's signing secret", accessOwner, http.StatusOK, tags),

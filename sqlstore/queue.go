@@ -181,3 +181,76 @@ func (s *Store) findDeliveryTx(ctx context.Context, tx *sql.Tx, projectID, id st
 	}
 	return d, err
 }
+
+// RecoverWebhook queues again the webhook's failed deliveries created since
+// since, and creates the deliveries it lacks for the events since then that
+// its filter selects (those that arrived while it was deactivated or
+// disabled). Delivery IDs are derived from event and webhook, so a delivery
+// is never created twice. The webhook must be active (EConflict).
+func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string, since, now time.Time) (requeued, created int, err error) {
+	w, err := s.FindWebhook(ctx, projectID, webhookID)
+	if err != nil {
+		return 0, 0, err
+	}
+	if w.Status != hookgate.StatusActive {
+		return 0, 0, &hookgate.Error{Code: hookgate.EConflict, Message: "the webhook is " + w.Status + "; activate it first"}
+	}
+	us := micros(now)
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
+		WHERE webhook_id = ? AND status = ? AND created_at >= ?`), hookgate.DeliveryPending, us, us, webhookID, hookgate.DeliveryFailed, micros(since))
+	if err != nil {
+		return 0, 0, err
+	}
+	n, _ := res.RowsAffected()
+	requeued = int(n)
+	// Walk the events since then, oldest first, a page at a time.
+	cursor := ""
+	for {
+		rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, type FROM events WHERE project_id = ? AND created_at >= ? AND id > ? ORDER BY id LIMIT 500`),
+			projectID, micros(since), cursor)
+		if err != nil {
+			return requeued, created, err
+		}
+		var batch [][2]string
+		for rows.Next() {
+			var id, typ string
+			if err := rows.Scan(&id, &typ); err != nil {
+				rows.Close()
+				return requeued, created, err
+			}
+			batch = append(batch, [2]string{id, typ})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return requeued, created, err
+		}
+		if len(batch) == 0 {
+			return requeued, created, nil
+		}
+		cursor = batch[len(batch)-1][0]
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, '', ?, ?)
+				ON CONFLICT (project_id, id) DO NOTHING`))
+			if err != nil {
+				return err
+			}
+			defer ins.Close()
+			for _, ev := range batch {
+				if !w.Subscribes(ev[1]) {
+					continue
+				}
+				r, err := ins.ExecContext(ctx, hookgate.DeliveryID(ev[0], webhookID), projectID, ev[0], webhookID, ev[1], hookgate.DeliveryPending, us, us, us)
+				if err != nil {
+					return err
+				}
+				if n, _ := r.RowsAffected(); n == 1 {
+					created++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return requeued, created, err
+		}
+	}
+}

@@ -150,3 +150,31 @@ func TestListenAcrossNodes(t *testing.T) {
 		t.Fatal("no wake-up from the other node's commit")
 	}
 }
+
+func TestRecoverRequeuesFailed(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "rq")
+		w := newWebhook(t, s, p.ID)
+		start := time.Now().Add(-time.Minute)
+		if _, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`1`)}}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		got, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("claim: %d, %v", len(got), err)
+		}
+		if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliveryFailed,
+			Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: got[0].ID, Attempt: 1, StartedAt: now, StatusCode: 500}}}); err != nil {
+			t.Fatal(err)
+		}
+		requeued, created, err := s.RecoverWebhook(ctx, p.ID, w.ID, start, now)
+		if err != nil || requeued != 1 || created != 0 {
+			t.Fatalf("recover = %d requeued, %d created, %v; want 1, 0", requeued, created, err)
+		}
+		if d, _ := s.FindDelivery(ctx, p.ID, got[0].ID); d.Status != hookgate.DeliveryPending || d.ID != got[0].ID {
+			t.Fatalf("delivery = %+v", d)
+		}
+	})
+}
