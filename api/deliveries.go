@@ -112,9 +112,7 @@ func (s *Server) registerAttempts() {
 			if err != nil {
 				return nil, err
 			}
-			if s.cfg.OnEvents != nil {
-				s.cfg.OnEvents()
-			}
+			s.wake()
 			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
 		})
 }

@@ -62,10 +62,15 @@ func (s *Server) checkEvent(ctx context.Context, projectID, prefix string, e *ev
 	return hookgate.EventInput{Type: e.Type, Data: []byte(e.Data), IdempotencyKey: e.IdempotencyKey}, nil
 }
 
-func (s *Server) countAccepted(events []*hookgate.Event) {
+// wake tells the delivery engine that deliveries may be due now.
+func (s *Server) wake() {
 	if s.cfg.OnEvents != nil {
 		s.cfg.OnEvents()
 	}
+}
+
+func (s *Server) countAccepted(events []*hookgate.Event) {
+	s.wake()
 	for _, e := range events {
 		if !e.Replayed {
 			s.metrics.eventsAccepted.Inc()

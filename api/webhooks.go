@@ -266,9 +266,7 @@ func (s *Server) registerWebhooks() {
 			if err != nil {
 				return nil, err
 			}
-			if s.cfg.OnEvents != nil {
-				s.cfg.OnEvents()
-			}
+			s.wake()
 			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
 		})
 
@@ -286,9 +284,7 @@ func (s *Server) registerWebhooks() {
 			if err != nil {
 				return nil, err
 			}
-			if s.cfg.OnEvents != nil {
-				s.cfg.OnEvents()
-			}
+			s.wake()
 			return &struct{ Body recoverOut }{Body: recoverOut{Requeued: requeued, Created: created}}, nil
 		})
 
