@@ -27,6 +27,7 @@ type serveFlags struct {
 	maxEventBytes int64
 	drainTimeout  time.Duration
 	sendTimeout   time.Duration
+	lease         time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -50,6 +51,7 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().StringVar(&f.publicURL, "public-url", os.Getenv("HOOKGATE_PUBLIC_URL"), "base URL of inbound endpoints given to platforms; default http://{addr} (env HOOKGATE_PUBLIC_URL)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("HOOKGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env HOOKGATE_LOG_LEVEL)")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
+	cmd.Flags().DurationVar(&f.lease, "lease", 2*time.Minute, "how long a claimed delivery stays with this node before another may take it over; more than --send-timeout")
 	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", 15*time.Second, "how long one delivery request may take")
 	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
 	return cmd
@@ -66,6 +68,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.maxEventBytes <= 0 {
 		return fmt.Errorf("--max-event-bytes must be positive")
+	}
+	if f.lease <= f.sendTimeout {
+		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
 	}
 	store, err := f.openStore(ctx, log)
 	if err != nil {
@@ -93,6 +98,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		Schedule: schedule,
 		Logger:   log,
 		Registry: reg,
+		Lease:    f.lease,
 	})
 	handler := api.New(api.Config{
 		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,

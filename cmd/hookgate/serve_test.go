@@ -78,6 +78,12 @@ func start(t *testing.T, bin, dataDir string) (string, *syncBuffer, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
 	cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=")
+	return startCmd(t, cmd)
+}
+
+// startCmd starts cmd and waits for its "hookgate listening" log line.
+func startCmd(t *testing.T, cmd *exec.Cmd) (string, *syncBuffer, *exec.Cmd) {
+	t.Helper()
 	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
 	stderr, err := cmd.StderrPipe()
