@@ -178,3 +178,43 @@ func TestRecoverRequeuesFailed(t *testing.T) {
 		}
 	})
 }
+
+func TestPurge(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "pg")
+		newWebhook(t, s, p.ID)
+		out, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`{"x":1}`)}, {Type: "b", Data: json.RawMessage(`{"y":2}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		got, lease, err := s.ClaimDue(ctx, now, 1, time.Minute) // only the first event's delivery finishes
+		if err != nil || len(got) != 1 {
+			t.Fatalf("claim: %d, %v", len(got), err)
+		}
+		if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliverySucceeded,
+			Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: got[0].ID, Attempt: 1, StartedAt: now, StatusCode: 200}}}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.Purge(ctx, now.Add(time.Hour), now)
+		if err != nil || n != 2 { // one attempt, one payload
+			t.Fatalf("Purge = %d, %v; want 2", n, err)
+		}
+		if n, _ := s.Purge(ctx, now.Add(time.Hour), now); n != 0 {
+			t.Fatalf("a second purge changed %d rows", n)
+		}
+		finished, _ := s.FindEvent(ctx, p.ID, got[0].EventID)
+		other := out[0]
+		if other.ID == finished.ID {
+			other = out[1]
+		}
+		pending, _ := s.FindEvent(ctx, p.ID, other.ID)
+		if string(finished.Data) != "null" || string(pending.Data) == "null" {
+			t.Fatalf("data after purge: finished %s, pending %s", finished.Data, pending.Data)
+		}
+		if atts, _ := s.ListAttempts(ctx, p.ID, got[0].ID); len(atts) != 0 {
+			t.Fatalf("%d attempts left", len(atts))
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +29,7 @@ type serveFlags struct {
 	drainTimeout  time.Duration
 	sendTimeout   time.Duration
 	lease         time.Duration
+	retention     time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -51,6 +53,7 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().StringVar(&f.publicURL, "public-url", os.Getenv("HOOKGATE_PUBLIC_URL"), "base URL of inbound endpoints given to platforms; default http://{addr} (env HOOKGATE_PUBLIC_URL)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("HOOKGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env HOOKGATE_LOG_LEVEL)")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
+	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts and finished events' payloads older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", 2*time.Minute, "how long a claimed delivery stays with this node before another may take it over; more than --send-timeout")
 	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", 15*time.Second, "how long one delivery request may take")
 	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
@@ -68,6 +71,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.maxEventBytes <= 0 {
 		return fmt.Errorf("--max-event-bytes must be positive")
+	}
+	if f.retention < time.Hour {
+		return fmt.Errorf("--retention must be at least 1h")
 	}
 	if f.lease <= f.sendTimeout {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
@@ -108,6 +114,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dctx); close(dispatched) }()
 	go store.Listen(dctx, dispatcher.Wake) // events committed by other nodes
+	go purgeEvery(dctx, time.Hour, f.retention, store.Purge, log)
 	defer func() { stopDispatch(); <-dispatched }()
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -145,4 +152,26 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// purgeEvery runs purge hourly; it is idempotent, so every node may run it.
+func purgeEvery(ctx context.Context, every, retention time.Duration, purge func(ctx context.Context, before, now time.Time) (int64, error), log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		n, err := purge(ctx, now.Add(-retention), now)
+		if err != nil && ctx.Err() == nil {
+			log.Error("purge", "err", err)
+			continue
+		}
+		if n > 0 {
+			log.Info("purged", "rows", n, "olderThan", now.Add(-retention).UTC().Format(time.RFC3339))
+		}
+	}
 }

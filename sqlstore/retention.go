@@ -1,0 +1,46 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+// purgeChunk bounds the rows one purge statement touches, so that purging
+// never holds the writer for long.
+const purgeChunk = 5000
+
+// Purge removes what is older than before: attempts, expired idempotency
+// keys, and the payload (data) of events whose deliveries are all finished.
+// Events and deliveries themselves stay, for audit. It is idempotent and safe
+// to run on many nodes at once. It returns how many rows it changed.
+func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error) {
+	b, n := micros(before), micros(now)
+	steps := []struct {
+		query string
+		args  []any
+	}{
+		{`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, []any{b, purgeChunk}},
+		{`DELETE FROM idempotency_keys WHERE (project_id, key) IN (SELECT project_id, key FROM idempotency_keys WHERE expires_at < ? LIMIT ?)`, []any{n, purgeChunk}},
+		{`UPDATE events SET data = 'null' WHERE (project_id, id) IN (SELECT e.project_id, e.id FROM events e
+			WHERE e.created_at < ? AND e.data <> 'null' AND NOT EXISTS (SELECT 1 FROM deliveries d
+				WHERE d.project_id = e.project_id AND d.event_id = e.id AND d.status IN (?, ?)) LIMIT ?)`,
+			[]any{b, hookgate.DeliveryPending, hookgate.DeliveryPaused, purgeChunk}},
+	}
+	var total int64
+	for _, st := range steps {
+		for {
+			res, err := s.write.ExecContext(ctx, s.q(st.query), st.args...)
+			if err != nil {
+				return total, err
+			}
+			k, _ := res.RowsAffected()
+			total += k
+			if k < purgeChunk {
+				break
+			}
+		}
+	}
+	return total, nil
+}
