@@ -131,7 +131,10 @@ func (d *Dispatcher) Wake() {
 // records them.
 func (d *Dispatcher) Run(ctx context.Context) {
 	var inflight sync.WaitGroup
-	results := make(chan outcome, d.cfg.Concurrency)
+	// A short results queue holds senders back when recording lags, so that
+	// few requests are ever sent but not yet recorded: after a crash those
+	// are the ones sent twice.
+	results := make(chan outcome, 32)
 	recorded := make(chan struct{})
 	go func() { d.record(results); close(recorded) }()
 	defer func() {
@@ -177,6 +180,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 type outcome struct {
 	sqlstore.AttemptOutcome
 	disable *hookgate.Webhook
+	// skip is set when nothing was done: the lease would have ended before
+	// the request could finish, so the row is left for the next claim.
+	skip bool
 }
 
 // record writes outcomes in batches: whatever arrived while the last batch
@@ -185,16 +191,23 @@ func (d *Dispatcher) record(results <-chan outcome) {
 	batch := make([]sqlstore.AttemptOutcome, 0, 256)
 	var disable []*hookgate.Webhook
 	for o := range results {
-		batch, disable = append(batch[:0], o.AttemptOutcome), disable[:0]
+		batch, disable = batch[:0], disable[:0]
+		if o.skip {
+			continue
+		}
+		batch = append(batch, o.AttemptOutcome)
 		if o.disable != nil {
 			disable = append(disable, o.disable)
 		}
 	fill:
-		for len(batch) < 1000 {
+		for len(batch) < 500 {
 			select {
 			case o, ok := <-results:
 				if !ok {
 					break fill
+				}
+				if o.skip {
+					continue
 				}
 				batch = append(batch, o.AttemptOutcome)
 				if o.disable != nil {
@@ -253,6 +266,13 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *hookgate.Delivery, lease t
 		}
 	}()
 	start := d.cfg.Now()
+	if timeout := d.cfg.Sender.Client.Timeout; timeout > 0 && start.Add(timeout).After(lease) {
+		// Waiting for a slot took so long that the request could outlive the
+		// lease, and another node may take the row over: never send a row
+		// whose lease is not ours for the whole request.
+		o.skip = true
+		return o
+	}
 	res := d.cfg.Sender.Send(ctx, w, Message{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data})
 	n := dl.Attempts + 1
 	out.Attempt = hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, start), DeliveryID: dl.ID, Attempt: n, StartedAt: start,
