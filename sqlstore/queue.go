@@ -254,3 +254,20 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 		}
 	}
 }
+
+// QueueStats counts pending deliveries that are due at now and those
+// scheduled later, and tells when the oldest due one became due (zero when
+// none is).
+func (s *Store) QueueStats(ctx context.Context, now time.Time) (due, scheduled int64, oldestDue time.Time, err error) {
+	var oldest sql.NullInt64
+	n := micros(now)
+	err = s.read.QueryRowContext(ctx, s.q(`SELECT
+		COALESCE(SUM(CASE WHEN next_attempt_at <= ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN next_attempt_at > ? THEN 1 ELSE 0 END), 0),
+		MIN(next_attempt_at)
+		FROM deliveries WHERE status = 'pending'`), n, n).Scan(&due, &scheduled, &oldest)
+	if err == nil && due > 0 && oldest.Valid {
+		oldestDue = fromMicros(oldest.Int64)
+	}
+	return due, scheduled, oldestDue, err
+}

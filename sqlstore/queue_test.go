@@ -218,3 +218,24 @@ func TestPurge(t *testing.T) {
 		}
 	})
 }
+
+func TestQueueStats(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "qs")
+		newWebhook(t, s, p.ID)
+		newWebhook(t, s, p.ID)
+		if _, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`1`)}}); err != nil {
+			t.Fatal(err)
+		}
+		later := time.Now().Add(time.Minute)
+		due, scheduled, oldest, err := s.QueueStats(ctx, later)
+		if err != nil || due != 2 || scheduled != 0 || oldest.IsZero() || oldest.After(later) {
+			t.Fatalf("stats at a later time = %d due, %d scheduled, oldest %v, %v", due, scheduled, oldest, err)
+		}
+		due, scheduled, oldest, err = s.QueueStats(ctx, time.Now().Add(-time.Minute))
+		if err != nil || due != 0 || scheduled != 2 || !oldest.IsZero() {
+			t.Fatalf("stats at an earlier time = %d due, %d scheduled, oldest %v, %v", due, scheduled, oldest, err)
+		}
+	})
+}

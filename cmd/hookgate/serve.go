@@ -18,6 +18,7 @@ import (
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/netguard"
+	"github.com/hookgate/hookgate/sqlstore"
 )
 
 type serveFlags struct {
@@ -91,6 +92,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		return fmt.Errorf("admin key: %w", err)
 	}
 	reg := prometheus.NewRegistry()
+	registerQueueMetrics(reg, store)
 	policy := netguard.New(allow)
 	schedule := delivery.DefaultSchedule
 	if v := os.Getenv("HOOKGATE_RETRY_SCHEDULE"); v != "" {
@@ -174,4 +176,46 @@ func purgeEvery(ctx context.Context, every, retention time.Duration, purge func(
 			log.Info("purged", "rows", n, "olderThan", now.Add(-retention).UTC().Format(time.RFC3339))
 		}
 	}
+}
+
+// queueCollector exports the queue's depth, read from the database once per
+// scrape; the figures are the whole cluster's, not this node's.
+type queueCollector struct {
+	store                *sqlstore.Store
+	due, scheduled, aged *prometheus.Desc
+}
+
+func registerQueueMetrics(reg *prometheus.Registry, store *sqlstore.Store) {
+	reg.MustRegister(&queueCollector{
+		store:     store,
+		due:       prometheus.NewDesc("hookgate_queue_due", "Pending deliveries that are due now.", nil, nil),
+		scheduled: prometheus.NewDesc("hookgate_queue_scheduled", "Pending deliveries scheduled for later.", nil, nil),
+		aged:      prometheus.NewDesc("hookgate_queue_oldest_due_age_seconds", "How long the oldest due delivery has waited; 0 when none is due.", nil, nil),
+	})
+}
+
+// Describe implements prometheus.Collector.
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.due
+	ch <- c.scheduled
+	ch <- c.aged
+}
+
+// Collect implements prometheus.Collector. When the database does not
+// answer, the metrics are left out of the scrape rather than made up.
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := time.Now()
+	due, scheduled, oldest, err := c.store.QueueStats(ctx, now)
+	if err != nil {
+		return
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = now.Sub(oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(c.due, prometheus.GaugeValue, float64(due))
+	ch <- prometheus.MustNewConstMetric(c.scheduled, prometheus.GaugeValue, float64(scheduled))
+	ch <- prometheus.MustNewConstMetric(c.aged, prometheus.GaugeValue, age)
 }

@@ -128,6 +128,17 @@ func TestServeStartsDrainsAndKeepsKeys(t *testing.T) {
 	if err != nil || !strings.Contains(stdout.String(), strings.TrimSpace(string(key))) {
 		t.Fatalf("the generated admin key was not printed: %q, %v", stdout.String(), err)
 	}
+	if m, err := http.Get(url + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(m.Body)
+		m.Body.Close()
+		for _, name := range []string{"hookgate_queue_due 0", "hookgate_queue_scheduled 0", "hookgate_queue_oldest_due_age_seconds 0", "hookgate_http_requests_total"} {
+			if !strings.Contains(string(b), name) {
+				t.Errorf("/metrics lacks %s", name)
+			}
+		}
+	}
 	req, _ := http.NewRequest("GET", url+"/api/v1/projects", nil)
 	req.Header.Set("X-API-Key", strings.TrimSpace(string(key)))
 	res, err = http.DefaultClient.Do(req)
