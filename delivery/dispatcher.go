@@ -21,6 +21,7 @@ type Queue interface {
 	FindWebhook(ctx context.Context, projectID, id string) (*hookgate.Webhook, error)
 	FindEvent(ctx context.Context, projectID, id string) (*hookgate.Event, error)
 	SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*hookgate.Webhook, error)
+	DisableFailing(ctx context.Context, cutoff, now time.Time) ([]*hookgate.Webhook, error)
 }
 
 // Config configures a Dispatcher; Queue and Sender are required.
@@ -38,6 +39,9 @@ type Config struct {
 	PerEndpoint int
 	// Concurrency caps requests in flight; default 256.
 	Concurrency int
+	// DisableAfter disables a webhook whose every attempt has failed for
+	// this long; default 5 days.
+	DisableAfter time.Duration
 	// Poll is the longest sleep between claims when nothing wakes the
 	// dispatcher; default 1s.
 	Poll   time.Duration
@@ -78,6 +82,9 @@ func New(cfg Config) *Dispatcher {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 256
+	}
+	if cfg.DisableAfter <= 0 {
+		cfg.DisableAfter = 5 * 24 * time.Hour
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -190,6 +197,7 @@ type outcome struct {
 func (d *Dispatcher) record(results <-chan outcome) {
 	batch := make([]sqlstore.AttemptOutcome, 0, 256)
 	var disable []*hookgate.Webhook
+	var lastStreakCheck time.Time
 	for o := range results {
 		batch, disable = batch[:0], disable[:0]
 		if o.skip {
@@ -227,6 +235,16 @@ func (d *Dispatcher) record(results <-chan outcome) {
 				d.cfg.Logger.Error("disable webhook after 410", "webhook", w.ID, "err", err)
 			}
 		}
+		if now := d.cfg.Now(); now.Sub(lastStreakCheck) >= min(time.Minute, d.cfg.DisableAfter/4) {
+			lastStreakCheck = now
+			gone, err := d.cfg.Queue.DisableFailing(ctx, now.Add(-d.cfg.DisableAfter), now)
+			if err != nil {
+				d.cfg.Logger.Error("disable failing webhooks", "err", err)
+			}
+			for _, w := range gone {
+				d.cfg.Logger.Warn("webhook disabled: every attempt failed", "webhook", w.ID, "project", w.ProjectID, "for", d.cfg.DisableAfter.String())
+			}
+		}
 		cancel()
 	}
 }
@@ -235,7 +253,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 func (d *Dispatcher) deliver(ctx context.Context, dl *hookgate.Delivery, lease time.Time) outcome {
 	var o outcome
 	out := &o.AttemptOutcome
-	*out = sqlstore.AttemptOutcome{ProjectID: dl.ProjectID, LeaseUntil: lease, Attempt: hookgate.Attempt{DeliveryID: dl.ID}}
+	*out = sqlstore.AttemptOutcome{ProjectID: dl.ProjectID, WebhookID: dl.WebhookID, LeaseUntil: lease, Attempt: hookgate.Attempt{DeliveryID: dl.ID}}
 	w, err := d.cfg.Queue.FindWebhook(ctx, dl.ProjectID, dl.WebhookID)
 	if hookgate.ErrorCode(err) == hookgate.ENotFound {
 		out.Status = hookgate.DeliveryCancelled

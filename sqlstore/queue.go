@@ -49,7 +49,10 @@ type AttemptOutcome struct {
 	// was deactivated or deleted meanwhile) and only the status changes.
 	Attempt hookgate.Attempt
 	// ProjectID and LeaseUntil identify the claimed row.
-	ProjectID  string
+	ProjectID string
+	// WebhookID, when set with an attempt, keeps the webhook's failure
+	// streak: a 2xx ends it, anything else starts it if none runs.
+	WebhookID  string
 	LeaseUntil time.Time
 	// Status is the delivery's new status; NextAttemptAt matters when it is
 	// pending.
@@ -86,6 +89,16 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []Attemp
 		}
 		defer upd.Close()
 		for _, o := range outs {
+			if o.WebhookID != "" && o.Attempt.ID != "" {
+				q := `UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since = 0`
+				since := micros(o.Attempt.StartedAt)
+				if o.Status == hookgate.DeliverySucceeded {
+					q, since = `UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since <> 0`, 0
+				}
+				if _, err := tx.ExecContext(ctx, s.q(q), since, o.WebhookID); err != nil {
+					return err
+				}
+			}
 			next := int64(0)
 			if o.Status == hookgate.DeliveryPending {
 				next = micros(o.NextAttemptAt)
@@ -270,4 +283,36 @@ func (s *Store) QueueStats(ctx context.Context, now time.Time) (due, scheduled i
 		oldestDue = fromMicros(oldest.Int64)
 	}
 	return due, scheduled, oldestDue, err
+}
+
+// DisableFailing disables the active webhooks whose every attempt has failed
+// since before cutoff, pausing their pending deliveries, and returns them.
+func (s *Store) DisableFailing(ctx context.Context, cutoff, now time.Time) ([]*hookgate.Webhook, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT project_id, id FROM webhooks WHERE status = ? AND failing_since > 0 AND failing_since < ?`),
+		hookgate.StatusActive, micros(cutoff))
+	if err != nil {
+		return nil, err
+	}
+	var ids [][2]string
+	for rows.Next() {
+		var p, id string
+		if err := rows.Scan(&p, &id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, [2]string{p, id})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []*hookgate.Webhook
+	for _, r := range ids {
+		w, err := s.SetWebhookStatus(ctx, r[0], r[1], hookgate.StatusDisabled, now)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, w)
+	}
+	return out, nil
 }

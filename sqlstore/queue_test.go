@@ -239,3 +239,50 @@ func TestQueueStats(t *testing.T) {
 		}
 	})
 }
+
+func TestFailureStreakDisables(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "fs")
+		w := newWebhook(t, s, p.ID)
+		ok := newWebhook(t, s, p.ID)
+		if _, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`1`)}, {Type: "b", Data: json.RawMessage(`2`)}}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		got, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		if err != nil || len(got) != 4 {
+			t.Fatalf("claim: %d, %v", len(got), err)
+		}
+		sixDaysAgo := now.Add(-6 * 24 * time.Hour)
+		var outs []sqlstore.AttemptOutcome
+		for i, d := range got {
+			o := sqlstore.AttemptOutcome{ProjectID: p.ID, WebhookID: d.WebhookID, LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: now,
+				Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: d.ID, Attempt: 1, StartedAt: sixDaysAgo.Add(time.Duration(i) * time.Second), StatusCode: 500}}
+			if d.WebhookID == ok.ID {
+				o.Status, o.Attempt.StatusCode = hookgate.DeliverySucceeded, 200 // ok's receiver answers
+			}
+			outs = append(outs, o)
+		}
+		if err := s.RecordAttempts(ctx, now, outs); err != nil {
+			t.Fatal(err)
+		}
+		gone, err := s.DisableFailing(ctx, now.Add(-5*24*time.Hour), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		disabled := map[string]bool{}
+		for _, g := range gone {
+			disabled[g.ID] = g.Status == hookgate.StatusDisabled
+		}
+		if !disabled[w.ID] {
+			t.Fatalf("the always-failing webhook was not disabled: %v", disabled)
+		}
+		if _, okGone := disabled[ok.ID]; okGone {
+			t.Fatal("a webhook whose attempts succeeded was disabled")
+		}
+		if n, _, _ := s.ListDeliveries(ctx, p.ID, hookgate.DeliveryFilter{WebhookID: w.ID, Status: hookgate.DeliveryPaused}); len(n) != 2 {
+			t.Fatalf("%d paused deliveries of the disabled webhook, want 2", len(n))
+		}
+	})
+}

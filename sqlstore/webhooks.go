@@ -95,7 +95,8 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 func (s *Store) SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*hookgate.Webhook, error) {
 	var w *hookgate.Webhook
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE webhooks SET status = ?, updated_at = ? WHERE project_id = ? AND id = ?`),
+		// Any change of status starts the failure streak anew.
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE webhooks SET status = ?, failing_since = 0, updated_at = ? WHERE project_id = ? AND id = ?`),
 			status, micros(now), projectID, id)
 		if err := mustAffect(res, err, "webhook"); err != nil {
 			return err

@@ -31,6 +31,7 @@ type serveFlags struct {
 	sendTimeout   time.Duration
 	lease         time.Duration
 	retention     time.Duration
+	disableAfter  time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -54,6 +55,7 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().StringVar(&f.publicURL, "public-url", os.Getenv("HOOKGATE_PUBLIC_URL"), "base URL of inbound endpoints given to platforms; default http://{addr} (env HOOKGATE_PUBLIC_URL)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("HOOKGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env HOOKGATE_LOG_LEVEL)")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
+	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", 5*24*time.Hour, "a webhook whose every attempt has failed for this long is disabled")
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts and finished events' payloads older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", 2*time.Minute, "how long a claimed delivery stays with this node before another may take it over; more than --send-timeout")
 	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", 15*time.Second, "how long one delivery request may take")
@@ -101,12 +103,13 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		}
 	}
 	dispatcher := delivery.New(delivery.Config{
-		Queue:    store,
-		Sender:   &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version},
-		Schedule: schedule,
-		Logger:   log,
-		Registry: reg,
-		Lease:    f.lease,
+		Queue:        store,
+		Sender:       &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version},
+		Schedule:     schedule,
+		Logger:       log,
+		Registry:     reg,
+		Lease:        f.lease,
+		DisableAfter: f.disableAfter,
 	})
 	handler := api.New(api.Config{
 		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,

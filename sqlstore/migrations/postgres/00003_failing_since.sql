@@ -1,0 +1,5 @@
+-- +goose Up
+ALTER TABLE webhooks ADD COLUMN failing_since BIGINT NOT NULL DEFAULT 0;
+
+-- +goose Down
+ALTER TABLE webhooks DROP COLUMN failing_since;
