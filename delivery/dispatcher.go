@@ -208,7 +208,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 			disable = append(disable, o.disable)
 		}
 	fill:
-		for len(batch) < 500 {
+		for len(batch) < 100 { // small batches: what a crash sends twice is at most one batch plus the queue
 			select {
 			case o, ok := <-results:
 				if !ok {

@@ -184,7 +184,7 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, table, cols string, 
 				break
 			}
 		}
-		stmt, err := s.insertStmt(ctx, table, cols, width, n)
+		stmt, err := s.insertStmt(table, n)
 		if err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func (s *Store) prepareInserts(ctx context.Context) error {
 }
 
 // insertStmt returns the prepared INSERT of n rows into table.
-func (s *Store) insertStmt(_ context.Context, table, _ string, _, n int) (*sql.Stmt, error) {
+func (s *Store) insertStmt(table string, n int) (*sql.Stmt, error) {
 	st, ok := s.stmts.Load(stmtKey{table, n})
 	if !ok {
 		return nil, fmt.Errorf("sqlstore: no prepared insert into %s of %d rows", table, n)

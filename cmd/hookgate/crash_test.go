@@ -1,11 +1,7 @@
 package main_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,33 +28,12 @@ func TestKill9LosesNothing(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
 	dataDir := t.TempDir()
-	var mu sync.Mutex
-	seen := map[string]int{} // webhook-id -> requests
-	recv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		time.Sleep(2 * time.Millisecond) // a receiver that takes a moment, so that sends are in flight at the kill
-		mu.Lock()
-		seen[r.Header.Get("webhook-id")]++
-		mu.Unlock()
-	}))
-	defer recv.Close()
+	recv := newReceiver(t, 2*time.Millisecond)
 	env := []string{"HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8"}
 	args := []string{"--lease", "3s", "--send-timeout", "2s"}
 	url, cmd := startWith(t, bin, dataDir, env, args...)
 	key := strings.TrimSpace(readFile(t, filepath.Join(dataDir, "admin.key")))
-	post := func(base, path string, body any) (int, map[string]any) {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", base+"/api/v1"+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-API-Key", key)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, nil
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
-	}
+	post := func(base, path string, body any) (int, map[string]any) { return postJSON(base, key, path, body) }
 	if st, _ := post(url, "/projects", map[string]any{"name": "crash"}); st != 201 {
 		t.Fatalf("project: %d", st)
 	}
@@ -102,34 +77,7 @@ func TestKill9LosesNothing(t *testing.T) {
 	if len(want) < 100 {
 		t.Fatalf("only %d events were accepted before the kill", len(want))
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		mu.Lock()
-		missing, dups, total := 0, 0, 0
-		byEvent := map[string]int{}
-		for id, n := range seen {
-			byEvent[strings.TrimPrefix(id, "msg_")[:26]] += n
-			total += n
-			dups += n - 1
-		}
-		mu.Unlock()
-		for _, ev := range want {
-			if byEvent[strings.TrimPrefix(ev, "evt_")] == 0 {
-				missing++
-			}
-		}
-		if missing == 0 {
-			t.Logf("%d events accepted, all delivered; %d duplicate requests of %d (%.2f%%)", len(want), dups, total, 100*float64(dups)/float64(total))
-			if float64(dups) > 0.05*float64(len(want)) {
-				t.Fatalf("%d duplicates for %d events: over 5%%", dups, len(want))
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d accepted events never reached the receiver", missing, len(want))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	recv.waitAllDelivered(t, want, "accepted", 0.05)
 }
 
 func readFile(t *testing.T, path string) string {

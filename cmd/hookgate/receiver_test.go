@@ -1,0 +1,84 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// postJSON posts body to base+"/api/v1"+path with an API key. Status 0 means
+// the server did not answer.
+func postJSON(base, key, path string, body any) (int, map[string]any) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", base+"/api/v1"+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+// receiver counts the requests of each webhook-id it is sent.
+type receiver struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func newReceiver(t *testing.T, delay time.Duration) *receiver {
+	r := &receiver{seen: map[string]int{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		time.Sleep(delay) // a receiver that takes a moment, so that sends are in flight
+		r.mu.Lock()
+		r.seen[req.Header.Get("webhook-id")]++
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// waitAllDelivered waits until every event in accepted has reached r (a
+// delivery ID holds its event's ID), then fails if more than maxDup (a
+// fraction of the events) of the requests were duplicates.
+func (r *receiver) waitAllDelivered(t *testing.T, accepted []string, what string, maxDup float64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r.mu.Lock()
+		byEvent := map[string]int{}
+		dups, total := 0, 0
+		for id, n := range r.seen {
+			byEvent[strings.TrimPrefix(id, "msg_")[:26]] += n
+			total += n
+			dups += n - 1
+		}
+		r.mu.Unlock()
+		missing := 0
+		for _, ev := range accepted {
+			if byEvent[strings.TrimPrefix(ev, "evt_")] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			t.Logf("%d events %s, all delivered; %d duplicate requests of %d (%.2f%%)", len(accepted), what, dups, total, 100*float64(dups)/float64(total))
+			if float64(dups) > maxDup*float64(len(accepted)) {
+				t.Fatalf("%d duplicates for %d events: over %.0f%%", dups, len(accepted), 100*maxDup)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d accepted events never reached the receiver", missing, len(accepted))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
