@@ -2,8 +2,25 @@ package hookgate
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
+
+// Operational events are the events Hookgate itself sends about a project's
+// webhooks and deliveries. Their types begin with OperationalPrefix, which
+// producers may not use, and only webhooks whose filter names them (a
+// pattern beginning with the prefix, such as "hookgate.*") receive them.
+const (
+	OperationalPrefix = "hookgate."
+	// EventWebhookDisabled: Hookgate disabled a webhook (410 Gone, or every
+	// attempt failed for the disable-after period).
+	EventWebhookDisabled = "hookgate.webhook.disabled"
+	// EventDeliveryExhausted: a delivery failed its last scheduled attempt.
+	EventDeliveryExhausted = "hookgate.delivery.exhausted"
+)
+
+// IsOperational reports whether an event type is reserved for Hookgate.
+func IsOperational(eventType string) bool { return strings.HasPrefix(eventType, OperationalPrefix) }
 
 // IdempotencyWindow is how long an Idempotency-Key returns the event it first
 // created.

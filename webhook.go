@@ -96,12 +96,17 @@ func (w *Webhook) Subscribes(eventType string) bool {
 }
 
 // MatchesFilters reports whether eventType matches any of filters; an empty
-// list matches everything.
+// list matches every type but the operational ones, which only a pattern
+// beginning with OperationalPrefix matches.
 func MatchesFilters(filters []string, eventType string) bool {
+	op := IsOperational(eventType)
 	if len(filters) == 0 {
-		return true
+		return !op
 	}
 	for _, f := range filters {
+		if op && !strings.HasPrefix(f, OperationalPrefix) {
+			continue
+		}
 		if matchGlob(f, eventType) {
 			return true
 		}

@@ -28,6 +28,14 @@ func TestMatchesFilters(t *testing.T) {
 		{[]string{"a*b*c"}, "aXXbYY", false},
 		{[]string{"user.created", "order.*"}, "user.created", true},
 		{[]string{"user.created"}, "user.created.v2", false},
+		// Operational events go only to filters that name them.
+		{nil, "hookgate.webhook.disabled", false},
+		{[]string{"*"}, "hookgate.webhook.disabled", false},
+		{[]string{"*.disabled"}, "hookgate.webhook.disabled", false},
+		{[]string{"hookgate.*"}, "hookgate.webhook.disabled", true},
+		{[]string{"order.*", "hookgate.delivery.exhausted"}, "hookgate.delivery.exhausted", true},
+		{[]string{"hookgate.delivery.exhausted"}, "hookgate.webhook.disabled", false},
+		{[]string{"hookgate.*"}, "order.created", false},
 	} {
 		if got := hookgate.MatchesFilters(tc.filters, tc.typ); got != tc.want {
 			t.Errorf("MatchesFilters(%q, %q) = %v, want %v", tc.filters, tc.typ, got, tc.want)

@@ -49,6 +49,10 @@ func (s *Server) checkEvent(ctx context.Context, projectID, prefix string, e *ev
 	if err := hookgate.ValidateEventType(prefix+"type", e.Type); err != nil {
 		return hookgate.EventInput{}, err
 	}
+	if hookgate.IsOperational(e.Type) {
+		return hookgate.EventInput{}, hookgate.InvalidParam(prefix+"type", e.Type,
+			"%stype may not begin with %q: those types are Hookgate's operational events", prefix, hookgate.OperationalPrefix)
+	}
 	if e.Data.isNull() {
 		return hookgate.EventInput{}, hookgate.MissingParam(prefix + "data")
 	}

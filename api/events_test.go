@@ -115,6 +115,7 @@ func TestEventInvalid(t *testing.T) {
 			{map[string]any{"type": "order.*", "data": 1}, "invalid_parameter", "type"},
 			{map[string]any{"type": "ordér", "data": 1}, "invalid_parameter", "type"},
 			{map[string]any{"type": strings.Repeat("t", 257), "data": 1}, "invalid_parameter", "type"},
+			{map[string]any{"type": "hookgate.webhook.disabled", "data": 1}, "invalid_parameter", "type"},
 			{map[string]any{"type": 5, "data": 1}, "invalid_parameter", "type"},
 			{map[string]any{"type": "a.b", "data": 1, "extra": 1}, "invalid_parameter", "extra"},
 			{map[string]any{}, "missing_parameter", ""},

@@ -12,15 +12,22 @@ import (
 )
 
 type projectOut struct {
-	ID        string    `json:"id"`
-	Slug      string    `json:"slug"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// RetrySchedule is the project's own retry schedule; empty when the
+	// server's applies.
+	RetrySchedule []string  `json:"retrySchedule" doc:"Waits before each retry, such as [\"10s\",\"1m\",\"1h\"]; empty when the server's schedule (HOOKGATE_RETRY_SCHEDULE) applies"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
 }
 
 func toProject(p *hookgate.Project) projectOut {
-	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
+	sched := make([]string, len(p.RetrySchedule))
+	for i, d := range p.RetrySchedule {
+		sched[i] = hookgate.FormatDuration(d)
+	}
+	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, RetrySchedule: sched, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
 }
 
 type projectOutput struct {
@@ -37,8 +44,9 @@ func (s *Server) registerProjects() {
 	huma.Register(s.api, op("createProject", http.MethodPost, base+"/projects", "Create a project", accessAdmin, http.StatusCreated, tags),
 		func(ctx context.Context, in *struct {
 			Body struct {
-				Name string `json:"name" maxLength:"200" doc:"Display name"`
-				Slug string `json:"slug,omitempty" doc:"Unique lower-case name for URLs; derived from name when absent"`
+				Name          string   `json:"name" maxLength:"200" doc:"Display name"`
+				Slug          string   `json:"slug,omitempty" doc:"Unique lower-case name for URLs; derived from name when absent"`
+				RetrySchedule []string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule: waits before each retry, 1s to 168h each; absent or empty for the server's"`
 			}
 		}) (*projectOutput, error) {
 			slug := in.Body.Slug
@@ -51,8 +59,12 @@ func (s *Server) registerProjects() {
 			if err := hookgate.ValidateSlug(slug); err != nil {
 				return nil, err
 			}
+			sched, err := hookgate.ParseRetrySchedule("retrySchedule", in.Body.RetrySchedule)
+			if err != nil {
+				return nil, err
+			}
 			now := s.now().UTC()
-			p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, CreatedAt: now, UpdatedAt: now}
+			p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, CreatedAt: now, UpdatedAt: now}
 			if err := s.store.CreateProject(ctx, p); err != nil {
 				return nil, err
 			}
@@ -81,8 +93,9 @@ func (s *Server) registerProjects() {
 		func(ctx context.Context, in *struct {
 			ProjectRef
 			Body struct {
-				Name *string `json:"name,omitempty" maxLength:"200"`
-				Slug *string `json:"slug,omitempty"`
+				Name          *string   `json:"name,omitempty" maxLength:"200"`
+				Slug          *string   `json:"slug,omitempty"`
+				RetrySchedule *[]string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule; [] for the server's"`
 			}
 		}) (*projectOutput, error) {
 			p, err := s.store.FindProject(ctx, projectID(ctx))
@@ -100,6 +113,11 @@ func (s *Server) registerProjects() {
 					return nil, err
 				}
 				p.Slug = *in.Body.Slug
+			}
+			if in.Body.RetrySchedule != nil {
+				if p.RetrySchedule, err = hookgate.ParseRetrySchedule("retrySchedule", *in.Body.RetrySchedule); err != nil {
+					return nil, err
+				}
 			}
 			p.UpdatedAt = s.now().UTC()
 			if err := s.store.UpdateProject(ctx, p); err != nil {

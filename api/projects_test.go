@@ -30,8 +30,8 @@ func TestProjectCreate(t *testing.T) {
 		if c.Before(before) || c.After(time.Now().Add(time.Minute)) || !u.Equal(c) {
 			t.Fatalf("createdAt %v updatedAt %v", c, u)
 		}
-		if len(r.Body) != 5 {
-			t.Fatalf("want exactly id, slug, name, createdAt, updatedAt: %s", r.Raw)
+		if len(r.Body) != 6 {
+			t.Fatalf("want exactly id, slug, name, retrySchedule, createdAt, updatedAt: %s", r.Raw)
 		}
 		g := e.req("GET", "/api/v1/projects/"+r.str("id"), adminKey, nil).must(t, 200)
 		// Equality to the microsecond: the exact stamp is TestTimestampsStableOnReadBack's.
@@ -361,5 +361,43 @@ func TestKeyDelete(t *testing.T) {
 			t.Fatalf("%d keys left", n)
 		}
 		e.req("GET", "/api/v1/projects/acme", k.str("key"), nil).problem(t, 401, "unauthorized", "")
+	})
+}
+
+func TestProjectRetrySchedule(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		r := e.req("POST", "/api/v1/projects", adminKey, map[string]any{"name": "S", "retrySchedule": []string{"10s", "90s", "2h"}}).must(t, 201)
+		if got := fmt.Sprint(r.Body["retrySchedule"]); got != "[10s 1m30s 2h]" {
+			t.Fatalf("retrySchedule = %s: %s", got, r.Raw)
+		}
+		id := r.str("id")
+		e.req("PATCH", "/api/v1/projects/"+id, adminKey, map[string]any{"name": "T"}).must(t, 200)
+		if got := fmt.Sprint(e.req("GET", "/api/v1/projects/"+id, adminKey, nil).must(t, 200).Body["retrySchedule"]); got != "[10s 1m30s 2h]" {
+			t.Fatalf("a patch without retrySchedule changed it: %s", got)
+		}
+		for _, c := range []struct {
+			sched []string
+			param string
+		}{
+			{[]string{"10s", "soon"}, "retrySchedule[1]"},
+			{[]string{"500ms"}, "retrySchedule[0]"},
+			{[]string{"1s", "169h"}, "retrySchedule[1]"},
+		} {
+			e.req("PATCH", "/api/v1/projects/"+id, adminKey, map[string]any{"retrySchedule": c.sched}).problem(t, 400, "invalid_parameter", c.param)
+			e.req("POST", "/api/v1/projects", adminKey, map[string]any{"name": "U", "retrySchedule": c.sched}).problem(t, 400, "invalid_parameter", c.param)
+		}
+		long := make([]string, 51)
+		for i := range long {
+			long[i] = "1s"
+		}
+		e.req("PATCH", "/api/v1/projects/"+id, adminKey, map[string]any{"retrySchedule": long}).problem(t, 400, "invalid_parameter", "retrySchedule")
+		if got := fmt.Sprint(e.req("GET", "/api/v1/projects/"+id, adminKey, nil).must(t, 200).Body["retrySchedule"]); got != "[10s 1m30s 2h]" {
+			t.Fatalf("a refused patch changed retrySchedule: %s", got)
+		}
+		r = e.req("PATCH", "/api/v1/projects/"+id, adminKey, map[string]any{"retrySchedule": []string{}}).must(t, 200)
+		if got := fmt.Sprint(r.Body["retrySchedule"]); got != "[]" {
+			t.Fatalf("[] should restore the server's schedule: %s", r.Raw)
+		}
 	})
 }

@@ -50,9 +50,31 @@ func (h *harness) metric(t *testing.T, outcome string) float64 {
 	return 0
 }
 
-func runDispatcher(t *testing.T, engine string, schedule delivery.Schedule) *harness {
+// streak returns the failure-streak gauge of a webhook, or -1 when absent.
+func (h *harness) streak(t *testing.T, webhookID string) float64 {
 	t.Helper()
-	h := newHarness(t, engine, schedule)
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hookgate_webhook_failure_streak" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "webhook" && l.GetValue() == webhookID {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return -1
+}
+
+func runDispatcher(t *testing.T, engine string, schedule delivery.Schedule, opts ...func(*delivery.Config)) *harness {
+	t.Helper()
+	h := newHarness(t, engine, schedule, opts...)
 	h.start()
 	return h
 }
@@ -62,7 +84,7 @@ func runDispatcherB(b *testing.B, engine string) *harness {
 	return newHarness(b, engine, nil)
 }
 
-func newHarness(t testing.TB, engine string, schedule delivery.Schedule) *harness {
+func newHarness(t testing.TB, engine string, schedule delivery.Schedule, opts ...func(*delivery.Config)) *harness {
 	t.Helper()
 	s := sqltest.Open(t, engine)
 	now := time.Now().UTC()
@@ -71,7 +93,11 @@ func newHarness(t testing.TB, engine string, schedule delivery.Schedule) *harnes
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	d := delivery.New(delivery.Config{Queue: s, Sender: newSender(), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }, Registry: reg})
+	cfg := delivery.Config{Queue: s, Sender: newSender(), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }, Registry: reg}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	d := delivery.New(cfg)
 	start := func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -153,6 +179,9 @@ func TestDispatcherDeliversSigned(t *testing.T) {
 		w = h.webhook(t, srv.URL)
 		h.send(t, 50)
 		waitFor(t, "50 succeeded deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 50 })
+		if s := h.streak(t, w.ID); s != -1 {
+			t.Fatalf("a webhook that never failed has a failure streak of %v", s)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if len(ids) != 50 {
@@ -170,9 +199,12 @@ func TestDispatcherRetriesThenFails(t *testing.T) {
 			rw.WriteHeader(http.StatusInternalServerError)
 		}))
 		defer srv.Close()
-		h.webhook(t, srv.URL)
+		w := h.webhook(t, srv.URL)
 		ev := h.send(t, 1)
 		waitFor(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
+		if s := h.streak(t, w.ID); s != 3 {
+			t.Fatalf("failure streak %v, want 3", s)
+		}
 		if n := calls.Load(); n != 3 {
 			t.Fatalf("%d requests, want 3 (1 + 2 retries)", n)
 		}

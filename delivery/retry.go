@@ -3,11 +3,13 @@
 package delivery
 
 import (
-	"fmt"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookgate/hookgate"
 )
 
 // DefaultSchedule is the wait before each retry after the first attempt:
@@ -31,23 +33,19 @@ type Schedule []time.Duration
 // value of HOOKGATE_RETRY_SCHEDULE. Each wait is between 1s and 7 days; there
 // are at most 50.
 func ParseSchedule(s string) (Schedule, error) {
-	var out Schedule
+	var waits []string
 	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
+		if f = strings.TrimSpace(f); f != "" {
+			waits = append(waits, f)
 		}
-		d, err := time.ParseDuration(f)
-		if err != nil {
-			return nil, fmt.Errorf("retry schedule: %q is not a duration such as 5s, 5m or 2h", f)
-		}
-		if d < time.Second || d > 7*24*time.Hour {
-			return nil, fmt.Errorf("retry schedule: %s is not between 1s and 168h", d)
-		}
-		out = append(out, d)
 	}
-	if len(out) > 50 {
-		return nil, fmt.Errorf("retry schedule: %d waits, at most 50", len(out))
+	out, err := hookgate.ParseRetrySchedule("retry schedule", waits)
+	if err != nil {
+		var he *hookgate.Error
+		if errors.As(err, &he) {
+			return nil, errors.New(he.Message)
+		}
+		return nil, err
 	}
 	return out, nil
 }
@@ -56,7 +54,7 @@ func ParseSchedule(s string) (Schedule, error) {
 func (s Schedule) String() string {
 	parts := make([]string, len(s))
 	for i, d := range s {
-		parts[i] = d.String()
+		parts[i] = hookgate.FormatDuration(d)
 	}
 	return strings.Join(parts, ",")
 }

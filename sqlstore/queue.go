@@ -82,12 +82,20 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []Attemp
 				return err
 			}
 		}
-		upd, err := tx.PrepareContext(ctx, s.q(`UPDATE deliveries SET status = ?, attempts = attempts + ?, next_attempt_at = ?, lease_until = 0,
+		upd, err := tx.PrepareContext(ctx, s.q(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_until = 0,
 			last_status_code = ?, last_error = ?, updated_at = ? WHERE project_id = ? AND id = ? AND lease_until = ?`))
 		if err != nil {
 			return err
 		}
 		defer upd.Close()
+		// Without an attempt the row only moves on: the last attempt's
+		// status and error stay.
+		move, err := tx.PrepareContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
+			WHERE project_id = ? AND id = ? AND lease_until = ?`))
+		if err != nil {
+			return err
+		}
+		defer move.Close()
 		for _, o := range outs {
 			if o.WebhookID != "" && o.Attempt.ID != "" {
 				q := `UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since = 0`
@@ -103,11 +111,13 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []Attemp
 			if o.Status == hookgate.DeliveryPending {
 				next = micros(o.NextAttemptAt)
 			}
-			made := 0
-			if o.Attempt.ID != "" {
-				made = 1
+			if o.Attempt.ID == "" {
+				if _, err := move.ExecContext(ctx, o.Status, next, micros(now), o.ProjectID, o.Attempt.DeliveryID, micros(o.LeaseUntil)); err != nil {
+					return err
+				}
+				continue
 			}
-			if _, err := upd.ExecContext(ctx, o.Status, made, next, o.Attempt.StatusCode, o.Attempt.Error, micros(now),
+			if _, err := upd.ExecContext(ctx, o.Status, next, o.Attempt.StatusCode, o.Attempt.Error, micros(now),
 				o.ProjectID, o.Attempt.DeliveryID, micros(o.LeaseUntil)); err != nil {
 				return err
 			}

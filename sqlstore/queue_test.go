@@ -286,3 +286,44 @@ func TestFailureStreakDisables(t *testing.T) {
 		}
 	})
 }
+
+// TestReleaseKeepsLastAttempt checks that giving a row back without an
+// attempt moves it on, frees its lease, and keeps the last attempt's status.
+func TestReleaseKeepsLastAttempt(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "r")
+		newWebhook(t, s, p.ID)
+		if _, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`1`)}}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		got, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("claim = %d, %v", len(got), err)
+		}
+		d := got[0]
+		failed := sqlstore.AttemptOutcome{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: now,
+			Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: d.ID, Attempt: 1, StartedAt: now, StatusCode: 503, Error: "busy"}}
+		if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{failed}); err != nil {
+			t.Fatal(err)
+		}
+		again, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		if err != nil || len(again) != 1 {
+			t.Fatalf("second claim = %d, %v", len(again), err)
+		}
+		at := now.Add(time.Hour)
+		released := sqlstore.AttemptOutcome{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: at,
+			Attempt: hookgate.Attempt{DeliveryID: d.ID}}
+		if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{released}); err != nil {
+			t.Fatal(err)
+		}
+		cur, _ := s.FindDelivery(ctx, p.ID, d.ID)
+		if cur.Attempts != 1 || cur.LastStatusCode != 503 || cur.LastError != "busy" || !cur.NextAttemptAt.Equal(at.Truncate(time.Microsecond)) {
+			t.Fatalf("after a release: %+v", cur)
+		}
+		if due, _, _ := s.ClaimDue(ctx, at, 10, time.Minute); len(due) != 1 {
+			t.Fatalf("the released row is not claimable at its new time: %d", len(due))
+		}
+	})
+}

@@ -59,7 +59,7 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts and finished events' payloads older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", 2*time.Minute, "how long a claimed delivery stays with this node before another may take it over; more than --send-timeout")
 	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", 15*time.Second, "how long one delivery request may take")
-	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for API requests and delivery requests in flight")
 	return cmd
 }
 
@@ -110,6 +110,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		Registry:     reg,
 		Lease:        f.lease,
 		DisableAfter: f.disableAfter,
+		Drain:        f.drainTimeout,
 	})
 	handler := api.New(api.Config{
 		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,
@@ -145,12 +146,13 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	// Requests in flight get the drain timeout to finish; the rest of the
-	// claimed deliveries are taken again when their leases end.
+	// Deliveries claimed but not started go back to the queue; requests in
+	// flight get the drain timeout to finish and are recorded.
 	stopDispatch()
 	select {
 	case <-dispatched:
-	case <-sctx.Done():
+	case <-time.After(f.drainTimeout + 10*time.Second):
+		log.Error("the dispatcher did not stop in time; unrecorded deliveries are sent again after their lease")
 	}
 	if err := store.Close(); err != nil {
 		return err

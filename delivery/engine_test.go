@@ -1,0 +1,264 @@
+package delivery_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/delivery"
+)
+
+// recorder is a receiver that keeps the time and envelope of each request.
+type recorder struct {
+	mu     sync.Mutex
+	times  []time.Time
+	bodies []envelope
+	srv    *httptest.Server
+}
+
+type envelope struct {
+	Type string         `json:"type"`
+	Data map[string]any `json:"data"`
+}
+
+// newRecorder answers every request with status after running hold.
+func newRecorder(t *testing.T, status int, hold func()) *recorder {
+	t.Helper()
+	r := &recorder{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		var env envelope
+		_ = json.Unmarshal(b, &env)
+		r.mu.Lock()
+		r.times = append(r.times, time.Now())
+		r.bodies = append(r.bodies, env)
+		r.mu.Unlock()
+		if hold != nil {
+			hold()
+		}
+		rw.WriteHeader(status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.times)
+}
+
+func (r *recorder) snapshot() ([]time.Time, []envelope) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Time(nil), r.times...), append([]envelope(nil), r.bodies...)
+}
+
+func (h *harness) webhookWith(t *testing.T, url string, edit func(w *hookgate.Webhook)) *hookgate.Webhook {
+	t.Helper()
+	w := webhook(url)
+	w.ID, w.ProjectID = hookgate.NewID(hookgate.PrefixWebhook, time.Now()), h.proj
+	edit(w)
+	if err := h.store.CreateWebhook(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestRateLimitSpacesRequestsAndBlocksNoOne(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		// Four workers: were a worker to wait for the limiter, the limited
+		// endpoint's rows would hold all of them and the free one would wait.
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.Concurrency = 4 })
+		limited, free := newRecorder(t, 200, nil), newRecorder(t, 200, nil)
+		h.webhookWith(t, limited.srv.URL, func(w *hookgate.Webhook) { w.RateLimit = 10 })
+		h.webhook(t, free.srv.URL)
+		h.send(t, 20)
+		waitFor(t, "40 succeeded deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 40 })
+		lt, _ := limited.snapshot()
+		ft, _ := free.snapshot()
+		if len(lt) != 20 || len(ft) != 20 {
+			t.Fatalf("received %d limited, %d free; want 20 each", len(lt), len(ft))
+		}
+		// 10 per second with a burst of one: any 11 requests in a row span
+		// a second, less what a timer may fire late.
+		for i := 0; i+10 < len(lt); i++ {
+			if span := lt[i+10].Sub(lt[i]); span < 950*time.Millisecond {
+				t.Fatalf("requests %d to %d came within %s: more than 10 a second", i, i+10, span)
+			}
+		}
+		// The free endpoint was done before the limited one was half way.
+		if last := ft[len(ft)-1]; last.After(lt[10]) {
+			t.Fatalf("the free endpoint's last request came %s after the limited one's 11th", last.Sub(lt[10]))
+		}
+	})
+}
+
+func TestSlowEndpointCostsOnlyItsOwnSlots(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.Concurrency, c.PerEndpoint = 4, 2 })
+		release := make(chan struct{})
+		var mu sync.Mutex
+		inflight, most := 0, 0
+		slow := newRecorder(t, 200, func() {
+			mu.Lock()
+			inflight++
+			most = max(most, inflight)
+			mu.Unlock()
+			<-release
+			mu.Lock()
+			inflight--
+			mu.Unlock()
+		})
+		var once sync.Once
+		unblock := func() { once.Do(func() { close(release) }) }
+		t.Cleanup(unblock) // before the receiver closes, should the test fail first
+		fast := newRecorder(t, 200, nil)
+		h.webhook(t, slow.srv.URL)
+		h.webhook(t, fast.srv.URL)
+		h.send(t, 20)
+		// With 4 workers and the slow endpoint's rows ahead in the queue,
+		// the fast endpoint still gets all of its deliveries.
+		waitFor(t, "20 deliveries to the fast endpoint", func() bool { return fast.count() == 20 })
+		mu.Lock()
+		m := most
+		mu.Unlock()
+		if m > 2 {
+			t.Fatalf("%d requests in flight to one endpoint, cap 2", m)
+		}
+		if n := slow.count(); n > 2 {
+			t.Fatalf("the blocked endpoint received %d requests while 2 were stuck", n)
+		}
+		unblock()
+		waitFor(t, "40 succeeded deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 40 })
+	})
+}
+
+func TestOperationalEvents(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, delivery.Schedule{}) // no retries: the first failure exhausts
+		failing, gone := newRecorder(t, 500, nil), newRecorder(t, 410, nil)
+		ops, opsFailing, all := newRecorder(t, 200, nil), newRecorder(t, 500, nil), newRecorder(t, 200, nil)
+		x := h.webhookWith(t, failing.srv.URL, func(w *hookgate.Webhook) { w.Events = []string{"order.*"} })
+		g := h.webhookWith(t, gone.srv.URL, func(w *hookgate.Webhook) { w.Events = []string{"order.*"} })
+		h.webhookWith(t, ops.srv.URL, func(w *hookgate.Webhook) { w.Events = []string{"hookgate.*"} })
+		h.webhookWith(t, opsFailing.srv.URL, func(w *hookgate.Webhook) { w.Events = []string{"hookgate.*"} })
+		h.webhook(t, all.srv.URL)
+		ev := h.send(t, 1)
+		waitFor(t, "two operational events", func() bool { return ops.count() >= 2 })
+		waitFor(t, "no pending delivery", func() bool { return h.status(t, hookgate.DeliveryPending) == 0 })
+		time.Sleep(300 * time.Millisecond) // room for an event that should not come
+		_, got := ops.snapshot()
+		if len(got) != 2 {
+			t.Fatalf("the operational subscriber got %d events, want 2 (the failing subscriber's exhausted deliveries must not make more): %+v", len(got), got)
+		}
+		byType := map[string]map[string]any{}
+		for _, e := range got {
+			byType[e.Type] = e.Data
+		}
+		ex, dis := byType[hookgate.EventDeliveryExhausted], byType[hookgate.EventWebhookDisabled]
+		if ex == nil || ex["webhookId"] != x.ID || ex["eventId"] != ev[0].ID || ex["eventType"] != "order.created" ||
+			ex["attempts"] != float64(1) || ex["lastStatusCode"] != float64(500) || ex["deliveryId"] != hookgate.DeliveryID(ev[0].ID, x.ID) {
+			t.Fatalf("exhausted event: %+v", ex)
+		}
+		if dis == nil || dis["webhookId"] != g.ID || dis["reason"] != "gone" || dis["url"] != g.URL || dis["lastStatusCode"] != float64(410) {
+			t.Fatalf("disabled event: %+v", dis)
+		}
+		if n := all.count(); n != 1 {
+			t.Fatalf("a webhook without a filter got %d requests, want only the order event", n)
+		}
+		if n := opsFailing.count(); n != 2 {
+			t.Fatalf("the failing operational subscriber got %d requests, want 2", n)
+		}
+	})
+}
+
+func TestProjectRetryScheduleOverridesServers(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, nil) // the default schedule waits 5s, then 5m
+		p, err := h.store.FindProject(context.Background(), h.proj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.RetrySchedule = []time.Duration{time.Second}
+		if err := h.store.UpdateProject(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		r := newRecorder(t, 500, nil)
+		h.webhook(t, r.srv.URL)
+		h.send(t, 1)
+		waitFor(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
+		times, _ := r.snapshot()
+		if len(times) != 2 {
+			t.Fatalf("%d requests, want 2", len(times))
+		}
+		if gap := times[1].Sub(times[0]); gap < 900*time.Millisecond || gap > 4*time.Second {
+			t.Fatalf("retried after %s, want the project's 1s", gap)
+		}
+	})
+}
+
+func TestStopLetsRequestsInFlightFinish(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := newHarness(t, engine, nil, func(c *delivery.Config) { c.PerEndpoint = 1 })
+		started := make(chan struct{}, 10)
+		r := newRecorder(t, 200, func() {
+			started <- struct{}{}
+			time.Sleep(500 * time.Millisecond)
+		})
+		h.webhook(t, r.srv.URL)
+		h.send(t, 5)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { h.disp.Run(ctx); close(done) }()
+		<-started
+		cancel()
+		stopped := time.Now()
+		<-done
+		if took := time.Since(stopped); took < 300*time.Millisecond {
+			t.Fatalf("Run returned %s after the stop, before the request in flight ended", took)
+		}
+		if n := h.status(t, hookgate.DeliverySucceeded); n != 1 || r.count() != 1 {
+			t.Fatalf("%d succeeded, %d received; want the request in flight finished and recorded", n, r.count())
+		}
+		// The rows not started went back at once, not after their lease.
+		due, _, err := h.store.ClaimDue(context.Background(), time.Now(), 10, time.Minute)
+		if err != nil || len(due) != 4 {
+			t.Fatalf("claimable after the stop: %d (%v), want 4", len(due), err)
+		}
+	})
+}
+
+func TestStopCancelsRequestsAfterDrain(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := newHarness(t, engine, nil, func(c *delivery.Config) { c.Drain = 100 * time.Millisecond })
+		started, unblock := make(chan struct{}, 1), make(chan struct{})
+		r := newRecorder(t, 200, func() {
+			started <- struct{}{}
+			<-unblock
+		})
+		t.Cleanup(func() { close(unblock) }) // before the receiver closes: cleanups run last first
+		h.webhook(t, r.srv.URL)
+		h.send(t, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { h.disp.Run(ctx); close(done) }()
+		<-started
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			t.Fatal("Run did not return after the drain time")
+		}
+		list, _, err := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{})
+		if err != nil || len(list) != 1 || list[0].Status != hookgate.DeliveryPending || list[0].Attempts != 1 {
+			t.Fatalf("after a cancelled request: %+v (%v); want pending with 1 attempt", list, err)
+		}
+	})
+}
