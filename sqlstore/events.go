@@ -205,8 +205,8 @@ type stmtKey struct {
 	rows  int
 }
 
-// insertTables are the tables commitEvents writes with insertRows.
-var insertTables = []struct{ name, cols string }{{"events", eventCols}, {"deliveries", deliveryCols}}
+// insertTables are the tables written with insertRows.
+var insertTables = []struct{ name, cols string }{{"events", eventCols}, {"deliveries", deliveryCols}, {"attempts", attemptCols}}
 
 // prepareInserts prepares every multi-row INSERT once. It must run outside a
 // transaction: SQLite's only writer connection is busy during one.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -61,88 +62,119 @@ type AttemptOutcome struct {
 }
 
 // RecordAttempts stores attempts and moves their deliveries on, in one
-// transaction. A delivery whose lease is no longer the one given keeps its
-// state (another node owns it now); its attempt is recorded all the same.
+// transaction of a few statements whatever the number of outcomes. A
+// delivery whose lease is no longer the one given keeps its state (another
+// node owns it now); its attempt is recorded all the same. An outcome
+// without an attempt only moves its delivery on: the last attempt's status
+// and error stay.
 func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []AttemptOutcome) error {
 	if len(outs) == 0 {
 		return nil
 	}
+	if err := s.prepareInserts(ctx); err != nil {
+		return err
+	}
+	var attempts [][]any
+	for _, o := range outs {
+		a := o.Attempt
+		if a.ID == "" {
+			continue // no request was made
+		}
+		h, _ := json.Marshal(a.ResponseHeaders)
+		attempts = append(attempts, []any{a.ID, o.ProjectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, string(h), a.ResponseBody, a.Error})
+	}
+	streaks := failureStreaks(outs)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var rows [][]any
-		for _, o := range outs {
-			a := o.Attempt
-			if a.ID == "" {
-				continue // no request was made
-			}
-			h, _ := json.Marshal(a.ResponseHeaders)
-			rows = append(rows, []any{a.ID, o.ProjectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, string(h), a.ResponseBody, a.Error})
+		if err := s.insertRows(ctx, tx, "attempts", attemptCols, attempts); err != nil {
+			return err
 		}
-		if len(rows) > 0 {
-			if err := s.insertRowsText(ctx, tx, "attempts", attemptCols, rows); err != nil {
+		for _, st := range streaks {
+			q := `UPDATE webhooks SET failing_since = ? WHERE id = ?`
+			if !st.reset {
+				q += ` AND failing_since = 0`
+			}
+			if _, err := tx.ExecContext(ctx, s.q(q), st.since, st.webhookID); err != nil {
 				return err
 			}
 		}
-		upd, err := tx.PrepareContext(ctx, s.q(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_until = 0,
-			last_status_code = ?, last_error = ?, updated_at = ? WHERE project_id = ? AND id = ? AND lease_until = ?`))
-		if err != nil {
-			return err
-		}
-		defer upd.Close()
-		// Without an attempt the row only moves on: the last attempt's
-		// status and error stay.
-		move, err := tx.PrepareContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
-			WHERE project_id = ? AND id = ? AND lease_until = ?`))
-		if err != nil {
-			return err
-		}
-		defer move.Close()
-		for _, o := range outs {
-			if o.WebhookID != "" && o.Attempt.ID != "" {
-				q := `UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since = 0`
-				since := micros(o.Attempt.StartedAt)
-				if o.Status == hookgate.DeliverySucceeded {
-					q, since = `UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since <> 0`, 0
-				}
-				if _, err := tx.ExecContext(ctx, s.q(q), since, o.WebhookID); err != nil {
-					return err
-				}
-			}
-			next := int64(0)
-			if o.Status == hookgate.DeliveryPending {
-				next = micros(o.NextAttemptAt)
-			}
-			if o.Attempt.ID == "" {
-				if _, err := move.ExecContext(ctx, o.Status, next, micros(now), o.ProjectID, o.Attempt.DeliveryID, micros(o.LeaseUntil)); err != nil {
-					return err
-				}
-				continue
-			}
-			if _, err := upd.ExecContext(ctx, o.Status, next, o.Attempt.StatusCode, o.Attempt.Error, micros(now),
-				o.ProjectID, o.Attempt.DeliveryID, micros(o.LeaseUntil)); err != nil {
+		for len(outs) > 0 {
+			n := min(len(outs), 100)
+			if err := s.moveDeliveries(ctx, tx, now, outs[:n]); err != nil {
 				return err
 			}
+			outs = outs[n:]
 		}
 		return nil
 	})
 }
 
-const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error"
-
-// insertRowsText inserts rows with one statement each: attempts are few per
-// transaction and their bodies large.
-func (s *Store) insertRowsText(ctx context.Context, tx *sql.Tx, table, cols string, rows [][]any) error {
-	st, err := tx.PrepareContext(ctx, insertSQL(s.engine, table, cols, len(rows[0]), 1))
-	if err != nil {
-		return err
+// moveDeliveries applies outcomes to their deliveries with one UPDATE.
+func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, outs []AttemptOutcome) error {
+	var b strings.Builder
+	b.WriteString(`UPDATE deliveries SET status = v.column3, attempts = deliveries.attempts + v.column4, next_attempt_at = v.column5, lease_until = 0,
+		last_status_code = CASE WHEN v.column4 = 1 THEN v.column6 ELSE deliveries.last_status_code END,
+		last_error = CASE WHEN v.column4 = 1 THEN v.column7 ELSE deliveries.last_error END,
+		updated_at = ? FROM (VALUES `)
+	args := make([]any, 0, 1+8*len(outs))
+	args = append(args, micros(now))
+	for i, o := range outs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT))`)
+		next := int64(0)
+		if o.Status == hookgate.DeliveryPending {
+			next = micros(o.NextAttemptAt)
+		}
+		made := 0
+		if o.Attempt.ID != "" {
+			made = 1
+		}
+		args = append(args, o.ProjectID, o.Attempt.DeliveryID, o.Status, made, next, o.Attempt.StatusCode, o.Attempt.Error, micros(o.LeaseUntil))
 	}
-	defer st.Close()
-	for _, r := range rows {
-		if _, err := st.ExecContext(ctx, r...); err != nil {
-			return err
+	b.WriteString(`) AS v WHERE deliveries.project_id = v.column1 AND deliveries.id = v.column2 AND deliveries.lease_until = v.column8`)
+	_, err := tx.ExecContext(ctx, s.q(b.String()), args...)
+	return err
+}
+
+// streak is the change a batch of attempts makes to a webhook's failure
+// streak: with reset, failing_since becomes since (0 when the last attempt
+// succeeded); without, a streak starts at since unless one runs.
+type streak struct {
+	webhookID string
+	since     int64
+	reset     bool
+}
+
+// failureStreaks folds outcomes, in order, into one change per webhook.
+func failureStreaks(outs []AttemptOutcome) []streak {
+	var order []string
+	by := map[string]*streak{}
+	for _, o := range outs {
+		if o.WebhookID == "" || o.Attempt.ID == "" {
+			continue
+		}
+		st, ok := by[o.WebhookID]
+		if !ok {
+			st = &streak{webhookID: o.WebhookID}
+			by[o.WebhookID] = st
+			order = append(order, o.WebhookID)
+		}
+		switch {
+		case o.Status == hookgate.DeliverySucceeded:
+			st.since, st.reset = 0, true
+		case st.since == 0:
+			st.since = micros(o.Attempt.StartedAt)
 		}
 	}
-	return nil
+	out := make([]streak, len(order))
+	for i, id := range order {
+		out[i] = *by[id]
+	}
+	return out
 }
+
+const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error"
 
 // ListAttempts lists a delivery's attempts, the latest first.
 func (s *Store) ListAttempts(ctx context.Context, projectID, deliveryID string) ([]*hookgate.Attempt, error) {

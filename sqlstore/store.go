@@ -124,9 +124,18 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return fmt.Errorf("sqlstore: open %s: %w", path, err)
+	// Switching a new file to WAL can answer SQLITE_BUSY at once, without
+	// the busy timeout, when other processes open it at the same moment.
+	for try := 0; ; try++ {
+		err = w.PingContext(ctx)
+		if err == nil {
+			break
+		}
+		if try == 50 || !strings.Contains(err.Error(), "SQLITE_BUSY") || ctx.Err() != nil {
+			w.Close()
+			return fmt.Errorf("sqlstore: open %s: %w", path, err)
+		}
+		time.Sleep(time.Duration(10+try*10) * time.Millisecond)
 	}
 	readers := cfg.MaxOpenConns
 	if readers <= 0 {
