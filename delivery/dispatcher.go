@@ -22,6 +22,7 @@ type Queue interface {
 	RecordAttempts(ctx context.Context, now time.Time, outs []sqlstore.AttemptOutcome) error
 	FindWebhook(ctx context.Context, projectID, id string) (*hookgate.Webhook, error)
 	FindEvent(ctx context.Context, projectID, id string) (*hookgate.Event, error)
+	FindEventsForDelivery(ctx context.Context, ds []*hookgate.Delivery) (map[[2]string]*hookgate.Event, error)
 	FindProject(ctx context.Context, ref string) (*hookgate.Project, error)
 	CreateEvents(ctx context.Context, projectID string, in []hookgate.EventInput) ([]*hookgate.Event, error)
 	SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*hookgate.Webhook, error)
@@ -93,8 +94,11 @@ type Dispatcher struct {
 
 // job is a claimed delivery with its webhook and the end of its lease.
 type job struct {
-	dl    *hookgate.Delivery
-	w     *hookgate.Webhook
+	dl *hookgate.Delivery
+	w  *hookgate.Webhook
+	// ev is the event, read with the batch; nil, or without data when
+	// large, until the worker reads it.
+	ev    *hookgate.Event
 	lease time.Time
 	// pace, for a webhook with a rateLimit, spaces the requests themselves.
 	pace *rate.Limiter
@@ -304,9 +308,13 @@ func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, le
 	}
 	hooks := map[string]*hookgate.Webhook{} // nil: deleted
 	var settled []outcome
+	events, err := d.cfg.Queue.FindEventsForDelivery(ctx, claimed)
+	if err != nil && ctx.Err() == nil {
+		d.cfg.Logger.Warn("read the events of claimed deliveries; each is read when sent", "err", err)
+	}
 	now := d.cfg.Now()
 	for _, dl := range claimed {
-		j := job{dl: dl, lease: lease}
+		j := job{dl: dl, lease: lease, ev: events[[2]string{dl.ProjectID, dl.EventID}]}
 		w, ok := hooks[dl.WebhookID]
 		if !ok {
 			var err error
@@ -650,9 +658,12 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 	var o outcome
 	out := &o.AttemptOutcome
 	*out = sqlstore.AttemptOutcome{ProjectID: dl.ProjectID, WebhookID: dl.WebhookID, LeaseUntil: j.lease, Attempt: hookgate.Attempt{DeliveryID: dl.ID}}
-	ev, err := d.cfg.Queue.FindEvent(ctx, dl.ProjectID, dl.EventID)
-	if err != nil {
-		return release(j, d.cfg.Now().Add(5*time.Second)) // try again later, no attempt counted
+	ev := j.ev
+	if ev == nil || ev.Data == nil {
+		var err error
+		if ev, err = d.cfg.Queue.FindEvent(ctx, dl.ProjectID, dl.EventID); err != nil {
+			return release(j, d.cfg.Now().Add(5*time.Second)) // try again later, no attempt counted
+		}
 	}
 	if j.pace != nil {
 		if err := j.pace.Wait(ctx); err != nil {

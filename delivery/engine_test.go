@@ -6,12 +6,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/sqlstore"
 )
 
 // recorder is a receiver that keeps the time and envelope of each request.
@@ -259,6 +262,40 @@ func TestStopCancelsRequestsAfterDrain(t *testing.T) {
 		list, _, err := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{})
 		if err != nil || len(list) != 1 || list[0].Status != hookgate.DeliveryPending || list[0].Attempts != 1 {
 			t.Fatalf("after a cancelled request: %+v (%v); want pending with 1 attempt", list, err)
+		}
+	})
+}
+
+// TestLargeEventIsReadWhenSent checks both paths of an event's data: read
+// with the claimed batch when small, read by the worker when large.
+func TestLargeEventIsReadWhenSent(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, nil)
+		var mu sync.Mutex
+		var sizes []int
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			var env struct{ Data struct{ S string } }
+			_ = json.NewDecoder(r.Body).Decode(&env)
+			mu.Lock()
+			sizes = append(sizes, len(env.Data.S))
+			mu.Unlock()
+		}))
+		defer srv.Close()
+		h.webhook(t, srv.URL)
+		big := strings.Repeat("x", sqlstore.InlineEventBytes+1)
+		for _, s := range []string{"small", big} {
+			data, _ := json.Marshal(map[string]string{"s": s})
+			if _, err := h.store.CreateEvents(context.Background(), h.proj, []hookgate.EventInput{{Type: "t", Data: data}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.disp.Wake()
+		waitFor(t, "2 succeeded deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 2 })
+		mu.Lock()
+		defer mu.Unlock()
+		slices.Sort(sizes)
+		if len(sizes) != 2 || sizes[0] != 5 || sizes[1] != len(big) {
+			t.Fatalf("received data sizes %v, want [5 %d]", sizes, len(big))
 		}
 	})
 }

@@ -333,3 +333,51 @@ func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID stri
 	}
 	return e, d, nil
 }
+
+// InlineEventBytes is the largest event data FindEventsForDelivery returns;
+// larger events come without data, to be read with FindEvent when sent.
+const InlineEventBytes = 64 << 10
+
+// FindEventsForDelivery reads the events of claimed deliveries, a project
+// at a time, keyed by project and event ID. Data larger than
+// InlineEventBytes is left nil, so that a claimed batch never holds much
+// memory.
+func (s *Store) FindEventsForDelivery(ctx context.Context, ds []*hookgate.Delivery) (map[[2]string]*hookgate.Event, error) {
+	byProject := map[string][]any{}
+	seen := map[[2]string]bool{}
+	for _, d := range ds {
+		k := [2]string{d.ProjectID, d.EventID}
+		if !seen[k] {
+			seen[k] = true
+			byProject[d.ProjectID] = append(byProject[d.ProjectID], d.EventID)
+		}
+	}
+	out := make(map[[2]string]*hookgate.Event, len(seen))
+	for project, ids := range byProject {
+		q := `SELECT id, project_id, type, CASE WHEN LENGTH(data) <= ` + strconv.Itoa(InlineEventBytes) + ` THEN data END, created_at
+			FROM events WHERE project_id = ? AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+		rows, err := s.read.QueryContext(ctx, s.q(q), append([]any{project}, ids...)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var e hookgate.Event
+			var data sql.NullString
+			var created int64
+			if err := rows.Scan(&e.ID, &e.ProjectID, &e.Type, &data, &created); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if data.Valid {
+				e.Data = json.RawMessage(data.String)
+			}
+			e.CreatedAt = fromMicros(created)
+			out[[2]string{e.ProjectID, e.ID}] = &e
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
