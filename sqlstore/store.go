@@ -115,7 +115,7 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(OFF)&_pragma=temp_store(MEMORY)"
 	// The writer gets a 64 MiB page cache: index pages of the deliveries
 	// table stay in memory under load instead of being read back.
-	dsn := "file:" + path + "?" + pragmas + "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(20000)&_txlock=immediate"
+	dsn := "file:" + path + "?" + pragmas + "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(1000)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return err

@@ -13,7 +13,7 @@ import (
 )
 
 // startWith runs serve with extra environment and arguments.
-func startWith(t *testing.T, bin, dataDir string, env []string, args ...string) (string, *exec.Cmd) {
+func startWith(t testing.TB, bin, dataDir string, env []string, args ...string) (string, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, args...)...)
 	cmd.Env = append(append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY="), env...)
@@ -80,7 +80,7 @@ func TestKill9LosesNothing(t *testing.T) {
 	recv.waitAllDelivered(t, want, "accepted", 0.05)
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

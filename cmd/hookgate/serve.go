@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,6 +33,7 @@ type serveFlags struct {
 	lease         time.Duration
 	retention     time.Duration
 	disableAfter  time.Duration
+	pprofAddr     string
 }
 
 func newServeCmd() *cobra.Command {
@@ -55,6 +57,7 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().StringVar(&f.publicURL, "public-url", os.Getenv("HOOKGATE_PUBLIC_URL"), "base URL of inbound endpoints given to platforms; default http://{addr} (env HOOKGATE_PUBLIC_URL)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("HOOKGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env HOOKGATE_LOG_LEVEL)")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
+	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060; off when empty")
 	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", 5*24*time.Hour, "a webhook whose every attempt has failed for this long is disabled")
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts and finished events' payloads older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", 2*time.Minute, "how long a claimed delivery stays with this node before another may take it over; more than --send-timeout")
@@ -122,6 +125,20 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	go store.Listen(dctx, dispatcher.Wake) // events committed by other nodes
 	go purgeEvery(dctx, time.Hour, f.retention, store.Purge, log)
 	defer func() { stopDispatch(); <-dispatched }()
+	if f.pprofAddr != "" {
+		pln, err := net.Listen("tcp", f.pprofAddr)
+		if err != nil {
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		psrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = psrv.Serve(pln) }()
+		defer psrv.Close()
+		log.Info("profiler listening", "addr", pln.Addr().String())
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // buildBinary builds hookgate once, with CGO_ENABLED=0 as releases are built.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	binary.once.Do(func() {
 		dir, err := os.MkdirTemp("", "hookgate-bin")
@@ -82,7 +82,7 @@ func start(t *testing.T, bin, dataDir string) (string, *syncBuffer, *exec.Cmd) {
 }
 
 // startCmd starts cmd and waits for its "hookgate listening" log line.
-func startCmd(t *testing.T, cmd *exec.Cmd) (string, *syncBuffer, *exec.Cmd) {
+func startCmd(t testing.TB, cmd *exec.Cmd) (string, *syncBuffer, *exec.Cmd) {
 	t.Helper()
 	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
