@@ -24,6 +24,8 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 3 ./api/
+	$(GO) test -run '^$$' -bench Deliver -benchtime 20000x -count 3 ./delivery/
+	$(GO) test -run '^$$' -bench AcceptToReceipt -benchtime 10000x -count 3 ./cmd/hookgate/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCreateWebhook -fuzztime 60s ./api/
