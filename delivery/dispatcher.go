@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -37,7 +38,8 @@ type Config struct {
 	// it has one, takes its place for that project's deliveries.
 	Schedule Schedule
 	// BatchSize is how many deliveries one claim takes; default 256. No
-	// more are claimed while this many wait in memory.
+	// more are claimed while this many waiting in memory can be sent within
+	// a second.
 	BatchSize int
 	// Lease is how long a claim is held before another node may take the
 	// rows over; default 2 minutes. It must exceed the send timeout.
@@ -282,11 +284,26 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 	}
 }
 
-// waitRoom waits until fewer than a batch of rows wait in memory.
+// waitRoom waits until fewer than a batch of the rows waiting in memory
+// can be sent within a second, and fewer than 16 batches wait in all. Rows
+// queued for a slow endpoint hold no claim back: a claim still brings rows
+// for the others.
 func (d *Dispatcher) waitRoom(ctx context.Context) bool {
 	for {
 		d.mu.Lock()
-		ok := d.queued < d.cfg.BatchSize
+		soon := 0
+		for _, e := range d.eps {
+			q := len(e.queue)
+			if r := d.rateOf(e); r > 0 {
+				q = min(q, int(math.Ceil(r)))
+			} else if e.active >= d.cfg.PerEndpoint {
+				// No request has ended yet, and every slot is taken: it may
+				// be a slow endpoint; count what it is sure to take.
+				q = min(q, d.cfg.PerEndpoint)
+			}
+			soon += q
+		}
+		ok := soon < d.cfg.BatchSize && d.queued < 16*d.cfg.BatchSize
 		d.mu.Unlock()
 		if ok {
 			return true
@@ -379,11 +396,13 @@ func (d *Dispatcher) enqueue(j job, now time.Time) (outcome, bool) {
 		room = max(1, min(room, int(r*d.budget().Seconds())))
 	}
 	if len(e.queue) >= room {
-		step := time.Second
+		// Due when the endpoint should have sent what it holds; a second
+		// from now while its speed is unknown.
+		step, at := time.Duration(0), now.Add(time.Second)
 		if r > 0 {
 			step = time.Duration(float64(time.Second) / r)
+			at = now.Add(time.Duration(len(e.queue)) * step)
 		}
-		at := now.Add(time.Duration(len(e.queue)) * step)
 		if e.freeAt.After(at) {
 			at = e.freeAt
 		}
@@ -473,11 +492,9 @@ func (d *Dispatcher) next() (job, *endpoint, bool) {
 			e.queue = e.queue[1:]
 			e.active++
 			d.queued--
-			if d.queued < d.cfg.BatchSize {
-				select {
-				case d.space <- struct{}{}:
-				default:
-				}
+			select { // there may be room for a claim now
+			case d.space <- struct{}{}:
+			default:
 			}
 			d.makeReady(e) // to the back of the line: round robin
 			return j, e, true

@@ -299,3 +299,47 @@ func TestLargeEventIsReadWhenSent(t *testing.T) {
 		}
 	})
 }
+
+// TestSlowEndpointBacklogDoesNotStopClaims fills a slow endpoint's queue
+// with more rows than a claim takes; the other endpoint's rows, claimed
+// after them, must still be sent.
+func TestSlowEndpointBacklogDoesNotStopClaims(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.BatchSize, c.PerEndpoint = 16, 1 })
+		release := make(chan struct{})
+		var once sync.Once
+		unblock := func() { once.Do(func() { close(release) }) }
+		slow := newRecorder(t, 200, func() {
+			select {
+			case <-release:
+			case <-time.After(300 * time.Millisecond):
+			}
+		})
+		t.Cleanup(unblock)
+		h.webhookWith(t, slow.srv.URL, func(w *hookgate.Webhook) { w.Events = []string{"slow"} })
+		fast := newRecorder(t, 200, nil)
+		h.webhookWith(t, fast.srv.URL, func(w *hookgate.Webhook) { w.Events = []string{"fast"} })
+		in := make([]hookgate.EventInput, 100)
+		for i := range in {
+			in[i] = hookgate.EventInput{Type: "slow", Data: json.RawMessage(`1`)}
+		}
+		if _, err := h.store.CreateEvents(context.Background(), h.proj, in); err != nil {
+			t.Fatal(err)
+		}
+		h.disp.Wake()
+		waitFor(t, "the slow endpoint's first request", func() bool { return slow.count() >= 1 })
+		for i := range in {
+			in[i].Type = "fast"
+		}
+		if _, err := h.store.CreateEvents(context.Background(), h.proj, in[:20]); err != nil {
+			t.Fatal(err)
+		}
+		h.disp.Wake()
+		// 100 slow rows at 300 ms each would take 30 s; the fast ones must
+		// not wait for them.
+		waitFor(t, "20 deliveries to the fast endpoint", func() bool { return fast.count() == 20 })
+		if n := slow.count(); n > 20 {
+			t.Fatalf("the slow endpoint got %d requests: it was not slow", n)
+		}
+	})
+}

@@ -1,6 +1,6 @@
 // Command hookgate is the Hookgate webhook gateway: `hookgate serve` runs the
 // server, `hookgate migrate` brings the database schema up to date, and
-// `hookgate version` prints the version.
+// `hookgate version` prints the version, and `hookgate bench` measures it.
 package main
 
 import (
@@ -27,7 +27,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newBenchCmd())
 	return root
 }
 

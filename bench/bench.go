@@ -1,0 +1,383 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Scenarios, in the order "all" runs them.
+var Scenarios = []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver"}
+
+// Config says what to run.
+type Config struct {
+	// Executable is the hookgate binary to start with "serve".
+	Executable string
+	// DatabaseURL selects PostgreSQL (each scenario gets a schema of its
+	// own, dropped at the end); empty for SQLite in a temporary directory.
+	DatabaseURL string
+	Scenarios   []string
+	// Duration is how long load is offered in each timed scenario.
+	Duration time.Duration
+	// Concurrency is the number of producer connections, and of the
+	// baseline's.
+	Concurrency int
+	// Rate is the offered rate of the latency scenario, in events a second.
+	Rate int
+	// Backlog is the number of events the backlog scenario queues.
+	Backlog int
+	// Fanout is the number of endpoints of the fanout scenario.
+	Fanout int
+	// Progress, when set, is told each scenario's start and its phases.
+	Progress func(scenario, phase string, done, total int)
+}
+
+// Latency is a distribution in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Result is one scenario's figures. Figures that a scenario does not
+// measure are null, never made up.
+type Result struct {
+	Scenario             string  `json:"scenario"`
+	Store                string  `json:"store"`
+	DurationS            float64 `json:"duration_s"`
+	EventsPerS           float64 `json:"events_per_s"`
+	DeliveriesPerS       float64 `json:"deliveries_per_s"`
+	BaselineRequestsPerS float64 `json:"baseline_requests_per_s"`
+	RatioToBaseline      float64 `json:"ratio_to_baseline"`
+	// LatencyMs is from each event's 202 reaching the producer to its
+	// delivery's first arrival at the receiver (0 when it came first).
+	LatencyMs Latency `json:"latency_ms"`
+	RSSMBPeak float64 `json:"rss_mb_peak"`
+	// Errors counts events not accepted (an answer other than 202, or
+	// none).
+	Errors int `json:"errors"`
+	// Lost counts events that got a 202 and never reached the receiver.
+	Lost int `json:"lost"`
+	// Duplicates counts requests that repeated a webhook-id.
+	Duplicates int `json:"duplicates"`
+	// Scenario-specific figures.
+	Endpoints int `json:"endpoints"`
+	// OthersVsThroughput (slow-receiver): the healthy endpoint's
+	// deliveries/s over the throughput scenario's in the same run.
+	OthersVsThroughput *float64 `json:"others_vs_throughput,omitempty"`
+	// DrainS (backlog): from the receiver coming back to the last delivery.
+	DrainS *float64 `json:"drain_s,omitempty"`
+	// Series is deliveries arriving in each second from the start of load,
+	// and events accepted in each second; for the plot.
+	DeliveriesSeries []int `json:"deliveries_series"`
+	AcceptedSeries   []int `json:"accepted_series"`
+	// latencies are kept for the plot.
+	latencies []time.Duration
+}
+
+// Latencies returns the sorted accept-to-receipt times.
+func (r *Result) Latencies() []time.Duration { return r.latencies }
+
+// Run runs the scenarios in order and returns their results. The baseline
+// is measured first, once, in the same run.
+func Run(ctx context.Context, cfg Config) ([]*Result, error) {
+	if cfg.Duration <= 0 || cfg.Concurrency <= 0 || cfg.Rate <= 0 || cfg.Backlog <= 0 || cfg.Fanout <= 0 {
+		return nil, errors.New("bench: duration, concurrency, rate, backlog and fanout must be positive")
+	}
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string, string, int, int) {}
+	}
+	cfg.Progress = progress
+	progress("baseline", "plain HTTP client", 0, 1)
+	base, err := baseline(min(cfg.Duration, 5*time.Second), cfg.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	progress("baseline", "done", 1, 1)
+	store := "sqlite"
+	if cfg.DatabaseURL != "" {
+		store = "postgres"
+	}
+	var out []*Result
+	var throughput *Result
+	for _, name := range cfg.Scenarios {
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		r, err := runScenario(ctx, cfg, name)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", name, err)
+		}
+		r.Scenario, r.Store, r.BaselineRequestsPerS = name, store, base
+		r.RatioToBaseline = r.DeliveriesPerS / base
+		if name == "throughput" {
+			throughput = r
+		}
+		if name == "slow-receiver" && throughput != nil && throughput.DeliveriesPerS > 0 {
+			v := r.DeliveriesPerS / throughput.DeliveriesPerS
+			r.OthersVsThroughput = &v
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// spec is what distinguishes scenarios.
+type spec struct {
+	endpoints int // webhooks to /ok/{i}
+	slow      bool
+	down      bool
+	batch     int
+	drive     func(ctx context.Context, l *loader)
+	timed     bool
+}
+
+// ParseScenarios reads a comma-separated list, or "all".
+func ParseScenarios(s string) ([]string, error) {
+	if s == "" || s == "all" {
+		return Scenarios, nil
+	}
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		n = strings.TrimSpace(n)
+		if !slices.Contains(Scenarios, n) {
+			return nil, fmt.Errorf("--scenario: unknown scenario %q; use all or some of %s", n, strings.Join(Scenarios, ", "))
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// backlogSchedule retries every 1 to 10 seconds for about 8 minutes, so that
+// deliveries failed while the receiver was down are sent soon after it comes
+// back, and none is exhausted while it is down.
+var backlogSchedule = "1s,1s,2s,5s" + strings.Repeat(",10s", 46)
+
+func runScenario(ctx context.Context, cfg Config, name string) (*Result, error) {
+	sp := spec{endpoints: 1, batch: 1, timed: true}
+	switch name {
+	case "throughput":
+		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
+	case "fanout":
+		sp.endpoints = cfg.Fanout
+		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
+	case "latency":
+		sp.drive = func(ctx context.Context, l *loader) { l.steady(ctx, cfg.Rate, max(cfg.Concurrency, cfg.Rate/10)) }
+	case "batch-ingest":
+		sp.batch = 100
+		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, max(1, cfg.Concurrency/8), 100, 0) }
+	case "backlog":
+		sp.down, sp.batch, sp.timed = true, 1000, false
+		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, 4, 1000, cfg.Backlog) }
+	case "slow-receiver":
+		sp.slow = true
+		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
+	default:
+		return nil, fmt.Errorf("unknown scenario")
+	}
+	const sendTimeout = 2 * time.Second
+	rec, err := newReceiver(sp.down, sendTimeout+time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer rec.close()
+	srv, err := startServer(ctx, serverOptions{executable: cfg.Executable, databaseURL: cfg.DatabaseURL, sendTimeout: sendTimeout, schedule: backlogSchedule})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	var urls []string
+	for i := range sp.endpoints {
+		urls = append(urls, rec.url(fmt.Sprintf("/ok/%d", i)))
+	}
+	if sp.slow {
+		urls = append(urls, rec.url("/slow"))
+	}
+	key, err := srv.setup(urls)
+	if err != nil {
+		return nil, err
+	}
+	counted, err := srv.webhookIDs(rec.url("/slow"))
+	if err != nil {
+		return nil, err
+	}
+	l := newLoader(srv.base, key, sp.batch > 1, cfg.Concurrency)
+	cfg.Progress(name, "load", 0, 1)
+	start := time.Now()
+	loadCtx, cancel := context.WithCancel(ctx)
+	if sp.timed {
+		loadCtx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		stopTicker := tick(cfg.Duration, func(done, total int) { cfg.Progress(name, "load", done, total) })
+		defer stopTicker()
+	}
+	sp.drive(loadCtx, l)
+	cancel()
+	loadEnd := time.Now()
+	var upAt time.Time
+	if sp.down {
+		upAt = time.Now()
+		if err := rec.up(); err != nil {
+			return nil, err
+		}
+	}
+	acc := l.snapshot()
+	want := len(acc) * len(counted)
+	// Wait for the deliveries: until all arrived, or none came for 20 s.
+	lastCount, lastProgress := -1, time.Now()
+	for {
+		n := countArrivals(rec, acc, counted)
+		cfg.Progress(name, "deliver", n, want)
+		if n >= want {
+			break
+		}
+		if n != lastCount {
+			lastCount, lastProgress = n, time.Now()
+		} else if time.Since(lastProgress) > 20*time.Second {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	r := &Result{Endpoints: len(urls), Errors: int(l.errors.Load()), RSSMBPeak: srv.rss.Peak()}
+	measure(r, rec, acc, counted, start, loadEnd, upAt)
+	return r, nil
+}
+
+// tick calls fn every 200 ms with the elapsed share of d, until stopped.
+func tick(d time.Duration, fn func(done, total int)) func() {
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fn(int(min(time.Since(start), d)/time.Millisecond), int(d/time.Millisecond))
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// webhookIDs lists the project's webhooks, leaving out the one to skip;
+// their deliveries are the ones counted.
+func (s *server) webhookIDs(skipURL string) ([]string, error) {
+	var ids []string
+	cursor := ""
+	for {
+		path := "/projects/bench/webhooks?limit=250"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		out, err := s.api("GET", path, nil, 200)
+		if err != nil {
+			return nil, err
+		}
+		data, _ := out["data"].([]any)
+		for _, d := range data {
+			w, _ := d.(map[string]any)
+			if id, _ := w["id"].(string); id != "" && w["url"] != skipURL {
+				ids = append(ids, strings.TrimPrefix(id, "wh_"))
+			}
+		}
+		next, _ := out["nextCursor"].(string)
+		if next == "" {
+			return ids, nil
+		}
+		cursor = next
+	}
+}
+
+// deliveryKey is the webhook-id of an event's delivery to a webhook (both
+// IDs without their prefixes).
+func deliveryKey(event, webhook string) string { return "msg_" + event + webhook }
+
+func countArrivals(rec *receiver, acc []accepted, hooks []string) int {
+	got, _ := rec.snapshot()
+	n := 0
+	for _, a := range acc {
+		for _, h := range hooks {
+			if _, ok := got[deliveryKey(a.id, h)]; ok {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// measure fills r's figures from what the receiver got.
+func measure(r *Result, rec *receiver, acc []accepted, hooks []string, start, loadEnd, upAt time.Time) {
+	got, repeats := rec.snapshot()
+	r.Duplicates = repeats
+	r.DurationS = loadEnd.Sub(start).Seconds()
+	if r.DurationS > 0 {
+		r.EventsPerS = float64(len(acc)) / r.DurationS
+	}
+	var last time.Time
+	var lat []time.Duration
+	seconds := int(math.Ceil(loadEnd.Sub(start).Seconds()))
+	deliveries := make([]int, seconds)
+	accepts := make([]int, seconds)
+	for _, a := range acc {
+		if s := int(a.at.Sub(start).Seconds()); s >= 0 && s < len(accepts) {
+			accepts[s]++
+		}
+		missing := false
+		for _, h := range hooks {
+			at, ok := got[deliveryKey(a.id, h)]
+			if !ok {
+				missing = true
+				continue
+			}
+			lat = append(lat, max(0, at.Sub(a.at)))
+			if at.After(last) {
+				last = at
+			}
+			s := int(at.Sub(start).Seconds())
+			for s >= len(deliveries) {
+				deliveries = append(deliveries, 0)
+			}
+			if s >= 0 {
+				deliveries[s]++
+			}
+		}
+		if missing {
+			r.Lost++
+		}
+	}
+	r.DeliveriesSeries, r.AcceptedSeries = deliveries, accepts
+	from := start
+	if !upAt.IsZero() {
+		from = upAt
+		d := last.Sub(upAt).Seconds()
+		r.DrainS = &d
+	}
+	if len(lat) > 0 && last.After(from) {
+		r.DeliveriesPerS = float64(len(lat)) / last.Sub(from).Seconds()
+	}
+	slices.Sort(lat)
+	r.latencies = lat
+	r.LatencyMs = percentiles(lat)
+}
+
+func percentiles(d []time.Duration) Latency {
+	if len(d) == 0 {
+		return Latency{}
+	}
+	q := func(p float64) float64 {
+		return float64(d[int(math.Ceil(p*float64(len(d))))-1]) / float64(time.Millisecond)
+	}
+	return Latency{P50: q(0.5), P90: q(0.9), P99: q(0.99), Max: q(1)}
+}

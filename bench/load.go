@@ -1,0 +1,300 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// receiver is the webhook receiver: it keeps the first arrival time of each
+// webhook-id and counts the repeats. Requests to /slow wait slowFor before
+// the answer.
+type receiver struct {
+	addr    string
+	srv     *http.Server
+	slowFor time.Duration
+
+	mu       sync.Mutex
+	arrivals map[string]time.Time
+	byPath   map[string]int
+	repeats  int
+	last     time.Time
+}
+
+// newReceiver starts a receiver on a loopback port; when down, the port is
+// reserved but nothing listens until up is called.
+func newReceiver(down bool, slowFor time.Duration) (*receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &receiver{addr: ln.Addr().String(), slowFor: slowFor, arrivals: map[string]time.Time{}, byPath: map[string]int{}}
+	r.srv = &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 10 * time.Second}
+	if down {
+		ln.Close()
+		return r, nil
+	}
+	go func() { _ = r.srv.Serve(ln) }()
+	return r, nil
+}
+
+// up starts listening on the reserved port.
+func (r *receiver) up() error {
+	var ln net.Listener
+	var err error
+	for range 50 { // the port was free a moment ago; retry briefly if it is in TIME_WAIT use
+		if ln, err = net.Listen("tcp", r.addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("receiver back up on %s: %w", r.addr, err)
+	}
+	go func() { _ = r.srv.Serve(ln) }()
+	return nil
+}
+
+func (r *receiver) url(path string) string { return "http://" + r.addr + path }
+
+func (r *receiver) serve(rw http.ResponseWriter, req *http.Request) {
+	now := time.Now()
+	_, _ = io.Copy(io.Discard, req.Body)
+	id := req.Header.Get("webhook-id")
+	r.mu.Lock()
+	if _, seen := r.arrivals[id]; seen || id == "" {
+		r.repeats++
+	} else {
+		r.arrivals[id] = now
+		r.byPath[req.URL.Path]++
+	}
+	r.last = now
+	r.mu.Unlock()
+	if req.URL.Path == "/slow" {
+		time.Sleep(r.slowFor)
+	}
+	rw.WriteHeader(http.StatusNoContent)
+}
+
+func (r *receiver) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = r.srv.Shutdown(ctx)
+	_ = r.srv.Close()
+}
+
+// snapshot returns the first arrival of every delivery by webhook-id, and
+// how many requests repeated one already seen.
+func (r *receiver) snapshot() (map[string]time.Time, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]time.Time, len(r.arrivals))
+	for id, at := range r.arrivals {
+		out[id] = at
+	}
+	return out, r.repeats
+}
+
+func (r *receiver) count(path string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if path == "" {
+		return len(r.arrivals)
+	}
+	return r.byPath[path]
+}
+
+// accepted is an event that got a 202, and when the answer came.
+type accepted struct {
+	id string // without "evt_"
+	at time.Time
+}
+
+// loader posts events to the server.
+type loader struct {
+	client *http.Client
+	url    string // …/events or …/events/batch
+	key    string
+
+	mu       sync.Mutex
+	accepted []accepted
+	errors   atomic.Int64
+	sent     atomic.Int64 // events offered
+}
+
+func newLoader(base, key string, batch bool, conns int) *loader {
+	u := base + "/api/v1/projects/bench/events"
+	if batch {
+		u += "/batch"
+	}
+	return &loader{url: u, key: key, client: newClient(conns)}
+}
+
+func newClient(conns int) *http.Client {
+	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, IdleConnTimeout: time.Minute,
+	}}
+}
+
+var eventBody = []byte(`{"type":"order.created","data":{"id":12345,"amount":"19.99","currency":"EUR"}}`)
+
+func batchBody(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"events":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(eventBody)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// post sends one request of n events and keeps what was accepted.
+func (l *loader) post(body []byte, n int) {
+	l.sent.Add(int64(n))
+	req, _ := http.NewRequest("POST", l.url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", l.key)
+	res, err := l.client.Do(req)
+	if err != nil {
+		l.errors.Add(int64(n))
+		return
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	now := time.Now()
+	if res.StatusCode != http.StatusAccepted {
+		l.errors.Add(int64(n))
+		return
+	}
+	var ids []string
+	if n == 1 && !strings.HasSuffix(l.url, "/batch") {
+		var one struct{ ID string }
+		if json.Unmarshal(raw, &one) == nil {
+			ids = append(ids, one.ID)
+		}
+	} else {
+		var many struct{ Data []struct{ ID string } }
+		if json.Unmarshal(raw, &many) == nil {
+			for _, e := range many.Data {
+				ids = append(ids, e.ID)
+			}
+		}
+	}
+	if len(ids) != n {
+		l.errors.Add(int64(n))
+		return
+	}
+	l.mu.Lock()
+	for _, id := range ids {
+		l.accepted = append(l.accepted, accepted{id: strings.TrimPrefix(id, "evt_"), at: now})
+	}
+	l.mu.Unlock()
+}
+
+// flood posts from conns goroutines as fast as answers come, batch events a
+// request, until ctx ends or limit events were offered (0: no limit).
+func (l *loader) flood(ctx context.Context, conns, batch, limit int) {
+	body := eventBody
+	if batch > 1 || strings.HasSuffix(l.url, "/batch") {
+		body = batchBody(batch)
+	}
+	var wg sync.WaitGroup
+	var offered atomic.Int64
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if limit > 0 && offered.Add(int64(batch)) > int64(limit) {
+					return
+				}
+				l.post(body, batch)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// steady offers rate single events a second until ctx ends, from a pool of
+// goroutines large enough that a slow answer does not lower the rate.
+func (l *loader) steady(ctx context.Context, rate, conns int) {
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				at := start.Add(time.Duration(i) * time.Second / time.Duration(rate))
+				wait := time.Until(at)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+				l.post(eventBody, 1)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (l *loader) snapshot() []accepted {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]accepted(nil), l.accepted...)
+}
+
+// baseline posts the event body straight to a receiver from conns
+// goroutines for d and returns requests a second.
+func baseline(d time.Duration, conns int) (float64, error) {
+	r, err := newReceiver(false, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer r.close()
+	client := newClient(conns)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var n, failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequest("POST", r.url("/baseline"), bytes.NewReader(eventBody))
+				req.Header.Set("Content-Type", "application/json")
+				res, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						failed.Add(1)
+					}
+					continue
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		return 0, fmt.Errorf("baseline: %d requests failed", failed.Load())
+	}
+	return float64(n.Load()) / time.Since(start).Seconds(), nil
+}

@@ -1,0 +1,298 @@
+// Package bench measures a real Hookgate server on this machine: it starts
+// `hookgate serve` as a subprocess, a receiver and a load generator, all on
+// loopback, runs scenarios against them, and compares every figure with a
+// plain HTTP client posting to the same receiver in the same run.
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the bench schema
+)
+
+// server is a running `hookgate serve` subprocess.
+type server struct {
+	cmd      *exec.Cmd
+	base     string // http://127.0.0.1:port
+	admin    string
+	dataDir  string
+	dropDB   func()
+	waitDone chan error
+	rss      *rssSampler
+}
+
+// serverOptions are the flags and environment of one server.
+type serverOptions struct {
+	executable  string
+	databaseURL string // empty for SQLite
+	sendTimeout time.Duration
+	schedule    string // HOOKGATE_RETRY_SCHEDULE
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// startServer starts hookgate serve on a new data dir (and, on PostgreSQL, a
+// new schema, dropped by stop) and waits until it listens.
+func startServer(ctx context.Context, o serverOptions) (*server, error) {
+	dir, err := os.MkdirTemp("", "hookgate-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{admin: "hgbench_" + randomHex(16), dataDir: dir, dropDB: func() {}}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}
+	if o.sendTimeout > 0 {
+		args = append(args, "--send-timeout", o.sendTimeout.String())
+	}
+	env := append(os.Environ(), "HOOKGATE_ADMIN_KEY="+s.admin, "HOOKGATE_ENCRYPTION_KEY="+randomHex(32),
+		"HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_DATABASE_URL=", "HOOKGATE_RETRY_SCHEDULE="+o.schedule)
+	if o.databaseURL != "" {
+		u, drop, err := benchSchema(ctx, o.databaseURL)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		s.dropDB = drop
+		args = append(args, "--database-url", u)
+	}
+	s.cmd = exec.CommandContext(ctx, o.executable, args...)
+	s.cmd.Env = env
+	s.cmd.Stdout = io.Discard
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	if err := s.cmd.Start(); err != nil {
+		s.cleanup()
+		return nil, fmt.Errorf("start %s: %w", o.executable, err)
+	}
+	s.waitDone = make(chan error, 1)
+	addr := make(chan string, 1)
+	var logTail tailBuffer
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var line struct{ Msg, Addr, Level string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "hookgate listening" {
+				select {
+				case addr <- line.Addr:
+				default:
+				}
+			}
+			logTail.add(sc.Text())
+		}
+		s.waitDone <- s.cmd.Wait()
+	}()
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case err := <-s.waitDone:
+		s.cleanup()
+		return nil, fmt.Errorf("hookgate serve exited before listening (%v): %s", err, logTail.String())
+	case <-time.After(30 * time.Second):
+		s.stop()
+		return nil, fmt.Errorf("hookgate serve did not listen within 30s: %s", logTail.String())
+	}
+	s.rss = startRSS(s.cmd.Process.Pid)
+	return s, nil
+}
+
+// stop sends SIGTERM, waits for the drain (killing after 40 s), and
+// removes what the server made.
+func (s *server) stop() {
+	if s.rss != nil {
+		s.rss.stop()
+	}
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.waitDone:
+		case <-time.After(40 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.waitDone
+		}
+	}
+	s.cleanup()
+}
+
+func (s *server) cleanup() {
+	s.dropDB()
+	os.RemoveAll(s.dataDir)
+}
+
+// benchSchema creates a schema of its own in the database at base and
+// returns a URL that selects it, and a function that drops it.
+func benchSchema(ctx context.Context, base string) (string, func(), error) {
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := "hookgate_bench_" + randomHex(6)
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		db.Close()
+		return "", nil, fmt.Errorf("--database-url: create schema: %w", err)
+	}
+	drop := func() {
+		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		db.Close()
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+// api calls the server's API with the admin key and decodes the answer.
+func (s *server) api(method, path string, body any, want int) (map[string]any, error) {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequest(method, s.base+"/api/v1"+path, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", s.admin)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	if res.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: %d %v", method, path, res.StatusCode, out)
+	}
+	return out, nil
+}
+
+// setup makes a project with webhooks to urls and returns a publisher key.
+func (s *server) setup(urls []string) (string, error) {
+	if _, err := s.api("POST", "/projects", map[string]any{"name": "bench", "slug": "bench"}, 201); err != nil {
+		return "", err
+	}
+	for _, u := range urls {
+		if _, err := s.api("POST", "/projects/bench/webhooks", map[string]any{"url": u}, 201); err != nil {
+			return "", err
+		}
+	}
+	k, err := s.api("POST", "/projects/bench/keys", map[string]any{"name": "bench", "role": "publisher"}, 201)
+	if err != nil {
+		return "", err
+	}
+	key, _ := k["key"].(string)
+	if key == "" {
+		return "", errors.New("no key in the answer")
+	}
+	return key, nil
+}
+
+// rssSampler reads a process's resident set every 100 ms and keeps the
+// peak, and the peak the kernel kept (VmHWM).
+type rssSampler struct {
+	pid  int
+	mu   sync.Mutex
+	peak float64 // MiB
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startRSS(pid int) *rssSampler {
+	r := &rssSampler{pid: pid, done: make(chan struct{})}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			r.sample()
+			select {
+			case <-r.done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return r
+}
+
+func (r *rssSampler) sample() {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(r.pid) + "/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && (f[0] == "VmHWM:" || f[0] == "VmRSS:") {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			r.mu.Lock()
+			r.peak = max(r.peak, kb/1024)
+			r.mu.Unlock()
+		}
+	}
+}
+
+// Peak returns the highest resident set seen, in MiB; 0 when /proc could
+// not be read (not Linux).
+func (r *rssSampler) Peak() float64 {
+	r.sample()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peak
+}
+
+func (r *rssSampler) stop() {
+	select {
+	case <-r.done:
+	default:
+		close(r.done)
+	}
+	r.wg.Wait()
+}
+
+// tailBuffer keeps the last lines of a log, for error messages.
+type tailBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (t *tailBuffer) add(l string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lines = append(t.lines, l)
+	if len(t.lines) > 10 {
+		t.lines = t.lines[1:]
+	}
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.lines, "\n")
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/hookgate/hookgate/bench"
+)
+
+func newBenchCmd() *cobra.Command {
+	var (
+		cfg                 bench.Config
+		scenarios, jsonPath string
+		plotPath            string
+		quiet               bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure this binary on this machine: throughput, latency, scale and memory against a same-run baseline",
+		Long: `bench starts this binary's "serve" as a subprocess (SQLite in a temporary directory,
+or PostgreSQL with --database-url, in a schema of its own), a receiver and a load
+generator, all on loopback, runs the scenarios and stops them all. Every figure is also
+given as a ratio to a plain HTTP client posting to the same kind of receiver at the same
+concurrency in the same run. It exits non-zero when an accepted event was lost.
+
+Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver (or all).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if cfg.Scenarios, err = bench.ParseScenarios(scenarios); err != nil {
+				return err
+			}
+			if cfg.Duration < time.Second {
+				return fmt.Errorf("--duration must be at least 1s")
+			}
+			if cfg.Concurrency < 1 || cfg.Concurrency > 4096 {
+				return fmt.Errorf("--concurrency must be between 1 and 4096")
+			}
+			if cfg.Rate < 1 || cfg.Backlog < 1 || cfg.Fanout < 1 || cfg.Fanout > 1000 {
+				return fmt.Errorf("--rate and --backlog must be positive, --fanout between 1 and 1000")
+			}
+			if cfg.Executable, err = os.Executable(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var bars *progressBars
+			if !quiet {
+				bars = newProgressBars(cmd.ErrOrStderr())
+				cfg.Progress = bars.update
+			}
+			results, err := bench.Run(ctx, cfg)
+			if bars != nil {
+				bars.wait()
+			}
+			if len(results) > 0 {
+				if werr := bench.WriteTable(cmd.OutOrStdout(), results); werr != nil {
+					return werr
+				}
+				if werr := writeFile(jsonPath, func(w io.Writer) error { return bench.WriteJSON(w, results) }); werr != nil {
+					return werr
+				}
+				title := fmt.Sprintf("hookgate bench, %s, %s", results[0].Store, time.Now().UTC().Format(time.RFC3339))
+				if werr := writeFile(plotPath, func(w io.Writer) error { return bench.WriteSVG(w, results, title) }); werr != nil {
+					return werr
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if n := bench.Lost(results); n > 0 {
+				return fmt.Errorf("%d events got a 202 and never reached the receiver", n)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&scenarios, "scenario", "all", "scenarios to run, comma-separated, or all")
+	f.StringVar(&cfg.DatabaseURL, "database-url", "", "benchmark on this PostgreSQL database (in a new schema, dropped at the end); empty for SQLite")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long load is offered in each timed scenario")
+	f.IntVar(&cfg.Concurrency, "concurrency", 64, "producer connections, and the baseline's")
+	f.IntVar(&cfg.Rate, "rate", 1000, "events a second offered by the latency scenario")
+	f.IntVar(&cfg.Backlog, "backlog", 100000, "events queued by the backlog scenario while the receiver is down")
+	f.IntVar(&cfg.Fanout, "fanout", 100, "endpoints of the fanout scenario")
+	f.StringVar(&jsonPath, "json", "", "write the results to this file as JSON")
+	f.StringVar(&plotPath, "plot", "", "write an SVG plot (latency distribution, deliveries/s over time) to this file")
+	f.BoolVar(&quiet, "quiet", false, "no progress bar on stderr")
+	return cmd
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// progressBars shows one bar per scenario phase on stderr.
+type progressBars struct {
+	p    *mpb.Progress
+	mu   sync.Mutex
+	bars map[string]*mpb.Bar
+	last *mpb.Bar
+}
+
+func newProgressBars(w io.Writer) *progressBars {
+	return &progressBars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond)), bars: map[string]*mpb.Bar{}}
+}
+
+func (b *progressBars) update(scenario, phase string, done, total int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	name := scenario + " " + phase
+	bar, ok := b.bars[name]
+	if !ok {
+		if b.last != nil && !b.last.Completed() {
+			b.last.SetTotal(-1, true) // the previous phase is over
+		}
+		bar = b.p.AddBar(int64(max(total, 1)),
+			mpb.PrependDecorators(decor.Name(name, decor.WC{W: 26, C: decor.DindentRight})),
+			mpb.AppendDecorators(decor.Percentage(decor.WC{W: 5}), decor.Elapsed(decor.ET_STYLE_GO, decor.WC{W: 6})))
+		b.bars[name], b.last = bar, bar
+	}
+	bar.SetTotal(int64(max(total, 1)), false)
+	bar.SetCurrent(int64(done))
+	if done >= total && total > 0 {
+		bar.SetTotal(int64(total), true)
+	}
+}
+
+func (b *progressBars) wait() {
+	b.mu.Lock()
+	for _, bar := range b.bars {
+		if !bar.Completed() {
+			bar.SetTotal(-1, true)
+		}
+	}
+	b.mu.Unlock()
+	b.p.Wait()
+}
