@@ -3,8 +3,8 @@ package delivery
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"sync"
