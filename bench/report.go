@@ -50,6 +50,15 @@ func Lost(rs []*Result) int {
 	return n
 }
 
+// Check fails when an accepted event was lost: a run that lost one must not
+// pass, whatever its speed.
+func Check(rs []*Result) error {
+	if n := Lost(rs); n > 0 {
+		return fmt.Errorf("%d events got a 202 and never reached the receiver", n)
+	}
+	return nil
+}
+
 var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"}
 
 // WriteSVG draws two charts: the distribution of accept-to-receipt latency

@@ -77,10 +77,7 @@ Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver (or
 			if err != nil {
 				return err
 			}
-			if n := bench.Lost(results); n > 0 {
-				return fmt.Errorf("%d events got a 202 and never reached the receiver", n)
-			}
-			return nil
+			return bench.Check(results)
 		},
 	}
 	f := cmd.Flags()

@@ -1,0 +1,129 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentiles(t *testing.T) {
+	t.Parallel()
+	var d []time.Duration
+	for i := 1; i <= 100; i++ {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	got := percentiles(d)
+	if got != (Latency{P50: 50, P90: 90, P99: 99, Max: 100}) {
+		t.Fatalf("percentiles = %+v", got)
+	}
+	if percentiles(nil) != (Latency{}) {
+		t.Fatal("percentiles of nothing should be zero")
+	}
+	if got := percentiles([]time.Duration{7 * time.Millisecond}); got != (Latency{7, 7, 7, 7}) {
+		t.Fatalf("one sample: %+v", got)
+	}
+}
+
+// TestMeasureCountsLostAndLatency feeds measure a receiver that got some
+// deliveries and checks every figure it derives.
+func TestMeasureCountsLostAndLatency(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	rec := &receiver{arrivals: map[string]time.Time{}, byPath: map[string]int{}}
+	evA, evB, evC := strings.Repeat("a", 26), strings.Repeat("b", 26), strings.Repeat("c", 26)
+	h1, h2 := strings.Repeat("1", 26), strings.Repeat("2", 26)
+	acc := []accepted{{evA, start.Add(100 * time.Millisecond)}, {evB, start.Add(200 * time.Millisecond)}, {evC, start.Add(1500 * time.Millisecond)}}
+	rec.arrivals[deliveryKey(evA, h1)] = start.Add(110 * time.Millisecond)
+	rec.arrivals[deliveryKey(evA, h2)] = start.Add(90 * time.Millisecond) // before its 202: counts as 0
+	rec.arrivals[deliveryKey(evB, h1)] = start.Add(1200 * time.Millisecond)
+	rec.arrivals[deliveryKey(evC, h1)] = start.Add(1600 * time.Millisecond)
+	rec.arrivals[deliveryKey(evC, h2)] = start.Add(2 * time.Second)
+	rec.repeats = 3
+	r := &Result{}
+	measure(r, rec, acc, []string{h1, h2}, start, start.Add(2*time.Second), time.Time{})
+	if r.Lost != 1 {
+		t.Fatalf("lost = %d, want 1 (event B never reached the second webhook)", r.Lost)
+	}
+	if r.Duplicates != 3 || r.DurationS != 2 || r.EventsPerS != 1.5 {
+		t.Fatalf("duplicates %d, duration %v, events/s %v", r.Duplicates, r.DurationS, r.EventsPerS)
+	}
+	if r.DeliveriesPerS != 2.5 { // 5 arrivals, the last 2 s after the start
+		t.Fatalf("deliveries/s = %v, want 2.5", r.DeliveriesPerS)
+	}
+	if r.LatencyMs.Max != 1000 || r.LatencyMs.P50 != 100 || r.Latencies()[0] != 0 {
+		t.Fatalf("latency %+v, sorted %v", r.LatencyMs, r.Latencies())
+	}
+	if len(r.DeliveriesSeries) != 3 || r.DeliveriesSeries[0] != 2 || r.DeliveriesSeries[1] != 2 || r.DeliveriesSeries[2] != 1 {
+		t.Fatalf("deliveries series %v", r.DeliveriesSeries)
+	}
+	if len(r.AcceptedSeries) != 2 || r.AcceptedSeries[0] != 2 || r.AcceptedSeries[1] != 1 {
+		t.Fatalf("accepted series %v", r.AcceptedSeries)
+	}
+	if Check([]*Result{r}) == nil || Lost([]*Result{r, {Lost: 2}}) != 3 {
+		t.Fatal("a lost event must fail the run")
+	}
+	if Check([]*Result{{}}) != nil {
+		t.Fatal("a run that lost nothing must pass")
+	}
+	// Backlog: the rate is from the receiver coming back.
+	b := &Result{}
+	measure(b, rec, acc[:1], []string{h1}, start, start.Add(time.Second), start.Add(10*time.Millisecond))
+	if b.DrainS == nil || *b.DrainS != 0.1 || b.DeliveriesPerS != 10 {
+		t.Fatalf("drain %v s, %v deliveries/s", b.DrainS, b.DeliveriesPerS)
+	}
+}
+
+func TestParseScenarios(t *testing.T) {
+	t.Parallel()
+	if s, err := ParseScenarios("all"); err != nil || len(s) != 6 {
+		t.Fatalf("all = %v, %v", s, err)
+	}
+	if s, err := ParseScenarios("latency, backlog"); err != nil || len(s) != 2 || s[1] != "backlog" {
+		t.Fatalf("two = %v, %v", s, err)
+	}
+	if _, err := ParseScenarios("latency,fast"); err == nil || !strings.Contains(err.Error(), `"fast"`) {
+		t.Fatalf("unknown scenario: %v", err)
+	}
+}
+
+func TestReportsAreWellFormed(t *testing.T) {
+	t.Parallel()
+	others := 0.9
+	rs := []*Result{
+		{Scenario: "throughput", Store: "sqlite", DeliveriesPerS: 100, DeliveriesSeries: []int{50, 50},
+			latencies: []time.Duration{time.Millisecond, 3 * time.Millisecond}, LatencyMs: Latency{1, 3, 3, 3}},
+		{Scenario: "slow-receiver", Store: "sqlite", OthersVsThroughput: &others},
+		{Scenario: "empty & <odd>", Store: "sqlite"},
+	}
+	var svg bytes.Buffer
+	if err := WriteSVG(&svg, rs, "a <title>"); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(&svg)
+	polylines := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the SVG is not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
+			polylines++
+		}
+	}
+	if polylines != 2 { // one latency line and one throughput line; the others have no data
+		t.Fatalf("%d polylines, want 2", polylines)
+	}
+	var table bytes.Buffer
+	if err := WriteTable(&table, rs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "0.90×") || !strings.Contains(table.String(), "slow-receiver") {
+		t.Fatalf("table:\n%s", table.String())
+	}
+}

@@ -1,0 +1,105 @@
+package main_test
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
+)
+
+// TestBenchCommand runs every scenario of hookgate bench briefly on each
+// engine and checks its JSON, its plot and its table.
+func TestBenchCommand(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			dir := t.TempDir()
+			args := []string{"bench", "--scenario", "all", "--duration", "1s", "--concurrency", "8", "--rate", "200",
+				"--backlog", "2000", "--fanout", "5", "--json", filepath.Join(dir, "r.json"), "--plot", filepath.Join(dir, "r.svg"), "--quiet"}
+			if engine == "postgres" {
+				args = append(args, "--database-url", os.Getenv(sqltest.EnvDatabaseURL))
+			}
+			cmd := exec.Command(bin, args...)
+			cmd.Env = append(os.Environ(), "HOOKGATE_DATABASE_URL=", "HOOKGATE_ADMIN_KEY=")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("hookgate bench: %v\n%s", err, out)
+			}
+			raw, err := os.ReadFile(filepath.Join(dir, "r.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var results []map[string]any
+			if err := json.Unmarshal(raw, &results); err != nil {
+				t.Fatalf("JSON: %v\n%s", err, raw)
+			}
+			want := []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver"}
+			if len(results) != len(want) {
+				t.Fatalf("%d results, want %d", len(results), len(want))
+			}
+			for i, r := range results {
+				if r["scenario"] != want[i] || r["store"] != engine {
+					t.Fatalf("result %d: %v %v", i, r["scenario"], r["store"])
+				}
+				for _, f := range []string{"duration_s", "events_per_s", "deliveries_per_s", "baseline_requests_per_s", "ratio_to_baseline", "rss_mb_peak"} {
+					if v, ok := r[f].(float64); !ok || v <= 0 {
+						t.Fatalf("%s: %s = %v", want[i], f, r[f])
+					}
+				}
+				lat, _ := r["latency_ms"].(map[string]any)
+				for _, f := range []string{"p50", "p90", "p99", "max"} {
+					if _, ok := lat[f].(float64); !ok {
+						t.Fatalf("%s: latency_ms.%s missing: %v", want[i], f, r["latency_ms"])
+					}
+				}
+				if r["lost"] != float64(0) || r["errors"] != float64(0) {
+					t.Fatalf("%s: lost %v, errors %v", want[i], r["lost"], r["errors"])
+				}
+			}
+			if results[1]["endpoints"] != float64(5) || results[5]["others_vs_throughput"] == nil || results[4]["drain_s"] == nil {
+				t.Fatalf("scenario figures: fanout endpoints %v, others %v, drain %v", results[1]["endpoints"], results[5]["others_vs_throughput"], results[4]["drain_s"])
+			}
+			f, err := os.Open(filepath.Join(dir, "r.svg"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			dec := xml.NewDecoder(f)
+			for {
+				if _, err := dec.Token(); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatalf("the plot is not well-formed: %v", err)
+				}
+			}
+			for _, s := range want {
+				if !strings.Contains(string(out), s) {
+					t.Fatalf("the table lacks %s:\n%s", s, out)
+				}
+			}
+		})
+	}
+}
+
+func TestBenchCommandRefusesBadFlags(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	for _, c := range []struct{ args, want string }{
+		{"--scenario fast", `unknown scenario "fast"`},
+		{"--duration 10ms", "--duration"},
+		{"--concurrency 0", "--concurrency"},
+		{"--fanout 0", "--fanout"},
+	} {
+		out, err := exec.Command(bin, append([]string{"bench", "--quiet"}, strings.Fields(c.args)...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Fatalf("bench %s: %v\n%s", c.args, err, out)
+		}
+	}
+}
