@@ -32,6 +32,9 @@ type Config struct {
 	Backlog int
 	// Fanout is the number of endpoints of the fanout scenario.
 	Fanout int
+	// PprofAddr, when set, is passed to each server's --pprof-addr, to
+	// profile it during a scenario.
+	PprofAddr string
 	// Progress, when set, is told each scenario's start and its phases.
 	Progress func(scenario, phase string, done, total int)
 }
@@ -187,7 +190,7 @@ func runScenario(ctx context.Context, cfg Config, name string) (*Result, error) 
 		return nil, err
 	}
 	defer rec.close()
-	srv, err := startServer(ctx, serverOptions{executable: cfg.Executable, databaseURL: cfg.DatabaseURL, sendTimeout: sendTimeout, schedule: backlogSchedule})
+	srv, err := startServer(ctx, serverOptions{executable: cfg.Executable, databaseURL: cfg.DatabaseURL, sendTimeout: sendTimeout, schedule: backlogSchedule, pprofAddr: cfg.PprofAddr})
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,7 @@ type serverOptions struct {
 	databaseURL string // empty for SQLite
 	sendTimeout time.Duration
 	schedule    string // HOOKGATE_RETRY_SCHEDULE
+	pprofAddr   string
 }
 
 func randomHex(n int) string {
@@ -62,6 +63,9 @@ func startServer(ctx context.Context, o serverOptions) (*server, error) {
 	}
 	s := &server{admin: "hgbench_" + randomHex(16), dataDir: dir, dropDB: func() {}}
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}
+	if o.pprofAddr != "" {
+		args = append(args, "--pprof-addr", o.pprofAddr)
+	}
 	if o.sendTimeout > 0 {
 		args = append(args, "--send-timeout", o.sendTimeout.String())
 	}

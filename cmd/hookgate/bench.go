@@ -91,6 +91,7 @@ Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver (or
 	f.StringVar(&jsonPath, "json", "", "write the results to this file as JSON")
 	f.StringVar(&plotPath, "plot", "", "write an SVG plot (latency distribution, deliveries/s over time) to this file")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar on stderr")
+	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "run each server with --pprof-addr at this address, to profile it during a scenario")
 	return cmd
 }
 
