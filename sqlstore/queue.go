@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -108,13 +109,48 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []Attemp
 	})
 }
 
-// moveDeliveries applies outcomes to their deliveries with one UPDATE.
+// moveSet is the change an outcome makes to its delivery: $3 status, $4 1
+// when an attempt was made (else the last attempt's status and error stay),
+// $5 next attempt, $6 status code, $7 error.
+const moveSet = `status = %[3]s, attempts = deliveries.attempts + %[4]s, next_attempt_at = %[5]s, lease_until = 0,
+		last_status_code = CASE WHEN %[4]s = 1 THEN %[6]s ELSE deliveries.last_status_code END,
+		last_error = CASE WHEN %[4]s = 1 THEN %[7]s ELSE deliveries.last_error END, updated_at = %[9]s`
+
+// moveArgs are an outcome's values in the order of moveSet's columns:
+// project, id, status, made, next, status code, error, lease.
+func moveArgs(o AttemptOutcome) []any {
+	next := int64(0)
+	if o.Status == hookgate.DeliveryPending {
+		next = micros(o.NextAttemptAt)
+	}
+	made := 0
+	if o.Attempt.ID != "" {
+		made = 1
+	}
+	return []any{o.ProjectID, o.Attempt.DeliveryID, o.Status, made, next, o.Attempt.StatusCode, o.Attempt.Error, micros(o.LeaseUntil)}
+}
+
+// moveDeliveries applies outcomes to their deliveries: on PostgreSQL with
+// one UPDATE … FROM (VALUES …), a single round trip; on SQLite, in process,
+// with one indexed UPDATE each (its planner may scan the whole table for an
+// UPDATE … FROM).
 func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, outs []AttemptOutcome) error {
+	if s.engine == EngineSQLite {
+		st, err := tx.PrepareContext(ctx, `UPDATE deliveries SET `+fmt.Sprintf(moveSet, "", "", "?3", "?4", "?5", "?6", "?7", "", "?9")+
+			` WHERE project_id = ?1 AND id = ?2 AND lease_until = ?8`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, o := range outs {
+			if _, err := st.ExecContext(ctx, append(moveArgs(o), micros(now))...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	var b strings.Builder
-	b.WriteString(`UPDATE deliveries SET status = v.column3, attempts = deliveries.attempts + v.column4, next_attempt_at = v.column5, lease_until = 0,
-		last_status_code = CASE WHEN v.column4 = 1 THEN v.column6 ELSE deliveries.last_status_code END,
-		last_error = CASE WHEN v.column4 = 1 THEN v.column7 ELSE deliveries.last_error END,
-		updated_at = ? FROM (VALUES `)
+	b.WriteString(`UPDATE deliveries SET ` + fmt.Sprintf(moveSet, "", "", "v.column3", "v.column4", "v.column5", "v.column6", "v.column7", "", "?") + ` FROM (VALUES `)
 	args := make([]any, 0, 1+8*len(outs))
 	args = append(args, micros(now))
 	for i, o := range outs {
@@ -122,15 +158,7 @@ func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, o
 			b.WriteByte(',')
 		}
 		b.WriteString(`(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT))`)
-		next := int64(0)
-		if o.Status == hookgate.DeliveryPending {
-			next = micros(o.NextAttemptAt)
-		}
-		made := 0
-		if o.Attempt.ID != "" {
-			made = 1
-		}
-		args = append(args, o.ProjectID, o.Attempt.DeliveryID, o.Status, made, next, o.Attempt.StatusCode, o.Attempt.Error, micros(o.LeaseUntil))
+		args = append(args, moveArgs(o)...)
 	}
 	b.WriteString(`) AS v WHERE deliveries.project_id = v.column1 AND deliveries.id = v.column2 AND deliveries.lease_until = v.column8`)
 	_, err := tx.ExecContext(ctx, s.q(b.String()), args...)
