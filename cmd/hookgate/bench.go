@@ -112,14 +112,15 @@ func writeFile(path string, write func(io.Writer) error) error {
 
 // progressBars shows one bar per scenario phase on stderr.
 type progressBars struct {
-	p    *mpb.Progress
-	mu   sync.Mutex
-	bars map[string]*mpb.Bar
-	last *mpb.Bar
+	p         *mpb.Progress
+	mu        sync.Mutex
+	bars      map[string]*mpb.Bar
+	last      *mpb.Bar
+	lastTotal int64
 }
 
 func newProgressBars(w io.Writer) *progressBars {
-	return &progressBars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond)), bars: map[string]*mpb.Bar{}}
+	return &progressBars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh()), bars: map[string]*mpb.Bar{}}
 }
 
 func (b *progressBars) update(scenario, phase string, done, total int) {
@@ -129,14 +130,16 @@ func (b *progressBars) update(scenario, phase string, done, total int) {
 	bar, ok := b.bars[name]
 	if !ok {
 		if b.last != nil && !b.last.Completed() {
-			b.last.SetTotal(-1, true) // the previous phase is over
+			b.last.SetCurrent(b.lastTotal) // the previous phase is over
+			b.last.SetTotal(b.lastTotal, true)
 		}
 		bar = b.p.AddBar(int64(max(total, 1)),
 			mpb.PrependDecorators(decor.Name(name, decor.WC{W: 26, C: decor.DindentRight})),
 			mpb.AppendDecorators(decor.Percentage(decor.WC{W: 5}), decor.Elapsed(decor.ET_STYLE_GO, decor.WC{W: 6})))
 		b.bars[name], b.last = bar, bar
 	}
-	bar.SetTotal(int64(max(total, 1)), false)
+	b.lastTotal = int64(max(total, 1))
+	bar.SetTotal(b.lastTotal, false)
 	bar.SetCurrent(int64(done))
 	if done >= total && total > 0 {
 		bar.SetTotal(int64(total), true)
@@ -145,6 +148,9 @@ func (b *progressBars) update(scenario, phase string, done, total int) {
 
 func (b *progressBars) wait() {
 	b.mu.Lock()
+	if b.last != nil && !b.last.Completed() {
+		b.last.SetCurrent(b.lastTotal)
+	}
 	for _, bar := range b.bars {
 		if !bar.Completed() {
 			bar.SetTotal(-1, true)
