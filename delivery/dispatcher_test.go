@@ -30,46 +30,42 @@ type harness struct {
 	reg   *prometheus.Registry
 }
 
-// metric returns the value of a counter with the given outcome label.
-func (h *harness) metric(t *testing.T, outcome string) float64 {
+// sample finds the sample of metric name whose label has value, and returns
+// its value, or missing when there is none.
+func (h *harness) sample(t *testing.T, name, label, value string, missing float64) float64 {
 	t.Helper()
 	mfs, err := h.reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != "hookgate_delivery_outcomes_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if m.GetLabel()[0].GetValue() == outcome {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
-// streak returns the failure-streak gauge of a webhook, or -1 when absent.
-func (h *harness) streak(t *testing.T, webhookID string) float64 {
-	t.Helper()
-	mfs, err := h.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "hookgate_webhook_failure_streak" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "webhook" && l.GetValue() == webhookID {
+				if l.GetName() == label && l.GetValue() == value {
+					if m.GetCounter() != nil {
+						return m.GetCounter().GetValue()
+					}
 					return m.GetGauge().GetValue()
 				}
 			}
 		}
 	}
-	return -1
+	return missing
+}
+
+// metric returns the value of a counter with the given outcome label.
+func (h *harness) metric(t *testing.T, outcome string) float64 {
+	t.Helper()
+	return h.sample(t, "hookgate_delivery_outcomes_total", "outcome", outcome, 0)
+}
+
+// streak returns the failure-streak gauge of a webhook, or -1 when absent.
+func (h *harness) streak(t *testing.T, webhookID string) float64 {
+	t.Helper()
+	return h.sample(t, "hookgate_webhook_failure_streak", "webhook", webhookID, -1)
 }
 
 func runDispatcher(t *testing.T, engine string, schedule delivery.Schedule, opts ...func(*delivery.Config)) *harness {

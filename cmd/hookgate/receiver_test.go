@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -15,17 +14,7 @@ import (
 // the server did not answer.
 func postJSON(base, key, path string, body any) (int, map[string]any) {
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", base+"/api/v1"+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, out
+	return (&poster{client: http.DefaultClient, key: key}).post(base+"/api/v1"+path, b)
 }
 
 // receiver counts the requests of each webhook-id it is sent.
