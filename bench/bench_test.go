@@ -32,7 +32,7 @@ func TestPercentiles(t *testing.T) {
 func TestMeasureCountsLostAndLatency(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	rec := &receiver{arrivals: map[string]time.Time{}, byPath: map[string]int{}}
+	rec := &receiver{arrivals: map[string]time.Time{}}
 	evA, evB, evC := strings.Repeat("a", 26), strings.Repeat("b", 26), strings.Repeat("c", 26)
 	h1, h2 := strings.Repeat("1", 26), strings.Repeat("2", 26)
 	acc := []accepted{{evA, start.Add(100 * time.Millisecond)}, {evB, start.Add(200 * time.Millisecond)}, {evC, start.Add(1500 * time.Millisecond)}}
@@ -53,8 +53,8 @@ func TestMeasureCountsLostAndLatency(t *testing.T) {
 	if r.DeliveriesPerS != 2.5 { // 5 arrivals, the last 2 s after the start
 		t.Fatalf("deliveries/s = %v, want 2.5", r.DeliveriesPerS)
 	}
-	if r.LatencyMs.Max != 1000 || r.LatencyMs.P50 != 100 || r.Latencies()[0] != 0 {
-		t.Fatalf("latency %+v, sorted %v", r.LatencyMs, r.Latencies())
+	if r.LatencyMs.Max != 1000 || r.LatencyMs.P50 != 100 || r.latencies[0] != 0 {
+		t.Fatalf("latency %+v, sorted %v", r.LatencyMs, r.latencies)
 	}
 	if len(r.DeliveriesSeries) != 3 || r.DeliveriesSeries[0] != 2 || r.DeliveriesSeries[1] != 2 || r.DeliveriesSeries[2] != 1 {
 		t.Fatalf("deliveries series %v", r.DeliveriesSeries)

@@ -24,7 +24,7 @@ type receiver struct {
 
 	mu       sync.Mutex
 	arrivals map[string]time.Time
-	byPath   map[string]int
+	slow     int // first arrivals at /slow
 	repeats  int
 	last     time.Time
 }
@@ -36,7 +36,7 @@ func newReceiver(down bool, slowFor time.Duration) (*receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &receiver{addr: ln.Addr().String(), slowFor: slowFor, arrivals: map[string]time.Time{}, byPath: map[string]int{}}
+	r := &receiver{addr: ln.Addr().String(), slowFor: slowFor, arrivals: map[string]time.Time{}}
 	r.srv = &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 10 * time.Second}
 	if down {
 		ln.Close()
@@ -74,7 +74,9 @@ func (r *receiver) serve(rw http.ResponseWriter, req *http.Request) {
 		r.repeats++
 	} else {
 		r.arrivals[id] = now
-		r.byPath[req.URL.Path]++
+		if req.URL.Path == "/slow" {
+			r.slow++
+		}
 	}
 	r.last = now
 	r.mu.Unlock()
@@ -103,13 +105,11 @@ func (r *receiver) snapshot() (map[string]time.Time, int) {
 	return out, r.repeats
 }
 
-func (r *receiver) count(path string) int {
+// counted is the number of first arrivals at every path but /slow.
+func (r *receiver) counted() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if path == "" {
-		return len(r.arrivals)
-	}
-	return r.byPath[path]
+	return len(r.arrivals) - r.slow
 }
 
 // accepted is an event that got a 202, and when the answer came.
@@ -122,12 +122,12 @@ type accepted struct {
 type loader struct {
 	client *http.Client
 	url    string // …/events or …/events/batch
+	batch  bool   // url is the batch endpoint
 	key    string
 
 	mu       sync.Mutex
 	accepted []accepted
 	errors   atomic.Int64
-	sent     atomic.Int64 // events offered
 }
 
 func newLoader(base, key string, batch bool, conns int) *loader {
@@ -135,7 +135,7 @@ func newLoader(base, key string, batch bool, conns int) *loader {
 	if batch {
 		u += "/batch"
 	}
-	return &loader{url: u, key: key, client: newClient(conns)}
+	return &loader{url: u, batch: batch, key: key, client: newClient(conns)}
 }
 
 func newClient(conns int) *http.Client {
@@ -161,7 +161,6 @@ func batchBody(n int) []byte {
 
 // post sends one request of n events and keeps what was accepted.
 func (l *loader) post(body []byte, n int) {
-	l.sent.Add(int64(n))
 	req, _ := http.NewRequest("POST", l.url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", l.key)
@@ -178,7 +177,7 @@ func (l *loader) post(body []byte, n int) {
 		return
 	}
 	var ids []string
-	if n == 1 && !strings.HasSuffix(l.url, "/batch") {
+	if !l.batch {
 		var one struct{ ID string }
 		if json.Unmarshal(raw, &one) == nil {
 			ids = append(ids, one.ID)
@@ -206,7 +205,7 @@ func (l *loader) post(body []byte, n int) {
 // request, until ctx ends or limit events were offered (0: no limit).
 func (l *loader) flood(ctx context.Context, conns, batch, limit int) {
 	body := eventBody
-	if batch > 1 || strings.HasSuffix(l.url, "/batch") {
+	if l.batch {
 		body = batchBody(batch)
 	}
 	var wg sync.WaitGroup
@@ -216,10 +215,17 @@ func (l *loader) flood(ctx context.Context, conns, batch, limit int) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				if limit > 0 && offered.Add(int64(batch)) > int64(limit) {
-					return
+				n, b := batch, body
+				if limit > 0 {
+					from := offered.Add(int64(batch)) - int64(batch)
+					if from >= int64(limit) {
+						return
+					}
+					if left := int64(limit) - from; left < int64(batch) {
+						n, b = int(left), batchBody(int(left)) // the last, partial batch
+					}
 				}
-				l.post(body, batch)
+				l.post(b, n)
 			}
 		}()
 	}

@@ -196,25 +196,30 @@ func (s *server) api(method, path string, body any, want int) (map[string]any, e
 	return out, nil
 }
 
-// setup makes a project with webhooks to urls and returns a publisher key.
-func (s *server) setup(urls []string) (string, error) {
+// setup makes a project with webhooks to urls and returns a publisher key
+// and the webhooks' IDs (without "wh_"), in the order of urls.
+func (s *server) setup(urls []string) (string, []string, error) {
 	if _, err := s.api("POST", "/projects", map[string]any{"name": "bench", "slug": "bench"}, 201); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	for _, u := range urls {
-		if _, err := s.api("POST", "/projects/bench/webhooks", map[string]any{"url": u}, 201); err != nil {
-			return "", err
+	ids := make([]string, len(urls))
+	for i, u := range urls {
+		w, err := s.api("POST", "/projects/bench/webhooks", map[string]any{"url": u}, 201)
+		if err != nil {
+			return "", nil, err
 		}
+		id, _ := w["id"].(string)
+		ids[i] = strings.TrimPrefix(id, "wh_")
 	}
 	k, err := s.api("POST", "/projects/bench/keys", map[string]any{"name": "bench", "role": "publisher"}, 201)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	key, _ := k["key"].(string)
 	if key == "" {
-		return "", errors.New("no key in the answer")
+		return "", nil, errors.New("no key in the answer")
 	}
-	return key, nil
+	return key, ids, nil
 }
 
 // rssSampler reads a process's resident set every 100 ms and keeps the
