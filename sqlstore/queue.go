@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -109,12 +108,14 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []Attemp
 	})
 }
 
-// moveSet is the change an outcome makes to its delivery: $3 status, $4 1
-// when an attempt was made (else the last attempt's status and error stay),
-// $5 next attempt, $6 status code, $7 error.
-const moveSet = `status = %[3]s, attempts = deliveries.attempts + %[4]s, next_attempt_at = %[5]s, lease_until = 0,
-		last_status_code = CASE WHEN %[4]s = 1 THEN %[6]s ELSE deliveries.last_status_code END,
-		last_error = CASE WHEN %[4]s = 1 THEN %[7]s ELSE deliveries.last_error END, updated_at = %[9]s`
+// moveSet is the SET clause applying an outcome to its delivery, given the
+// SQL of its values: made is 1 when an attempt was made (else the last
+// attempt's status code and error stay).
+func moveSet(status, made, next, code, errText, now string) string {
+	return `status = ` + status + `, attempts = deliveries.attempts + ` + made + `, next_attempt_at = ` + next + `, lease_until = 0,
+		last_status_code = CASE WHEN ` + made + ` = 1 THEN ` + code + ` ELSE deliveries.last_status_code END,
+		last_error = CASE WHEN ` + made + ` = 1 THEN ` + errText + ` ELSE deliveries.last_error END, updated_at = ` + now
+}
 
 // moveArgs are an outcome's values in the order of moveSet's columns:
 // project, id, status, made, next, status code, error, lease.
@@ -136,7 +137,7 @@ func moveArgs(o AttemptOutcome) []any {
 // UPDATE … FROM).
 func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, outs []AttemptOutcome) error {
 	if s.engine == EngineSQLite {
-		st, err := tx.PrepareContext(ctx, `UPDATE deliveries SET `+fmt.Sprintf(moveSet, "", "", "?3", "?4", "?5", "?6", "?7", "", "?9")+
+		st, err := tx.PrepareContext(ctx, `UPDATE deliveries SET `+moveSet("?3", "?4", "?5", "?6", "?7", "?9")+
 			` WHERE project_id = ?1 AND id = ?2 AND lease_until = ?8`)
 		if err != nil {
 			return err
@@ -150,7 +151,7 @@ func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, o
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString(`UPDATE deliveries SET ` + fmt.Sprintf(moveSet, "", "", "v.column3", "v.column4", "v.column5", "v.column6", "v.column7", "", "?") + ` FROM (VALUES `)
+	b.WriteString(`UPDATE deliveries SET ` + moveSet("v.column3", "v.column4", "v.column5", "v.column6", "v.column7", "?") + ` FROM (VALUES `)
 	args := make([]any, 0, 1+8*len(outs))
 	args = append(args, micros(now))
 	for i, o := range outs {
