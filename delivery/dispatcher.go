@@ -529,7 +529,7 @@ func (d *Dispatcher) worker(ctx context.Context, results chan<- outcome) {
 func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
 	d.mu.Lock()
 	e.active--
-	made := o.Attempt.ID != ""
+	made, was := o.Attempt.ID != "", e.streak
 	if made {
 		took := time.Duration(o.Attempt.DurationMs) * time.Millisecond
 		if e.avg == 0 {
@@ -550,12 +550,14 @@ func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
 	e.lastUsed = d.cfg.Now()
 	d.makeReady(e)
 	d.mu.Unlock()
-	if made {
-		if streak == 0 {
-			d.streaks.DeleteLabelValues(j.dl.ProjectID, j.dl.WebhookID)
-		} else {
-			d.streaks.WithLabelValues(j.dl.ProjectID, j.dl.WebhookID).Set(float64(streak))
-		}
+	switch {
+	case streak == was:
+		// unchanged: nothing to tell the gauge (the common case, a success
+		// after a success, stays off the metric's map)
+	case streak == 0:
+		d.streaks.DeleteLabelValues(j.dl.ProjectID, j.dl.WebhookID)
+	default:
+		d.streaks.WithLabelValues(j.dl.ProjectID, j.dl.WebhookID).Set(float64(streak))
 	}
 }
 
