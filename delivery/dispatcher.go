@@ -14,25 +14,11 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/sqlstore"
 )
-
-// Queue is what the dispatcher needs of the store.
-type Queue interface {
-	ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*hookgate.Delivery, time.Time, error)
-	RecordAttempts(ctx context.Context, now time.Time, outs []sqlstore.AttemptOutcome) error
-	FindWebhook(ctx context.Context, projectID, id string) (*hookgate.Webhook, error)
-	FindEvent(ctx context.Context, projectID, id string) (*hookgate.Event, error)
-	FindEventsForDelivery(ctx context.Context, ds []*hookgate.Delivery) (map[[2]string]*hookgate.Event, error)
-	FindProject(ctx context.Context, ref string) (*hookgate.Project, error)
-	CreateEvents(ctx context.Context, projectID string, in []hookgate.EventInput) ([]*hookgate.Event, error)
-	SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*hookgate.Webhook, error)
-	DisableFailing(ctx context.Context, cutoff, now time.Time) ([]*hookgate.Webhook, error)
-}
 
 // Config configures a Dispatcher; Queue and Sender are required.
 type Config struct {
-	Queue  Queue
+	Queue  hookgate.Queue
 	Sender *Sender
 	// Schedule defaults to DefaultSchedule; a project's own schedule, when
 	// it has one, takes its place for that project's deliveries.
@@ -574,7 +560,7 @@ func (d *Dispatcher) sweep(now time.Time) {
 
 // outcome is an attempt's result and what recording it entails.
 type outcome struct {
-	sqlstore.AttemptOutcome
+	hookgate.AttemptOutcome
 	// disable is the webhook to disable after a 410, once the result is
 	// recorded (disabling first would pause the very delivery whose result
 	// is being recorded).
@@ -595,7 +581,7 @@ func release(j job, at time.Time) outcome {
 
 // settle moves a claimed row to status without an attempt.
 func settle(j job, status string) outcome {
-	return outcome{AttemptOutcome: sqlstore.AttemptOutcome{ProjectID: j.dl.ProjectID, LeaseUntil: j.lease, Status: status,
+	return outcome{AttemptOutcome: hookgate.AttemptOutcome{ProjectID: j.dl.ProjectID, LeaseUntil: j.lease, Status: status,
 		Attempt: hookgate.Attempt{DeliveryID: j.dl.ID}}}
 }
 
@@ -603,7 +589,7 @@ func settle(j job, status string) outcome {
 // was written. Then it disables the webhooks that answered 410 and those
 // failing for too long, and sends the operational events.
 func (d *Dispatcher) record(results <-chan outcome) {
-	batch := make([]sqlstore.AttemptOutcome, 0, 100)
+	batch := make([]hookgate.AttemptOutcome, 0, 100)
 	var done []outcome
 	var lastStreakCheck time.Time
 	for o := range results {
@@ -676,7 +662,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 	dl, w := j.dl, j.w
 	var o outcome
 	out := &o.AttemptOutcome
-	*out = sqlstore.AttemptOutcome{ProjectID: dl.ProjectID, WebhookID: dl.WebhookID, LeaseUntil: j.lease, Attempt: hookgate.Attempt{DeliveryID: dl.ID}}
+	*out = hookgate.AttemptOutcome{ProjectID: dl.ProjectID, WebhookID: dl.WebhookID, LeaseUntil: j.lease, Attempt: hookgate.Attempt{DeliveryID: dl.ID}}
 	ev := j.ev
 	if ev == nil || ev.Data == nil {
 		var err error

@@ -43,31 +43,13 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease ti
 	return out, until, rows.Err()
 }
 
-// AttemptOutcome is the result of one attempt and the state its delivery
-// moves to.
-type AttemptOutcome struct {
-	// Attempt is the request made; with an empty ID none was (the webhook
-	// was deactivated or deleted meanwhile) and only the status changes.
-	Attempt hookgate.Attempt
-	// ProjectID and LeaseUntil identify the claimed row.
-	ProjectID string
-	// WebhookID, when set with an attempt, keeps the webhook's failure
-	// streak: a 2xx ends it, anything else starts it if none runs.
-	WebhookID  string
-	LeaseUntil time.Time
-	// Status is the delivery's new status; NextAttemptAt matters when it is
-	// pending.
-	Status        string
-	NextAttemptAt time.Time
-}
-
 // RecordAttempts stores attempts and moves their deliveries on, in one
 // transaction of a few statements whatever the number of outcomes. A
 // delivery whose lease is no longer the one given keeps its state (another
 // node owns it now); its attempt is recorded all the same. An outcome
 // without an attempt only moves its delivery on: the last attempt's status
 // and error stay.
-func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []AttemptOutcome) error {
+func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookgate.AttemptOutcome) error {
 	if len(outs) == 0 {
 		return nil
 	}
@@ -119,7 +101,7 @@ func moveSet(status, made, next, code, errText, now string) string {
 
 // moveArgs are an outcome's values in the order of moveSet's columns:
 // project, id, status, made, next, status code, error, lease.
-func moveArgs(o AttemptOutcome) []any {
+func moveArgs(o hookgate.AttemptOutcome) []any {
 	next := int64(0)
 	if o.Status == hookgate.DeliveryPending {
 		next = micros(o.NextAttemptAt)
@@ -135,7 +117,7 @@ func moveArgs(o AttemptOutcome) []any {
 // one UPDATE … FROM (VALUES …), a single round trip; on SQLite, in process,
 // with one indexed UPDATE each (its planner may scan the whole table for an
 // UPDATE … FROM).
-func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, outs []AttemptOutcome) error {
+func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, outs []hookgate.AttemptOutcome) error {
 	if s.engine == EngineSQLite {
 		st, err := tx.PrepareContext(ctx, `UPDATE deliveries SET `+moveSet("?3", "?4", "?5", "?6", "?7", "?9")+
 			` WHERE project_id = ?1 AND id = ?2 AND lease_until = ?8`)
@@ -176,7 +158,7 @@ type streak struct {
 }
 
 // failureStreaks folds outcomes, in order, into one change per webhook.
-func failureStreaks(outs []AttemptOutcome) []streak {
+func failureStreaks(outs []hookgate.AttemptOutcome) []streak {
 	var order []string
 	by := map[string]*streak{}
 	for _, o := range outs {

@@ -39,9 +39,9 @@ func TestClaimAndRecord(t *testing.T) {
 			}
 			// The first owner's results no longer change the rows...
 			d := got[0]
-			stale := sqlstore.AttemptOutcome{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliverySucceeded,
+			stale := hookgate.AttemptOutcome{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliverySucceeded,
 				Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: d.ID, Attempt: 1, StartedAt: now, StatusCode: 200}}
-			if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{stale}); err != nil {
+			if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{stale}); err != nil {
 				t.Fatal(err)
 			}
 			if cur, _ := s.FindDelivery(ctx, p.ID, d.ID); cur.Status != hookgate.DeliveryPending || cur.Attempts != 0 {
@@ -53,7 +53,7 @@ func TestClaimAndRecord(t *testing.T) {
 			fresh.Attempt.ID = hookgate.NewID(hookgate.PrefixAttempt, later)
 			fresh.Attempt.Attempt = 2
 			fresh.Attempt.ResponseHeaders = map[string]string{"X-A": "1"}
-			if err := s.RecordAttempts(ctx, later, []sqlstore.AttemptOutcome{fresh}); err != nil {
+			if err := s.RecordAttempts(ctx, later, []hookgate.AttemptOutcome{fresh}); err != nil {
 				t.Fatal(err)
 			}
 			cur, _ := s.FindDelivery(ctx, p.ID, d.ID)
@@ -165,7 +165,7 @@ func TestRecoverRequeuesFailed(t *testing.T) {
 		if err != nil || len(got) != 1 {
 			t.Fatalf("claim: %d, %v", len(got), err)
 		}
-		if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliveryFailed,
+		if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliveryFailed,
 			Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: got[0].ID, Attempt: 1, StartedAt: now, StatusCode: 500}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func TestPurge(t *testing.T) {
 		if err != nil || len(got) != 1 {
 			t.Fatalf("claim: %d, %v", len(got), err)
 		}
-		if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliverySucceeded,
+		if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliverySucceeded,
 			Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: got[0].ID, Attempt: 1, StartedAt: now, StatusCode: 200}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -255,9 +255,9 @@ func TestFailureStreakDisables(t *testing.T) {
 			t.Fatalf("claim: %d, %v", len(got), err)
 		}
 		sixDaysAgo := now.Add(-6 * 24 * time.Hour)
-		var outs []sqlstore.AttemptOutcome
+		var outs []hookgate.AttemptOutcome
 		for i, d := range got {
-			o := sqlstore.AttemptOutcome{ProjectID: p.ID, WebhookID: d.WebhookID, LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: now,
+			o := hookgate.AttemptOutcome{ProjectID: p.ID, WebhookID: d.WebhookID, LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: now,
 				Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: d.ID, Attempt: 1, StartedAt: sixDaysAgo.Add(time.Duration(i) * time.Second), StatusCode: 500}}
 			if d.WebhookID == ok.ID {
 				o.Status, o.Attempt.StatusCode = hookgate.DeliverySucceeded, 200 // ok's receiver answers
@@ -303,9 +303,9 @@ func TestReleaseKeepsLastAttempt(t *testing.T) {
 			t.Fatalf("claim = %d, %v", len(got), err)
 		}
 		d := got[0]
-		failed := sqlstore.AttemptOutcome{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: now,
+		failed := hookgate.AttemptOutcome{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: now,
 			Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: d.ID, Attempt: 1, StartedAt: now, StatusCode: 503, Error: "busy"}}
-		if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{failed}); err != nil {
+		if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{failed}); err != nil {
 			t.Fatal(err)
 		}
 		again, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
@@ -313,9 +313,9 @@ func TestReleaseKeepsLastAttempt(t *testing.T) {
 			t.Fatalf("second claim = %d, %v", len(again), err)
 		}
 		at := now.Add(time.Hour)
-		released := sqlstore.AttemptOutcome{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: at,
+		released := hookgate.AttemptOutcome{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: at,
 			Attempt: hookgate.Attempt{DeliveryID: d.ID}}
-		if err := s.RecordAttempts(ctx, now, []sqlstore.AttemptOutcome{released}); err != nil {
+		if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{released}); err != nil {
 			t.Fatal(err)
 		}
 		cur, _ := s.FindDelivery(ctx, p.ID, d.ID)

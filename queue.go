@@ -1,0 +1,52 @@
+package hookgate
+
+import (
+	"context"
+	"time"
+)
+
+// AttemptOutcome is the result of one attempt and the state its delivery
+// moves to.
+type AttemptOutcome struct {
+	// Attempt is the request made; with an empty ID none was (the webhook
+	// was deactivated or deleted meanwhile) and only the status changes.
+	Attempt Attempt
+	// ProjectID and LeaseUntil identify the claimed row.
+	ProjectID string
+	// WebhookID, when set with an attempt, keeps the webhook's failure
+	// streak: a 2xx ends it, anything else starts it if none runs.
+	WebhookID  string
+	LeaseUntil time.Time
+	// Status is the delivery's new status; NextAttemptAt matters when it is
+	// pending.
+	Status        string
+	NextAttemptAt time.Time
+}
+
+// Queue is what the delivery engine needs of the store: the deliveries table
+// read as a queue of leased rows, and the few reads and writes around an
+// attempt.
+type Queue interface {
+	// ClaimDue leases up to limit pending deliveries due at now, for lease,
+	// and returns them with the lease's end.
+	ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, time.Time, error)
+	// RecordAttempts stores attempts and moves their deliveries on; a row
+	// whose lease is no longer the one given keeps its state.
+	RecordAttempts(ctx context.Context, now time.Time, outs []AttemptOutcome) error
+	// FindWebhook finds a webhook with its secrets decrypted; ENotFound.
+	FindWebhook(ctx context.Context, projectID, id string) (*Webhook, error)
+	// FindEvent finds an event; ENotFound.
+	FindEvent(ctx context.Context, projectID, id string) (*Event, error)
+	// FindEventsForDelivery reads the events of claimed deliveries, keyed by
+	// project and event ID; large events may come without data.
+	FindEventsForDelivery(ctx context.Context, ds []*Delivery) (map[[2]string]*Event, error)
+	// FindProject finds a project by ID or slug; ENotFound.
+	FindProject(ctx context.Context, ref string) (*Project, error)
+	// CreateEvents accepts events, as Store.CreateEvents.
+	CreateEvents(ctx context.Context, projectID string, in []EventInput) ([]*Event, error)
+	// SetWebhookStatus changes a webhook's status, as Store.SetWebhookStatus.
+	SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*Webhook, error)
+	// DisableFailing disables the active webhooks whose every attempt has
+	// failed since before cutoff and returns them.
+	DisableFailing(ctx context.Context, cutoff, now time.Time) ([]*Webhook, error)
+}
