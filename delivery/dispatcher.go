@@ -675,14 +675,9 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 			return release(j, d.cfg.Now()) // stopping
 		}
 	}
-	start := d.cfg.Now()
 	res := d.cfg.Sender.Send(ctx, w, Message{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data})
 	n := dl.Attempts + 1
-	out.Attempt = hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, start), DeliveryID: dl.ID, Attempt: n, StartedAt: start,
-		DurationMs: res.Duration.Milliseconds(), StatusCode: res.StatusCode, ResponseHeaders: res.Headers, ResponseBody: res.Body}
-	if res.Err != nil {
-		out.Attempt.Error = res.Err.Error()
-	}
+	out.Attempt = res.Attempt(dl.ID, n)
 	switch {
 	case res.OK():
 		out.Status = hookgate.DeliverySucceeded
@@ -701,7 +696,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		}
 		return o
 	}
-	if ra, ok := RetryAfter(res.StatusCode, http.Header(headerOf(res.Headers)), d.cfg.Now()); ok && ra > wait {
+	if ra, ok := RetryAfter(res.StatusCode, res.Header, d.cfg.Now()); ok && ra > wait {
 		wait = ra
 	}
 	out.Status, out.NextAttemptAt = hookgate.DeliveryPending, d.cfg.Now().Add(wait)
@@ -753,12 +748,4 @@ func exhaustedEvent(dl *hookgate.Delivery, last hookgate.Attempt) hookgate.Event
 		"attempts": dl.Attempts, "lastStatusCode": last.StatusCode, "lastError": last.Error,
 	})
 	return hookgate.EventInput{Type: hookgate.EventDeliveryExhausted, Data: data}
-}
-
-func headerOf(m map[string]string) http.Header {
-	h := make(http.Header, len(m))
-	for k, v := range m {
-		h.Set(k, v)
-	}
-	return h
 }

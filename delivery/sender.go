@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -23,7 +24,8 @@ import (
 // MaxResponseBody is how much of a receiver's answer is kept with an attempt.
 const MaxResponseBody = 64 << 10
 
-// Message is what one request carries.
+// Message is what one delivery request carries: an event in the Standard
+// Webhooks envelope.
 type Message struct {
 	// ID is the delivery's ID, sent as webhook-id; it is the same on every
 	// retry.
@@ -33,19 +35,59 @@ type Message struct {
 	Data      json.RawMessage
 }
 
+// Request is one request to a webhook's receiver, before the sender adds
+// what the registration fixes: method, URL, headers, receiver auth, the
+// User-Agent and the Standard Webhooks headers.
+type Request struct {
+	// ID is sent as webhook-id and signed with the body.
+	ID   string
+	Body []byte
+	// ContentType is sent unless the registration's headers, or Header,
+	// name one.
+	ContentType string
+	// Header holds headers added to the registration's; a name the
+	// registration sets keeps the registration's value.
+	Header http.Header
+	// Query is appended to the registration's URL.
+	Query url.Values
+}
+
 // Result is the outcome of one request.
 type Result struct {
 	// StatusCode is 0 when no answer came (refused, timed out, blocked).
 	StatusCode int
-	Headers    map[string]string
-	Body       string
-	Duration   time.Duration
+	Header     http.Header
+	// Body holds the first MaxResponseBody bytes of the answer; Truncated
+	// says there were more.
+	Body      []byte
+	Truncated bool
+	Started   time.Time
+	Duration  time.Duration
 	// Err says why no answer came, or why the request could not be made.
 	Err error
 }
 
 // OK reports whether the receiver accepted the request (any 2xx).
 func (r Result) OK() bool { return r.Err == nil && r.StatusCode >= 200 && r.StatusCode < 300 }
+
+// Attempt returns the record of this request as attempt number n of a
+// delivery.
+func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
+	a := hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, r.Started), DeliveryID: deliveryID, Attempt: n, StartedAt: r.Started,
+		DurationMs: r.Duration.Milliseconds(), StatusCode: r.StatusCode, ResponseBody: string(r.Body)}
+	if r.Header != nil {
+		a.ResponseHeaders = make(map[string]string, len(r.Header))
+		for k, v := range r.Header {
+			if len(v) > 0 {
+				a.ResponseHeaders[k] = v[0]
+			}
+		}
+	}
+	if r.Err != nil {
+		a.Error = r.Err.Error()
+	}
+	return a
+}
 
 // Sender makes signed requests to receivers. Its zero value is not usable;
 // set Client (from netguard.Policy.Client, so that every connection, token
@@ -60,66 +102,91 @@ type Sender struct {
 	tokens map[string]oauth2.TokenSource // by webhook ID and version
 }
 
-// Send makes one request for m to w and reports what happened.
+// Send makes one delivery request for m to w.
 func (s *Sender) Send(ctx context.Context, w *hookgate.Webhook, m Message) Result {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
 	body, contentType, err := Payload(w, m)
 	if err != nil {
-		return Result{Err: err}
+		return Result{Err: err, Started: s.now()}
 	}
-	res := s.send(ctx, w, m.ID, body, contentType, now)
+	return s.Do(ctx, w, Request{ID: m.ID, Body: body, ContentType: contentType})
+}
+
+// Do makes one request to w and reports what happened. With OAuth2 client
+// credentials, a 401 answer fetches a new token and tries once more.
+func (s *Sender) Do(ctx context.Context, w *hookgate.Webhook, r Request) Result {
+	res := s.do(ctx, w, r)
 	if res.StatusCode == http.StatusUnauthorized && w.Auth.Type == hookgate.AuthClientCredential {
 		s.forgetToken(w) // the token may have been revoked: fetch a new one and try once more
-		res = s.send(ctx, w, m.ID, body, contentType, now)
+		res = s.do(ctx, w, r)
 	}
 	return res
 }
 
-func (s *Sender) send(ctx context.Context, w *hookgate.Webhook, id string, body []byte, contentType string, now func() time.Time) Result {
-	start := now()
-	req, err := http.NewRequestWithContext(ctx, w.Method, w.URL, bytes.NewReader(body))
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result {
+	start := s.now()
+	res := Result{Started: start}
+	target := w.URL
+	if len(r.Query) > 0 {
+		sep := "?"
+		if u, err := url.Parse(w.URL); err == nil && u.RawQuery != "" {
+			sep = "&"
+		}
+		target += sep + r.Query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, w.Method, target, bytes.NewReader(r.Body))
 	if err != nil {
-		return Result{Err: err}
+		res.Err = err
+		return res
+	}
+	for k, v := range r.Header {
+		req.Header[k] = v
 	}
 	for k, v := range w.Headers {
 		req.Header.Set(k, v)
 	}
-	if req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", contentType)
+	if req.Header.Get("Content-Type") == "" && r.ContentType != "" {
+		req.Header.Set("Content-Type", r.ContentType)
 	}
 	req.Header.Set("User-Agent", s.UserAgent)
 	signer, err := signing.NewSigner(w.Secret, s.previousSecret(w, start))
 	if err != nil {
-		return Result{Err: fmt.Errorf("signing secret: %w", err)}
+		res.Err = fmt.Errorf("signing secret: %w", err)
+		return res
 	}
 	ts := start.Unix()
-	req.Header.Set(signing.HeaderID, id)
+	req.Header.Set(signing.HeaderID, r.ID)
 	req.Header.Set(signing.HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(signing.HeaderSignature, signer.Sign(id, ts, body))
+	req.Header.Set(signing.HeaderSignature, signer.Sign(r.ID, ts, r.Body))
 	switch w.Auth.Type {
 	case hookgate.AuthBasic:
 		req.SetBasicAuth(w.Auth.Username, w.Auth.Password)
 	case hookgate.AuthClientCredential:
 		tok, err := s.tokenSource(w).Token()
 		if err != nil {
-			return Result{Err: fmt.Errorf("oauth2 token from %s: %w", w.Auth.TokenURL, err), Duration: now().Sub(start)}
+			res.Err, res.Duration = fmt.Errorf("oauth2 token from %s: %w", w.Auth.TokenURL, err), s.now().Sub(start)
+			return res
 		}
 		tok.SetAuthHeader(req)
 	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
-		return Result{Err: err, Duration: now().Sub(start)}
+		res.Err, res.Duration = err, s.now().Sub(start)
+		return res
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
-	res := Result{StatusCode: resp.StatusCode, Body: string(b), Duration: now().Sub(start), Headers: make(map[string]string, len(resp.Header))}
-	for k := range resp.Header {
-		res.Headers[k] = resp.Header.Get(k)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+	if len(b) > MaxResponseBody {
+		b, res.Truncated = b[:MaxResponseBody], true
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
+	res.StatusCode, res.Header, res.Body, res.Duration = resp.StatusCode, resp.Header, b, s.now().Sub(start)
 	if err != nil && !errors.Is(err, io.EOF) {
 		res.Err = fmt.Errorf("reading the answer: %w", err)
 	}
@@ -138,13 +205,9 @@ func (s *Sender) previousSecret(w *hookgate.Webhook, now time.Time) string {
 // bytes that data (a base64 string) encodes.
 func Payload(w *hookgate.Webhook, m Message) ([]byte, string, error) {
 	if w.PayloadEncoding == hookgate.EncodingBase64 {
-		var s string
-		if err := json.Unmarshal(m.Data, &s); err != nil {
-			return nil, "", errors.New("payloadEncoding is base64 but the event's data is not a JSON string")
-		}
-		b, err := base64.StdEncoding.DecodeString(s)
+		b, err := DecodeBase64Data(m.Data)
 		if err != nil {
-			return nil, "", errors.New("payloadEncoding is base64 but the event's data is not valid base64")
+			return nil, "", fmt.Errorf("payloadEncoding is base64 but the event's %w", err)
 		}
 		return b, "application/octet-stream", nil
 	}
@@ -154,6 +217,20 @@ func Payload(w *hookgate.Webhook, m Message) ([]byte, string, error) {
 		Data      json.RawMessage `json:"data"`
 	}{m.EventType, m.EventTime.UTC(), m.Data})
 	return b, "application/json", err
+}
+
+// DecodeBase64Data returns the bytes that data, a JSON string of standard
+// base64, encodes.
+func DecodeBase64Data(data json.RawMessage) ([]byte, error) {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, errors.New("data is not a JSON string")
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, errors.New("data is not valid base64")
+	}
+	return b, nil
 }
 
 // tokenSource returns the cached token source of w; a changed webhook (another

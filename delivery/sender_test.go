@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -58,8 +59,8 @@ func TestSendSignedEnvelope(t *testing.T) {
 	w.Headers = map[string]string{"X-Team": "billing"}
 
 	res := newSender().Send(context.Background(), w, msg)
-	if !res.OK() || res.StatusCode != 202 || res.Headers["X-Answer"] != "yes" || len(res.Body) != delivery.MaxResponseBody {
-		t.Fatalf("result = %d %v %q (%d bytes), %v", res.StatusCode, res.OK(), res.Headers, len(res.Body), res.Err)
+	if !res.OK() || res.StatusCode != 202 || res.Header.Get("X-Answer") != "yes" || len(res.Body) != delivery.MaxResponseBody {
+		t.Fatalf("result = %d %v %q (%d bytes), %v", res.StatusCode, res.OK(), res.Header, len(res.Body), res.Err)
 	}
 	g := <-seen
 	if g.verr != nil {
@@ -168,7 +169,7 @@ func TestSendClientCredentials(t *testing.T) {
 	w.Auth = hookgate.WebhookAuth{Type: hookgate.AuthClientCredential, ClientID: "cid", ClientSecret: "csecret", TokenURL: tokens.URL, Scopes: []string{"hooks"}}
 	s := newSender()
 	for range 3 {
-		if res := s.Send(context.Background(), w, msg); !res.OK() || res.Headers["X-Token"] != "Bearer tok1" {
+		if res := s.Send(context.Background(), w, msg); !res.OK() || res.Header.Get("X-Token") != "Bearer tok1" {
 			t.Fatalf("send: %+v", res)
 		}
 	}
@@ -176,10 +177,36 @@ func TestSendClientCredentials(t *testing.T) {
 		t.Fatalf("%d token fetches for 3 sends, want 1 (cached)", n)
 	}
 	reject.Store(true)
-	if res := s.Send(context.Background(), w, msg); !res.OK() || res.Headers["X-Token"] != "Bearer tok2" {
+	if res := s.Send(context.Background(), w, msg); !res.OK() || res.Header.Get("X-Token") != "Bearer tok2" {
 		t.Fatalf("after a 401: %+v", res)
 	}
 	if n := fetches.Load(); n != 2 {
 		t.Fatalf("%d token fetches, want 2 (fetched again after the 401)", n)
+	}
+}
+
+// Do appends the query to the registered URL's own, adds the request's
+// headers under the registration's, and says when it cut the answer.
+func TestDoQueryHeadersAndBound(t *testing.T) {
+	t.Parallel()
+	type got struct{ query, team, extra, ct string }
+	seen := make(chan got, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		seen <- got{r.URL.RawQuery, r.Header.Get("X-Team"), r.Header.Get("X-Extra"), r.Header.Get("Content-Type")}
+		_, _ = rw.Write([]byte(strings.Repeat("b", delivery.MaxResponseBody+1)))
+	}))
+	defer srv.Close()
+	w := webhook(srv.URL + "/api?fixed=1")
+	w.Headers = map[string]string{"X-Team": "billing"}
+	res := newSender().Do(context.Background(), w, delivery.Request{ID: "msg_q", Body: []byte("x"), ContentType: "text/plain",
+		Header: http.Header{"X-Team": {"intruder"}, "X-Extra": {"e"}}, Query: url.Values{"page": {"2 3"}}})
+	if !res.OK() || !res.Truncated || len(res.Body) != delivery.MaxResponseBody {
+		t.Fatalf("result = %d truncated=%v %d bytes, %v", res.StatusCode, res.Truncated, len(res.Body), res.Err)
+	}
+	if g := <-seen; g != (got{"fixed=1&page=2+3", "billing", "e", "text/plain"}) {
+		t.Fatalf("request = %+v", g)
+	}
+	if a := res.Attempt("msg_q", 3); a.Attempt != 3 || a.DeliveryID != "msg_q" || a.StatusCode != 200 || a.ResponseHeaders["Content-Type"] == "" {
+		t.Fatalf("attempt = %+v", a)
 	}
 }
