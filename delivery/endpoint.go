@@ -1,0 +1,245 @@
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/hookgate/hookgate"
+)
+
+// endpoint is one webhook's queue of claimed rows and its limits.
+type endpoint struct {
+	id     string
+	queue  []job
+	active int // requests in flight
+	// lim is nil when the webhook has no rateLimit. It lets rows out of
+	// the queue at that rate without holding a worker; pace, at the same
+	// rate, absorbs the jitter of the work between the queue and the
+	// request (reading the event), so that requests never bunch up.
+	lim, pace *rate.Limiter
+	limit     int
+	// waiting is set while the limiter's next token is not yet due; token
+	// is set when that token is reserved for the head of the queue.
+	waiting, token bool
+	inReady        bool
+	// avg is a moving average of request durations.
+	avg time.Duration
+	// freeAt is when the next row given back for lack of room is due.
+	freeAt   time.Time
+	streak   int // consecutive failed attempts
+	lastUsed time.Time
+}
+
+// budget is how long after its claim a row may still be started: its
+// request must end within the lease, with a margin.
+func (d *Dispatcher) budget() time.Duration {
+	b := d.cfg.Lease - d.cfg.Sender.Client.Timeout
+	if b <= 0 {
+		return d.cfg.Lease / 2
+	}
+	return b * 4 / 5
+}
+
+// rateOf estimates how many requests per second e can take: its rate limit,
+// or PerEndpoint over its average request time; 0 when nothing is known.
+func (d *Dispatcher) rateOf(e *endpoint) float64 {
+	r := 0.0
+	if e.avg > 0 {
+		r = float64(d.cfg.PerEndpoint) / e.avg.Seconds()
+	}
+	if e.limit > 0 && (r == 0 || float64(e.limit) < r) {
+		r = float64(e.limit)
+	}
+	return r
+}
+
+// enqueue queues j on its endpoint, or, when the endpoint already holds as
+// many rows as it can send within a lease, returns the outcome that gives j
+// back to the store, due when the endpoint should have room for it.
+func (d *Dispatcher) enqueue(j job, now time.Time) (outcome, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.endpointFor(j.w, now)
+	room := d.cfg.BatchSize
+	r := d.rateOf(e)
+	if r > 0 {
+		room = max(1, min(room, int(r*d.budget().Seconds())))
+	}
+	if len(e.queue) >= room {
+		// Due when the endpoint should have sent what it holds; a second
+		// from now while its speed is unknown.
+		step, at := time.Duration(0), now.Add(time.Second)
+		if r > 0 {
+			step = time.Duration(float64(time.Second) / r)
+			at = now.Add(time.Duration(len(e.queue)) * step)
+		}
+		if e.freeAt.After(at) {
+			at = e.freeAt
+		}
+		e.freeAt = at.Add(step)
+		return release(j, at), true
+	}
+	e.queue = append(e.queue, j)
+	d.queued++
+	d.makeReady(e)
+	return outcome{}, false
+}
+
+// endpointFor returns w's endpoint, its rate limiter matching w's rateLimit.
+// d.mu is held.
+func (d *Dispatcher) endpointFor(w *hookgate.Webhook, now time.Time) *endpoint {
+	e, ok := d.eps[w.ID]
+	if !ok {
+		e = &endpoint{id: w.ID}
+		d.eps[w.ID] = e
+	}
+	e.lastUsed = now
+	if w.RateLimit != e.limit {
+		e.limit = w.RateLimit
+		switch {
+		case e.limit <= 0:
+			e.lim, e.pace, e.token = nil, nil, false
+		case e.lim == nil:
+			// A burst of one spaces requests evenly: no second holds more
+			// than rateLimit of them.
+			e.lim = rate.NewLimiter(rate.Limit(e.limit), 1)
+			e.pace = rate.NewLimiter(rate.Limit(e.limit), 1)
+		default:
+			e.lim.SetLimitAt(now, rate.Limit(e.limit))
+			e.pace.SetLimitAt(now, rate.Limit(e.limit))
+		}
+	}
+	return e
+}
+
+// makeReady puts e in line for a worker if it has a row it may send now.
+// d.mu is held.
+func (d *Dispatcher) makeReady(e *endpoint) {
+	if e.inReady || e.waiting || len(e.queue) == 0 || e.active >= d.cfg.PerEndpoint {
+		return
+	}
+	e.inReady = true
+	d.ready = append(d.ready, e)
+	d.work.Signal()
+}
+
+// next waits for a row to send and takes it from its endpoint; it returns
+// false once the dispatcher stops.
+func (d *Dispatcher) next() (job, *endpoint, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for {
+		if d.stopping {
+			return job{}, nil, false
+		}
+		for len(d.ready) > 0 {
+			e := d.ready[0]
+			d.ready[0] = nil
+			d.ready = d.ready[1:]
+			e.inReady = false
+			if e.waiting || len(e.queue) == 0 || e.active >= d.cfg.PerEndpoint {
+				continue
+			}
+			if e.lim != nil && !e.token {
+				now := d.cfg.Now()
+				if wait := e.lim.ReserveN(now, 1).DelayFrom(now); wait > 0 {
+					// The token is the head's once due; meanwhile no
+					// worker waits for this endpoint.
+					e.waiting, e.token = true, true
+					time.AfterFunc(wait, func() {
+						d.mu.Lock()
+						e.waiting = false
+						d.makeReady(e)
+						d.mu.Unlock()
+					})
+					continue
+				}
+			}
+			e.token = false
+			j := e.queue[0]
+			j.pace = e.pace
+			e.queue[0] = job{}
+			e.queue = e.queue[1:]
+			e.active++
+			d.queued--
+			select { // there may be room for a claim now
+			case d.space <- struct{}{}:
+			default:
+			}
+			d.makeReady(e) // to the back of the line: round robin
+			return j, e, true
+		}
+		d.work.Wait()
+	}
+}
+
+// worker sends rows until the dispatcher stops.
+func (d *Dispatcher) worker(ctx context.Context, results chan<- outcome) {
+	for {
+		j, e, ok := d.next()
+		if !ok {
+			return
+		}
+		var o outcome
+		if timeout := d.cfg.Sender.Client.Timeout; timeout > 0 && d.cfg.Now().Add(timeout).After(j.lease) {
+			// The request could outlive the lease, and another node may
+			// take the row over: never send a row whose lease is not ours
+			// for the whole request. Give it back instead.
+			o = release(j, d.cfg.Now())
+		} else {
+			o = d.deliver(ctx, j)
+		}
+		d.finished(e, j, o)
+		d.count(o)
+		results <- o
+	}
+}
+
+// finished frees e's slot and keeps its request time and failure streak.
+func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
+	d.mu.Lock()
+	e.active--
+	made, was := o.Attempt.ID != "", e.streak
+	if made {
+		took := time.Duration(o.Attempt.DurationMs) * time.Millisecond
+		if e.avg == 0 {
+			e.avg = took
+		} else {
+			e.avg = (4*e.avg + took) / 5
+		}
+		if e.avg < time.Millisecond {
+			e.avg = time.Millisecond
+		}
+		if o.Status == hookgate.DeliverySucceeded {
+			e.streak = 0
+		} else {
+			e.streak++
+		}
+	}
+	streak := e.streak
+	e.lastUsed = d.cfg.Now()
+	d.makeReady(e)
+	d.mu.Unlock()
+	switch {
+	case streak == was:
+		// unchanged: nothing to tell the gauge (the common case, a success
+		// after a success, stays off the metric's map)
+	case streak == 0:
+		d.streaks.DeleteLabelValues(j.dl.ProjectID, j.dl.WebhookID)
+	default:
+		d.streaks.WithLabelValues(j.dl.ProjectID, j.dl.WebhookID).Set(float64(streak))
+	}
+}
+
+// sweep forgets endpoints idle for ten minutes with no failure streak.
+func (d *Dispatcher) sweep(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, e := range d.eps {
+		if e.active == 0 && len(e.queue) == 0 && !e.waiting && e.streak == 0 && now.Sub(e.lastUsed) > 10*time.Minute {
+			delete(d.eps, id)
+		}
+	}
+}

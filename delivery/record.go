@@ -1,0 +1,128 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+// outcome is an attempt's result and what recording it entails.
+type outcome struct {
+	hookgate.AttemptOutcome
+	// disable is the webhook to disable after a 410, once the result is
+	// recorded (disabling first would pause the very delivery whose result
+	// is being recorded).
+	disable *hookgate.Webhook
+	// release is set when the row is given back without an attempt.
+	release bool
+	// exhausted is the delivery whose last scheduled attempt just failed.
+	exhausted *hookgate.Delivery
+}
+
+// release gives a claimed row back to the store, due at at, without
+// counting an attempt.
+func release(j job, at time.Time) outcome {
+	o := settle(j, hookgate.DeliveryPending)
+	o.NextAttemptAt, o.release = at, true
+	return o
+}
+
+// settle moves a claimed row to status without an attempt.
+func settle(j job, status string) outcome {
+	return outcome{AttemptOutcome: hookgate.AttemptOutcome{ProjectID: j.dl.ProjectID, LeaseUntil: j.lease, Status: status,
+		Attempt: hookgate.Attempt{DeliveryID: j.dl.ID}}}
+}
+
+// record writes outcomes in batches: whatever arrived while the last batch
+// was written. Then it disables the webhooks that answered 410 and those
+// failing for too long, and sends the operational events.
+func (d *Dispatcher) record(results <-chan outcome) {
+	batch := make([]hookgate.AttemptOutcome, 0, 100)
+	var done []outcome
+	var lastStreakCheck time.Time
+	for o := range results {
+		batch, done = batch[:0], append(done[:0], o)
+	fill:
+		for len(done) < 100 { // small batches: what a crash sends twice is at most one batch plus the queue
+			select {
+			case o, ok := <-results:
+				if !ok {
+					break fill
+				}
+				done = append(done, o)
+			default:
+				break fill
+			}
+		}
+		for _, o := range done {
+			batch = append(batch, o.AttemptOutcome)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := d.cfg.Queue.RecordAttempts(ctx, d.cfg.Now(), batch); err != nil {
+			// The leases run out and the deliveries are sent again: at least
+			// once. The operational events wait for an outcome that is kept.
+			d.cfg.Logger.Error("record attempts", "count", len(batch), "err", err)
+			cancel()
+			continue
+		}
+		ops := map[string][]hookgate.EventInput{}
+		disabled := map[string]bool{}
+		for _, o := range done {
+			switch {
+			case o.disable != nil && !disabled[o.disable.ID]:
+				disabled[o.disable.ID] = true
+				w, err := d.cfg.Queue.SetWebhookStatus(ctx, o.disable.ProjectID, o.disable.ID, hookgate.StatusDisabled, d.cfg.Now())
+				if err != nil {
+					d.cfg.Logger.Error("disable webhook after 410", "webhook", o.disable.ID, "err", err)
+					continue
+				}
+				d.cfg.Logger.Warn("webhook disabled: it answered 410 Gone", "webhook", w.ID, "project", w.ProjectID)
+				ops[w.ProjectID] = append(ops[w.ProjectID], disabledEvent(w, "gone", o.Attempt))
+			case o.exhausted != nil:
+				ops[o.ProjectID] = append(ops[o.ProjectID], exhaustedEvent(o.exhausted, o.Attempt))
+			}
+		}
+		if now := d.cfg.Now(); now.Sub(lastStreakCheck) >= min(time.Minute, d.cfg.DisableAfter/4) {
+			lastStreakCheck = now
+			gone, err := d.cfg.Queue.DisableFailing(ctx, now.Add(-d.cfg.DisableAfter), now)
+			if err != nil {
+				d.cfg.Logger.Error("disable failing webhooks", "err", err)
+			}
+			for _, w := range gone {
+				d.cfg.Logger.Warn("webhook disabled: every attempt failed", "webhook", w.ID, "project", w.ProjectID, "for", d.cfg.DisableAfter.String())
+				ops[w.ProjectID] = append(ops[w.ProjectID], disabledEvent(w, "failing", hookgate.Attempt{}))
+			}
+		}
+		for project, in := range ops {
+			if _, err := d.cfg.Queue.CreateEvents(ctx, project, in); err != nil {
+				d.cfg.Logger.Error("send operational events", "project", project, "count", len(in), "err", err)
+			}
+		}
+		if len(ops) > 0 {
+			d.Wake()
+		}
+		cancel()
+	}
+}
+
+// disabledEvent is the operational event saying Hookgate disabled w; reason
+// is "gone" (it answered 410) or "failing".
+func disabledEvent(w *hookgate.Webhook, reason string, last hookgate.Attempt) hookgate.EventInput {
+	data, _ := json.Marshal(map[string]any{
+		"webhookId": w.ID, "url": w.URL, "reason": reason, "status": w.Status,
+		"disabledAt": w.UpdatedAt.UTC(), "lastStatusCode": last.StatusCode,
+	})
+	return hookgate.EventInput{Type: hookgate.EventWebhookDisabled, Data: data}
+}
+
+// exhaustedEvent is the operational event saying dl failed its last
+// scheduled attempt.
+func exhaustedEvent(dl *hookgate.Delivery, last hookgate.Attempt) hookgate.EventInput {
+	data, _ := json.Marshal(map[string]any{
+		"deliveryId": dl.ID, "eventId": dl.EventID, "eventType": dl.EventType, "webhookId": dl.WebhookID,
+		"attempts": dl.Attempts, "lastStatusCode": last.StatusCode, "lastError": last.Error,
+	})
+	return hookgate.EventInput{Type: hookgate.EventDeliveryExhausted, Data: data}
+}
