@@ -12,15 +12,31 @@ const (
 	DeliveryCancelled = "cancelled"
 )
 
+// Delivery kinds.
+const (
+	// KindEvent deliveries carry an event to a subscribed webhook; the
+	// dispatcher sends them and retries them on the schedule.
+	KindEvent = "event"
+	// KindTrigger deliveries record a synchronous trigger: made at once,
+	// answered to the caller, never retried automatically.
+	KindTrigger = "trigger"
+)
+
 // Delivery is one event on its way to one webhook. It is both the audit
 // record and the job: the delivery engine claims due rows from the store. Its
 // ID is the webhook-id header of every request it makes.
 type Delivery struct {
-	ID             string
-	ProjectID      string
-	EventID        string
-	WebhookID      string
-	EventType      string
+	ID        string
+	ProjectID string
+	EventID   string
+	WebhookID string
+	EventType string
+	// Kind is KindEvent or KindTrigger; EventID and EventType are empty
+	// for a trigger.
+	Kind string
+	// ChainID is shared by the steps of one trigger chain; empty outside
+	// a chain.
+	ChainID        string
 	Status         string
 	Attempts       int
 	NextAttemptAt  time.Time
@@ -32,13 +48,21 @@ type Delivery struct {
 
 // Attempt is one HTTP request made for a delivery.
 type Attempt struct {
-	ID              string
-	DeliveryID      string
-	Attempt         int
-	StartedAt       time.Time
-	DurationMs      int64
-	StatusCode      int
+	ID         string
+	DeliveryID string
+	Attempt    int
+	StartedAt  time.Time
+	DurationMs int64
+	StatusCode int
+	// RequestMethod, RequestURL and RequestHeaders are what was sent,
+	// credentials redacted.
+	RequestMethod   string
+	RequestURL      string
+	RequestHeaders  map[string]string
 	ResponseHeaders map[string]string
-	ResponseBody    string
-	Error           string
+	// ResponseBody holds the first 64 KiB of the answer, as text, or in
+	// base64 when ResponseBodyEncoding says so (a body that is not UTF-8).
+	ResponseBody         string
+	ResponseBodyEncoding string
+	Error                string
 }

@@ -6,6 +6,7 @@ package hookgate
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are stable and part of the API contract: clients switch on
@@ -37,6 +38,9 @@ type Error struct {
 	Param string
 	// Value is the offending value of Param, echoed back to the client.
 	Value any
+	// RetryAfter, for ERateLimited and EUnavailable, is when to try again;
+	// 0 means one second.
+	RetryAfter time.Duration
 	// Err is the underlying cause, for logs only.
 	Err error
 }
@@ -79,4 +83,14 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return EInternal
+}
+
+// ErrorMessage returns the message meant for the client when err is, or
+// wraps, an *Error, and err's text otherwise.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
 }

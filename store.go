@@ -32,6 +32,9 @@ type DeliveryFilter struct {
 	WebhookID string
 	EventID   string
 	Status    string
+	// Kind, when set, keeps only deliveries of that kind (KindEvent or
+	// KindTrigger).
+	Kind string
 }
 
 // Store keeps everything Hookgate knows. Every method that takes a projectID
@@ -64,13 +67,16 @@ type Store interface {
 	// DeleteAPIKey revokes a key; ENotFound.
 	DeleteAPIKey(ctx context.Context, projectID, id string) error
 
-	// CreateWebhook stores w, encrypting its secrets.
+	// CreateWebhook stores w, encrypting its secrets; EConflict when its
+	// uid is taken.
 	CreateWebhook(ctx context.Context, w *Webhook) error
-	// FindWebhook finds a webhook with its secrets decrypted; ENotFound.
-	FindWebhook(ctx context.Context, projectID, id string) (*Webhook, error)
+	// FindWebhook finds a webhook by its ID or its uid, with its secrets
+	// decrypted; ENotFound.
+	FindWebhook(ctx context.Context, projectID, ref string) (*Webhook, error)
 	// ListWebhooks lists a project's webhooks.
 	ListWebhooks(ctx context.Context, projectID string, page Page) ([]*Webhook, string, error)
-	// UpdateWebhook saves every field of w but its status; ENotFound.
+	// UpdateWebhook saves every field of w but its status; ENotFound, and
+	// EConflict when its uid is taken.
 	UpdateWebhook(ctx context.Context, w *Webhook) error
 	// SetWebhookStatus changes a webhook's status and, in the same
 	// transaction, pauses its pending deliveries (status other than active)
@@ -115,6 +121,14 @@ type Store interface {
 	RecoverWebhook(ctx context.Context, projectID, webhookID string, since, now time.Time) (requeued, created int, err error)
 	// ListAttempts lists a delivery's attempts, the latest first.
 	ListAttempts(ctx context.Context, projectID, deliveryID string) ([]*Attempt, error)
+	// SaveTrigger records an invocation of a trigger: its delivery (kind
+	// KindTrigger, never pending) and its attempt, in one transaction. A
+	// delivery that exists already (a retry by hand) takes the attempt's
+	// outcome. request is the caller's input, kept sealed for a retry.
+	SaveTrigger(ctx context.Context, d *Delivery, a *Attempt, request []byte) error
+	// FindTriggerRequest returns the input a trigger delivery was made
+	// with; ENotFound, and EConflict when retention purged it.
+	FindTriggerRequest(ctx context.Context, projectID, id string) ([]byte, error)
 	// RetryDelivery queues a delivery again, due now, keeping its ID (the
 	// webhook-id its receiver sees); ENotFound, and EConflict while its
 	// webhook is not active.

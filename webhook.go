@@ -3,6 +3,8 @@ package hookgate
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -45,6 +47,7 @@ const (
 	MaxQueryParams     = 50
 	MaxMetadata        = 50
 	MaxRateLimit       = 100000
+	MaxSchemaBytes     = 64 << 10
 	SecretPrefix       = "whsec_"
 	minSecretBytes     = 24
 	maxSecretBytes     = 64
@@ -74,6 +77,13 @@ type Webhook struct {
 	// no limit.
 	RateLimit int
 	Metadata  map[string]string
+	// UID is a client-chosen ID, unique in the project, usable wherever
+	// the ID is; empty when none was chosen.
+	UID string
+	// Schema is a JSON Schema that a trigger's data must match, or nil.
+	Schema json.RawMessage
+	// Then is the next step of a trigger chain, or nil.
+	Then      *Chain
 	Status    string
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -161,6 +171,7 @@ var (
 	eventTypePattern  = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
 	eventFilterRegexp = regexp.MustCompile(`^[A-Za-z0-9_.\-*]+$`)
 	paramNamePattern  = regexp.MustCompile(`^[A-Za-z0-9_.\-\[\]]{1,128}$`)
+	uidPattern        = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
 )
 
 // reservedHeaders may not be set by a registration: they are computed for each
@@ -224,6 +235,17 @@ func (w *Webhook) Validate() error {
 	for k, v := range w.Metadata {
 		if k == "" || len(k) > 128 || len(v) > 1024 {
 			return InvalidParam("metadata."+k, v, "metadata keys are 1-128 bytes and values at most 1024 bytes")
+		}
+	}
+	if err := ValidateUID("uid", w.UID); err != nil {
+		return err
+	}
+	if len(w.Schema) > MaxSchemaBytes {
+		return InvalidParam("schema", nil, "schema must be at most %d bytes", MaxSchemaBytes)
+	}
+	if w.Then != nil {
+		if err := w.Then.validate(); err != nil {
+			return err
 		}
 	}
 	switch w.Status {
@@ -403,4 +425,37 @@ func ValidateEventType(param, t string) error {
 		return InvalidParam(param, t, "%s is 1-%d letters, digits, '_', '-' or '.'", param, MaxEventTypeLength)
 	}
 	return nil
+}
+
+// ValidateUID checks a client-chosen webhook ID: 1-64 letters, digits, '_',
+// '.' or '-', not beginning with the prefix of Hookgate's own IDs, so that a
+// path segment names one webhook only. Empty is valid (no uid).
+func ValidateUID(param, uid string) error {
+	if uid == "" {
+		return nil
+	}
+	if !uidPattern.MatchString(uid) {
+		return InvalidParam(param, uid, "%s is 1-64 letters, digits, '_', '.' or '-'", param)
+	}
+	if strings.HasPrefix(uid, PrefixWebhook) {
+		return InvalidParam(param, uid, "%s may not begin with %q, the prefix of Hookgate's webhook IDs", param, PrefixWebhook)
+	}
+	return nil
+}
+
+// IsWebhookID reports whether ref is a webhook's ID rather than its uid.
+func IsWebhookID(ref string) bool { return strings.HasPrefix(ref, PrefixWebhook) }
+
+// DecodeBase64Data returns the bytes that data, a JSON string of standard
+// base64, encodes.
+func DecodeBase64Data(data json.RawMessage) ([]byte, error) {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, errors.New("data is not a JSON string")
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, errors.New("data is not valid base64")
+	}
+	return b, nil
 }

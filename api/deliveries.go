@@ -14,7 +14,9 @@ type deliveryOut struct {
 	ID             string     `json:"id" doc:"Also the webhook-id header of its requests"`
 	EventID        string     `json:"eventId"`
 	WebhookID      string     `json:"webhookId"`
-	EventType      string     `json:"eventType"`
+	EventType      string     `json:"eventType" doc:"Empty for a trigger"`
+	Kind           string     `json:"kind" enum:"event,trigger" doc:"event: an event for a subscribed webhook; trigger: a synchronous call"`
+	ChainID        string     `json:"chainId,omitempty" doc:"Shared by the steps of one trigger chain"`
 	Status         string     `json:"status" enum:"pending,succeeded,failed,paused,cancelled"`
 	Attempts       int        `json:"attempts"`
 	NextAttemptAt  *time.Time `json:"nextAttemptAt" doc:"When the next attempt is due; null when none is"`
@@ -25,7 +27,7 @@ type deliveryOut struct {
 }
 
 func toDelivery(d *hookgate.Delivery) deliveryOut {
-	out := deliveryOut{ID: d.ID, EventID: d.EventID, WebhookID: d.WebhookID, EventType: d.EventType, Status: d.Status,
+	out := deliveryOut{ID: d.ID, EventID: d.EventID, WebhookID: d.WebhookID, EventType: d.EventType, Kind: d.Kind, ChainID: d.ChainID, Status: d.Status,
 		Attempts: d.Attempts, LastStatusCode: d.LastStatusCode, LastError: d.LastError,
 		CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt)}
 	if d.Status == hookgate.DeliveryPending && !d.NextAttemptAt.IsZero() {
@@ -42,12 +44,24 @@ func (s *Server) registerDeliveries() {
 		func(ctx context.Context, in *struct {
 			ProjectRef
 			PageParams
-			Webhook string `query:"webhook" maxLength:"64" doc:"Only deliveries to this webhook"`
+			Webhook string `query:"webhook" maxLength:"64" doc:"Only deliveries to this webhook (ID or uid)"`
 			Event   string `query:"event" maxLength:"64" doc:"Only deliveries of this event"`
 			Status  string `query:"status" enum:"pending,succeeded,failed,paused,cancelled" doc:"Only deliveries in this status"`
+			Kind    string `query:"kind" enum:"event,trigger" doc:"Only deliveries of this kind"`
 		}) (*listOutput[deliveryOut], error) {
+			webhook := in.Webhook
+			if webhook != "" && !hookgate.IsWebhookID(webhook) {
+				id, err := s.webhookID(ctx, webhook)
+				if hookgate.ErrorCode(err) == hookgate.ENotFound {
+					return listOf([]*hookgate.Delivery{}, "", toDelivery), nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				webhook = id
+			}
 			list, next, err := s.store.ListDeliveries(ctx, projectID(ctx), hookgate.DeliveryFilter{
-				Page: in.page(), WebhookID: in.Webhook, EventID: in.Event, Status: in.Status})
+				Page: in.page(), WebhookID: webhook, EventID: in.Event, Status: in.Status, Kind: in.Kind})
 			if err != nil {
 				return nil, err
 			}
@@ -74,14 +88,20 @@ type attemptOut struct {
 	StartedAt       time.Time         `json:"startedAt"`
 	DurationMs      int64             `json:"durationMs"`
 	StatusCode      int               `json:"statusCode" doc:"0 when no answer came (refused, timed out, blocked)"`
+	RequestMethod   string            `json:"requestMethod,omitempty" doc:"The request as sent, credentials redacted"`
+	RequestURL      string            `json:"requestUrl,omitempty"`
+	RequestHeaders  map[string]string `json:"requestHeaders,omitempty"`
 	ResponseHeaders map[string]string `json:"responseHeaders"`
 	ResponseBody    string            `json:"responseBody" doc:"The first 64 KiB"`
-	Error           string            `json:"error"`
+	// ResponseBodyEncoding is "base64" when the body was not UTF-8 text.
+	ResponseBodyEncoding string `json:"responseBodyEncoding,omitempty" enum:"base64"`
+	Error                string `json:"error"`
 }
 
 func toAttempt(a *hookgate.Attempt) attemptOut {
 	return attemptOut{ID: a.ID, DeliveryID: a.DeliveryID, Attempt: a.Attempt, StartedAt: utc(a.StartedAt), DurationMs: a.DurationMs,
-		StatusCode: a.StatusCode, ResponseHeaders: emptyMapIfNil(a.ResponseHeaders), ResponseBody: a.ResponseBody, Error: a.Error}
+		StatusCode: a.StatusCode, RequestMethod: a.RequestMethod, RequestURL: a.RequestURL, RequestHeaders: a.RequestHeaders,
+		ResponseHeaders: emptyMapIfNil(a.ResponseHeaders), ResponseBody: a.ResponseBody, ResponseBodyEncoding: a.ResponseBodyEncoding, Error: a.Error}
 }
 
 func (s *Server) registerAttempts() {
@@ -103,16 +123,36 @@ func (s *Server) registerAttempts() {
 			return listOf(list, "", toAttempt), nil
 		})
 
-	huma.Register(s.api, op("retryDelivery", http.MethodPost, path+"/retry", "Send a delivery again now, with the same webhook-id", accessOwner, http.StatusAccepted, tags),
+	retry := op("retryDelivery", http.MethodPost, path+"/retry", "Send a delivery again now, with the same webhook-id", accessOwner, http.StatusAccepted, tags)
+	retry.Description = "An event delivery is queued again, due now (202). A trigger is run again at once with the input it " +
+		"was made with, as its next attempt, and answered when recorded (200); a chain is not followed."
+	huma.Register(s.api, retry,
 		func(ctx context.Context, in *struct {
 			ProjectRef
 			ID string `path:"id"`
-		}) (*struct{ Body deliveryOut }, error) {
-			d, err := s.store.RetryDelivery(ctx, projectID(ctx), in.ID, s.now())
+		}) (*struct {
+			Status int
+			Body   deliveryOut
+		}, error) {
+			pid := projectID(ctx)
+			d, err := s.store.FindDelivery(ctx, pid, in.ID)
 			if err != nil {
 				return nil, err
 			}
-			s.wake()
-			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
+			status := http.StatusAccepted
+			if d.Kind == hookgate.KindTrigger {
+				d, err = s.retryTrigger(ctx, d)
+				status = http.StatusOK
+			} else {
+				d, err = s.store.RetryDelivery(ctx, pid, in.ID, s.now())
+				s.wake()
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &struct {
+				Status int
+				Body   deliveryOut
+			}{Status: status, Body: toDelivery(d)}, nil
 		})
 }

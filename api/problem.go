@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -101,6 +103,9 @@ func problemFrom(err error) *Problem {
 		p.ParameterName, p.ParameterValue, p.cause = he.Param, he.Value, he.Err
 		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 			p.retryAfter = "1"
+			if secs := int64(math.Ceil(he.RetryAfter.Seconds())); secs > 1 {
+				p.retryAfter = strconv.FormatInt(secs, 10)
+			}
 		}
 		return p
 	}

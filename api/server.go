@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/netguard"
 )
 
@@ -39,6 +40,16 @@ type Config struct {
 	// OnEvents, when set, is called after events are committed; serve wakes
 	// the delivery dispatcher with it.
 	OnEvents func()
+	// Sender makes trigger requests; default one under Policy with
+	// SendTimeout. serve passes the delivery engine's, so that OAuth2
+	// tokens and rate limiters are shared.
+	Sender *delivery.Sender
+	// SendTimeout is the longest a trigger waits for its receiver, and the
+	// default; default 15s.
+	SendTimeout time.Duration
+	// TriggerConcurrency caps the triggers of one webhook in flight on this
+	// node; default 16.
+	TriggerConcurrency int
 	// CacheTTL bounds how long a node trusts cached keys and event schemas
 	// changed on another node; default 5s. Changes made through this node
 	// apply at once.
@@ -56,6 +67,9 @@ type Server struct {
 	metrics *metrics
 	keys    *keyCache
 	schemas *schemaCache
+
+	triggers    *delivery.Triggers
+	hookSchemas webhookSchemas
 }
 
 // Access levels of operations.
@@ -91,6 +105,12 @@ func New(cfg Config) *Server {
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 15 * time.Second
+	}
+	if cfg.Sender == nil {
+		cfg.Sender = &delivery.Sender{Client: cfg.Policy.Client(cfg.SendTimeout), UserAgent: "Hookgate/" + cfg.Version}
+	}
 	now := cfg.Now
 	s := &Server{
 		// Stores keep microseconds; answering the same precision keeps a
@@ -101,6 +121,8 @@ func New(cfg Config) *Server {
 	}
 	s.keys = newKeyCache(cfg.CacheTTL, s.now)
 	s.schemas = newSchemaCache(cfg.Store, cfg.CacheTTL, s.now)
+	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData,
+		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry})
 
 	hc := huma.DefaultConfig("Hookgate API", cfg.Version)
 	hc.Info.Description = "Self-hosted webhook gateway. Authenticate with `Authorization: Bearer KEY` or `X-API-Key: KEY`."
@@ -118,6 +140,7 @@ func New(cfg Config) *Server {
 	s.registerProjects()
 	s.registerKeys()
 	s.registerWebhooks()
+	s.registerTrigger()
 	s.registerEventTypes()
 	s.registerEvents()
 	s.registerDeliveries()

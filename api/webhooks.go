@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -45,6 +47,35 @@ type webhookIn struct {
 	PayloadEncoding string            `json:"payloadEncoding,omitempty" enum:"json,base64" doc:"base64: the event's data is a base64 string sent as raw bytes"`
 	RateLimit       int               `json:"rateLimit,omitempty" minimum:"0" maximum:"100000" doc:"Maximum requests per second; 0 for none"`
 	Metadata        map[string]string `json:"metadata,omitempty"`
+	UID             string            `json:"uid,omitempty" doc:"A client-chosen ID, unique in the project, usable wherever the webhook's ID is: 1-64 letters, digits, '_', '.' or '-', not beginning with wh_"`
+	Schema          rawJSON           `json:"schema,omitempty" doc:"JSON Schema that a trigger's data must match"`
+	Then            *chainBody        `json:"then,omitempty" doc:"Trigger chain: after a 2xx answer, trigger this webhook with what map selects from the answer"`
+}
+
+// chainBody is the next step of a trigger chain.
+type chainBody struct {
+	Webhook string   `json:"webhook" doc:"The next webhook's ID or uid, in the same project; answered as its ID"`
+	Map     chainMap `json:"map,omitempty"`
+}
+
+type chainMap struct {
+	Data        string            `json:"data,omitempty" doc:"JSON Pointer to the next call's data; empty passes the whole answer"`
+	Headers     map[string]string `json:"headers,omitempty" doc:"Header name to the JSON Pointer of its value"`
+	QueryParams map[string]string `json:"queryParams,omitempty" doc:"Query parameter to the JSON Pointer of its value"`
+}
+
+func (c *chainBody) domain() *hookgate.Chain {
+	if c == nil {
+		return nil
+	}
+	return &hookgate.Chain{Webhook: c.Webhook, Map: hookgate.ChainMap{Data: c.Map.Data, Headers: c.Map.Headers, QueryParams: c.Map.QueryParams}}
+}
+
+func toChain(c *hookgate.Chain) *chainBody {
+	if c == nil {
+		return nil
+	}
+	return &chainBody{Webhook: c.Webhook, Map: chainMap{Data: c.Map.Data, Headers: c.Map.Headers, QueryParams: c.Map.QueryParams}}
 }
 
 type webhookPatch struct {
@@ -58,6 +89,9 @@ type webhookPatch struct {
 	PayloadEncoding *string            `json:"payloadEncoding,omitempty" enum:"json,base64"`
 	RateLimit       *int               `json:"rateLimit,omitempty" minimum:"0" maximum:"100000"`
 	Metadata        *map[string]string `json:"metadata,omitempty"`
+	UID             *string            `json:"uid,omitempty" doc:"\"\" removes the uid"`
+	Schema          rawJSON            `json:"schema,omitempty" doc:"null removes the schema"`
+	Then            rawJSON            `json:"then,omitempty" doc:"null removes the chain"`
 }
 
 type webhookOut struct {
@@ -73,6 +107,9 @@ type webhookOut struct {
 	PayloadEncoding string            `json:"payloadEncoding"`
 	RateLimit       int               `json:"rateLimit"`
 	Metadata        map[string]string `json:"metadata"`
+	UID             string            `json:"uid,omitempty"`
+	Schema          rawJSON           `json:"schema,omitempty"`
+	Then            *chainBody        `json:"then,omitempty"`
 	Status          string            `json:"status" enum:"active,deactivated,disabled"`
 	CreatedAt       time.Time         `json:"createdAt"`
 	UpdatedAt       time.Time         `json:"updatedAt"`
@@ -87,6 +124,7 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 		Auth:    authBody{Type: a.Type, Username: a.Username, ClientID: a.ClientID, TokenURL: a.TokenURL, Scopes: a.Scopes},
 		Headers: make(map[string]string, len(w.Headers)), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
 		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
+		UID: w.UID, Schema: rawJSON(w.Schema), Then: toChain(w.Then),
 		CreatedAt: utc(w.CreatedAt), UpdatedAt: utc(w.UpdatedAt),
 	}
 	if a.Password != "" {
@@ -119,7 +157,7 @@ type webhookOutput struct {
 // WebhookRef names a webhook in a path.
 type WebhookRef struct {
 	ProjectRef
-	ID string `path:"id" doc:"Webhook ID"`
+	ID string `path:"id" maxLength:"64" doc:"Webhook ID or uid"`
 }
 
 type recoverOut struct {
@@ -143,9 +181,18 @@ func (s *Server) toSecret(w *hookgate.Webhook) secretOut {
 	return out
 }
 
-// checkWebhook validates w and judges its URLs against the network policy.
-func (s *Server) checkWebhook(w *hookgate.Webhook) error {
+// checkWebhook validates w, judges its URLs against the network policy,
+// compiles its trigger schema and checks its chain.
+func (s *Server) checkWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	if err := w.Validate(); err != nil {
+		return err
+	}
+	if len(w.Schema) > 0 {
+		if _, err := checkSchema(rawJSON(w.Schema)); err != nil {
+			return err
+		}
+	}
+	if err := s.checkChain(ctx, w); err != nil {
 		return err
 	}
 	if err := s.checkNetwork("url", w.URL); err != nil {
@@ -182,10 +229,13 @@ func (s *Server) registerWebhooks() {
 				ID: hookgate.NewID(hookgate.PrefixWebhook, now), ProjectID: projectID(ctx), URL: b.URL, Description: b.Description,
 				Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), Headers: b.Headers, Method: b.Method,
 				QueryParams: b.QueryParams, PayloadEncoding: b.PayloadEncoding, RateLimit: b.RateLimit, Metadata: b.Metadata,
-				CreatedAt: now, UpdatedAt: now,
+				UID: b.UID, Then: b.Then.domain(), CreatedAt: now, UpdatedAt: now,
+			}
+			if !b.Schema.isNull() {
+				w.Schema = []byte(b.Schema)
 			}
 			w.ApplyDefaults()
-			if err := s.checkWebhook(w); err != nil {
+			if err := s.checkWebhook(ctx, w); err != nil {
 				return nil, err
 			}
 			if w.Secret == "" {
@@ -229,8 +279,10 @@ func (s *Server) registerWebhooks() {
 			if err != nil {
 				return nil, err
 			}
-			applyPatch(w, &in.Body)
-			if err := s.checkWebhook(w); err != nil {
+			if err := applyPatch(w, &in.Body); err != nil {
+				return nil, err
+			}
+			if err := s.checkWebhook(ctx, w); err != nil {
 				return nil, err
 			}
 			w.UpdatedAt = s.now().UTC()
@@ -242,7 +294,11 @@ func (s *Server) registerWebhooks() {
 
 	huma.Register(s.api, op("deleteWebhook", http.MethodDelete, path+"/{id}", "Delete a webhook; its unfinished deliveries are cancelled", accessOwner, http.StatusNoContent, tags),
 		func(ctx context.Context, in *WebhookRef) (*struct{}, error) {
-			return nil, s.store.DeleteWebhook(ctx, projectID(ctx), in.ID)
+			id, err := s.webhookID(ctx, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.store.DeleteWebhook(ctx, projectID(ctx), id)
 		})
 
 	for _, st := range []struct{ id, verb, status, summary string }{
@@ -251,7 +307,11 @@ func (s *Server) registerWebhooks() {
 	} {
 		huma.Register(s.api, op(st.id, http.MethodPost, path+"/{id}/"+st.verb, st.summary, accessOwner, http.StatusOK, tags),
 			func(ctx context.Context, in *WebhookRef) (*webhookOutput, error) {
-				w, err := s.store.SetWebhookStatus(ctx, projectID(ctx), in.ID, st.status, s.now().UTC())
+				id, err := s.webhookID(ctx, in.ID)
+				if err != nil {
+					return nil, err
+				}
+				w, err := s.store.SetWebhookStatus(ctx, projectID(ctx), id, st.status, s.now().UTC())
 				if err != nil {
 					return nil, err
 				}
@@ -261,8 +321,12 @@ func (s *Server) registerWebhooks() {
 
 	huma.Register(s.api, op("testWebhook", http.MethodPost, path+"/{id}/test", "Send a webhook.test event to this webhook now", accessOwner, http.StatusAccepted, tags),
 		func(ctx context.Context, in *WebhookRef) (*struct{ Body deliveryOut }, error) {
-			data := fmt.Appendf(nil, `{"webhookId":%q,"message":"This is a test event from Hookgate."}`, in.ID)
-			_, d, err := s.store.CreateDirectEvent(ctx, projectID(ctx), in.ID, hookgate.EventInput{Type: "webhook.test", Data: data})
+			id, err := s.webhookID(ctx, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			data := fmt.Appendf(nil, `{"webhookId":%q,"message":"This is a test event from Hookgate."}`, id)
+			_, d, err := s.store.CreateDirectEvent(ctx, projectID(ctx), id, hookgate.EventInput{Type: "webhook.test", Data: data})
 			if err != nil {
 				return nil, err
 			}
@@ -280,7 +344,11 @@ func (s *Server) registerWebhooks() {
 			if in.Body.Since.After(s.now()) {
 				return nil, hookgate.InvalidParam("since", in.Body.Since, "since is in the future")
 			}
-			requeued, created, err := s.store.RecoverWebhook(ctx, projectID(ctx), in.ID, in.Body.Since, s.now())
+			id, err := s.webhookID(ctx, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			requeued, created, err := s.store.RecoverWebhook(ctx, projectID(ctx), id, in.Body.Since, s.now())
 			if err != nil {
 				return nil, err
 			}
@@ -342,7 +410,7 @@ func (s *Server) registerWebhooks() {
 
 // applyPatch changes the fields p names. Credentials sent back redacted keep
 // their stored values, so that a client may send back what it read.
-func applyPatch(w *hookgate.Webhook, p *webhookPatch) {
+func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 	if p.URL != nil {
 		w.URL = *p.URL
 	}
@@ -391,5 +459,79 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) {
 	if p.Metadata != nil {
 		w.Metadata = *p.Metadata
 	}
+	if p.UID != nil {
+		w.UID = *p.UID
+	}
+	switch {
+	case len(p.Schema) == 0:
+	case p.Schema.isNull():
+		w.Schema = nil
+	default:
+		w.Schema = []byte(p.Schema)
+	}
+	switch {
+	case len(p.Then) == 0:
+	case p.Then.isNull():
+		w.Then = nil
+	default:
+		var c chainBody
+		dec := json.NewDecoder(bytes.NewReader(p.Then))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return hookgate.InvalidParam("then", nil, "then is {\"webhook\": ID or uid, \"map\": {\"data\", \"headers\", \"queryParams\"}}: %v", err)
+		}
+		w.Then = c.domain()
+	}
 	w.ApplyDefaults()
+	return nil
+}
+
+// checkChain resolves w's next webhook (an ID or a uid of the same project)
+// to its ID and refuses a chain that loops back or runs longer than
+// MaxChainSteps. A chain that grows too long later, through a change of a
+// webhook before w, is stopped when it runs.
+func (s *Server) checkChain(ctx context.Context, w *hookgate.Webhook) error {
+	if w.Then == nil {
+		return nil
+	}
+	ref := w.Then.Webhook
+	next, err := s.store.FindWebhook(ctx, w.ProjectID, ref)
+	if hookgate.ErrorCode(err) == hookgate.ENotFound {
+		return hookgate.InvalidParam("then", ref, "then.webhook %s names no webhook of this project", ref)
+	}
+	if err != nil {
+		return err
+	}
+	w.Then.Webhook = next.ID
+	seen := map[string]bool{w.ID: true}
+	for steps := 2; next != nil; steps++ {
+		if seen[next.ID] {
+			return hookgate.InvalidParam("then", ref, "then makes a cycle: the chain from %s comes back to %s", ref, next.ID)
+		}
+		if steps > hookgate.MaxChainSteps {
+			return hookgate.InvalidParam("then", ref, "then makes a chain of more than %d steps", hookgate.MaxChainSteps)
+		}
+		seen[next.ID] = true
+		if next.Then == nil {
+			break
+		}
+		if next, err = s.store.FindWebhook(ctx, w.ProjectID, next.Then.Webhook); hookgate.ErrorCode(err) == hookgate.ENotFound {
+			break
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// webhookID returns the ID of the webhook ref names (its ID or its uid).
+func (s *Server) webhookID(ctx context.Context, ref string) (string, error) {
+	if hookgate.IsWebhookID(ref) {
+		return ref, nil
+	}
+	w, err := s.store.FindWebhook(ctx, projectID(ctx), ref)
+	if err != nil {
+		return "", err
+	}
+	return w.ID, nil
 }

@@ -100,17 +100,17 @@ func (d *Dispatcher) endpointFor(w *hookgate.Webhook, now time.Time) *endpoint {
 		e.limit = w.RateLimit
 		switch {
 		case e.limit <= 0:
-			e.lim, e.pace, e.token = nil, nil, false
+			e.lim, e.token = nil, false
 		case e.lim == nil:
 			// A burst of one spaces requests evenly: no second holds more
 			// than rateLimit of them.
 			e.lim = rate.NewLimiter(rate.Limit(e.limit), 1)
-			e.pace = rate.NewLimiter(rate.Limit(e.limit), 1)
 		default:
 			e.lim.SetLimitAt(now, rate.Limit(e.limit))
-			e.pace.SetLimitAt(now, rate.Limit(e.limit))
 		}
 	}
+	// The sender's limiter, shared with triggers, spaces the requests.
+	e.pace = d.cfg.Sender.Pace(w)
 	return e
 }
 

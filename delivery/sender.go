@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -65,6 +67,10 @@ type Result struct {
 	Duration  time.Duration
 	// Err says why no answer came, or why the request could not be made.
 	Err error
+	// Method, URL and Sent are the request as made; Sent is nil when no
+	// request was built.
+	Method, URL string
+	Sent        http.Header
 }
 
 // OK reports whether the receiver accepted the request (any 2xx).
@@ -74,7 +80,21 @@ func (r Result) OK() bool { return r.Err == nil && r.StatusCode >= 200 && r.Stat
 // delivery.
 func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
 	a := hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, r.Started), DeliveryID: deliveryID, Attempt: n, StartedAt: r.Started,
-		DurationMs: r.Duration.Milliseconds(), StatusCode: r.StatusCode, ResponseBody: string(r.Body)}
+		DurationMs: r.Duration.Milliseconds(), StatusCode: r.StatusCode, RequestMethod: r.Method, RequestURL: redactURL(r.URL)}
+	if utf8.Valid(r.Body) && bytes.IndexByte(r.Body, 0) < 0 {
+		a.ResponseBody = string(r.Body)
+	} else {
+		// The store keeps text: a binary answer is kept whole, in base64.
+		a.ResponseBody, a.ResponseBodyEncoding = base64.StdEncoding.EncodeToString(r.Body), hookgate.EncodingBase64
+	}
+	if r.Sent != nil {
+		a.RequestHeaders = make(map[string]string, len(r.Sent))
+		for k, v := range r.Sent {
+			if len(v) > 0 {
+				a.RequestHeaders[k] = redactHeader(k, v[0])
+			}
+		}
+	}
 	if r.Header != nil {
 		a.ResponseHeaders = make(map[string]string, len(r.Header))
 		for k, v := range r.Header {
@@ -100,6 +120,8 @@ type Sender struct {
 
 	mu     sync.Mutex
 	tokens map[string]oauth2.TokenSource // by webhook ID and version
+	paces  map[string]*pacer             // by webhook ID
+	swept  time.Time
 }
 
 // Send makes one delivery request for m to w.
@@ -175,6 +197,7 @@ func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 		}
 		tok.SetAuthHeader(req)
 	}
+	res.Method, res.URL, res.Sent = req.Method, target, req.Header
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		res.Err, res.Duration = err, s.now().Sub(start)
@@ -193,6 +216,40 @@ func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 	return res
 }
 
+// Redacted stands in for a credential in what is recorded of a request.
+const Redacted = "********"
+
+// redactHeader hides the value of a credential header; of an Authorization
+// header it keeps the scheme.
+func redactHeader(name, value string) string {
+	if !hookgate.IsCredentialHeader(name) {
+		return value
+	}
+	if scheme, _, ok := strings.Cut(value, " "); ok && strings.EqualFold(name, "Authorization") {
+		return scheme + " " + Redacted
+	}
+	return Redacted
+}
+
+// redactURL hides the values of query parameters named like credentials.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.RawQuery == "" {
+		return raw
+	}
+	q := u.Query()
+	changed := false
+	for k := range q {
+		if hookgate.IsCredentialHeader(k) {
+			q[k], changed = []string{Redacted}, true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
 func (s *Sender) previousSecret(w *hookgate.Webhook, now time.Time) string {
 	if w.PreviousSecret != "" && now.Before(w.PreviousSecretExpiresAt) {
 		return w.PreviousSecret
@@ -205,7 +262,7 @@ func (s *Sender) previousSecret(w *hookgate.Webhook, now time.Time) string {
 // bytes that data (a base64 string) encodes.
 func Payload(w *hookgate.Webhook, m Message) ([]byte, string, error) {
 	if w.PayloadEncoding == hookgate.EncodingBase64 {
-		b, err := DecodeBase64Data(m.Data)
+		b, err := hookgate.DecodeBase64Data(m.Data)
 		if err != nil {
 			return nil, "", fmt.Errorf("payloadEncoding is base64 but the event's %w", err)
 		}
@@ -217,20 +274,6 @@ func Payload(w *hookgate.Webhook, m Message) ([]byte, string, error) {
 		Data      json.RawMessage `json:"data"`
 	}{m.EventType, m.EventTime.UTC(), m.Data})
 	return b, "application/json", err
-}
-
-// DecodeBase64Data returns the bytes that data, a JSON string of standard
-// base64, encodes.
-func DecodeBase64Data(data json.RawMessage) ([]byte, error) {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, errors.New("data is not a JSON string")
-	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, errors.New("data is not valid base64")
-	}
-	return b, nil
 }
 
 // tokenSource returns the cached token source of w; a changed webhook (another

@@ -10,7 +10,7 @@ import (
 
 // FindDelivery finds a delivery.
 func (s *Store) FindDelivery(ctx context.Context, projectID, id string) (*hookgate.Delivery, error) {
-	d, err := scanDelivery(s.read.QueryRowContext(ctx, s.q(`SELECT `+deliveryCols+` FROM deliveries WHERE project_id = ? AND id = ?`), projectID, id))
+	d, err := scanDelivery(s.read.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM deliveries WHERE project_id = ? AND id = ?`), projectID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookgate.NotFound("delivery")
 	}
@@ -22,7 +22,7 @@ func (s *Store) FindDelivery(ctx context.Context, projectID, id string) (*hookga
 // event's deliveries are a range of the primary key (see DeliveryID).
 func (s *Store) ListDeliveries(ctx context.Context, projectID string, f hookgate.DeliveryFilter) ([]*hookgate.Delivery, string, error) {
 	limit := pageLimit(f.Page)
-	q := `SELECT ` + deliveryCols + ` FROM deliveries WHERE project_id = ?`
+	q := `SELECT ` + deliveryReadCols + ` FROM deliveries WHERE project_id = ?`
 	args := []any{projectID}
 	if f.Cursor != "" {
 		q += ` AND id < ?`
@@ -41,6 +41,10 @@ func (s *Store) ListDeliveries(ctx context.Context, projectID string, f hookgate
 		q += ` AND status = ?`
 		args = append(args, f.Status)
 	}
+	if f.Kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 	return queryPage(ctx, s.read, s.q(q), limit, scanDelivery, func(d *hookgate.Delivery) string { return d.ID }, args...)
@@ -50,7 +54,7 @@ func scanDelivery(r scanner) (*hookgate.Delivery, error) {
 	var d hookgate.Delivery
 	var next, lease, created, updated int64
 	if err := r.Scan(&d.ID, &d.ProjectID, &d.EventID, &d.WebhookID, &d.EventType, &d.Status, &d.Attempts, &next, &lease,
-		&d.LastStatusCode, &d.LastError, &created, &updated); err != nil {
+		&d.LastStatusCode, &d.LastError, &created, &updated, &d.Kind, &d.ChainID); err != nil {
 		return nil, err
 	}
 	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)

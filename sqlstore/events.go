@@ -17,6 +17,10 @@ const eventCols = "id, project_id, type, data, idempotency_key, deliveries, crea
 
 const deliveryCols = "id, project_id, event_id, webhook_id, event_type, status, attempts, next_attempt_at, lease_until, last_status_code, last_error, created_at, updated_at"
 
+// deliveryReadCols are the columns scanDelivery reads: deliveryCols, which
+// event deliveries are inserted with, and the kind and chain of a trigger.
+const deliveryReadCols = deliveryCols + ", kind, chain_id"
+
 // CreateEvents accepts events through the group committer.
 func (s *Store) CreateEvents(ctx context.Context, projectID string, in []hookgate.EventInput) ([]*hookgate.Event, error) {
 	r := &ingestReq{projectID: projectID, in: in, done: make(chan struct{})}

@@ -27,7 +27,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease ti
 		WHERE (project_id, id) IN (SELECT project_id, id FROM deliveries
 			WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until < ?
 			ORDER BY next_attempt_at LIMIT ?`+lock+`)
-		RETURNING `+deliveryCols), micros(until), micros(now), micros(now), limit)
+		RETURNING `+deliveryReadCols), micros(until), micros(now), micros(now), limit)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -62,8 +62,7 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 		if a.ID == "" {
 			continue // no request was made
 		}
-		h, _ := json.Marshal(a.ResponseHeaders)
-		attempts = append(attempts, []any{a.ID, o.ProjectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, string(h), a.ResponseBody, a.Error})
+		attempts = append(attempts, attemptRow(o.ProjectID, &a))
 	}
 	streaks := failureStreaks(outs)
 	return s.tx(ctx, func(tx *sql.Tx) error {
@@ -185,11 +184,22 @@ func failureStreaks(outs []hookgate.AttemptOutcome) []streak {
 	return out
 }
 
-const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error"
+const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error, request_method, request_url, request_headers, response_body_encoding"
+
+// attemptRow is a's values in the order of attemptCols.
+func attemptRow(projectID string, a *hookgate.Attempt) []any {
+	reqH := ""
+	if a.RequestHeaders != nil {
+		reqH = jsonText(a.RequestHeaders)
+	}
+	return []any{a.ID, projectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, jsonText(a.ResponseHeaders),
+		a.ResponseBody, a.Error, a.RequestMethod, a.RequestURL, reqH, a.ResponseBodyEncoding}
+}
 
 // ListAttempts lists a delivery's attempts, the latest first.
 func (s *Store) ListAttempts(ctx context.Context, projectID, deliveryID string) ([]*hookgate.Attempt, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error,
+		request_method, request_url, request_headers, response_body_encoding
 		FROM attempts WHERE project_id = ? AND delivery_id = ? ORDER BY attempt DESC`), projectID, deliveryID)
 	if err != nil {
 		return nil, err
@@ -199,12 +209,16 @@ func (s *Store) ListAttempts(ctx context.Context, projectID, deliveryID string) 
 	for rows.Next() {
 		var a hookgate.Attempt
 		var started int64
-		var headers string
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &started, &a.DurationMs, &a.StatusCode, &headers, &a.ResponseBody, &a.Error); err != nil {
+		var headers, reqHeaders string
+		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &started, &a.DurationMs, &a.StatusCode, &headers, &a.ResponseBody, &a.Error,
+			&a.RequestMethod, &a.RequestURL, &reqHeaders, &a.ResponseBodyEncoding); err != nil {
 			return nil, err
 		}
 		a.StartedAt = fromMicros(started)
 		_ = json.Unmarshal([]byte(headers), &a.ResponseHeaders)
+		if reqHeaders != "" {
+			_ = json.Unmarshal([]byte(reqHeaders), &a.RequestHeaders)
+		}
 		out = append(out, &a)
 	}
 	return out, rows.Err()
@@ -215,8 +229,9 @@ func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now tim
 	var d *hookgate.Delivery
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var status string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT w.status FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-			WHERE d.project_id = ? AND d.id = ?`), projectID, id).Scan(&status)
+		var kind string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT w.status, d.kind FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			WHERE d.project_id = ? AND d.id = ?`), projectID, id).Scan(&status, &kind)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The delivery does not exist, or its webhook was deleted.
 			if _, ferr := s.findDeliveryTx(ctx, tx, projectID, id); ferr != nil {
@@ -230,6 +245,10 @@ func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now tim
 		if status != hookgate.StatusActive {
 			return &hookgate.Error{Code: hookgate.EConflict, Message: "the delivery's webhook is " + status + "; activate it first"}
 		}
+		if kind != hookgate.KindEvent {
+			// Triggers are never queued: the dispatcher sends events only.
+			return &hookgate.Error{Code: hookgate.EConflict, Message: "a trigger is not queued; it is re-run by the API at once"}
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
 			WHERE project_id = ? AND id = ?`), hookgate.DeliveryPending, micros(now), micros(now), projectID, id); err != nil {
 			return err
@@ -241,7 +260,7 @@ func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now tim
 }
 
 func (s *Store) findDeliveryTx(ctx context.Context, tx *sql.Tx, projectID, id string) (*hookgate.Delivery, error) {
-	d, err := scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryCols+` FROM deliveries WHERE project_id = ? AND id = ?`), projectID, id))
+	d, err := scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM deliveries WHERE project_id = ? AND id = ?`), projectID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookgate.NotFound("delivery")
 	}
@@ -263,7 +282,7 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 	}
 	us := micros(now)
 	res, err := s.write.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
-		WHERE webhook_id = ? AND status = ? AND created_at >= ?`), hookgate.DeliveryPending, us, us, webhookID, hookgate.DeliveryFailed, micros(since))
+		WHERE webhook_id = ? AND status = ? AND kind = ? AND created_at >= ?`), hookgate.DeliveryPending, us, us, webhookID, hookgate.DeliveryFailed, hookgate.KindEvent, micros(since))
 	if err != nil {
 		return 0, 0, err
 	}

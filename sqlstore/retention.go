@@ -12,7 +12,8 @@ import (
 const purgeChunk = 5000
 
 // Purge removes what is older than before: attempts, expired idempotency
-// keys, and the payload (data) of events whose deliveries are all finished.
+// keys, the payload (data) of events whose deliveries are all finished, and
+// the input kept with triggers.
 // Events and deliveries themselves stay, for audit. It is idempotent and safe
 // to run on many nodes at once. It returns how many rows it changed.
 func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error) {
@@ -27,6 +28,9 @@ func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error)
 			WHERE e.created_at < ? AND e.data <> 'null' AND NOT EXISTS (SELECT 1 FROM deliveries d
 				WHERE d.project_id = e.project_id AND d.event_id = e.id AND d.status IN (?, ?)) LIMIT ?)`,
 			[]any{b, hookgate.DeliveryPending, hookgate.DeliveryPaused, purgeChunk}},
+		// A trigger's input, kept for a retry by hand, is its payload.
+		{`UPDATE deliveries SET request = '' WHERE (project_id, id) IN (SELECT project_id, id FROM deliveries
+			WHERE request <> '' AND created_at < ? LIMIT ?)`, []any{b, purgeChunk}},
 	}
 	var total int64
 	for _, st := range steps {

@@ -11,11 +11,11 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at"
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step"
 
 // webhookRow is a webhook as stored: secrets sealed, lists as JSON.
 type webhookRow struct {
-	events, secret, prevSecret, auth, headers, queryParams, metadata string
+	events, secret, prevSecret, auth, headers, queryParams, metadata, then string
 }
 
 func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
@@ -31,7 +31,15 @@ func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
 		headers:     s.box.Seal(jsonText(w.Headers)),
 		queryParams: jsonText(w.QueryParams),
 		metadata:    jsonText(w.Metadata),
+		then:        thenText(w.Then),
 	}, nil
+}
+
+func thenText(c *hookgate.Chain) string {
+	if c == nil {
+		return ""
+	}
+	return jsonText(c)
 }
 
 func jsonText(v any) string {
@@ -45,24 +53,37 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.write.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err = s.write.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, w.URL, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
-		micros(w.CreatedAt), micros(w.UpdatedAt))
+		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then)
+	return uidConflict(err)
+}
+
+// uidConflict turns the unique violation of a webhook's uid into EConflict.
+func uidConflict(err error) error {
+	if isUniqueViolation(err) {
+		return &hookgate.Error{Code: hookgate.EConflict, Message: "another webhook of the project has this uid", Param: "uid"}
+	}
 	return err
 }
 
-// FindWebhook finds a webhook with its secrets decrypted.
-func (s *Store) FindWebhook(ctx context.Context, projectID, id string) (*hookgate.Webhook, error) {
-	return s.findWebhook(ctx, s.read, projectID, id)
+// FindWebhook finds a webhook by its ID or its uid, with its secrets
+// decrypted.
+func (s *Store) FindWebhook(ctx context.Context, projectID, ref string) (*hookgate.Webhook, error) {
+	return s.findWebhook(ctx, s.read, projectID, ref)
 }
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (s *Store) findWebhook(ctx context.Context, db queryer, projectID, id string) (*hookgate.Webhook, error) {
-	w, err := s.scanWebhook(db.QueryRowContext(ctx, s.q(`SELECT `+webhookCols+` FROM webhooks WHERE project_id = ? AND id = ?`), projectID, id))
+func (s *Store) findWebhook(ctx context.Context, db queryer, projectID, ref string) (*hookgate.Webhook, error) {
+	col := "uid"
+	if hookgate.IsWebhookID(ref) {
+		col = "id"
+	}
+	w, err := s.scanWebhook(db.QueryRowContext(ctx, s.q(`SELECT `+webhookCols+` FROM webhooks WHERE project_id = ? AND `+col+` = ?`), projectID, ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookgate.NotFound("webhook")
 	}
@@ -84,10 +105,10 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	}
 	res, err := s.write.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
-		metadata = ?, updated_at = ? WHERE project_id = ? AND id = ?`),
+		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ? WHERE project_id = ? AND id = ?`),
 		w.URL, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
-		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.ProjectID, w.ID)
-	return mustAffect(res, err, "webhook")
+		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, w.ProjectID, w.ID)
+	return mustAffect(res, uidConflict(err), "webhook")
 }
 
 // SetWebhookStatus changes a webhook's status and pauses or resumes its
@@ -132,10 +153,20 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	var w hookgate.Webhook
 	var row webhookRow
 	var prevExp, created, updated int64
+	var schema string
 	if err := r.Scan(&w.ID, &w.ProjectID, &w.URL, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
-		&created, &updated); err != nil {
+		&created, &updated, &w.UID, &schema, &row.then); err != nil {
 		return nil, err
+	}
+	if schema != "" {
+		w.Schema = json.RawMessage(schema)
+	}
+	if row.then != "" {
+		w.Then = &hookgate.Chain{}
+		if err := json.Unmarshal([]byte(row.then), w.Then); err != nil {
+			return nil, fmt.Errorf("webhook %s then: %w", w.ID, err)
+		}
 	}
 	w.PreviousSecretExpiresAt, w.CreatedAt, w.UpdatedAt = fromMicros(prevExp), fromMicros(created), fromMicros(updated)
 	var err error

@@ -34,6 +34,8 @@ type serveFlags struct {
 	retention     time.Duration
 	disableAfter  time.Duration
 	pprofAddr     string
+
+	triggerConcurrency int
 }
 
 func newServeCmd() *cobra.Command {
@@ -61,7 +63,8 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", 5*24*time.Hour, "a webhook whose every attempt has failed for this long is disabled")
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts and finished events' payloads older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", 2*time.Minute, "how long a claimed delivery stays with this node before another may take it over; more than --send-timeout")
-	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", 15*time.Second, "how long one delivery request may take")
+	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", 15*time.Second, "how long one delivery or trigger request may take")
+	cmd.Flags().IntVar(&f.triggerConcurrency, "trigger-concurrency", 16, "triggers of one webhook in flight on this node; more are answered 429")
 	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for API requests and delivery requests in flight")
 	return cmd
 }
@@ -80,6 +83,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.retention < time.Hour {
 		return fmt.Errorf("--retention must be at least 1h")
+	}
+	if f.triggerConcurrency <= 0 {
+		return fmt.Errorf("--trigger-concurrency must be positive")
 	}
 	if f.lease <= f.sendTimeout {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
@@ -105,9 +111,12 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 			return fmt.Errorf("HOOKGATE_RETRY_SCHEDULE: %w", err)
 		}
 	}
+	// One sender for deliveries and triggers: OAuth2 tokens and rateLimit
+	// pacing are shared.
+	sender := &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version}
 	dispatcher := delivery.New(delivery.Config{
 		Queue:        store,
-		Sender:       &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version},
+		Sender:       sender,
 		Schedule:     schedule,
 		Logger:       log,
 		Registry:     reg,
@@ -118,6 +127,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	handler := api.New(api.Config{
 		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,
 		MaxEventBytes: f.maxEventBytes, Version: version, OnEvents: dispatcher.Wake,
+		Sender: sender, SendTimeout: f.sendTimeout, TriggerConcurrency: f.triggerConcurrency,
 	})
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})

@@ -1,0 +1,162 @@
+package hookgate
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// MaxChainSteps is the most calls one trigger makes, its chain included.
+const MaxChainSteps = 5
+
+// Chain is the next step of a trigger chain: after a 2xx answer, the
+// webhook Webhook (in the same project) is triggered with what Map selects
+// from that answer.
+type Chain struct {
+	// Webhook is the next webhook's ID (a uid given at registration is
+	// stored as the ID it names).
+	Webhook string   `json:"webhook"`
+	Map     ChainMap `json:"map"`
+}
+
+// ChainMap selects, with JSON Pointers (RFC 6901) into a JSON answer, the
+// next call's input.
+type ChainMap struct {
+	// Data points at the next call's data; empty passes the whole answer.
+	// A GET or DELETE webhook is sent no data.
+	Data string `json:"data,omitempty"`
+	// Headers maps a header name to the pointer of its value.
+	Headers map[string]string `json:"headers,omitempty"`
+	// QueryParams maps a query parameter to the pointer of its value.
+	QueryParams map[string]string `json:"queryParams,omitempty"`
+}
+
+func (c *Chain) validate() error {
+	if c.Webhook == "" {
+		return MissingParam("then.webhook")
+	}
+	if err := checkPointer("then.map.data", c.Map.Data); err != nil {
+		return err
+	}
+	if len(c.Map.Headers) > MaxHeaders || len(c.Map.QueryParams) > MaxQueryParams {
+		return InvalidParam("then.map", nil, "then.map holds at most %d headers and %d query parameters", MaxHeaders, MaxQueryParams)
+	}
+	for k, p := range c.Map.Headers {
+		if !validHeaderName(k) {
+			return InvalidParam("then.map.headers", k, "%q is not a valid header name", k)
+		}
+		if callerMayNotSet(k) {
+			return InvalidParam("then.map.headers."+k, k, "header %s is set by Hookgate or the registration and cannot be mapped", k)
+		}
+		if err := checkPointer("then.map.headers."+k, p); err != nil {
+			return err
+		}
+	}
+	for k, p := range c.Map.QueryParams {
+		if !paramNamePattern.MatchString(k) {
+			return InvalidParam("then.map.queryParams", k, "a query parameter name is 1-128 letters, digits or any of _ . - [ ]")
+		}
+		if err := checkPointer("then.map.queryParams."+k, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkPointer(param, p string) error {
+	if p != "" && !strings.HasPrefix(p, "/") {
+		return InvalidParam(param, p, "%s is a JSON Pointer: empty, or beginning with '/'", param)
+	}
+	if len(p) > 1024 {
+		return InvalidParam(param, p, "%s is at most 1024 bytes", param)
+	}
+	return nil
+}
+
+// TriggerInput is what a caller passes to a trigger. Data is sent as the
+// body: the JSON itself, or for payloadEncoding base64 the bytes its string
+// encodes.
+type TriggerInput struct {
+	Data        json.RawMessage   `json:"data,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	QueryParams map[string]string `json:"queryParams,omitempty"`
+	// Timeout bounds the request; 0 means the server's send timeout.
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// HasData reports whether the input carries data (JSON null counts as none).
+func (in *TriggerInput) HasData() bool { return len(in.Data) > 0 && string(in.Data) != "null" }
+
+// callerMayNotSet reports whether a trigger's caller may not set header
+// name whatever the registration: hop-by-hop and computed headers, the
+// Standard Webhooks headers, and the credentials Hookgate keeps.
+func callerMayNotSet(name string) bool {
+	n := strings.ToLower(name)
+	return reservedHeaders[n] || strings.HasPrefix(n, "webhook-") || strings.HasPrefix(n, "proxy-") ||
+		n == "authorization" || n == "user-agent"
+}
+
+// CheckTrigger checks a trigger's input against w's registration: its
+// method (GET and DELETE take no data), its payload encoding, the headers
+// it fixes and the query parameters it lists. The JSON Schema of the data is
+// checked elsewhere. The returned *Error names the parameter at fault.
+func (w *Webhook) CheckTrigger(in *TriggerInput) error {
+	if in.HasData() {
+		if w.Method == http.MethodGet || w.Method == http.MethodDelete {
+			return InvalidParam("data", nil, "the webhook's method is %s, which sends no body: leave data out", w.Method)
+		}
+		if w.PayloadEncoding == EncodingBase64 {
+			if _, err := DecodeBase64Data(in.Data); err != nil {
+				return InvalidParam("data", nil, "the webhook's payloadEncoding is base64: data must be a string of standard base64 (%v)", err)
+			}
+		}
+	}
+	if len(in.Headers) > MaxHeaders {
+		return InvalidParam("headers", len(in.Headers), "at most %d headers", MaxHeaders)
+	}
+	for k, v := range in.Headers {
+		if !validHeaderName(k) {
+			return InvalidParam("headers", k, "%q is not a valid header name", k)
+		}
+		if callerMayNotSet(k) {
+			return InvalidParam("headers."+k, k, "header %s is set by Hookgate and cannot be passed", k)
+		}
+		for fixed := range w.Headers {
+			if strings.EqualFold(fixed, k) {
+				return InvalidParam("headers."+k, k, "header %s is fixed by the webhook's registration and cannot be passed", k)
+			}
+		}
+		if !validHeaderValue(v) || len(v) > 4096 {
+			return InvalidParam("headers."+k, v, "header %s has an invalid value", k)
+		}
+	}
+	for k, v := range in.QueryParams {
+		if !slices.Contains(w.QueryParams, k) {
+			allowed := "none"
+			if len(w.QueryParams) > 0 {
+				allowed = strings.Join(w.QueryParams, ", ")
+			}
+			return InvalidParam("queryParams."+k, k, "query parameter %s is not in the webhook's queryParams (allowed: %s)", k, allowed)
+		}
+		if len(v) > MaxURLLength {
+			return InvalidParam("queryParams."+k, v, "query parameter %s is longer than %d bytes", k, MaxURLLength)
+		}
+	}
+	return nil
+}
+
+// TriggerBody returns the request body of a trigger and its content type:
+// data as sent for payloadEncoding json, or the bytes it encodes for base64;
+// no body when there is no data.
+func (w *Webhook) TriggerBody(in *TriggerInput) ([]byte, string, error) {
+	if !in.HasData() {
+		return nil, "", nil
+	}
+	if w.PayloadEncoding == EncodingBase64 {
+		b, err := DecodeBase64Data(in.Data)
+		return b, "application/octet-stream", err
+	}
+	return in.Data, "application/json", nil
+}
