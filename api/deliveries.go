@@ -124,6 +124,7 @@ func (s *Server) registerAttempts() {
 		})
 
 	retry := op("retryDelivery", http.MethodPost, path+"/retry", "Send a delivery again now, with the same webhook-id", accessOwner, http.StatusAccepted, tags)
+	retry.Errors = append(retry.Errors, http.StatusConflict, http.StatusTooManyRequests)
 	retry.Description = "An event delivery is queued again, due now (202). A trigger is run again at once with the input it " +
 		"was made with, as its next attempt, and answered when recorded (200); a chain is not followed."
 	huma.Register(s.api, retry,

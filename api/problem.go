@@ -243,6 +243,11 @@ func useProblems() {
 			p := humaError(status, msg, errs...)
 			if ctx != nil {
 				noteProblem(ctx.Context(), p)
+				// Huma takes headers only from an error that a handler
+				// returns as one; a problem made here sets its own.
+				if p.retryAfter != "" {
+					ctx.SetHeader("Retry-After", p.retryAfter)
+				}
 			}
 			return p
 		}

@@ -156,7 +156,9 @@ func (s *Server) triggerSchema(ctx context.Context, w *hookgate.Webhook) (*jsons
 		sch, err := s.hookSchemas.get(w)
 		return sch, "the webhook's schema", err
 	}
-	if len(w.Events) != 1 || strings.Contains(w.Events[0], "*") {
+	// The catalog's schema is of an event's data: it applies to the body
+	// of a method that sends one.
+	if len(w.Events) != 1 || strings.Contains(w.Events[0], "*") || w.Method == http.MethodGet || w.Method == http.MethodDelete {
 		return nil, "", nil
 	}
 	sch, err := s.schemas.get(ctx, w.ProjectID, w.Events[0])
@@ -250,6 +252,14 @@ func (s *Server) retryTrigger(ctx context.Context, d *hookgate.Delivery) (*hookg
 	}
 	if w.Status != hookgate.StatusActive {
 		return nil, &hookgate.Error{Code: hookgate.EConflict, Message: "the trigger's webhook is " + w.Status + "; activate it first"}
+	}
+	attempts, err := s.store.ListAttempts(ctx, d.ProjectID, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(attempts) > 0 && attempts[0].RequestMethod == "" {
+		// A chain step cut before its request: its input never existed.
+		return nil, &hookgate.Error{Code: hookgate.EConflict, Message: "this chain step made no request (" + attempts[0].Error + "); trigger the chain's first webhook again"}
 	}
 	raw, err := s.store.FindTriggerRequest(ctx, d.ProjectID, d.ID)
 	if err != nil {

@@ -104,7 +104,8 @@ func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
 		}
 	}
 	if r.Err != nil {
-		a.Error = r.Err.Error()
+		// Go's errors quote the URL: the recorded one is redacted.
+		a.Error = strings.ReplaceAll(r.Err.Error(), r.URL, a.RequestURL)
 	}
 	return a
 }
@@ -231,23 +232,21 @@ func redactHeader(name, value string) string {
 	return Redacted
 }
 
-// redactURL hides the values of query parameters named like credentials.
+// redactURL hides the values of query parameters named like credentials,
+// keeping the query's order and spelling otherwise.
 func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.RawQuery == "" {
+	base, query, ok := strings.Cut(raw, "?")
+	if !ok {
 		return raw
 	}
-	q := u.Query()
-	changed := false
-	for k := range q {
-		if hookgate.IsCredentialHeader(k) {
-			q[k], changed = []string{Redacted}, true
+	parts := strings.Split(query, "&")
+	for i, p := range parts {
+		name, _, _ := strings.Cut(p, "=")
+		if n, err := url.QueryUnescape(name); err == nil && hookgate.IsCredentialHeader(n) {
+			parts[i] = name + "=" + Redacted
 		}
 	}
-	if changed {
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
+	return base + "?" + strings.Join(parts, "&")
 }
 
 func (s *Sender) previousSecret(w *hookgate.Webhook, now time.Time) string {

@@ -210,3 +210,28 @@ func TestDoQueryHeadersAndBound(t *testing.T) {
 		t.Fatalf("attempt = %+v", a)
 	}
 }
+
+// What is recorded of a request hides credentials: in headers, in query
+// values named like them, and in the error text that quotes the URL.
+func TestAttemptRedactsCredentials(t *testing.T) {
+	t.Parallel()
+	w := webhook("http://127.0.0.1:9/x?api_key=abc123&page=1")
+	w.Headers = map[string]string{"X-Api-Key": "k-secret", "X-Team": "billing"}
+	w.Auth = hookgate.WebhookAuth{Type: hookgate.AuthBasic, Username: "u", Password: "p"}
+	res := newSender().Do(context.Background(), w, delivery.Request{ID: "msg_r", Query: url.Values{"access_token": {"zzz-secret"}}})
+	a := res.Attempt("msg_r", 1)
+	if a.RequestURL != "http://127.0.0.1:9/x?api_key=********&page=1&access_token=********" {
+		t.Fatalf("requestUrl = %q", a.RequestURL)
+	}
+	if a.RequestHeaders["X-Api-Key"] != "********" || a.RequestHeaders["Authorization"] != "Basic ********" || a.RequestHeaders["X-Team"] != "billing" {
+		t.Fatalf("requestHeaders = %v", a.RequestHeaders)
+	}
+	for _, secret := range []string{"abc123", "zzz-secret", "k-secret"} {
+		if strings.Contains(a.Error, secret) || strings.Contains(a.RequestURL, secret) {
+			t.Fatalf("%q recorded: %q", secret, a.Error)
+		}
+	}
+	if a.Error == "" || a.StatusCode != 0 {
+		t.Fatalf("attempt = %+v", a)
+	}
+}

@@ -135,7 +135,7 @@ func (t *Triggers) Trigger(ctx context.Context, w *hookgate.Webhook, in *hookgat
 			if len(inv.Steps) == 0 {
 				return nil, err
 			}
-			st = t.invalid(ctx, cur, d, in, err.Error())
+			st = t.invalid(ctx, cur, d, in, hookgate.ErrorMessage(err), false)
 			if st.Delivery == nil {
 				return nil, errors.New("trigger: recording a chain step failed")
 			}
@@ -158,7 +158,7 @@ func (t *Triggers) Trigger(ctx context.Context, w *hookgate.Webhook, in *hookgat
 			now := t.cfg.Now().UTC().Truncate(time.Microsecond)
 			d := &hookgate.Delivery{ID: hookgate.DeliveryID(hookgate.NewID("", now), target.ID), ProjectID: target.ProjectID, WebhookID: target.ID,
 				Kind: hookgate.KindTrigger, ChainID: inv.ChainID, CreatedAt: now}
-			st := t.invalid(ctx, target, d, nextIn, why)
+			st := t.invalid(ctx, target, d, nextIn, why, true)
 			if st.Delivery == nil {
 				return nil, errors.New("trigger: recording a chain step failed")
 			}
@@ -229,9 +229,12 @@ func (t *Triggers) call(ctx context.Context, w *hookgate.Webhook, in *hookgate.T
 }
 
 // invalid records a chain step that made no request, and returns it; its
-// Delivery is nil when it could not be recorded.
-func (t *Triggers) invalid(ctx context.Context, w *hookgate.Webhook, d *hookgate.Delivery, in *hookgate.TriggerInput, why string) Step {
-	t.total.WithLabelValues(TriggerInvalid).Inc()
+// Delivery is nil when it could not be recorded. count is unset when the
+// step was already counted (refused by a limit).
+func (t *Triggers) invalid(ctx context.Context, w *hookgate.Webhook, d *hookgate.Delivery, in *hookgate.TriggerInput, why string, count bool) Step {
+	if count {
+		t.total.WithLabelValues(TriggerInvalid).Inc()
+	}
 	now := t.cfg.Now()
 	a := hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: d.ID, Attempt: d.Attempts + 1, StartedAt: now,
 		Error: "chain: " + why}
