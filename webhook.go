@@ -83,10 +83,12 @@ type Webhook struct {
 	// Schema is a JSON Schema that a trigger's data must match, or nil.
 	Schema json.RawMessage
 	// Then is the next step of a trigger chain, or nil.
-	Then      *Chain
-	Status    string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Then *Chain
+	// TriggerOnly webhooks receive no events: only triggers call them.
+	TriggerOnly bool
+	Status      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // WebhookAuth is how deliveries authenticate to the receiver.
@@ -102,7 +104,7 @@ type WebhookAuth struct {
 
 // Subscribes reports whether the webhook wants events of type eventType.
 func (w *Webhook) Subscribes(eventType string) bool {
-	return MatchesFilters(w.Events, eventType)
+	return !w.TriggerOnly && MatchesFilters(w.Events, eventType)
 }
 
 // MatchesFilters reports whether eventType matches any of filters; an empty
@@ -236,6 +238,9 @@ func (w *Webhook) Validate() error {
 		if k == "" || len(k) > 128 || len(v) > 1024 {
 			return InvalidParam("metadata."+k, v, "metadata keys are 1-128 bytes and values at most 1024 bytes")
 		}
+	}
+	if w.TriggerOnly && len(w.Events) > 0 {
+		return InvalidParam("events", w.Events, "a triggerOnly webhook receives no events: leave events out")
 	}
 	if err := ValidateUID("uid", w.UID); err != nil {
 		return err

@@ -527,3 +527,39 @@ func TestTriggerInOpenAPI(t *testing.T) {
 		t.Fatalf("no triggerWebhook operation in /openapi.json")
 	}
 }
+
+// A triggerOnly webhook gets no events, operational ones included; a
+// trigger still calls it.
+func TestTriggerOnlyWebhookGetsNoEvents(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, allowLoopback)
+		_, owner, pub := e.project("only")
+		recv, got := receiver(t, jsonAnswer(200, `{}`))
+		only := e.webhook("only", owner, map[string]any{"url": recv.URL, "triggerOnly": true, "uid": "api-call"})
+		if only.Body["triggerOnly"] != true {
+			t.Fatalf("created = %s", only.Raw)
+		}
+		all := e.webhook("only", owner, map[string]any{"url": "https://all.example.invalid/"}).str("id")
+		ev := e.event("only", pub, "order.created", map[string]any{"id": 1}).must(t, 202)
+		if num(ev, "deliveries") != 1 {
+			t.Fatalf("deliveries = %s", ev.Raw)
+		}
+		if ids := e.req("GET", "/api/v1/projects/only/deliveries?webhook="+all, owner, nil).must(t, 200).ids(t); len(ids) != 1 {
+			t.Fatalf("the subscribed webhook has %v", ids)
+		}
+		if ids := e.req("GET", "/api/v1/projects/only/deliveries?webhook=api-call", owner, nil).must(t, 200).ids(t); len(ids) != 0 {
+			t.Fatalf("the triggerOnly webhook has %v", ids)
+		}
+		e.req("POST", "/api/v1/projects/only/webhooks", owner, map[string]any{"url": recv.URL, "triggerOnly": true, "events": []string{"a.b"}}).problem(t, 400, "invalid_parameter", "events")
+		e.trigger("only", "api-call", pub, nil).must(t, 200)
+		if len(got()) != 1 {
+			t.Fatalf("%d requests", len(got()))
+		}
+		if r := e.req("PATCH", "/api/v1/projects/only/webhooks/api-call", owner, map[string]any{"triggerOnly": false}).must(t, 200); r.Body["triggerOnly"] != false {
+			t.Fatalf("patched = %s", r.Raw)
+		}
+		if ev := e.event("only", pub, "order.created", map[string]any{"id": 2}).must(t, 202); num(ev, "deliveries") != 2 {
+			t.Fatalf("after PATCH: %s", ev.Raw)
+		}
+	})
+}

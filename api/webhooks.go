@@ -50,6 +50,7 @@ type webhookIn struct {
 	UID             string            `json:"uid,omitempty" doc:"A client-chosen ID, unique in the project, usable wherever the webhook's ID is: 1-64 letters, digits, '_', '.' or '-', not beginning with wh_"`
 	Schema          rawJSON           `json:"schema,omitempty" doc:"JSON Schema that a trigger's data must match"`
 	Then            *chainBody        `json:"then,omitempty" doc:"Trigger chain: after a 2xx answer, trigger this webhook with what map selects from the answer"`
+	TriggerOnly     bool              `json:"triggerOnly,omitempty" doc:"Receive no events: only triggers call this webhook"`
 }
 
 // chainBody is the next step of a trigger chain.
@@ -92,6 +93,7 @@ type webhookPatch struct {
 	UID             *string            `json:"uid,omitempty" doc:"\"\" removes the uid"`
 	Schema          rawJSON            `json:"schema,omitempty" doc:"null removes the schema"`
 	Then            rawJSON            `json:"then,omitempty" doc:"null removes the chain"`
+	TriggerOnly     *bool              `json:"triggerOnly,omitempty"`
 }
 
 type webhookOut struct {
@@ -110,6 +112,7 @@ type webhookOut struct {
 	UID             string            `json:"uid,omitempty"`
 	Schema          rawJSON           `json:"schema,omitempty"`
 	Then            *chainBody        `json:"then,omitempty"`
+	TriggerOnly     bool              `json:"triggerOnly"`
 	Status          string            `json:"status" enum:"active,deactivated,disabled"`
 	CreatedAt       time.Time         `json:"createdAt"`
 	UpdatedAt       time.Time         `json:"updatedAt"`
@@ -124,7 +127,7 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 		Auth:    authBody{Type: a.Type, Username: a.Username, ClientID: a.ClientID, TokenURL: a.TokenURL, Scopes: a.Scopes},
 		Headers: make(map[string]string, len(w.Headers)), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
 		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
-		UID: w.UID, Schema: rawJSON(w.Schema), Then: toChain(w.Then),
+		UID: w.UID, Schema: rawJSON(w.Schema), Then: toChain(w.Then), TriggerOnly: w.TriggerOnly,
 		CreatedAt: utc(w.CreatedAt), UpdatedAt: utc(w.UpdatedAt),
 	}
 	if a.Password != "" {
@@ -229,7 +232,7 @@ func (s *Server) registerWebhooks() {
 				ID: hookgate.NewID(hookgate.PrefixWebhook, now), ProjectID: projectID(ctx), URL: b.URL, Description: b.Description,
 				Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), Headers: b.Headers, Method: b.Method,
 				QueryParams: b.QueryParams, PayloadEncoding: b.PayloadEncoding, RateLimit: b.RateLimit, Metadata: b.Metadata,
-				UID: b.UID, Then: b.Then.domain(), CreatedAt: now, UpdatedAt: now,
+				UID: b.UID, Then: b.Then.domain(), TriggerOnly: b.TriggerOnly, CreatedAt: now, UpdatedAt: now,
 			}
 			if !b.Schema.isNull() {
 				w.Schema = []byte(b.Schema)
@@ -461,6 +464,9 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 	}
 	if p.UID != nil {
 		w.UID = *p.UID
+	}
+	if p.TriggerOnly != nil {
+		w.TriggerOnly = *p.TriggerOnly
 	}
 	switch {
 	case len(p.Schema) == 0:

@@ -125,7 +125,7 @@ func replayOf(e *hookgate.Event) *hookgate.Event {
 }
 
 func (s *Store) subscribers(ctx context.Context, tx *sql.Tx, projectID string) ([]subscriber, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, events FROM webhooks WHERE project_id = ? AND status = ?`), projectID, hookgate.StatusActive)
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, events FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`), projectID, hookgate.StatusActive)
 	if err != nil {
 		return nil, err
 	}
