@@ -153,7 +153,7 @@ func TestWebhookDefaults(t *testing.T) {
 			"id": r.str("id"), "projectId": pid, "url": "https://receiver.example.invalid/h", "description": "",
 			"events": []string{}, "auth": map[string]any{"type": "none"}, "headers": map[string]string{}, "method": "POST",
 			"queryParams": []string{}, "payloadEncoding": "json", "rateLimit": 0, "metadata": map[string]string{},
-			"status": "active", "createdAt": r.str("createdAt"), "updatedAt": r.str("updatedAt"), "secret": r.str("secret"),
+			"triggerOnly": false, "status": "active", "createdAt": r.str("createdAt"), "updatedAt": r.str("updatedAt"), "secret": r.str("secret"),
 		}
 		jsonEq(t, "webhook", r.Body, want)
 		checkGeneratedSecret(t, r.str("secret"))
@@ -478,7 +478,7 @@ func TestWebhookPatchPartial(t *testing.T) {
 		jsonEq(t, "cleared", r.Body, map[string]any{
 			"id": id, "projectId": pid, "url": "http://127.0.0.1:9/new", "description": "after", "events": []string{},
 			"auth": map[string]any{"type": "none"}, "headers": map[string]string{}, "method": "POST", "queryParams": []string{},
-			"payloadEncoding": "base64", "rateLimit": 0, "metadata": map[string]string{}, "status": "active",
+			"payloadEncoding": "base64", "rateLimit": 0, "metadata": map[string]string{}, "triggerOnly": false, "status": "active",
 			"createdAt": r.Body["createdAt"], "updatedAt": r.Body["updatedAt"],
 		})
 		if w := e.find(pid, id); w.Auth.Password != "" || len(w.Headers) != 0 || w.Secret != c.str("secret") {

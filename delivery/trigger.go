@@ -127,10 +127,8 @@ func (t *Triggers) Trigger(ctx context.Context, w *hookgate.Webhook, in *hookgat
 	}
 	cur := w
 	for {
-		now := t.cfg.Now().UTC().Truncate(time.Microsecond)
-		d := &hookgate.Delivery{ID: hookgate.DeliveryID(hookgate.NewID("", now), cur.ID), ProjectID: cur.ProjectID, WebhookID: cur.ID,
-			Kind: hookgate.KindTrigger, ChainID: inv.ChainID, CreatedAt: now}
-		st, err := t.call(ctx, cur, in, d, len(inv.Steps) == 0)
+		d := t.newDelivery(cur, inv.ChainID)
+		st, err := t.call(ctx, cur, in, d)
 		if err != nil {
 			if len(inv.Steps) == 0 {
 				return nil, err
@@ -155,10 +153,7 @@ func (t *Triggers) Trigger(ctx context.Context, w *hookgate.Webhook, in *hookgat
 				// webhook that named it.
 				target = cur
 			}
-			now := t.cfg.Now().UTC().Truncate(time.Microsecond)
-			d := &hookgate.Delivery{ID: hookgate.DeliveryID(hookgate.NewID("", now), target.ID), ProjectID: target.ProjectID, WebhookID: target.ID,
-				Kind: hookgate.KindTrigger, ChainID: inv.ChainID, CreatedAt: now}
-			st := t.invalid(ctx, target, d, nextIn, why, true)
+			st := t.invalid(ctx, target, t.newDelivery(target, inv.ChainID), nextIn, why, true)
 			if st.Delivery == nil {
 				return nil, errors.New("trigger: recording a chain step failed")
 			}
@@ -169,19 +164,26 @@ func (t *Triggers) Trigger(ctx context.Context, w *hookgate.Webhook, in *hookgat
 	}
 }
 
+// newDelivery returns the delivery of a new call to w: its ID has the shape
+// of an event delivery's, an ID made for the call in place of the event's.
+func (t *Triggers) newDelivery(w *hookgate.Webhook, chainID string) *hookgate.Delivery {
+	now := t.cfg.Now().UTC().Truncate(time.Microsecond)
+	return &hookgate.Delivery{ID: hookgate.DeliveryID(hookgate.NewID("", now), w.ID), ProjectID: w.ProjectID, WebhookID: w.ID,
+		Kind: hookgate.KindTrigger, ChainID: chainID, CreatedAt: now}
+}
+
 // Retry runs the trigger delivery d again with the input it was made with,
 // as its next attempt, and records it. The chain is not followed: each step
 // is its own delivery.
 func (t *Triggers) Retry(ctx context.Context, w *hookgate.Webhook, d *hookgate.Delivery, in *hookgate.TriggerInput) (Step, error) {
 	x := *d
-	return t.call(ctx, w, in, &x, true)
+	return t.call(ctx, w, in, &x)
 }
 
 // call makes one request for d to w and records it. d holds the delivery's
 // identity and attempts so far. Refusals (rate limit, concurrency cap) are
-// errors; with first unset they are recorded by the caller as the chain's
-// failure.
-func (t *Triggers) call(ctx context.Context, w *hookgate.Webhook, in *hookgate.TriggerInput, d *hookgate.Delivery, first bool) (Step, error) {
+// errors; after the first step Trigger records them as the chain's failure.
+func (t *Triggers) call(ctx context.Context, w *hookgate.Webhook, in *hookgate.TriggerInput, d *hookgate.Delivery) (Step, error) {
 	if err := t.admit(ctx, w); err != nil {
 		t.total.WithLabelValues(TriggerRateLimited).Inc()
 		return Step{}, err
