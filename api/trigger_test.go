@@ -574,3 +574,37 @@ func TestTriggerOnlyWebhookGetsNoEvents(t *testing.T) {
 		}
 	})
 }
+
+// OAuth2 client credentials: the token is fetched from a local token server
+// once, sent as a bearer token, and recorded redacted.
+func TestTriggerClientCredentials(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, allowLoopback)
+		_, owner, pub := e.project("oauth")
+		var fetches atomic.Int32
+		tokens, _ := receiver(t, func(rw http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			if id, secret, _ := r.BasicAuth(); id != "cid" || secret != "csecret" || r.Form.Get("grant_type") != "client_credentials" {
+				rw.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			fetches.Add(1)
+			rw.Header().Set("Content-Type", "application/json")
+			_, _ = rw.Write([]byte(`{"access_token":"tok-abc","token_type":"Bearer","expires_in":3600}`))
+		})
+		recv, got := receiver(t, jsonAnswer(200, `{"ok":true}`))
+		e.webhook("oauth", owner, map[string]any{"url": recv.URL, "uid": "api", "triggerOnly": true,
+			"auth": map[string]any{"type": "client_credential", "clientID": "cid", "clientSecret": "csecret", "tokenURL": tokens.URL}})
+		var ref string
+		for range 2 {
+			ref = e.trigger("oauth", "api", pub, map[string]any{"data": map[string]any{"a": 1}}).must(t, 200).str("referenceId")
+		}
+		if g := got(); len(g) != 2 || g[1].header.Get("Authorization") != "Bearer tok-abc" || fetches.Load() != 1 {
+			t.Fatalf("%d requests, Authorization %q, %d token fetches", len(g), g[len(g)-1].header.Get("Authorization"), fetches.Load())
+		}
+		a := e.req("GET", "/api/v1/projects/oauth/deliveries/"+ref+"/attempts", owner, nil).must(t, 200).items(t)[0]
+		if a["requestHeaders"].(map[string]any)["Authorization"] != "Bearer ********" {
+			t.Fatalf("recorded %v", a["requestHeaders"])
+		}
+	})
+}

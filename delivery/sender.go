@@ -52,6 +52,11 @@ type Request struct {
 	Header http.Header
 	// Query is appended to the registration's URL.
 	Query url.Values
+	// RecordHeaders keeps the headers sent (credentials redacted) for the
+	// attempt's record. Triggers set it: their headers vary with the
+	// caller. A delivery's are its registration's and the signature's, so
+	// they are not stored again with every attempt.
+	RecordHeaders bool
 }
 
 // Result is the outcome of one request.
@@ -68,7 +73,7 @@ type Result struct {
 	// Err says why no answer came, or why the request could not be made.
 	Err error
 	// Method, URL and Sent are the request as made; Sent is nil when no
-	// request was built.
+	// request was built or the request did not ask to record its headers.
 	Method, URL string
 	Sent        http.Header
 }
@@ -198,7 +203,10 @@ func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 		}
 		tok.SetAuthHeader(req)
 	}
-	res.Method, res.URL, res.Sent = req.Method, target, req.Header
+	res.Method, res.URL = req.Method, target
+	if r.RecordHeaders {
+		res.Sent = req.Header
+	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		res.Err, res.Duration = err, s.now().Sub(start)

@@ -218,7 +218,7 @@ func TestAttemptRedactsCredentials(t *testing.T) {
 	w := webhook("http://127.0.0.1:9/x?api_key=abc123&page=1")
 	w.Headers = map[string]string{"X-Api-Key": "k-secret", "X-Team": "billing"}
 	w.Auth = hookgate.WebhookAuth{Type: hookgate.AuthBasic, Username: "u", Password: "p"}
-	res := newSender().Do(context.Background(), w, delivery.Request{ID: "msg_r", Query: url.Values{"access_token": {"zzz-secret"}}})
+	res := newSender().Do(context.Background(), w, delivery.Request{ID: "msg_r", Query: url.Values{"access_token": {"zzz-secret"}}, RecordHeaders: true})
 	a := res.Attempt("msg_r", 1)
 	if a.RequestURL != "http://127.0.0.1:9/x?api_key=********&page=1&access_token=********" {
 		t.Fatalf("requestUrl = %q", a.RequestURL)

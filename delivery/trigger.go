@@ -193,7 +193,7 @@ func (t *Triggers) call(ctx context.Context, w *hookgate.Webhook, in *hookgate.T
 	if err != nil {
 		return Step{}, hookgate.InvalidParam("data", nil, "%v", err)
 	}
-	req := Request{ID: d.ID, Body: body, ContentType: contentType}
+	req := Request{ID: d.ID, Body: body, ContentType: contentType, RecordHeaders: true}
 	if len(in.Headers) > 0 {
 		req.Header = make(http.Header, len(in.Headers))
 		for k, v := range in.Headers {
