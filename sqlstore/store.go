@@ -62,6 +62,7 @@ type Store struct {
 	queries  sync.Map // query text with '?' -> rebound text
 	stmts    sync.Map // stmtKey -> prepared multi-row INSERT
 	prepared atomic.Bool
+	hot      sync.Map // hotKey -> prepared statement of a frequent query
 
 	ingest *committer
 }
@@ -177,6 +178,31 @@ func (s *Store) openPostgres(ctx context.Context, cfg Config) error {
 // Engine returns EngineSQLite or EnginePostgres.
 func (s *Store) Engine() string { return s.engine }
 
+type hotKey struct {
+	db    *sql.DB
+	query string
+}
+
+// prepare returns query (with '?' placeholders) prepared once on db: on
+// SQLite, parsing a statement costs more than running a small one
+// (a third of a trigger's CPU before). database/sql prepares it again on
+// each connection that runs it. Only fixed query texts belong here.
+func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	k := hotKey{db, query}
+	if st, ok := s.hot.Load(k); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.hot.LoadOrStore(k, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
@@ -187,10 +213,12 @@ func (s *Store) Ping(ctx context.Context) error {
 // closes the connections.
 func (s *Store) Close() error {
 	s.ingest.close()
-	s.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
+	for _, m := range []*sync.Map{&s.stmts, &s.hot} {
+		m.Range(func(_, v any) bool {
+			v.(*sql.Stmt).Close()
+			return true
+		})
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())

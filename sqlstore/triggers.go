@@ -15,17 +15,25 @@ import (
 func (s *Store) SaveTrigger(ctx context.Context, d *hookgate.Delivery, a *hookgate.Attempt, request []byte) error {
 	sealed := s.box.Seal(string(request))
 	us := micros(d.UpdatedAt)
+	// Prepared outside the transaction: SQLite's one writer connection is
+	// busy during it.
+	upsert, err := s.prepare(ctx, s.write, `INSERT INTO deliveries (`+deliveryCols+`, kind, chain_id, request)
+		VALUES (?, ?, '', ?, '', ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (project_id, id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+			last_status_code = excluded.last_status_code, last_error = excluded.last_error, updated_at = excluded.updated_at`)
+	if err != nil {
+		return err
+	}
+	insert, err := s.prepare(ctx, s.write, `INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`, kind, chain_id, request)
-			VALUES (?, ?, '', ?, '', ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (project_id, id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
-				last_status_code = excluded.last_status_code, last_error = excluded.last_error, updated_at = excluded.updated_at`),
-			d.ID, d.ProjectID, d.WebhookID, d.Status, d.Attempts, d.LastStatusCode, d.LastError, micros(d.CreatedAt), us,
-			hookgate.KindTrigger, d.ChainID, sealed); err != nil {
+		if _, err := tx.StmtContext(ctx, upsert).ExecContext(ctx, d.ID, d.ProjectID, d.WebhookID, d.Status, d.Attempts, d.LastStatusCode,
+			d.LastError, micros(d.CreatedAt), us, hookgate.KindTrigger, d.ChainID, sealed); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			attemptRow(d.ProjectID, a)...)
+		_, err := tx.StmtContext(ctx, insert).ExecContext(ctx, attemptRow(d.ProjectID, a)...)
 		return err
 	})
 }

@@ -78,7 +78,29 @@ func uidConflict(err error) error {
 // FindWebhook finds a webhook by its ID or its uid, with its secrets
 // decrypted.
 func (s *Store) FindWebhook(ctx context.Context, projectID, ref string) (*hookgate.Webhook, error) {
-	return s.findWebhook(ctx, s.read, projectID, ref)
+	st, err := s.prepare(ctx, s.read, findWebhookSQL(ref))
+	if err != nil {
+		return nil, err
+	}
+	return s.scanFoundWebhook(st.QueryRowContext(ctx, projectID, ref))
+}
+
+// findWebhookSQL selects a webhook by its ID, or by its uid when ref is not
+// an ID.
+func findWebhookSQL(ref string) string {
+	col := "uid"
+	if hookgate.IsWebhookID(ref) {
+		col = "id"
+	}
+	return `SELECT ` + webhookCols + ` FROM webhooks WHERE project_id = ? AND ` + col + ` = ?`
+}
+
+func (s *Store) scanFoundWebhook(r scanner) (*hookgate.Webhook, error) {
+	w, err := s.scanWebhook(r)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookgate.NotFound("webhook")
+	}
+	return w, err
 }
 
 type queryer interface {
@@ -86,15 +108,7 @@ type queryer interface {
 }
 
 func (s *Store) findWebhook(ctx context.Context, db queryer, projectID, ref string) (*hookgate.Webhook, error) {
-	col := "uid"
-	if hookgate.IsWebhookID(ref) {
-		col = "id"
-	}
-	w, err := s.scanWebhook(db.QueryRowContext(ctx, s.q(`SELECT `+webhookCols+` FROM webhooks WHERE project_id = ? AND `+col+` = ?`), projectID, ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, hookgate.NotFound("webhook")
-	}
-	return w, err
+	return s.scanFoundWebhook(db.QueryRowContext(ctx, s.q(findWebhookSQL(ref)), projectID, ref))
 }
 
 // ListWebhooks lists a project's webhooks, newest first.
