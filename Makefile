@@ -23,9 +23,10 @@ lint:
 	$(GO) vet $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 3 ./api/
+	$(GO) test -run '^$$' -bench PostEvent -benchtime 3s -count 3 ./api/
 	$(GO) test -run '^$$' -bench Deliver -benchtime 20000x -count 3 ./delivery/
 	$(GO) test -run '^$$' -bench AcceptToReceipt -benchtime 10000x -count 3 ./cmd/hookgate/
+	$(GO) test -run '^$$' -bench Trigger -benchtime 2000x -count 3 ./api/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCreateWebhook -fuzztime 60s ./api/
