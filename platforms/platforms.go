@@ -1,0 +1,329 @@
+// Package platforms is what a messaging provider implements for Hookgate:
+// verify what it posts to Hookgate's inbound URL, turn it into events,
+// register that URL with the provider, and send messages through it. Each
+// provider is one package under platforms/ (telegram, discord, whatsapp,
+// slack, generic) with one type implementing Provider; platforms/providers
+// lists them.
+package platforms
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+// Provider is one kind of platform.
+type Provider interface {
+	// Name is the provider's name in the API, such as "telegram".
+	Name() string
+	// DefaultBaseURL is the provider's public API, used when a platform
+	// sets no apiBaseUrl; empty when the provider has no API to call.
+	DefaultBaseURL() string
+	// CheckCredentials validates a platform's credentials (a JSON object)
+	// and returns them as stored: normalized, with generated values (such
+	// as a verify token) filled in. Errors are *hookgate.Error naming the
+	// field as "credentials.<field>".
+	CheckCredentials(creds json.RawMessage) (json.RawMessage, error)
+	// Redact returns creds for an answer: every secret value replaced by
+	// hookgate's redaction mark "********", identifiers kept.
+	Redact(creds json.RawMessage) json.RawMessage
+	// Verify checks that an inbound request comes from the provider. A
+	// non-nil Reply is written as the whole answer (a handshake, a PING)
+	// and nothing is stored. An error means 401 and nothing stored.
+	Verify(in *Inbound) (*Reply, error)
+	// Normalize turns a verified post into events; none is fine (a
+	// delivery receipt the project does not need, for instance, still
+	// becomes platform.event).
+	Normalize(in *Inbound) ([]Event, error)
+	// Register gives the provider the inbound URL.
+	Register(ctx context.Context, c *Call) (*Registration, error)
+	// Unregister withdraws it; ErrUnsupported when the provider has no way.
+	Unregister(ctx context.Context, c *Call) (json.RawMessage, error)
+	// Status asks the provider what it has registered; ErrUnsupported when
+	// it cannot tell.
+	Status(ctx context.Context, c *Call) (*WebhookStatus, error)
+	// Send sends text to a chat, channel or phone number.
+	Send(ctx context.Context, c *Call, to, text string) (*Sent, error)
+}
+
+// Acknowledger is implemented by providers whose posts need a particular
+// answer once accepted (Discord's deferred interaction response). Without
+// it, an accepted post is answered 200 {"ok":true}.
+type Acknowledger interface {
+	Ack(in *Inbound) *Reply
+}
+
+// ErrUnsupported says the provider offers no such operation.
+var ErrUnsupported = errors.New("the provider does not support this")
+
+// Inbound is a request to a platform's inbound URL.
+type Inbound struct {
+	Method string
+	Header http.Header
+	Query  url.Values
+	Body   []byte
+	// Now is the time the request arrived, for timestamp windows.
+	Now      time.Time
+	Platform *hookgate.Platform
+}
+
+// Reply is an answer a provider's handshake needs.
+type Reply struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// Event is one normalized event from an inbound post.
+type Event struct {
+	// Type is one of the Event* types.
+	Type    string
+	Message *Message
+	Chat    *Chat
+	From    *User
+	// Raw is the provider's payload (or the part of it this event is).
+	Raw json.RawMessage
+	// DedupKey is the provider's ID of what it posted, so that its
+	// retries are recognised; empty when it gives none.
+	DedupKey string
+}
+
+// Normalized event types.
+const (
+	EventMessageReceived     = "message.received"
+	EventMessageEdited       = "message.edited"
+	EventInteractionReceived = "interaction.received"
+	EventMessageStatus       = "message.status"
+	EventPlatform            = "platform.event"
+)
+
+// Message, Chat and User are the normalized parts of an event; fields
+// that do not apply are left empty and omitted.
+type Message struct {
+	ID        string    `json:"id,omitempty"`
+	Text      string    `json:"text,omitempty"`
+	Timestamp time.Time `json:"timestamp,omitzero"`
+	// Status is a receipt's status (WhatsApp sent, delivered, read).
+	Status string `json:"status,omitempty"`
+}
+
+// Chat is where a message was posted.
+type Chat struct {
+	ID   string `json:"id,omitempty"`
+	Type string `json:"type,omitempty"`
+}
+
+// User is who posted it.
+type User struct {
+	ID       string `json:"id,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Username string `json:"username,omitempty"`
+}
+
+// Data returns the event's data as Hookgate sends it: {platform, message,
+// chat, from, raw}.
+func (e *Event) Data(p *hookgate.Platform) json.RawMessage {
+	b, _ := json.Marshal(struct {
+		Platform struct {
+			ID       string `json:"id"`
+			Provider string `json:"provider"`
+		} `json:"platform"`
+		Message *Message        `json:"message,omitempty"`
+		Chat    *Chat           `json:"chat,omitempty"`
+		From    *User           `json:"from,omitempty"`
+		Raw     json.RawMessage `json:"raw"`
+	}{Platform: struct {
+		ID       string `json:"id"`
+		Provider string `json:"provider"`
+	}{p.ID, p.Provider}, Message: e.Message, Chat: e.Chat, From: e.From, Raw: rawOrNull(e.Raw)})
+	return b
+}
+
+func rawOrNull(r json.RawMessage) json.RawMessage {
+	if len(r) == 0 || !json.Valid(r) {
+		return json.RawMessage("null")
+	}
+	return r
+}
+
+// Call is what an outbound call to the provider needs.
+type Call struct {
+	// Client is under the network policy and follows no redirects.
+	Client *http.Client
+	// BaseURL is the platform's apiBaseUrl or the provider's default,
+	// without a trailing slash.
+	BaseURL    string
+	Platform   *hookgate.Platform
+	InboundURL string
+}
+
+// Registration is the provider's answer to Register.
+type Registration struct {
+	// Registered says the provider now posts to the inbound URL; false
+	// when the user must paste it somewhere (Slack without a
+	// configuration token, generic sources).
+	Registered bool
+	// Response is what the provider answered, with no secret in it.
+	Response json.RawMessage
+	// Credentials, when set, replace the stored ones (a secret generated
+	// for the registration).
+	Credentials json.RawMessage
+}
+
+// WebhookStatus is what the provider says it has registered.
+type WebhookStatus struct {
+	URL string `json:"url"`
+	// Registered says the provider's URL is this platform's inbound URL.
+	Registered     bool   `json:"registered"`
+	PendingUpdates int    `json:"pendingUpdates,omitempty"`
+	LastError      string `json:"lastError,omitempty"`
+	// LastErrorAt is when the provider last failed to post to it.
+	LastErrorAt time.Time       `json:"lastErrorAt,omitzero"`
+	Response    json.RawMessage `json:"providerResponse,omitempty"`
+}
+
+// Sent is the provider's answer to Send.
+type Sent struct {
+	ProviderMessageID string
+	Response          json.RawMessage
+}
+
+// RetryAfterHeader reads a Retry-After header in seconds; 0 when absent.
+func RetryAfterHeader(h http.Header) time.Duration {
+	var secs float64
+	if _, err := fmt.Sscan(h.Get("Retry-After"), &secs); err != nil || secs < 0 {
+		return 0
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+// ProviderError is a provider's refusal, or its failure to answer.
+type ProviderError struct {
+	// Status is the provider's HTTP status; 0 when it could not be reached.
+	Status int
+	// Message is the provider's own words, for the user.
+	Message string
+	// RetryAfter is the wait a 429 asked for.
+	RetryAfter time.Duration
+}
+
+func (e *ProviderError) Error() string {
+	if e.Status == 0 {
+		return "the provider could not be reached: " + e.Message
+	}
+	return fmt.Sprintf("the provider answered %d: %s", e.Status, e.Message)
+}
+
+// MaxProviderAnswer bounds what is read of a provider's answer.
+const MaxProviderAnswer = 1 << 20
+
+// Do sends a JSON request (body nil for none, a url.Values for a form) and
+// returns the provider's status and answer. A transport failure is a
+// *ProviderError with status 0; any status is returned to the caller.
+func Do(ctx context.Context, c *http.Client, method, rawURL string, header http.Header, body any) (int, []byte, error) {
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case url.Values:
+		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd, ct = bytes.NewReader(j), "application/json"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	req.Header.Set("Accept", "application/json")
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, nil, &ProviderError{Message: transportReason(err)}
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, MaxProviderAnswer))
+	if err != nil {
+		return res.StatusCode, b, &ProviderError{Status: res.StatusCode, Message: "reading the answer failed"}
+	}
+	return res.StatusCode, b, nil
+}
+
+// transportReason names why no answer came without quoting the URL, which
+// may hold a token (Telegram's does).
+func transportReason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case strings.Contains(err.Error(), "network policy"):
+		return "the network policy refused the provider's address"
+	}
+	return err.Error()
+}
+
+// Equal compares two secrets in constant time.
+func Equal(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// EqualMAC compares two MACs in constant time.
+func EqualMAC(a, b []byte) bool { return hmac.Equal(a, b) }
+
+// Scrub replaces every secret in s by the redaction mark, so that a
+// provider's message or an error can be shown: tokens are never echoed.
+func Scrub(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, Redacted)
+			if esc := url.PathEscape(sec); esc != sec {
+				s = strings.ReplaceAll(s, esc, Redacted)
+			}
+		}
+	}
+	return s
+}
+
+// Redacted stands in for a secret in answers.
+const Redacted = "********"
+
+// Bad returns the *hookgate.Error for a malformed credential field.
+func Bad(field string, value any, format string, args ...any) error {
+	return hookgate.InvalidParam("credentials."+field, value, format, args...)
+}
+
+// Missing returns the *hookgate.Error for a missing credential field.
+func Missing(field string) error { return hookgate.MissingParam("credentials." + field) }
+
+// DecodeCredentials decodes a credentials object into v, refusing unknown
+// fields; errors name the parameter "credentials".
+func DecodeCredentials(creds json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(creds))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return hookgate.InvalidParam("credentials", nil, "credentials: %v", err)
+	}
+	return nil
+}
