@@ -228,10 +228,17 @@ func (e *ProviderError) Error() string {
 // MaxProviderAnswer bounds what is read of a provider's answer.
 const MaxProviderAnswer = 1 << 20
 
+// Answer is a provider's HTTP answer, its body bounded by MaxProviderAnswer.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
 // Do sends a JSON request (body nil for none, a url.Values for a form) and
-// returns the provider's status and answer. A transport failure is a
-// *ProviderError with status 0; any status is returned to the caller.
-func Do(ctx context.Context, c *http.Client, method, rawURL string, header http.Header, body any) (int, []byte, error) {
+// returns the provider's answer, whatever its status. A transport failure
+// is a *ProviderError with status 0, naming no URL.
+func Do(ctx context.Context, c *http.Client, method, rawURL string, header http.Header, body any) (*Answer, error) {
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -241,13 +248,13 @@ func Do(ctx context.Context, c *http.Client, method, rawURL string, header http.
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			return 0, nil, err
+			return nil, err
 		}
 		rd, ct = bytes.NewReader(j), "application/json"
 	}
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -258,14 +265,14 @@ func Do(ctx context.Context, c *http.Client, method, rawURL string, header http.
 	req.Header.Set("Accept", "application/json")
 	res, err := c.Do(req)
 	if err != nil {
-		return 0, nil, &ProviderError{Message: transportReason(err)}
+		return nil, &ProviderError{Message: transportReason(err)}
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, MaxProviderAnswer))
 	if err != nil {
-		return res.StatusCode, b, &ProviderError{Status: res.StatusCode, Message: "reading the answer failed"}
+		return nil, &ProviderError{Status: res.StatusCode, Message: "reading the answer failed"}
 	}
-	return res.StatusCode, b, nil
+	return &Answer{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }
 
 // transportReason names why no answer came without quoting the URL, which
