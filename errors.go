@@ -25,7 +25,10 @@ const (
 	EPayloadTooLarge  = "payload_too_large"
 	ERateLimited      = "rate_limited"
 	EUnavailable      = "unavailable"
-	EInternal         = "internal"
+	// EProviderError: a messaging provider refused a call Hookgate made for
+	// the client, or could not be reached (502).
+	EProviderError = "provider_error"
+	EInternal      = "internal"
 )
 
 // Error is the one error type that crosses package boundaries with a meaning

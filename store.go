@@ -129,6 +129,29 @@ type Store interface {
 	// FindTriggerRequest returns the input a trigger delivery was made
 	// with; ENotFound, and EConflict when retention purged it.
 	FindTriggerRequest(ctx context.Context, projectID, id string) ([]byte, error)
+	// CreatePlatform stores p, encrypting its credentials.
+	CreatePlatform(ctx context.Context, p *Platform) error
+	// FindPlatform finds a project's platform with its credentials
+	// decrypted; ENotFound.
+	FindPlatform(ctx context.Context, projectID, id string) (*Platform, error)
+	// FindPlatformByID finds a platform by its ID alone, for the public
+	// inbound URL; ENotFound.
+	FindPlatformByID(ctx context.Context, id string) (*Platform, error)
+	// ListPlatforms lists a project's platforms, newest first.
+	ListPlatforms(ctx context.Context, projectID string, page Page) ([]*Platform, string, error)
+	// UpdatePlatform saves p's name, credentials, API base URL and
+	// registration; ENotFound.
+	UpdatePlatform(ctx context.Context, p *Platform) error
+	// TouchPlatform records when the platform last posted.
+	TouchPlatform(ctx context.Context, id string, at time.Time) error
+	// DeletePlatform deletes a platform; ENotFound. Its messages stay.
+	DeletePlatform(ctx context.Context, projectID, id string) error
+	// CreateMessage records a message sent through a platform.
+	CreateMessage(ctx context.Context, m *Message) error
+	// ListMessages lists a project's sent messages, newest first, those
+	// of one platform when platformID is set.
+	ListMessages(ctx context.Context, projectID, platformID string, page Page) ([]*Message, string, error)
+
 	// RetryDelivery queues a delivery again, due now, keeping its ID (the
 	// webhook-id its receiver sees); ENotFound, and EConflict while its
 	// webhook is not active.

@@ -17,6 +17,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/netguard"
+	"github.com/hookgate/hookgate/platforms"
 )
 
 // Config configures a Server. Store, AdminKey and Policy are required.
@@ -50,6 +51,12 @@ type Config struct {
 	// TriggerConcurrency caps the triggers of one webhook in flight on this
 	// node; default 16.
 	TriggerConcurrency int
+	// Providers are the platform providers by name; default none (no
+	// platform can be created).
+	Providers map[string]platforms.Provider
+	// PublicURL is the base of inbound URLs given to providers; default
+	// http://127.0.0.1:8080.
+	PublicURL string
 	// CacheTTL bounds how long a node trusts cached keys and event schemas
 	// changed on another node; default 5s. Changes made through this node
 	// apply at once.
@@ -70,6 +77,8 @@ type Server struct {
 
 	triggers    *delivery.Triggers
 	hookSchemas webhookSchemas
+	// providerClient calls providers' APIs, under Policy.
+	providerClient *http.Client
 }
 
 // Access levels of operations.
@@ -108,6 +117,9 @@ func New(cfg Config) *Server {
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 15 * time.Second
 	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://127.0.0.1:8080"
+	}
 	if cfg.Sender == nil {
 		cfg.Sender = &delivery.Sender{Client: cfg.Policy.Client(cfg.SendTimeout), UserAgent: "Hookgate/" + cfg.Version}
 	}
@@ -121,6 +133,7 @@ func New(cfg Config) *Server {
 	}
 	s.keys = newKeyCache(cfg.CacheTTL, s.now)
 	s.schemas = newSchemaCache(cfg.Store, cfg.CacheTTL, s.now)
+	s.providerClient = cfg.Policy.Client(cfg.SendTimeout)
 	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData,
 		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry})
 
@@ -145,6 +158,9 @@ func New(cfg Config) *Server {
 	s.registerEvents()
 	s.registerDeliveries()
 	s.registerAttempts()
+	s.registerPlatforms()
+	s.registerMessages()
+	s.registerInbound()
 	s.registerOps()
 	return s
 }

@@ -53,7 +53,7 @@ func (s *Store) UpdateProject(ctx context.Context, p *hookgate.Project) error {
 }
 
 // projectTables lists every table with a project_id column, children first.
-var projectTables = []string{"attempts", "deliveries", "idempotency_keys", "events", "event_types", "webhooks", "api_keys"}
+var projectTables = []string{"attempts", "deliveries", "idempotency_keys", "events", "event_types", "webhooks", "api_keys", "messages", "platforms"}
 
 // DeleteProject deletes a project and everything it owns.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
