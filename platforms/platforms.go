@@ -252,9 +252,13 @@ func Do(ctx context.Context, c *http.Client, method, rawURL string, header http.
 		}
 		rd, ct = bytes.NewReader(j), "application/json"
 	}
+	if c == nil {
+		return nil, errors.New("platforms: no HTTP client: calls go through the network policy's")
+	}
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
 	if err != nil {
-		return nil, err
+		// The error would quote the URL, and a URL may hold a token.
+		return nil, &ProviderError{Message: "the provider's URL is not valid"}
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -305,8 +309,10 @@ func Scrub(s string, secrets ...string) string {
 	for _, sec := range secrets {
 		if len(sec) >= 4 {
 			s = strings.ReplaceAll(s, sec, Redacted)
-			if esc := url.PathEscape(sec); esc != sec {
-				s = strings.ReplaceAll(s, esc, Redacted)
+			for _, esc := range []string{url.PathEscape(sec), url.QueryEscape(sec)} {
+				if esc != sec {
+					s = strings.ReplaceAll(s, esc, Redacted)
+				}
 			}
 		}
 	}
