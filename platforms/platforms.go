@@ -205,7 +205,8 @@ func RetryAfterHeader(h http.Header) time.Duration {
 	if _, err := fmt.Sscan(h.Get("Retry-After"), &secs); err != nil || secs < 0 {
 		return 0
 	}
-	return time.Duration(secs * float64(time.Second))
+	// Bounded, so that a huge value cannot overflow the duration.
+	return time.Duration(min(secs, 24*3600) * float64(time.Second))
 }
 
 // ProviderError is a provider's refusal, or its failure to answer.

@@ -10,15 +10,18 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/netguard"
+	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore"
 )
 
@@ -124,10 +127,15 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		DisableAfter: f.disableAfter,
 		Drain:        f.drainTimeout,
 	})
+	publicURL, err := publicBase(f.publicURL, f.addr)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{
 		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,
 		MaxEventBytes: f.maxEventBytes, Version: version, OnEvents: dispatcher.Wake,
 		Sender: sender, SendTimeout: f.sendTimeout, TriggerConcurrency: f.triggerConcurrency,
+		Providers: providers.All(), PublicURL: publicURL,
 	})
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
@@ -186,6 +194,25 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// publicBase is the base of inbound URLs: --public-url, or http://{addr}
+// (a listener on every interface is named by its loopback address).
+func publicBase(public, addr string) (string, error) {
+	if public != "" {
+		if err := hookgate.ValidateURL("--public-url", public); err != nil {
+			return "", errors.New(hookgate.ErrorMessage(err))
+		}
+		return strings.TrimSuffix(public, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--addr: %w", err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
 }
 
 // purgeEvery runs purge hourly; it is idempotent, so every node may run it.
