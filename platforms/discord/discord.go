@@ -383,7 +383,9 @@ func (p *Provider) Send(ctx context.Context, c *platforms.Call, to, text string)
 	if !isSnowflake(to) {
 		return nil, hookgate.InvalidParam("to", to, "a Discord channel ID is a snowflake: 17 to 20 digits")
 	}
-	a, err := p.call(ctx, c, http.MethodPost, "/channels/"+to+"/messages", map[string]string{"content": text})
+	a, err := p.call(ctx, c, http.MethodPost, "/channels/"+to+"/messages", map[string]any{"content": text,
+		// A message sent for a client pings nobody: no @everyone, role or user mentions.
+		"allowed_mentions": map[string]any{"parse": []string{}}})
 	if err != nil {
 		return nil, err
 	}

@@ -349,8 +349,8 @@ func TestSend(t *testing.T) {
 		if r.Method != http.MethodPost || r.URL.Path != "/channels/"+channel+"/messages" {
 			t.Errorf("%s %s", r.Method, r.URL.Path)
 		}
-		if len(body) != 1 || body["content"] != "hello, world" {
-			t.Errorf("body = %v", body)
+		if am, _ := body["allowed_mentions"].(map[string]any); len(body) != 2 || body["content"] != "hello, world" || am == nil || len(am["parse"].([]any)) != 0 {
+			t.Errorf("body = %v (want the content and no mentions allowed)", body)
 		}
 		io.WriteString(w, `{"id":"1180000000000000099","channel_id":"`+channel+`","content":"hello, world","timestamp":"2023-11-25T10:00:00.000000+00:00","author":{"id":"`+appID+`","bot":true}}`)
 	})

@@ -205,7 +205,7 @@ func (*Provider) Normalize(in *platforms.Inbound) ([]platforms.Event, error) {
 	if !ok {
 		return nil, errors.New("slack: the body is neither JSON nor a form")
 	}
-	raw := json.RawMessage(in.Body)
+	raw := withoutToken(in.Body)
 	switch env.str("type") {
 	case "url_verification":
 		return nil, nil
@@ -253,6 +253,25 @@ func (*Provider) Normalize(in *platforms.Inbound) ([]platforms.Event, error) {
 	return []platforms.Event{ev}, nil
 }
 
+// withoutToken drops the top-level "token" of a Slack payload: the
+// deprecated verification token is a secret of the app, and events go on
+// to every subscribed webhook.
+func withoutToken(body []byte) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return json.RawMessage(body)
+	}
+	if _, ok := m["token"]; !ok {
+		return json.RawMessage(body)
+	}
+	delete(m, "token")
+	b, err := json.Marshal(m)
+	if err != nil {
+		return json.RawMessage(body)
+	}
+	return b
+}
+
 // normalizeForm handles what Slack posts as a form: interactivity (one
 // payload field of JSON) and slash commands.
 func normalizeForm(body []byte) ([]platforms.Event, error) {
@@ -265,8 +284,9 @@ func normalizeForm(body []byte) ([]platforms.Event, error) {
 		if !ok {
 			return nil, errors.New("slack: the interactivity payload is not a JSON object")
 		}
-		return []platforms.Event{interactivity(p, json.RawMessage(payload))}, nil
+		return []platforms.Event{interactivity(p, withoutToken([]byte(payload)))}, nil
 	}
+	f.Del("token")
 	raw, _ := json.Marshal(formObject(f))
 	if cmd := f.Get("command"); cmd != "" {
 		ev := platforms.Event{
