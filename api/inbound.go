@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -95,16 +96,41 @@ func (s *Server) inbound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]bool{"ok": true})
 }
 
+// touches coalesces the lastInboundAt stamps: at most one write per
+// platform per second, off the request's path, however busy the platform.
+type touches struct {
+	mu      sync.Mutex
+	pending map[string]time.Time
+}
+
 // touch records the platform's last post without holding up the answer;
 // a lost stamp costs nothing but its freshness.
 func (s *Server) touch(id string) {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.store.TouchPlatform(ctx, id, s.now()); err != nil {
+	t := &s.touched
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pending == nil {
+		t.pending = map[string]time.Time{}
+	}
+	if len(t.pending) == 0 {
+		time.AfterFunc(time.Second, s.flushTouches)
+	}
+	t.pending[id] = s.now()
+}
+
+func (s *Server) flushTouches() {
+	t := &s.touched
+	t.mu.Lock()
+	batch := t.pending
+	t.pending = map[string]time.Time{}
+	t.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for id, at := range batch {
+		if err := s.store.TouchPlatform(ctx, id, at); err != nil {
 			s.log.Warn("record a platform's last post", "platform", id, "err", err)
 		}
-	}()
+	}
 }
 
 func writeReply(w http.ResponseWriter, r *platforms.Reply) {

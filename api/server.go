@@ -79,6 +79,7 @@ type Server struct {
 	hookSchemas webhookSchemas
 	// providerClient calls providers' APIs, under Policy.
 	providerClient *http.Client
+	touched        touches
 }
 
 // Access levels of operations.
