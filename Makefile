@@ -26,7 +26,7 @@ bench:
 	$(GO) test -run '^$$' -bench PostEvent -benchtime 3s -count 3 ./api/
 	$(GO) test -run '^$$' -bench Deliver -benchtime 20000x -count 3 ./delivery/
 	$(GO) test -run '^$$' -bench AcceptToReceipt -benchtime 10000x -count 3 ./cmd/hookgate/
-	$(GO) test -run '^$$' -bench Trigger -benchtime 2000x -count 3 ./api/
+	$(GO) test -run '^$$' -bench 'Trigger|Inbound' -benchtime 2000x -count 3 ./api/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCreateWebhook -fuzztime 60s ./api/
