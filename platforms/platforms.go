@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -294,6 +295,26 @@ func transportReason(err error) string {
 		return "the network policy refused the provider's address"
 	}
 	return err.Error()
+}
+
+// Fresh checks a signature's timestamp, in Unix seconds as header gives
+// it: it must lie within window of now, either way, so that a captured
+// request cannot be replayed later. A zero now means the current time.
+func Fresh(header, ts string, now time.Time, window time.Duration) error {
+	if len(ts) == 0 || len(ts) > 12 || strings.Trim(ts, "0123456789") != "" {
+		return fmt.Errorf("%s is not Unix seconds", header)
+	}
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s is not Unix seconds", header)
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if d := now.Sub(time.Unix(secs, 0)); d > window || d < -window {
+		return fmt.Errorf("%s is %s from now, beyond %s", header, d.Round(time.Second), window)
+	}
+	return nil
 }
 
 // Equal compares two secrets in constant time.

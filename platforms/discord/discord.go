@@ -158,7 +158,7 @@ func (*Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
 	if ts == "" {
 		return nil, errors.New("discord: no X-Signature-Timestamp header")
 	}
-	if err := fresh(ts, in.Now); err != nil {
+	if err := platforms.Fresh("X-Signature-Timestamp", ts, in.Now, window); err != nil {
 		return nil, err
 	}
 	msg := make([]byte, 0, len(ts)+len(in.Body))
@@ -527,25 +527,6 @@ func publicKey(s string) (ed25519.PublicKey, error) {
 		return nil, errors.New("not a 32-byte hex key")
 	}
 	return ed25519.PublicKey(b), nil
-}
-
-// fresh refuses a timestamp that is not Unix seconds or lies outside the
-// window around now, in either direction.
-func fresh(ts string, now time.Time) error {
-	if len(ts) > 12 || strings.Trim(ts, "0123456789") != "" {
-		return errors.New("discord: X-Signature-Timestamp is not Unix seconds")
-	}
-	secs, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return errors.New("discord: X-Signature-Timestamp is not Unix seconds")
-	}
-	if now.IsZero() {
-		now = time.Now()
-	}
-	if d := now.Sub(time.Unix(secs, 0)); d > window || d < -window {
-		return fmt.Errorf("discord: the signature timestamp is %s from now, beyond %s", d.Round(time.Second), window)
-	}
-	return nil
 }
 
 func isSnowflake(s string) bool {

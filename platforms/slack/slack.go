@@ -150,7 +150,7 @@ func (*Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
 	if ts == "" {
 		return nil, errors.New("slack: no X-Slack-Request-Timestamp header")
 	}
-	if err := fresh(ts, in.Now); err != nil {
+	if err := platforms.Fresh("X-Slack-Request-Timestamp", ts, in.Now, window); err != nil {
 		return nil, err
 	}
 	sig := in.Header.Get("X-Slack-Signature")
@@ -590,25 +590,6 @@ func load(p *hookgate.Platform) (*credentials, error) {
 		return nil, errors.New("slack: the platform's credentials cannot be read")
 	}
 	return &c, nil
-}
-
-// fresh refuses a timestamp that is not Unix seconds or lies outside the
-// window around now, in either direction.
-func fresh(ts string, now time.Time) error {
-	if len(ts) > 12 || strings.Trim(ts, "0123456789") != "" {
-		return errors.New("slack: X-Slack-Request-Timestamp is not Unix seconds")
-	}
-	secs, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return errors.New("slack: X-Slack-Request-Timestamp is not Unix seconds")
-	}
-	if now.IsZero() {
-		now = time.Now()
-	}
-	if d := now.Sub(time.Unix(secs, 0)); d > window || d < -window {
-		return fmt.Errorf("slack: the request timestamp is %s from now, beyond %s", d.Round(time.Second), window)
-	}
-	return nil
 }
 
 // isForm says whether Slack posted a form (interactivity, slash commands)
