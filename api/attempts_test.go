@@ -139,6 +139,17 @@ func TestRecoverCreatesMissedDeliveries(t *testing.T) {
 		if n := len(list.Body["data"].([]any)); n != 2 {
 			t.Fatalf("%d pending deliveries, want 2", n)
 		}
+		// Only what this webhook would have received: no direct event of
+		// another webhook, nothing from before it existed.
+		early := e.req("POST", "/api/v1/projects/rec/events", owner, map[string]any{"type": "order.early", "data": 1}).must(t, 202).str("id")
+		_ = early
+		time.Sleep(2 * time.Millisecond)
+		other := e.req("POST", "/api/v1/projects/rec/webhooks", owner, map[string]any{"url": "http://127.0.0.1:9/b", "events": []string{"order.*", "webhook.test"}}).must(t, 201).str("id")
+		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/test", owner, nil).must(t, 202)
+		e.req("POST", "/api/v1/projects/rec/webhooks/"+other+"/recover", owner, map[string]any{"since": since}).must(t, 202)
+		if ids := e.req("GET", "/api/v1/projects/rec/deliveries?webhook="+other, owner, nil).must(t, 200).ids(t); len(ids) != 0 {
+			t.Fatalf("recover gave the new webhook %d deliveries of events it never had (a direct test event, older events)", len(ids))
+		}
 		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{"since": "yesterday"}).problem(t, 400, "invalid_parameter", "since")
 		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{}).problem(t, 400, "missing_parameter", "since")
 		e.req("POST", "/api/v1/projects/rec/webhooks/wh_nope/recover", owner, map[string]any{"since": since}).problem(t, 404, "not_found", "")

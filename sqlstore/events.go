@@ -319,8 +319,8 @@ func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID stri
 			return &hookgate.Error{Code: hookgate.EConflict, Message: "the webhook is " + status + "; activate it first"}
 		}
 		us := micros(now)
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-			e.ID, projectID, e.Type, string(e.Data), "", 1, us); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (`+eventCols+`, direct_webhook) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, projectID, e.Type, string(e.Data), "", 1, us, webhookID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),

@@ -268,10 +268,12 @@ func (s *Store) findDeliveryTx(ctx context.Context, tx *sql.Tx, projectID, id st
 }
 
 // RecoverWebhook queues again the webhook's failed deliveries created since
-// since, and creates the deliveries it lacks for the events since then that
-// its filter selects (those that arrived while it was deactivated or
-// disabled). Delivery IDs are derived from event and webhook, so a delivery
-// is never created twice. The webhook must be active (EConflict).
+// since, and creates the deliveries it lacks for the events it would have
+// received since then: published to the project (not another webhook's
+// direct test event), at or after the webhook's creation, and selected by
+// its filter (those that arrived while it was deactivated or disabled).
+// Delivery IDs are derived from event and webhook, so a delivery is never
+// created twice. The webhook must be active (EConflict).
 func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string, since, now time.Time) (requeued, created int, err error) {
 	w, err := s.FindWebhook(ctx, projectID, webhookID)
 	if err != nil {
@@ -288,11 +290,16 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 	}
 	n, _ := res.RowsAffected()
 	requeued = int(n)
-	// Walk the events since then, oldest first, a page at a time.
+	// Walk the events since then, oldest first, a page at a time; none from
+	// before the webhook existed.
+	from := micros(since)
+	if created := micros(w.CreatedAt); created > from {
+		from = created
+	}
 	cursor := ""
 	for {
-		rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, type FROM events WHERE project_id = ? AND created_at >= ? AND id > ? ORDER BY id LIMIT 500`),
-			projectID, micros(since), cursor)
+		rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, type FROM events WHERE project_id = ? AND created_at >= ? AND id > ? AND direct_webhook = ''
+			ORDER BY id LIMIT 500`), projectID, from, cursor)
 		if err != nil {
 			return requeued, created, err
 		}
