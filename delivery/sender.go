@@ -275,12 +275,22 @@ func Payload(w *hookgate.Webhook, m Message) ([]byte, string, error) {
 		}
 		return b, "application/octet-stream", nil
 	}
-	b, err := json.Marshal(struct {
-		Type      string          `json:"type"`
-		Timestamp time.Time       `json:"timestamp"`
-		Data      json.RawMessage `json:"data"`
-	}{m.EventType, m.EventTime.UTC(), m.Data})
-	return b, "application/json", err
+	// Written by hand: encoding/json would compact and HTML-escape the
+	// data, and it is delivered as it was stored. An event type is
+	// letters, digits, '_', '.' and '-' (ValidateEventType): nothing in it
+	// needs escaping.
+	b := make([]byte, 0, len(m.Data)+len(m.EventType)+64)
+	b = append(b, `{"type":"`...)
+	b = append(b, m.EventType...)
+	b = append(b, `","timestamp":"`...)
+	b = m.EventTime.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","data":`...)
+	if len(m.Data) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, m.Data...)
+	}
+	return append(b, '}'), "application/json", nil
 }
 
 // tokenSource returns the cached token source of w; a changed webhook (another

@@ -235,3 +235,22 @@ func TestAttemptRedactsCredentials(t *testing.T) {
 		t.Fatalf("attempt = %+v", a)
 	}
 }
+
+// The event's data goes out as it was stored, byte for byte: no HTML
+// escaping, no re-indentation.
+func TestPayloadKeepsDataBytes(t *testing.T) {
+	t.Parallel()
+	w := webhook("http://127.0.0.1:9/")
+	m := msg
+	m.Data = json.RawMessage("{ \"s\": \"<&> é\",\n  \"n\": 1.50 }")
+	b, ct, err := delivery.Payload(w, m)
+	want := "{\"type\":\"order.created\",\"timestamp\":\"2026-11-23T12:00:00Z\",\"data\":{ \"s\": \"<&> é\",\n  \"n\": 1.50 }}"
+	if err != nil || ct != "application/json" || string(b) != want {
+		t.Fatalf("payload = %s (%v), want %s", b, err, want)
+	}
+	m.EventTime = time.Date(2026, 11, 23, 12, 0, 0, 123456000, time.FixedZone("X", 3600))
+	b, _, _ = delivery.Payload(w, m)
+	if !strings.Contains(string(b), `"timestamp":"2026-11-23T11:00:00.123456Z"`) {
+		t.Fatalf("timestamp in %s", b)
+	}
+}
