@@ -2,6 +2,10 @@ package api
 
 import (
 	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -79,5 +83,56 @@ func emptyMapIfNil(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
 	}
+	return m
+}
+
+// rejectUnknownQuery is huma middleware, after authenticate: a query
+// parameter the operation does not declare is a 400 naming it, so that a
+// misspelt filter (webhookID for webhook) never silently lists everything.
+func (s *Server) rejectUnknownQuery(ctx huma.Context, next func(huma.Context)) {
+	u := ctx.URL()
+	if u.RawQuery == "" {
+		next(ctx)
+		return
+	}
+	op := ctx.Operation()
+	known := queryNames(op)
+	for name, vals := range u.Query() {
+		if known[name] {
+			continue
+		}
+		names := make([]string, 0, len(known))
+		for n := range known {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		list := "none"
+		if len(names) > 0 {
+			list = strings.Join(names, ", ")
+		}
+		var v any
+		if len(vals) > 0 {
+			v = vals[0]
+		}
+		_ = huma.WriteErr(s.api, ctx, http.StatusBadRequest, "unknown query parameter",
+			&huma.ErrorDetail{Location: "query." + name, Message: "unknown query parameter; this operation takes: " + list, Value: v})
+		return
+	}
+	next(ctx)
+}
+
+var queryNameCache sync.Map // *huma.Operation -> map[string]bool
+
+func queryNames(op *huma.Operation) map[string]bool {
+	if m, ok := queryNameCache.Load(op); ok {
+		return m.(map[string]bool)
+	}
+	m := map[string]bool{}
+	for _, p := range op.Parameters {
+		if p.In == "query" {
+			m[p.Name] = true
+		}
+	}
+	queryNameCache.Store(op, m)
 	return m
 }

@@ -48,8 +48,18 @@ func (s *Server) registerDeliveries() {
 			Event   string `query:"event" maxLength:"64" doc:"Only deliveries of this event"`
 			Status  string `query:"status" enum:"pending,succeeded,failed,paused,cancelled" doc:"Only deliveries in this status"`
 			Kind    string `query:"kind" enum:"event,trigger" doc:"Only deliveries of this kind"`
+			// The response's field names, which users try first.
+			WebhookID string `query:"webhookId" maxLength:"64" doc:"Same as webhook"`
+			EventID   string `query:"eventId" maxLength:"64" doc:"Same as event"`
 		}) (*listOutput[deliveryOut], error) {
-			webhook := in.Webhook
+			webhook, err := alias("webhook", in.Webhook, "webhookId", in.WebhookID)
+			if err != nil {
+				return nil, err
+			}
+			event, err := alias("event", in.Event, "eventId", in.EventID)
+			if err != nil {
+				return nil, err
+			}
 			if webhook != "" && !hookgate.IsWebhookID(webhook) {
 				id, err := s.webhookID(ctx, webhook)
 				if hookgate.ErrorCode(err) == hookgate.ENotFound {
@@ -61,7 +71,7 @@ func (s *Server) registerDeliveries() {
 				webhook = id
 			}
 			list, next, err := s.store.ListDeliveries(ctx, projectID(ctx), hookgate.DeliveryFilter{
-				Page: in.page(), WebhookID: webhook, EventID: in.Event, Status: in.Status, Kind: in.Kind})
+				Page: in.page(), WebhookID: webhook, EventID: event, Status: in.Status, Kind: in.Kind})
 			if err != nil {
 				return nil, err
 			}
@@ -156,4 +166,16 @@ func (s *Server) registerAttempts() {
 				Body   deliveryOut
 			}{Status: status, Body: toDelivery(d)}, nil
 		})
+}
+
+// alias returns the value of a filter that has two names; both given and
+// different is a 400.
+func alias(name, v, other, ov string) (string, error) {
+	switch {
+	case ov == "" || ov == v:
+		return v, nil
+	case v == "":
+		return ov, nil
+	}
+	return "", hookgate.InvalidParam(other, ov, "%s and %s name the same filter and differ", name, other)
 }

@@ -140,3 +140,35 @@ func TestProblemTypeMatchesCode(t *testing.T) {
 		}
 	})
 }
+
+// Every operation refuses a query parameter it does not take, naming it;
+// deliveries also take the response's names webhookId and eventId.
+func TestUnknownQueryParameter(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, owner, _ := e.project("q")
+		wh := e.webhook("q", owner, map[string]any{"url": "https://a.example.invalid/"}).str("id")
+		e.webhook("q", owner, map[string]any{"url": "https://b.example.invalid/"})
+		e.req("POST", "/api/v1/projects/q/events", owner, map[string]any{"type": "a.b", "data": 1}).must(t, 202)
+		for _, path := range []string{"/api/v1/projects", "/api/v1/projects/q/webhooks", "/api/v1/projects/q/events", "/api/v1/projects/q/deliveries",
+			"/api/v1/projects/q/keys", "/api/v1/projects/q/event-types", "/api/v1/projects/q/platforms", "/api/v1/projects/q/messages",
+			"/api/v1/projects/q/webhooks/" + wh} {
+			key := owner
+			if path == "/api/v1/projects" {
+				key = adminKey
+			}
+			q := "?limit=5&webhookID=x"
+			if strings.Contains(path, "/webhooks/") {
+				q = "?webhookID=x"
+			}
+			r := e.req("GET", path+q, key, nil).problem(t, 400, "invalid_parameter", "webhookID")
+			if r.Body["parameter_value"] != "x" {
+				t.Fatalf("%s: %s", path, r.Raw)
+			}
+		}
+		if ids := e.req("GET", "/api/v1/projects/q/deliveries?webhookId="+wh, owner, nil).must(t, 200).ids(t); len(ids) != 1 {
+			t.Fatalf("webhookId lists %d deliveries, want 1", len(ids))
+		}
+		e.req("GET", "/api/v1/projects/q/deliveries?webhookId="+wh+"&webhook=wh_other", owner, nil).problem(t, 400, "invalid_parameter", "webhookId")
+	})
+}

@@ -149,7 +149,7 @@ func New(cfg Config) *Server {
 		"apiKey": {Type: "apiKey", In: "header", Name: "X-API-Key"},
 	}
 	s.api = humago.New(s.mux, hc)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(s.authenticate, s.rejectUnknownQuery)
 
 	s.registerProjects()
 	s.registerKeys()
