@@ -200,7 +200,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs := []slog.Attr{
 			slog.String("errorId", p.ErrorID), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", p.Status), slog.String("code", p.Code), slog.String("detail", p.Detail),
-			slog.Duration("elapsed", elapsed),
+			slog.Int64("elapsed_ms", elapsed.Milliseconds()),
 		}
 		if p.cause != nil {
 			attrs = append(attrs, slog.String("cause", p.cause.Error()))

@@ -1,9 +1,11 @@
 package delivery_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -228,4 +230,80 @@ func TestDispatcher410DisablesWebhook(t *testing.T) {
 		})
 		waitFor(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
 	})
+}
+
+// syncBuffer is a log sink safe for the dispatcher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, l := range bytes.Split(s.b.Bytes(), []byte("\n")) {
+		var m map[string]any
+		if json.Unmarshal(l, &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Each attempt leaves a line: a failure to be retried at warn with when,
+// the last failure at error, a success at debug; never a header value.
+func TestDeliveriesAreLogged(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := runDispatcher(t, sqlstore.EngineSQLite, delivery.Schedule{20 * time.Millisecond}, func(c *delivery.Config) { c.Logger = logger })
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) == 1 {
+			rw.WriteHeader(500)
+		}
+	}))
+	defer srv.Close()
+	ok := h.webhook(t, srv.URL)
+	ok.Headers = map[string]string{"X-Api-Key": "very-secret-key"}
+	if err := h.store.UpdateWebhook(context.Background(), ok); err != nil {
+		t.Fatal(err)
+	}
+	dl := hookgate.DeliveryID(h.send(t, 1)[0].ID, ok.ID)
+	find := func(msg string) map[string]any {
+		for _, l := range logs.lines() {
+			if l["msg"] == msg && l["delivery"] == dl {
+				return l
+			}
+		}
+		return nil
+	}
+	waitFor(t, "the success line", func() bool { return find("delivered") != nil })
+	w := find("delivery attempt failed; retrying")
+	if w == nil || w["level"] != "WARN" || w["attempt"].(float64) != 1 || w["status"].(float64) != 500 || w["next_attempt"] == nil ||
+		w["project"] != h.proj || w["webhook"] != ok.ID || w["elapsed_ms"] == nil {
+		t.Fatalf("retry line = %v", w)
+	}
+	if s := find("delivered"); s["level"] != "DEBUG" || s["attempt"].(float64) != 2 {
+		t.Fatalf("success line = %v", s)
+	}
+
+	dead := h.webhook(t, "http://127.0.0.1:9/")
+	dl = hookgate.DeliveryID(h.send(t, 1)[0].ID, dead.ID)
+	waitFor(t, "the exhausted line", func() bool { return find("delivery failed for good: the retry schedule is exhausted") != nil })
+	if e := find("delivery failed for good: the retry schedule is exhausted"); e["level"] != "ERROR" || e["attempt"].(float64) != 2 || e["error"] == "" {
+		t.Fatalf("exhausted line = %v", e)
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if bytes.Contains(logs.b.Bytes(), []byte("very-secret-key")) || bytes.Contains(logs.b.Bytes(), []byte(`{"n":1}`)) {
+		t.Fatal("a header value or a body reached the log")
+	}
 }

@@ -193,6 +193,7 @@ func (d *Dispatcher) worker(ctx context.Context, results chan<- outcome) {
 		}
 		d.finished(e, j, o)
 		d.count(o)
+		d.logOutcome(o)
 		results <- o
 	}
 }

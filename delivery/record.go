@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -78,7 +79,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 					d.cfg.Logger.Error("disable webhook after 410", "webhook", o.disable.ID, "err", err)
 					continue
 				}
-				d.cfg.Logger.Warn("webhook disabled: it answered 410 Gone", "webhook", w.ID, "project", w.ProjectID)
+				d.cfg.Logger.Error("webhook disabled: it answered 410 Gone", "project", w.ProjectID, "webhook", w.ID)
 				ops[w.ProjectID] = append(ops[w.ProjectID], disabledEvent(w, "gone", o.Attempt))
 			case o.exhausted != nil:
 				ops[o.ProjectID] = append(ops[o.ProjectID], exhaustedEvent(o.exhausted, o.Attempt))
@@ -91,7 +92,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 				d.cfg.Logger.Error("disable failing webhooks", "err", err)
 			}
 			for _, w := range gone {
-				d.cfg.Logger.Warn("webhook disabled: every attempt failed", "webhook", w.ID, "project", w.ProjectID, "for", d.cfg.DisableAfter.String())
+				d.cfg.Logger.Error("webhook disabled: every attempt failed", "project", w.ProjectID, "webhook", w.ID, "for", d.cfg.DisableAfter.String())
 				ops[w.ProjectID] = append(ops[w.ProjectID], disabledEvent(w, "failing", hookgate.Attempt{}))
 			}
 		}
@@ -125,4 +126,36 @@ func exhaustedEvent(dl *hookgate.Delivery, last hookgate.Attempt) hookgate.Event
 		"attempts": dl.Attempts, "lastStatusCode": last.StatusCode, "lastError": last.Error,
 	})
 	return hookgate.EventInput{Type: hookgate.EventDeliveryExhausted, Data: data}
+}
+
+// logOutcome logs an attempt: a success at debug, a failure that will be
+// retried at warn, the last failure at error. It names the delivery and
+// the outcome, never a secret, a header or a body; the attempt's error has
+// its URL's credentials redacted already (Result.Attempt).
+func (d *Dispatcher) logOutcome(o outcome) {
+	a := &o.Attempt
+	if o.release || a.ID == "" {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("project", o.ProjectID), slog.String("webhook", o.WebhookID), slog.String("delivery", a.DeliveryID),
+		slog.Int("attempt", a.Attempt), slog.Int("status", a.StatusCode), slog.Int64("elapsed_ms", a.DurationMs),
+	}
+	if a.Error != "" {
+		attrs = append(attrs, slog.String("error", a.Error))
+	}
+	ctx := context.Background()
+	switch o.Status {
+	case hookgate.DeliverySucceeded:
+		d.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "delivered", attrs...)
+	case hookgate.DeliveryPending:
+		attrs = append(attrs, slog.Time("next_attempt", o.NextAttemptAt.UTC()))
+		d.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "delivery attempt failed; retrying", attrs...)
+	case hookgate.DeliveryFailed:
+		msg := "delivery failed for good: the retry schedule is exhausted"
+		if o.disable != nil {
+			msg = "delivery failed for good: the receiver answered 410 Gone"
+		}
+		d.cfg.Logger.LogAttrs(ctx, slog.LevelError, msg, attrs...)
+	}
 }
