@@ -93,6 +93,15 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if f.lease <= f.sendTimeout {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
 	}
+	if f.databaseURL == "" {
+		// The embedded database is one process's: a second server on the
+		// same files would fight its writer and lose leases' meaning.
+		unlock, err := lockDataDir(f.dataDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	store, err := f.openStore(ctx, log)
 	if err != nil {
 		return err

@@ -185,3 +185,22 @@ func TestMigrateAndVersion(t *testing.T) {
 		t.Fatalf("a bad --database-url must fail clearly: %v\n%s", err, out)
 	}
 }
+
+// A second server on the same data dir is refused, naming the dir and the
+// first one's pid; once the first stops, the dir is free again.
+func TestDataDirLocked(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	_, _, first := start(t, bin, dir)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=")
+	out, err := cmd.CombinedOutput()
+	pid := fmt.Sprint(first.Process.Pid)
+	if err == nil || !strings.Contains(string(out), dir) || !strings.Contains(string(out), "pid "+pid) {
+		t.Fatalf("second server: %v\n%s", err, out)
+	}
+	_ = first.Process.Signal(syscall.SIGTERM)
+	_ = first.Wait()
+	start(t, bin, dir)
+}
