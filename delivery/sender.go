@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/signing"
 )
 
@@ -110,7 +111,7 @@ func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
 	}
 	if r.Err != nil {
 		// Go's errors quote the URL: the recorded one is redacted.
-		a.Error = strings.ReplaceAll(r.Err.Error(), r.URL, a.RequestURL)
+		a.Error = strings.ReplaceAll(netguard.Describe(r.Err), r.URL, a.RequestURL)
 	}
 	return a
 }

@@ -1,6 +1,9 @@
 package netguard_test
 
 import (
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -54,5 +57,19 @@ func TestTransportIgnoresProxyEnvironment(t *testing.T) {
 	tr := netguard.New(nil).Transport(time.Second)
 	if tr.Proxy != nil {
 		t.Fatal("the transport takes a proxy")
+	}
+}
+
+// A failed lookup is told without the server's resolver.
+func TestDescribeDNSError(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("Post %q: %w", "https://example.invalid/h", &net.OpError{Op: "dial", Net: "tcp",
+		Err: &net.DNSError{Err: "no such host", Name: "example.invalid", Server: "10.255.255.53:53", IsNotFound: true}})
+	got := netguard.Describe(err)
+	if strings.Contains(got, "10.255.255.53") || !strings.Contains(got, "dns: no such host example.invalid") {
+		t.Fatalf("Describe = %q", got)
+	}
+	if netguard.Describe(errors.New("plain")) != "plain" || netguard.Describe(nil) != "" {
+		t.Fatal("other errors change")
 	}
 }

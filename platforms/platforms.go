@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/netguard"
 )
 
 // Provider is one kind of platform.
@@ -294,7 +295,7 @@ func transportReason(err error) string {
 	case strings.Contains(err.Error(), "network policy"):
 		return "the network policy refused the provider's address"
 	}
-	return err.Error()
+	return netguard.Describe(err)
 }
 
 // Fresh checks a signature's timestamp, in Unix seconds as header gives

@@ -1,0 +1,28 @@
+package netguard
+
+import (
+	"errors"
+	"net"
+	"strings"
+)
+
+// Describe returns err's text for a tenant: a failed name lookup names the
+// host and the cause ("dns: no such host example.invalid"), not the
+// server's own resolver and its address, which are the operator's network.
+func Describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		cause := de.Err
+		if de.IsNotFound {
+			cause = "no such host"
+		} else if de.IsTimeout {
+			cause = "timeout"
+		}
+		msg = strings.ReplaceAll(msg, de.Error(), "dns: "+cause+" "+de.Name)
+	}
+	return msg
+}
