@@ -36,6 +36,13 @@ type eventOut struct {
 	CreatedAt      time.Time `json:"createdAt"`
 }
 
+// eventsAccepted answers a batch. It is named so that its OpenAPI schema
+// is not SendEventsResponse, the name client generators give the
+// operation's response wrapper.
+type eventsAccepted struct {
+	Data []eventAccepted `json:"data"`
+}
+
 func toAccepted(e *hookgate.Event) eventAccepted {
 	return eventAccepted{ID: e.ID, Type: e.Type, CreatedAt: utc(e.CreatedAt), Deliveries: e.Deliveries}
 }
@@ -123,11 +130,7 @@ func (s *Server) registerEvents() {
 		Body struct {
 			Events []eventIn `json:"events" minItems:"1" maxItems:"1000"`
 		}
-	}) (*struct {
-		Body struct {
-			Data []eventAccepted `json:"data"`
-		}
-	}, error) {
+	}) (*struct{ Body eventsAccepted }, error) {
 		pid := projectID(ctx)
 		evs := make([]hookgate.EventInput, len(in.Body.Events))
 		for i := range in.Body.Events {
@@ -142,11 +145,7 @@ func (s *Server) registerEvents() {
 			return nil, err
 		}
 		s.countAccepted(got)
-		out := &struct {
-			Body struct {
-				Data []eventAccepted `json:"data"`
-			}
-		}{}
+		out := &struct{ Body eventsAccepted }{}
 		out.Body.Data = make([]eventAccepted, len(got))
 		for i, e := range got {
 			out.Body.Data[i] = toAccepted(e)

@@ -237,6 +237,9 @@ var hookErrorsOnce sync.Once
 // no state of any one server.
 func useProblems() {
 	hookErrorsOnce.Do(func() {
+		// Lists are never null in answers ([] when empty), so the document
+		// must not say they may be: generated clients would take *[]T.
+		huma.DefaultArrayNullable = false
 		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 			return humaError(status, msg, errs...)
 		}

@@ -148,6 +148,7 @@ func New(cfg Config) *Server {
 		"bearer": {Type: "http", Scheme: "bearer"},
 		"apiKey": {Type: "apiKey", In: "header", Name: "X-API-Key"},
 	}
+	hc.Servers = []*huma.Server{{URL: strings.TrimSuffix(cfg.PublicURL, "/"), Description: "This server (--public-url)"}}
 	s.api = humago.New(s.mux, hc)
 	s.api.UseMiddleware(s.authenticate, s.rejectUnknownQuery)
 
@@ -163,6 +164,7 @@ func New(cfg Config) *Server {
 	s.registerMessages()
 	s.registerInbound()
 	s.registerOps()
+	dropUnsentResponses(s.api.OpenAPI())
 	return s
 }
 
@@ -262,3 +264,17 @@ func op(id, method, path, summary string, acc access, status int, tags ...string
 }
 
 const base = "/api/v1"
+
+// dropUnsentResponses removes the 422 that huma declares for operations
+// with input: this server answers validation errors with 400 (see
+// problem.go), and clients generated from the document should not expect
+// a status that never comes.
+func dropUnsentResponses(doc *huma.OpenAPI) {
+	for _, item := range doc.Paths {
+		for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+			if o != nil {
+				delete(o.Responses, "422")
+			}
+		}
+	}
+}
