@@ -73,3 +73,37 @@ func TestOpenAPIGeneratesACompilingClient(t *testing.T) {
 		t.Error("a list's data is generated as a pointer to a slice: the document says it may be null")
 	}
 }
+
+// The served document passes Redocly's recommended lint with no error and
+// no warning (testdata/redocly.yaml). It runs the pinned CLI through npx;
+// without npx it skips, except under CI=true.
+func TestOpenAPILints(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("npx"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("npx (Node.js) is needed to lint the OpenAPI document")
+		}
+		t.Skip("no npx")
+	}
+	e := setup(t, "sqlite", withPlatforms)
+	spec := e.req("GET", "/openapi.json", "", nil).must(t, 200).Raw
+	dir := t.TempDir()
+	cfg, err := os.ReadFile(filepath.Join("testdata", "redocly.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"spec.json": spec, "redocly.yaml": cfg} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lint := exec.Command("npx", "--yes", "@redocly/cli@2.77.0", "lint", "--config", "redocly.yaml", "--max-problems", "50", "spec.json")
+	lint.Dir = dir
+	lint.Env = append(os.Environ(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true")
+	out, err := lint.CombinedOutput()
+	// A clean run ends "Your API description is valid" with no "You have N
+	// warnings/errors" line.
+	if err != nil || strings.Contains(string(out), "You have") || !strings.Contains(string(out), "is valid") {
+		t.Fatalf("redocly lint: %v\n%s", err, out)
+	}
+}
