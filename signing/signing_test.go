@@ -72,3 +72,40 @@ func TestNewSignerRefusesBadSecret(t *testing.T) {
 		t.Fatal("NewSigner accepted a bad secret")
 	}
 }
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	old, cur := hookgate.NewSecret(), hookgate.NewSecret()
+	both, _ := signing.NewSigner(cur, old)
+	receiver, _ := signing.NewSigner(old)
+	now := time.Unix(1764590000, 0)
+	body := []byte(`{"a":1}`)
+	h := http.Header{}
+	h.Set(signing.HeaderID, "msg_1")
+	h.Set(signing.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(signing.HeaderSignature, both.Sign("msg_1", now.Unix(), body))
+	if err := receiver.Verify(h, body, now.Add(time.Minute)); err != nil {
+		t.Fatalf("a receiver with the old secret, during a rotation: %v", err)
+	}
+	for name, c := range map[string]struct {
+		body []byte
+		at   time.Time
+		edit func(http.Header)
+	}{
+		"ErrBody":      {[]byte(`{"a":2}`), now, nil},
+		"ErrStale":     {body, now.Add(6 * time.Minute), nil},
+		"ErrFuture":    {body, now.Add(-6 * time.Minute), nil},
+		"ErrNoID":      {body, now, func(h http.Header) { h.Del(signing.HeaderID) }},
+		"ErrBadSig":    {body, now, func(h http.Header) { h.Set(signing.HeaderSignature, "v1,AAAA") }},
+		"ErrOtherID":   {body, now, func(h http.Header) { h.Set(signing.HeaderID, "msg_2") }},
+		"ErrTimestamp": {body, now, func(h http.Header) { h.Set(signing.HeaderTimestamp, "soon") }},
+	} {
+		hh := h.Clone()
+		if c.edit != nil {
+			c.edit(hh)
+		}
+		if err := receiver.Verify(hh, c.body, c.at); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+}

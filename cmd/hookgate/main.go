@@ -27,7 +27,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newBenchCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newBenchCmd(), newListenCmd())
 	return root
 }
 

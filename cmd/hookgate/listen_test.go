@@ -1,0 +1,78 @@
+package main_test
+
+import (
+	"bufio"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/signing"
+)
+
+// hookgate listen prints each request, verifies its signature with
+// --secret and answers 401 when it does not verify.
+func TestListen(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	secret := hookgate.NewSecret()
+	cmd := exec.Command(bin, "listen", "--addr", "127.0.0.1:0", "--secret", secret)
+	out := &syncBuffer{}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "listening on http://") {
+		t.Fatalf("first line %q", sc.Text())
+	}
+	url := strings.Fields(strings.TrimPrefix(sc.Text(), "listening on "))[0]
+	go func() {
+		for sc.Scan() {
+			_, _ = out.Write([]byte(sc.Text() + "\n"))
+		}
+	}()
+
+	body := `{"type":"order.created","data":{"id":1}}`
+	signer, _ := signing.NewSigner(secret)
+	now := time.Now().Unix()
+	post := func(sig string) int {
+		req, _ := http.NewRequest("POST", url+"/hooks", strings.NewReader(body))
+		req.Header.Set("webhook-id", "msg_test1")
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now, 10))
+		req.Header.Set("webhook-signature", sig)
+		req.Header.Set("Authorization", "Basic c2VjcmV0OnBhc3M=")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if s := post(signer.Sign("msg_test1", now, []byte(body))); s != 204 {
+		t.Fatalf("signed request answered %d", s)
+	}
+	if s := post("v1,AAAA"); s != 401 {
+		t.Fatalf("forged request answered %d", s)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "INVALID") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := out.String()
+	for _, want := range []string{"POST /hooks -> 204", "webhook-id: msg_test1", "signature:  valid", body, "POST /hooks -> 401", "INVALID"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "c2VjcmV0OnBhc3M=") {
+		t.Fatalf("the Authorization value was printed:\n%s", got)
+	}
+}
