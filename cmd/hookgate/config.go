@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hookgate/hookgate/secrets"
 	"github.com/hookgate/hookgate/sqlstore"
@@ -25,17 +26,42 @@ type storeFlags struct {
 }
 
 func (f *storeFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", envOr("HOOKGATE_DATA_DIR", "./hookgate-data"),
-		"directory for the SQLite file and generated keys (env HOOKGATE_DATA_DIR)")
-	cmd.Flags().StringVar(&f.databaseURL, "database-url", os.Getenv("HOOKGATE_DATABASE_URL"),
-		"postgres://… to use PostgreSQL; empty for embedded SQLite (env HOOKGATE_DATABASE_URL)")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./hookgate-data", "directory for the SQLite file and generated keys")
+	cmd.Flags().StringVar(&f.databaseURL, "database-url", "", "postgres://… to use PostgreSQL; empty for embedded SQLite")
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// envName is the environment twin of a flag: HOOKGATE_ and its name in
+// capitals, '-' as '_' (--send-timeout is HOOKGATE_SEND_TIMEOUT).
+func envName(flag string) string {
+	return "HOOKGATE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// withEnv gives every flag of cmd its environment twin, in one place: the
+// variable is read when the flag is not on the command line (the flag
+// wins), parsed by the flag's own type, and --help names it.
+func withEnv(cmd *cobra.Command) *cobra.Command {
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		f.Usage += " (env " + envName(f.Name) + ")"
+	})
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		var err error
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if err != nil || f.Changed {
+				return
+			}
+			if v, ok := os.LookupEnv(envName(f.Name)); ok && v != "" {
+				if e := c.Flags().Set(f.Name, v); e != nil {
+					err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return run(c, args)
 	}
-	return def
+	return cmd
 }
 
 // openStore loads or creates the encryption key and opens the store.

@@ -58,9 +58,9 @@ ones in flight, commit accepted events, exit 0.`,
 		},
 	}
 	f.storeFlags.register(cmd)
-	cmd.Flags().StringVar(&f.addr, "addr", envOr("HOOKGATE_ADDR", "127.0.0.1:8080"), "listen address (env HOOKGATE_ADDR)")
-	cmd.Flags().StringVar(&f.publicURL, "public-url", os.Getenv("HOOKGATE_PUBLIC_URL"), "base URL of inbound endpoints given to platforms; default http://{addr} (env HOOKGATE_PUBLIC_URL)")
-	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("HOOKGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env HOOKGATE_LOG_LEVEL)")
+	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "base URL of inbound endpoints given to platforms; default http://{addr}")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
 	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060; off when empty")
 	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", 5*24*time.Hour, "a webhook whose every attempt has failed for this long is disabled")
@@ -69,7 +69,7 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", 15*time.Second, "how long one delivery or trigger request may take")
 	cmd.Flags().IntVar(&f.triggerConcurrency, "trigger-concurrency", 16, "triggers of one webhook in flight on this node; more are answered 429")
 	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for API requests and delivery requests in flight")
-	return cmd
+	return withEnv(cmd)
 }
 
 func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {

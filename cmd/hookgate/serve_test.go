@@ -204,3 +204,39 @@ func TestDataDirLocked(t *testing.T) {
 	_ = first.Wait()
 	start(t, bin, dir)
 }
+
+// Every serve flag has its environment twin, named in --help; the flag
+// wins, and a bad value names the variable.
+func TestServeFlagsHaveEnv(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "serve", "--help").CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "--") {
+			continue
+		}
+		flags++
+		name := strings.Fields(line)[0][2:]
+		want := "(env HOOKGATE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + ")"
+		if !strings.Contains(line, want) {
+			t.Errorf("--%s: no %s in %q", name, want, line)
+		}
+	}
+	if flags < 13 {
+		t.Fatalf("%d flags in --help:\n%s", flags, out)
+	}
+	cmd := exec.Command(bin, "serve", "--data-dir", t.TempDir())
+	cmd.Env = append(os.Environ(), "HOOKGATE_SEND_TIMEOUT=soon")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "HOOKGATE_SEND_TIMEOUT") {
+		t.Fatalf("a bad HOOKGATE_SEND_TIMEOUT: %v\n%s", err, out)
+	}
+	// The flag wins over the variable.
+	cmd = exec.Command(bin, "serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "HOOKGATE_ADDR=not-an-address", "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=")
+	startCmd(t, cmd)
+}
