@@ -15,8 +15,11 @@ test:
 	@if [ -z "$$HOOKGATE_TEST_DATABASE_URL" ]; then echo "PostgreSQL not reachable: its tests will skip (they fail under CI=true)"; fi
 	$(GO) test $(RACE) -timeout 10m -count=1 $(PKGS)
 
+# The version is the git description of the tree (tag, or commit, with -dirty).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hookgate ./cmd/hookgate
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/hookgate ./cmd/hookgate
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }

@@ -6,14 +6,57 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…" (make
+// build does); otherwise it is made from the build's VCS stamp.
 var version = "dev"
 
+// buildVersion returns version, or, when the binary was not stamped,
+// "dev+" and the commit it was built from (with "-dirty" for uncommitted
+// changes), as Go records it in the binary.
+func buildVersion(v string, info *debug.BuildInfo, ok bool) string {
+	if v != "dev" || !ok {
+		return v
+	}
+	if mv := info.Main.Version; mv != "" && mv != "(devel)" {
+		return mv
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	return v + "+" + rev[:min(12, len(rev))] + dirty
+}
+
+// buildTime is the time of the commit the binary was built from, if known.
+func buildTime(info *debug.BuildInfo, ok bool) string {
+	if ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.time" {
+				return s.Value
+			}
+		}
+	}
+	return ""
+}
+
 func main() {
+	info, ok := debug.ReadBuildInfo()
+	version = buildVersion(version, info, ok)
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "hookgate:", err)
 		os.Exit(1)
@@ -37,6 +80,11 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
+			info, ok := debug.ReadBuildInfo()
+			if t := buildTime(info, ok); t != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), "hookgate", version, "(commit time "+t+")")
+				return
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), "hookgate", version)
 		},
 	}
