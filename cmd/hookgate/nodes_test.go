@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -76,4 +78,29 @@ func TestTwoNodesShareWork(t *testing.T) {
 	second := send()
 	_ = nodeA.Process.Kill()
 	recv.waitAllDelivered(t, append(first, second...), "in all, node A killed", 1)
+}
+
+// On PostgreSQL, a node without HOOKGATE_ADMIN_KEY warns that the
+// cluster's nodes need one shared key.
+func TestClusterWarnsWithoutSharedAdminKey(t *testing.T) {
+	t.Parallel()
+	if len(sqltest.Engines(t)) < 2 {
+		t.Skip("needs PostgreSQL")
+	}
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_ENCRYPTION_KEY="+strings.Repeat("ab", 32), "HOOKGATE_DATABASE_URL="+sqltest.Schema(t))
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "hookgate listening") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(stderr.String(), "every node on this database needs the same HOOKGATE_ADMIN_KEY") {
+		t.Fatalf("no warning:\n%s", stderr.String())
+	}
 }

@@ -110,6 +110,11 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
+	if f.databaseURL != "" && os.Getenv("HOOKGATE_ADMIN_KEY") == "" {
+		// Each node would otherwise make its own: the cluster would answer
+		// to as many admin keys as it has data dirs.
+		log.Warn("HOOKGATE_ADMIN_KEY is not set: using the admin key of this node's data dir; every node on this database needs the same HOOKGATE_ADMIN_KEY", "dataDir", f.dataDir)
+	}
 	admin, err := adminKey(f.dataDir, cmd.OutOrStdout())
 	if err != nil {
 		return fmt.Errorf("admin key: %w", err)
