@@ -22,9 +22,12 @@ const (
 	// EMethodNotAllowed answers a known path with a method it does not take.
 	EMethodNotAllowed = "method_not_allowed"
 	EConflict         = "conflict"
-	EPayloadTooLarge  = "payload_too_large"
-	ERateLimited      = "rate_limited"
-	EUnavailable      = "unavailable"
+	// EIdempotencyConflict: an Idempotency-Key was used within its window
+	// for a different request (409).
+	EIdempotencyConflict = "idempotency_conflict"
+	EPayloadTooLarge     = "payload_too_large"
+	ERateLimited         = "rate_limited"
+	EUnavailable         = "unavailable"
 	// EProviderError: a messaging provider refused a call Hookgate made for
 	// the client, or could not be reached (502).
 	EProviderError = "provider_error"

@@ -48,6 +48,11 @@ type EventInput struct {
 	Type           string
 	Data           json.RawMessage
 	IdempotencyKey string
+	// BodyHash is a digest of what the producer sent. When IdempotencyKey
+	// was used within the window for a different BodyHash, the input is
+	// refused with EIdempotencyConflict; empty compares with nothing (a
+	// platform's retries, whose bodies may vary).
+	BodyHash string
 }
 
 // EventType is an entry of a project's optional event catalog. When Schema is

@@ -2,6 +2,9 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -70,7 +73,15 @@ func (s *Server) checkEvent(ctx context.Context, projectID, prefix string, e *ev
 	if err := s.validateData(ctx, projectID, prefix+"data", e.Type, e.Data); err != nil {
 		return hookgate.EventInput{}, err
 	}
-	return hookgate.EventInput{Type: e.Type, Data: []byte(e.Data), IdempotencyKey: e.IdempotencyKey}, nil
+	in := hookgate.EventInput{Type: e.Type, Data: []byte(e.Data), IdempotencyKey: e.IdempotencyKey}
+	if in.IdempotencyKey != "" {
+		h := sha256.New()
+		h.Write([]byte(in.Type))
+		h.Write([]byte{0})
+		h.Write(in.Data)
+		in.BodyHash = hex.EncodeToString(h.Sum(nil))
+	}
+	return in, nil
 }
 
 // wake tells the delivery engine that deliveries may be due now.
@@ -99,12 +110,15 @@ func (s *Server) registerEvents() {
 		"The event and its deliveries are committed before the 202 answer. With an Idempotency-Key, a repeat " +
 		"within 24 hours answers the original event and creates nothing."
 	send.MaxBodyBytes = s.cfg.MaxEventBytes
-	send.Errors = append(send.Errors, http.StatusRequestEntityTooLarge)
+	send.Errors = append(send.Errors, http.StatusConflict, http.StatusRequestEntityTooLarge)
 	huma.Register(s.api, send, func(ctx context.Context, in *struct {
 		ProjectRef
 		IdempotencyKey string `header:"Idempotency-Key" maxLength:"256" doc:"Makes retries of this request safe for 24 hours"`
 		Body           eventIn
-	}) (*struct{ Body eventAccepted }, error) {
+	}) (*struct {
+		Replayed string `header:"Idempotent-Replayed" doc:"true when an Idempotency-Key answered the event it created before"`
+		Body     eventAccepted
+	}, error) {
 		if in.IdempotencyKey != "" {
 			in.Body.IdempotencyKey = in.IdempotencyKey
 		}
@@ -118,13 +132,20 @@ func (s *Server) registerEvents() {
 			return nil, err
 		}
 		s.countAccepted(out)
-		return &struct{ Body eventAccepted }{Body: toAccepted(out[0])}, nil
+		res := &struct {
+			Replayed string `header:"Idempotent-Replayed" doc:"true when an Idempotency-Key answered the event it created before"`
+			Body     eventAccepted
+		}{Body: toAccepted(out[0])}
+		if out[0].Replayed {
+			res.Replayed = "true"
+		}
+		return res, nil
 	})
 
 	batch := op("sendEvents", http.MethodPost, path+"/batch", "Send up to 1,000 events at once", accessPublisher, http.StatusAccepted, tags)
 	batch.Description = "All events are validated first; if one is invalid, none is accepted. Accepted events are committed together."
 	batch.MaxBodyBytes = 16 * s.cfg.MaxEventBytes
-	batch.Errors = append(batch.Errors, http.StatusRequestEntityTooLarge)
+	batch.Errors = append(batch.Errors, http.StatusConflict, http.StatusRequestEntityTooLarge)
 	huma.Register(s.api, batch, func(ctx context.Context, in *struct {
 		ProjectRef
 		Body struct {
@@ -141,6 +162,15 @@ func (s *Server) registerEvents() {
 			evs[i] = ev
 		}
 		got, err := s.store.CreateEvents(ctx, pid, evs)
+		var he *hookgate.Error
+		if errors.As(err, &he) && he.Code == hookgate.EIdempotencyConflict {
+			for i := range evs {
+				if evs[i].IdempotencyKey == he.Value {
+					he.Param = fmt.Sprintf("events[%d].idempotencyKey", i)
+					break
+				}
+			}
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -151,20 +151,28 @@ func TestEventIdempotencyKey(t *testing.T) {
 		_, owner, pub := e.project("acme")
 		_, ownerB, _ := e.project("beta")
 		e.webhook("acme", owner, map[string]any{"url": "http://127.0.0.1:9/h"})
-		post := func(project, key, idem string, data any) resp {
+		send := func(project, key, idem string, data any) resp {
 			return e.reqH("POST", "/api/v1/projects/"+project+"/events", map[string]string{"Authorization": "Bearer " + key, "Idempotency-Key": idem},
-				map[string]any{"type": "order.created", "data": data}).must(t, 202)
+				map[string]any{"type": "order.created", "data": data})
 		}
+		post := func(project, key, idem string, data any) resp { return send(project, key, idem, data).must(t, 202) }
 		first := post("acme", pub, "order-42", map[string]any{"n": 1})
+		if first.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatal("a first send says it is replayed")
+		}
 		again := post("acme", pub, "order-42", map[string]any{"n": 1})
+		if again.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("a replay without Idempotent-Replayed: %v", again.Header)
+		}
 		if again.str("id") != first.str("id") || num(again, "deliveries") != 1 || again.str("type") != "order.created" ||
 			!parseTime(t, again, "createdAt").Truncate(time.Microsecond).Equal(parseTime(t, first, "createdAt").Truncate(time.Microsecond)) {
 			t.Fatalf("replay %s, first %s", again.Raw, first.Raw)
 		}
-		// Even with other data, and through another key of the project.
-		if r := post("acme", owner, "order-42", map[string]any{"n": 2}); r.str("id") != first.str("id") {
-			t.Fatalf("replay with other data: %s", r.Raw)
+		// Through another key of the project too; other data is a conflict.
+		if r := post("acme", owner, "order-42", map[string]any{"n": 1}); r.str("id") != first.str("id") {
+			t.Fatalf("replay through another key: %s", r.Raw)
 		}
+		send("acme", pub, "order-42", map[string]any{"n": 2}).problem(t, 409, "idempotency_conflict", "Idempotency-Key")
 		if n := e.count("/api/v1/projects/acme/events", owner); n != 1 {
 			t.Fatalf("%d events, want 1", n)
 		}
@@ -208,7 +216,7 @@ func TestEventIdempotencyKeyConcurrent(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				r := e.reqH("POST", "/api/v1/projects/acme/events", map[string]string{"Authorization": "Bearer " + pub, "Idempotency-Key": "same"},
-					map[string]any{"type": "a.b", "data": i})
+					map[string]any{"type": "a.b", "data": 1})
 				if r.Status == 202 {
 					ids[i] = r.str("id")
 				}
@@ -294,7 +302,7 @@ func TestEventBatch(t *testing.T) {
 		}
 		// Idempotency keys hold across batches and within one.
 		r = e.req("POST", path, pub, map[string]any{"events": []any{
-			map[string]any{"type": "order.paid", "data": 1, "idempotencyKey": "pay-1"},
+			map[string]any{"type": "order.paid", "data": map[string]any{"i": 2}, "idempotencyKey": "pay-1"},
 			map[string]any{"type": "order.paid", "data": 1, "idempotencyKey": "pay-2"},
 			map[string]any{"type": "order.paid", "data": 1, "idempotencyKey": "pay-2"},
 		}}).must(t, 202)
@@ -304,6 +312,15 @@ func TestEventBatch(t *testing.T) {
 		}
 		if n := e.count("/api/v1/projects/acme/events", owner); n != 4 {
 			t.Fatalf("%d events, want 4", n)
+		}
+		// A key reused for another event refuses the whole batch, naming the
+		// item; nothing of it is stored.
+		e.req("POST", path, pub, map[string]any{"events": []any{
+			map[string]any{"type": "order.paid", "data": 7, "idempotencyKey": "pay-3"},
+			map[string]any{"type": "order.paid", "data": 2, "idempotencyKey": "pay-2"},
+		}}).problem(t, 409, "idempotency_conflict", "events[1].idempotencyKey")
+		if n := e.count("/api/v1/projects/acme/events", owner); n != 4 {
+			t.Fatalf("%d events after a refused batch, want 4", n)
 		}
 	})
 }

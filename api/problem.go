@@ -24,7 +24,7 @@ type Problem struct {
 	Title          string `json:"title" doc:"Short summary of the problem type"`
 	Status         int    `json:"status" doc:"HTTP status code"`
 	Detail         string `json:"detail" doc:"What went wrong, for a person"`
-	Code           string `json:"code" doc:"Stable machine code, snake_case" enum:"invalid_parameter,missing_parameter,invalid_json,unsupported_media_type,unauthorized,forbidden,not_found,method_not_allowed,conflict,payload_too_large,rate_limited,unavailable,provider_error,internal"`
+	Code           string `json:"code" doc:"Stable machine code, snake_case" enum:"invalid_parameter,missing_parameter,invalid_json,unsupported_media_type,unauthorized,forbidden,not_found,method_not_allowed,conflict,idempotency_conflict,payload_too_large,rate_limited,unavailable,provider_error,internal"`
 	ErrorID        string `json:"errorId" doc:"ID of this error in the server's logs; quote it to support"`
 	ParameterName  string `json:"parameter_name,omitempty" doc:"The parameter at fault"`
 	ParameterValue any    `json:"parameter_value,omitempty" doc:"The value given for parameter_name"`
@@ -60,6 +60,7 @@ var codeStatus = map[string]int{
 	hookgate.ENotFound:             http.StatusNotFound,
 	hookgate.EMethodNotAllowed:     http.StatusMethodNotAllowed,
 	hookgate.EConflict:             http.StatusConflict,
+	hookgate.EIdempotencyConflict:  http.StatusConflict,
 	hookgate.EPayloadTooLarge:      http.StatusRequestEntityTooLarge,
 	hookgate.ERateLimited:          http.StatusTooManyRequests,
 	hookgate.EUnavailable:          http.StatusServiceUnavailable,

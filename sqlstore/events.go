@@ -38,6 +38,24 @@ type subscriber struct {
 
 type idemKey struct{ project, key string }
 
+// claimed is the event an idempotency key names, and the digest of the
+// body that created it.
+type claimed struct {
+	e    *hookgate.Event
+	hash string
+}
+
+// sameBody refuses the reuse of key k for another body. Either digest
+// empty (a platform's post, a key claimed before digests were kept)
+// compares equal.
+func sameBody(k idemKey, stored, given string) error {
+	if stored == "" || given == "" || stored == given {
+		return nil
+	}
+	return &hookgate.Error{Code: hookgate.EIdempotencyConflict, Param: "Idempotency-Key", Value: k.key,
+		Message: "this Idempotency-Key was used within 24 hours for a different event; use a new key for a new event"}
+}
+
 // commitEvents writes the events of reqs, their deliveries and idempotency
 // keys in one transaction.
 func (s *Store) commitEvents(reqs []*ingestReq) error {
@@ -55,7 +73,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	now := s.now().UTC()
 	nowUS := micros(now)
 	subs := map[string][]subscriber{}
-	seen := map[idemKey]*hookgate.Event{}
+	seen := map[idemKey]claimed{}
 	var events, deliveries [][]any
 	for _, r := range reqs {
 		r.out = make([]*hookgate.Event, len(r.in))
@@ -70,16 +88,22 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			id := hookgate.NewID(hookgate.PrefixEvent, now)
 			if in.IdempotencyKey != "" {
 				k := idemKey{r.projectID, in.IdempotencyKey}
-				if e := seen[k]; e != nil {
-					r.out[i] = replayOf(e)
+				if c, ok := seen[k]; ok {
+					if err := sameBody(k, c.hash, in.BodyHash); err != nil {
+						return err
+					}
+					r.out[i] = replayOf(c.e)
 					continue
 				}
-				e, err := s.claimIdempotencyKey(ctx, tx, k, id, nowUS)
+				e, hash, err := s.claimIdempotencyKey(ctx, tx, k, id, in.BodyHash, nowUS)
 				if err != nil {
 					return err
 				}
 				if e != nil {
-					seen[k] = e
+					if err := sameBody(k, hash, in.BodyHash); err != nil {
+						return err
+					}
+					seen[k] = claimed{e, hash}
 					r.out[i] = replayOf(e)
 					continue
 				}
@@ -98,7 +122,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			}
 			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, nowUS})
 			if in.IdempotencyKey != "" {
-				seen[idemKey{r.projectID, in.IdempotencyKey}] = e
+				seen[idemKey{r.projectID, in.IdempotencyKey}] = claimed{e, in.BodyHash}
 			}
 			r.out[i] = e
 		}
@@ -150,21 +174,25 @@ func (s *Store) subscribers(ctx context.Context, tx *sql.Tx, projectID string) (
 // PostgreSQL a concurrent claim of the same key by an uncommitted
 // transaction makes this wait for it, so two nodes never both create an
 // event for one key.
-func (s *Store) claimIdempotencyKey(ctx context.Context, tx *sql.Tx, k idemKey, eventID string, nowUS int64) (*hookgate.Event, error) {
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO idempotency_keys (project_id, key, event_id, expires_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (project_id, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at
-		WHERE idempotency_keys.expires_at <= ?`), k.project, k.key, eventID, nowUS+hookgate.IdempotencyWindow.Microseconds(), nowUS)
+func (s *Store) claimIdempotencyKey(ctx context.Context, tx *sql.Tx, k idemKey, eventID, hash string, nowUS int64) (*hookgate.Event, string, error) {
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO idempotency_keys (project_id, key, event_id, expires_at, body_hash) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (project_id, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at, body_hash = excluded.body_hash
+		WHERE idempotency_keys.expires_at <= ?`), k.project, k.key, eventID, nowUS+hookgate.IdempotencyWindow.Microseconds(), hash, nowUS)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return nil, err
+		return nil, "", err
+	}
+	var stored string
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT body_hash FROM idempotency_keys WHERE project_id = ? AND key = ?`), k.project, k.key).Scan(&stored); err != nil {
+		return nil, "", err
 	}
 	e, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE project_id = ? AND id = (SELECT event_id FROM idempotency_keys WHERE project_id = ? AND key = ?)`), k.project, k.project, k.key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("idempotency key %q names a missing event", k.key)
+		return nil, "", fmt.Errorf("idempotency key %q names a missing event", k.key)
 	}
-	return e, err
+	return e, stored, err
 }
 
 // insertChunks are the row counts of the multi-row INSERT statements that
