@@ -22,8 +22,12 @@ const (
 // EventFilter narrows a list of events.
 type EventFilter struct {
 	Page
-	// Type, when set, keeps only events of that type.
+	// Type, when set, keeps only events of that type; a type ending in
+	// ".*" keeps those beginning with what comes before the '*'.
 	Type string
+	// Operational includes Hookgate's own events (hookgate.*) in a list
+	// without Type; they are left out by default.
+	Operational bool
 }
 
 // DeliveryFilter narrows a list of deliveries.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -187,9 +188,16 @@ func (s *Server) registerEvents() {
 		func(ctx context.Context, in *struct {
 			ProjectRef
 			PageParams
-			Type string `query:"type" maxLength:"256" doc:"Only events of this type"`
+			Type    string `query:"type" maxLength:"256" doc:"Only events of this type; order.* for those beginning order., hookgate.* for Hookgate's own"`
+			Include string `query:"include" enum:"operational" doc:"operational: list Hookgate's own events (hookgate.*) too; they are left out by default"`
 		}) (*listOutput[eventOut], error) {
-			list, next, err := s.store.ListEvents(ctx, projectID(ctx), hookgate.EventFilter{Page: in.page(), Type: in.Type})
+			if in.Type != "" {
+				pattern := strings.TrimSuffix(in.Type, ".*")
+				if err := hookgate.ValidateEventType("type", pattern); err != nil {
+					return nil, hookgate.InvalidParam("type", in.Type, "type is an event type, or one followed by .* for all types it begins")
+				}
+			}
+			list, next, err := s.store.ListEvents(ctx, projectID(ctx), hookgate.EventFilter{Page: in.page(), Type: in.Type, Operational: in.Include == "operational"})
 			if err != nil {
 				return nil, err
 			}

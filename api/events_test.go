@@ -1,12 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookgate/hookgate"
 )
 
 // event posts one event and returns the answer, which must be 202.
@@ -586,5 +589,38 @@ func TestDeliveriesCancelledWhenWebhookDeleted(t *testing.T) {
 		}
 		e.req("GET", "/api/v1/projects/acme/deliveries/"+items[0]["id"].(string), owner, nil).must(t, 200)
 		e.req("GET", "/api/v1/projects/acme/events/"+ev, owner, nil).must(t, 200)
+	})
+}
+
+// Hookgate's own events stay out of the event list unless asked for.
+func TestEventListLeavesOutOperational(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		pid, owner, _ := e.project("ops")
+		e.event("ops", owner, "order.created", 1).must(t, 202)
+		e.event("ops", owner, "order_x.paid", 1).must(t, 202)
+		if _, err := e.store.CreateEvents(context.Background(), pid, []hookgate.EventInput{{Type: hookgate.EventWebhookDisabled, Data: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+		types := func(q string) []string {
+			var out []string
+			for _, it := range e.req("GET", "/api/v1/projects/ops/events"+q, owner, nil).must(t, 200).items(t) {
+				out = append(out, it["type"].(string))
+			}
+			return out
+		}
+		if got := types(""); len(got) != 2 {
+			t.Fatalf("default list: %v", got)
+		}
+		if got := types("?include=operational"); len(got) != 3 {
+			t.Fatalf("include=operational: %v", got)
+		}
+		if got := types("?type=hookgate.*"); len(got) != 1 || got[0] != hookgate.EventWebhookDisabled {
+			t.Fatalf("type=hookgate.*: %v", got)
+		}
+		if got := types("?type=order.*"); len(got) != 1 || got[0] != "order.created" {
+			t.Fatalf("type=order.* (no '_' wildcard): %v", got)
+		}
+		e.req("GET", "/api/v1/projects/ops/events?type=a*b", owner, nil).problem(t, 400, "invalid_parameter", "type")
 	})
 }

@@ -310,8 +310,22 @@ func (s *Store) FindEvent(ctx context.Context, projectID, id string) (*hookgate.
 // ListEvents lists a project's events, newest first.
 func (s *Store) ListEvents(ctx context.Context, projectID string, f hookgate.EventFilter) ([]*hookgate.Event, string, error) {
 	limit := pageLimit(f.Page)
-	return queryPage(ctx, s.read, s.q(`SELECT `+eventCols+` FROM events WHERE project_id = ? AND (? = '' OR id < ?) AND (? = '' OR type = ?) ORDER BY id DESC LIMIT ?`),
-		limit, scanEvent, func(e *hookgate.Event) string { return e.ID }, projectID, f.Cursor, f.Cursor, f.Type, f.Type, limit+1)
+	q := `SELECT ` + eventCols + ` FROM events WHERE project_id = ? AND (? = '' OR id < ?)`
+	args := []any{projectID, f.Cursor, f.Cursor}
+	switch {
+	case strings.HasSuffix(f.Type, ".*"):
+		// Event types hold no LIKE wildcards ('%', '_' is escaped below).
+		q += ` AND type LIKE ? ESCAPE '\'`
+		args = append(args, strings.ReplaceAll(strings.TrimSuffix(f.Type, "*"), "_", `\_`)+"%")
+	case f.Type != "":
+		q += ` AND type = ?`
+		args = append(args, f.Type)
+	case !f.Operational:
+		q += ` AND type NOT LIKE 'hookgate.%'`
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit+1)
+	return queryPage(ctx, s.read, s.q(q), limit, scanEvent, func(e *hookgate.Event) string { return e.ID }, args...)
 }
 
 func scanEvent(r scanner) (*hookgate.Event, error) {
