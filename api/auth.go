@@ -100,7 +100,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 		if acc == accessOwner && !p.admin && p.role != hookgate.RoleOwner {
-			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this operation needs an owner key; publisher keys may only send events and trigger webhooks")
+			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this operation needs an owner key; publisher keys may only send events, trigger webhooks and send messages")
 			return
 		}
 		ctx = huma.WithValue(ctx, projectKey{}, id)

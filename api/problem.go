@@ -247,6 +247,7 @@ func useProblems() {
 		huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
 			p := humaError(status, msg, errs...)
 			if ctx != nil {
+				hintReadOnly(ctx, p)
 				noteProblem(ctx.Context(), p)
 				// Huma takes headers only from an error that a handler
 				// returns as one; a problem made here sets its own.
@@ -281,4 +282,22 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// readOnly names, for a PATCH operation, the fields it refuses and where
+// they are changed instead, so that the 400 says what to do.
+var readOnly = map[string]map[string]string{
+	"updateWebhook": {
+		"status": "a webhook's status is changed with POST …/webhooks/{id}/activate and …/deactivate",
+		"secret": "a webhook's secret is changed with POST …/webhooks/{id}/secret/rotate",
+		"id":     "a webhook's ID never changes; set uid for an ID of your own",
+	},
+}
+
+func hintReadOnly(ctx huma.Context, p *Problem) {
+	if op := ctx.Operation(); op != nil && p.Status == http.StatusBadRequest {
+		if hint, ok := readOnly[op.OperationID][p.ParameterName]; ok {
+			p.Detail += "; " + hint
+		}
+	}
 }

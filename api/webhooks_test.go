@@ -711,3 +711,22 @@ func TestWebhookSecretRotation(t *testing.T) {
 		}
 	})
 }
+
+// A PATCH of a field that is changed elsewhere says where.
+func TestWebhookPatchReadOnlyFieldsSayWhere(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, owner, _ := e.project("ro")
+		id := e.webhook("ro", owner, map[string]any{"url": "https://a.example.invalid/"}).str("id")
+		r := e.req("PATCH", "/api/v1/projects/ro/webhooks/"+id, owner, map[string]any{"status": "deactivated"}).problem(t, 400, "invalid_parameter", "status")
+		if !strings.Contains(r.str("detail"), "/deactivate") {
+			t.Fatalf("detail = %q", r.str("detail"))
+		}
+		r = e.req("PATCH", "/api/v1/projects/ro/webhooks/"+id, owner, map[string]any{"secret": hookgateSecret}).problem(t, 400, "invalid_parameter", "secret")
+		if !strings.Contains(r.str("detail"), "secret/rotate") {
+			t.Fatalf("detail = %q", r.str("detail"))
+		}
+	})
+}
+
+const hookgateSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
