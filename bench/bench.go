@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +38,34 @@ type Config struct {
 	PprofAddr string
 	// Progress, when set, is told each scenario's start and its phases.
 	Progress func(scenario, phase string, done, total int)
+}
+
+// Parameters are what a run was asked to do, written with its results so
+// that a JSON file says how its figures were made.
+type Parameters struct {
+	Scenarios   []string `json:"scenarios"`
+	Store       string   `json:"store"`
+	DurationS   float64  `json:"duration_s"`
+	Concurrency int      `json:"concurrency"`
+	Rate        int      `json:"rate"`
+	Backlog     int      `json:"backlog"`
+	Fanout      int      `json:"fanout"`
+	// Version is the benchmarked binary's version.
+	Version   string    `json:"version"`
+	GoVersion string    `json:"go_version"`
+	CPUs      int       `json:"cpus"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// ParametersOf returns cfg's parameters.
+func ParametersOf(cfg Config, version string, started time.Time) Parameters {
+	store := "sqlite"
+	if cfg.DatabaseURL != "" {
+		store = "postgres"
+	}
+	return Parameters{Scenarios: cfg.Scenarios, Store: store, DurationS: cfg.Duration.Seconds(), Concurrency: cfg.Concurrency,
+		Rate: cfg.Rate, Backlog: cfg.Backlog, Fanout: cfg.Fanout, Version: version, GoVersion: runtime.Version(),
+		CPUs: runtime.NumCPU(), StartedAt: started.UTC()}
 }
 
 // Latency is a distribution in milliseconds.
@@ -75,10 +104,12 @@ type Result struct {
 	OthersVsThroughput *float64 `json:"others_vs_throughput,omitempty"`
 	// DrainS (backlog): from the receiver coming back to the last delivery.
 	DrainS *float64 `json:"drain_s,omitempty"`
-	// Series is deliveries arriving in each second from the start of load,
-	// and events accepted in each second; for the plot.
-	DeliveriesSeries []int `json:"deliveries_series"`
-	AcceptedSeries   []int `json:"accepted_series"`
+	// Series is deliveries arriving in each step from the start of load,
+	// and events accepted in each step; for the plot. SeriesStepS is the
+	// step in seconds.
+	DeliveriesSeries []int   `json:"deliveries_series"`
+	AcceptedSeries   []int   `json:"accepted_series"`
+	SeriesStepS      float64 `json:"series_step_s"`
 	// latencies are kept for the plot.
 	latencies []time.Duration
 }
@@ -330,7 +361,7 @@ func measure(r *Result, rec *receiver, acc []accepted, hooks []string, start, lo
 			r.Lost++
 		}
 	}
-	r.DeliveriesSeries, r.AcceptedSeries = deliveries, accepts
+	r.DeliveriesSeries, r.AcceptedSeries, r.SeriesStepS = deliveries, accepts, 1
 	from := start
 	if !upAt.IsZero() {
 		from = upAt

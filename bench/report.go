@@ -23,6 +23,7 @@ func WriteTable(w io.Writer, rs []*Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(w, "ratio: deliveries/s over the baseline's requests/s, the baseline being a plain HTTP client posting to the same kind of receiver at the same concurrency in the same run")
 	for _, r := range rs {
 		if r.OthersVsThroughput != nil {
 			fmt.Fprintf(w, "slow-receiver: the healthy endpoint got %.2f× the throughput scenario's deliveries/s\n", *r.OthersVsThroughput)
@@ -34,11 +35,14 @@ func WriteTable(w io.Writer, rs []*Result) error {
 	return nil
 }
 
-// WriteJSON writes the results as a JSON array, one object per scenario.
-func WriteJSON(w io.Writer, rs []*Result) error {
+// WriteJSON writes {"parameters": …, "results": [one object per scenario]}.
+func WriteJSON(w io.Writer, p Parameters, rs []*Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(rs)
+	return enc.Encode(struct {
+		Parameters Parameters `json:"parameters"`
+		Results    []*Result  `json:"results"`
+	}{p, rs})
 }
 
 // Lost sums the lost events of all results.

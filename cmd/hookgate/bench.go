@@ -54,10 +54,16 @@ Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver (or
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			var bars *progressBars
-			if !quiet {
+			switch {
+			case quiet:
+			case isTerminal(cmd.ErrOrStderr()):
 				bars = newProgressBars(cmd.ErrOrStderr())
 				cfg.Progress = bars.update
+			default:
+				// A log or a pipe gets one line per phase, not redrawn bars.
+				cfg.Progress = phaseLines(cmd.ErrOrStderr())
 			}
+			started := time.Now()
 			results, err := bench.Run(ctx, cfg)
 			if bars != nil {
 				bars.wait()
@@ -66,7 +72,7 @@ Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver (or
 				if werr := bench.WriteTable(cmd.OutOrStdout(), results); werr != nil {
 					return werr
 				}
-				if werr := writeFile(jsonPath, func(w io.Writer) error { return bench.WriteJSON(w, results) }); werr != nil {
+				if werr := writeFile(jsonPath, func(w io.Writer) error { return bench.WriteJSON(w, bench.ParametersOf(cfg, version, started), results) }); werr != nil {
 					return werr
 				}
 				title := fmt.Sprintf("hookgate bench, %s, %s", results[0].Store, time.Now().UTC().Format(time.RFC3339))
@@ -90,7 +96,7 @@ Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver (or
 	f.IntVar(&cfg.Fanout, "fanout", 100, "endpoints of the fanout scenario")
 	f.StringVar(&jsonPath, "json", "", "write the results to this file as JSON")
 	f.StringVar(&plotPath, "plot", "", "write an SVG plot (latency distribution, deliveries/s over time) to this file")
-	f.BoolVar(&quiet, "quiet", false, "no progress bar on stderr")
+	f.BoolVar(&quiet, "quiet", false, "no progress on stderr (when stderr is not a terminal, one line per phase instead of bars)")
 	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "run each server with --pprof-addr at this address, to profile it during a scenario")
 	return cmd
 }
@@ -158,4 +164,28 @@ func (b *progressBars) wait() {
 	}
 	b.mu.Unlock()
 	b.p.Wait()
+}
+
+// isTerminal reports whether w is a terminal, where bars can be redrawn.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// phaseLines reports progress as one line each time a phase begins.
+func phaseLines(w io.Writer) func(scenario, phase string, done, total int) {
+	var mu sync.Mutex
+	last := ""
+	return func(scenario, phase string, _, _ int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if name := scenario + " " + phase; name != last {
+			last = name
+			fmt.Fprintf(w, "bench: %s: %s\n", time.Now().UTC().Format(time.TimeOnly), name)
+		}
+	}
 }

@@ -32,13 +32,24 @@ func TestBenchCommand(t *testing.T) {
 			if err != nil {
 				t.Fatalf("hookgate bench: %v\n%s", err, out)
 			}
+			if !strings.Contains(string(out), "ratio: deliveries/s over the baseline's requests/s") || strings.Contains(string(out), "bench: ") {
+				t.Fatalf("the table says not what its ratio compares, or --quiet printed progress:\n%s", out)
+			}
 			raw, err := os.ReadFile(filepath.Join(dir, "r.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			var results []map[string]any
-			if err := json.Unmarshal(raw, &results); err != nil {
+			var doc struct {
+				Parameters map[string]any   `json:"parameters"`
+				Results    []map[string]any `json:"results"`
+			}
+			if err := json.Unmarshal(raw, &doc); err != nil {
 				t.Fatalf("JSON: %v\n%s", err, raw)
+			}
+			results := doc.Results
+			if p := doc.Parameters; p["store"] != engine || p["concurrency"] != float64(8) || p["rate"] != float64(200) || p["fanout"] != float64(5) ||
+				p["duration_s"] != float64(1) || p["version"] == "" || len(p["scenarios"].([]any)) != 6 {
+				t.Fatalf("parameters = %v", p)
 			}
 			want := []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver"}
 			if len(results) != len(want) {
@@ -58,6 +69,9 @@ func TestBenchCommand(t *testing.T) {
 					if _, ok := lat[f].(float64); !ok {
 						t.Fatalf("%s: latency_ms.%s missing: %v", want[i], f, r["latency_ms"])
 					}
+				}
+				if r["series_step_s"] != float64(1) {
+					t.Fatalf("%s: series_step_s = %v", want[i], r["series_step_s"])
 				}
 				if r["lost"] != float64(0) || r["errors"] != float64(0) {
 					t.Fatalf("%s: lost %v, errors %v", want[i], r["lost"], r["errors"])
