@@ -3,12 +3,17 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
-	"html"
+	"image/color"
 	"io"
-	"math"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // WriteTable writes the results as a table.
@@ -63,96 +68,137 @@ func Check(rs []*Result) error {
 	return nil
 }
 
-var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"}
-
-// WriteSVG draws two charts: the distribution of accept-to-receipt latency
-// (share of deliveries within x ms, log scale) and deliveries per second
-// over time, one line per scenario.
+// WriteSVG draws two charts with gonum/plot, one above the other: the
+// distribution of accept-to-receipt latency (the share of deliveries
+// within x ms, x on a log scale) and deliveries per second over time, one
+// line per scenario, with the same-run baseline's requests per second as a
+// dashed line.
 func WriteSVG(w io.Writer, rs []*Result, title string) error {
-	const width, height, pad = 900, 360, 60
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", width, 2*height+40)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%d" y="20" font-size="15">%s</text>`+"\n", pad, html.EscapeString(title))
-
-	// Latency CDF, x = log10(ms) from 0.1 ms to the largest max.
-	top := 40
-	maxMs := 1.0
-	for _, r := range rs {
-		maxMs = max(maxMs, r.LatencyMs.Max)
+	c := vgsvg.New(plotWidth, plotHeight)
+	if err := drawPlots(draw.New(c), rs, title); err != nil {
+		return err
 	}
-	lo, hi := math.Log10(0.1), math.Log10(maxMs*1.1)
-	x := func(ms float64) float64 {
-		return pad + (math.Log10(max(ms, 0.1))-lo)/(hi-lo)*(width-2*pad)
-	}
-	y := func(share float64) float64 { return float64(top+height-pad) - share*float64(height-2*pad) }
-	axes(&b, top, width, height, pad, "accept → receipt latency (ms, log scale)", "share of deliveries")
-	for ms := 0.1; ms <= maxMs*1.1; ms *= 10 {
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%g</text>`+"\n", x(ms), top+height-pad+16, ms)
-	}
-	for _, s := range []float64{0, 0.5, 0.9, 0.99, 1} {
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%g</text><line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n",
-			pad-6, y(s)+4, s, pad, width-pad, y(s), y(s))
-	}
-	for i, r := range rs {
-		lat := r.latencies
-		if len(lat) == 0 {
-			continue
-		}
-		var pts []string
-		step := max(1, len(lat)/400)
-		for j := 0; j < len(lat); j += step {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(ms(lat[j])), y(float64(j+1)/float64(len(lat)))))
-		}
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(ms(lat[len(lat)-1])), y(1)))
-		line(&b, pts, palette[i%len(palette)])
-		legend(&b, i, width, top, r, palette[i%len(palette)])
-	}
-
-	// Deliveries per second over time.
-	top = 40 + height
-	maxN, maxT := 1, 1
-	for _, r := range rs {
-		maxT = max(maxT, len(r.DeliveriesSeries))
-		for _, n := range r.DeliveriesSeries {
-			maxN = max(maxN, n)
-		}
-	}
-	tx := func(s int) float64 { return pad + float64(s)/float64(maxT)*(width-2*pad) }
-	ty := func(n int) float64 { return float64(top+height-pad) - float64(n)/float64(maxN)*float64(height-2*pad) }
-	axes(&b, top, width, height, pad, "seconds from the start of load", "deliveries/s")
-	fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%d</text><text x="%d" y="%.1f" text-anchor="end">0</text>`+"\n", pad-6, ty(maxN)+4, maxN, pad-6, ty(0)+4)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", tx(maxT), top+height-pad+16, maxT)
-	for i, r := range rs {
-		var pts []string
-		for s, n := range r.DeliveriesSeries {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", tx(s), ty(n)), fmt.Sprintf("%.1f,%.1f", tx(s+1), ty(n)))
-		}
-		line(&b, pts, palette[i%len(palette)])
-		legend(&b, i, width, top, r, palette[i%len(palette)])
-	}
-	b.WriteString("</svg>\n")
-	_, err := io.WriteString(w, b.String())
+	_, err := c.WriteTo(w)
 	return err
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+// The plot's size: two charts of 9 by 4 inches.
+const plotWidth, plotHeight = 9 * vg.Inch, 8 * vg.Inch
 
-func axes(b *strings.Builder, top, width, height, pad int, xlabel, ylabel string) {
-	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/><line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n",
-		pad, top+height-pad, width-pad, top+height-pad, pad, top+pad/2, pad, top+height-pad)
-	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", width/2, top+height-pad+34, html.EscapeString(xlabel))
-	fmt.Fprintf(b, `<text x="%d" y="%d">%s</text>`+"\n", pad, top+pad/2-6, html.EscapeString(ylabel))
-}
+// drawPlots draws the two charts of WriteSVG on dc.
+func drawPlots(dc draw.Canvas, rs []*Result, title string) error {
+	cdf := plot.New()
+	cdf.Title.Text = title
+	cdf.X.Label.Text = "accept → receipt latency (ms, log scale)"
+	cdf.Y.Label.Text = "share of deliveries"
+	cdf.X.Scale, cdf.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	cdf.Y.Min, cdf.Y.Max = 0, 1
+	cdf.Y.Tick.Marker = plot.ConstantTicks(shareTicks())
+	cdf.Add(plotter.NewGrid())
+	cdf.Legend.Top, cdf.Legend.Left = true, true
 
-func line(b *strings.Builder, pts []string, color string) {
-	if len(pts) == 0 {
-		return
+	rate := plot.New()
+	rate.X.Label.Text = "seconds from the start of load"
+	rate.Y.Label.Text = "deliveries/s"
+	rate.Y.Min = 0
+	rate.Add(plotter.NewGrid())
+	rate.Legend.Top = true
+
+	base, top := 0.0, 0.0
+	for i, r := range rs {
+		color := plotutil.Color(i)
+		name := r.Scenario + " (" + r.Store + ")"
+		if pts := cdfPoints(r.latencies); len(pts) > 0 {
+			l, err := plotter.NewLine(pts)
+			if err != nil {
+				return err
+			}
+			l.Color = color
+			cdf.Add(l)
+			cdf.Legend.Add(name, l)
+		}
+		for _, n := range r.DeliveriesSeries {
+			top = max(top, float64(n)/max(r.SeriesStepS, 1e-9))
+		}
+		if pts := stepPoints(r.DeliveriesSeries, r.SeriesStepS); len(pts) > 0 {
+			l, err := plotter.NewLine(pts)
+			if err != nil {
+				return err
+			}
+			l.Color = color
+			rate.Add(l)
+			rate.Legend.Add(name, l)
+		}
+		base = max(base, r.BaselineRequestsPerS)
 	}
-	fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`+"\n", color, strings.Join(pts, " "))
+	if base > 0 {
+		b := plotter.NewFunction(func(float64) float64 { return base })
+		b.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		b.Color = color.Gray{Y: 90}
+		rate.Add(b)
+		rate.Legend.Add(fmt.Sprintf("baseline: plain client, %.0f req/s", base), b)
+	}
+	// Room above the highest line, the baseline's included, for the legend.
+	rate.Y.Max = 1.3 * max(top, base, 1)
+	for _, p := range []*plot.Plot{cdf, rate} {
+		p.Legend.TextStyle.Font.Size = vg.Points(9)
+	}
+	if cdfEmpty(rs) {
+		// Nothing measured latencies: a log axis needs a range anyway.
+		cdf.X.Min, cdf.X.Max = 0.1, 1
+	}
+
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: vg.Points(8), PadBottom: vg.Points(8), PadLeft: vg.Points(8), PadRight: vg.Points(8), PadY: vg.Points(16)}
+	canvases := plot.Align([][]*plot.Plot{{cdf}, {rate}}, tiles, dc)
+	cdf.Draw(canvases[0][0])
+	rate.Draw(canvases[1][0])
+	return nil
 }
 
-func legend(b *strings.Builder, i, width, top int, r *Result, color string) {
-	y := top + 40 + 16*i
-	fmt.Fprintf(b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">%s (%s)</text>`+"\n",
-		width-230, y-9, color, width-215, y, html.EscapeString(r.Scenario), html.EscapeString(r.Store))
+// shareTicks labels the shares that matter for a latency distribution.
+func shareTicks() []plot.Tick {
+	var t []plot.Tick
+	for _, v := range []float64{0, 0.25, 0.5, 0.75, 0.9, 1} {
+		t = append(t, plot.Tick{Value: v, Label: fmt.Sprint(v)})
+	}
+	return t
 }
+
+func cdfEmpty(rs []*Result) bool {
+	for _, r := range rs {
+		if len(r.latencies) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// cdfPoints is the distribution of sorted latencies, at most about 400
+// points, each latency floored at 0.01 ms for the log axis.
+func cdfPoints(lat []time.Duration) plotter.XYs {
+	if len(lat) == 0 {
+		return nil
+	}
+	step := max(1, len(lat)/400)
+	var pts plotter.XYs
+	for j := 0; j < len(lat); j += step {
+		pts = append(pts, plotter.XY{X: max(ms(lat[j]), 0.01), Y: float64(j+1) / float64(len(lat))})
+	}
+	return append(pts, plotter.XY{X: max(ms(lat[len(lat)-1]), 0.01), Y: 1})
+}
+
+// stepPoints draws a series of counts per step as steps, in units per
+// second.
+func stepPoints(series []int, stepS float64) plotter.XYs {
+	if stepS <= 0 {
+		stepS = 1
+	}
+	var pts plotter.XYs
+	for i, n := range series {
+		perS := float64(n) / stepS
+		pts = append(pts, plotter.XY{X: float64(i) * stepS, Y: perS}, plotter.XY{X: float64(i+1) * stepS, Y: perS})
+	}
+	return pts
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
