@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -217,5 +218,23 @@ func TestEventTypeList(t *testing.T) {
 		}
 		e.req("GET", path+"?limit=0", owner, nil).problem(t, 400, "invalid_parameter", "limit")
 		e.req("GET", path+"?limit=251", owner, nil).problem(t, 400, "invalid_parameter", "limit")
+	})
+}
+
+// A schema nested deep enough to cost the server seconds to compile is
+// refused at once, for event types and for webhooks.
+func TestSchemaDepthBounded(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, owner, _ := e.project("deep")
+		deep := strings.Repeat(`{"properties":{"a":`, 1000) + `{}` + strings.Repeat(`}}`, 1000)
+		start := time.Now()
+		e.req("POST", "/api/v1/projects/deep/event-types", owner, map[string]any{"name": "a.b", "schema": json.RawMessage(deep)}).problem(t, 400, "invalid_parameter", "schema")
+		e.req("POST", "/api/v1/projects/deep/webhooks", owner, map[string]any{"url": "https://a.example.invalid/", "schema": json.RawMessage(deep)}).problem(t, 400, "invalid_parameter", "schema")
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("refusing took %s", d)
+		}
+		ok := strings.Repeat(`{"properties":{"a":`, 10) + `{"type":"string"}` + strings.Repeat(`}}`, 10)
+		e.req("POST", "/api/v1/projects/deep/event-types", owner, map[string]any{"name": "a.c", "schema": json.RawMessage(ok)}).must(t, 201)
 	})
 }
