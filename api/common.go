@@ -16,7 +16,7 @@ import (
 // PageParams are the query parameters of every list.
 type PageParams struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"250" default:"50" doc:"Page size"`
-	Cursor string `query:"cursor" maxLength:"128" doc:"nextCursor of the previous page"`
+	Cursor string `query:"cursor" maxLength:"128" pattern:"^[A-Za-z0-9_.\\-]*$" doc:"nextCursor of the previous page"`
 }
 
 func (p PageParams) page() hookgate.Page { return hookgate.Page{Limit: p.Limit, Cursor: p.Cursor} }

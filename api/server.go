@@ -190,7 +190,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(rec, r, newProblem(http.StatusNotFound, hookgate.ENotFound, "no route for "+r.Method+" "+r.URL.Path))
 		}
 	} else {
-		s.mux.ServeHTTP(rec, r) // the mux, not the handler found above, sets the path values
+		if r2 := s.checkInput(rec, r, pattern); r2 != nil {
+			s.mux.ServeHTTP(rec, r2) // the mux, not the handler found above, sets the path values
+		}
 	}
 	elapsed := time.Since(start)
 	s.metrics.observe(route, rec.status, elapsed)
