@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,15 @@ import (
 
 // MaxResponseBody is how much of a receiver's answer is kept with an attempt.
 const MaxResponseBody = 64 << 10
+
+// MaxResponseHeaders is how many bytes of a receiver's headers (names and
+// values) are kept with an attempt; past it the rest are dropped and
+// TruncatedHeader says so.
+const MaxResponseHeaders = 16 << 10
+
+// TruncatedHeader marks an attempt's response headers as cut at
+// MaxResponseHeaders.
+const TruncatedHeader = "Hookgate-Headers-Truncated"
 
 // Message is what one delivery request carries: an event in the Standard
 // Webhooks envelope.
@@ -102,12 +112,7 @@ func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
 		}
 	}
 	if r.Header != nil {
-		a.ResponseHeaders = make(map[string]string, len(r.Header))
-		for k, v := range r.Header {
-			if len(v) > 0 {
-				a.ResponseHeaders[k] = v[0]
-			}
-		}
+		a.ResponseHeaders = keptHeaders(r.Header)
 	}
 	if r.Err != nil {
 		// Go's errors quote the URL: the recorded one is redacted.
@@ -224,6 +229,30 @@ func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 		res.Err = fmt.Errorf("reading the answer: %w", err)
 	}
 	return res
+}
+
+// keptHeaders is what an attempt keeps of a receiver's headers: the first
+// value of each, in name order, up to MaxResponseHeaders bytes.
+func keptHeaders(h http.Header) map[string]string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make(map[string]string, len(names))
+	size := 0
+	for _, k := range names {
+		if len(h[k]) == 0 {
+			continue
+		}
+		v := h[k][0]
+		if size += len(k) + len(v); size > MaxResponseHeaders {
+			out[TruncatedHeader] = "true"
+			break
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // Redacted stands in for a credential in what is recorded of a request.

@@ -254,3 +254,34 @@ func TestPayloadKeepsDataBytes(t *testing.T) {
 		t.Fatalf("timestamp in %s", b)
 	}
 }
+
+// A receiver's headers are kept up to 16 KiB, marked when cut, and read
+// up to 64 KiB at all: a flood of them costs an error, not memory.
+func TestResponseHeadersBounded(t *testing.T) {
+	t.Parallel()
+	n := 40
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		for i := range n {
+			rw.Header().Set(fmt.Sprintf("X-H%03d", i), strings.Repeat("v", 1000))
+		}
+		if r.URL.Path == "/flood" {
+			for i := range 150 {
+				rw.Header().Set(fmt.Sprintf("X-F%03d", i), strings.Repeat("f", 60000))
+			}
+		}
+	}))
+	defer srv.Close()
+	res := newSender().Send(context.Background(), webhook(srv.URL+"/many"), msg)
+	a := res.Attempt("msg_h", 1)
+	size := 0
+	for k, v := range a.ResponseHeaders {
+		size += len(k) + len(v)
+	}
+	if res.StatusCode != 200 || size > delivery.MaxResponseHeaders+100 || a.ResponseHeaders[delivery.TruncatedHeader] != "true" {
+		t.Fatalf("status %d, %d bytes of headers kept, marker %q", res.StatusCode, size, a.ResponseHeaders[delivery.TruncatedHeader])
+	}
+	flood := newSender().Send(context.Background(), webhook(srv.URL+"/flood"), msg)
+	if flood.StatusCode != 0 || flood.Err == nil {
+		t.Fatalf("a 9 MB header flood was read: status %d", flood.StatusCode)
+	}
+}

@@ -24,6 +24,10 @@ func (p *Policy) Control(network, address string, _ syscall.RawConn) error {
 	return nil
 }
 
+// MaxResponseHeaderBytes bounds the headers of an answer the transport
+// reads; a larger answer is an error, not a memory cost.
+const MaxResponseHeaderBytes = 64 << 10
+
 // Dialer returns a dialer that refuses denied addresses.
 func (p *Policy) Dialer(timeout time.Duration) *net.Dialer {
 	return &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: p.Control}
@@ -45,6 +49,9 @@ func (p *Policy) Transport(dialTimeout time.Duration) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// A receiver's headers are read up to this and no further: what is
+		// kept of them is smaller still (delivery.MaxResponseHeaders).
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
 	}
 }
 
