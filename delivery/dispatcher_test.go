@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -306,4 +307,50 @@ func TestDeliveriesAreLogged(t *testing.T) {
 	if bytes.Contains(logs.b.Bytes(), []byte("very-secret-key")) || bytes.Contains(logs.b.Bytes(), []byte(`{"n":1}`)) {
 		t.Fatal("a header value or a body reached the log")
 	}
+}
+
+// flakyQueue fails RecordAttempts a number of times, as a database
+// restart does.
+type flakyQueue struct {
+	hookgate.Queue
+	fails atomic.Int32
+}
+
+func (q *flakyQueue) RecordAttempts(ctx context.Context, now time.Time, outs []hookgate.AttemptOutcome) error {
+	if q.fails.Add(-1) >= 0 {
+		return errors.New("the database system is starting up")
+	}
+	return q.Queue.RecordAttempts(ctx, now, outs)
+}
+
+// A write of outcomes that fails is tried again while the leases allow:
+// after the database comes back nothing is sent twice.
+func TestRecordRetriesWhileLeaseAllows(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		var q *flakyQueue
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
+			q = &flakyQueue{Queue: c.Queue}
+			q.fails.Store(4)
+			c.Queue = q
+			c.Lease = 30 * time.Second
+		})
+		var got atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { got.Add(1) }))
+		defer srv.Close()
+		w := h.webhook(t, srv.URL)
+		ev := h.send(t, 5)
+		waitFor(t, "all recorded", func() bool {
+			n := 0
+			for _, e := range ev {
+				d, err := h.store.FindDelivery(context.Background(), h.proj, hookgate.DeliveryID(e.ID, w.ID))
+				if err == nil && d.Status == hookgate.DeliverySucceeded {
+					n++
+				}
+			}
+			return n == len(ev)
+		})
+		if n := got.Load(); n != 5 {
+			t.Fatalf("the receiver got %d requests for 5 events", n)
+		}
+	})
 }

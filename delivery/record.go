@@ -60,14 +60,13 @@ func (d *Dispatcher) record(results <-chan outcome) {
 		for _, o := range done {
 			batch = append(batch, o.AttemptOutcome)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := d.cfg.Queue.RecordAttempts(ctx, d.cfg.Now(), batch); err != nil {
-			// The leases run out and the deliveries are sent again: at least
+		if err := d.recordBatch(batch); err != nil {
+			// The leases ran out: the deliveries are sent again, at least
 			// once. The operational events wait for an outcome that is kept.
-			d.cfg.Logger.Error("record attempts", "count", len(batch), "err", err)
-			cancel()
+			d.cfg.Logger.Error("record attempts: given up as their leases end; they will be sent again", "count", len(batch), "err", err)
 			continue
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		ops := map[string][]hookgate.EventInput{}
 		disabled := map[string]bool{}
 		for _, o := range done {
@@ -126,6 +125,36 @@ func exhaustedEvent(dl *hookgate.Delivery, last hookgate.Attempt) hookgate.Event
 		"attempts": dl.Attempts, "lastStatusCode": last.StatusCode, "lastError": last.Error,
 	})
 	return hookgate.EventInput{Type: hookgate.EventDeliveryExhausted, Data: data}
+}
+
+// recordBatch writes a batch of outcomes, trying again with backoff while
+// the write fails (a database restart, a full disk) and the batch's
+// earliest lease leaves time: a row whose outcome is lost is sent again
+// when its lease ends, so giving up early costs duplicates. While it waits,
+// the results channel fills and the workers stop sending.
+func (d *Dispatcher) recordBatch(batch []hookgate.AttemptOutcome) error {
+	deadline := time.Time{}
+	for _, o := range batch {
+		if deadline.IsZero() || o.LeaseUntil.Before(deadline) {
+			deadline = o.LeaseUntil
+		}
+	}
+	deadline = deadline.Add(-time.Second) // the write itself must end within the lease
+	wait := 100 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := d.cfg.Queue.RecordAttempts(ctx, d.cfg.Now(), batch)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if d.cfg.Now().Add(wait).After(deadline) {
+			return err
+		}
+		d.cfg.Logger.Warn("record attempts failed; trying again", "count", len(batch), "in_ms", wait.Milliseconds(), "err", err)
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 // logOutcome logs an attempt: a success at debug, a failure that will be
