@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -326,6 +328,16 @@ func ValidateURL(param, raw string) error {
 	if u.Hostname() == "" {
 		return InvalidParam(param, raw, "%s has no host", param)
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return InvalidParam(param, raw, "%s has port %s; a port is 1-65535", param, p)
+		}
+	}
+	if numericHost(u.Hostname()) {
+		if a, err := netip.ParseAddr(u.Hostname()); err != nil || !a.Is4() {
+			return InvalidParam(param, raw, "%s has a numeric host that is not a dotted IPv4 address (such as 127.1, 0x7f000001 or 0177.0.0.1); write the address in full", param)
+		}
+	}
 	if u.User != nil {
 		return InvalidParam(param, raw, "%s may not hold credentials; use auth", param)
 	}
@@ -333,6 +345,23 @@ func ValidateURL(param, raw string) error {
 		return InvalidParam(param, raw, "%s may not have a fragment", param)
 	}
 	return nil
+}
+
+// numericHost reports whether a URL host would be read as an IPv4 address
+// by resolvers and browsers: its last label is a number, decimal or 0x
+// hex. Only the canonical dotted form of those is accepted, so that what
+// the network policy judges is what will be dialed.
+func numericHost(host string) bool {
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	last := strings.ToLower(labels[len(labels)-1])
+	if last == "" {
+		return false
+	}
+	if h, ok := strings.CutPrefix(last, "0x"); ok {
+		last = h
+		return strings.Trim(last, "0123456789abcdef") == ""
+	}
+	return strings.Trim(last, "0123456789") == ""
 }
 
 // ValidateHeaders checks header names and values, refusing those Hookgate

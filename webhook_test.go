@@ -129,3 +129,18 @@ func TestNewIDSortsByTime(t *testing.T) {
 		t.Fatalf("later id %q sorts before %q", later, prev)
 	}
 }
+
+func TestValidateURLHostsAndPorts(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"http://127.1/", "http://0x7f000001/", "http://2130706433/", "http://0177.0.0.1/", "http://10.1/x",
+		"http://a.example.invalid:99999/", "http://a.example.invalid:0/", "http://example.123/"} {
+		if err := hookgate.ValidateURL("url", bad); hookgate.ErrorCode(err) != hookgate.EInvalidParameter {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	for _, good := range []string{"http://127.0.0.1:8080/", "https://1password.example.invalid/", "http://[::1]:9/", "https://a.example.invalid:443/x"} {
+		if err := hookgate.ValidateURL("url", good); err != nil {
+			t.Errorf("%s: %v", good, err)
+		}
+	}
+}
