@@ -212,6 +212,13 @@ func (w *Webhook) Validate() error {
 	if err := ValidateHeaders("headers", w.Headers); err != nil {
 		return err
 	}
+	if w.Auth.Type != AuthNone {
+		for k := range w.Headers {
+			if strings.EqualFold(k, "Authorization") {
+				return InvalidParam("headers."+k, k, "an Authorization header would be overwritten by auth of type %s: use one or the other", w.Auth.Type)
+			}
+		}
+	}
 	switch w.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodGet, http.MethodDelete:
 	default:

@@ -282,10 +282,14 @@ func (s *Server) registerWebhooks() {
 			if err != nil {
 				return nil, err
 			}
+			before := *w
 			if err := applyPatch(w, &in.Body); err != nil {
 				return nil, err
 			}
 			if err := s.checkWebhook(ctx, w); err != nil {
+				return nil, err
+			}
+			if err := credentialsStay(&before, w, &in.Body); err != nil {
 				return nil, err
 			}
 			w.UpdatedAt = s.now().UTC()
@@ -490,6 +494,55 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 	}
 	w.ApplyDefaults()
 	return nil
+}
+
+// credentialsStay refuses to let stored credentials follow a webhook to a
+// new host: an owner who cannot read them could otherwise point the URL (or
+// the OAuth2 token URL) at a host of theirs and be sent them. When the host
+// changes, the password, the client secret and each credential header must
+// be sent again, in the clear, in the same PATCH.
+func credentialsStay(old, w *hookgate.Webhook, p *webhookPatch) error {
+	fresh := func(v string) bool { return v != "" && v != redacted }
+	if !sameHost(old.URL, w.URL) {
+		if w.Auth.Type == hookgate.AuthBasic && (p.Auth == nil || !fresh(p.Auth.Password)) {
+			return movedCredential("auth.password")
+		}
+		if w.Auth.Type == hookgate.AuthClientCredential && (p.Auth == nil || !fresh(p.Auth.ClientSecret)) {
+			return movedCredential("auth.clientSecret")
+		}
+		for k := range w.Headers {
+			if !hookgate.IsCredentialHeader(k) {
+				continue
+			}
+			sent := ""
+			if p.Headers != nil {
+				for pk, pv := range *p.Headers {
+					if strings.EqualFold(pk, k) {
+						sent = pv
+					}
+				}
+			}
+			if !fresh(sent) {
+				return movedCredential("headers." + k)
+			}
+		}
+	}
+	if w.Auth.Type == hookgate.AuthClientCredential && old.Auth.Type == hookgate.AuthClientCredential &&
+		!sameHost(old.Auth.TokenURL, w.Auth.TokenURL) && (p.Auth == nil || !fresh(p.Auth.ClientSecret)) {
+		return movedCredential("auth.clientSecret")
+	}
+	return nil
+}
+
+func movedCredential(param string) error {
+	return hookgate.InvalidParam(param, nil, "the URL's host changes, and stored credentials never follow a URL to a new host: send %s again in this PATCH", param)
+}
+
+// sameHost reports whether two URLs name the same host and port.
+func sameHost(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // checkChain resolves w's next webhook (an ID or a uid of the same project)

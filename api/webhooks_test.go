@@ -73,7 +73,7 @@ func TestWebhookCreateAllFields(t *testing.T) {
 			"secret":      secret,
 			"auth":        map[string]any{"type": "basic", "username": "warehouse", "password": "hunter2"},
 			"headers": map[string]string{
-				"Authorization": "Bearer abc", "X-Api-Key": "k-123", "X-Token": "t-123", "X-Secret": "s-123",
+				"Proxy-Authorization": "Bearer abc", "X-Api-Key": "k-123", "X-Token": "t-123", "X-Secret": "s-123",
 				"X-Custom": "in clear", "Accept-Language": "fr",
 			},
 			"method":          "PUT",
@@ -91,7 +91,7 @@ func TestWebhookCreateAllFields(t *testing.T) {
 		}
 		jsonEq(t, "auth", r.Body["auth"], map[string]any{"type": "basic", "username": "warehouse", "password": "********"})
 		jsonEq(t, "headers", r.Body["headers"], map[string]string{
-			"Authorization": "********", "X-Api-Key": "********", "X-Token": "********", "X-Secret": "********",
+			"Proxy-Authorization": "********", "X-Api-Key": "********", "X-Token": "********", "X-Secret": "********",
 			"X-Custom": "in clear", "Accept-Language": "fr",
 		})
 		c, u := parseTime(t, r, "createdAt"), parseTime(t, r, "updatedAt")
@@ -105,7 +105,7 @@ func TestWebhookCreateAllFields(t *testing.T) {
 		}
 		// The store has the real values.
 		w := e.find(pid, r.str("id"))
-		if w.Secret != secret || w.Auth.Password != "hunter2" || w.Headers["Authorization"] != "Bearer abc" || w.Headers["X-Api-Key"] != "k-123" {
+		if w.Secret != secret || w.Auth.Password != "hunter2" || w.Headers["Proxy-Authorization"] != "Bearer abc" || w.Headers["X-Api-Key"] != "k-123" {
 			t.Fatalf("stored %+v", w)
 		}
 
@@ -495,7 +495,7 @@ func TestWebhookPatchKeepsRedactedCredentials(t *testing.T) {
 		b := e.webhook("acme", owner, map[string]any{
 			"url":     "http://127.0.0.1:9/h",
 			"auth":    map[string]any{"type": "basic", "username": "u", "password": "p4ss"},
-			"headers": map[string]string{"Authorization": "Bearer abc", "X-Api-Key": "k-1", "X-Custom": "c"},
+			"headers": map[string]string{"X-Auth-Token": "Bearer abc", "X-Api-Key": "k-1", "X-Custom": "c"},
 		})
 		path := "/api/v1/projects/acme/webhooks/" + b.str("id")
 		// A client sends back what it read, changing what it means to.
@@ -506,23 +506,23 @@ func TestWebhookPatchKeepsRedactedCredentials(t *testing.T) {
 		body["headers"].(map[string]any)["X-New"] = "n"
 		r := e.req("PATCH", path, owner, body).must(t, 200)
 		jsonEq(t, "auth", r.Body["auth"], map[string]any{"type": "basic", "username": "u2", "password": "********"})
-		jsonEq(t, "headers", r.Body["headers"], map[string]string{"Authorization": "********", "X-Api-Key": "********", "X-Custom": "c2", "X-New": "n"})
+		jsonEq(t, "headers", r.Body["headers"], map[string]string{"X-Auth-Token": "********", "X-Api-Key": "********", "X-Custom": "c2", "X-New": "n"})
 		w := e.find(pid, b.str("id"))
 		if w.Auth.Password != "p4ss" || w.Auth.Username != "u2" {
 			t.Fatalf("stored auth %+v", w.Auth)
 		}
-		jsonEq(t, "stored headers", w.Headers, map[string]string{"Authorization": "Bearer abc", "X-Api-Key": "k-1", "X-Custom": "c2", "X-New": "n"})
+		jsonEq(t, "stored headers", w.Headers, map[string]string{"X-Auth-Token": "Bearer abc", "X-Api-Key": "k-1", "X-Custom": "c2", "X-New": "n"})
 
 		// A new value replaces the stored one; a header left out is removed.
 		e.req("PATCH", path, owner, map[string]any{
 			"auth":    map[string]any{"type": "basic", "username": "u2", "password": "new-pass"},
-			"headers": map[string]string{"Authorization": "Bearer xyz"},
+			"headers": map[string]string{"X-Auth-Token": "Bearer xyz"},
 		}).must(t, 200)
 		w = e.find(pid, b.str("id"))
 		if w.Auth.Password != "new-pass" {
 			t.Fatalf("password %q", w.Auth.Password)
 		}
-		jsonEq(t, "stored headers", w.Headers, map[string]string{"Authorization": "Bearer xyz"})
+		jsonEq(t, "stored headers", w.Headers, map[string]string{"X-Auth-Token": "Bearer xyz"})
 
 		// client_credential: the client secret sent back redacted is kept.
 		cc := e.webhook("acme", owner, map[string]any{"url": "http://127.0.0.1:9/h",
@@ -730,3 +730,34 @@ func TestWebhookPatchReadOnlyFieldsSayWhere(t *testing.T) {
 }
 
 const hookgateSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// Stored credentials never follow a webhook to a new host: an owner who
+// cannot read them cannot point the URL elsewhere and be sent them.
+func TestCredentialsDoNotFollowANewHost(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		pid, owner, _ := e.project("cred")
+		id := e.webhook("cred", owner, map[string]any{"url": "https://a.example.invalid/h",
+			"auth": map[string]any{"type": "basic", "username": "u", "password": "hunter2"}, "headers": map[string]string{"X-Api-Key": "k1", "X-Env": "prod"}}).str("id")
+		path := "/api/v1/projects/cred/webhooks/" + id
+		e.req("PATCH", path, owner, map[string]any{"url": "https://evil.example.invalid/h"}).problem(t, 400, "invalid_parameter", "auth.password")
+		e.req("PATCH", path, owner, map[string]any{"url": "https://evil.example.invalid/h",
+			"auth": map[string]any{"type": "basic", "username": "u", "password": "********"}}).problem(t, 400, "invalid_parameter", "auth.password")
+		e.req("PATCH", path, owner, map[string]any{"url": "https://evil.example.invalid/h",
+			"auth": map[string]any{"type": "basic", "username": "u", "password": "new"}}).problem(t, 400, "invalid_parameter", "headers.X-Api-Key")
+		e.req("PATCH", path, owner, map[string]any{"url": "https://evil.example.invalid/h", "auth": map[string]any{"type": "basic", "username": "u", "password": "new"},
+			"headers": map[string]string{"X-Api-Key": "k2", "X-Env": "prod"}}).must(t, 200)
+		if w := e.find(pid, id); w.Auth.Password != "new" || w.Headers["X-Api-Key"] != "k2" {
+			t.Fatalf("stored %+v", w)
+		}
+		// The same host keeps what is sent back redacted.
+		e.req("PATCH", path, owner, map[string]any{"url": "https://evil.example.invalid/other"}).must(t, 200)
+		// An Authorization header would lose to auth.
+		e.req("PATCH", path, owner, map[string]any{"headers": map[string]string{"Authorization": "Bearer x"}}).problem(t, 400, "invalid_parameter", "headers.Authorization")
+		// A new token URL needs the client secret again.
+		oid := e.webhook("cred", owner, map[string]any{"url": "https://a.example.invalid/h",
+			"auth": map[string]any{"type": "client_credential", "clientID": "c", "clientSecret": "s", "tokenURL": "https://auth.example.invalid/token"}}).str("id")
+		e.req("PATCH", "/api/v1/projects/cred/webhooks/"+oid, owner, map[string]any{"auth": map[string]any{"type": "client_credential", "clientID": "c",
+			"clientSecret": "********", "tokenURL": "https://evil.example.invalid/token"}}).problem(t, 400, "invalid_parameter", "auth.clientSecret")
+	})
+}
