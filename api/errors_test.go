@@ -172,3 +172,25 @@ func TestUnknownQueryParameter(t *testing.T) {
 		e.req("GET", "/api/v1/projects/q/deliveries?webhookId="+wh+"&webhook=wh_other", owner, nil).problem(t, 400, "invalid_parameter", "webhookId")
 	})
 }
+
+// When the database cannot answer, the API says 503 with Retry-After, so
+// that clients try again, never 500.
+func TestDatabaseDownIs503(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, owner, pub := e.project("down")
+		if err := e.store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []resp{
+			e.req("GET", "/api/v1/projects", adminKey, nil),
+			e.req("GET", "/api/v1/projects/down/webhooks", owner, nil),
+			e.req("POST", "/api/v1/projects/down/events", pub, map[string]any{"type": "a.b", "data": 1}),
+		} {
+			r.problem(t, 503, "unavailable", "")
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatalf("503 without Retry-After: %s", r.Raw)
+			}
+		}
+	})
+}

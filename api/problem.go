@@ -3,10 +3,14 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -109,6 +113,11 @@ func problemFrom(err error) *Problem {
 				p.retryAfter = strconv.FormatInt(secs, 10)
 			}
 		}
+		return p
+	}
+	if storeUnavailable(err) {
+		p := newProblem(http.StatusServiceUnavailable, hookgate.EUnavailable, "the database does not answer; try again shortly")
+		p.cause, p.retryAfter = err, "1"
 		return p
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -300,4 +309,31 @@ func hintReadOnly(ctx huma.Context, p *Problem) {
 			p.Detail += "; " + hint
 		}
 	}
+}
+
+// unavailableText are fragments of the errors the database drivers give
+// when the database is down, restarting, full or busy: a client should try
+// again, not report a bug.
+var unavailableText = []string{
+	"sql: database is closed", "connection refused", "failed to connect", "conn closed", "broken pipe",
+	"the database system is", "terminating connection", "SQLSTATE 57P0", "SQLSTATE 53", "SQLSTATE 08",
+	"database or disk is full", "SQLITE_FULL", "disk I/O error", "SQLITE_IOERR", "database is locked", "SQLITE_BUSY",
+}
+
+// storeUnavailable reports whether err says the database cannot serve now.
+func storeUnavailable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range unavailableText {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
