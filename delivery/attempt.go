@@ -38,6 +38,11 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		return o
 	}
 	wait, ok := d.schedule(ctx, dl.ProjectID).NextDelay(n, d.cfg.Rand)
+	if res.Err != nil && res.Method == "" {
+		// No request could be built (data that is not base64 for a
+		// base64 webhook, say): no retry will ever build one.
+		ok, o.unsendable = false, true
+	}
 	if !ok {
 		out.Status = hookgate.DeliveryFailed
 		if !hookgate.IsOperational(dl.EventType) { // no event about an operational event: no loops

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -351,6 +352,30 @@ func TestRecordRetriesWhileLeaseAllows(t *testing.T) {
 		})
 		if n := got.Load(); n != 5 {
 			t.Fatalf("the receiver got %d requests for 5 events", n)
+		}
+	})
+}
+
+// An event a webhook can never be sent (not base64 for a base64 webhook)
+// fails at its first attempt, with a clear error, instead of through the
+// whole schedule.
+func TestUnsendableFailsAtOnce(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, delivery.DefaultSchedule)
+		w := webhook("http://127.0.0.1:9/")
+		w.ID, w.ProjectID, w.PayloadEncoding = hookgate.NewID(hookgate.PrefixWebhook, time.Now()), h.proj, hookgate.EncodingBase64
+		if err := h.store.CreateWebhook(context.Background(), w); err != nil {
+			t.Fatal(err)
+		}
+		ev := h.send(t, 1)[0] // {"n":1}: not a base64 string
+		id := hookgate.DeliveryID(ev.ID, w.ID)
+		waitFor(t, "the delivery to fail", func() bool {
+			d, err := h.store.FindDelivery(context.Background(), h.proj, id)
+			return err == nil && d.Status == hookgate.DeliveryFailed
+		})
+		d, _ := h.store.FindDelivery(context.Background(), h.proj, id)
+		if d.Attempts != 1 || !strings.Contains(d.LastError, "base64") {
+			t.Fatalf("delivery = %+v", d)
 		}
 	})
 }

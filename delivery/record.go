@@ -18,6 +18,9 @@ type outcome struct {
 	disable *hookgate.Webhook
 	// release is set when the row is given back without an attempt.
 	release bool
+	// unsendable is set when no request could be built for the delivery,
+	// so it failed without waiting for its schedule.
+	unsendable bool
 	// exhausted is the delivery whose last scheduled attempt just failed.
 	exhausted *hookgate.Delivery
 }
@@ -182,8 +185,11 @@ func (d *Dispatcher) logOutcome(o outcome) {
 		d.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "delivery attempt failed; retrying", attrs...)
 	case hookgate.DeliveryFailed:
 		msg := "delivery failed for good: the retry schedule is exhausted"
-		if o.disable != nil {
+		switch {
+		case o.disable != nil:
 			msg = "delivery failed for good: the receiver answered 410 Gone"
+		case o.unsendable:
+			msg = "delivery failed for good: its request cannot be made"
 		}
 		d.cfg.Logger.LogAttrs(ctx, slog.LevelError, msg, attrs...)
 	}
