@@ -1,8 +1,13 @@
 package api_test
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/api"
 )
 
 func TestUnknownRoute(t *testing.T) {
@@ -193,4 +198,40 @@ func TestDatabaseDownIs503(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The bytes of bodies being read at once are bounded: beyond the budget a
+// request is answered 503 with Retry-After, and served once there is room.
+func TestBodyBytesInFlightBounded(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite", func(c *api.Config) { c.BodyBytesInFlight = 1000 })
+	_, _, pub := e.project("mem")
+	body := `{"type":"a.b","data":"` + strings.Repeat("x", 700) + `"}`
+	pr, pw := io.Pipe()
+	slow, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/projects/mem/events", pr)
+	slow.ContentLength = int64(len(body))
+	slow.Header.Set("Content-Type", "application/json")
+	slow.Header.Set("Authorization", "Bearer "+pub)
+	done := make(chan int, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(slow)
+		if err != nil {
+			done <- 0
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	_, _ = pw.Write([]byte(body[:10])) // the server holds this body's budget now
+	time.Sleep(200 * time.Millisecond)
+	r := e.req("POST", "/api/v1/projects/mem/events", pub, body).problem(t, 503, "unavailable", "")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
+	}
+	_, _ = pw.Write([]byte(body[10:]))
+	pw.Close()
+	if s := <-done; s != 202 {
+		t.Fatalf("the slow request answered %d", s)
+	}
+	e.req("POST", "/api/v1/projects/mem/events", pub, body).must(t, 202)
 }

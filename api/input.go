@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,7 +55,22 @@ func (s *Server) checkInput(w http.ResponseWriter, r *http.Request, pattern stri
 	}
 	// The largest body any operation takes; each operation's own limit is
 	// checked after, by huma.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16*s.cfg.MaxEventBytes))
+	limit := 16 * s.cfg.MaxEventBytes
+	weight := limit
+	if r.ContentLength > 0 && r.ContentLength < limit {
+		weight = r.ContentLength
+	}
+	weight = min(weight, s.cfg.BodyBytesInFlight)
+	if !s.bodies.TryAcquire(weight) {
+		p := newProblem(http.StatusServiceUnavailable, hookgate.EUnavailable,
+			"the server is reading as many request bodies as it takes at once; try again shortly")
+		p.retryAfter = "1"
+		writeProblem(w, r, p)
+		return nil
+	}
+	// Released when the request is done: its body is held until then.
+	context.AfterFunc(r.Context(), func() { s.bodies.Release(weight) })
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

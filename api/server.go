@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
@@ -51,6 +52,11 @@ type Config struct {
 	// TriggerConcurrency caps the triggers of one webhook in flight on this
 	// node; default 16.
 	TriggerConcurrency int
+	// BodyBytesInFlight bounds the bytes of request bodies being read and
+	// processed at once; a request that would pass it is answered 503 with
+	// Retry-After. Each is counted at its Content-Length, or at the largest
+	// body an operation takes when it has none. Default 32 MiB.
+	BodyBytesInFlight int64
 	// Providers are the platform providers by name; default none (no
 	// platform can be created).
 	Providers map[string]platforms.Provider
@@ -80,6 +86,7 @@ type Server struct {
 	// providerClient calls providers' APIs, under Policy.
 	providerClient *http.Client
 	touched        touches
+	bodies         *semaphore.Weighted
 }
 
 // Access levels of operations.
@@ -118,6 +125,9 @@ func New(cfg Config) *Server {
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 15 * time.Second
 	}
+	if cfg.BodyBytesInFlight <= 0 {
+		cfg.BodyBytesInFlight = 32 << 20
+	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1:8080"
 	}
@@ -135,6 +145,7 @@ func New(cfg Config) *Server {
 	s.keys = newKeyCache(cfg.CacheTTL, s.now)
 	s.schemas = newSchemaCache(cfg.Store, cfg.CacheTTL, s.now)
 	s.providerClient = cfg.Policy.Client(cfg.SendTimeout)
+	s.bodies = semaphore.NewWeighted(cfg.BodyBytesInFlight)
 	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData,
 		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry})
 
