@@ -41,9 +41,11 @@ const (
 
 // Limits on webhook registrations.
 const (
-	MaxURLLength       = 2048
-	MaxDescription     = 1024
-	MaxEventFilters    = 256
+	MaxURLLength    = 2048
+	MaxDescription  = 1024
+	MaxEventFilters = 256
+	// MaxFilterWildcards bounds the '*' of one event filter.
+	MaxFilterWildcards = 3
 	MaxEventTypeLength = 256
 	MaxHeaders         = 50
 	MaxQueryParams     = 50
@@ -129,30 +131,27 @@ func MatchesFilters(filters []string, eventType string) bool {
 }
 
 // matchGlob matches s against pattern where '*' stands for any run of
-// characters (including none). It runs in O(len(pattern)*len(s)) at worst.
+// characters (including none). The literal pieces between the stars are
+// found left to right with strings.Index, so a match costs about
+// len(s) per piece: with at most MaxFilterWildcards stars it is linear.
 func matchGlob(pattern, s string) bool {
-	px, sx := 0, 0
-	starPx, starSx := -1, 0
-	for sx < len(s) {
-		switch {
-		case px < len(pattern) && pattern[px] == '*':
-			starPx, starSx = px, sx
-			px++
-		case px < len(pattern) && pattern[px] == s[sx]:
-			px++
-			sx++
-		case starPx >= 0:
-			px = starPx + 1
-			starSx++
-			sx = starSx
-		default:
+	pieces := strings.Split(pattern, "*")
+	if len(pieces) == 1 {
+		return pattern == s
+	}
+	first, last := pieces[0], pieces[len(pieces)-1]
+	if !strings.HasPrefix(s, first) {
+		return false
+	}
+	s = s[len(first):]
+	for _, p := range pieces[1 : len(pieces)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
 			return false
 		}
+		s = s[i+len(p):]
 	}
-	for px < len(pattern) && pattern[px] == '*' {
-		px++
-	}
-	return px == len(pattern)
+	return strings.HasSuffix(s, last)
 }
 
 // ApplyDefaults fills the fields a registration may leave out.
@@ -201,6 +200,9 @@ func (w *Webhook) Validate() error {
 	for _, f := range w.Events {
 		if len(f) == 0 || len(f) > MaxEventTypeLength || !eventFilterRegexp.MatchString(f) {
 			return InvalidParam("events", f, "an event filter is 1-%d characters of letters, digits, '_', '-', '.' and '*'", MaxEventTypeLength)
+		}
+		if strings.Count(f, "*") > MaxFilterWildcards {
+			return InvalidParam("events", f, "an event filter has at most %d '*'", MaxFilterWildcards)
 		}
 	}
 	if err := ValidateSecret("secret", w.Secret); err != nil {

@@ -26,6 +26,11 @@ func TestMatchesFilters(t *testing.T) {
 		{[]string{"*.created"}, "user.deleted", false},
 		{[]string{"a*b*c"}, "aXXbYYc", true},
 		{[]string{"a*b*c"}, "aXXbYY", false},
+		{[]string{"a*a"}, "a", false},
+		{[]string{"a*a"}, "aa", true},
+		{[]string{"*ab*"}, "xaby", true},
+		{[]string{"**"}, "x", true},
+		{[]string{"*" + strings.Repeat("a", 200) + "b"}, strings.Repeat("a", 255), false},
 		{[]string{"user.created", "order.*"}, "user.created", true},
 		{[]string{"user.created"}, "user.created.v2", false},
 		// Operational events go only to filters that name them.
@@ -142,5 +147,18 @@ func TestValidateURLHostsAndPorts(t *testing.T) {
 		if err := hookgate.ValidateURL("url", good); err != nil {
 			t.Errorf("%s: %v", good, err)
 		}
+	}
+}
+
+func TestFilterWildcardsBounded(t *testing.T) {
+	t.Parallel()
+	w := &hookgate.Webhook{URL: "https://a.example.invalid/", Events: []string{"*a*b*c*"}}
+	w.ApplyDefaults()
+	if err := w.Validate(); hookgate.ErrorCode(err) != hookgate.EInvalidParameter {
+		t.Fatalf("4 wildcards: %v", err)
+	}
+	w.Events = []string{"*a*b*"}
+	if err := w.Validate(); err != nil {
+		t.Fatalf("3 wildcards: %v", err)
 	}
 }

@@ -64,6 +64,30 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	if err := s.prepareInserts(ctx); err != nil {
 		return err
 	}
+	// Who gets each event is worked out before the write transaction, on a
+	// reader: the single SQLite writer is held only for the writes, however
+	// many webhooks and filters a project has. A webhook deactivated or
+	// deleted meanwhile gets a delivery the dispatcher pauses or cancels.
+	matches := make([][][]string, len(reqs))
+	subs := map[string][]subscriber{}
+	for ri, r := range reqs {
+		hooks, ok := subs[r.projectID]
+		if !ok {
+			var err error
+			if hooks, err = s.subscribers(ctx, s.read, r.projectID); err != nil {
+				return err
+			}
+			subs[r.projectID] = hooks
+		}
+		matches[ri] = make([][]string, len(r.in))
+		for i, in := range r.in {
+			for _, h := range hooks {
+				if hookgate.MatchesFilters(h.events, in.Type) {
+					matches[ri][i] = append(matches[ri][i], h.id)
+				}
+			}
+		}
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -72,18 +96,10 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 
 	now := s.now().UTC()
 	nowUS := micros(now)
-	subs := map[string][]subscriber{}
 	seen := map[idemKey]claimed{}
 	var events, deliveries [][]any
-	for _, r := range reqs {
+	for ri, r := range reqs {
 		r.out = make([]*hookgate.Event, len(r.in))
-		hooks, ok := subs[r.projectID]
-		if !ok {
-			if hooks, err = s.subscribers(ctx, tx, r.projectID); err != nil {
-				return err
-			}
-			subs[r.projectID] = hooks
-		}
 		for i, in := range r.in {
 			id := hookgate.NewID(hookgate.PrefixEvent, now)
 			if in.IdempotencyKey != "" {
@@ -112,12 +128,9 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 				ID: id, ProjectID: r.projectID, Type: in.Type,
 				Data: in.Data, IdempotencyKey: in.IdempotencyKey, CreatedAt: now.Truncate(time.Microsecond),
 			}
-			for _, h := range hooks {
-				if !hookgate.MatchesFilters(h.events, in.Type) {
-					continue
-				}
+			for _, hid := range matches[ri][i] {
 				e.Deliveries++
-				deliveries = append(deliveries, []any{hookgate.DeliveryID(e.ID, h.id), r.projectID, e.ID, h.id, in.Type,
+				deliveries = append(deliveries, []any{hookgate.DeliveryID(e.ID, hid), r.projectID, e.ID, hid, in.Type,
 					hookgate.DeliveryPending, 0, nowUS, 0, 0, "", nowUS, nowUS})
 			}
 			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, nowUS})
@@ -148,8 +161,8 @@ func replayOf(e *hookgate.Event) *hookgate.Event {
 	return &c
 }
 
-func (s *Store) subscribers(ctx context.Context, tx *sql.Tx, projectID string) ([]subscriber, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, events FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`), projectID, hookgate.StatusActive)
+func (s *Store) subscribers(ctx context.Context, db *sql.DB, projectID string) ([]subscriber, error) {
+	rows, err := db.QueryContext(ctx, s.q(`SELECT id, events FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`), projectID, hookgate.StatusActive)
 	if err != nil {
 		return nil, err
 	}
