@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -29,6 +30,11 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 	res := d.cfg.Sender.Send(ctx, w, Message{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data})
 	n := dl.Attempts + 1
 	out.Attempt = res.Attempt(dl.ID, n)
+	if res.Err != nil {
+		// The full cause, for the operator's log; the attempt keeps what a
+		// tenant may see.
+		o.cause = strings.ReplaceAll(res.Err.Error(), res.URL, out.Attempt.RequestURL)
+	}
 	switch {
 	case res.OK():
 		out.Status = hookgate.DeliverySucceeded

@@ -18,6 +18,8 @@ type outcome struct {
 	disable *hookgate.Webhook
 	// release is set when the row is given back without an attempt.
 	release bool
+	// cause is the attempt's error as the operator may read it.
+	cause string
 	// unsendable is set when no request could be built for the delivery,
 	// so it failed without waiting for its schedule.
 	unsendable bool
@@ -175,6 +177,9 @@ func (d *Dispatcher) logOutcome(o outcome) {
 	}
 	if a.Error != "" {
 		attrs = append(attrs, slog.String("error", a.Error))
+	}
+	if o.cause != "" && o.cause != a.Error {
+		attrs = append(attrs, slog.String("cause", o.cause))
 	}
 	ctx := context.Background()
 	switch o.Status {

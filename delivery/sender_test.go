@@ -285,3 +285,18 @@ func TestResponseHeadersBounded(t *testing.T) {
 		t.Fatalf("a 9 MB header flood was read: status %d", flood.StatusCode)
 	}
 }
+
+// A connection the policy refuses is recorded without the address the
+// name resolved to: attempts are no oracle for internal names.
+func TestBlockedAttemptNamesNoAddress(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("reached") }))
+	defer srv.Close()
+	strict := &delivery.Sender{Client: netguard.New(nil).Client(time.Second)}
+	res := strict.Send(context.Background(), webhook(srv.URL), msg)
+	a := res.Attempt("msg_b", 1)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if a.Error != "blocked by the network policy" || strings.Contains(a.Error, host) {
+		t.Fatalf("attempt error %q", a.Error)
+	}
+}

@@ -19,10 +19,24 @@ func (p *Policy) Control(network, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("netguard: %q: %w", address, err)
 	}
 	if err := p.CheckAddr(ap.Addr()); err != nil {
-		return fmt.Errorf("netguard: connection to %s refused by the network policy: %w", address, err)
+		return &BlockedError{Addr: address, Err: err}
 	}
 	return nil
 }
+
+// BlockedError is a connection the policy refused. Its text names the
+// address, for the operator's logs; Describe tells tenants only that it was
+// blocked, so that errors are no oracle for what internal names resolve to.
+type BlockedError struct {
+	Addr string
+	Err  error
+}
+
+func (e *BlockedError) Error() string {
+	return "netguard: connection to " + e.Addr + " refused by the network policy: " + e.Err.Error()
+}
+
+func (e *BlockedError) Unwrap() error { return e.Err }
 
 // MaxResponseHeaderBytes bounds the headers of an answer the transport
 // reads; a larger answer is an error, not a memory cost.

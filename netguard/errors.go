@@ -8,10 +8,16 @@ import (
 
 // Describe returns err's text for a tenant: a failed name lookup names the
 // host and the cause ("dns: no such host example.invalid"), not the
-// server's own resolver and its address, which are the operator's network.
+// server's own resolver and its address, which are the operator's network;
+// a connection the policy refused is "blocked by the network policy",
+// naming no address.
 func Describe(err error) string {
 	if err == nil {
 		return ""
+	}
+	var be *BlockedError
+	if errors.As(err, &be) {
+		return "blocked by the network policy"
 	}
 	msg := err.Error()
 	var de *net.DNSError
