@@ -6,12 +6,15 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/hookgate/hookgate"
 )
@@ -63,10 +66,17 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
+	client := clientAddr(ctx.RemoteAddr())
+	if wait := s.authFails.blocked(client); wait > 0 {
+		ctx.SetHeader("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		_ = huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, "too many failed authentications from this address; try again after Retry-After")
+		return
+	}
 	token := ctx.Header("X-API-Key")
 	if authz := ctx.Header("Authorization"); authz != "" {
 		scheme, rest, _ := strings.Cut(authz, " ")
 		if !strings.EqualFold(scheme, "Bearer") {
+			s.authFails.fail(client)
 			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the Authorization header must be: Bearer KEY")
 			return
 		}
@@ -79,6 +89,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	p, err := s.principal(ctx.Context(), token)
 	if err != nil {
 		if hookgate.ErrorCode(err) == hookgate.EUnauthorized {
+			s.authFails.fail(client)
 			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the API key is not valid")
 		} else {
 			_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "", err)
@@ -223,4 +234,53 @@ func (c *keyCache) forget(keyID, projectID string) {
 			delete(c.m, id)
 		}
 	}
+}
+
+// clientAddr is the client's IP address, without its port.
+func clientAddr(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}
+
+// authFailures limits failed authentications per client address: a burst
+// of 20, then one per 3 seconds, so that keys cannot be guessed at speed.
+// While an address is over it, even a right key is refused.
+type authFailures struct {
+	burst int // < 0: no limit
+	mu    sync.Mutex
+	m     map[string]*rate.Limiter
+}
+
+func (a *authFailures) limiter(client string, create bool) *rate.Limiter {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l, ok := a.m[client]
+	if !ok && create {
+		if a.m == nil || len(a.m) > 10000 { // bound memory under a flood of addresses
+			a.m = map[string]*rate.Limiter{}
+		}
+		l = rate.NewLimiter(rate.Every(3*time.Second), a.burst)
+		a.m[client] = l
+	}
+	return l
+}
+
+// fail counts one failed authentication of client.
+func (a *authFailures) fail(client string) {
+	if a.burst > 0 {
+		a.limiter(client, true).Allow()
+	}
+}
+
+// blocked returns how long client must wait, or 0.
+func (a *authFailures) blocked(client string) time.Duration {
+	l := a.limiter(client, false)
+	if l == nil || l.Tokens() >= 1 {
+		return 0
+	}
+	r := l.Reserve()
+	defer r.Cancel()
+	return r.Delay()
 }

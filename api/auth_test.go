@@ -290,3 +290,25 @@ func TestAuthAdminActsInAnyProject(t *testing.T) {
 		e.req("GET", "/api/v1/projects/proj_00000000000000000000000000/webhooks", adminKey, nil).problem(t, 404, "not_found", "")
 	})
 }
+
+// Failed authentications are limited per client address: after a burst,
+// even a right key waits, with Retry-After.
+func TestFailedAuthRateLimited(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite")
+	_, owner, _ := e.project("rl")
+	limited := 0
+	for range 30 {
+		r := e.req("GET", "/api/v1/projects/rl/webhooks", "hgk_wrong", nil)
+		if r.Status == 429 {
+			limited++
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+	}
+	if limited < 5 {
+		t.Fatalf("%d of 30 bad keys were limited", limited)
+	}
+	e.req("GET", "/api/v1/projects/rl/webhooks", owner, nil).problem(t, 429, "rate_limited", "")
+}

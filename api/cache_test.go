@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"github.com/hookgate/hookgate/api"
+
 	"fmt"
 	"sync"
 	"testing"
@@ -33,7 +35,8 @@ func hammer(fn func()) (stop func()) {
 // The race is probabilistic; the test tries many times.
 func TestRevokedKeyRefusedDuringConcurrentUse(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		e := setup(t, engine)
+		// Thousands of refused keys from one address: no failure limit.
+		e := setup(t, engine, func(c *api.Config) { c.AuthFailureBurst = -1 })
 		_, owner, _ := e.project("acme")
 		for i := range 150 {
 			k := e.req("POST", "/api/v1/projects/acme/keys", owner, map[string]any{"name": "k", "role": "owner"}).must(t, 201)

@@ -52,6 +52,10 @@ type Config struct {
 	// TriggerConcurrency caps the triggers of one webhook in flight on this
 	// node; default 16.
 	TriggerConcurrency int
+	// AuthFailureBurst is how many failed authentications one client
+	// address may make before it is slowed to one per 3 seconds (429 with
+	// Retry-After, a right key included); default 20, negative for no limit.
+	AuthFailureBurst int
 	// BodyBytesInFlight bounds the bytes of request bodies being read and
 	// processed at once; a request that would pass it is answered 503 with
 	// Retry-After. Each is counted at its Content-Length, or at the largest
@@ -86,6 +90,7 @@ type Server struct {
 	// providerClient calls providers' APIs, under Policy.
 	providerClient *http.Client
 	touched        touches
+	authFails      authFailures
 	bodies         *semaphore.Weighted
 }
 
@@ -125,6 +130,9 @@ func New(cfg Config) *Server {
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 15 * time.Second
 	}
+	if cfg.AuthFailureBurst == 0 {
+		cfg.AuthFailureBurst = 20
+	}
 	if cfg.BodyBytesInFlight <= 0 {
 		cfg.BodyBytesInFlight = 32 << 20
 	}
@@ -146,6 +154,7 @@ func New(cfg Config) *Server {
 	s.schemas = newSchemaCache(cfg.Store, cfg.CacheTTL, s.now)
 	s.providerClient = cfg.Policy.Client(cfg.SendTimeout)
 	s.bodies = semaphore.NewWeighted(cfg.BodyBytesInFlight)
+	s.authFails.burst = cfg.AuthFailureBurst
 	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData,
 		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry})
 

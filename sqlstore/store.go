@@ -113,6 +113,16 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// SQLite creates its -wal and -shm files with the database file's
+	// mode: made 0600 here, none of them is readable by others.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if st, err := os.Stat(path + suffix); err == nil && st.Mode().Perm()&0o077 != 0 {
+			_ = os.Chmod(path+suffix, 0o600)
+		}
+	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(OFF)&_pragma=temp_store(MEMORY)"
 	// The writer gets a 32 MiB page cache: index pages of the deliveries
 	// table stay in memory under load instead of being read back. 64 MiB

@@ -26,7 +26,7 @@ import (
 //	go test ./cmd/hookgate -run '^$' -bench AcceptToReceipt -benchtime 10000x
 //	go test ./cmd/hookgate -run '^$' -bench BacklogRSS -benchtime 1000000x -timeout 30m
 
-const benchKey = "bench-admin"
+const benchKey = "bench-admin-key-0123456789abcdef0123"
 
 // benchServer starts hookgate serve on engine and makes a project "bench"
 // with one webhook to url. It returns the server's URL, a poster with a

@@ -88,6 +88,9 @@ func (f *storeFlags) openStore(ctx context.Context, log *slog.Logger) (*sqlstore
 // generating and printing it to out on the first start.
 func adminKey(dataDir string, out io.Writer) (string, error) {
 	if k := os.Getenv("HOOKGATE_ADMIN_KEY"); k != "" {
+		if len(k) < MinAdminKeyLength {
+			return "", fmt.Errorf("HOOKGATE_ADMIN_KEY must be at least %d characters (it is %d): it opens every project", MinAdminKeyLength, len(k))
+		}
 		return k, nil
 	}
 	file := filepath.Join(dataDir, "admin.key")
@@ -116,8 +119,31 @@ func adminKey(dataDir string, out io.Writer) (string, error) {
 	if err := fh.Close(); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(out, "\nGenerated the admin key (saved in %s; shown only this once):\n\n    %s\n\n", file, key)
+	// The key itself is not printed: output ends up in container logs.
+	fmt.Fprintf(out, "\nGenerated the admin key into %s (mode 0600). Read it with:\n\n    cat %s\n\n", file, file)
 	return key, nil
+}
+
+// MinAdminKeyLength is the shortest HOOKGATE_ADMIN_KEY taken.
+const MinAdminKeyLength = 32
+
+// ensureDataDir makes dir, 0700, and takes back the group's and others'
+// access to one that exists with it: it holds the keys and the database.
+func ensureDataDir(dir string, warn func(msg string, args ...any)) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("the data dir %s is readable by others (mode %o) and could not be made private: %w", dir, st.Mode().Perm(), err)
+		}
+		warn("the data dir was readable by others; it is now mode 0700", "dir", dir, "was", fmt.Sprintf("%o", st.Mode().Perm()))
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

@@ -25,13 +25,13 @@ func TestTwoNodesShareWork(t *testing.T) {
 	dbURL := sqltest.Schema(t)
 	bin := buildBinary(t)
 	recv := newReceiver(t, time.Millisecond)
-	env := []string{"HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_ADMIN_KEY=two-node-admin",
+	env := []string{"HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_ADMIN_KEY=two-node-admin-key-0123456789abcdef",
 		"HOOKGATE_ENCRYPTION_KEY=" + strings.Repeat("ab", 32), "HOOKGATE_DATABASE_URL=" + dbURL}
 	args := []string{"--lease", "3s", "--send-timeout", "2s"}
 	urlA, nodeA := startWith(t, bin, t.TempDir(), env, args...)
 	urlB, _ := startWith(t, bin, t.TempDir(), env, args...)
 	post := func(base, path string, body any) (int, map[string]any) {
-		return postJSON(base, "two-node-admin", path, body)
+		return postJSON(base, "two-node-admin-key-0123456789abcdef", path, body)
 	}
 	if st, _ := post(urlA, "/projects", map[string]any{"name": "nodes"}); st != 201 {
 		t.Fatalf("project: %d", st)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -37,6 +38,7 @@ type serveFlags struct {
 	retention     time.Duration
 	disableAfter  time.Duration
 	pprofAddr     string
+	pprofRemote   bool
 
 	triggerConcurrency int
 }
@@ -62,7 +64,8 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "base URL of inbound endpoints given to platforms; default http://{addr}")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
-	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060; off when empty")
+	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, such as 127.0.0.1:6060; off when empty")
+	cmd.Flags().BoolVar(&f.pprofRemote, "pprof-allow-remote", false, "let --pprof-addr be an address other than loopback")
 	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", 5*24*time.Hour, "a webhook whose every attempt has failed for this long is disabled")
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts, finished events' payloads and triggers' stored input older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", 2*time.Minute, "how long a claimed delivery stays with this node before another may take it over; more than --send-timeout")
@@ -92,6 +95,14 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.lease <= f.sendTimeout {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
+	}
+	if err := ensureDataDir(f.dataDir, log.Warn); err != nil {
+		return err
+	}
+	if f.pprofAddr != "" && !f.pprofRemote {
+		if host, _, err := net.SplitHostPort(f.pprofAddr); err != nil || !isLoopback(host) {
+			return fmt.Errorf("--pprof-addr %s is not a loopback address: the profiler shows the server's memory; add --pprof-allow-remote to serve it there anyway", f.pprofAddr)
+		}
 	}
 	if f.databaseURL == "" {
 		// The embedded database is one process's: a second server on the
@@ -208,6 +219,15 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // publicBase is the base of inbound URLs: --public-url, or http://{addr}

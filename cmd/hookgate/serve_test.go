@@ -125,8 +125,13 @@ func TestServeStartsDrainsAndKeepsKeys(t *testing.T) {
 	}
 	res.Body.Close()
 	key, err := os.ReadFile(filepath.Join(dataDir, "admin.key"))
-	if err != nil || !strings.Contains(stdout.String(), strings.TrimSpace(string(key))) {
-		t.Fatalf("the generated admin key was not printed: %q, %v", stdout.String(), err)
+	if err != nil || strings.Contains(stdout.String(), strings.TrimSpace(string(key))) || !strings.Contains(stdout.String(), filepath.Join(dataDir, "admin.key")) {
+		t.Fatalf("start-up should name the key file and not print the key: %q, %v", stdout.String(), err)
+	}
+	for _, f := range []string{"admin.key", "encryption.key", "hookgate.db", "hookgate.db-wal"} {
+		if st, err := os.Stat(filepath.Join(dataDir, f)); err != nil || st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s: %v, mode %v", f, err, st.Mode())
+		}
 	}
 	if m, err := http.Get(url + "/metrics"); err != nil {
 		t.Fatal(err)
@@ -239,4 +244,34 @@ func TestServeFlagsHaveEnv(t *testing.T) {
 	cmd = exec.Command(bin, "serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "HOOKGATE_ADDR=not-an-address", "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=")
 	startCmd(t, cmd)
+}
+
+// Refused at start: a short HOOKGATE_ADMIN_KEY, a profiler on a
+// non-loopback address; and a data dir readable by others is made private.
+func TestServeRefusesWeakSettings(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	run := func(env []string, args ...string) string {
+		cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, args...)...)
+		cmd.Env = append(append(os.Environ(), "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY="), env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("serve %v started", args)
+		}
+		return string(out)
+	}
+	if out := run([]string{"HOOKGATE_ADMIN_KEY=short"}); !strings.Contains(out, "at least 32") {
+		t.Fatalf("short key: %s", out)
+	}
+	if out := run([]string{"HOOKGATE_ADMIN_KEY="}, "--pprof-addr", "0.0.0.0:0"); !strings.Contains(out, "pprof-allow-remote") {
+		t.Fatalf("remote pprof: %s", out)
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start(t, bin, dir)
+	if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir mode %o", st.Mode().Perm())
+	}
 }
