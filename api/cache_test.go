@@ -1,11 +1,11 @@
 package api_test
 
 import (
-	"github.com/hookgate/hookgate/api"
-
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/hookgate/hookgate/api"
 )
 
 // hammer runs fn on 4 goroutines until the returned stop is called, which
