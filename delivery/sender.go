@@ -131,7 +131,7 @@ type Sender struct {
 	Now func() time.Time
 
 	mu     sync.Mutex
-	tokens map[string]oauth2.TokenSource // by webhook ID and version
+	tokens map[string]tokenSource // by webhook ID
 	paces  map[string]*pacer             // by webhook ID
 	swept  time.Time
 }
@@ -323,28 +323,46 @@ func Payload(w *hookgate.Webhook, m Message) ([]byte, string, error) {
 	return append(b, '}'), "application/json", nil
 }
 
+// tokenSource is a webhook's cached OAuth2 token source and the version
+// of the webhook it was made for.
+type tokenSource struct {
+	version time.Time
+	ts      oauth2.TokenSource
+}
+
+// maxTokenSources bounds the token cache: one entry per webhook, the
+// newest version's; past it the cache starts over (tokens are fetched
+// again).
+const maxTokenSources = 10000
+
 // tokenSource returns the cached token source of w; a changed webhook (another
-// UpdatedAt) gets a new one.
+// UpdatedAt) gets a new one in the place of the old.
 func (s *Sender) tokenSource(w *hookgate.Webhook) oauth2.TokenSource {
-	key := w.ID + "@" + w.UpdatedAt.String()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ts, ok := s.tokens[key]; ok {
-		return ts
+	if e, ok := s.tokens[w.ID]; ok && e.version.Equal(w.UpdatedAt) {
+		return e.ts
 	}
-	if s.tokens == nil {
-		s.tokens = map[string]oauth2.TokenSource{}
+	if s.tokens == nil || len(s.tokens) >= maxTokenSources {
+		s.tokens = map[string]tokenSource{}
 	}
 	cfg := clientcredentials.Config{ClientID: w.Auth.ClientID, ClientSecret: w.Auth.ClientSecret, TokenURL: w.Auth.TokenURL, Scopes: w.Auth.Scopes}
 	// The token client is the sender's: same network policy, no redirects.
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.Client)
 	ts := oauth2.ReuseTokenSource(nil, cfg.TokenSource(ctx))
-	s.tokens[key] = ts
+	s.tokens[w.ID] = tokenSource{version: w.UpdatedAt, ts: ts}
 	return ts
 }
 
 func (s *Sender) forgetToken(w *hookgate.Webhook) {
 	s.mu.Lock()
-	delete(s.tokens, w.ID+"@"+w.UpdatedAt.String())
+	delete(s.tokens, w.ID)
 	s.mu.Unlock()
+}
+
+// TokenSources returns how many OAuth2 token sources are cached.
+func (s *Sender) TokenSources() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tokens)
 }

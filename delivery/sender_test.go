@@ -300,3 +300,27 @@ func TestBlockedAttemptNamesNoAddress(t *testing.T) {
 		t.Fatalf("attempt error %q", a.Error)
 	}
 }
+
+// The token cache holds one entry per webhook, however often it changes.
+func TestTokenCacheOneEntryPerWebhook(t *testing.T) {
+	t.Parallel()
+	tokens := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = rw.Write([]byte(`{"access_token":"t","token_type":"Bearer","expires_in":3600}`))
+	}))
+	defer tokens.Close()
+	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer recv.Close()
+	s := newSender()
+	w := webhook(recv.URL)
+	w.Auth = hookgate.WebhookAuth{Type: hookgate.AuthClientCredential, ClientID: "c", ClientSecret: "s", TokenURL: tokens.URL}
+	for i := range 20 {
+		w.UpdatedAt = time.Unix(int64(i), 0) // an update of the webhook
+		if res := s.Send(context.Background(), w, msg); !res.OK() {
+			t.Fatalf("send %d: %+v", i, res)
+		}
+	}
+	if n := s.TokenSources(); n != 1 {
+		t.Fatalf("%d cached token sources for one webhook updated 20 times", n)
+	}
+}
