@@ -132,7 +132,7 @@ type Sender struct {
 
 	mu     sync.Mutex
 	tokens map[string]tokenSource // by webhook ID
-	paces  map[string]*pacer             // by webhook ID
+	paces  map[string]*pacer      // by webhook ID
 	swept  time.Time
 }
 

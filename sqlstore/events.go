@@ -21,6 +21,9 @@ const deliveryCols = "id, project_id, event_id, webhook_id, event_type, status, 
 // event deliveries are inserted with, and the kind and chain of a trigger.
 const deliveryReadCols = deliveryCols + ", kind, chain_id"
 
+// MaxPageBytes bounds the event data of one page of a list.
+const MaxPageBytes = 4 << 20
+
 // CreateEvents accepts events through the group committer.
 func (s *Store) CreateEvents(ctx context.Context, projectID string, in []hookgate.EventInput) ([]*hookgate.Event, error) {
 	r := &ingestReq{projectID: projectID, in: in, done: make(chan struct{})}
@@ -338,7 +341,19 @@ func (s *Store) ListEvents(ctx context.Context, projectID string, f hookgate.Eve
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
-	return queryPage(ctx, s.read, s.q(q), limit, scanEvent, func(e *hookgate.Event) string { return e.ID }, args...)
+	list, next, err := queryPage(ctx, s.read, s.q(q), limit, scanEvent, func(e *hookgate.Event) string { return e.ID }, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	// A page holds at most MaxPageBytes of data, so that one answer never
+	// pins much memory; the rest is on the next page.
+	size := 0
+	for i, e := range list {
+		if size += len(e.Data); size > MaxPageBytes && i > 0 {
+			return list[:i], list[i-1].ID, nil
+		}
+	}
+	return list, next, nil
 }
 
 func scanEvent(r scanner) (*hookgate.Event, error) {

@@ -414,3 +414,35 @@ func TestLargeEvent(t *testing.T) {
 		}
 	})
 }
+
+// A page of events holds at most MaxPageBytes of data; the rest follows.
+func TestEventPageBoundedByBytes(t *testing.T) {
+	t.Parallel()
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			s := sqltest.Open(t, engine)
+			now := time.Now().UTC()
+			p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: "pg", Name: "pg", CreatedAt: now, UpdatedAt: now}
+			if err := s.CreateProject(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			big := json.RawMessage(`"` + strings.Repeat("x", 1<<20) + `"`)
+			in := make([]hookgate.EventInput, 6)
+			for i := range in {
+				in[i] = hookgate.EventInput{Type: "a.b", Data: big}
+			}
+			if _, err := s.CreateEvents(context.Background(), p.ID, in); err != nil {
+				t.Fatal(err)
+			}
+			page, next, err := s.ListEvents(context.Background(), p.ID, hookgate.EventFilter{Page: hookgate.Page{Limit: 250}})
+			if err != nil || len(page) != 3 || next == "" {
+				t.Fatalf("first page: %d events, next %q, %v", len(page), next, err)
+			}
+			rest, next, err := s.ListEvents(context.Background(), p.ID, hookgate.EventFilter{Page: hookgate.Page{Limit: 250, Cursor: next}})
+			if err != nil || len(rest) != 3 || next != "" {
+				t.Fatalf("second page: %d events, next %q, %v", len(rest), next, err)
+			}
+		})
+	}
+}

@@ -190,7 +190,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		// A client that does not read its answer releases it after this.
+		WriteTimeout: 2*f.sendTimeout + time.Minute,
+		IdleTimeout:  2 * time.Minute,
 	}
 	log.Info("hookgate listening", "addr", ln.Addr().String(), "engine", store.Engine(), "version", version)
 	errc := make(chan error, 1)
