@@ -1,11 +1,19 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/netguard"
+	"github.com/hookgate/hookgate/sqlstore"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
 // hammer runs fn on 4 goroutines until the returned stop is called, which
@@ -77,4 +85,40 @@ func TestSchemaChangeAppliesDuringConcurrentEvents(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A key revoked through one node is refused by another at once, not after
+// the other's cache TTL: the change travels through PostgreSQL's
+// LISTEN/NOTIFY.
+func TestRevocationReachesOtherNodes(t *testing.T) {
+	t.Parallel()
+	if len(sqltest.Engines(t)) < 2 {
+		t.Skip("needs PostgreSQL")
+	}
+	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
+	nodes := make([]*httptest.Server, 2)
+	var servers [2]*api.Server
+	for i := range nodes {
+		st := sqltest.OpenConfig(t, cfg)
+		servers[i] = api.New(api.Config{Store: st, AdminKey: adminKey, Policy: netguard.New(nil),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheTTL: time.Hour})
+		nodes[i] = httptest.NewServer(servers[i])
+		t.Cleanup(nodes[i].Close)
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		go st.Listen(ctx, sqlstore.Listeners{Wake: func() {}, Changed: servers[i].Changed})
+	}
+	a := &env{t: t, srv: nodes[0]}
+	b := &env{t: t, srv: nodes[1]}
+	_, owner, _ := a.project("nodes")
+	k := a.req("POST", "/api/v1/projects/nodes/keys", owner, map[string]any{"name": "k", "role": "owner"}).must(t, 201)
+	b.req("GET", "/api/v1/projects/nodes", k.str("key"), nil).must(t, 200) // cached on b for an hour
+	a.req("DELETE", "/api/v1/projects/nodes/keys/"+k.str("id"), owner, nil).must(t, 204)
+	deadline := time.Now().Add(10 * time.Second)
+	for b.req("GET", "/api/v1/projects/nodes", k.str("key"), nil).Status != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("the revoked key still works on the other node")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

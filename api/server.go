@@ -300,3 +300,18 @@ func dropUnsentResponses(doc *huma.OpenAPI) {
 		}
 	}
 }
+
+// Changed drops what the server caches about a change made on another
+// node (kind "key", "project" or "schemas", as sqlstore.Listen reports
+// it), so that a key revoked anywhere is refused everywhere at once.
+func (s *Server) Changed(kind, id string) {
+	switch kind {
+	case "key":
+		s.keys.forget(id, "")
+	case "project":
+		s.keys.forget("", id)
+		s.schemas.forget(id)
+	case "schemas":
+		s.schemas.forget(id)
+	}
+}

@@ -12,6 +12,7 @@ const eventTypeCols = "project_id, name, description, schema, created_at, update
 
 // CreateEventType stores t; EConflict when the name is taken.
 func (s *Store) CreateEventType(ctx context.Context, t *hookgate.EventType) error {
+	defer s.notifyChange(ctx, "schemas", t.ProjectID)
 	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO event_types (`+eventTypeCols+`) VALUES (?, ?, ?, ?, ?, ?)`),
 		t.ProjectID, t.Name, t.Description, string(t.Schema), micros(t.CreatedAt), micros(t.UpdatedAt))
 	if isUniqueViolation(err) {
@@ -38,6 +39,7 @@ func (s *Store) ListEventTypes(ctx context.Context, projectID string, page hookg
 
 // UpdateEventType saves t's description and schema.
 func (s *Store) UpdateEventType(ctx context.Context, t *hookgate.EventType) error {
+	defer s.notifyChange(ctx, "schemas", t.ProjectID)
 	res, err := s.write.ExecContext(ctx, s.q(`UPDATE event_types SET description = ?, schema = ?, updated_at = ? WHERE project_id = ? AND name = ?`),
 		t.Description, string(t.Schema), micros(t.UpdatedAt), t.ProjectID, t.Name)
 	return mustAffect(res, err, "event type")
@@ -45,6 +47,7 @@ func (s *Store) UpdateEventType(ctx context.Context, t *hookgate.EventType) erro
 
 // DeleteEventType deletes an event type.
 func (s *Store) DeleteEventType(ctx context.Context, projectID, name string) error {
+	defer s.notifyChange(ctx, "schemas", projectID)
 	res, err := s.write.ExecContext(ctx, s.q(`DELETE FROM event_types WHERE project_id = ? AND name = ?`), projectID, name)
 	return mustAffect(res, err, "event type")
 }

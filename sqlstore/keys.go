@@ -36,7 +36,11 @@ func (s *Store) ListAPIKeys(ctx context.Context, projectID string, page hookgate
 // DeleteAPIKey revokes a key.
 func (s *Store) DeleteAPIKey(ctx context.Context, projectID, id string) error {
 	res, err := s.write.ExecContext(ctx, s.q(`DELETE FROM api_keys WHERE project_id = ? AND id = ?`), projectID, id)
-	return mustAffect(res, err, "key")
+	if err := mustAffect(res, err, "key"); err != nil {
+		return err
+	}
+	s.notifyChange(ctx, "key", id)
+	return nil
 }
 
 func scanKey(r scanner) (*hookgate.APIKey, error) {

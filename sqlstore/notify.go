@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,16 +12,42 @@ import (
 // that deliveries may be due.
 const wakeChannel = "hookgate_wake"
 
-// Listen calls wake whenever any node commits events, until ctx ends. On
-// PostgreSQL it holds a connection that LISTENs, and reconnects after
-// errors; on SQLite there are no other nodes and it returns at once.
-func (s *Store) Listen(ctx context.Context, wake func()) {
+// changeChannel tells every node that something it caches changed: its
+// payload is "key:{id}" (a key was revoked), "project:{id}" (a project was
+// changed or deleted, with its keys) or "schemas:{project id}".
+const changeChannel = "hookgate_changes"
+
+// Listeners are what Listen calls.
+type Listeners struct {
+	// Wake: any node committed events.
+	Wake func()
+	// Changed: another node changed what caches hold; kind is "key",
+	// "project" or "schemas". Nil ignores changes.
+	Changed func(kind, id string)
+}
+
+// notifyChange tells every node's Listen of a change, on PostgreSQL.
+func (s *Store) notifyChange(ctx context.Context, kind, id string) {
+	if s.engine != EnginePostgres {
+		return
+	}
+	if _, err := s.write.ExecContext(ctx, "SELECT pg_notify('"+changeChannel+"', $1)", kind+":"+id); err != nil {
+		// The other nodes' caches expire within their TTL anyway.
+		s.log.Warn("notify other nodes of a change", "kind", kind, "err", err)
+	}
+}
+
+// Listen calls l.Wake whenever any node commits events, and l.Changed when
+// another node changes what caches hold, until ctx ends. On PostgreSQL it
+// holds a connection that LISTENs, and reconnects after errors; on SQLite
+// there are no other nodes and it returns at once.
+func (s *Store) Listen(ctx context.Context, l Listeners) {
 	if s.engine != EnginePostgres {
 		return
 	}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, wake)
+		err := s.listenOnce(ctx, l)
 		if ctx.Err() != nil {
 			return
 		}
@@ -34,20 +61,27 @@ func (s *Store) Listen(ctx context.Context, wake func()) {
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, wake func()) error {
+func (s *Store) listenOnce(ctx context.Context, l Listeners) error {
 	conn, err := pgx.Connect(ctx, s.url)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+wakeChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+wakeChannel+"; LISTEN "+changeChannel); err != nil {
 		return err
 	}
-	wake() // something may have been committed while no one listened
+	l.Wake() // something may have been committed while no one listened
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		wake()
+		if n.Channel == changeChannel {
+			if kind, id, ok := strings.Cut(n.Payload, ":"); ok && l.Changed != nil {
+				l.Changed(kind, id)
+			}
+			continue
+		}
+		l.Wake()
 	}
 }

@@ -49,7 +49,11 @@ func (s *Store) UpdateProject(ctx context.Context, p *hookgate.Project) error {
 	if isUniqueViolation(err) {
 		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
 	}
-	return mustAffect(res, err, "project")
+	if err := mustAffect(res, err, "project"); err != nil {
+		return err
+	}
+	s.notifyChange(ctx, "project", p.ID) // cached keys remember the slug
+	return nil
 }
 
 // projectTables lists every table with a project_id column, children first.
@@ -57,6 +61,7 @@ var projectTables = []string{"attempts", "deliveries", "idempotency_keys", "even
 
 // DeleteProject deletes a project and everything it owns.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
+	defer s.notifyChange(ctx, "project", id)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, t := range projectTables {
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE project_id = ?`), id); err != nil {

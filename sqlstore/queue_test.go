@@ -132,7 +132,7 @@ func TestListenAcrossNodes(t *testing.T) {
 	woke := make(chan struct{}, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { b.Listen(ctx, func() { woke <- struct{}{} }); close(done) }()
+	go func() { b.Listen(ctx, sqlstore.Listeners{Wake: func() { woke <- struct{}{} }}); close(done) }()
 	defer func() { cancel(); <-done }()
 	select { // the first wake-up comes when the listener is connected
 	case <-woke:

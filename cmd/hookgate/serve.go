@@ -165,7 +165,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dctx); close(dispatched) }()
-	go store.Listen(dctx, dispatcher.Wake) // events committed by other nodes
+	// Events committed by other nodes, and keys, projects and schemas they
+	// changed.
+	go store.Listen(dctx, sqlstore.Listeners{Wake: dispatcher.Wake, Changed: handler.Changed})
 	go purgeEvery(dctx, time.Hour, f.retention, store.Purge, log)
 	defer func() { stopDispatch(); <-dispatched }()
 	if f.pprofAddr != "" {
