@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -28,7 +30,19 @@ func (s *Server) registerOps() {
 		}
 		writeJSON(w, map[string]string{"status": "ready"})
 	})
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	if s.cfg.MetricsToken == "" {
+		return // metrics are served on their own listener (serve --metrics-addr)
+	}
+	metrics := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
+	want := sha256.Sum256([]byte("Bearer " + s.cfg.MetricsToken))
+	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			writeProblem(w, r, newProblem(http.StatusUnauthorized, hookgate.EUnauthorized, "metrics need Authorization: Bearer {--metrics-token}"))
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

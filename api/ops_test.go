@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"github.com/hookgate/hookgate/api"
+
 	"encoding/json"
 	"strings"
 	"testing"
@@ -31,7 +33,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		e := setup(t, engine)
+		e := setup(t, engine, func(c *api.Config) { c.MetricsToken = "metrics-secret" })
 		_, _, pub := e.project("acme")
 		e.req("GET", "/healthz", "", nil).must(t, 200)
 		e.req("GET", "/api/v1/nope", "", nil).must(t, 404)
@@ -40,7 +42,8 @@ func TestMetrics(t *testing.T) {
 				map[string]any{"type": "a.b", "data": 1}).must(t, 202)
 		}
 		e.event("acme", pub, "a.b", 2)
-		r := e.req("GET", "/metrics", "", nil).must(t, 200)
+		e.req("GET", "/metrics", "", nil).problem(t, 401, "unauthorized", "")
+		r := e.req("GET", "/metrics", "metrics-secret", nil).must(t, 200)
 		body := string(r.Raw)
 		for _, want := range []string{
 			"hookgate_events_accepted_total 2\n",

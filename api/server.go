@@ -52,6 +52,10 @@ type Config struct {
 	// TriggerConcurrency caps the triggers of one webhook in flight on this
 	// node; default 16.
 	TriggerConcurrency int
+	// MetricsToken, when set, serves GET /metrics on the API's listener to
+	// requests with Authorization: Bearer MetricsToken; empty serves no
+	// metrics there (serve has --metrics-addr for them).
+	MetricsToken string
 	// AuthFailureBurst is how many failed authentications one client
 	// address may make before it is slowed to one per 3 seconds (429 with
 	// Retry-After, a right key included); default 20, negative for no limit.

@@ -74,7 +74,7 @@ type Dispatcher struct {
 
 	outcomes *prometheus.CounterVec
 	latency  prometheus.Histogram
-	streaks  *prometheus.GaugeVec
+	failing  prometheus.Gauge
 }
 
 // job is a claimed delivery with its webhook and the end of its lease.
@@ -134,14 +134,16 @@ func New(cfg Config) *Dispatcher {
 			Name: "hookgate_delivery_attempt_duration_seconds", Help: "Duration of delivery requests.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
 		}),
-		streaks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "hookgate_webhook_failure_streak",
-			Help: "Consecutive failed attempts to a webhook made by this node; a webhook leaves the metric on its next success.",
-		}, []string{"project", "webhook"}),
+		// No per-tenant labels: series of deleted webhooks would stay, and
+		// the metrics are the operator's, not a tenant's.
+		failing: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hookgate_webhooks_failing",
+			Help: "Webhooks whose latest attempts from this node all failed (a failure streak runs).",
+		}),
 	}
 	d.work = sync.NewCond(&d.mu)
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(d.outcomes, d.latency, d.streaks)
+		cfg.Registry.MustRegister(d.outcomes, d.latency, d.failing)
 	}
 	return d
 }

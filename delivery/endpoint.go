@@ -224,13 +224,10 @@ func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
 	d.makeReady(e)
 	d.mu.Unlock()
 	switch {
-	case streak == was:
-		// unchanged: nothing to tell the gauge (the common case, a success
-		// after a success, stays off the metric's map)
-	case streak == 0:
-		d.streaks.DeleteLabelValues(j.dl.ProjectID, j.dl.WebhookID)
-	default:
-		d.streaks.WithLabelValues(j.dl.ProjectID, j.dl.WebhookID).Set(float64(streak))
+	case was == 0 && streak > 0:
+		d.failing.Inc()
+	case was > 0 && streak == 0:
+		d.failing.Dec()
 	}
 }
 
@@ -239,7 +236,13 @@ func (d *Dispatcher) sweep(now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for id, e := range d.eps {
-		if e.active == 0 && len(e.queue) == 0 && !e.waiting && e.streak == 0 && now.Sub(e.lastUsed) > 10*time.Minute {
+		idle := now.Sub(e.lastUsed)
+		if e.active == 0 && len(e.queue) == 0 && !e.waiting && (e.streak == 0 && idle > 10*time.Minute || idle > time.Hour) {
+			// An endpoint failing for an hour without an attempt is one
+			// whose webhook was deleted or paused: forget its streak too.
+			if e.streak > 0 {
+				d.failing.Dec()
+			}
 			delete(d.eps, id)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/hookgate/hookgate"
@@ -39,6 +40,8 @@ type serveFlags struct {
 	disableAfter  time.Duration
 	pprofAddr     string
 	pprofRemote   bool
+	metricsAddr   string
+	metricsToken  string
 
 	triggerConcurrency int
 }
@@ -66,6 +69,8 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
 	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, such as 127.0.0.1:6060; off when empty")
 	cmd.Flags().BoolVar(&f.pprofRemote, "pprof-allow-remote", false, "let --pprof-addr be an address other than loopback")
+	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", defaultMetricsAddr, "serve GET /metrics (Prometheus) on this address; off when empty")
+	cmd.Flags().StringVar(&f.metricsToken, "metrics-token", "", "also serve GET /metrics on the main listener, to requests with Authorization: Bearer this token")
 	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", 5*24*time.Hour, "a webhook whose every attempt has failed for this long is disabled")
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts, finished events' payloads and triggers' stored input older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", 2*time.Minute, "how long a claimed delivery stays with this node before another may take it over; more than --send-timeout")
@@ -160,7 +165,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,
 		MaxEventBytes: f.maxEventBytes, Version: version, OnEvents: dispatcher.Wake,
 		Sender: sender, SendTimeout: f.sendTimeout, TriggerConcurrency: f.triggerConcurrency,
-		Providers: providers.All(), PublicURL: publicURL,
+		Providers: providers.All(), PublicURL: publicURL, MetricsToken: f.metricsToken,
 	})
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
@@ -183,6 +188,22 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		go func() { _ = psrv.Serve(pln) }()
 		defer psrv.Close()
 		log.Info("profiler listening", "addr", pln.Addr().String())
+	}
+	if f.metricsAddr != "" {
+		mln, err := net.Listen("tcp", f.metricsAddr)
+		switch {
+		case err != nil && f.metricsAddr == defaultMetricsAddr:
+			// Another node on this host has the default: this one goes on
+			// without its own metrics listener rather than not at all.
+			log.Warn("metrics listener not started: its default address is taken; set --metrics-addr", "addr", f.metricsAddr, "err", err)
+		case err != nil:
+			return fmt.Errorf("--metrics-addr: %w", err)
+		default:
+			msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = msrv.Serve(mln) }()
+			defer msrv.Close()
+			log.Info("metrics listening", "addr", mln.Addr().String())
+		}
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -224,6 +245,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	log.Info("stopped")
 	return nil
 }
+
+// defaultMetricsAddr serves metrics on loopback only.
+const defaultMetricsAddr = "127.0.0.1:9464"
 
 // isLoopback reports whether host is localhost or a loopback address.
 func isLoopback(host string) bool {

@@ -76,7 +76,7 @@ func (s *syncBuffer) String() string {
 // URL, its stdout so far, and the process.
 func start(t *testing.T, bin, dataDir string) (string, *syncBuffer, *exec.Cmd) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--metrics-addr", "127.0.0.1:0", "--metrics-token", "test-metrics-token")
 	cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=")
 	return startCmd(t, cmd)
 }
@@ -133,7 +133,9 @@ func TestServeStartsDrainsAndKeepsKeys(t *testing.T) {
 			t.Errorf("%s: %v, mode %v", f, err, st.Mode())
 		}
 	}
-	if m, err := http.Get(url + "/metrics"); err != nil {
+	mreq, _ := http.NewRequest("GET", url+"/metrics", nil)
+	mreq.Header.Set("Authorization", "Bearer test-metrics-token")
+	if m, err := http.DefaultClient.Do(mreq); err != nil {
 		t.Fatal(err)
 	} else {
 		b, _ := io.ReadAll(m.Body)
