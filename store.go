@@ -123,8 +123,8 @@ type Store interface {
 	// since and creates those it lacks for the events since then; ENotFound,
 	// and EConflict when the webhook is not active.
 	RecoverWebhook(ctx context.Context, projectID, webhookID string, since, now time.Time) (requeued, created int, err error)
-	// ListAttempts lists a delivery's attempts, the latest first.
-	ListAttempts(ctx context.Context, projectID, deliveryID string) ([]*Attempt, error)
+	// ListAttempts lists a page of a delivery's attempts, the latest first.
+	ListAttempts(ctx context.Context, projectID, deliveryID string, page Page) ([]*Attempt, string, error)
 	// SaveTrigger records an invocation of a trigger: its delivery (kind
 	// KindTrigger, never pending) and its attempt, in one transaction. A
 	// delivery that exists already (a retry by hand) takes the attempt's

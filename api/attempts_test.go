@@ -155,3 +155,25 @@ func TestRecoverCreatesMissedDeliveries(t *testing.T) {
 		e.req("POST", "/api/v1/projects/rec/webhooks/wh_nope/recover", owner, map[string]any{"since": since}).problem(t, 404, "not_found", "")
 	})
 }
+
+// Attempts come in cursor pages like every list.
+func TestAttemptsPaged(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, allowLoopback)
+		_, owner, pub := e.project("pages")
+		recv, _ := receiver(t, jsonAnswer(500, `{}`))
+		e.webhook("pages", owner, map[string]any{"url": recv.URL, "uid": "t"})
+		ref := e.trigger("pages", "t", pub, nil).must(t, 200).str("referenceId")
+		for range 2 {
+			e.req("POST", "/api/v1/projects/pages/deliveries/"+ref+"/retry", owner, nil).must(t, 200)
+		}
+		first := e.req("GET", "/api/v1/projects/pages/deliveries/"+ref+"/attempts?limit=2", owner, nil).must(t, 200)
+		if len(first.items(t)) != 2 || first.next(t) == "" || first.items(t)[0]["attempt"].(float64) != 3 {
+			t.Fatalf("first page: %s", first.Raw)
+		}
+		rest := e.req("GET", "/api/v1/projects/pages/deliveries/"+ref+"/attempts?limit=2&cursor="+first.next(t), owner, nil).must(t, 200)
+		if len(rest.items(t)) != 1 || rest.next(t) != "" || rest.items(t)[0]["attempt"].(float64) != 1 {
+			t.Fatalf("second page: %s", rest.Raw)
+		}
+	})
+}

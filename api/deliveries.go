@@ -121,16 +121,17 @@ func (s *Server) registerAttempts() {
 		func(ctx context.Context, in *struct {
 			ProjectRef
 			ID string `path:"id"`
+			PageParams
 		}) (*listOutput[attemptOut], error) {
 			pid := projectID(ctx)
 			if _, err := s.store.FindDelivery(ctx, pid, in.ID); err != nil {
 				return nil, err
 			}
-			list, err := s.store.ListAttempts(ctx, pid, in.ID)
+			list, next, err := s.store.ListAttempts(ctx, pid, in.ID, in.page())
 			if err != nil {
 				return nil, err
 			}
-			return listOf(list, "", toAttempt), nil
+			return listOf(list, next, toAttempt), nil
 		})
 
 	retry := op("retryDelivery", http.MethodPost, path+"/retry", "Send a delivery again now, with the same webhook-id", accessOwner, http.StatusAccepted, tags)

@@ -253,7 +253,7 @@ func (s *Server) retryTrigger(ctx context.Context, d *hookgate.Delivery) (*hookg
 	if w.Status != hookgate.StatusActive {
 		return nil, &hookgate.Error{Code: hookgate.EConflict, Message: "the trigger's webhook is " + w.Status + "; activate it first"}
 	}
-	attempts, err := s.store.ListAttempts(ctx, d.ProjectID, d.ID)
+	attempts, _, err := s.store.ListAttempts(ctx, d.ProjectID, d.ID, hookgate.Page{Limit: 1})
 	if err != nil {
 		return nil, err
 	}

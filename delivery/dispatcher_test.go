@@ -222,7 +222,7 @@ func TestDispatcherRetriesThenFails(t *testing.T) {
 			t.Fatalf("metrics: retry %v, failed %v; want 2, 1", r, f)
 		}
 		list, _, _ := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{EventID: ev[0].ID})
-		atts, err := h.store.ListAttempts(context.Background(), h.proj, list[0].ID)
+		atts, _, err := h.store.ListAttempts(context.Background(), h.proj, list[0].ID, hookgate.Page{})
 		if err != nil || len(atts) != 3 || atts[0].StatusCode != 500 || list[0].Attempts != 3 {
 			t.Fatalf("attempts = %d (%v), delivery %+v", len(atts), err, list[0])
 		}

@@ -196,32 +196,29 @@ func attemptRow(projectID string, a *hookgate.Attempt) []any {
 		a.ResponseBody, a.Error, a.RequestMethod, a.RequestURL, reqH, a.ResponseBodyEncoding}
 }
 
-// ListAttempts lists a delivery's attempts, the latest first.
-func (s *Store) ListAttempts(ctx context.Context, projectID, deliveryID string) ([]*hookgate.Attempt, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error,
+// ListAttempts lists a page of a delivery's attempts, the latest first.
+func (s *Store) ListAttempts(ctx context.Context, projectID, deliveryID string, page hookgate.Page) ([]*hookgate.Attempt, string, error) {
+	limit := pageLimit(page)
+	return queryPage(ctx, s.read, s.q(`SELECT id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error,
 		request_method, request_url, request_headers, response_body_encoding
-		FROM attempts WHERE project_id = ? AND delivery_id = ? ORDER BY attempt DESC`), projectID, deliveryID)
-	if err != nil {
+		FROM attempts WHERE project_id = ? AND delivery_id = ? AND (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`),
+		limit, scanAttempt, func(a *hookgate.Attempt) string { return a.ID }, projectID, deliveryID, page.Cursor, page.Cursor, limit+1)
+}
+
+func scanAttempt(r scanner) (*hookgate.Attempt, error) {
+	var a hookgate.Attempt
+	var started int64
+	var headers, reqHeaders string
+	if err := r.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &started, &a.DurationMs, &a.StatusCode, &headers, &a.ResponseBody, &a.Error,
+		&a.RequestMethod, &a.RequestURL, &reqHeaders, &a.ResponseBodyEncoding); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*hookgate.Attempt
-	for rows.Next() {
-		var a hookgate.Attempt
-		var started int64
-		var headers, reqHeaders string
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &started, &a.DurationMs, &a.StatusCode, &headers, &a.ResponseBody, &a.Error,
-			&a.RequestMethod, &a.RequestURL, &reqHeaders, &a.ResponseBodyEncoding); err != nil {
-			return nil, err
-		}
-		a.StartedAt = fromMicros(started)
-		_ = json.Unmarshal([]byte(headers), &a.ResponseHeaders)
-		if reqHeaders != "" {
-			_ = json.Unmarshal([]byte(reqHeaders), &a.RequestHeaders)
-		}
-		out = append(out, &a)
+	a.StartedAt = fromMicros(started)
+	_ = json.Unmarshal([]byte(headers), &a.ResponseHeaders)
+	if reqHeaders != "" {
+		_ = json.Unmarshal([]byte(reqHeaders), &a.RequestHeaders)
 	}
-	return out, rows.Err()
+	return &a, nil
 }
 
 // RetryDelivery queues a delivery again, due now, with the same ID.

@@ -60,7 +60,7 @@ func TestClaimAndRecord(t *testing.T) {
 			if cur.Status != hookgate.DeliverySucceeded || cur.Attempts != 1 || cur.LastStatusCode != 200 {
 				t.Fatalf("delivery = %+v", cur)
 			}
-			atts, err := s.ListAttempts(ctx, p.ID, d.ID)
+			atts, _, err := s.ListAttempts(ctx, p.ID, d.ID, hookgate.Page{})
 			if err != nil || len(atts) != 2 || atts[0].Attempt != 2 || atts[0].ResponseHeaders["X-A"] != "1" {
 				t.Fatalf("attempts = %+v, %v", atts, err)
 			}
@@ -213,7 +213,7 @@ func TestPurge(t *testing.T) {
 		if string(finished.Data) != "null" || string(pending.Data) == "null" {
 			t.Fatalf("data after purge: finished %s, pending %s", finished.Data, pending.Data)
 		}
-		if atts, _ := s.ListAttempts(ctx, p.ID, got[0].ID); len(atts) != 0 {
+		if atts, _, _ := s.ListAttempts(ctx, p.ID, got[0].ID, hookgate.Page{}); len(atts) != 0 {
 			t.Fatalf("%d attempts left", len(atts))
 		}
 	})
