@@ -74,9 +74,12 @@ type Webhook struct {
 	PreviousSecretExpiresAt time.Time
 	Auth                    WebhookAuth
 	Headers                 map[string]string
-	Method                  string
-	QueryParams             []string
-	PayloadEncoding         string
+	// PublicHeaders names the headers whose values are not secret; every
+	// other header's value is answered redacted.
+	PublicHeaders   []string
+	Method          string
+	QueryParams     []string
+	PayloadEncoding string
 	// RateLimit is the maximum requests per second to the endpoint; 0 means
 	// no limit.
 	RateLimit int
@@ -213,6 +216,17 @@ func (w *Webhook) Validate() error {
 	}
 	if err := ValidateHeaders("headers", w.Headers); err != nil {
 		return err
+	}
+	if len(w.PublicHeaders) > MaxHeaders {
+		return InvalidParam("publicHeaders", len(w.PublicHeaders), "at most %d public headers", MaxHeaders)
+	}
+	for _, h := range w.PublicHeaders {
+		if !validHeaderName(h) {
+			return InvalidParam("publicHeaders", h, "%q is not a valid header name", h)
+		}
+		if IsCredentialHeader(h) {
+			return InvalidParam("publicHeaders", h, "header %s is named like a credential and cannot be public", h)
+		}
 	}
 	if w.Auth.Type != AuthNone {
 		for k := range w.Headers {
@@ -501,4 +515,18 @@ func DecodeBase64Data(data json.RawMessage) ([]byte, error) {
 		return nil, errors.New("data is not valid base64")
 	}
 	return b, nil
+}
+
+// IsPublicHeader reports whether the value of w's header name may be shown:
+// it is listed in PublicHeaders and not named like a credential.
+func (w *Webhook) IsPublicHeader(name string) bool {
+	if IsCredentialHeader(name) {
+		return false
+	}
+	for _, h := range w.PublicHeaders {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
 }

@@ -41,7 +41,8 @@ type webhookIn struct {
 	Events          []string          `json:"events,omitempty" doc:"Event types to receive; '*' matches any run of characters; empty means all"`
 	Secret          string            `json:"secret,omitempty" doc:"whsec_ + base64 of 24-64 bytes; generated when absent"`
 	Auth            *authBody         `json:"auth,omitempty"`
-	Headers         map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every request"`
+	Headers         map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every request; their values are answered ******** unless named in publicHeaders"`
+	PublicHeaders   []string          `json:"publicHeaders,omitempty" doc:"Headers whose values are not secret and are answered in full; not one named like a credential"`
 	Method          string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE" doc:"Default POST"`
 	QueryParams     []string          `json:"queryParams,omitempty" doc:"Query parameters a trigger may pass"`
 	PayloadEncoding string            `json:"payloadEncoding,omitempty" enum:"json,base64" doc:"base64: the event's data is a base64 string sent as raw bytes"`
@@ -85,6 +86,7 @@ type webhookPatch struct {
 	Events          *[]string          `json:"events,omitempty" doc:"[] subscribes to all event types"`
 	Auth            *authBody          `json:"auth,omitempty" doc:"Credentials sent back as ******** keep their stored value"`
 	Headers         *map[string]string `json:"headers,omitempty" doc:"Replaces all headers; a value of ******** keeps the stored one"`
+	PublicHeaders   *[]string          `json:"publicHeaders,omitempty"`
 	Method          *string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE"`
 	QueryParams     *[]string          `json:"queryParams,omitempty"`
 	PayloadEncoding *string            `json:"payloadEncoding,omitempty" enum:"json,base64"`
@@ -104,6 +106,7 @@ type webhookOut struct {
 	Events          []string          `json:"events"`
 	Auth            authBody          `json:"auth"`
 	Headers         map[string]string `json:"headers"`
+	PublicHeaders   []string          `json:"publicHeaders"`
 	Method          string            `json:"method"`
 	QueryParams     []string          `json:"queryParams"`
 	PayloadEncoding string            `json:"payloadEncoding"`
@@ -125,7 +128,7 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 	out := webhookOut{
 		ID: w.ID, ProjectID: w.ProjectID, URL: w.URL, Description: w.Description, Events: emptyIfNil(w.Events),
 		Auth:    authBody{Type: a.Type, Username: a.Username, ClientID: a.ClientID, TokenURL: a.TokenURL, Scopes: a.Scopes},
-		Headers: make(map[string]string, len(w.Headers)), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
+		Headers: make(map[string]string, len(w.Headers)), PublicHeaders: emptyIfNil(w.PublicHeaders), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
 		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
 		UID: w.UID, Schema: rawJSON(w.Schema), Then: toChain(w.Then), TriggerOnly: w.TriggerOnly,
 		CreatedAt: utc(w.CreatedAt), UpdatedAt: utc(w.UpdatedAt),
@@ -137,7 +140,7 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 		out.Auth.ClientSecret = redacted
 	}
 	for k, v := range w.Headers {
-		if hookgate.IsCredentialHeader(k) {
+		if !w.IsPublicHeader(k) {
 			v = redacted
 		}
 		out.Headers[k] = v
@@ -230,7 +233,7 @@ func (s *Server) registerWebhooks() {
 			now := s.now().UTC()
 			w := &hookgate.Webhook{
 				ID: hookgate.NewID(hookgate.PrefixWebhook, now), ProjectID: projectID(ctx), URL: b.URL, Description: b.Description,
-				Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), Headers: b.Headers, Method: b.Method,
+				Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), Headers: b.Headers, PublicHeaders: b.PublicHeaders, Method: b.Method,
 				QueryParams: b.QueryParams, PayloadEncoding: b.PayloadEncoding, RateLimit: b.RateLimit, Metadata: b.Metadata,
 				UID: b.UID, Then: b.Then.domain(), TriggerOnly: b.TriggerOnly, CreatedAt: now, UpdatedAt: now,
 			}
@@ -451,6 +454,9 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 		}
 		w.Headers = h
 	}
+	if p.PublicHeaders != nil {
+		w.PublicHeaders = *p.PublicHeaders
+	}
 	if p.Method != nil {
 		w.Method = *p.Method
 	}
@@ -500,7 +506,8 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 // new host: an owner who cannot read them could otherwise point the URL (or
 // the OAuth2 token URL) at a host of theirs and be sent them. When the host
 // changes, the password, the client secret and each credential header must
-// be sent again, in the clear, in the same PATCH.
+// be sent again, in the clear, in the same PATCH, and so must every header
+// value that is not public.
 func credentialsStay(old, w *hookgate.Webhook, p *webhookPatch) error {
 	fresh := func(v string) bool { return v != "" && v != redacted }
 	if !sameHost(old.URL, w.URL) {
@@ -511,7 +518,7 @@ func credentialsStay(old, w *hookgate.Webhook, p *webhookPatch) error {
 			return movedCredential("auth.clientSecret")
 		}
 		for k := range w.Headers {
-			if !hookgate.IsCredentialHeader(k) {
+			if w.IsPublicHeader(k) {
 				continue
 			}
 			sent := ""

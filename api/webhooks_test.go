@@ -76,6 +76,7 @@ func TestWebhookCreateAllFields(t *testing.T) {
 				"Proxy-Authorization": "Bearer abc", "X-Api-Key": "k-123", "X-Token": "t-123", "X-Secret": "s-123",
 				"X-Custom": "in clear", "Accept-Language": "fr",
 			},
+			"publicHeaders":   []string{"X-Custom", "Accept-Language"},
 			"method":          "PUT",
 			"queryParams":     []string{"page", "filter[status]"},
 			"payloadEncoding": "base64",
@@ -86,7 +87,7 @@ func TestWebhookCreateAllFields(t *testing.T) {
 		if !strings.HasPrefix(r.str("id"), "wh_") || r.str("projectId") != pid || r.str("status") != "active" {
 			t.Fatalf("bad webhook: %s", r.Raw)
 		}
-		for _, f := range []string{"url", "description", "events", "method", "queryParams", "payloadEncoding", "rateLimit", "metadata", "secret"} {
+		for _, f := range []string{"url", "description", "events", "method", "queryParams", "payloadEncoding", "rateLimit", "metadata", "secret", "publicHeaders"} {
 			jsonEq(t, f, r.Body[f], in[f])
 		}
 		jsonEq(t, "auth", r.Body["auth"], map[string]any{"type": "basic", "username": "warehouse", "password": "********"})
@@ -153,7 +154,7 @@ func TestWebhookDefaults(t *testing.T) {
 			"id": r.str("id"), "projectId": pid, "url": "https://receiver.example.invalid/h", "description": "",
 			"events": []string{}, "auth": map[string]any{"type": "none"}, "headers": map[string]string{}, "method": "POST",
 			"queryParams": []string{}, "payloadEncoding": "json", "rateLimit": 0, "metadata": map[string]string{},
-			"triggerOnly": false, "status": "active", "createdAt": r.str("createdAt"), "updatedAt": r.str("updatedAt"), "secret": r.str("secret"),
+			"publicHeaders": []string{}, "triggerOnly": false, "status": "active", "createdAt": r.str("createdAt"), "updatedAt": r.str("updatedAt"), "secret": r.str("secret"),
 		}
 		jsonEq(t, "webhook", r.Body, want)
 		checkGeneratedSecret(t, r.str("secret"))
@@ -478,7 +479,7 @@ func TestWebhookPatchPartial(t *testing.T) {
 		jsonEq(t, "cleared", r.Body, map[string]any{
 			"id": id, "projectId": pid, "url": "http://127.0.0.1:9/new", "description": "after", "events": []string{},
 			"auth": map[string]any{"type": "none"}, "headers": map[string]string{}, "method": "POST", "queryParams": []string{},
-			"payloadEncoding": "base64", "rateLimit": 0, "metadata": map[string]string{}, "triggerOnly": false, "status": "active",
+			"payloadEncoding": "base64", "rateLimit": 0, "metadata": map[string]string{}, "publicHeaders": []string{}, "triggerOnly": false, "status": "active",
 			"createdAt": r.Body["createdAt"], "updatedAt": r.Body["updatedAt"],
 		})
 		if w := e.find(pid, id); w.Auth.Password != "" || len(w.Headers) != 0 || w.Secret != c.str("secret") {
@@ -493,9 +494,10 @@ func TestWebhookPatchKeepsRedactedCredentials(t *testing.T) {
 		e := setup(t, engine, allowLoopback)
 		pid, owner, _ := e.project("acme")
 		b := e.webhook("acme", owner, map[string]any{
-			"url":     "http://127.0.0.1:9/h",
-			"auth":    map[string]any{"type": "basic", "username": "u", "password": "p4ss"},
-			"headers": map[string]string{"X-Auth-Token": "Bearer abc", "X-Api-Key": "k-1", "X-Custom": "c"},
+			"url":           "http://127.0.0.1:9/h",
+			"auth":          map[string]any{"type": "basic", "username": "u", "password": "p4ss"},
+			"headers":       map[string]string{"X-Auth-Token": "Bearer abc", "X-Api-Key": "k-1", "X-Custom": "c"},
+			"publicHeaders": []string{"X-Custom", "X-New"},
 		})
 		path := "/api/v1/projects/acme/webhooks/" + b.str("id")
 		// A client sends back what it read, changing what it means to.
@@ -738,7 +740,8 @@ func TestCredentialsDoNotFollowANewHost(t *testing.T) {
 		e := setup(t, engine)
 		pid, owner, _ := e.project("cred")
 		id := e.webhook("cred", owner, map[string]any{"url": "https://a.example.invalid/h",
-			"auth": map[string]any{"type": "basic", "username": "u", "password": "hunter2"}, "headers": map[string]string{"X-Api-Key": "k1", "X-Env": "prod"}}).str("id")
+			"auth": map[string]any{"type": "basic", "username": "u", "password": "hunter2"}, "headers": map[string]string{"X-Api-Key": "k1", "X-Env": "prod"},
+			"publicHeaders": []string{"X-Env"}}).str("id")
 		path := "/api/v1/projects/cred/webhooks/" + id
 		e.req("PATCH", path, owner, map[string]any{"url": "https://evil.example.invalid/h"}).problem(t, 400, "invalid_parameter", "auth.password")
 		e.req("PATCH", path, owner, map[string]any{"url": "https://evil.example.invalid/h",
@@ -759,5 +762,18 @@ func TestCredentialsDoNotFollowANewHost(t *testing.T) {
 			"auth": map[string]any{"type": "client_credential", "clientID": "c", "clientSecret": "s", "tokenURL": "https://auth.example.invalid/token"}}).str("id")
 		e.req("PATCH", "/api/v1/projects/cred/webhooks/"+oid, owner, map[string]any{"auth": map[string]any{"type": "client_credential", "clientID": "c",
 			"clientSecret": "********", "tokenURL": "https://evil.example.invalid/token"}}).problem(t, 400, "invalid_parameter", "auth.clientSecret")
+	})
+}
+
+// A header's value is answered only when the registration marks it public;
+// a header named like a credential cannot be.
+func TestHeadersRedactedUnlessPublic(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, owner, _ := e.project("pub")
+		r := e.webhook("pub", owner, map[string]any{"url": "https://a.example.invalid/", "headers": map[string]string{"X-Auth": "supersecretvalue", "X-Env": "prod"},
+			"publicHeaders": []string{"X-Env"}})
+		jsonEq(t, "headers", r.Body["headers"], map[string]string{"X-Auth": "********", "X-Env": "prod"})
+		e.req("POST", "/api/v1/projects/pub/webhooks", owner, map[string]any{"url": "https://a.example.invalid/", "publicHeaders": []string{"X-Api-Key"}}).problem(t, 400, "invalid_parameter", "publicHeaders")
 	})
 }

@@ -87,6 +87,9 @@ type Result struct {
 	// request was built or the request did not ask to record its headers.
 	Method, URL string
 	Sent        http.Header
+	// secret names the registration's headers that are not public, whose
+	// values the record hides.
+	secret map[string]bool
 }
 
 // OK reports whether the receiver accepted the request (any 2xx).
@@ -106,7 +109,12 @@ func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
 	if r.Sent != nil {
 		a.RequestHeaders = make(map[string]string, len(r.Sent))
 		for k, v := range r.Sent {
-			if len(v) > 0 {
+			if len(v) == 0 {
+				continue
+			}
+			if r.secret[http.CanonicalHeaderKey(k)] {
+				a.RequestHeaders[k] = Redacted
+			} else {
 				a.RequestHeaders[k] = redactHeader(k, v[0])
 			}
 		}
@@ -184,6 +192,12 @@ func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 	}
 	for k, v := range w.Headers {
 		req.Header.Set(k, v)
+		if r.RecordHeaders && !w.IsPublicHeader(k) {
+			if res.secret == nil {
+				res.secret = map[string]bool{}
+			}
+			res.secret[http.CanonicalHeaderKey(k)] = true
+		}
 	}
 	if req.Header.Get("Content-Type") == "" && r.ContentType != "" {
 		req.Header.Set("Content-Type", r.ContentType)

@@ -216,17 +216,19 @@ func TestDoQueryHeadersAndBound(t *testing.T) {
 func TestAttemptRedactsCredentials(t *testing.T) {
 	t.Parallel()
 	w := webhook("http://127.0.0.1:9/x?api_key=abc123&page=1")
-	w.Headers = map[string]string{"X-Api-Key": "k-secret", "X-Team": "billing"}
+	w.Headers = map[string]string{"X-Api-Key": "k-secret", "X-Team": "billing", "X-Auth": "supersecretvalue"}
+	w.PublicHeaders = []string{"X-Team"}
 	w.Auth = hookgate.WebhookAuth{Type: hookgate.AuthBasic, Username: "u", Password: "p"}
 	res := newSender().Do(context.Background(), w, delivery.Request{ID: "msg_r", Query: url.Values{"access_token": {"zzz-secret"}}, RecordHeaders: true})
 	a := res.Attempt("msg_r", 1)
 	if a.RequestURL != "http://127.0.0.1:9/x?api_key=********&page=1&access_token=********" {
 		t.Fatalf("requestUrl = %q", a.RequestURL)
 	}
-	if a.RequestHeaders["X-Api-Key"] != "********" || a.RequestHeaders["Authorization"] != "Basic ********" || a.RequestHeaders["X-Team"] != "billing" {
+	if a.RequestHeaders["X-Api-Key"] != "********" || a.RequestHeaders["Authorization"] != "Basic ********" || a.RequestHeaders["X-Team"] != "billing" ||
+		a.RequestHeaders["X-Auth"] != "********" {
 		t.Fatalf("requestHeaders = %v", a.RequestHeaders)
 	}
-	for _, secret := range []string{"abc123", "zzz-secret", "k-secret"} {
+	for _, secret := range []string{"abc123", "zzz-secret", "k-secret", "supersecretvalue"} {
 		if strings.Contains(a.Error, secret) || strings.Contains(a.RequestURL, secret) {
 			t.Fatalf("%q recorded: %q", secret, a.Error)
 		}

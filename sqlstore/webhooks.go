@@ -11,7 +11,7 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only"
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers"
 
 // webhookRow is a webhook as stored: secrets sealed, lists as JSON.
 type webhookRow struct {
@@ -33,6 +33,13 @@ func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
 		metadata:    jsonText(w.Metadata),
 		then:        thenText(w.Then),
 	}, nil
+}
+
+func emptyList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 func boolInt(b bool) int64 {
@@ -60,10 +67,10 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.write.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err = s.write.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, w.URL, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
-		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly))
+		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)))
 	return uidConflict(err)
 }
 
@@ -126,9 +133,9 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	}
 	res, err := s.write.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
-		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ? WHERE project_id = ? AND id = ?`),
+		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ? WHERE project_id = ? AND id = ?`),
 		w.URL, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
-		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), w.ProjectID, w.ID)
+		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.ProjectID, w.ID)
 	return mustAffect(res, uidConflict(err), "webhook")
 }
 
@@ -176,12 +183,14 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	var prevExp, created, updated int64
 	var schema string
 	var triggerOnly int64
+	var public string
 	if err := r.Scan(&w.ID, &w.ProjectID, &w.URL, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
-		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly); err != nil {
+		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public); err != nil {
 		return nil, err
 	}
 	w.TriggerOnly = triggerOnly != 0
+	_ = json.Unmarshal([]byte(public), &w.PublicHeaders)
 	if schema != "" {
 		w.Schema = json.RawMessage(schema)
 	}

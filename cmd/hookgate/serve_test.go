@@ -180,7 +180,7 @@ func TestMigrateAndVersion(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
 	out, err := exec.Command(bin, "migrate", "--data-dir", t.TempDir()).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "schema at version 7 of 7 (sqlite)") {
+	if err != nil || !strings.Contains(string(out), "schema at version 8 of 8 (sqlite)") {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
 	out, err = exec.Command(bin, "version").CombinedOutput()
