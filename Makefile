@@ -31,8 +31,12 @@ bench:
 	$(GO) test -run '^$$' -bench AcceptToReceipt -benchtime 10000x -count 3 ./cmd/hookgate/
 	$(GO) test -run '^$$' -bench 'Trigger|Inbound' -benchtime 2000x -count 3 ./api/
 
+# Each fuzz target of outside input for a minute; plain `make test` runs their seeds.
+FUZZ_API := FuzzCreateWebhook FuzzPatchWebhook FuzzSendEvent FuzzSendBatch FuzzEventTypeSchema FuzzListCursor
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzCreateWebhook -fuzztime 60s ./api/
+	@for f in $(FUZZ_API); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 60s ./api/ || exit 1; done
+	@for p in telegram discord whatsapp slack generic; do $(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./platforms/$$p/ || exit 1; done
 
 clean:
 	rm -rf bin
