@@ -130,7 +130,9 @@ func FuzzEventTypeSchema(f *testing.F) {
 	}, hostileBodies...) {
 		f.Add([]byte(seed))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) { ft.check(t, "POST", "/api/v1/projects/fuzz/event-types", body, 201, 409) })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ft.check(t, "POST", "/api/v1/projects/fuzz/event-types", body, 201, 409)
+	})
 }
 
 // FuzzListCursor: the cursor and filters of the lists.
