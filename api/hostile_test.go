@@ -1,7 +1,11 @@
 package api_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
 // Text either engine would take differently is refused at the edge, the
@@ -55,4 +59,86 @@ func TestEdgeRefusesWhatEnginesTakeDifferently(t *testing.T) {
 			t.Fatalf("%d events stored from refused input", n)
 		}
 	})
+}
+
+// Every operation of the OpenAPI document gets the hostile input classes
+// (bodies that are not JSON, NUL and invalid UTF-8 text, deep nesting,
+// huge numbers, a malformed Content-Type, bad cursors and path values):
+// each answer is a 2xx or a 4xx problem, never a 5xx, and both engines
+// answer alike.
+func TestEveryOperationRefusesHostileInput(t *testing.T) {
+	var targets []*env
+	var keys []string
+	for _, engine := range sqltest.Engines(t) {
+		e := setup(t, engine, allowLoopback, withPlatforms)
+		e.project("fuzz")
+		targets, keys = append(targets, e), append(keys, adminKey)
+	}
+	spec := targets[0].req("GET", "/openapi.json", "", nil).must(t, 200)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody any `json:"requestBody"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(spec.Raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	values := strings.NewReplacer("{project}", "fuzz", "{id}", "%00", "{name}", "%ff%fe")
+	sent := 0
+	for path, ops := range doc.Paths {
+		for method, o := range ops {
+			method = strings.ToUpper(method)
+			p := values.Replace(path)
+			plain := strings.NewReplacer("{project}", "fuzz", "{id}", "x1", "{name}", "n1").Replace(path)
+			var cases []struct {
+				path, ct string
+				body []byte
+			}
+			add := func(path, ct string, body []byte) {
+				cases = append(cases, struct {
+					path, ct string
+					body []byte
+				}{path, ct, body})
+			}
+			add(p, "", nil)
+			add(plain+"?cursor=%00&limit=1", "", nil)
+			add(plain+"?zzz=%ff", "", nil)
+			if o.RequestBody != nil {
+				for _, b := range hostileBodies {
+					add(plain, "application/json", []byte(b))
+				}
+				add(plain, ";;;==", []byte(`{}`))
+				add(plain, "application/json", []byte(`{"name":"`+strings.Repeat("a", 100000)+`"}`))
+			}
+			for _, c := range cases {
+				status := 0
+				for i, e := range targets {
+					h := map[string]string{"Authorization": "Bearer " + keys[i]}
+					if c.ct != "" {
+						h["Content-Type"] = c.ct
+					}
+					var body any
+					if c.body != nil {
+						body = c.body
+					}
+					r := e.reqH(method, c.path, h, body)
+					if r.Status >= 500 {
+						t.Errorf("%s %s %q: %d %s", method, c.path, c.body, r.Status, r.Raw)
+					}
+					if r.Status >= 400 && r.Header.Get("Content-Type") != "application/problem+json" {
+						t.Errorf("%s %s: %d is not a problem: %s", method, c.path, r.Status, r.Raw)
+					}
+					if i > 0 && r.Status != status {
+						t.Errorf("%s %s %q: the engines answer %d and %d", method, c.path, c.body, status, r.Status)
+					}
+					status = r.Status
+				}
+				sent++
+			}
+		}
+	}
+	if sent < 200 {
+		t.Fatalf("only %d requests sent", sent)
+	}
+	t.Logf("%d hostile requests on %d engines", sent, len(targets))
 }
