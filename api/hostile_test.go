@@ -92,12 +92,12 @@ func TestEveryOperationRefusesHostileInput(t *testing.T) {
 			plain := strings.NewReplacer("{project}", "fuzz", "{id}", "x1", "{name}", "n1").Replace(path)
 			var cases []struct {
 				path, ct string
-				body []byte
+				body     []byte
 			}
 			add := func(path, ct string, body []byte) {
 				cases = append(cases, struct {
 					path, ct string
-					body []byte
+					body     []byte
 				}{path, ct, body})
 			}
 			add(p, "", nil)
