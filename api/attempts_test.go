@@ -151,6 +151,7 @@ func TestRecoverCreatesMissedDeliveries(t *testing.T) {
 			t.Fatalf("recover gave the new webhook %d deliveries of events it never had (a direct test event, older events)", len(ids))
 		}
 		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{"since": "yesterday"}).problem(t, 400, "invalid_parameter", "since")
+		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{"since": "2020-01-01T00:00:00Z"}).problem(t, 400, "invalid_parameter", "since")
 		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/recover", owner, map[string]any{}).problem(t, 400, "missing_parameter", "since")
 		e.req("POST", "/api/v1/projects/rec/webhooks/wh_nope/recover", owner, map[string]any{"since": since}).problem(t, 404, "not_found", "")
 	})

@@ -22,6 +22,9 @@ const redacted = "********"
 // rotation when the request does not say.
 const DefaultGracePeriod = 24 * time.Hour
 
+// MaxRecoverWindow bounds how far back recover reaches.
+const MaxRecoverWindow = 30 * 24 * time.Hour
+
 // MaxGracePeriod bounds the grace period of a rotation.
 const MaxGracePeriod = 30 * 24 * time.Hour
 
@@ -353,6 +356,11 @@ func (s *Server) registerWebhooks() {
 		}) (*struct{ Body recoverOut }, error) {
 			if in.Body.Since.After(s.now()) {
 				return nil, hookgate.InvalidParam("since", in.Body.Since, "since is in the future")
+			}
+			if in.Body.Since.Before(s.now().Add(-MaxRecoverWindow)) {
+				// Older events have lost their payloads to retention anyway,
+				// and the walk would cross the whole history.
+				return nil, hookgate.InvalidParam("since", in.Body.Since, "since is at most %s ago", hookgate.FormatDuration(MaxRecoverWindow))
 			}
 			id, err := s.webhookID(ctx, in.ID)
 			if err != nil {
