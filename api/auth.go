@@ -67,17 +67,22 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	client := clientAddr(ctx.RemoteAddr())
-	if wait := s.authFails.blocked(client); wait > 0 {
-		ctx.SetHeader("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		_ = huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, "too many failed authentications from this address; try again after Retry-After")
-		return
+	// refuse answers a failed authentication: 401, or 429 once the address
+	// has failed too often (a right key still passes: many clients may
+	// share one address behind a proxy).
+	refuse := func(msg string) {
+		if wait := s.authFails.fail(client); wait > 0 {
+			ctx.SetHeader("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			_ = huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, "too many failed authentications from this address; try again after Retry-After")
+			return
+		}
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
 	}
 	token := ctx.Header("X-API-Key")
 	if authz := ctx.Header("Authorization"); authz != "" {
 		scheme, rest, _ := strings.Cut(authz, " ")
 		if !strings.EqualFold(scheme, "Bearer") {
-			s.authFails.fail(client)
-			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the Authorization header must be: Bearer KEY")
+			refuse("the Authorization header must be: Bearer KEY")
 			return
 		}
 		token = strings.TrimSpace(rest)
@@ -89,8 +94,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	p, err := s.principal(ctx.Context(), token)
 	if err != nil {
 		if hookgate.ErrorCode(err) == hookgate.EUnauthorized {
-			s.authFails.fail(client)
-			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the API key is not valid")
+			refuse("the API key is not valid")
 		} else {
 			_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "", err)
 		}
@@ -245,8 +249,9 @@ func clientAddr(remote string) string {
 }
 
 // authFailures limits failed authentications per client address: a burst
-// of 20, then one per 3 seconds, so that keys cannot be guessed at speed.
-// While an address is over it, even a right key is refused.
+// of 20, then one per 3 seconds; past it a wrong key is answered 429, so
+// that keys cannot be guessed at speed. A right key is never refused for
+// it.
 type authFailures struct {
 	burst int // < 0: no limit
 	mu    sync.Mutex
@@ -267,20 +272,18 @@ func (a *authFailures) limiter(client string, create bool) *rate.Limiter {
 	return l
 }
 
-// fail counts one failed authentication of client.
-func (a *authFailures) fail(client string) {
-	if a.burst > 0 {
-		a.limiter(client, true).Allow()
-	}
-}
-
-// blocked returns how long client must wait, or 0.
-func (a *authFailures) blocked(client string) time.Duration {
-	l := a.limiter(client, false)
-	if l == nil || l.Tokens() >= 1 {
+// fail counts one failed authentication of client and returns how long it
+// must wait when it is over its limit, else 0.
+func (a *authFailures) fail(client string) time.Duration {
+	if a.burst <= 0 {
 		return 0
 	}
-	r := l.Reserve()
-	defer r.Cancel()
-	return r.Delay()
+	l := a.limiter(client, true)
+	now := time.Now()
+	if l.AllowN(now, 1) {
+		return 0
+	}
+	r := l.ReserveN(now, 1)
+	defer r.CancelAt(now)
+	return max(r.DelayFrom(now), time.Second)
 }

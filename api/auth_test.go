@@ -291,8 +291,8 @@ func TestAuthAdminActsInAnyProject(t *testing.T) {
 	})
 }
 
-// Failed authentications are limited per client address: after a burst,
-// even a right key waits, with Retry-After.
+// Failed authentications are limited per client address: after a burst, a
+// wrong key is answered 429 with Retry-After; a right key still passes.
 func TestFailedAuthRateLimited(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "sqlite")
@@ -310,5 +310,5 @@ func TestFailedAuthRateLimited(t *testing.T) {
 	if limited < 5 {
 		t.Fatalf("%d of 30 bad keys were limited", limited)
 	}
-	e.req("GET", "/api/v1/projects/rl/webhooks", owner, nil).problem(t, 429, "rate_limited", "")
+	e.req("GET", "/api/v1/projects/rl/webhooks", owner, nil).must(t, 200) // a right key still passes
 }
