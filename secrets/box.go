@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -17,13 +18,21 @@ import (
 // KeySize is the length of an encryption key in bytes.
 const KeySize = 32
 
-// sealedPrefix marks a sealed value and names the scheme, so that the scheme
-// can change later without guessing.
+// sealedPrefix marks a value sealed by the first scheme: no key id, and not
+// bound to where it is stored. Such values still open, with OpenFor, and
+// are sealed again in the current scheme (Store.Reseal).
 const sealedPrefix = "v1:"
+
+// boundPrefix marks the current scheme: "v2:{key id}:{base64 of nonce and
+// ciphertext}", the ciphertext bound (as AES-GCM associated data) to where
+// the value is stored, so that a value copied to another row or column no
+// longer opens.
+const boundPrefix = "v2:"
 
 // Box seals and opens values with one key. It is safe for concurrent use.
 type Box struct {
-	aead cipher.AEAD
+	aead  cipher.AEAD
+	keyID string
 }
 
 // NewBox returns a Box for a 32-byte key.
@@ -39,7 +48,56 @@ func NewBox(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	sum := sha256.Sum256(key)
+	return &Box{aead: aead, keyID: hex.EncodeToString(sum[:4])}, nil
+}
+
+// KeyID names the box's key (a digest, not the key): sealed values carry it,
+// so that a value sealed with another key is told apart from a damaged one.
+func (b *Box) KeyID() string { return b.keyID }
+
+// SealFor encrypts plaintext bound to where, a name of the place it is
+// stored (such as "webhooks.secret/{project}/{id}"). Empty stays empty.
+func (b *Box) SealFor(plaintext, where string) string {
+	if plaintext == "" {
+		return ""
+	}
+	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(plaintext)+b.aead.Overhead())
+	_, _ = rand.Read(nonce)
+	out := b.aead.Seal(nonce, nonce, []byte(plaintext), []byte(where))
+	return boundPrefix + b.keyID + ":" + base64.RawStdEncoding.EncodeToString(out)
+}
+
+// OpenFor decrypts a value sealed for where, or one sealed by the first
+// scheme (Seal), which is bound to nothing.
+func (b *Box) OpenFor(sealed, where string) (string, error) {
+	rest, ok := strings.CutPrefix(sealed, boundPrefix)
+	if !ok {
+		return b.Open(sealed)
+	}
+	id, enc, ok := strings.Cut(rest, ":")
+	if !ok {
+		return "", ErrOpen
+	}
+	if id != b.keyID {
+		return "", fmt.Errorf("secrets: the value was sealed with key %s, not this key (%s): %w", id, b.keyID, ErrOpen)
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(enc)
+	if err != nil || len(raw) < b.aead.NonceSize() {
+		return "", ErrOpen
+	}
+	n := b.aead.NonceSize()
+	plain, err := b.aead.Open(nil, raw[:n], raw[n:], []byte(where))
+	if err != nil {
+		return "", ErrOpen
+	}
+	return string(plain), nil
+}
+
+// Current reports whether sealed is empty or sealed by this box in the
+// current scheme: nothing to seal again.
+func (b *Box) Current(sealed string) bool {
+	return sealed == "" || strings.HasPrefix(sealed, boundPrefix+b.keyID+":")
 }
 
 // Seal encrypts plaintext. The empty string stays empty, so that "not set"

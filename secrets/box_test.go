@@ -63,3 +63,26 @@ func TestLoadOrCreateKey(t *testing.T) {
 		t.Fatal("a bad env key was accepted")
 	}
 }
+
+func TestSealForBindsWhere(t *testing.T) {
+	t.Parallel()
+	key := make([]byte, secrets.KeySize)
+	b, _ := secrets.NewBox(key)
+	sealed := b.SealFor("hunter2", "webhooks.auth/p1/w1")
+	if got, err := b.OpenFor(sealed, "webhooks.auth/p1/w1"); err != nil || got != "hunter2" {
+		t.Fatalf("open where sealed: %q, %v", got, err)
+	}
+	if _, err := b.OpenFor(sealed, "webhooks.secret/p1/w2"); err == nil {
+		t.Fatal("opened elsewhere")
+	}
+	other := make([]byte, secrets.KeySize)
+	other[0] = 1
+	b2, _ := secrets.NewBox(other)
+	if _, err := b2.OpenFor(sealed, "webhooks.auth/p1/w1"); err == nil || !strings.Contains(err.Error(), b.KeyID()) {
+		t.Fatalf("another key: %v", err)
+	}
+	legacy := b.Seal("old")
+	if got, err := b.OpenFor(legacy, "anywhere"); err != nil || got != "old" || b.Current(legacy) || !b.Current(sealed) {
+		t.Fatalf("legacy value: %q, %v", got, err)
+	}
+}

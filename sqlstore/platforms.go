@@ -16,7 +16,7 @@ const platformCols = "id, project_id, provider, name, credentials, api_base_url,
 // CreatePlatform stores p, sealing its credentials.
 func (s *Store) CreatePlatform(ctx context.Context, p *hookgate.Platform) error {
 	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO platforms (`+platformCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		p.ID, p.ProjectID, p.Provider, p.Name, s.box.Seal(string(p.Credentials)), p.APIBaseURL, boolInt(p.Registered),
+		p.ID, p.ProjectID, p.Provider, p.Name, s.box.SealFor(string(p.Credentials), where("platforms.credentials", p.ProjectID, p.ID)), p.APIBaseURL, boolInt(p.Registered),
 		micros(p.LastInboundAt), micros(p.CreatedAt), micros(p.UpdatedAt))
 	return err
 }
@@ -46,7 +46,7 @@ func (s *Store) ListPlatforms(ctx context.Context, projectID string, page hookga
 func (s *Store) UpdatePlatform(ctx context.Context, p *hookgate.Platform) error {
 	res, err := s.write.ExecContext(ctx, s.q(`UPDATE platforms SET name = ?, credentials = ?, api_base_url = ?, registered = ?, updated_at = ?
 		WHERE project_id = ? AND id = ?`),
-		p.Name, s.box.Seal(string(p.Credentials)), p.APIBaseURL, boolInt(p.Registered), micros(p.UpdatedAt), p.ProjectID, p.ID)
+		p.Name, s.box.SealFor(string(p.Credentials), where("platforms.credentials", p.ProjectID, p.ID)), p.APIBaseURL, boolInt(p.Registered), micros(p.UpdatedAt), p.ProjectID, p.ID)
 	return mustAffect(res, err, "platform")
 }
 
@@ -77,7 +77,7 @@ func (s *Store) scanPlatform(r scanner) (*hookgate.Platform, error) {
 	if err := r.Scan(&p.ID, &p.ProjectID, &p.Provider, &p.Name, &sealed, &p.APIBaseURL, &registered, &last, &created, &updated); err != nil {
 		return nil, err
 	}
-	creds, err := s.box.Open(sealed)
+	creds, err := s.box.OpenFor(sealed, where("platforms.credentials", p.ProjectID, p.ID))
 	if err != nil {
 		return nil, fmt.Errorf("platform %s credentials: %w", p.ID, err)
 	}

@@ -446,3 +446,101 @@ func TestEventPageBoundedByBytes(t *testing.T) {
 		})
 	}
 }
+
+// Sealed values are bound to where they are stored: one copied into
+// another row or column no longer opens. Reseal moves every value to a new
+// key (and values of the first scheme to the bound one).
+func TestSealedValuesBoundAndRotated(t *testing.T) {
+	t.Parallel()
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			cfg := sqltest.Config(t, engine)
+			s := sqltest.OpenConfig(t, cfg)
+			ctx := context.Background()
+			now := time.Now().UTC()
+			p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: "seal", Name: "seal", CreatedAt: now, UpdatedAt: now}
+			if err := s.CreateProject(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			mk := func(password string) *hookgate.Webhook {
+				w := &hookgate.Webhook{ID: hookgate.NewID(hookgate.PrefixWebhook, time.Now()), ProjectID: p.ID, URL: "https://a.example.invalid/",
+					Secret: hookgate.NewSecret(), Auth: hookgate.WebhookAuth{Type: hookgate.AuthBasic, Username: "u", Password: password}, CreatedAt: now, UpdatedAt: now}
+				w.ApplyDefaults()
+				if err := s.CreateWebhook(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+				return w
+			}
+			victim, attacker := mk("victim-pass"), mk("attacker-pass")
+			db := rawDB(t, s, cfg)
+			// Someone with write access to the database, not the key, moves
+			// the victim's sealed auth into their own webhook's secret.
+			var sealedAuth string
+			if err := db.QueryRow(q(engine, `SELECT auth FROM webhooks WHERE id = ?`), victim.ID).Scan(&sealedAuth); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(q(engine, `UPDATE webhooks SET secret = ? WHERE id = ?`), sealedAuth, attacker.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.FindWebhook(ctx, p.ID, attacker.ID); err == nil {
+				t.Fatal("a sealed value opened in another row and column")
+			}
+			if _, err := db.Exec(q(engine, `DELETE FROM webhooks WHERE id = ?`), attacker.ID); err != nil {
+				t.Fatal(err)
+			}
+
+			// Rotation: a store on a new key reseals with the old one.
+			newCfg := cfg
+			newCfg.Box = sqltest.Box(t)
+			s2 := sqltest.OpenConfig(t, newCfg)
+			if _, err := s2.FindWebhook(ctx, p.ID, victim.ID); err == nil {
+				t.Fatal("a value opened with another key")
+			}
+			n, err := s2.Reseal(ctx, cfg.Box)
+			if err != nil || n != 3 { // secret, auth, headers ("null" is sealed too); previous secret empty
+				t.Fatalf("resealed %d, %v", n, err)
+			}
+			got, err := s2.FindWebhook(ctx, p.ID, victim.ID)
+			if err != nil || got.Auth.Password != "victim-pass" || got.Secret != victim.Secret {
+				t.Fatalf("after rotation: %+v, %v", got, err)
+			}
+			if n, err := s2.Reseal(ctx, cfg.Box); err != nil || n != 0 {
+				t.Fatalf("a second reseal sealed %d, %v", n, err)
+			}
+		})
+	}
+}
+
+// rawDB opens a second handle on the database of cfg, past the store.
+func rawDB(t *testing.T, _ *sqlstore.Store, cfg sqlstore.Config) *sql.DB {
+	t.Helper()
+	driver, dsn := "sqlite", "file:"+cfg.DataDir+"/hookgate.db?_pragma=busy_timeout(10000)"
+	if cfg.DatabaseURL != "" {
+		driver, dsn = "pgx", cfg.DatabaseURL
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// q rebinds '?' placeholders for PostgreSQL.
+func q(engine, query string) string {
+	if engine != sqlstore.EnginePostgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

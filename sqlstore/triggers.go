@@ -13,7 +13,7 @@ import (
 // hand), takes the attempt's outcome; it is never pending, so the
 // dispatcher never claims it. request is sealed like a webhook's secrets.
 func (s *Store) SaveTrigger(ctx context.Context, d *hookgate.Delivery, a *hookgate.Attempt, request []byte) error {
-	sealed := s.box.Seal(string(request))
+	sealed := s.box.SealFor(string(request), where("deliveries.request", d.ProjectID, d.ID))
 	us := micros(d.UpdatedAt)
 	// Prepared outside the transaction: SQLite's one writer connection is
 	// busy during it.
@@ -54,7 +54,7 @@ func (s *Store) FindTriggerRequest(ctx context.Context, projectID, id string) ([
 	if sealed == "" {
 		return nil, &hookgate.Error{Code: hookgate.EConflict, Message: "the trigger's input was purged by retention; trigger the webhook again instead"}
 	}
-	req, err := s.box.Open(sealed)
+	req, err := s.box.OpenFor(sealed, where("deliveries.request", projectID, id))
 	if err != nil {
 		return nil, err
 	}

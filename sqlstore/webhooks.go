@@ -25,10 +25,10 @@ func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
 	}
 	return webhookRow{
 		events:      jsonText(w.Events),
-		secret:      s.box.Seal(w.Secret),
-		prevSecret:  s.box.Seal(w.PreviousSecret),
-		auth:        s.box.Seal(string(auth)),
-		headers:     s.box.Seal(jsonText(w.Headers)),
+		secret:      s.box.SealFor(w.Secret, where("webhooks.secret", w.ProjectID, w.ID)),
+		prevSecret:  s.box.SealFor(w.PreviousSecret, where("webhooks.previous_secret", w.ProjectID, w.ID)),
+		auth:        s.box.SealFor(string(auth), where("webhooks.auth", w.ProjectID, w.ID)),
+		headers:     s.box.SealFor(jsonText(w.Headers), where("webhooks.headers", w.ProjectID, w.ID)),
 		queryParams: jsonText(w.QueryParams),
 		metadata:    jsonText(w.Metadata),
 		then:        thenText(w.Then),
@@ -202,17 +202,17 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	}
 	w.PreviousSecretExpiresAt, w.CreatedAt, w.UpdatedAt = fromMicros(prevExp), fromMicros(created), fromMicros(updated)
 	var err error
-	if w.Secret, err = s.box.Open(row.secret); err != nil {
+	if w.Secret, err = s.box.OpenFor(row.secret, where("webhooks.secret", w.ProjectID, w.ID)); err != nil {
 		return nil, fmt.Errorf("webhook %s secret: %w", w.ID, err)
 	}
-	if w.PreviousSecret, err = s.box.Open(row.prevSecret); err != nil {
+	if w.PreviousSecret, err = s.box.OpenFor(row.prevSecret, where("webhooks.previous_secret", w.ProjectID, w.ID)); err != nil {
 		return nil, fmt.Errorf("webhook %s previous secret: %w", w.ID, err)
 	}
-	auth, err := s.box.Open(row.auth)
+	auth, err := s.box.OpenFor(row.auth, where("webhooks.auth", w.ProjectID, w.ID))
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s auth: %w", w.ID, err)
 	}
-	headers, err := s.box.Open(row.headers)
+	headers, err := s.box.OpenFor(row.headers, where("webhooks.headers", w.ProjectID, w.ID))
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s headers: %w", w.ID, err)
 	}

@@ -126,6 +126,12 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
+	// Values sealed before they were bound to their place are sealed again.
+	if n, err := store.Reseal(ctx, nil); err != nil {
+		return fmt.Errorf("seal stored secrets in the current scheme: %w", err)
+	} else if n > 0 {
+		log.Info("stored secrets sealed in the current scheme", "values", n)
+	}
 	if f.databaseURL != "" && os.Getenv("HOOKGATE_ADMIN_KEY") == "" {
 		// Each node would otherwise make its own: the cluster would answer
 		// to as many admin keys as it has data dirs.

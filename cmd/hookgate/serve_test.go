@@ -277,3 +277,41 @@ func TestServeRefusesWeakSettings(t *testing.T) {
 		t.Fatalf("data dir mode %o", st.Mode().Perm())
 	}
 }
+
+// rotate-key seals every stored secret again with a new key: a server on
+// the new key then reads them, one on the old key no longer does.
+func TestRotateKey(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	admin := "rotate-admin-key-0123456789abcdef0123"
+	oldKey, newKey := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+	run := func(key string, args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY="+admin, "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY="+key)
+		return cmd
+	}
+	url, _, srv := startCmd(t, run(oldKey, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--metrics-addr", ""))
+	if st, _ := postJSON(url, admin, "/projects", map[string]any{"name": "rot"}); st != 201 {
+		t.Fatalf("project: %d", st)
+	}
+	st, wh := postJSON(url, admin, "/projects/rot/webhooks", map[string]any{"url": "https://a.example.invalid/",
+		"auth": map[string]any{"type": "basic", "username": "u", "password": "p"}})
+	if st != 201 {
+		t.Fatalf("webhook: %d", st)
+	}
+	_ = srv.Process.Signal(syscall.SIGTERM)
+	_ = srv.Wait()
+	out, err := run(newKey, "rotate-key", "--data-dir", dir, "--old-encryption-key", oldKey).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "sealed 3 values again") {
+		t.Fatalf("rotate-key: %v\n%s", err, out)
+	}
+	url, _, _ = startCmd(t, run(newKey, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--metrics-addr", ""))
+	req, _ := http.NewRequest("GET", url+"/api/v1/projects/rot/webhooks/"+wh["id"].(string)+"/secret", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("read with the new key: %v %v", res, err)
+	}
+	res.Body.Close()
+}
