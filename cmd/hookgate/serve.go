@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -310,7 +311,16 @@ func purgeEvery(ctx context.Context, every, retention time.Duration, purge func(
 type queueCollector struct {
 	store                *sqlstore.Store
 	due, scheduled, aged *prometheus.Desc
+
+	// The counts are read at most every queueStatsEvery, however often
+	// scrapers come: each read scans the pending rows.
+	mu                     sync.Mutex
+	readAt                 time.Time
+	nDue, nScheduled, ageS float64
 }
+
+// queueStatsEvery bounds how often a scrape reads the queue's counts.
+const queueStatsEvery = 5 * time.Second
 
 func registerQueueMetrics(reg *prometheus.Registry, store *sqlstore.Store) {
 	reg.MustRegister(&queueCollector{
@@ -331,18 +341,22 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector. When the database does not
 // answer, the metrics are left out of the scrape rather than made up.
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	now := time.Now()
-	due, scheduled, oldest, err := c.store.QueueStats(ctx, now)
-	if err != nil {
-		return
+	if now.Sub(c.readAt) >= queueStatsEvery {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		due, scheduled, oldest, err := c.store.QueueStats(ctx, now)
+		if err != nil {
+			return
+		}
+		c.readAt, c.nDue, c.nScheduled, c.ageS = now, float64(due), float64(scheduled), 0
+		if !oldest.IsZero() {
+			c.ageS = now.Sub(oldest).Seconds()
+		}
 	}
-	age := 0.0
-	if !oldest.IsZero() {
-		age = now.Sub(oldest).Seconds()
-	}
-	ch <- prometheus.MustNewConstMetric(c.due, prometheus.GaugeValue, float64(due))
-	ch <- prometheus.MustNewConstMetric(c.scheduled, prometheus.GaugeValue, float64(scheduled))
-	ch <- prometheus.MustNewConstMetric(c.aged, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(c.due, prometheus.GaugeValue, c.nDue)
+	ch <- prometheus.MustNewConstMetric(c.scheduled, prometheus.GaugeValue, c.nScheduled)
+	ch <- prometheus.MustNewConstMetric(c.aged, prometheus.GaugeValue, c.ageS)
 }
