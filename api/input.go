@@ -28,17 +28,17 @@ func badText(s string) bool { return !utf8.ValidString(s) || strings.IndexByte(s
 // checked, or nil when it answered.
 func (s *Server) checkInput(w http.ResponseWriter, r *http.Request, pattern string) *http.Request {
 	if name, ok := badPathSegment(pattern, r.URL.Path); ok {
-		writeProblem(w, r, paramProblem(hookgate.InvalidParam(name, nil, "%s is not valid UTF-8 text, or holds a NUL", name)))
+		writeProblem(w, r, problemFrom(hookgate.InvalidParam(name, nil, "%s is not valid UTF-8 text, or holds a NUL", name)))
 		return nil
 	}
 	for k, vs := range r.URL.Query() {
 		if badText(k) {
-			writeProblem(w, r, paramProblem(hookgate.InvalidParam("query", nil, "a query parameter name is not valid UTF-8 text, or holds a NUL")))
+			writeProblem(w, r, problemFrom(hookgate.InvalidParam("query", nil, "a query parameter name is not valid UTF-8 text, or holds a NUL")))
 			return nil
 		}
 		for _, v := range vs {
 			if badText(v) {
-				writeProblem(w, r, paramProblem(hookgate.InvalidParam(k, nil, "%s is not valid UTF-8 text, or holds a NUL", k)))
+				writeProblem(w, r, problemFrom(hookgate.InvalidParam(k, nil, "%s is not valid UTF-8 text, or holds a NUL", k)))
 				return nil
 			}
 		}
@@ -92,8 +92,6 @@ func (s *Server) checkInput(w http.ResponseWriter, r *http.Request, pattern stri
 	r2.ContentLength = int64(len(body))
 	return r2
 }
-
-func paramProblem(e *hookgate.Error) *Problem { return problemFrom(e) }
 
 // badPathSegment finds a path segment that is not text and names the
 // parameter of pattern ("GET /api/v1/projects/{project}/events/{id}") it

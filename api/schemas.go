@@ -13,19 +13,17 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-// Bounds on a JSON Schema document: compiling one is work for the server
-// that grows with its nesting (1,000 levels took 4 s of CPU), so a schema
-// stays far below where that shows.
-const (
-	MaxSchemaBytes = 64 << 10
-	MaxSchemaDepth = 32
-)
+// MaxSchemaDepth bounds the nesting of a JSON Schema document: compiling
+// one is work for the server that grows with its nesting (1,000 levels
+// took 4 s of CPU), so a schema stays far below where that shows. Its size
+// is bounded by hookgate.MaxSchemaBytes.
+const MaxSchemaDepth = 32
 
 // checkSchemaShape refuses a schema document that is too large or nested
 // too deep, before anything parses it into a tree.
 func checkSchemaShape(doc []byte) error {
-	if len(doc) > MaxSchemaBytes {
-		return fmt.Errorf("it is larger than %d bytes", MaxSchemaBytes)
+	if len(doc) > hookgate.MaxSchemaBytes {
+		return fmt.Errorf("it is larger than %d bytes", hookgate.MaxSchemaBytes)
 	}
 	depth := 0
 	inString, escaped := false, false
