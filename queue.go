@@ -27,9 +27,21 @@ type AttemptOutcome struct {
 // read as a queue of leased rows, and the few reads and writes around an
 // attempt.
 type Queue interface {
-	// ClaimDue leases up to limit pending deliveries due at now, for lease,
-	// and returns them with the lease's end.
-	ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, time.Time, error)
+	// ClaimDue leases up to limit pending deliveries due at now to node, for
+	// lease, and returns them with the lease's end.
+	ClaimDue(ctx context.Context, node string, now time.Time, limit int, lease time.Duration) ([]*Delivery, time.Time, error)
+	// Heartbeat records that node is alive at now.
+	Heartbeat(ctx context.Context, node string, now time.Time) error
+	// TakeOver gives back to the queue the leased rows of the nodes other
+	// than node whose latest heartbeat is before stale, forgets those nodes,
+	// and returns how many rows it gave back.
+	TakeOver(ctx context.Context, node string, stale time.Time) (int64, error)
+	// ReleaseLeases gives back every leased row not held by node: for a
+	// node that knows it is the only one (the embedded store's lock), so
+	// every other lease is an orphan of a process that died.
+	ReleaseLeases(ctx context.Context, node string) (int64, error)
+	// Leave forgets node, which has stopped and holds no rows.
+	Leave(ctx context.Context, node string) error
 	// RecordAttempts stores attempts and moves their deliveries on; a row
 	// whose lease is no longer the one given keeps its state.
 	RecordAttempts(ctx context.Context, now time.Time, outs []AttemptOutcome) error

@@ -21,6 +21,10 @@ import (
 	"github.com/hookgate/hookgate/platforms"
 )
 
+// DefaultMaxEventBytes is the largest body of POST …/events unless
+// configured otherwise.
+const DefaultMaxEventBytes = 1 << 20
+
 // Config configures a Server. Store, AdminKey and Policy are required.
 type Config struct {
 	Store hookgate.Store
@@ -34,8 +38,8 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Now defaults to time.Now.
 	Now func() time.Time
-	// MaxEventBytes caps the body of POST …/events; default 1 MiB. The batch
-	// endpoint takes up to 16 times as much.
+	// MaxEventBytes caps the body of POST …/events; default
+	// DefaultMaxEventBytes. The batch endpoint takes up to 16 times as much.
 	MaxEventBytes int64
 	// Version is reported in the OpenAPI document.
 	Version string
@@ -47,10 +51,10 @@ type Config struct {
 	// tokens and rate limiters are shared.
 	Sender *delivery.Sender
 	// SendTimeout is the longest a trigger waits for its receiver, and the
-	// default; default 15s.
+	// default; default delivery.DefaultSendTimeout.
 	SendTimeout time.Duration
 	// TriggerConcurrency caps the triggers of one webhook in flight on this
-	// node; default 16.
+	// node; default delivery.DefaultTriggersPerWebhook.
 	TriggerConcurrency int
 	// MetricsToken, when set, serves GET /metrics on the API's listener to
 	// requests with Authorization: Bearer MetricsToken; empty serves no
@@ -123,7 +127,7 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	if cfg.MaxEventBytes <= 0 {
-		cfg.MaxEventBytes = 1 << 20
+		cfg.MaxEventBytes = DefaultMaxEventBytes
 	}
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 5 * time.Second
@@ -132,7 +136,7 @@ func New(cfg Config) *Server {
 		cfg.Version = "dev"
 	}
 	if cfg.SendTimeout <= 0 {
-		cfg.SendTimeout = 15 * time.Second
+		cfg.SendTimeout = delivery.DefaultSendTimeout
 	}
 	if cfg.AuthFailureBurst == 0 {
 		cfg.AuthFailureBurst = 20

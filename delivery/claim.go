@@ -17,7 +17,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 			return
 		}
 		now := d.cfg.Now()
-		claimed, lease, err := d.cfg.Queue.ClaimDue(ctx, now, d.cfg.BatchSize, d.cfg.Lease)
+		claimed, lease, err := d.cfg.Queue.ClaimDue(ctx, d.cfg.Node, now, d.cfg.BatchSize, d.cfg.Lease)
 		if err != nil && ctx.Err() == nil {
 			d.cfg.Logger.Error("claim due deliveries", "err", err)
 		}

@@ -13,6 +13,19 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
+// The dispatcher's defaults, used by New for a zero Config field and by
+// serve for its flags.
+const (
+	DefaultBatchSize    = 256
+	DefaultLease        = 2 * time.Minute
+	DefaultPerEndpoint  = 8
+	DefaultConcurrency  = 256
+	DefaultDisableAfter = 5 * 24 * time.Hour
+	DefaultDrain        = 30 * time.Second
+	DefaultPoll         = time.Second
+	DefaultNodeTimeout  = 15 * time.Second
+)
+
 // Config configures a Dispatcher; Queue and Sender are required.
 type Config struct {
 	Queue  hookgate.Queue
@@ -20,25 +33,38 @@ type Config struct {
 	// Schedule defaults to DefaultSchedule; a project's own schedule, when
 	// it has one, takes its place for that project's deliveries.
 	Schedule Schedule
-	// BatchSize is how many deliveries one claim takes; default 256. No
-	// more are claimed while this many waiting in memory can be sent within
-	// a second.
+	// BatchSize is how many deliveries one claim takes; default
+	// DefaultBatchSize. No more are claimed while this many waiting in
+	// memory can be sent within a second.
 	BatchSize int
 	// Lease is how long a claim is held before another node may take the
-	// rows over; default 2 minutes. It must exceed the send timeout.
+	// rows over, when the node holding them still beats; default
+	// DefaultLease. It must exceed the send timeout.
 	Lease time.Duration
-	// PerEndpoint caps concurrent requests to one webhook; default 8.
+	// Node names this dispatcher in the leases it takes and in its
+	// heartbeat; default NewNodeID().
+	Node string
+	// NodeTimeout is how old another node's latest heartbeat may be before
+	// this one takes its rows over; default DefaultNodeTimeout. The
+	// heartbeat is sent every third of it.
+	NodeTimeout time.Duration
+	// Alone says that no other node shares the store (serve holds the
+	// embedded store's lock): every lease found at start belongs to a
+	// process that died, and is taken back at once.
+	Alone bool
+	// PerEndpoint caps concurrent requests to one webhook; default
+	// DefaultPerEndpoint.
 	PerEndpoint int
-	// Concurrency caps requests in flight; default 256.
+	// Concurrency caps requests in flight; default DefaultConcurrency.
 	Concurrency int
 	// DisableAfter disables a webhook whose every attempt has failed for
-	// this long; default 5 days.
+	// this long; default DefaultDisableAfter.
 	DisableAfter time.Duration
 	// Drain is how long requests in flight may go on once Run's context
-	// ends; default 15 seconds.
+	// ends; default DefaultDrain.
 	Drain time.Duration
 	// Poll is the longest sleep between claims when nothing wakes the
-	// dispatcher; default 1s.
+	// dispatcher; default DefaultPoll.
 	Poll   time.Duration
 	Logger *slog.Logger
 	// Registry receives the delivery metrics; default none.
@@ -94,26 +120,16 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Schedule == nil {
 		cfg.Schedule = DefaultSchedule
 	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 256
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * time.Minute
-	}
-	if cfg.PerEndpoint <= 0 {
-		cfg.PerEndpoint = 8
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 256
-	}
-	if cfg.DisableAfter <= 0 {
-		cfg.DisableAfter = 5 * 24 * time.Hour
-	}
-	if cfg.Drain <= 0 {
-		cfg.Drain = 15 * time.Second
-	}
-	if cfg.Poll <= 0 {
-		cfg.Poll = time.Second
+	setDefault(&cfg.BatchSize, DefaultBatchSize)
+	setDefault(&cfg.Lease, DefaultLease)
+	setDefault(&cfg.PerEndpoint, DefaultPerEndpoint)
+	setDefault(&cfg.Concurrency, DefaultConcurrency)
+	setDefault(&cfg.DisableAfter, DefaultDisableAfter)
+	setDefault(&cfg.Drain, DefaultDrain)
+	setDefault(&cfg.Poll, DefaultPoll)
+	setDefault(&cfg.NodeTimeout, DefaultNodeTimeout)
+	if cfg.Node == "" {
+		cfg.Node = NewNodeID()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -148,6 +164,16 @@ func New(cfg Config) *Dispatcher {
 	return d
 }
 
+// setDefault sets *v to def when it is not positive.
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Node is the name this dispatcher gives its leases.
+func (d *Dispatcher) Node() string { return d.cfg.Node }
+
 // count records an outcome in the metrics.
 func (d *Dispatcher) count(o outcome) {
 	if o.release {
@@ -181,6 +207,10 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	// few requests are ever sent but not yet recorded: after a crash those
 	// are the ones sent twice.
 	results := make(chan outcome, 32)
+	beating := make(chan struct{})
+	beatCtx, stopBeating := context.WithCancel(context.WithoutCancel(ctx))
+	d.join(ctx)
+	go func() { d.heartbeat(beatCtx); close(beating) }()
 	recorded := make(chan struct{})
 	go func() { d.record(results); close(recorded) }()
 	var workers sync.WaitGroup
@@ -210,4 +240,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	drain.Stop()
 	close(results)
 	<-recorded
+	stopBeating()
+	<-beating
+	d.leave()
 }

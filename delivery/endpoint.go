@@ -35,7 +35,7 @@ type endpoint struct {
 // budget is how long after its claim a row may still be started: its
 // request must end within the lease, with a margin.
 func (d *Dispatcher) budget() time.Duration {
-	b := d.cfg.Lease - d.cfg.Sender.Client.Timeout
+	b := d.cfg.Lease - d.cfg.Sender.Timeout()
 	if b <= 0 {
 		return d.cfg.Lease / 2
 	}
@@ -183,7 +183,7 @@ func (d *Dispatcher) worker(ctx context.Context, results chan<- outcome) {
 			return
 		}
 		var o outcome
-		if timeout := d.cfg.Sender.Client.Timeout; timeout > 0 && d.cfg.Now().Add(timeout).After(j.lease) {
+		if timeout := d.cfg.Sender.Timeout(); d.cfg.Now().Add(timeout).After(j.lease) {
 			// The request could outlive the lease, and another node may
 			// take the row over: never send a row whose lease is not ours
 			// for the whole request. Give it back instead.

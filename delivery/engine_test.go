@@ -231,7 +231,7 @@ func TestStopLetsRequestsInFlightFinish(t *testing.T) {
 			t.Fatalf("%d succeeded, %d received; want the request in flight finished and recorded", n, r.count())
 		}
 		// The rows not started went back at once, not after their lease.
-		due, _, err := h.store.ClaimDue(context.Background(), time.Now(), 10, time.Minute)
+		due, _, err := h.store.ClaimDue(context.Background(), "test-node", time.Now(), 10, time.Minute)
 		if err != nil || len(due) != 4 {
 			t.Fatalf("claimable after the stop: %d (%v), want 4", len(due), err)
 		}

@@ -129,9 +129,14 @@ func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
 	return a
 }
 
+// DefaultSendTimeout bounds one request when the Sender's Client sets no
+// timeout of its own.
+const DefaultSendTimeout = 15 * time.Second
+
 // Sender makes signed requests to receivers. Its zero value is not usable;
 // set Client (from netguard.Policy.Client, so that every connection, token
-// fetches included, is under the network policy).
+// fetches included, is under the network policy). A Client without a
+// Timeout gets DefaultSendTimeout per request.
 type Sender struct {
 	Client    *http.Client
 	UserAgent string
@@ -164,6 +169,15 @@ func (s *Sender) Do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 	return res
 }
 
+// Timeout is how long one request may take: the Client's timeout, or
+// DefaultSendTimeout.
+func (s *Sender) Timeout() time.Duration {
+	if t := s.Client.Timeout; t > 0 {
+		return t
+	}
+	return DefaultSendTimeout
+}
+
 func (s *Sender) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
@@ -172,6 +186,11 @@ func (s *Sender) now() time.Time {
 }
 
 func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result {
+	if s.Client.Timeout <= 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultSendTimeout)
+		defer cancel()
+	}
 	start := s.now()
 	res := Result{Started: start}
 	target := w.URL

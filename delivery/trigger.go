@@ -25,6 +25,11 @@ type TriggerStore interface {
 }
 
 // TriggerConfig configures Triggers; Store and Sender are required.
+
+// DefaultTriggersPerWebhook is how many triggers of one webhook may be in
+// flight on a node unless configured otherwise.
+const DefaultTriggersPerWebhook = 16
+
 type TriggerConfig struct {
 	Store  TriggerStore
 	Sender *Sender
@@ -33,7 +38,7 @@ type TriggerConfig struct {
 	// nothing more. It returns a *hookgate.Error naming the parameter.
 	Check func(ctx context.Context, w *hookgate.Webhook, in *hookgate.TriggerInput) error
 	// PerWebhook caps the triggers of one webhook in flight on this node;
-	// default 16. Beyond it a trigger is refused with ERateLimited.
+	// default DefaultTriggersPerWebhook. Beyond it a trigger is refused with ERateLimited.
 	PerWebhook int
 	// MaxWait is the longest a trigger waits for its webhook's rateLimit;
 	// default 1s. A longer wait is refused with ERateLimited.
@@ -72,7 +77,7 @@ const (
 // NewTriggers returns Triggers with cfg's defaults applied.
 func NewTriggers(cfg TriggerConfig) *Triggers {
 	if cfg.PerWebhook <= 0 {
-		cfg.PerWebhook = 16
+		cfg.PerWebhook = DefaultTriggersPerWebhook
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = time.Second

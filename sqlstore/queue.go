@@ -12,22 +12,22 @@ import (
 )
 
 // ClaimDue leases up to limit pending deliveries that are due at now and not
-// leased, until now+lease, and returns them. On PostgreSQL, rows locked by
+// leased, to node until now+lease, and returns them. On PostgreSQL, rows locked by
 // another node's claim are skipped (FOR UPDATE SKIP LOCKED); on SQLite the
 // single writer makes the statement atomic. The lease is the rows'
 // lease_until, which RecordAttempts checks, so that a node whose lease
 // expired cannot overwrite the work of the node that took the row over.
-func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*hookgate.Delivery, time.Time, error) {
+func (s *Store) ClaimDue(ctx context.Context, node string, now time.Time, limit int, lease time.Duration) ([]*hookgate.Delivery, time.Time, error) {
 	until := now.Add(lease).Truncate(time.Microsecond)
 	lock := ""
 	if s.engine == EnginePostgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := s.write.QueryContext(ctx, s.q(`UPDATE deliveries SET lease_until = ?
+	rows, err := s.write.QueryContext(ctx, s.q(`UPDATE deliveries SET lease_until = ?, lease_node = ?
 		WHERE (project_id, id) IN (SELECT project_id, id FROM deliveries
 			WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until < ?
 			ORDER BY next_attempt_at LIMIT ?`+lock+`)
-		RETURNING `+deliveryReadCols), micros(until), micros(now), micros(now), limit)
+		RETURNING `+deliveryReadCols), micros(until), node, micros(now), micros(now), limit)
 	if err != nil {
 		return nil, time.Time{}, err
 	}

@@ -21,19 +21,19 @@ func TestClaimAndRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().Add(time.Second)
-		got, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		got, lease, err := s.ClaimDue(ctx, "test-node", now, 10, time.Minute)
 		if err != nil || len(got) != 2 {
 			t.Fatalf("claim = %d, %v; want 2", len(got), err)
 		}
 		t.Run("LeasedRowsAreNotClaimedAgain", func(t *testing.T) {
-			again, _, err := s.ClaimDue(ctx, now, 10, time.Minute)
+			again, _, err := s.ClaimDue(ctx, "test-node", now, 10, time.Minute)
 			if err != nil || len(again) != 0 {
 				t.Fatalf("second claim = %d, %v; want 0", len(again), err)
 			}
 		})
 		t.Run("ExpiredLeaseIsClaimedAgain", func(t *testing.T) {
 			later := now.Add(2 * time.Minute)
-			taken, lease2, err := s.ClaimDue(ctx, later, 10, time.Minute)
+			taken, lease2, err := s.ClaimDue(ctx, "test-node", later, 10, time.Minute)
 			if err != nil || len(taken) != 2 {
 				t.Fatalf("claim after expiry = %d, %v; want 2", len(taken), err)
 			}
@@ -92,7 +92,7 @@ func TestConcurrentClaims(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for {
-					got, _, err := s.ClaimDue(ctx, now, 25, time.Minute)
+					got, _, err := s.ClaimDue(ctx, "test-node", now, 25, time.Minute)
 					if err != nil {
 						t.Error(err)
 						return
@@ -161,7 +161,7 @@ func TestRecoverRequeuesFailed(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().Add(time.Second)
-		got, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		got, lease, err := s.ClaimDue(ctx, "test-node", now, 10, time.Minute)
 		if err != nil || len(got) != 1 {
 			t.Fatalf("claim: %d, %v", len(got), err)
 		}
@@ -189,7 +189,7 @@ func TestPurge(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().Add(time.Second)
-		got, lease, err := s.ClaimDue(ctx, now, 1, time.Minute) // only the first event's delivery finishes
+		got, lease, err := s.ClaimDue(ctx, "test-node", now, 1, time.Minute) // only the first event's delivery finishes
 		if err != nil || len(got) != 1 {
 			t.Fatalf("claim: %d, %v", len(got), err)
 		}
@@ -250,7 +250,7 @@ func TestFailureStreakDisables(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().Add(time.Second)
-		got, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		got, lease, err := s.ClaimDue(ctx, "test-node", now, 10, time.Minute)
 		if err != nil || len(got) != 4 {
 			t.Fatalf("claim: %d, %v", len(got), err)
 		}
@@ -298,7 +298,7 @@ func TestReleaseKeepsLastAttempt(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().Add(time.Second)
-		got, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		got, lease, err := s.ClaimDue(ctx, "test-node", now, 10, time.Minute)
 		if err != nil || len(got) != 1 {
 			t.Fatalf("claim = %d, %v", len(got), err)
 		}
@@ -308,7 +308,7 @@ func TestReleaseKeepsLastAttempt(t *testing.T) {
 		if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{failed}); err != nil {
 			t.Fatal(err)
 		}
-		again, lease, err := s.ClaimDue(ctx, now, 10, time.Minute)
+		again, lease, err := s.ClaimDue(ctx, "test-node", now, 10, time.Minute)
 		if err != nil || len(again) != 1 {
 			t.Fatalf("second claim = %d, %v", len(again), err)
 		}
@@ -322,8 +322,92 @@ func TestReleaseKeepsLastAttempt(t *testing.T) {
 		if cur.Attempts != 1 || cur.LastStatusCode != 503 || cur.LastError != "busy" || !cur.NextAttemptAt.Equal(at.Truncate(time.Microsecond)) {
 			t.Fatalf("after a release: %+v", cur)
 		}
-		if due, _, _ := s.ClaimDue(ctx, at, 10, time.Minute); len(due) != 1 {
+		if due, _, _ := s.ClaimDue(ctx, "test-node", at, 10, time.Minute); len(due) != 1 {
 			t.Fatalf("the released row is not claimable at its new time: %d", len(due))
+		}
+	})
+}
+
+// A node whose heartbeat stopped has its leased rows taken over before
+// their lease ends; a live node's rows are left alone, and the dead node's
+// late results no longer change the rows.
+func TestTakeOverSilentNode(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "nodes")
+		newWebhook(t, s, p.ID)
+		if _, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`1`)}, {Type: "b", Data: json.RawMessage(`2`)}}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		for _, n := range []string{"dead", "live"} {
+			if err := s.Heartbeat(ctx, n, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadRows, deadLease, err := s.ClaimDue(ctx, "dead", now, 1, time.Hour)
+		if err != nil || len(deadRows) != 1 {
+			t.Fatalf("claim = %d, %v", len(deadRows), err)
+		}
+		liveRows, _, err := s.ClaimDue(ctx, "live", now, 1, time.Hour)
+		if err != nil || len(liveRows) != 1 {
+			t.Fatalf("claim = %d, %v", len(liveRows), err)
+		}
+		later := now.Add(20 * time.Second)
+		if err := s.Heartbeat(ctx, "live", later); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.TakeOver(ctx, "live", later.Add(-15*time.Second)); err != nil || n != 1 {
+			t.Fatalf("take over = %d, %v; want the dead node's 1 row", n, err)
+		}
+		if n, err := s.TakeOver(ctx, "live", later.Add(-15*time.Second)); err != nil || n != 0 {
+			t.Fatalf("second take over = %d, %v; want 0", n, err)
+		}
+		again, lease, err := s.ClaimDue(ctx, "live", later, 10, time.Hour)
+		if err != nil || len(again) != 1 || again[0].ID != deadRows[0].ID {
+			t.Fatalf("claim after take over = %v, %v; want the dead node's row, an hour before its lease ends", again, err)
+		}
+		late := hookgate.AttemptOutcome{ProjectID: p.ID, LeaseUntil: deadLease, Status: hookgate.DeliverySucceeded,
+			Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: deadRows[0].ID, Attempt: 1, StartedAt: now, StatusCode: 200}}
+		if err := s.RecordAttempts(ctx, later, []hookgate.AttemptOutcome{late}); err != nil {
+			t.Fatal(err)
+		}
+		if cur, _ := s.FindDelivery(ctx, p.ID, deadRows[0].ID); cur.Status != hookgate.DeliveryPending {
+			t.Fatalf("the dead node's late result changed the row: %+v", cur)
+		}
+		mine := late
+		mine.LeaseUntil, mine.Attempt.ID = lease, hookgate.NewID(hookgate.PrefixAttempt, later)
+		if err := s.RecordAttempts(ctx, later, []hookgate.AttemptOutcome{mine}); err != nil {
+			t.Fatal(err)
+		}
+		if cur, _ := s.FindDelivery(ctx, p.ID, deadRows[0].ID); cur.Status != hookgate.DeliverySucceeded {
+			t.Fatalf("the new holder's result was not kept: %+v", cur)
+		}
+	})
+}
+
+// ReleaseLeases, for a node alone on its store, gives back every row the
+// processes before it held, and none of its own.
+func TestReleaseLeasesOfDeadProcesses(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "alone")
+		newWebhook(t, s, p.ID)
+		if _, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`1`)}, {Type: "b", Data: json.RawMessage(`2`)}}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		if _, _, err := s.ClaimDue(ctx, "before", now, 1, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.ClaimDue(ctx, "me", now, 1, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.ReleaseLeases(ctx, "me"); err != nil || n != 1 {
+			t.Fatalf("release = %d, %v; want 1", n, err)
+		}
+		if got, _, err := s.ClaimDue(ctx, "me", now, 10, time.Hour); err != nil || len(got) != 1 {
+			t.Fatalf("claim after release = %d, %v; want 1", len(got), err)
 		}
 	})
 }

@@ -17,6 +17,10 @@ import (
 // no row is sent by two nodes. When one node is killed, the other takes its
 // claimed work over after the lease: everything is delivered, and the killed
 // node's sent-but-unrecorded requests are sent again (at least once).
+// The other node takes the killed one's rows over when its heartbeat is
+// older than --node-timeout (15 s), not when their two-minute lease ends:
+// the goal is everything within 20 s of the kill; the bound leaves a
+// loaded machine room and still fails a wait for the lease.
 func TestTwoNodesShareWork(t *testing.T) {
 	t.Parallel()
 	if len(sqltest.Engines(t)) < 2 {
@@ -27,7 +31,7 @@ func TestTwoNodesShareWork(t *testing.T) {
 	recv := newReceiver(t, time.Millisecond)
 	env := []string{"HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_ADMIN_KEY=two-node-admin-key-0123456789abcdef",
 		"HOOKGATE_ENCRYPTION_KEY=" + strings.Repeat("ab", 32), "HOOKGATE_DATABASE_URL=" + dbURL}
-	args := []string{"--lease", "3s", "--send-timeout", "2s"}
+	args := []string{"--send-timeout", "2s"}
 	urlA, nodeA := startWith(t, bin, t.TempDir(), env, args...)
 	urlB, _ := startWith(t, bin, t.TempDir(), env, args...)
 	post := func(base, path string, body any) (int, map[string]any) {
@@ -73,11 +77,11 @@ func TestTwoNodesShareWork(t *testing.T) {
 		return accepted
 	}
 	first := send()
-	recv.waitAllDelivered(t, first, "sent to two live nodes", 0)
+	recv.waitAllDelivered(t, first, "sent to two live nodes", 0, time.Minute)
 	// Kill node A while the second round is delivered: B finishes it.
 	second := send()
 	_ = nodeA.Process.Kill()
-	recv.waitAllDelivered(t, append(first, second...), "in all, node A killed", 1)
+	recv.waitAllDelivered(t, append(first, second...), "in all, node A killed", 0.05, 50*time.Second)
 }
 
 // On PostgreSQL, a node without HOOKGATE_ADMIN_KEY warns that the

@@ -36,12 +36,13 @@ func newReceiver(t *testing.T, delay time.Duration) *receiver {
 	return r
 }
 
-// waitAllDelivered waits until every event in accepted has reached r (a
-// delivery ID holds its event's ID), then fails if more than maxDup (a
-// fraction of the events) of the requests were duplicates.
-func (r *receiver) waitAllDelivered(t *testing.T, accepted []string, what string, maxDup float64) {
+// waitAllDelivered waits up to within until every event in accepted has
+// reached r (a delivery ID holds its event's ID), then fails if more than
+// maxDup (a fraction of the events) of the requests were duplicates.
+func (r *receiver) waitAllDelivered(t *testing.T, accepted []string, what string, maxDup float64, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	start := time.Now()
+	deadline := start.Add(within)
 	for {
 		r.mu.Lock()
 		byEvent := map[string]int{}
@@ -59,14 +60,15 @@ func (r *receiver) waitAllDelivered(t *testing.T, accepted []string, what string
 			}
 		}
 		if missing == 0 {
-			t.Logf("%d events %s, all delivered; %d duplicate requests of %d (%.2f%%)", len(accepted), what, dups, total, 100*float64(dups)/float64(total))
+			t.Logf("%d events %s, all delivered within %s; %d duplicate requests of %d (%.2f%%)", len(accepted), what,
+				time.Since(start).Round(10*time.Millisecond), dups, total, 100*float64(dups)/float64(total))
 			if float64(dups) > maxDup*float64(len(accepted)) {
 				t.Fatalf("%d duplicates for %d events: over %.0f%%", dups, len(accepted), 100*maxDup)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d accepted events never reached the receiver", missing, len(accepted))
+			t.Fatalf("%d of %d accepted events %s did not reach the receiver within %s", missing, len(accepted), what, within)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -39,6 +39,7 @@ type serveFlags struct {
 	lease         time.Duration
 	retention     time.Duration
 	disableAfter  time.Duration
+	nodeTimeout   time.Duration
 	pprofAddr     string
 	pprofRemote   bool
 	metricsAddr   string
@@ -67,17 +68,18 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "base URL of inbound endpoints given to platforms; default http://{addr}")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", 1<<20, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
+	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", api.DefaultMaxEventBytes, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
 	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, such as 127.0.0.1:6060; off when empty")
 	cmd.Flags().BoolVar(&f.pprofRemote, "pprof-allow-remote", false, "let --pprof-addr be an address other than loopback")
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", defaultMetricsAddr, "serve GET /metrics (Prometheus) on this address; off when empty")
 	cmd.Flags().StringVar(&f.metricsToken, "metrics-token", "", "also serve GET /metrics on the main listener, to requests with Authorization: Bearer this token")
-	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", 5*24*time.Hour, "a webhook whose every attempt has failed for this long is disabled")
+	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", delivery.DefaultDisableAfter, "a webhook whose every attempt has failed for this long is disabled")
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts, finished events' payloads and triggers' stored input older than this are purged, hourly")
-	cmd.Flags().DurationVar(&f.lease, "lease", 2*time.Minute, "how long a claimed delivery stays with this node before another may take it over; more than --send-timeout")
-	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", 15*time.Second, "how long one delivery or trigger request may take")
-	cmd.Flags().IntVar(&f.triggerConcurrency, "trigger-concurrency", 16, "triggers of one webhook in flight on this node; more are answered 429")
-	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for API requests and delivery requests in flight")
+	cmd.Flags().DurationVar(&f.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this node, while it beats, before another may take it over; more than --send-timeout")
+	cmd.Flags().DurationVar(&f.nodeTimeout, "node-timeout", delivery.DefaultNodeTimeout, "on PostgreSQL, how long a node's heartbeat may be silent before the other nodes take its deliveries over")
+	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", delivery.DefaultSendTimeout, "how long one delivery or trigger request may take")
+	cmd.Flags().IntVar(&f.triggerConcurrency, "trigger-concurrency", delivery.DefaultTriggersPerWebhook, "triggers of one webhook in flight on this node; more are answered 429")
+	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", delivery.DefaultDrain, "how long SIGTERM waits for API requests and delivery requests in flight")
 	return withEnv(cmd)
 }
 
@@ -98,6 +100,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.triggerConcurrency <= 0 {
 		return fmt.Errorf("--trigger-concurrency must be positive")
+	}
+	if f.nodeTimeout < 3*time.Second {
+		return fmt.Errorf("--node-timeout must be at least 3s: the heartbeat is sent every third of it")
 	}
 	if f.lease <= f.sendTimeout {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
@@ -155,12 +160,16 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	// pacing are shared.
 	sender := &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version}
 	dispatcher := delivery.New(delivery.Config{
-		Queue:        store,
-		Sender:       sender,
-		Schedule:     schedule,
-		Logger:       log,
-		Registry:     reg,
-		Lease:        f.lease,
+		Queue:       store,
+		Sender:      sender,
+		Schedule:    schedule,
+		Logger:      log,
+		Registry:    reg,
+		Lease:       f.lease,
+		NodeTimeout: f.nodeTimeout,
+		// The embedded store is locked to this process: whatever it finds
+		// leased at start was claimed by a process that died.
+		Alone:        f.databaseURL == "",
 		DisableAfter: f.disableAfter,
 		Drain:        f.drainTimeout,
 	})
