@@ -1,9 +1,7 @@
 package hookgate
 
 import (
-	"fmt"
 	"regexp"
-	"strings"
 	"time"
 )
 
@@ -14,7 +12,7 @@ type Project struct {
 	Name string
 	// RetrySchedule overrides the server's retry schedule for this project's
 	// deliveries when not empty.
-	RetrySchedule []time.Duration
+	RetrySchedule Schedule
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -69,46 +67,4 @@ type APIKey struct {
 	// Hash is SHA-256 of the key's secret part.
 	Hash      []byte
 	CreatedAt time.Time
-}
-
-// Bounds of a retry schedule.
-const (
-	MinRetryWait = time.Second
-	MaxRetryWait = 7 * 24 * time.Hour
-	MaxRetries   = 50
-)
-
-// ParseRetrySchedule reads a retry schedule given as Go durations ("5s",
-// "30m", "2h"), each the wait before one more retry. param names the list in
-// errors, and each wait as param[i].
-func ParseRetrySchedule(param string, waits []string) ([]time.Duration, error) {
-	if len(waits) > MaxRetries {
-		return nil, InvalidParam(param, len(waits), "%s has %d waits; at most %d", param, len(waits), MaxRetries)
-	}
-	out := make([]time.Duration, 0, len(waits))
-	for i, w := range waits {
-		name := fmt.Sprintf("%s[%d]", param, i)
-		d, err := time.ParseDuration(strings.TrimSpace(w))
-		if err != nil {
-			return nil, InvalidParam(name, w, "%s is not a duration such as 5s, 30m or 2h", name)
-		}
-		if d < MinRetryWait || d > MaxRetryWait {
-			return nil, InvalidParam(name, w, "%s must be between %s and %s", name, MinRetryWait, MaxRetryWait)
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
-// FormatDuration writes d as ParseRetrySchedule reads it, without zero
-// units: "5s", "30m", "2h", "1h30m".
-func FormatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -67,7 +67,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 
 // schedule returns the retry schedule of a project: its own, or the
 // server's. Projects are read again after 10 seconds.
-func (d *Dispatcher) schedule(ctx context.Context, projectID string) Schedule {
+func (d *Dispatcher) schedule(ctx context.Context, projectID string) hookgate.Schedule {
 	now := d.cfg.Now()
 	d.projMu.Lock()
 	c, ok := d.projects[projectID]
@@ -84,7 +84,7 @@ func (d *Dispatcher) schedule(ctx context.Context, projectID string) Schedule {
 	}
 	s := d.cfg.Schedule
 	if len(p.RetrySchedule) > 0 {
-		s = Schedule(p.RetrySchedule)
+		s = p.RetrySchedule
 	}
 	d.projMu.Lock()
 	d.projects[projectID] = cachedSchedule{s: s, at: now}
@@ -94,6 +94,6 @@ func (d *Dispatcher) schedule(ctx context.Context, projectID string) Schedule {
 
 // cachedSchedule is a project's retry schedule and when it was read.
 type cachedSchedule struct {
-	s  Schedule
+	s  hookgate.Schedule
 	at time.Time
 }

@@ -30,9 +30,9 @@ const (
 type Config struct {
 	Queue  hookgate.Queue
 	Sender *Sender
-	// Schedule defaults to DefaultSchedule; a project's own schedule, when
+	// Schedule defaults to hookgate.DefaultSchedule; a project's own schedule, when
 	// it has one, takes its place for that project's deliveries.
-	Schedule Schedule
+	Schedule hookgate.Schedule
 	// BatchSize is how many deliveries one claim takes; default
 	// DefaultBatchSize. No more are claimed while this many waiting in
 	// memory can be sent within a second.
@@ -118,7 +118,7 @@ type job struct {
 // New returns a dispatcher with cfg's defaults applied.
 func New(cfg Config) *Dispatcher {
 	if cfg.Schedule == nil {
-		cfg.Schedule = DefaultSchedule
+		cfg.Schedule = hookgate.DefaultSchedule
 	}
 	setDefault(&cfg.BatchSize, DefaultBatchSize)
 	setDefault(&cfg.Lease, DefaultLease)

@@ -81,7 +81,7 @@ func (h *harness) failing(t *testing.T) float64 {
 	return -1
 }
 
-func runDispatcher(t *testing.T, engine string, schedule delivery.Schedule, opts ...func(*delivery.Config)) *harness {
+func runDispatcher(t *testing.T, engine string, schedule hookgate.Schedule, opts ...func(*delivery.Config)) *harness {
 	t.Helper()
 	h := newHarness(t, engine, schedule, opts...)
 	h.start()
@@ -93,7 +93,7 @@ func runDispatcherB(b *testing.B, engine string) *harness {
 	return newHarness(b, engine, nil)
 }
 
-func newHarness(t testing.TB, engine string, schedule delivery.Schedule, opts ...func(*delivery.Config)) *harness {
+func newHarness(t testing.TB, engine string, schedule hookgate.Schedule, opts ...func(*delivery.Config)) *harness {
 	t.Helper()
 	s := sqltest.Open(t, engine)
 	now := time.Now().UTC()
@@ -201,7 +201,7 @@ func TestDispatcherDeliversSigned(t *testing.T) {
 
 func TestDispatcherRetriesThenFails(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		h := runDispatcher(t, engine, delivery.Schedule{time.Second, time.Second})
+		h := runDispatcher(t, engine, hookgate.Schedule{time.Second, time.Second})
 		var calls atomic.Int32
 		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
 			calls.Add(1)
@@ -275,7 +275,7 @@ func TestDeliveriesAreLogged(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := runDispatcher(t, sqlstore.EngineSQLite, delivery.Schedule{20 * time.Millisecond}, func(c *delivery.Config) { c.Logger = logger })
+	h := runDispatcher(t, sqlstore.EngineSQLite, hookgate.Schedule{20 * time.Millisecond}, func(c *delivery.Config) { c.Logger = logger })
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
 		if calls.Add(1) == 1 {
@@ -371,7 +371,7 @@ func TestRecordRetriesWhileLeaseAllows(t *testing.T) {
 // whole schedule.
 func TestUnsendableFailsAtOnce(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		h := runDispatcher(t, engine, delivery.DefaultSchedule)
+		h := runDispatcher(t, engine, hookgate.DefaultSchedule)
 		w := webhook("http://127.0.0.1:9/")
 		w.ID, w.ProjectID, w.PayloadEncoding = hookgate.NewID(hookgate.PrefixWebhook, time.Now()), h.proj, hookgate.EncodingBase64
 		if err := h.store.CreateWebhook(context.Background(), w); err != nil {

@@ -145,7 +145,7 @@ func TestSlowEndpointCostsOnlyItsOwnSlots(t *testing.T) {
 
 func TestOperationalEvents(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		h := runDispatcher(t, engine, delivery.Schedule{}) // no retries: the first failure exhausts
+		h := runDispatcher(t, engine, hookgate.Schedule{}) // no retries: the first failure exhausts
 		failing, gone := newRecorder(t, 500, nil), newRecorder(t, 410, nil)
 		ops, opsFailing, all := newRecorder(t, 200, nil), newRecorder(t, 500, nil), newRecorder(t, 200, nil)
 		x := h.webhookWith(t, failing.srv.URL, func(w *hookgate.Webhook) { w.Events = []string{"order.*"} })

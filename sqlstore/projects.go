@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/hookgate/hookgate"
 )
@@ -15,7 +14,7 @@ const projectCols = "id, slug, name, retry_schedule, created_at, updated_at"
 // CreateProject stores p; EConflict when the slug is taken.
 func (s *Store) CreateProject(ctx context.Context, p *hookgate.Project) error {
 	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?)`),
-		p.ID, p.Slug, p.Name, formatSchedule(p.RetrySchedule), micros(p.CreatedAt), micros(p.UpdatedAt))
+		p.ID, p.Slug, p.Name, p.RetrySchedule.String(), micros(p.CreatedAt), micros(p.UpdatedAt))
 	if isUniqueViolation(err) {
 		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
 	}
@@ -45,7 +44,7 @@ func (s *Store) ListProjects(ctx context.Context, page hookgate.Page) ([]*hookga
 // UpdateProject saves p's slug, name and retry schedule.
 func (s *Store) UpdateProject(ctx context.Context, p *hookgate.Project) error {
 	res, err := s.write.ExecContext(ctx, s.q(`UPDATE projects SET slug = ?, name = ?, retry_schedule = ?, updated_at = ? WHERE id = ?`),
-		p.Slug, p.Name, formatSchedule(p.RetrySchedule), micros(p.UpdatedAt), p.ID)
+		p.Slug, p.Name, p.RetrySchedule.String(), micros(p.UpdatedAt), p.ID)
 	if isUniqueViolation(err) {
 		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
 	}
@@ -87,23 +86,15 @@ func scanProject(r scanner) (*hookgate.Project, error) {
 	return &p, nil
 }
 
-func formatSchedule(d []time.Duration) string {
-	parts := make([]string, len(d))
-	for i, v := range d {
-		parts[i] = v.String()
-	}
-	return strings.Join(parts, ",")
-}
-
-func parseSchedule(s string) []time.Duration {
+// parseSchedule reads a stored schedule; one that does not parse (it was
+// checked when written) is none, so that the server's applies.
+func parseSchedule(s string) hookgate.Schedule {
 	if s == "" {
 		return nil
 	}
-	var out []time.Duration
-	for _, f := range strings.Split(s, ",") {
-		if d, err := time.ParseDuration(f); err == nil {
-			out = append(out, d)
-		}
+	out, err := hookgate.ParseSchedule(s)
+	if err != nil {
+		return nil
 	}
 	return out
 }

@@ -150,9 +150,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	reg := prometheus.NewRegistry()
 	registerQueueMetrics(reg, store)
 	policy := netguard.New(allow)
-	schedule := delivery.DefaultSchedule
+	schedule := hookgate.DefaultSchedule
 	if v := os.Getenv("HOOKGATE_RETRY_SCHEDULE"); v != "" {
-		if schedule, err = delivery.ParseSchedule(v); err != nil {
+		if schedule, err = hookgate.ParseSchedule(v); err != nil {
 			return fmt.Errorf("HOOKGATE_RETRY_SCHEDULE: %w", err)
 		}
 	}
