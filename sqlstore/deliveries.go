@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/hookgate/hookgate"
 )
@@ -59,4 +61,170 @@ func scanDelivery(r scanner) (*hookgate.Delivery, error) {
 	}
 	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
 	return &d, nil
+}
+
+const deliveryCols = "id, project_id, event_id, webhook_id, event_type, status, attempts, next_attempt_at, lease_until, last_status_code, last_error, created_at, updated_at"
+
+// deliveryReadCols are the columns scanDelivery reads: deliveryCols, which
+// event deliveries are inserted with, and the kind and chain of a trigger.
+const deliveryReadCols = deliveryCols + ", kind, chain_id"
+
+const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error, request_method, request_url, request_headers, response_body_encoding"
+
+// attemptRow is a's values in the order of attemptCols.
+func attemptRow(projectID string, a *hookgate.Attempt) []any {
+	reqH := ""
+	if a.RequestHeaders != nil {
+		reqH = jsonText(a.RequestHeaders)
+	}
+	return []any{a.ID, projectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, jsonText(a.ResponseHeaders),
+		a.ResponseBody, a.Error, a.RequestMethod, a.RequestURL, reqH, a.ResponseBodyEncoding}
+}
+
+// ListAttempts lists a page of a delivery's attempts, the latest first.
+func (s *Store) ListAttempts(ctx context.Context, projectID, deliveryID string, page hookgate.Page) ([]*hookgate.Attempt, string, error) {
+	limit := pageLimit(page)
+	return queryPage(ctx, s.read, s.q(`SELECT id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error,
+		request_method, request_url, request_headers, response_body_encoding
+		FROM attempts WHERE project_id = ? AND delivery_id = ? AND (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`),
+		limit, scanAttempt, func(a *hookgate.Attempt) string { return a.ID }, projectID, deliveryID, page.Cursor, page.Cursor, limit+1)
+}
+
+func scanAttempt(r scanner) (*hookgate.Attempt, error) {
+	var a hookgate.Attempt
+	var started int64
+	var headers, reqHeaders string
+	if err := r.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &started, &a.DurationMs, &a.StatusCode, &headers, &a.ResponseBody, &a.Error,
+		&a.RequestMethod, &a.RequestURL, &reqHeaders, &a.ResponseBodyEncoding); err != nil {
+		return nil, err
+	}
+	a.StartedAt = fromMicros(started)
+	_ = json.Unmarshal([]byte(headers), &a.ResponseHeaders)
+	if reqHeaders != "" {
+		_ = json.Unmarshal([]byte(reqHeaders), &a.RequestHeaders)
+	}
+	return &a, nil
+}
+
+// RetryDelivery queues a delivery again, due now, with the same ID.
+func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now time.Time) (*hookgate.Delivery, error) {
+	var d *hookgate.Delivery
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		var kind string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT w.status, d.kind FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			WHERE d.project_id = ? AND d.id = ?`), projectID, id).Scan(&status, &kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			// The delivery does not exist, or its webhook was deleted.
+			if _, ferr := s.findDeliveryTx(ctx, tx, projectID, id); ferr != nil {
+				return ferr
+			}
+			return &hookgate.Error{Code: hookgate.EConflict, Message: "the delivery's webhook was deleted"}
+		}
+		if err != nil {
+			return err
+		}
+		if status != hookgate.StatusActive {
+			return &hookgate.Error{Code: hookgate.EConflict, Message: "the delivery's webhook is " + status + "; activate it first"}
+		}
+		if kind != hookgate.KindEvent {
+			// Triggers are never queued: the dispatcher sends events only.
+			return &hookgate.Error{Code: hookgate.EConflict, Message: "a trigger is not queued; it is re-run by the API at once"}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
+			WHERE project_id = ? AND id = ?`), hookgate.DeliveryPending, micros(now), micros(now), projectID, id); err != nil {
+			return err
+		}
+		d, err = s.findDeliveryTx(ctx, tx, projectID, id)
+		return err
+	})
+	return d, err
+}
+
+func (s *Store) findDeliveryTx(ctx context.Context, tx *sql.Tx, projectID, id string) (*hookgate.Delivery, error) {
+	d, err := scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM deliveries WHERE project_id = ? AND id = ?`), projectID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookgate.NotFound("delivery")
+	}
+	return d, err
+}
+
+// RecoverWebhook queues again the webhook's failed deliveries created since
+// since, and creates the deliveries it lacks for the events it would have
+// received since then: published to the project (not another webhook's
+// direct test event), at or after the webhook's creation, and selected by
+// its filter (those that arrived while it was deactivated or disabled).
+// Delivery IDs are derived from event and webhook, so a delivery is never
+// created twice. The webhook must be active (EConflict).
+func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string, since, now time.Time) (requeued, created int, err error) {
+	w, err := s.FindWebhook(ctx, projectID, webhookID)
+	if err != nil {
+		return 0, 0, err
+	}
+	if w.Status != hookgate.StatusActive {
+		return 0, 0, &hookgate.Error{Code: hookgate.EConflict, Message: "the webhook is " + w.Status + "; activate it first"}
+	}
+	us := micros(now)
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
+		WHERE webhook_id = ? AND status = ? AND kind = ? AND created_at >= ?`), hookgate.DeliveryPending, us, us, webhookID, hookgate.DeliveryFailed, hookgate.KindEvent, micros(since))
+	if err != nil {
+		return 0, 0, err
+	}
+	n, _ := res.RowsAffected()
+	requeued = int(n)
+	// Walk the events since then, oldest first, a page at a time; none from
+	// before the webhook existed.
+	from := micros(since)
+	if created := micros(w.CreatedAt); created > from {
+		from = created
+	}
+	cursor := ""
+	for {
+		rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, type FROM events WHERE project_id = ? AND created_at >= ? AND id > ? AND direct_webhook = ''
+			ORDER BY id LIMIT 500`), projectID, from, cursor)
+		if err != nil {
+			return requeued, created, err
+		}
+		var batch [][2]string
+		for rows.Next() {
+			var id, typ string
+			if err := rows.Scan(&id, &typ); err != nil {
+				rows.Close()
+				return requeued, created, err
+			}
+			batch = append(batch, [2]string{id, typ})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return requeued, created, err
+		}
+		if len(batch) == 0 {
+			return requeued, created, nil
+		}
+		cursor = batch[len(batch)-1][0]
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, '', ?, ?)
+				ON CONFLICT (project_id, id) DO NOTHING`))
+			if err != nil {
+				return err
+			}
+			defer ins.Close()
+			for _, ev := range batch {
+				if !w.Subscribes(ev[1]) {
+					continue
+				}
+				r, err := ins.ExecContext(ctx, hookgate.DeliveryID(ev[0], webhookID), projectID, ev[0], webhookID, ev[1], hookgate.DeliveryPending, us, us, us)
+				if err != nil {
+					return err
+				}
+				if n, _ := r.RowsAffected(); n == 1 {
+					created++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return requeued, created, err
+		}
+	}
 }

@@ -1,0 +1,239 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+// CreateEvents accepts events through the group committer.
+func (s *Store) CreateEvents(ctx context.Context, projectID string, in []hookgate.EventInput) ([]*hookgate.Event, error) {
+	r := &ingestReq{projectID: projectID, in: in, done: make(chan struct{})}
+	if err := s.ingest.submit(ctx, r); err != nil {
+		return nil, err
+	}
+	return r.out, nil
+}
+
+// subscriber is what ingest needs to know of an active webhook.
+type subscriber struct {
+	id     string
+	events []string
+}
+
+type idemKey struct{ project, key string }
+
+// claimed is the event an idempotency key names, and the digest of the
+// body that created it.
+type claimed struct {
+	e    *hookgate.Event
+	hash string
+}
+
+// sameBody refuses the reuse of key k for another body. Either digest
+// empty (a platform's post, a key claimed before digests were kept)
+// compares equal.
+func sameBody(k idemKey, stored, given string) error {
+	if stored == "" || given == "" || stored == given {
+		return nil
+	}
+	return &hookgate.Error{Code: hookgate.EIdempotencyConflict, Param: "Idempotency-Key", Value: k.key,
+		Message: "this Idempotency-Key was used within 24 hours for a different event; use a new key for a new event"}
+}
+
+// commitEvents writes the events of reqs, their deliveries and idempotency
+// keys in one transaction.
+func (s *Store) commitEvents(reqs []*ingestReq) error {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	if err := s.prepareInserts(ctx); err != nil {
+		return err
+	}
+	// Who gets each event is worked out before the write transaction, on a
+	// reader: the single SQLite writer is held only for the writes, however
+	// many webhooks and filters a project has. A webhook deactivated or
+	// deleted meanwhile gets a delivery the dispatcher pauses or cancels.
+	matches := make([][][]string, len(reqs))
+	subs := map[string][]subscriber{}
+	for ri, r := range reqs {
+		hooks, ok := subs[r.projectID]
+		if !ok {
+			var err error
+			if hooks, err = s.subscribers(ctx, s.read, r.projectID); err != nil {
+				return err
+			}
+			subs[r.projectID] = hooks
+		}
+		matches[ri] = make([][]string, len(r.in))
+		for i, in := range r.in {
+			for _, h := range hooks {
+				if hookgate.MatchesFilters(h.events, in.Type) {
+					matches[ri][i] = append(matches[ri][i], h.id)
+				}
+			}
+		}
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	now := s.now().UTC()
+	nowUS := micros(now)
+	seen := map[idemKey]claimed{}
+	var events, deliveries [][]any
+	for ri, r := range reqs {
+		r.out = make([]*hookgate.Event, len(r.in))
+		for i, in := range r.in {
+			id := hookgate.NewID(hookgate.PrefixEvent, now)
+			if in.IdempotencyKey != "" {
+				k := idemKey{r.projectID, in.IdempotencyKey}
+				if c, ok := seen[k]; ok {
+					if err := sameBody(k, c.hash, in.BodyHash); err != nil {
+						return err
+					}
+					r.out[i] = replayOf(c.e)
+					continue
+				}
+				e, hash, err := s.claimIdempotencyKey(ctx, tx, k, id, in.BodyHash, nowUS)
+				if err != nil {
+					return err
+				}
+				if e != nil {
+					if err := sameBody(k, hash, in.BodyHash); err != nil {
+						return err
+					}
+					seen[k] = claimed{e, hash}
+					r.out[i] = replayOf(e)
+					continue
+				}
+			}
+			e := &hookgate.Event{
+				ID: id, ProjectID: r.projectID, Type: in.Type,
+				Data: in.Data, IdempotencyKey: in.IdempotencyKey, CreatedAt: now.Truncate(time.Microsecond),
+			}
+			for _, hid := range matches[ri][i] {
+				e.Deliveries++
+				deliveries = append(deliveries, []any{hookgate.DeliveryID(e.ID, hid), r.projectID, e.ID, hid, in.Type,
+					hookgate.DeliveryPending, 0, nowUS, 0, 0, "", nowUS, nowUS})
+			}
+			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, nowUS})
+			if in.IdempotencyKey != "" {
+				seen[idemKey{r.projectID, in.IdempotencyKey}] = claimed{e, in.BodyHash}
+			}
+			r.out[i] = e
+		}
+	}
+	if err := s.insertRows(ctx, tx, "events", eventCols, events); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, tx, "deliveries", deliveryCols, deliveries); err != nil {
+		return err
+	}
+	if len(deliveries) > 0 && s.engine == EnginePostgres {
+		// Delivered to every node's Listen when the transaction commits.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')"); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func replayOf(e *hookgate.Event) *hookgate.Event {
+	c := *e
+	c.Replayed = true
+	return &c
+}
+
+func (s *Store) subscribers(ctx context.Context, db *sql.DB, projectID string) ([]subscriber, error) {
+	rows, err := db.QueryContext(ctx, s.q(`SELECT id, events FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`), projectID, hookgate.StatusActive)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []subscriber
+	for rows.Next() {
+		var sub subscriber
+		var events string
+		if err := rows.Scan(&sub.id, &events); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(events), &sub.events); err != nil {
+			return nil, err
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// claimIdempotencyKey makes key k name the new event eventID, unless an
+// unexpired claim exists: then it returns the event that claim names. On
+// PostgreSQL a concurrent claim of the same key by an uncommitted
+// transaction makes this wait for it, so two nodes never both create an
+// event for one key.
+func (s *Store) claimIdempotencyKey(ctx context.Context, tx *sql.Tx, k idemKey, eventID, hash string, nowUS int64) (*hookgate.Event, string, error) {
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO idempotency_keys (project_id, key, event_id, expires_at, body_hash) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (project_id, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at, body_hash = excluded.body_hash
+		WHERE idempotency_keys.expires_at <= ?`), k.project, k.key, eventID, nowUS+hookgate.IdempotencyWindow.Microseconds(), hash, nowUS)
+	if err != nil {
+		return nil, "", err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return nil, "", err
+	}
+	var stored string
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT body_hash FROM idempotency_keys WHERE project_id = ? AND key = ?`), k.project, k.key).Scan(&stored); err != nil {
+		return nil, "", err
+	}
+	e, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE project_id = ? AND id = (SELECT event_id FROM idempotency_keys WHERE project_id = ? AND key = ?)`), k.project, k.project, k.key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", fmt.Errorf("idempotency key %q names a missing event", k.key)
+	}
+	return e, stored, err
+}
+
+// CreateDirectEvent accepts an event for one webhook only, whatever its
+// filter: the event and its one delivery are committed together. The
+// webhook must exist (ENotFound) and be active (EConflict).
+func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID string, in hookgate.EventInput) (*hookgate.Event, *hookgate.Delivery, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	e := &hookgate.Event{ID: hookgate.NewID(hookgate.PrefixEvent, now), ProjectID: projectID, Type: in.Type, Data: in.Data, Deliveries: 1, CreatedAt: now}
+	d := &hookgate.Delivery{ID: hookgate.DeliveryID(e.ID, webhookID), ProjectID: projectID, EventID: e.ID, WebhookID: webhookID,
+		EventType: in.Type, Status: hookgate.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT status FROM webhooks WHERE project_id = ? AND id = ?`), projectID, webhookID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return hookgate.NotFound("webhook")
+		}
+		if err != nil {
+			return err
+		}
+		if status != hookgate.StatusActive {
+			return &hookgate.Error{Code: hookgate.EConflict, Message: "the webhook is " + status + "; activate it first"}
+		}
+		us := micros(now)
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (`+eventCols+`, direct_webhook) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, projectID, e.Type, string(e.Data), "", 1, us, webhookID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			d.ID, projectID, e.ID, webhookID, e.Type, d.Status, 0, us, 0, 0, "", us, us); err != nil {
+			return err
+		}
+		if s.engine == EnginePostgres {
+			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, d, nil
+}
