@@ -12,7 +12,10 @@ import (
 )
 
 // Scenarios, in the order "all" runs them.
-var Scenarios = []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver"}
+var Scenarios = []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu"}
+
+// DefaultCPURates are the rates the cpu scenario offers, in events a second.
+var DefaultCPURates = []int{100, 1000, 5000}
 
 // Config says what to run.
 type Config struct {
@@ -33,6 +36,12 @@ type Config struct {
 	Backlog int
 	// Fanout is the number of endpoints of the fanout scenario.
 	Fanout int
+	// CPURates are the rates the cpu scenario offers, one server each;
+	// default DefaultCPURates.
+	CPURates []int
+	// Preload is how many finished deliveries (with their events and one
+	// attempt each) each scenario's store holds before its load starts.
+	Preload int
 	// PprofAddr, when set, is passed to each server's --pprof-addr, to
 	// profile it during a scenario.
 	PprofAddr string
@@ -50,6 +59,8 @@ type Parameters struct {
 	Rate        int      `json:"rate"`
 	Backlog     int      `json:"backlog"`
 	Fanout      int      `json:"fanout"`
+	CPURates    []int    `json:"cpu_rates"`
+	Preload     int      `json:"preload"`
 	// Version is the benchmarked binary's version.
 	Version   string    `json:"version"`
 	GoVersion string    `json:"go_version"`
@@ -64,7 +75,7 @@ func ParametersOf(cfg Config, version string, started time.Time) Parameters {
 		store = "postgres"
 	}
 	return Parameters{Scenarios: cfg.Scenarios, Store: store, DurationS: cfg.Duration.Seconds(), Concurrency: cfg.Concurrency,
-		Rate: cfg.Rate, Backlog: cfg.Backlog, Fanout: cfg.Fanout, Version: version, GoVersion: runtime.Version(),
+		Rate: cfg.Rate, Backlog: cfg.Backlog, Fanout: cfg.Fanout, CPURates: cfg.CPURates, Preload: cfg.Preload, Version: version, GoVersion: runtime.Version(),
 		CPUs: runtime.NumCPU(), StartedAt: started.UTC()}
 }
 
@@ -97,8 +108,21 @@ type Result struct {
 	Lost int `json:"lost"`
 	// Duplicates counts requests that repeated a webhook-id.
 	Duplicates int `json:"duplicates"`
+	// CPUMsPerDelivery is the server process's CPU time (user and system,
+	// from /proc/{pid}/stat) from the start of load to the last delivery,
+	// over the deliveries made; on PostgreSQL the database's own CPU is not
+	// in it.
+	CPUMsPerDelivery float64 `json:"cpu_ms_per_delivery"`
+	// CPUCores is the same CPU time over the same wall time: the cores the
+	// server kept busy.
+	CPUCores float64 `json:"cpu_cores"`
 	// Scenario-specific figures.
 	Endpoints int `json:"endpoints"`
+	// OfferedPerS (cpu): the rate offered.
+	OfferedPerS *float64 `json:"offered_per_s,omitempty"`
+	// IdleCPUPct (cpu, first rate): the server's CPU over 3 s with no load,
+	// in percent of one core.
+	IdleCPUPct *float64 `json:"idle_cpu_pct,omitempty"`
 	// OthersVsThroughput (slow-receiver): the healthy endpoint's
 	// deliveries/s over the throughput scenario's in the same run.
 	OthersVsThroughput *float64 `json:"others_vs_throughput,omitempty"`
@@ -117,8 +141,11 @@ type Result struct {
 // Run runs the scenarios in order and returns their results. The baseline
 // is measured first, once, in the same run.
 func Run(ctx context.Context, cfg Config) ([]*Result, error) {
-	if cfg.Duration <= 0 || cfg.Concurrency <= 0 || cfg.Rate <= 0 || cfg.Backlog <= 0 || cfg.Fanout <= 0 {
-		return nil, errors.New("bench: duration, concurrency, rate, backlog and fanout must be positive")
+	if cfg.Duration <= 0 || cfg.Concurrency <= 0 || cfg.Rate <= 0 || cfg.Backlog <= 0 || cfg.Fanout <= 0 || cfg.Preload < 0 {
+		return nil, errors.New("bench: duration, concurrency, rate, backlog and fanout must be positive, preload not negative")
+	}
+	if len(cfg.CPURates) == 0 {
+		cfg.CPURates = DefaultCPURates
 	}
 	progress := cfg.Progress
 	if progress == nil {
@@ -141,20 +168,26 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
-		r, err := runScenario(ctx, cfg, name)
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", name, err)
+		rates := []int{0}
+		if name == "cpu" {
+			rates = cfg.CPURates
 		}
-		r.Scenario, r.Store, r.BaselineRequestsPerS = name, store, base
-		r.RatioToBaseline = r.DeliveriesPerS / base
-		if name == "throughput" {
-			throughput = r
+		for i, rate := range rates {
+			r, err := runScenario(ctx, cfg, name, rate, name == "cpu" && i == 0)
+			if err != nil {
+				return out, fmt.Errorf("%s: %w", name, err)
+			}
+			r.Scenario, r.Store, r.BaselineRequestsPerS = name, store, base
+			r.RatioToBaseline = r.DeliveriesPerS / base
+			if name == "throughput" {
+				throughput = r
+			}
+			if name == "slow-receiver" && throughput != nil && throughput.DeliveriesPerS > 0 {
+				v := r.DeliveriesPerS / throughput.DeliveriesPerS
+				r.OthersVsThroughput = &v
+			}
+			out = append(out, r)
 		}
-		if name == "slow-receiver" && throughput != nil && throughput.DeliveriesPerS > 0 {
-			v := r.DeliveriesPerS / throughput.DeliveriesPerS
-			r.OthersVsThroughput = &v
-		}
-		out = append(out, r)
 	}
 	return out, nil
 }
@@ -190,8 +223,14 @@ func ParseScenarios(s string) ([]string, error) {
 // back, and none is exhausted while it is down.
 var backlogSchedule = "1s,1s,2s,5s" + strings.Repeat(",10s", 46)
 
-func runScenario(ctx context.Context, cfg Config, name string) (*Result, error) {
+// runScenario runs one scenario on a server of its own; rate is the cpu
+// scenario's offered rate, and idle has it measure the idle server first.
+func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bool) (*Result, error) {
 	sp := spec{endpoints: 1, batch: 1, timed: true}
+	label := name
+	if name == "cpu" {
+		label = fmt.Sprintf("cpu@%d/s", rate)
+	}
 	switch name {
 	case "throughput":
 		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
@@ -209,6 +248,8 @@ func runScenario(ctx context.Context, cfg Config, name string) (*Result, error) 
 	case "slow-receiver":
 		sp.slow = true
 		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
+	case "cpu":
+		sp.drive = func(ctx context.Context, l *loader) { l.steady(ctx, rate, max(cfg.Concurrency, rate/10)) }
 	default:
 		return nil, fmt.Errorf("unknown scenario")
 	}
@@ -235,13 +276,31 @@ func runScenario(ctx context.Context, cfg Config, name string) (*Result, error) 
 		return nil, err
 	}
 	counted := ids[:sp.endpoints] // the slow endpoint's deliveries are not counted
+	if cfg.Preload > 0 {
+		cfg.Progress(label, "preload", 0, 1)
+		if err := srv.preload(ctx, cfg.Preload, ids[0]); err != nil {
+			return nil, err
+		}
+		cfg.Progress(label, "preload", 1, 1)
+	}
+	var idlePct *float64
+	if idle {
+		cfg.Progress(label, "idle", 0, 1)
+		time.Sleep(time.Second) // start-up work settles
+		c0, t0 := cpuTime(srv.cmd.Process.Pid), time.Now()
+		time.Sleep(3 * time.Second)
+		v := 100 * float64(cpuTime(srv.cmd.Process.Pid)-c0) / float64(time.Since(t0))
+		idlePct = &v
+		cfg.Progress(label, "idle", 1, 1)
+	}
 	l := newLoader(srv.base, key, sp.batch > 1, cfg.Concurrency)
-	cfg.Progress(name, "load", 0, 1)
+	cfg.Progress(label, "load", 0, 1)
+	cpu0 := cpuTime(srv.cmd.Process.Pid)
 	start := time.Now()
 	loadCtx, cancel := context.WithCancel(ctx)
 	if sp.timed {
 		loadCtx, cancel = context.WithTimeout(ctx, cfg.Duration)
-		stopTicker := tick(cfg.Duration, func(done, total int) { cfg.Progress(name, "load", done, total) })
+		stopTicker := tick(cfg.Duration, func(done, total int) { cfg.Progress(label, "load", done, total) })
 		defer stopTicker()
 	}
 	sp.drive(loadCtx, l)
@@ -264,11 +323,11 @@ func runScenario(ctx context.Context, cfg Config, name string) (*Result, error) 
 		n := min(rec.counted(), want)
 		if n == want {
 			if n = countArrivals(rec, acc, counted); n >= want {
-				cfg.Progress(name, "deliver", n, want)
+				cfg.Progress(label, "deliver", n, want)
 				break
 			}
 		}
-		cfg.Progress(name, "deliver", n, want)
+		cfg.Progress(label, "deliver", n, want)
 		if n != lastCount {
 			lastCount, lastProgress = n, time.Now()
 		} else if time.Since(lastProgress) > 20*time.Second {
@@ -280,8 +339,18 @@ func runScenario(ctx context.Context, cfg Config, name string) (*Result, error) 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	r := &Result{Endpoints: len(urls), Errors: int(l.errors.Load()), RSSMBPeak: srv.rss.Peak()}
+	cpu := cpuTime(srv.cmd.Process.Pid) - cpu0
+	wall := time.Since(start)
+	r := &Result{Endpoints: len(urls), Errors: int(l.errors.Load()), RSSMBPeak: srv.rss.Peak(), IdleCPUPct: idlePct}
 	measure(r, rec, acc, counted, start, loadEnd, upAt)
+	if n := len(r.latencies); n > 0 {
+		r.CPUMsPerDelivery = float64(cpu) / float64(time.Millisecond) / float64(n)
+	}
+	r.CPUCores = float64(cpu) / float64(wall)
+	if name == "cpu" {
+		v := float64(rate)
+		r.OfferedPerS = &v
+	}
 	return r, nil
 }
 

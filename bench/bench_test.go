@@ -78,7 +78,7 @@ func TestMeasureCountsLostAndLatency(t *testing.T) {
 
 func TestParseScenarios(t *testing.T) {
 	t.Parallel()
-	if s, err := ParseScenarios("all"); err != nil || len(s) != 6 {
+	if s, err := ParseScenarios("all"); err != nil || len(s) != 7 || s[6] != "cpu" {
 		t.Fatalf("all = %v, %v", s, err)
 	}
 	if s, err := ParseScenarios("latency, backlog"); err != nil || len(s) != 2 || s[1] != "backlog" {
@@ -122,5 +122,19 @@ func TestReportsAreWellFormed(t *testing.T) {
 	}
 	if !strings.Contains(table.String(), "0.90×") || !strings.Contains(table.String(), "slow-receiver") {
 		t.Fatalf("table:\n%s", table.String())
+	}
+}
+
+func TestParseCPUTime(t *testing.T) {
+	// The command name holds spaces and a parenthesis; utime is 250 ticks,
+	// stime 50.
+	line := "4242 (hook gate) serve) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 50 0 0 20 0 12 0 100 1000000 2000 18446744073709551615"
+	if got := parseCPUTime(line); got != 3*time.Second {
+		t.Fatalf("parseCPUTime = %v; want 3s", got)
+	}
+	for _, bad := range []string{"", "4242 (x) S 1", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 x 50 0"} {
+		if got := parseCPUTime(bad); got != 0 {
+			t.Fatalf("parseCPUTime(%q) = %v; want 0", bad, got)
+		}
 	}
 }

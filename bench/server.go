@@ -35,6 +35,7 @@ type server struct {
 	admin    string
 	dataDir  string
 	dropDB   func()
+	dbURL    string // the PostgreSQL URL with the bench schema; empty on SQLite
 	waitDone chan error
 	rss      *rssSampler
 }
@@ -77,7 +78,7 @@ func startServer(ctx context.Context, o serverOptions) (*server, error) {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		s.dropDB = drop
+		s.dropDB, s.dbURL = drop, u
 		args = append(args, "--database-url", u)
 	}
 	s.cmd = exec.CommandContext(ctx, o.executable, args...)
@@ -283,6 +284,40 @@ func (r *rssSampler) stop() {
 		close(r.done)
 	}
 	r.wg.Wait()
+}
+
+// clockTicks is the unit of /proc/{pid}/stat's CPU times (USER_HZ), 100 on
+// every Linux architecture Go runs on.
+const clockTicks = 100
+
+// cpuTime is the CPU time, user and system, that process pid has used: 0
+// when /proc cannot be read (not Linux).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	return parseCPUTime(string(b))
+}
+
+// parseCPUTime reads utime and stime, the 14th and 15th fields of a
+// /proc/{pid}/stat line; the command name, the 2nd, may hold spaces, so
+// fields are counted after its closing parenthesis.
+func parseCPUTime(stat string) time.Duration {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(u+s) * time.Second / clockTicks
 }
 
 // tailBuffer keeps the last lines of a log, for error messages.

@@ -32,7 +32,9 @@ generator, all on loopback, runs the scenarios and stops them all. Every figure 
 given as a ratio to a plain HTTP client posting to the same kind of receiver at the same
 concurrency in the same run. It exits non-zero when an accepted event was lost.
 
-Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver (or all).`,
+Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver, cpu (or all).
+cpu offers each of --cpu-rates on a server of its own and reports the server process's
+CPU time per delivery (every scenario reports it too), and the idle server's CPU.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -47,6 +49,14 @@ Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver (or
 			}
 			if cfg.Rate < 1 || cfg.Backlog < 1 || cfg.Fanout < 1 || cfg.Fanout > 1000 {
 				return fmt.Errorf("--rate and --backlog must be positive, --fanout between 1 and 1000")
+			}
+			for _, r := range cfg.CPURates {
+				if r < 1 || r > 100000 {
+					return fmt.Errorf("--cpu-rates: %d is not between 1 and 100000", r)
+				}
+			}
+			if cfg.Preload < 0 || cfg.Preload > 100_000_000 {
+				return fmt.Errorf("--preload must be between 0 and 100000000")
 			}
 			if cfg.Executable, err = os.Executable(); err != nil {
 				return err
@@ -94,6 +104,8 @@ Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver (or
 	f.IntVar(&cfg.Rate, "rate", 1000, "events a second offered by the latency scenario")
 	f.IntVar(&cfg.Backlog, "backlog", 100000, "events queued by the backlog scenario while the receiver is down")
 	f.IntVar(&cfg.Fanout, "fanout", 100, "endpoints of the fanout scenario")
+	f.IntSliceVar(&cfg.CPURates, "cpu-rates", bench.DefaultCPURates, "events a second offered by the cpu scenario, one server each")
+	f.IntVar(&cfg.Preload, "preload", 0, "finished deliveries (with their events and an attempt each) written to each scenario's store before its load")
 	f.StringVar(&jsonPath, "json", "", "write the results to this file as JSON")
 	f.StringVar(&plotPath, "plot", "", "write an SVG plot (latency distribution, deliveries/s over time) to this file")
 	f.BoolVar(&quiet, "quiet", false, "no progress on stderr (when stderr is not a terminal, one line per phase instead of bars)")

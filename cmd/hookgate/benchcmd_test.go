@@ -14,7 +14,8 @@ import (
 )
 
 // TestBenchCommand runs every scenario of hookgate bench briefly on each
-// engine and checks its JSON, its plot and its table.
+// engine, on stores preloaded with finished deliveries, and checks its JSON,
+// its plot and its table.
 func TestBenchCommand(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
@@ -22,7 +23,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			dir := t.TempDir()
 			args := []string{"bench", "--scenario", "all", "--duration", "1s", "--concurrency", "8", "--rate", "200",
-				"--backlog", "2000", "--fanout", "5", "--json", filepath.Join(dir, "r.json"), "--plot", filepath.Join(dir, "r.svg"), "--quiet"}
+				"--backlog", "2000", "--fanout", "5", "--cpu-rates", "50,100", "--preload", "2000", "--json", filepath.Join(dir, "r.json"), "--plot", filepath.Join(dir, "r.svg"), "--quiet"}
 			if engine == "postgres" {
 				args = append(args, "--database-url", os.Getenv(sqltest.EnvDatabaseURL))
 			}
@@ -48,10 +49,10 @@ func TestBenchCommand(t *testing.T) {
 			}
 			results := doc.Results
 			if p := doc.Parameters; p["store"] != engine || p["concurrency"] != float64(8) || p["rate"] != float64(200) || p["fanout"] != float64(5) ||
-				p["duration_s"] != float64(1) || p["version"] == "" || len(p["scenarios"].([]any)) != 6 {
+				p["duration_s"] != float64(1) || p["version"] == "" || len(p["scenarios"].([]any)) != 7 || p["preload"] != float64(2000) {
 				t.Fatalf("parameters = %v", p)
 			}
-			want := []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver"}
+			want := []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu", "cpu"}
 			if len(results) != len(want) {
 				t.Fatalf("%d results, want %d", len(results), len(want))
 			}
@@ -70,6 +71,9 @@ func TestBenchCommand(t *testing.T) {
 						t.Fatalf("%s: latency_ms.%s missing: %v", want[i], f, r["latency_ms"])
 					}
 				}
+				if _, ok := r["cpu_ms_per_delivery"].(float64); !ok {
+					t.Fatalf("%s: cpu_ms_per_delivery missing", want[i])
+				}
 				if r["series_step_s"] != float64(1) {
 					t.Fatalf("%s: series_step_s = %v", want[i], r["series_step_s"])
 				}
@@ -79,6 +83,12 @@ func TestBenchCommand(t *testing.T) {
 			}
 			if results[1]["endpoints"] != float64(5) || results[5]["others_vs_throughput"] == nil || results[4]["drain_s"] == nil {
 				t.Fatalf("scenario figures: fanout endpoints %v, others %v, drain %v", results[1]["endpoints"], results[5]["others_vs_throughput"], results[4]["drain_s"])
+			}
+			if results[6]["offered_per_s"] != float64(50) || results[7]["offered_per_s"] != float64(100) || results[6]["idle_cpu_pct"] == nil || results[7]["idle_cpu_pct"] != nil {
+				t.Fatalf("cpu figures: offered %v, %v; idle %v, %v", results[6]["offered_per_s"], results[7]["offered_per_s"], results[6]["idle_cpu_pct"], results[7]["idle_cpu_pct"])
+			}
+			if !strings.Contains(string(out), "cpu@100/s") || !strings.Contains(string(out), "the idle server used") {
+				t.Fatalf("the table lacks the cpu rows:\n%s", out)
 			}
 			f, err := os.Open(filepath.Join(dir, "r.svg"))
 			if err != nil {
@@ -110,6 +120,8 @@ func TestBenchCommandRefusesBadFlags(t *testing.T) {
 		{"--duration 10ms", "--duration"},
 		{"--concurrency 0", "--concurrency"},
 		{"--fanout 0", "--fanout"},
+		{"--cpu-rates 0", "--cpu-rates"},
+		{"--preload -1", "--preload"},
 	} {
 		out, err := exec.Command(bin, append([]string{"bench", "--quiet"}, strings.Fields(c.args)...)...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), c.want) {
