@@ -41,6 +41,10 @@ type Event struct {
 	// Replayed is set by Store.CreateEvents when an idempotency key returned
 	// this earlier event instead of creating one.
 	Replayed bool
+	// Adopted is set by Store.CreateEvents when the event's deliveries were
+	// handed to this node's Adopter at their creation: no claim needs to
+	// find them.
+	Adopted bool
 }
 
 // EventInput is one event to accept.

@@ -40,13 +40,17 @@ type Queue interface {
 	// node that knows it is the only one (the embedded store's lock), so
 	// every other lease is an orphan of a process that died.
 	ReleaseLeases(ctx context.Context, node string) (int64, error)
-	// Leave forgets node, which has stopped and holds no rows.
+	// Leave gives back the rows still leased to node, which has stopped, and
+	// forgets it.
 	Leave(ctx context.Context, node string) error
 	// RecordAttempts stores attempts and moves their deliveries on; a row
 	// whose lease is no longer the one given keeps its state.
 	RecordAttempts(ctx context.Context, now time.Time, outs []AttemptOutcome) error
 	// FindWebhook finds a webhook with its secrets decrypted; ENotFound.
 	FindWebhook(ctx context.Context, projectID, id string) (*Webhook, error)
+	// DeliveryWebhook is FindWebhook for sending: the webhook may be shared
+	// with other callers and must not be changed.
+	DeliveryWebhook(ctx context.Context, projectID, id string) (*Webhook, error)
 	// FindEvent finds an event; ENotFound.
 	FindEvent(ctx context.Context, projectID, id string) (*Event, error)
 	// FindEventsForDelivery reads the events of claimed deliveries, keyed by
@@ -61,4 +65,19 @@ type Queue interface {
 	// DisableFailing disables the active webhooks whose every attempt has
 	// failed since before cutoff and returns them.
 	DisableFailing(ctx context.Context, cutoff, now time.Time) ([]*Webhook, error)
+}
+
+// Adopter takes the deliveries that ingest creates, leased to it in the
+// same transaction ("claimed at birth"): the hot path then has no claim
+// query, and the claim loop is left with retries, other nodes' work and
+// recovery. The dispatcher is one.
+type Adopter interface {
+	// AdoptLease is asked before an ingest transaction: the node and lease
+	// its new deliveries get; false leaves them unleased, for a claim (the
+	// adopter is full or stopping).
+	AdoptLease() (node string, lease time.Duration, ok bool)
+	// Adopt is given, after the transaction committed, the deliveries it
+	// leased (never empty), their events by project and ID, and the end
+	// of their lease. It must not block: it runs in the ingest path.
+	Adopt(ds []*Delivery, events map[[2]string]*Event, until time.Time)
 }

@@ -93,7 +93,14 @@ func (s *Server) wake() {
 }
 
 func (s *Server) countAccepted(events []*hookgate.Event) {
-	s.wake()
+	// Deliveries adopted at their birth are with the dispatcher already;
+	// the others wait for a claim.
+	for _, e := range events {
+		if e.Deliveries > 0 && !e.Adopted && !e.Replayed {
+			s.wake()
+			break
+		}
+	}
 	for _, e := range events {
 		if !e.Replayed {
 			s.metrics.eventsAccepted.Inc()

@@ -43,8 +43,10 @@ type Config struct {
 	MaxEventBytes int64
 	// Version is reported in the OpenAPI document.
 	Version string
-	// OnEvents, when set, is called after events are committed; serve wakes
-	// the delivery dispatcher with it.
+	// OnEvents, when set, is called when deliveries may be due that no
+	// dispatcher holds: after events are committed whose deliveries were not
+	// adopted at their birth (see hookgate.Adopter), and after a retry or a
+	// recovery. serve wakes the delivery dispatcher with it.
 	OnEvents func()
 	// Sender makes trigger requests; default one under Policy with
 	// SendTimeout. serve passes the delivery engine's, so that OAuth2

@@ -21,7 +21,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 		if err != nil && ctx.Err() == nil {
 			d.cfg.Logger.Error("claim due deliveries", "err", err)
 		}
-		d.route(ctx, claimed, lease, results)
+		d.route(ctx, claimed, lease, nil, results)
 		if now.Sub(swept) >= time.Minute {
 			swept = now
 			d.sweep(now)
@@ -29,11 +29,70 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 		if len(claimed) == d.cfg.BatchSize {
 			continue // more may be due
 		}
-		select {
-		case <-ctx.Done():
-		case <-d.wake:
-		case <-time.After(d.cfg.Poll):
+		// Deliveries adopted at their birth are routed as they come, with
+		// no claim; a wake-up or the poll brings the next claim.
+		poll := time.NewTimer(d.cfg.Poll)
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				break wait
+			case <-d.wake:
+				break wait
+			case <-poll.C:
+				break wait
+			case <-d.bornCh:
+				d.routeBorn(ctx, results)
+			}
 		}
+		poll.Stop()
+	}
+}
+
+// bornBatch is deliveries adopted from one ingest transaction.
+type bornBatch struct {
+	ds     []*hookgate.Delivery
+	events map[[2]string]*hookgate.Event
+	until  time.Time
+}
+
+// AdoptLease implements hookgate.Adopter: deliveries are born leased to
+// this node while it runs and has room in memory for them.
+func (d *Dispatcher) AdoptLease() (string, time.Duration, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.running || d.stopping || d.queued+d.bornRows >= 16*d.cfg.BatchSize {
+		return "", 0, false
+	}
+	return d.cfg.Node, d.cfg.Lease, true
+}
+
+// Adopt implements hookgate.Adopter: the claim loop routes the deliveries
+// as it would claimed ones. Once the dispatcher stops, adopted rows are
+// left to Leave, which gives back every row still leased to this node.
+func (d *Dispatcher) Adopt(ds []*hookgate.Delivery, events map[[2]string]*hookgate.Event, until time.Time) {
+	d.mu.Lock()
+	if !d.running || d.stopping {
+		d.mu.Unlock()
+		return
+	}
+	d.born = append(d.born, bornBatch{ds, events, until})
+	d.bornRows += len(ds)
+	d.mu.Unlock()
+	select {
+	case d.bornCh <- struct{}{}:
+	default:
+	}
+}
+
+// routeBorn routes the adopted batches waiting.
+func (d *Dispatcher) routeBorn(ctx context.Context, results chan<- outcome) {
+	d.mu.Lock()
+	batches := d.born
+	d.born, d.bornRows = nil, 0
+	d.mu.Unlock()
+	for _, b := range batches {
+		d.route(ctx, b.ds, b.until, b.events, results)
 	}
 }
 
@@ -71,16 +130,19 @@ func (d *Dispatcher) waitRoom(ctx context.Context) bool {
 
 // route hands claimed rows to their endpoints' queues. Rows of deleted or
 // inactive webhooks are settled at once, and rows an endpoint has no room
-// for are given back.
-func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, lease time.Time, results chan<- outcome) {
+// for are given back. events, when nil, are read for the rows.
+func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, lease time.Time, events map[[2]string]*hookgate.Event, results chan<- outcome) {
 	if len(claimed) == 0 {
 		return
 	}
 	hooks := map[string]*hookgate.Webhook{} // nil: deleted
 	var settled []outcome
-	events, err := d.cfg.Queue.FindEventsForDelivery(ctx, claimed)
-	if err != nil && ctx.Err() == nil {
-		d.cfg.Logger.Warn("read the events of claimed deliveries; each is read when sent", "err", err)
+	if events == nil {
+		var err error
+		events, err = d.cfg.Queue.FindEventsForDelivery(ctx, claimed)
+		if err != nil && ctx.Err() == nil {
+			d.cfg.Logger.Warn("read the events of claimed deliveries; each is read when sent", "err", err)
+		}
 	}
 	now := d.cfg.Now()
 	for _, dl := range claimed {
@@ -88,7 +150,7 @@ func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, le
 		w, ok := hooks[dl.WebhookID]
 		if !ok {
 			var err error
-			w, err = d.cfg.Queue.FindWebhook(ctx, dl.ProjectID, dl.WebhookID)
+			w, err = d.cfg.Queue.DeliveryWebhook(ctx, dl.ProjectID, dl.WebhookID)
 			if err != nil && hookgate.ErrorCode(err) != hookgate.ENotFound {
 				settled = append(settled, release(j, now.Add(5*time.Second))) // try again later, no attempt counted
 				continue

@@ -93,7 +93,13 @@ type Dispatcher struct {
 	eps      map[string]*endpoint
 	ready    []*endpoint
 	queued   int // rows waiting in endpoint queues
+	running  bool
 	stopping bool
+	// born are deliveries adopted at their creation, waiting for the
+	// claim loop to route them; bornRows counts their rows.
+	born     []bornBatch
+	bornRows int
+	bornCh   chan struct{}
 
 	projMu   sync.Mutex
 	projects map[string]cachedSchedule
@@ -140,7 +146,7 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
 	}
-	d := &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1),
+	d := &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), bornCh: make(chan struct{}, 1),
 		eps: map[string]*endpoint{}, projects: map[string]cachedSchedule{},
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookgate_delivery_outcomes_total",
@@ -211,6 +217,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	beatCtx, stopBeating := context.WithCancel(context.WithoutCancel(ctx))
 	d.join(ctx)
 	go func() { d.heartbeat(beatCtx); close(beating) }()
+	d.mu.Lock()
+	d.running = true
+	d.mu.Unlock()
 	recorded := make(chan struct{})
 	go func() { d.record(results); close(recorded) }()
 	var workers sync.WaitGroup
@@ -228,6 +237,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		left = append(left, e.queue...)
 		e.queue = nil
 	}
+	// Adopted rows not yet routed stay leased to this node: Leave gives
+	// them back.
+	d.born, d.bornRows = nil, 0
 	d.queued = 0
 	d.work.Broadcast()
 	d.mu.Unlock()

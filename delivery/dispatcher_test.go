@@ -107,6 +107,8 @@ func newHarness(t testing.TB, engine string, schedule hookgate.Schedule, opts ..
 		o(&cfg)
 	}
 	d := delivery.New(cfg)
+	// As serve does: ingest hands new deliveries to the running dispatcher.
+	s.Adopt(d)
 	start := func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -136,7 +138,9 @@ func (h *harness) send(t *testing.T, n int) []*hookgate.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.disp.Wake()
+	if len(out) > 0 && !out[0].Adopted {
+		h.disp.Wake() // as the API does for deliveries no dispatcher holds
+	}
 	return out
 }
 
@@ -387,5 +391,43 @@ func TestUnsendableFailsAtOnce(t *testing.T) {
 		if d.Attempts != 1 || !strings.Contains(d.LastError, "base64") {
 			t.Fatalf("delivery = %+v", d)
 		}
+	})
+}
+
+// Deliveries created while the dispatcher runs are born leased to it and
+// sent without a claim: with no poll and no wake-up, they arrive all the
+// same, and the store shows them leased to this node until recorded.
+func TestAdoptedDeliveriesNeedNoClaim(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		var got atomic.Int32
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-release
+			got.Add(1)
+		}))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() {
+			select {
+			case <-release:
+			default:
+				close(release)
+			}
+		})
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.Poll = time.Hour })
+		h.webhook(t, srv.URL)
+		time.Sleep(100 * time.Millisecond) // the dispatcher's first claim is over
+		evs, err := h.store.CreateEvents(context.Background(), h.proj, []hookgate.EventInput{{Type: "order.created", Data: json.RawMessage(`{}`)}, {Type: "order.created", Data: json.RawMessage(`{}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !evs[0].Adopted || !evs[1].Adopted {
+			t.Fatalf("events not adopted: %+v", evs)
+		}
+		// Leased to the node while in flight: no other node claims them.
+		if due, _, err := h.store.ClaimDue(context.Background(), "other-node", time.Now().Add(time.Second), 10, time.Minute); err != nil || len(due) != 0 {
+			t.Fatalf("another node claimed %d adopted deliveries (%v)", len(due), err)
+		}
+		close(release)
+		waitFor(t, "2 adopted deliveries", func() bool { return got.Load() == 2 && h.status(t, hookgate.DeliverySucceeded) == 2 })
 	})
 }

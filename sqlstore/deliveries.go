@@ -67,6 +67,10 @@ const deliveryCols = "id, project_id, event_id, webhook_id, event_type, status, 
 
 // deliveryReadCols are the columns scanDelivery reads: deliveryCols, which
 // event deliveries are inserted with, and the kind and chain of a trigger.
+// ingestDeliveryCols are the columns ingest inserts deliveries with: those
+// of deliveryCols and the node whose lease they are born with.
+const ingestDeliveryCols = deliveryCols + ", lease_node"
+
 const deliveryReadCols = deliveryCols + ", kind, chain_id"
 
 const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error, request_method, request_url, request_headers, response_body_encoding"

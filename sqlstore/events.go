@@ -90,30 +90,63 @@ func (s *Store) FindEventsForDelivery(ctx context.Context, ds []*hookgate.Delive
 	}
 	out := make(map[[2]string]*hookgate.Event, len(seen))
 	for project, ids := range byProject {
-		q := `SELECT id, project_id, type, CASE WHEN LENGTH(data) <= ` + strconv.Itoa(InlineEventBytes) + ` THEN data END, created_at
-			FROM events WHERE project_id = ? AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
-		rows, err := s.read.QueryContext(ctx, s.q(q), append([]any{project}, ids...)...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var e hookgate.Event
-			var data sql.NullString
-			var created int64
-			if err := rows.Scan(&e.ID, &e.ProjectID, &e.Type, &data, &created); err != nil {
-				rows.Close()
+		for len(ids) > 0 {
+			// A few fixed IN-list sizes, so that the statements are
+			// prepared once; a short last chunk repeats its last ID.
+			n := inChunk(len(ids))
+			chunk := ids[:min(n, len(ids))]
+			ids = ids[len(chunk):]
+			if err := s.readEvents(ctx, project, chunk, n, out); err != nil {
 				return nil, err
 			}
-			if data.Valid {
-				e.Data = json.RawMessage(data.String)
-			}
-			e.CreatedAt = fromMicros(created)
-			out[[2]string{e.ProjectID, e.ID}] = &e
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// inChunk is the IN-list size used for n IDs: the smallest of insertChunks
+// that holds them, or the largest.
+func inChunk(n int) int {
+	best := insertChunks[0]
+	for _, c := range insertChunks {
+		if c >= n {
+			best = c
+		}
+	}
+	return best
+}
+
+// readEvents reads the events ids (padded to n with the last) of project
+// into out.
+func (s *Store) readEvents(ctx context.Context, project string, ids []any, n int, out map[[2]string]*hookgate.Event) error {
+	q := `SELECT id, project_id, type, CASE WHEN LENGTH(data) <= ` + strconv.Itoa(InlineEventBytes) + ` THEN data END, created_at
+		FROM events WHERE project_id = ? AND id IN (?` + strings.Repeat(", ?", n-1) + `)`
+	st, err := s.prepare(ctx, s.read, q)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, 1+n)
+	args = append(append(args, project), ids...)
+	for len(args) < 1+n {
+		args = append(args, ids[len(ids)-1])
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e hookgate.Event
+		var data sql.NullString
+		var created int64
+		if err := rows.Scan(&e.ID, &e.ProjectID, &e.Type, &data, &created); err != nil {
+			return err
+		}
+		if data.Valid {
+			e.Data = json.RawMessage(data.String)
+		}
+		e.CreatedAt = fromMicros(created)
+		out[[2]string{e.ProjectID, e.ID}] = &e
+	}
+	return rows.Err()
 }

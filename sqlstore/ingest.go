@@ -64,7 +64,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 		hooks, ok := subs[r.projectID]
 		if !ok {
 			var err error
-			if hooks, err = s.subscribers(ctx, s.read, r.projectID); err != nil {
+			if hooks, err = s.cachedSubscribers(ctx, r.projectID); err != nil {
 				return err
 			}
 			subs[r.projectID] = hooks
@@ -86,8 +86,23 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 
 	now := s.now().UTC()
 	nowUS := micros(now)
+	// Deliveries are born leased to the adopter's node, when it has room.
+	var adopter hookgate.Adopter
+	var node string
+	var until time.Time
+	if box := s.adopter.Load(); box != nil {
+		if n, lease, ok := box.a.AdoptLease(); ok {
+			adopter, node, until = box.a, n, now.Add(lease).Truncate(time.Microsecond)
+		}
+	}
+	leaseUS := int64(0)
+	if adopter != nil {
+		leaseUS = micros(until)
+	}
 	seen := map[idemKey]claimed{}
 	var events, deliveries [][]any
+	var born []*hookgate.Delivery
+	var bornEvents map[[2]string]*hookgate.Event
 	for ri, r := range reqs {
 		r.out = make([]*hookgate.Event, len(r.in))
 		for i, in := range r.in {
@@ -120,8 +135,20 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			}
 			for _, hid := range matches[ri][i] {
 				e.Deliveries++
-				deliveries = append(deliveries, []any{hookgate.DeliveryID(e.ID, hid), r.projectID, e.ID, hid, in.Type,
-					hookgate.DeliveryPending, 0, nowUS, 0, 0, "", nowUS, nowUS})
+				id := hookgate.DeliveryID(e.ID, hid)
+				deliveries = append(deliveries, []any{id, r.projectID, e.ID, hid, in.Type,
+					hookgate.DeliveryPending, 0, nowUS, leaseUS, 0, "", nowUS, nowUS, node})
+				if adopter != nil {
+					born = append(born, &hookgate.Delivery{ID: id, ProjectID: r.projectID, EventID: e.ID, WebhookID: hid, EventType: in.Type,
+						Kind: hookgate.KindEvent, Status: hookgate.DeliveryPending, NextAttemptAt: e.CreatedAt, CreatedAt: e.CreatedAt, UpdatedAt: e.CreatedAt})
+				}
+			}
+			if adopter != nil && e.Deliveries > 0 {
+				if bornEvents == nil {
+					bornEvents = map[[2]string]*hookgate.Event{}
+				}
+				bornEvents[[2]string{r.projectID, e.ID}] = e
+				e.Adopted = true
 			}
 			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, nowUS})
 			if in.IdempotencyKey != "" {
@@ -136,13 +163,20 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	if err := s.insertRows(ctx, tx, "deliveries", deliveryCols, deliveries); err != nil {
 		return err
 	}
-	if len(deliveries) > 0 && s.engine == EnginePostgres {
-		// Delivered to every node's Listen when the transaction commits.
+	if len(deliveries) > len(born) && s.engine == EnginePostgres {
+		// Delivered to every node's Listen when the transaction commits:
+		// deliveries not adopted here are for whichever node claims first.
 		if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')"); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if len(born) > 0 {
+		adopter.Adopt(born, bornEvents, until)
+	}
+	return nil
 }
 
 func replayOf(e *hookgate.Event) *hookgate.Event {
@@ -152,7 +186,11 @@ func replayOf(e *hookgate.Event) *hookgate.Event {
 }
 
 func (s *Store) subscribers(ctx context.Context, db *sql.DB, projectID string) ([]subscriber, error) {
-	rows, err := db.QueryContext(ctx, s.q(`SELECT id, events FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`), projectID, hookgate.StatusActive)
+	st, err := s.prepare(ctx, db, `SELECT id, events FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, projectID, hookgate.StatusActive)
 	if err != nil {
 		return nil, err
 	}
@@ -172,15 +210,22 @@ func (s *Store) subscribers(ctx context.Context, db *sql.DB, projectID string) (
 	return out, rows.Err()
 }
 
+// claimKeySQL claims an idempotency key unless an unexpired claim exists.
+const claimKeySQL = `INSERT INTO idempotency_keys (project_id, key, event_id, expires_at, body_hash) VALUES (?, ?, ?, ?, ?)
+	ON CONFLICT (project_id, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at, body_hash = excluded.body_hash
+	WHERE idempotency_keys.expires_at <= ?`
+
 // claimIdempotencyKey makes key k name the new event eventID, unless an
 // unexpired claim exists: then it returns the event that claim names. On
 // PostgreSQL a concurrent claim of the same key by an uncommitted
 // transaction makes this wait for it, so two nodes never both create an
 // event for one key.
 func (s *Store) claimIdempotencyKey(ctx context.Context, tx *sql.Tx, k idemKey, eventID, hash string, nowUS int64) (*hookgate.Event, string, error) {
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO idempotency_keys (project_id, key, event_id, expires_at, body_hash) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (project_id, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at, body_hash = excluded.body_hash
-		WHERE idempotency_keys.expires_at <= ?`), k.project, k.key, eventID, nowUS+hookgate.IdempotencyWindow.Microseconds(), hash, nowUS)
+	st, err := s.hotTx(ctx, tx, claimKeySQL)
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := st.ExecContext(ctx, k.project, k.key, eventID, nowUS+hookgate.IdempotencyWindow.Microseconds(), hash, nowUS)
 	if err != nil {
 		return nil, "", err
 	}

@@ -51,7 +51,7 @@ type stmtKey struct {
 }
 
 // insertTables are the tables written with insertRows.
-var insertTables = []struct{ name, cols string }{{"events", eventCols}, {"deliveries", deliveryCols}, {"attempts", attemptCols}}
+var insertTables = []struct{ name, cols string }{{"events", eventCols}, {"deliveries", ingestDeliveryCols}, {"attempts", attemptCols}}
 
 // prepareInserts prepares every multi-row INSERT once. It must run outside a
 // transaction: SQLite's only writer connection is busy during one.
@@ -73,8 +73,23 @@ func (s *Store) prepareInserts(ctx context.Context) error {
 			s.stmts.Store(key, st)
 		}
 	}
+	for _, q := range s.hotWrites() {
+		if _, err := s.prepare(ctx, s.write, q); err != nil {
+			return err
+		}
+	}
 	s.prepared.Store(true)
 	return nil
+}
+
+// hotWrites are the statements run inside the ingest and record
+// transactions, prepared once by prepareInserts.
+func (s *Store) hotWrites() []string {
+	qs := []string{streakSQL(true), streakSQL(false), claimKeySQL}
+	if s.engine == EngineSQLite {
+		qs = append(qs, moveOneSQL) // numbered placeholders: SQLite's own
+	}
+	return qs
 }
 
 // insertStmt returns the prepared INSERT of n rows into table.

@@ -76,8 +76,16 @@ func (s *Store) ReleaseLeases(ctx context.Context, node string) (int64, error) {
 	return n, err
 }
 
-// Leave forgets node, which stopped after giving its rows back.
+// Leave gives back the pending rows still leased to node, which stopped
+// (rows adopted at their birth as it stopped, not yet routed), and forgets
+// it.
 func (s *Store) Leave(ctx context.Context, node string) error {
-	_, err := s.write.ExecContext(ctx, s.q(`DELETE FROM nodes WHERE id = ?`), node)
-	return err
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET lease_until = 0, lease_node = ''
+			WHERE status = 'pending' AND lease_until > 0 AND lease_node = ?`), node); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM nodes WHERE id = ?`), node)
+		return err
+	})
 }

@@ -21,11 +21,15 @@ func (s *Store) ClaimDue(ctx context.Context, node string, now time.Time, limit 
 	if s.engine == EnginePostgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := s.write.QueryContext(ctx, s.q(`UPDATE deliveries SET lease_until = ?, lease_node = ?
+	st, err := s.prepare(ctx, s.write, `UPDATE deliveries SET lease_until = ?, lease_node = ?
 		WHERE (project_id, id) IN (SELECT project_id, id FROM deliveries
 			WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until < ?
 			ORDER BY next_attempt_at LIMIT ?`+lock+`)
-		RETURNING `+deliveryReadCols), micros(until), node, micros(now), micros(now), limit)
+		RETURNING `+deliveryReadCols)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	rows, err := st.QueryContext(ctx, micros(until), node, micros(now), micros(now), limit)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -68,11 +72,11 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 			return err
 		}
 		for _, st := range streaks {
-			q := `UPDATE webhooks SET failing_since = ? WHERE id = ?`
-			if !st.reset {
-				q += ` AND failing_since = 0`
+			stmt, err := s.hotTx(ctx, tx, streakSQL(st.reset))
+			if err != nil {
+				return err
 			}
-			if _, err := tx.ExecContext(ctx, s.q(q), st.since, st.webhookID); err != nil {
+			if _, err := stmt.ExecContext(ctx, st.since, st.webhookID); err != nil {
 				return err
 			}
 		}
@@ -116,12 +120,10 @@ func moveArgs(o hookgate.AttemptOutcome) []any {
 // UPDATE … FROM).
 func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, outs []hookgate.AttemptOutcome) error {
 	if s.engine == EngineSQLite {
-		st, err := tx.PrepareContext(ctx, `UPDATE deliveries SET `+moveSet("?3", "?4", "?5", "?6", "?7", "?9")+
-			` WHERE project_id = ?1 AND id = ?2 AND lease_until = ?8`)
+		st, err := s.hotTx(ctx, tx, moveOneSQL)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
 		for _, o := range outs {
 			if _, err := st.ExecContext(ctx, append(moveArgs(o), micros(now))...); err != nil {
 				return err
@@ -143,6 +145,20 @@ func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, o
 	b.WriteString(`) AS v WHERE deliveries.project_id = v.column1 AND deliveries.id = v.column2 AND deliveries.lease_until = v.column8`)
 	_, err := tx.ExecContext(ctx, s.q(b.String()), args...)
 	return err
+}
+
+// moveOneSQL applies one outcome to its delivery on SQLite.
+var moveOneSQL = `UPDATE deliveries SET ` + moveSet("?3", "?4", "?5", "?6", "?7", "?9") +
+	` WHERE project_id = ?1 AND id = ?2 AND lease_until = ?8`
+
+// streakSQL changes a webhook's failure streak: with reset it sets
+// failing_since, else it starts a streak unless one runs.
+func streakSQL(reset bool) string {
+	q := `UPDATE webhooks SET failing_since = ? WHERE id = ?`
+	if !reset {
+		q += ` AND failing_since = 0`
+	}
+	return q
 }
 
 // streak is the change a batch of attempts makes to a webhook's failure

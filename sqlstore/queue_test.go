@@ -411,3 +411,60 @@ func TestReleaseLeasesOfDeadProcesses(t *testing.T) {
 		}
 	})
 }
+
+// What ingest and the dispatcher read of webhooks follows every change at
+// once, on both engines (the embedded store caches it).
+func TestWebhookReadsFollowChanges(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "cache")
+		w := newWebhook(t, s, p.ID, "a")
+		send := func(typ string) int {
+			t.Helper()
+			evs, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: typ, Data: json.RawMessage(`1`)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return evs[0].Deliveries
+		}
+		if n := send("a"); n != 1 {
+			t.Fatalf("deliveries = %d, want 1", n)
+		}
+		got, err := s.DeliveryWebhook(ctx, p.ID, w.ID)
+		if err != nil || got.URL != w.URL {
+			t.Fatalf("webhook = %+v, %v", got, err)
+		}
+		w.Events, w.URL = []string{"b"}, "http://127.0.0.1:9/moved"
+		if err := s.UpdateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		if n := send("a"); n != 0 {
+			t.Fatalf("after the filter changed, deliveries = %d, want 0", n)
+		}
+		if got, _ := s.DeliveryWebhook(ctx, p.ID, w.ID); got.URL != w.URL {
+			t.Fatalf("after the update, URL = %s", got.URL)
+		}
+		if _, err := s.SetWebhookStatus(ctx, p.ID, w.ID, hookgate.StatusDeactivated, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.DeliveryWebhook(ctx, p.ID, w.ID); got.Status != hookgate.StatusDeactivated {
+			t.Fatalf("after deactivation, status = %s", got.Status)
+		}
+		if n := send("b"); n != 0 {
+			t.Fatalf("a deactivated webhook got %d deliveries", n)
+		}
+		second := newWebhook(t, s, p.ID, "b")
+		if n := send("b"); n != 1 {
+			t.Fatalf("a new webhook: deliveries = %d, want 1", n)
+		}
+		if err := s.DeleteWebhook(ctx, p.ID, second.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DeliveryWebhook(ctx, p.ID, second.ID); hookgate.ErrorCode(err) != hookgate.ENotFound {
+			t.Fatalf("a deleted webhook: %v", err)
+		}
+		if n := send("b"); n != 0 {
+			t.Fatalf("a deleted webhook got %d deliveries", n)
+		}
+	})
+}

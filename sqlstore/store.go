@@ -63,6 +63,8 @@ type Store struct {
 	stmts    sync.Map // stmtKey -> prepared multi-row INSERT
 	prepared atomic.Bool
 	hot      sync.Map // hotKey -> prepared statement of a frequent query
+	adopter  atomic.Pointer[adopterBox]
+	hooks    hookCache
 
 	ingest *committer
 }
@@ -185,6 +187,19 @@ func (s *Store) openPostgres(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// adopterBox holds an Adopter for atomic.Pointer.
+type adopterBox struct{ a hookgate.Adopter }
+
+// Adopt hands the deliveries ingest creates from now on to a, leased to it
+// in the same transaction (see hookgate.Adopter); nil stops.
+func (s *Store) Adopt(a hookgate.Adopter) {
+	if a == nil {
+		s.adopter.Store(nil)
+		return
+	}
+	s.adopter.Store(&adopterBox{a})
+}
+
 // Engine returns EngineSQLite or EnginePostgres.
 func (s *Store) Engine() string { return s.engine }
 
@@ -211,6 +226,18 @@ func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
+}
+
+// hotTx returns query bound to tx: the statement prepareInserts prepared
+// once on the writer when it is one of hotWrites, else prepared for tx
+// alone. (Preparing on the writer inside a transaction would wait for the
+// connection the transaction holds: SQLite has one.) A statement from
+// hotTx is closed with its transaction.
+func (s *Store) hotTx(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := s.hot.Load(hotKey{s.write, query}); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	return tx.PrepareContext(ctx, s.q(query))
 }
 
 // Ping reports whether the database answers.

@@ -173,6 +173,10 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		DisableAfter: f.disableAfter,
 		Drain:        f.drainTimeout,
 	})
+	// Deliveries of the events this node accepts are born leased to its
+	// dispatcher: no claim query on the hot path.
+	store.Adopt(dispatcher)
+	defer store.Adopt(nil)
 	publicURL, err := publicBase(f.publicURL, f.addr)
 	if err != nil {
 		return err
