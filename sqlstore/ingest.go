@@ -78,11 +78,25 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			}
 		}
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	// On PostgreSQL a batch without idempotency keys is one statement (see
+	// unnest.go); otherwise a transaction, begun before the keys are
+	// claimed.
+	oneStatement := s.engine == EnginePostgres
+	for _, r := range reqs {
+		for _, in := range r.in {
+			if in.IdempotencyKey != "" {
+				oneStatement = false
+			}
+		}
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var tx *sql.Tx
+	if !oneStatement {
+		var err error
+		if tx, err = s.write.BeginTx(ctx, nil); err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	}
 
 	now := s.now().UTC()
 	nowUS := micros(now)
@@ -157,21 +171,35 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			r.out[i] = e
 		}
 	}
-	if err := s.insertRows(ctx, tx, "events", eventCols, events); err != nil {
-		return err
-	}
-	if err := s.insertRows(ctx, tx, "deliveries", deliveryCols, deliveries); err != nil {
-		return err
-	}
-	if len(deliveries) > len(born) && s.engine == EnginePostgres {
-		// Delivered to every node's Listen when the transaction commits:
-		// deliveries not adopted here are for whichever node claims first.
-		if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')"); err != nil {
+	// Deliveries not adopted here are for whichever node claims first: on
+	// PostgreSQL every node's Listen hears of them at the commit.
+	notify := len(deliveries) > len(born) && s.engine == EnginePostgres
+	if oneStatement {
+		var p pgStatement
+		p.insert("events", eventCols, events)
+		p.insert("deliveries", ingestDeliveryCols, deliveries)
+		final := "SELECT 1"
+		if notify {
+			final = "SELECT pg_notify('" + wakeChannel + "', '')"
+		}
+		if _, err := s.write.ExecContext(ctx, p.sql(final), p.args...); err != nil {
 			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return err
+	} else {
+		if err := s.insertRows(ctx, tx, "events", eventCols, events); err != nil {
+			return err
+		}
+		if err := s.insertRows(ctx, tx, "deliveries", ingestDeliveryCols, deliveries); err != nil {
+			return err
+		}
+		if notify {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')"); err != nil {
+				return err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
 	}
 	if len(born) > 0 {
 		adopter.Adopt(born, bornEvents, until)

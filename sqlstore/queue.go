@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -17,19 +16,27 @@ import (
 // expired cannot overwrite the work of the node that took the row over.
 func (s *Store) ClaimDue(ctx context.Context, node string, now time.Time, limit int, lease time.Duration) ([]*hookgate.Delivery, time.Time, error) {
 	until := now.Add(lease).Truncate(time.Microsecond)
-	lock := ""
+	var st *sql.Stmt
+	var err error
+	var args []any
 	if s.engine == EnginePostgres {
-		lock = " FOR UPDATE SKIP LOCKED"
+		// hookgate_claim (migration 00010) is the same UPDATE with rows
+		// locked by another node's claim skipped (FOR UPDATE SKIP LOCKED)
+		// and planner settings that walk the due index in order.
+		st, err = s.prepare(ctx, s.write, `SELECT `+deliveryReadCols+` FROM hookgate_claim(?, ?, ?, ?)`)
+		args = []any{micros(until), node, micros(now), limit}
+	} else {
+		st, err = s.prepare(ctx, s.write, `UPDATE deliveries SET lease_until = ?, lease_node = ?
+			WHERE (project_id, id) IN (SELECT project_id, id FROM deliveries
+				WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until < ?
+				ORDER BY next_attempt_at LIMIT ?)
+			RETURNING `+deliveryReadCols)
+		args = []any{micros(until), node, micros(now), micros(now), limit}
 	}
-	st, err := s.prepare(ctx, s.write, `UPDATE deliveries SET lease_until = ?, lease_node = ?
-		WHERE (project_id, id) IN (SELECT project_id, id FROM deliveries
-			WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until < ?
-			ORDER BY next_attempt_at LIMIT ?`+lock+`)
-		RETURNING `+deliveryReadCols)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	rows, err := st.QueryContext(ctx, micros(until), node, micros(now), micros(now), limit)
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -45,8 +52,8 @@ func (s *Store) ClaimDue(ctx context.Context, node string, now time.Time, limit 
 	return out, until, rows.Err()
 }
 
-// RecordAttempts stores attempts and moves their deliveries on, in one
-// transaction of a few statements whatever the number of outcomes. A
+// RecordAttempts stores attempts and moves their deliveries on: on
+// PostgreSQL in one statement (recordPG), on SQLite in one transaction. A
 // delivery whose lease is no longer the one given keeps its state (another
 // node owns it now); its attempt is recorded all the same. An outcome
 // without an attempt only moves its delivery on: the last attempt's status
@@ -67,6 +74,9 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 		attempts = append(attempts, attemptRow(o.ProjectID, &a))
 	}
 	streaks := failureStreaks(outs)
+	if s.engine == EnginePostgres {
+		return s.recordPG(ctx, now, attempts, streaks, outs)
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.insertRows(ctx, tx, "attempts", attemptCols, attempts); err != nil {
 			return err
@@ -80,15 +90,47 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 				return err
 			}
 		}
-		for len(outs) > 0 {
-			n := min(len(outs), 100)
-			if err := s.moveDeliveries(ctx, tx, now, outs[:n]); err != nil {
-				return err
-			}
-			outs = outs[n:]
-		}
-		return nil
+		return s.moveDeliveries(ctx, tx, now, outs)
 	})
+}
+
+// moveTypes are the PostgreSQL types of moveArgs' values.
+var moveTypes = []string{"text", "text", "text", "bigint", "bigint", "bigint", "text", "bigint"}
+
+// recordPG records outcomes on PostgreSQL in one statement (see
+// unnest.go): the attempts inserted, the failure streaks changed and the
+// deliveries moved on, atomically. A webhook has one streak change per
+// batch and a delivery one outcome, so no row is changed twice.
+func (s *Store) recordPG(ctx context.Context, now time.Time, attempts [][]any, streaks []streak, outs []hookgate.AttemptOutcome) error {
+	var p pgStatement
+	p.insert("attempts", attemptCols, attempts)
+	var reset, start [][]any
+	for _, st := range streaks {
+		if st.reset {
+			reset = append(reset, []any{st.webhookID, st.since})
+		} else {
+			start = append(start, []any{st.webhookID, st.since})
+		}
+	}
+	if len(reset) > 0 {
+		u := p.arrays([]string{"text", "bigint"}, reset)
+		p.add(`UPDATE webhooks SET failing_since = v.since FROM ` + u + ` AS v(id, since) WHERE webhooks.id = v.id`)
+	}
+	if len(start) > 0 {
+		u := p.arrays([]string{"text", "bigint"}, start)
+		p.add(`UPDATE webhooks SET failing_since = v.since FROM ` + u + ` AS v(id, since) WHERE webhooks.id = v.id AND webhooks.failing_since = 0`)
+	}
+	moves := make([][]any, len(outs))
+	for i, o := range outs {
+		moves[i] = moveArgs(o)
+	}
+	u := p.arrays(moveTypes, moves)
+	nowArg := p.param(micros(now))
+	p.add(`UPDATE deliveries SET ` + moveSet("v.status", "v.made", "v.next", "v.code", "v.err", nowArg) + ` FROM ` + u +
+		` AS v(project_id, id, status, made, next, code, err, lease)
+		WHERE deliveries.project_id = v.project_id AND deliveries.id = v.id AND deliveries.lease_until = v.lease`)
+	_, err := s.write.ExecContext(ctx, p.sql("SELECT 1"), p.args...)
+	return err
 }
 
 // moveSet is the SET clause applying an outcome to its delivery, given the
@@ -114,37 +156,20 @@ func moveArgs(o hookgate.AttemptOutcome) []any {
 	return []any{o.ProjectID, o.Attempt.DeliveryID, o.Status, made, next, o.Attempt.StatusCode, o.Attempt.Error, micros(o.LeaseUntil)}
 }
 
-// moveDeliveries applies outcomes to their deliveries: on PostgreSQL with
-// one UPDATE … FROM (VALUES …), a single round trip; on SQLite, in process,
-// with one indexed UPDATE each (its planner may scan the whole table for an
-// UPDATE … FROM).
+// moveDeliveries applies outcomes to their deliveries on SQLite: in
+// process, with one indexed UPDATE each (its planner may scan the whole
+// table for an UPDATE … FROM). PostgreSQL has recordPG.
 func (s *Store) moveDeliveries(ctx context.Context, tx *sql.Tx, now time.Time, outs []hookgate.AttemptOutcome) error {
-	if s.engine == EngineSQLite {
-		st, err := s.hotTx(ctx, tx, moveOneSQL)
-		if err != nil {
+	st, err := s.hotTx(ctx, tx, moveOneSQL)
+	if err != nil {
+		return err
+	}
+	for _, o := range outs {
+		if _, err := st.ExecContext(ctx, append(moveArgs(o), micros(now))...); err != nil {
 			return err
 		}
-		for _, o := range outs {
-			if _, err := st.ExecContext(ctx, append(moveArgs(o), micros(now))...); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
-	var b strings.Builder
-	b.WriteString(`UPDATE deliveries SET ` + moveSet("v.column3", "v.column4", "v.column5", "v.column6", "v.column7", "?") + ` FROM (VALUES `)
-	args := make([]any, 0, 1+8*len(outs))
-	args = append(args, micros(now))
-	for i, o := range outs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT))`)
-		args = append(args, moveArgs(o)...)
-	}
-	b.WriteString(`) AS v WHERE deliveries.project_id = v.column1 AND deliveries.id = v.column2 AND deliveries.lease_until = v.column8`)
-	_, err := tx.ExecContext(ctx, s.q(b.String()), args...)
-	return err
+	return nil
 }
 
 // moveOneSQL applies one outcome to its delivery on SQLite.

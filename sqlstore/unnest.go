@@ -1,0 +1,116 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// On PostgreSQL, ingest and recording each write in one statement, in one
+// round trip with no BEGIN or COMMIT: the rows go as one array per column,
+// spread with unnest, and the writes are data-modifying CTEs of the same
+// statement, which PostgreSQL applies atomically. The statement text does
+// not depend on the number of rows, so pgx prepares it once per
+// connection.
+
+// pgColumns turns rows (of string, int and int64 values, the same kind in
+// each column) into one array per column, and names each array's type.
+func pgColumns(rows [][]any, width int) (args []any, types []string) {
+	args, types = make([]any, width), make([]string, width)
+	for c := range width {
+		kind := "text"
+		if len(rows) > 0 {
+			switch rows[0][c].(type) {
+			case int, int64:
+				kind = "bigint"
+			}
+		}
+		types[c] = kind
+		if kind == "bigint" {
+			col := make([]int64, len(rows))
+			for i, r := range rows {
+				switch v := r[c].(type) {
+				case int:
+					col[i] = int64(v)
+				case int64:
+					col[i] = v
+				}
+			}
+			args[c] = col
+			continue
+		}
+		col := make([]string, len(rows))
+		for i, r := range rows {
+			col[i], _ = r[c].(string)
+		}
+		args[c] = col
+	}
+	return args, types
+}
+
+// unnestList is "unnest($n::type[], …)" for the arrays numbered from first.
+func unnestList(types []string, first int) string {
+	var b strings.Builder
+	b.WriteString("unnest(")
+	for i, t := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(first+i) + "::" + t + "[]")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// pgStatement builds one statement of data-modifying CTEs.
+type pgStatement struct {
+	ctes []string
+	args []any
+}
+
+// insert adds "INSERT INTO table (cols) SELECT * FROM unnest(…)" of rows,
+// the columns typed by the first row; none adds nothing.
+func (p *pgStatement) insert(table, cols string, rows [][]any) {
+	if len(rows) == 0 {
+		return
+	}
+	width := strings.Count(cols, ",") + 1
+	args, types := pgColumns(rows, width)
+	p.add(fmt.Sprintf("INSERT INTO %s (%s) SELECT * FROM %s", table, cols, unnestList(types, len(p.args)+1)), args...)
+}
+
+// arrays returns the unnest list of rows' columns, typed by types, and
+// adds them to the arguments.
+func (p *pgStatement) arrays(types []string, rows [][]any) string {
+	args, _ := pgColumns(rows, len(types))
+	u := unnestList(types, len(p.args)+1)
+	p.args = append(p.args, args...)
+	return u
+}
+
+// param adds one scalar argument and returns its placeholder.
+func (p *pgStatement) param(v any) string {
+	p.args = append(p.args, v)
+	return "$" + strconv.Itoa(len(p.args))
+}
+
+// add adds a CTE whose placeholders follow the arguments so far.
+func (p *pgStatement) add(cte string, args ...any) {
+	p.ctes = append(p.ctes, cte)
+	p.args = append(p.args, args...)
+}
+
+// sql is the statement: the CTEs, then final.
+func (p *pgStatement) sql(final string) string {
+	var b strings.Builder
+	for i, c := range p.ctes {
+		if i == 0 {
+			b.WriteString("WITH ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString("w" + strconv.Itoa(i) + " AS (" + c + ")")
+	}
+	b.WriteString(" " + final)
+	return b.String()
+}
