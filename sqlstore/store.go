@@ -65,6 +65,8 @@ type Store struct {
 	hot      sync.Map // hotKey -> prepared statement of a frequent query
 	adopter  atomic.Pointer[adopterBox]
 	hooks    hookCache
+	// checkpoints copies the WAL into the database file, on SQLite.
+	checkpoints *checkpointer
 
 	ingest *committer
 }
@@ -130,7 +132,10 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	// table stay in memory under load instead of being read back. 64 MiB
 	// took the server to 193 MB under the bench's fanout for no more speed
 	// (docs/performance.md); 16 MiB cost 5–15 % of delivery throughput.
-	dsn := "file:" + path + "?" + pragmas + "&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(1000)&_txlock=immediate"
+	// The writer does not checkpoint: checkpoint.go does, on a connection
+	// of its own, so that copying the WAL into the database and the fsync
+	// after it never hold up a commit.
+	dsn := "file:" + path + "?" + pragmas + "&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return err
@@ -163,7 +168,15 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	}
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
+	c, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return err
+	}
+	c.SetMaxOpenConns(1)
 	s.engine, s.write, s.read = EngineSQLite, w, r
+	s.checkpoints = startCheckpointer(c, s.log)
 	return nil
 }
 
@@ -250,6 +263,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // closes the connections.
 func (s *Store) Close() error {
 	s.ingest.close()
+	if s.checkpoints != nil {
+		s.checkpoints.stop()
+	}
 	for _, m := range []*sync.Map{&s.stmts, &s.hot} {
 		m.Range(func(_, v any) bool {
 			v.(*sql.Stmt).Close()

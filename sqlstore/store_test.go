@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -543,4 +545,44 @@ func q(engine, query string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// On SQLite the writer never checkpoints; the checkpointer copies the WAL
+// into the database file while the store runs, so the file grows with
+// the data and the WAL does not.
+func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
+	t.Parallel()
+	cfg := sqltest.Config(t, sqlstore.EngineSQLite)
+	s := sqltest.OpenConfig(t, cfg)
+	path := filepath.Join(cfg.DataDir, "hookgate.db")
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProject(t, s, "wal")
+	newWebhook(t, s, p.ID)
+	data := json.RawMessage(`"` + strings.Repeat("x", 2000) + `"`)
+	for range 20 {
+		in := make([]hookgate.EventInput, 50)
+		for i := range in {
+			in[i] = hookgate.EventInput{Type: "a", Data: data}
+		}
+		if _, err := s.CreateEvents(context.Background(), p.ID, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() > before.Size()+1<<20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file stayed at %d bytes (from %d): nothing was checkpointed", st.Size(), before.Size())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
