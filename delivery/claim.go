@@ -108,10 +108,10 @@ func (d *Dispatcher) waitRoom(ctx context.Context) bool {
 			q := len(e.queue)
 			if r := d.rateOf(e); r > 0 {
 				q = min(q, int(math.Ceil(r)))
-			} else if e.active >= d.cfg.PerEndpoint {
+			} else if e.active >= e.slots {
 				// No request has ended yet, and every slot is taken: it may
 				// be a slow endpoint; count what it is sure to take.
-				q = min(q, d.cfg.PerEndpoint)
+				q = min(q, e.slots)
 			}
 			soon += q
 		}

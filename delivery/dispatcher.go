@@ -16,14 +16,15 @@ import (
 // The dispatcher's defaults, used by New for a zero Config field and by
 // serve for its flags.
 const (
-	DefaultBatchSize    = 256
-	DefaultLease        = 2 * time.Minute
-	DefaultPerEndpoint  = 8
-	DefaultConcurrency  = 256
-	DefaultDisableAfter = 5 * 24 * time.Hour
-	DefaultDrain        = 30 * time.Second
-	DefaultPoll         = time.Second
-	DefaultNodeTimeout  = 15 * time.Second
+	DefaultBatchSize      = 256
+	DefaultLease          = 2 * time.Minute
+	DefaultPerEndpoint    = 8
+	DefaultMaxPerEndpoint = 64
+	DefaultConcurrency    = 256
+	DefaultDisableAfter   = 5 * 24 * time.Hour
+	DefaultDrain          = 30 * time.Second
+	DefaultPoll           = time.Second
+	DefaultNodeTimeout    = 15 * time.Second
 )
 
 // Config configures a Dispatcher; Queue and Sender are required.
@@ -52,9 +53,15 @@ type Config struct {
 	// embedded store's lock): every lease found at start belongs to a
 	// process that died, and is taken back at once.
 	Alone bool
-	// PerEndpoint caps concurrent requests to one webhook; default
-	// DefaultPerEndpoint.
+	// PerEndpoint is how many requests to one webhook may be in flight at
+	// first, and at least; default DefaultPerEndpoint. While the webhook
+	// answers 2xx with all its slots taken, it gets one slot more per
+	// window of successes, up to MaxPerEndpoint; a failure halves its
+	// slots, down to PerEndpoint.
 	PerEndpoint int
+	// MaxPerEndpoint caps the requests to one webhook in flight; default
+	// DefaultMaxPerEndpoint, and never less than PerEndpoint.
+	MaxPerEndpoint int
 	// Concurrency caps requests in flight; default DefaultConcurrency.
 	Concurrency int
 	// DisableAfter disables a webhook whose every attempt has failed for
@@ -129,6 +136,8 @@ func New(cfg Config) *Dispatcher {
 	setDefault(&cfg.BatchSize, DefaultBatchSize)
 	setDefault(&cfg.Lease, DefaultLease)
 	setDefault(&cfg.PerEndpoint, DefaultPerEndpoint)
+	setDefault(&cfg.MaxPerEndpoint, DefaultMaxPerEndpoint)
+	cfg.MaxPerEndpoint = max(cfg.MaxPerEndpoint, cfg.PerEndpoint)
 	setDefault(&cfg.Concurrency, DefaultConcurrency)
 	setDefault(&cfg.DisableAfter, DefaultDisableAfter)
 	setDefault(&cfg.Drain, DefaultDrain)

@@ -14,6 +14,9 @@ type endpoint struct {
 	id     string
 	queue  []job
 	active int // requests in flight
+	// slots is how many requests may be in flight (see
+	// Config.PerEndpoint); wins counts successes since it last grew.
+	slots, wins int
 	// lim is nil when the webhook has no rateLimit. It lets rows out of
 	// the queue at that rate without holding a worker; pace, at the same
 	// rate, absorbs the jitter of the work between the queue and the
@@ -47,7 +50,7 @@ func (d *Dispatcher) budget() time.Duration {
 func (d *Dispatcher) rateOf(e *endpoint) float64 {
 	r := 0.0
 	if e.avg > 0 {
-		r = float64(d.cfg.PerEndpoint) / e.avg.Seconds()
+		r = float64(e.slots) / e.avg.Seconds()
 	}
 	if e.limit > 0 && (r == 0 || float64(e.limit) < r) {
 		r = float64(e.limit)
@@ -92,7 +95,7 @@ func (d *Dispatcher) enqueue(j job, now time.Time) (outcome, bool) {
 func (d *Dispatcher) endpointFor(w *hookgate.Webhook, now time.Time) *endpoint {
 	e, ok := d.eps[w.ID]
 	if !ok {
-		e = &endpoint{id: w.ID}
+		e = &endpoint{id: w.ID, slots: d.cfg.PerEndpoint}
 		d.eps[w.ID] = e
 	}
 	e.lastUsed = now
@@ -117,7 +120,7 @@ func (d *Dispatcher) endpointFor(w *hookgate.Webhook, now time.Time) *endpoint {
 // makeReady puts e in line for a worker if it has a row it may send now.
 // d.mu is held.
 func (d *Dispatcher) makeReady(e *endpoint) {
-	if e.inReady || e.waiting || len(e.queue) == 0 || e.active >= d.cfg.PerEndpoint {
+	if e.inReady || e.waiting || len(e.queue) == 0 || e.active >= e.slots {
 		return
 	}
 	e.inReady = true
@@ -139,7 +142,7 @@ func (d *Dispatcher) next() (job, *endpoint, bool) {
 			d.ready[0] = nil
 			d.ready = d.ready[1:]
 			e.inReady = false
-			if e.waiting || len(e.queue) == 0 || e.active >= d.cfg.PerEndpoint {
+			if e.waiting || len(e.queue) == 0 || e.active >= e.slots {
 				continue
 			}
 			if e.lim != nil && !e.token {
@@ -201,6 +204,7 @@ func (d *Dispatcher) worker(ctx context.Context, results chan<- outcome) {
 // finished frees e's slot and keeps its request time and failure streak.
 func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
 	d.mu.Lock()
+	busy := e.active >= e.slots // every slot was taken: more may be wanted
 	e.active--
 	made, was := o.Attempt.ID != "", e.streak
 	if made {
@@ -215,8 +219,16 @@ func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
 		}
 		if o.Status == hookgate.DeliverySucceeded {
 			e.streak = 0
+			// Additive increase while the endpoint keeps up and rows wait.
+			if busy && len(e.queue) > 0 && e.slots < d.cfg.MaxPerEndpoint {
+				if e.wins++; e.wins >= e.slots {
+					e.slots, e.wins = e.slots+1, 0
+				}
+			}
 		} else {
 			e.streak++
+			// Multiplicative decrease on a failure, a 429 or 503 included.
+			e.slots, e.wins = max(d.cfg.PerEndpoint, e.slots/2), 0
 		}
 	}
 	streak := e.streak

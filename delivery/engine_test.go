@@ -343,3 +343,50 @@ func TestSlowEndpointBacklogDoesNotStopClaims(t *testing.T) {
 		}
 	})
 }
+
+// inflight counts a receiver's concurrent requests and keeps the most.
+type inflight struct {
+	mu        sync.Mutex
+	now, most int
+}
+
+func (f *inflight) hold(d time.Duration) func() {
+	return func() {
+		f.mu.Lock()
+		f.now++
+		f.most = max(f.most, f.now)
+		f.mu.Unlock()
+		time.Sleep(d)
+		f.mu.Lock()
+		f.now--
+		f.mu.Unlock()
+	}
+}
+
+func (f *inflight) peak() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.most
+}
+
+// An endpoint that keeps answering 2xx with a backlog waiting gets more
+// slots than it started with, never more than the cap; one that fails
+// keeps the slots it started with.
+func TestEndpointConcurrencyAdapts(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, hookgate.Schedule{time.Hour}, func(c *delivery.Config) { c.PerEndpoint, c.MaxPerEndpoint = 2, 6 })
+		var good, bad inflight
+		ok := newRecorder(t, 200, good.hold(5*time.Millisecond))
+		failing := newRecorder(t, 500, bad.hold(5*time.Millisecond))
+		h.webhook(t, ok.srv.URL)
+		h.webhook(t, failing.srv.URL)
+		h.send(t, 300)
+		waitFor(t, "300 deliveries to each endpoint", func() bool { return ok.count() == 300 && failing.count() == 300 })
+		if p := good.peak(); p <= 2 || p > 6 {
+			t.Fatalf("the healthy endpoint had at most %d requests in flight; want more than 2 and at most 6", p)
+		}
+		if p := bad.peak(); p > 2 {
+			t.Fatalf("the failing endpoint had %d requests in flight; want at most 2", p)
+		}
+	})
+}

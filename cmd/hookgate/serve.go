@@ -40,6 +40,8 @@ type serveFlags struct {
 	retention     time.Duration
 	disableAfter  time.Duration
 	nodeTimeout   time.Duration
+	endpointMin   int
+	endpointMax   int
 	pprofAddr     string
 	pprofRemote   bool
 	metricsAddr   string
@@ -78,6 +80,8 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().DurationVar(&f.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this node, while it beats, before another may take it over; more than --send-timeout")
 	cmd.Flags().DurationVar(&f.nodeTimeout, "node-timeout", delivery.DefaultNodeTimeout, "on PostgreSQL, how long a node's heartbeat may be silent before the other nodes take its deliveries over")
 	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", delivery.DefaultSendTimeout, "how long one delivery or trigger request may take")
+	cmd.Flags().IntVar(&f.endpointMin, "endpoint-concurrency", delivery.DefaultPerEndpoint, "deliveries in flight to one webhook at first, and at least; more while it answers 2xx with a backlog waiting")
+	cmd.Flags().IntVar(&f.endpointMax, "max-endpoint-concurrency", delivery.DefaultMaxPerEndpoint, "most deliveries in flight to one webhook from this node")
 	cmd.Flags().IntVar(&f.triggerConcurrency, "trigger-concurrency", delivery.DefaultTriggersPerWebhook, "triggers of one webhook in flight on this node; more are answered 429")
 	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", delivery.DefaultDrain, "how long SIGTERM waits for API requests and delivery requests in flight")
 	return withEnv(cmd)
@@ -97,6 +101,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.retention < time.Hour {
 		return fmt.Errorf("--retention must be at least 1h")
+	}
+	if f.endpointMin <= 0 || f.endpointMax < f.endpointMin || f.endpointMax > 1024 {
+		return fmt.Errorf("--endpoint-concurrency must be positive and at most --max-endpoint-concurrency, itself at most 1024")
 	}
 	if f.triggerConcurrency <= 0 {
 		return fmt.Errorf("--trigger-concurrency must be positive")
@@ -160,13 +167,15 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	// pacing are shared.
 	sender := &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version}
 	dispatcher := delivery.New(delivery.Config{
-		Queue:       store,
-		Sender:      sender,
-		Schedule:    schedule,
-		Logger:      log,
-		Registry:    reg,
-		Lease:       f.lease,
-		NodeTimeout: f.nodeTimeout,
+		Queue:          store,
+		Sender:         sender,
+		Schedule:       schedule,
+		Logger:         log,
+		Registry:       reg,
+		Lease:          f.lease,
+		NodeTimeout:    f.nodeTimeout,
+		PerEndpoint:    f.endpointMin,
+		MaxPerEndpoint: f.endpointMax,
 		// The embedded store is locked to this process: whatever it finds
 		// leased at start was claimed by a process that died.
 		Alone:        f.databaseURL == "",
