@@ -76,6 +76,12 @@ type Adopter interface {
 	// its new deliveries get; false leaves them unleased, for a claim (the
 	// adopter is full or stopping).
 	AdoptLease() (node string, lease time.Duration, ok bool)
+	// AdoptDue is asked for each new delivery, with the number of that
+	// webhook's deliveries adopted earlier in the same transaction: true
+	// adopts it; false has it born unleased and due at the time returned
+	// (the adopter holds as many rows for that webhook as it can send
+	// soon), so that it costs no write before then.
+	AdoptDue(webhookID string, adopted int, now time.Time) (bool, time.Time)
 	// Adopt is given, after the transaction committed, the deliveries it
 	// leased (never empty), their events by project and ID, and the end
 	// of their lease. It must not block: it runs in the ingest path.

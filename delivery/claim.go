@@ -67,6 +67,24 @@ func (d *Dispatcher) AdoptLease() (string, time.Duration, bool) {
 	return d.cfg.Node, d.cfg.Lease, true
 }
 
+// AdoptDue implements hookgate.Adopter: a new delivery to webhook is
+// adopted unless this node already holds, for that webhook, as many rows
+// as it can send soon (see spill); then it is born unleased, due when the
+// webhook should have room, and costs no write until then.
+func (d *Dispatcher) AdoptDue(webhookID string, adopted int, now time.Time) (bool, time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	held := d.bornBy[webhookID] + adopted
+	if e, ok := d.eps[webhookID]; ok {
+		if at, full := d.spill(e, len(e.queue)+held, now); full {
+			return false, at
+		}
+	} else if held >= d.cfg.BatchSize {
+		return false, now.Add(time.Second)
+	}
+	return true, time.Time{}
+}
+
 // Adopt implements hookgate.Adopter: the claim loop routes the deliveries
 // as it would claimed ones. Once the dispatcher stops, adopted rows are
 // left to Leave, which gives back every row still leased to this node.
@@ -78,6 +96,12 @@ func (d *Dispatcher) Adopt(ds []*hookgate.Delivery, events map[[2]string]*hookga
 	}
 	d.born = append(d.born, bornBatch{ds, events, until})
 	d.bornRows += len(ds)
+	if d.bornBy == nil {
+		d.bornBy = map[string]int{}
+	}
+	for _, dl := range ds {
+		d.bornBy[dl.WebhookID]++
+	}
 	d.mu.Unlock()
 	select {
 	case d.bornCh <- struct{}{}:
@@ -90,6 +114,13 @@ func (d *Dispatcher) routeBorn(ctx context.Context, results chan<- outcome) {
 	d.mu.Lock()
 	batches := d.born
 	d.born, d.bornRows = nil, 0
+	for _, b := range batches {
+		for _, dl := range b.ds {
+			if d.bornBy[dl.WebhookID]--; d.bornBy[dl.WebhookID] <= 0 {
+				delete(d.bornBy, dl.WebhookID)
+			}
+		}
+	}
 	d.mu.Unlock()
 	for _, b := range batches {
 		d.route(ctx, b.ds, b.until, b.events, results)

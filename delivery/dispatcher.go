@@ -106,7 +106,10 @@ type Dispatcher struct {
 	// claim loop to route them; bornRows counts their rows.
 	born     []bornBatch
 	bornRows int
-	bornCh   chan struct{}
+	// bornBy counts, by webhook, the rows AdoptDue accepted and the claim
+	// loop has not routed yet.
+	bornBy map[string]int
+	bornCh chan struct{}
 
 	projMu   sync.Mutex
 	projects map[string]cachedSchedule
@@ -248,7 +251,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 	// Adopted rows not yet routed stay leased to this node: Leave gives
 	// them back.
-	d.born, d.bornRows = nil, 0
+	d.born, d.bornRows, d.bornBy = nil, 0, nil
 	d.queued = 0
 	d.work.Broadcast()
 	d.mu.Unlock()

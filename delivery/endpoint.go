@@ -58,6 +58,32 @@ func (d *Dispatcher) rateOf(e *endpoint) float64 {
 	return r
 }
 
+// spill reports whether e, holding held rows, can take no more, and then
+// when the next row should be due: when the endpoint should have sent what
+// it holds, a second from now while its speed is unknown. It holds no more
+// than it can send within a lease, nor more than a batch. Call it with
+// d.mu held.
+func (d *Dispatcher) spill(e *endpoint, held int, now time.Time) (time.Time, bool) {
+	room := d.cfg.BatchSize
+	r := d.rateOf(e)
+	if r > 0 {
+		room = max(1, min(room, int(r*d.budget().Seconds())))
+	}
+	if held < room {
+		return time.Time{}, false
+	}
+	step, at := time.Duration(0), now.Add(time.Second)
+	if r > 0 {
+		step = time.Duration(float64(time.Second) / r)
+		at = now.Add(time.Duration(held) * step)
+	}
+	if e.freeAt.After(at) {
+		at = e.freeAt
+	}
+	e.freeAt = at.Add(step)
+	return at, true
+}
+
 // enqueue queues j on its endpoint, or, when the endpoint already holds as
 // many rows as it can send within a lease, returns the outcome that gives j
 // back to the store, due when the endpoint should have room for it.
@@ -65,23 +91,7 @@ func (d *Dispatcher) enqueue(j job, now time.Time) (outcome, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.endpointFor(j.w, now)
-	room := d.cfg.BatchSize
-	r := d.rateOf(e)
-	if r > 0 {
-		room = max(1, min(room, int(r*d.budget().Seconds())))
-	}
-	if len(e.queue) >= room {
-		// Due when the endpoint should have sent what it holds; a second
-		// from now while its speed is unknown.
-		step, at := time.Duration(0), now.Add(time.Second)
-		if r > 0 {
-			step = time.Duration(float64(time.Second) / r)
-			at = now.Add(time.Duration(len(e.queue)) * step)
-		}
-		if e.freeAt.After(at) {
-			at = e.freeAt
-		}
-		e.freeAt = at.Add(step)
+	if at, full := d.spill(e, len(e.queue), now); full {
 		return release(j, at), true
 	}
 	e.queue = append(e.queue, j)

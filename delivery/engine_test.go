@@ -390,3 +390,39 @@ func TestEndpointConcurrencyAdapts(t *testing.T) {
 		}
 	})
 }
+
+// Deliveries to a webhook this node already holds a batch for are born
+// due later, in the ingest transaction, instead of adopted and then given
+// back with a write each.
+func TestFullEndpointDefersNewDeliveries(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.BatchSize, c.PerEndpoint, c.MaxPerEndpoint = 4, 1, 1 })
+		release := make(chan struct{})
+		var once sync.Once
+		unblock := func() { once.Do(func() { close(release) }) }
+		t.Cleanup(unblock)
+		rec := newRecorder(t, 200, func() { <-release })
+		h.webhook(t, rec.srv.URL)
+		time.Sleep(100 * time.Millisecond) // the dispatcher runs
+		start := time.Now()
+		evs := h.send(t, 20)
+		if !evs[19].Adopted {
+			t.Fatalf("the last event's delivery was neither adopted nor deferred")
+		}
+		list, _, err := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{Page: hookgate.Page{Limit: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		later := 0
+		for _, d := range list {
+			if d.NextAttemptAt.After(start.Add(500 * time.Millisecond)) {
+				later++
+			}
+		}
+		if later < 10 {
+			t.Fatalf("%d of 20 deliveries were born due later; want those beyond the endpoint's batch of 4", later)
+		}
+		unblock()
+		waitFor(t, "20 deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 20 })
+	})
+}

@@ -117,6 +117,8 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var events, deliveries [][]any
 	var born []*hookgate.Delivery
 	var bornEvents map[[2]string]*hookgate.Event
+	bornBy := map[string]int{} // adopted in this transaction, by webhook
+	unplaced := 0              // due now and not adopted: for a claim
 	for ri, r := range reqs {
 		r.out = make([]*hookgate.Event, len(r.in))
 		for i, in := range r.in {
@@ -147,22 +149,41 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 				ID: id, ProjectID: r.projectID, Type: in.Type,
 				Data: in.Data, IdempotencyKey: in.IdempotencyKey, CreatedAt: now.Truncate(time.Microsecond),
 			}
+			placed, adoptedAny := adopter != nil, false
 			for _, hid := range matches[ri][i] {
 				e.Deliveries++
 				id := hookgate.DeliveryID(e.ID, hid)
-				deliveries = append(deliveries, []any{id, r.projectID, e.ID, hid, in.Type,
-					hookgate.DeliveryPending, 0, nowUS, leaseUS, 0, "", nowUS, nowUS, node})
+				adopt, due, lease, leaseNode := false, nowUS, int64(0), ""
 				if adopter != nil {
+					var at time.Time
+					if adopt, at = adopter.AdoptDue(hid, bornBy[hid], now); adopt {
+						lease, leaseNode = leaseUS, node
+					} else if at.After(now) {
+						due = micros(at) // the adopter has no room for it yet
+					} else {
+						placed = false
+					}
+				}
+				deliveries = append(deliveries, []any{id, r.projectID, e.ID, hid, in.Type,
+					hookgate.DeliveryPending, 0, due, lease, 0, "", nowUS, nowUS, leaseNode})
+				if !adopt && due == nowUS {
+					unplaced++
+				}
+				if adopt {
+					adoptedAny = true
+					bornBy[hid]++
 					born = append(born, &hookgate.Delivery{ID: id, ProjectID: r.projectID, EventID: e.ID, WebhookID: hid, EventType: in.Type,
 						Kind: hookgate.KindEvent, Status: hookgate.DeliveryPending, NextAttemptAt: e.CreatedAt, CreatedAt: e.CreatedAt, UpdatedAt: e.CreatedAt})
 				}
 			}
-			if adopter != nil && e.Deliveries > 0 {
+			// Adopted: no claim is needed now; every delivery is with this
+			// node, or due later.
+			e.Adopted = placed && e.Deliveries > 0
+			if adoptedAny {
 				if bornEvents == nil {
 					bornEvents = map[[2]string]*hookgate.Event{}
 				}
 				bornEvents[[2]string{r.projectID, e.ID}] = e
-				e.Adopted = true
 			}
 			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, nowUS})
 			if in.IdempotencyKey != "" {
@@ -173,7 +194,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	}
 	// Deliveries not adopted here are for whichever node claims first: on
 	// PostgreSQL every node's Listen hears of them at the commit.
-	notify := len(deliveries) > len(born) && s.engine == EnginePostgres
+	notify := unplaced > 0 && s.engine == EnginePostgres
 	if oneStatement {
 		var p pgStatement
 		p.insert("events", eventCols, events)
