@@ -67,20 +67,38 @@ func (d *Dispatcher) AdoptLease() (string, time.Duration, bool) {
 	return d.cfg.Node, d.cfg.Lease, true
 }
 
+// slowRequest is the average request time from which an endpoint's extra
+// rows are born due later rather than claimed as room comes.
+const slowRequest = time.Second
+
 // AdoptDue implements hookgate.Adopter: a new delivery to webhook is
-// adopted unless this node already holds, for that webhook, as many rows
-// as it can send soon (see spill); then it is born unleased, due when the
-// webhook should have room, and costs no write until then.
+// adopted unless this node already holds a batch of rows for that webhook.
+// Then, for a slow webhook (requests of a second or more on average), it is
+// born unleased and due when the webhook should have room (see spill), and
+// costs no write until then; for another, it is born due now, for a claim
+// when there is room.
 func (d *Dispatcher) AdoptDue(webhookID string, adopted int, now time.Time) (bool, time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	held := d.bornBy[webhookID] + adopted
-	if e, ok := d.eps[webhookID]; ok {
-		if at, full := d.spill(e, len(e.queue)+held, now); full {
-			return false, at
+	e, ok := d.eps[webhookID]
+	if !ok {
+		if held >= d.cfg.BatchSize {
+			return false, now // unknown yet: claimed as room comes
 		}
-	} else if held >= d.cfg.BatchSize {
-		return false, now.Add(time.Second)
+		return true, time.Time{}
+	}
+	if e.avg < slowRequest {
+		// A quick endpoint (healthy, or refusing at once) has its extra
+		// rows claimed as room comes: a schedule made from its speed now
+		// would hold them back once it speeds up.
+		if len(e.queue)+held >= d.cfg.BatchSize {
+			return false, now
+		}
+		return true, time.Time{}
+	}
+	if at, full := d.spill(e, len(e.queue)+held, now); full {
+		return false, at
 	}
 	return true, time.Time{}
 }
