@@ -41,9 +41,9 @@ type Event struct {
 	// Replayed is set by Store.CreateEvents when an idempotency key returned
 	// this earlier event instead of creating one.
 	Replayed bool
-	// Adopted is set by Store.CreateEvents when the event's deliveries were
-	// handed to this node's Adopter at their creation: no claim needs to
-	// find them.
+	// Adopted is set by Store.CreateEvents when every delivery of the
+	// event was handed to this node's Adopter at its creation, or born due
+	// later at the Adopter's word: none needs a claim now.
 	Adopted bool
 }
 
