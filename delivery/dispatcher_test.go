@@ -415,7 +415,7 @@ func TestAdoptedDeliveriesNeedNoClaim(t *testing.T) {
 		})
 		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.Poll = time.Hour })
 		h.webhook(t, srv.URL)
-		time.Sleep(100 * time.Millisecond) // the dispatcher's first claim is over
+		waitRunning(t, h.disp)
 		evs, err := h.store.CreateEvents(context.Background(), h.proj, []hookgate.EventInput{{Type: "order.created", Data: json.RawMessage(`{}`)}, {Type: "order.created", Data: json.RawMessage(`{}`)}})
 		if err != nil {
 			t.Fatal(err)
@@ -430,4 +430,10 @@ func TestAdoptedDeliveriesNeedNoClaim(t *testing.T) {
 		close(release)
 		waitFor(t, "2 adopted deliveries", func() bool { return got.Load() == 2 && h.status(t, hookgate.DeliverySucceeded) == 2 })
 	})
+}
+
+// waitRunning waits until d runs and adopts new deliveries.
+func waitRunning(t *testing.T, d *delivery.Dispatcher) {
+	t.Helper()
+	waitFor(t, "the dispatcher to run", func() bool { _, _, ok := d.AdoptLease(); return ok })
 }

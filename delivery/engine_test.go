@@ -400,7 +400,7 @@ func TestSlowFullEndpointDefersNewDeliveries(t *testing.T) {
 		var first sync.Once
 		rec := newRecorder(t, 200, func() { first.Do(func() { time.Sleep(1200 * time.Millisecond) }) })
 		h.webhook(t, rec.srv.URL)
-		time.Sleep(100 * time.Millisecond) // the dispatcher runs
+		waitRunning(t, h.disp)
 		h.send(t, 1)
 		waitFor(t, "the first, slow delivery", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 1 })
 		start := time.Now()
