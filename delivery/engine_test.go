@@ -105,7 +105,7 @@ func TestRateLimitSpacesRequestsAndBlocksNoOne(t *testing.T) {
 
 func TestSlowEndpointCostsOnlyItsOwnSlots(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.Concurrency, c.PerEndpoint = 4, 2 })
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.Concurrency, c.PerEndpoint, c.MaxPerEndpoint = 4, 2, 2 })
 		release := make(chan struct{})
 		var mu sync.Mutex
 		inflight, most := 0, 0
@@ -209,7 +209,7 @@ func TestProjectRetryScheduleOverridesServers(t *testing.T) {
 
 func TestStopLetsRequestsInFlightFinish(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		h := newHarness(t, engine, nil, func(c *delivery.Config) { c.PerEndpoint = 1 })
+		h := newHarness(t, engine, nil, func(c *delivery.Config) { c.PerEndpoint, c.MaxPerEndpoint = 1, 1 })
 		started := make(chan struct{}, 10)
 		r := newRecorder(t, 200, func() {
 			started <- struct{}{}
@@ -305,7 +305,8 @@ func TestLargeEventIsReadWhenSent(t *testing.T) {
 // after them, must still be sent.
 func TestSlowEndpointBacklogDoesNotStopClaims(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.BatchSize, c.PerEndpoint = 16, 1 })
+		// One slot, and no more however well it answers: a slow endpoint.
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.BatchSize, c.PerEndpoint, c.MaxPerEndpoint = 16, 1, 1 })
 		release := make(chan struct{})
 		var once sync.Once
 		unblock := func() { once.Do(func() { close(release) }) }
