@@ -82,22 +82,19 @@ func (d *Dispatcher) AdoptDue(webhookID string, adopted int, now time.Time) (boo
 	defer d.mu.Unlock()
 	held := d.bornBy[webhookID] + adopted
 	e, ok := d.eps[webhookID]
-	if !ok {
-		if held >= d.cfg.BatchSize {
-			return false, now // unknown yet: claimed as room comes
-		}
-		return true, time.Time{}
+	if ok {
+		held += len(e.queue)
 	}
-	if e.avg < slowRequest {
-		// A quick endpoint (healthy, or refusing at once) has its extra
-		// rows claimed as room comes: a schedule made from its speed now
-		// would hold them back once it speeds up.
-		if len(e.queue)+held >= d.cfg.BatchSize {
+	if !ok || e.avg < slowRequest {
+		// An endpoint not known yet, or quick (healthy, or refusing at
+		// once), has its extra rows claimed as room comes: a schedule made
+		// from its speed now would hold them back once it speeds up.
+		if held >= d.cfg.BatchSize {
 			return false, now
 		}
 		return true, time.Time{}
 	}
-	if at, full := d.spill(e, len(e.queue)+held, now); full {
+	if at, full := d.spill(e, held, now); full {
 		return false, at
 	}
 	return true, time.Time{}
