@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// releaseSQL gives back leased pending rows, due as they were; the
+// condition on lease_node follows.
+const releaseSQL = `UPDATE deliveries SET lease_until = 0, lease_node = '' WHERE status = 'pending' AND lease_until > 0 AND `
+
 // Heartbeat records that node is alive at now, registering it on its first
 // beat.
 func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error {
@@ -40,8 +44,7 @@ func (s *Store) TakeOver(ctx context.Context, node string, stale time.Time) (int
 			return err
 		}
 		for _, id := range dead {
-			res, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET lease_until = 0, lease_node = ''
-				WHERE status = 'pending' AND lease_until > 0 AND lease_node = ?`), id)
+			res, err := tx.ExecContext(ctx, s.q(releaseSQL+`lease_node = ?`), id)
 			if err != nil {
 				return err
 			}
@@ -64,8 +67,7 @@ func (s *Store) TakeOver(ctx context.Context, node string, stale time.Time) (int
 func (s *Store) ReleaseLeases(ctx context.Context, node string) (int64, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET lease_until = 0, lease_node = ''
-			WHERE status = 'pending' AND lease_until > 0 AND lease_node <> ?`), node)
+		res, err := tx.ExecContext(ctx, s.q(releaseSQL+`lease_node <> ?`), node)
 		if err != nil {
 			return err
 		}
@@ -81,8 +83,7 @@ func (s *Store) ReleaseLeases(ctx context.Context, node string) (int64, error) {
 // it.
 func (s *Store) Leave(ctx context.Context, node string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET lease_until = 0, lease_node = ''
-			WHERE status = 'pending' AND lease_until > 0 AND lease_node = ?`), node); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(releaseSQL+`lease_node = ?`), node); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM nodes WHERE id = ?`), node)
