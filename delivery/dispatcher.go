@@ -25,6 +25,7 @@ const (
 	DefaultDrain          = 30 * time.Second
 	DefaultPoll           = time.Second
 	DefaultNodeTimeout    = 15 * time.Second
+	DefaultRecordWait     = 20 * time.Millisecond
 )
 
 // Config configures a Dispatcher; Queue and Sender are required.
@@ -72,7 +73,13 @@ type Config struct {
 	Drain time.Duration
 	// Poll is the longest sleep between claims when nothing wakes the
 	// dispatcher; default DefaultPoll.
-	Poll   time.Duration
+	Poll time.Duration
+	// RecordWait is how long an outcome may wait for others to be recorded
+	// with it in one write, unless a full batch comes sooner; default
+	// DefaultRecordWait. Under light load each write then serves several
+	// deliveries; what a crash sends twice grows by at most this much of
+	// deliveries.
+	RecordWait time.Duration
 	Logger *slog.Logger
 	// Registry receives the delivery metrics; default none.
 	Registry prometheus.Registerer
@@ -146,6 +153,7 @@ func New(cfg Config) *Dispatcher {
 	setDefault(&cfg.Drain, DefaultDrain)
 	setDefault(&cfg.Poll, DefaultPoll)
 	setDefault(&cfg.NodeTimeout, DefaultNodeTimeout)
+	setDefault(&cfg.RecordWait, DefaultRecordWait)
 	if cfg.Node == "" {
 		cfg.Node = NewNodeID()
 	}

@@ -41,27 +41,36 @@ func settle(j job, status string) outcome {
 		Attempt: hookgate.Attempt{DeliveryID: j.dl.ID}}}
 }
 
-// record writes outcomes in batches: whatever arrived while the last batch
-// was written. Then it disables the webhooks that answered 410 and those
-// failing for too long, and sends the operational events.
+// recordBatchSize bounds the outcomes written at once: small batches keep
+// what a crash sends twice to at most one batch plus the results queue.
+const recordBatchSize = 100
+
+// record writes outcomes in batches: an outcome waits up to RecordWait for
+// others, unless a full batch comes first. Then it disables the webhooks
+// that answered 410 and those failing for too long, and sends the
+// operational events.
 func (d *Dispatcher) record(results <-chan outcome) {
-	batch := make([]hookgate.AttemptOutcome, 0, 100)
+	batch := make([]hookgate.AttemptOutcome, 0, recordBatchSize)
 	var done []outcome
 	var lastStreakCheck time.Time
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
 	for o := range results {
 		batch, done = batch[:0], append(done[:0], o)
+		wait.Reset(d.cfg.RecordWait)
 	fill:
-		for len(done) < 100 { // small batches: what a crash sends twice is at most one batch plus the queue
+		for len(done) < recordBatchSize {
 			select {
 			case o, ok := <-results:
 				if !ok {
 					break fill
 				}
 				done = append(done, o)
-			default:
+			case <-wait.C:
 				break fill
 			}
 		}
+		wait.Stop()
 		for _, o := range done {
 			batch = append(batch, o.AttemptOutcome)
 		}

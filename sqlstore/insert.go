@@ -20,7 +20,9 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, table, cols string, 
 		return nil
 	}
 	width := len(rows[0])
-	args := make([]any, 0, insertChunks[0]*width)
+	// Sized for the largest statement this call runs, not the largest
+	// there is: one row is the common case under light load.
+	args := make([]any, 0, min(len(rows), insertChunks[0])*width)
 	for len(rows) > 0 {
 		n := insertChunks[len(insertChunks)-1]
 		for _, c := range insertChunks {
