@@ -14,7 +14,8 @@ const wakeChannel = "hookgate_wake"
 
 // changeChannel tells every node that something it caches changed: its
 // payload is "key:{id}" (a key was revoked), "project:{id}" (a project was
-// changed or deleted, with its keys) or "schemas:{project id}".
+// changed or deleted, with its keys), "schemas:{project id}" or
+// "webhooks:" (a webhook was written; the store's own cache).
 const changeChannel = "hookgate_changes"
 
 // Listeners are what Listen calls.
@@ -70,6 +71,9 @@ func (s *Store) listenOnce(ctx context.Context, l Listeners) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+wakeChannel+"; LISTEN "+changeChannel); err != nil {
 		return err
 	}
+	// Webhooks are cached while changes are heard, and only then.
+	s.hearing(true)
+	defer s.hearing(false)
 	l.Wake() // something may have been committed while no one listened
 	for {
 		n, err := conn.WaitForNotification(ctx)
@@ -77,7 +81,10 @@ func (s *Store) listenOnce(ctx context.Context, l Listeners) error {
 			return err
 		}
 		if n.Channel == changeChannel {
-			if kind, id, ok := strings.Cut(n.Payload, ":"); ok && l.Changed != nil {
+			kind, id, ok := strings.Cut(n.Payload, ":")
+			if kind == "webhooks" {
+				s.dropHooks()
+			} else if ok && l.Changed != nil {
 				l.Changed(kind, id)
 			}
 			continue

@@ -60,7 +60,7 @@ var projectTables = []string{"attempts", "deliveries", "idempotency_keys", "even
 
 // DeleteProject deletes a project and everything it owns.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
-	defer s.webhooksChanged()
+	defer s.webhooksChanged(ctx)
 	defer s.notifyChange(ctx, "project", id)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, t := range projectTables {

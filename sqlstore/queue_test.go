@@ -468,3 +468,88 @@ func TestWebhookReadsFollowChanges(t *testing.T) {
 		}
 	})
 }
+
+// On PostgreSQL a node caches webhooks only while it hears the other nodes'
+// changes, and drops its entries when one of them writes a webhook.
+func TestWebhookCacheAcrossNodes(t *testing.T) {
+	t.Parallel()
+	engines := sqltest.Engines(t)
+	if len(engines) < 2 {
+		t.Skip("PostgreSQL only: SQLite has no other nodes")
+	}
+	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
+	a, b := sqltest.OpenConfig(t, cfg), sqltest.OpenConfig(t, cfg)
+	db := rawDB(t, b, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := newProject(t, a, "cache")
+	w := newWebhook(t, a, p.ID)
+	// moveBehindTheStore changes the URL without telling any node.
+	moveBehindTheStore := func(url string) {
+		t.Helper()
+		if _, err := db.Exec(`UPDATE webhooks SET url = $1 WHERE id = $2`, url, w.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	urlAt := func() string {
+		t.Helper()
+		got, err := b.DeliveryWebhook(ctx, p.ID, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.URL
+	}
+	// Not listening: every read goes to the database.
+	moveBehindTheStore("http://127.0.0.1:9/one")
+	if got := urlAt(); got != "http://127.0.0.1:9/one" {
+		t.Fatalf("without Listen, URL = %s", got)
+	}
+
+	woke := make(chan struct{}, 16)
+	done := make(chan struct{})
+	lctx, stopListening := context.WithCancel(ctx)
+	go func() { b.Listen(lctx, sqlstore.Listeners{Wake: func() { woke <- struct{}{} }}); close(done) }()
+	defer func() { stopListening(); <-done }()
+	select { // the first wake-up comes when the listener is connected
+	case <-woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	urlAt() // cached now
+	moveBehindTheStore("http://127.0.0.1:9/two")
+	if got := urlAt(); got != "http://127.0.0.1:9/one" {
+		t.Fatalf("listening, a read did not come from the cache: URL = %s", got)
+	}
+
+	// Another node's write reaches this node's cache.
+	w.URL = "http://127.0.0.1:9/three"
+	if err := a.UpdateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the other node's change to reach the cache", func() bool { return urlAt() == w.URL })
+	newWebhook(t, a, p.ID)
+	waitFor(t, "a new webhook on the other node to get deliveries here", func() bool {
+		evs, err := b.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "t", Data: json.RawMessage(`1`)}})
+		return err == nil && evs[0].Deliveries == 2
+	})
+
+	// Once it stops listening, it reads the database again.
+	stopListening()
+	<-done
+	moveBehindTheStore("http://127.0.0.1:9/four")
+	if got := urlAt(); got != "http://127.0.0.1:9/four" {
+		t.Fatalf("after Listen ended, URL = %s", got)
+	}
+}
+
+// waitFor polls cond every 10 ms for up to 5 s, far below the cache's
+// 10-second bound on an entry's age.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -32,7 +32,7 @@ var sealedColumns = []struct {
 // rotation). It works a page of rows at a time and can be run again after
 // an interruption; it returns how many values it sealed again.
 func (s *Store) Reseal(ctx context.Context, old *secrets.Box) (int, error) {
-	defer s.webhooksChanged()
+	defer s.webhooksChanged(ctx)
 	total := 0
 	for _, t := range sealedColumns {
 		cond := make([]string, len(t.columns))

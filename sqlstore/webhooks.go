@@ -63,7 +63,7 @@ func jsonText(v any) string {
 
 // CreateWebhook stores w, encrypting its secrets.
 func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
-	defer s.webhooksChanged()
+	defer s.webhooksChanged(ctx)
 	r, err := s.sealWebhook(w)
 	if err != nil {
 		return err
@@ -128,7 +128,7 @@ func (s *Store) ListWebhooks(ctx context.Context, projectID string, page hookgat
 
 // UpdateWebhook saves every field of w but its status.
 func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
-	defer s.webhooksChanged()
+	defer s.webhooksChanged(ctx)
 	r, err := s.sealWebhook(w)
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 // SetWebhookStatus changes a webhook's status and pauses or resumes its
 // deliveries in the same transaction.
 func (s *Store) SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*hookgate.Webhook, error) {
-	defer s.webhooksChanged()
+	defer s.webhooksChanged(ctx)
 	var w *hookgate.Webhook
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// Any change of status starts the failure streak anew.
@@ -169,7 +169,7 @@ func (s *Store) SetWebhookStatus(ctx context.Context, projectID, id, status stri
 
 // DeleteWebhook deletes a webhook and cancels its unfinished deliveries.
 func (s *Store) DeleteWebhook(ctx context.Context, projectID, id string) error {
-	defer s.webhooksChanged()
+	defer s.webhooksChanged(ctx)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhooks WHERE project_id = ? AND id = ?`), projectID, id)
 		if err := mustAffect(res, err, "webhook"); err != nil {
