@@ -80,7 +80,7 @@ type Config struct {
 	// deliveries; what a crash sends twice grows by at most this much of
 	// deliveries.
 	RecordWait time.Duration
-	Logger *slog.Logger
+	Logger     *slog.Logger
 	// Registry receives the delivery metrics; default none.
 	Registry prometheus.Registerer
 	Now      func() time.Time
