@@ -20,19 +20,28 @@ const commitTimeout = 30 * time.Second
 // ErrClosed is returned for events sent after Close.
 var ErrClosed = &hookgate.Error{Code: hookgate.EUnavailable, Message: "the server is shutting down"}
 
-// ingestReq is one CreateEvents call waiting for its group commit.
+// ingestReq is one CreateEvents call waiting for its group commit, or, on
+// SQLite, one RecordAttempts call (outcomes set, no events).
 type ingestReq struct {
 	projectID string
 	in        []hookgate.EventInput
 	out       []*hookgate.Event
-	err       error
-	done      chan struct{}
+	// outcomes are attempt outcomes to record at now.
+	outcomes []hookgate.AttemptOutcome
+	now      time.Time
+	err      error
+	done     chan struct{}
 }
+
+// size is the number of rows the request asks to write, roughly.
+func (r *ingestReq) size() int { return len(r.in) + len(r.outcomes) }
 
 // committer group-commits events: concurrent CreateEvents calls queue their
 // inputs, and each worker writes whatever is queued in one transaction. Under
 // load this turns many small commits into few large ones; alone, a request
-// commits at once.
+// commits at once. On SQLite the dispatcher's outcomes join the same queue,
+// so that accepting events and recording attempts share commits: SQLite has
+// one writer, and a commit costs more than the rows in it.
 type committer struct {
 	s       *Store
 	queue   chan *ingestReq
@@ -86,7 +95,7 @@ func (c *committer) run() {
 	batch := make([]*ingestReq, 0, 256)
 	for first := range c.queue {
 		batch = append(batch[:0], first)
-		n := len(first.in)
+		n := first.size()
 	fill:
 		for n < maxCommitEvents {
 			select {
@@ -95,7 +104,7 @@ func (c *committer) run() {
 					break fill
 				}
 				batch = append(batch, r)
-				n += len(r.in)
+				n += r.size()
 			default:
 				break fill
 			}
@@ -121,7 +130,11 @@ func (c *committer) commit(batch []*ingestReq) {
 		if r.err != nil {
 			r.out = nil
 			var he *hookgate.Error
-			if !errors.As(r.err, &he) {
+			switch {
+			case errors.As(r.err, &he):
+			case r.outcomes != nil:
+				c.s.log.Error("record attempts", "outcomes", len(r.outcomes), "err", r.err)
+			default:
 				c.s.log.Error("commit events", "project", r.projectID, "events", len(r.in), "err", r.err)
 			}
 		}

@@ -47,7 +47,7 @@ func sameBody(k idemKey, stored, given string) error {
 }
 
 // commitEvents writes the events of reqs, their deliveries and idempotency
-// keys in one transaction.
+// keys, and the outcomes of reqs that carry outcomes, in one transaction.
 func (s *Store) commitEvents(reqs []*ingestReq) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
@@ -60,7 +60,12 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	// deleted meanwhile gets a delivery the dispatcher pauses or cancels.
 	matches := make([][][]string, len(reqs))
 	subs := map[string][]subscriber{}
+	hasEvents := false
 	for ri, r := range reqs {
+		if len(r.in) == 0 {
+			continue
+		}
+		hasEvents = true
 		hooks, ok := subs[r.projectID]
 		if !ok {
 			var err error
@@ -104,7 +109,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var adopter hookgate.Adopter
 	var node string
 	var until time.Time
-	if box := s.adopter.Load(); box != nil {
+	if box := s.adopter.Load(); box != nil && hasEvents {
 		if n, lease, ok := box.a.AdoptLease(); ok {
 			adopter, node, until = box.a, n, now.Add(lease).Truncate(time.Microsecond)
 		}
@@ -216,6 +221,13 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 		if notify {
 			if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')"); err != nil {
 				return err
+			}
+		}
+		for _, r := range reqs {
+			if r.outcomes != nil {
+				if err := s.recordTx(ctx, tx, r.now, r.outcomes); err != nil {
+					return err
+				}
 			}
 		}
 		if err := tx.Commit(); err != nil {

@@ -53,7 +53,8 @@ func (s *Store) ClaimDue(ctx context.Context, node string, now time.Time, limit 
 }
 
 // RecordAttempts stores attempts and moves their deliveries on: on
-// PostgreSQL in one statement (recordPG), on SQLite in one transaction. A
+// PostgreSQL in one statement (recordPG), on SQLite in the next group
+// commit, with the events accepted meanwhile (recordTx). A
 // delivery whose lease is no longer the one given keeps its state (another
 // node owns it now); its attempt is recorded all the same. An outcome
 // without an attempt only moves its delivery on: the last attempt's status
@@ -62,9 +63,18 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 	if len(outs) == 0 {
 		return nil
 	}
+	if s.engine == EngineSQLite {
+		r := &ingestReq{outcomes: outs, now: now, done: make(chan struct{})}
+		return s.ingest.submit(ctx, r)
+	}
 	if err := s.prepareInserts(ctx); err != nil {
 		return err
 	}
+	return s.recordPG(ctx, now, attemptRows(outs), failureStreaks(outs), outs)
+}
+
+// attemptRows are the attempts made in outs, as rows of attemptCols.
+func attemptRows(outs []hookgate.AttemptOutcome) [][]any {
 	var attempts [][]any
 	for _, o := range outs {
 		a := o.Attempt
@@ -73,25 +83,24 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 		}
 		attempts = append(attempts, attemptRow(o.ProjectID, &a))
 	}
-	streaks := failureStreaks(outs)
-	if s.engine == EnginePostgres {
-		return s.recordPG(ctx, now, attempts, streaks, outs)
+	return attempts
+}
+
+// recordTx records outcomes in tx, on SQLite.
+func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, now time.Time, outs []hookgate.AttemptOutcome) error {
+	if err := s.insertRows(ctx, tx, "attempts", attemptCols, attemptRows(outs)); err != nil {
+		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertRows(ctx, tx, "attempts", attemptCols, attempts); err != nil {
+	for _, st := range failureStreaks(outs) {
+		stmt, err := s.hotTx(ctx, tx, streakSQL(st.reset))
+		if err != nil {
 			return err
 		}
-		for _, st := range streaks {
-			stmt, err := s.hotTx(ctx, tx, streakSQL(st.reset))
-			if err != nil {
-				return err
-			}
-			if _, err := stmt.ExecContext(ctx, st.since, st.webhookID); err != nil {
-				return err
-			}
+		if _, err := stmt.ExecContext(ctx, st.since, st.webhookID); err != nil {
+			return err
 		}
-		return s.moveDeliveries(ctx, tx, now, outs)
-	})
+	}
+	return s.moveDeliveries(ctx, tx, now, outs)
 }
 
 // moveTypes are the PostgreSQL types of moveArgs' values.
