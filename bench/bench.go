@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -116,6 +118,18 @@ type Result struct {
 	// CPUCores is the same CPU time over the same wall time: the cores the
 	// server kept busy.
 	CPUCores float64 `json:"cpu_cores"`
+	// RelayCPUMsPerDelivery (cpu) is the plain relay's CPU time per
+	// forwarded event under the same load in the same run, measured as
+	// CPUMsPerDelivery is: the cost of doing the least a gateway does.
+	RelayCPUMsPerDelivery *float64 `json:"relay_cpu_ms_per_delivery,omitempty"`
+	// CPUVsRelay (cpu) is CPUMsPerDelivery over RelayCPUMsPerDelivery.
+	CPUVsRelay *float64 `json:"cpu_vs_relay,omitempty"`
+	// RelayDeliveriesPerS (throughput) is the plain relay's deliveries/s
+	// under the same flood in the same run.
+	RelayDeliveriesPerS *float64 `json:"relay_deliveries_per_s,omitempty"`
+	// RatioToRelay (throughput) is DeliveriesPerS over
+	// RelayDeliveriesPerS.
+	RatioToRelay *float64 `json:"ratio_to_relay,omitempty"`
 	// Scenario-specific figures.
 	Endpoints int `json:"endpoints"`
 	// OfferedPerS (cpu): the rate offered.
@@ -139,7 +153,8 @@ type Result struct {
 }
 
 // Run runs the scenarios in order and returns their results. The baseline
-// is measured first, once, in the same run.
+// is measured first, once, in the same run; cpu and throughput also run the
+// plain relay (see Relay) under the same load, after each server.
 func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 	if cfg.Duration <= 0 || cfg.Concurrency <= 0 || cfg.Rate <= 0 || cfg.Backlog <= 0 || cfg.Fanout <= 0 || cfg.Preload < 0 {
 		return nil, errors.New("bench: duration, concurrency, rate, backlog and fanout must be positive, preload not negative")
@@ -179,6 +194,13 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 			}
 			r.Scenario, r.Store, r.BaselineRequestsPerS = name, store, base
 			r.RatioToBaseline = r.DeliveriesPerS / base
+			if name == "cpu" || name == "throughput" {
+				rel, err := runRelay(ctx, cfg, name, rate)
+				if err != nil {
+					return out, fmt.Errorf("%s: relay: %w", name, err)
+				}
+				compareToRelay(r, rel)
+			}
 			if name == "throughput" {
 				throughput = r
 			}
@@ -200,6 +222,7 @@ type spec struct {
 	batch     int
 	drive     func(ctx context.Context, l *loader)
 	timed     bool
+	producers int // connections drive uses (throughput, cpu), for the relay's pool
 }
 
 // ParseScenarios reads a comma-separated list, or "all".
@@ -223,16 +246,13 @@ func ParseScenarios(s string) ([]string, error) {
 // back, and none is exhausted while it is down.
 var backlogSchedule = "1s,1s,2s,5s" + strings.Repeat(",10s", 46)
 
-// runScenario runs one scenario on a server of its own; rate is the cpu
-// scenario's offered rate, and idle has it measure the idle server first.
-func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bool) (*Result, error) {
+// specOf returns what distinguishes scenario name; rate is the cpu
+// scenario's offered rate.
+func specOf(cfg Config, name string, rate int) (spec, error) {
 	sp := spec{endpoints: 1, batch: 1, timed: true}
-	label := name
-	if name == "cpu" {
-		label = fmt.Sprintf("cpu@%d/s", rate)
-	}
 	switch name {
 	case "throughput":
+		sp.producers = cfg.Concurrency
 		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
 	case "fanout":
 		sp.endpoints = cfg.Fanout
@@ -249,10 +269,31 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 		sp.slow = true
 		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
 	case "cpu":
-		sp.drive = func(ctx context.Context, l *loader) { l.steady(ctx, rate, max(cfg.Concurrency, rate/10)) }
+		producers := max(cfg.Concurrency, rate/10)
+		sp.producers = producers
+		sp.drive = func(ctx context.Context, l *loader) { l.steady(ctx, rate, producers) }
 	default:
-		return nil, fmt.Errorf("unknown scenario")
+		return spec{}, fmt.Errorf("unknown scenario")
 	}
+	return sp, nil
+}
+
+// scenarioLabel names a scenario's run in progress reports.
+func scenarioLabel(name string, rate int) string {
+	if name == "cpu" {
+		return fmt.Sprintf("cpu@%d/s", rate)
+	}
+	return name
+}
+
+// runScenario runs one scenario on a server of its own; rate is the cpu
+// scenario's offered rate, and idle has it measure the idle server first.
+func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bool) (*Result, error) {
+	sp, err := specOf(cfg, name, rate)
+	if err != nil {
+		return nil, err
+	}
+	label := scenarioLabel(name, rate)
 	const sendTimeout = 2 * time.Second
 	rec, err := newReceiver(sp.down, sendTimeout+time.Second)
 	if err != nil {
@@ -286,16 +327,89 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 	var idlePct *float64
 	if idle {
 		cfg.Progress(label, "idle", 0, 1)
-		time.Sleep(time.Second) // start-up work settles
-		c0, t0 := cpuTime(srv.cmd.Process.Pid), time.Now()
-		time.Sleep(3 * time.Second)
-		v := 100 * float64(cpuTime(srv.cmd.Process.Pid)-c0) / float64(time.Since(t0))
+		v := idleCPU(srv.cmd.Process.Pid)
 		idlePct = &v
 		cfg.Progress(label, "idle", 1, 1)
 	}
 	l := newLoader(srv.base, key, sp.batch > 1, cfg.Concurrency)
+	r, err := loadAndMeasure(ctx, cfg, label, sp, l, rec, counted, srv.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	r.Endpoints, r.RSSMBPeak, r.IdleCPUPct = len(urls), srv.rss.Peak(), idlePct
+	if name == "cpu" {
+		v := float64(rate)
+		r.OfferedPerS = &v
+	}
+	return r, nil
+}
+
+// idleCPU is process pid's CPU over 3 s, in percent of one core, after a
+// second for its start-up work to settle.
+func idleCPU(pid int) float64 {
+	time.Sleep(time.Second)
+	c0, t0 := cpuTime(pid), time.Now()
+	time.Sleep(3 * time.Second)
+	return 100 * float64(cpuTime(pid)-c0) / float64(time.Since(t0))
+}
+
+// runRelay runs the plain relay, on a receiver of its own, under the load
+// that scenario name offers Hookgate, and measures it as runScenario
+// measures a server.
+func runRelay(ctx context.Context, cfg Config, name string, rate int) (*Result, error) {
+	sp, err := specOf(cfg, name, rate)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := newReceiver(false, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer rec.close()
+	// Twice the producers, as the loader keeps: a forward outlives its
+	// event's answer, so more may be in flight than there are producers.
+	args := []string{"bench-relay", "--addr", "127.0.0.1:0", "--target", rec.url("/relay"), "--conns", strconv.Itoa(2 * sp.producers)}
+	p, err := startProcess(ctx, cfg.Executable, args, os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	l := newLoader(p.base, "", false, cfg.Concurrency)
+	// The relay has no webhooks: its deliveries are keyed deliveryKey(event, "").
+	r, err := loadAndMeasure(ctx, cfg, scenarioLabel(name, rate)+" relay", sp, l, rec, []string{""}, p.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if r.Lost > 0 || r.Errors > 0 {
+		return nil, fmt.Errorf("%d events not accepted, %d lost: no fair reference", r.Errors, r.Lost)
+	}
+	return r, nil
+}
+
+// compareToRelay sets r's relay figures from rel, the relay's run under the
+// same load: CPU per delivery for cpu, deliveries/s for throughput. A
+// figure the relay did not measure (no CPU time read) stays null.
+func compareToRelay(r, rel *Result) {
+	switch r.Scenario {
+	case "cpu":
+		if v := rel.CPUMsPerDelivery; v > 0 {
+			ratio := r.CPUMsPerDelivery / v
+			r.RelayCPUMsPerDelivery, r.CPUVsRelay = &v, &ratio
+		}
+	case "throughput":
+		if v := rel.DeliveriesPerS; v > 0 {
+			ratio := r.DeliveriesPerS / v
+			r.RelayDeliveriesPerS, r.RatioToRelay = &v, &ratio
+		}
+	}
+}
+
+// loadAndMeasure offers sp's load through l, waits for the deliveries to
+// hooks to reach rec, and measures them, with the CPU time of process pid
+// from the start of load to the last delivery.
+func loadAndMeasure(ctx context.Context, cfg Config, label string, sp spec, l *loader, rec *receiver, hooks []string, pid int) (*Result, error) {
 	cfg.Progress(label, "load", 0, 1)
-	cpu0 := cpuTime(srv.cmd.Process.Pid)
+	cpu0 := cpuTime(pid)
 	start := time.Now()
 	loadCtx, cancel := context.WithCancel(ctx)
 	if sp.timed {
@@ -314,44 +428,47 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 		}
 	}
 	acc := l.snapshot()
-	want := len(acc) * len(counted)
-	// Wait for the deliveries: until all arrived, or none came for 20 s.
+	if err := waitDeliveries(ctx, cfg, label, rec, acc, hooks); err != nil {
+		return nil, err
+	}
+	cpu := cpuTime(pid) - cpu0
+	wall := time.Since(start)
+	r := &Result{Errors: int(l.errors.Load())}
+	measure(r, rec, acc, hooks, start, loadEnd, upAt)
+	if n := len(r.latencies); n > 0 {
+		r.CPUMsPerDelivery = float64(cpu) / float64(time.Millisecond) / float64(n)
+	}
+	r.CPUCores = float64(cpu) / float64(wall)
+	return r, nil
+}
+
+// waitDeliveries waits until every accepted event reached rec at each of
+// hooks, or none came for 20 s.
+func waitDeliveries(ctx context.Context, cfg Config, label string, rec *receiver, acc []accepted, hooks []string) error {
+	want := len(acc) * len(hooks)
 	lastCount, lastProgress := -1, time.Now()
 	for {
 		// The receiver's running count is cheap; the exact count, per
 		// accepted event, is taken only when that one says all are in.
 		n := min(rec.counted(), want)
 		if n == want {
-			if n = countArrivals(rec, acc, counted); n >= want {
+			if n = countArrivals(rec, acc, hooks); n >= want {
 				cfg.Progress(label, "deliver", n, want)
-				break
+				return nil
 			}
 		}
 		cfg.Progress(label, "deliver", n, want)
 		if n != lastCount {
 			lastCount, lastProgress = n, time.Now()
 		} else if time.Since(lastProgress) > 20*time.Second {
-			break
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	cpu := cpuTime(srv.cmd.Process.Pid) - cpu0
-	wall := time.Since(start)
-	r := &Result{Endpoints: len(urls), Errors: int(l.errors.Load()), RSSMBPeak: srv.rss.Peak(), IdleCPUPct: idlePct}
-	measure(r, rec, acc, counted, start, loadEnd, upAt)
-	if n := len(r.latencies); n > 0 {
-		r.CPUMsPerDelivery = float64(cpu) / float64(time.Millisecond) / float64(n)
-	}
-	r.CPUCores = float64(cpu) / float64(wall)
-	if name == "cpu" {
-		v := float64(rate)
-		r.OfferedPerS = &v
-	}
-	return r, nil
 }
 
 // tick calls fn every 200 ms with the elapsed share of d, until stopped.

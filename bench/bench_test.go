@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -91,11 +93,12 @@ func TestParseScenarios(t *testing.T) {
 
 func TestReportsAreWellFormed(t *testing.T) {
 	t.Parallel()
-	others := 0.9
+	others, relayPerS, toRelay, rate, relayCPU, vsRelay := 0.9, 250.0, 0.4, 200.0, 0.25, 3.5
 	rs := []*Result{
 		{Scenario: "throughput", Store: "sqlite", DeliveriesPerS: 100, DeliveriesSeries: []int{50, 50}, SeriesStepS: 1, BaselineRequestsPerS: 400,
-			latencies: []time.Duration{time.Millisecond, 3 * time.Millisecond}, LatencyMs: Latency{1, 3, 3, 3}},
+			latencies: []time.Duration{time.Millisecond, 3 * time.Millisecond}, LatencyMs: Latency{1, 3, 3, 3}, RelayDeliveriesPerS: &relayPerS, RatioToRelay: &toRelay},
 		{Scenario: "slow-receiver", Store: "sqlite", OthersVsThroughput: &others},
+		{Scenario: "cpu", Store: "sqlite", OfferedPerS: &rate, CPUMsPerDelivery: 0.875, RelayCPUMsPerDelivery: &relayCPU, CPUVsRelay: &vsRelay},
 		{Scenario: "empty & <odd>", Store: "sqlite"},
 	}
 	var svg bytes.Buffer
@@ -120,8 +123,11 @@ func TestReportsAreWellFormed(t *testing.T) {
 	if err := WriteTable(&table, rs); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(table.String(), "0.90×") || !strings.Contains(table.String(), "slow-receiver") {
-		t.Fatalf("table:\n%s", table.String())
+	for _, want := range []string{"0.90×", "slow-receiver", "relay dlv/s", "relay CPU ms/dlv", "250", "0.250", "relay: a plain Go relay",
+		"throughput: 0.40× the relay's deliveries/s", "cpu@200/s: 3.50× the relay's CPU per delivery"} {
+		if !strings.Contains(table.String(), want) {
+			t.Fatalf("the table lacks %q:\n%s", want, table.String())
+		}
 	}
 }
 
@@ -135,6 +141,51 @@ func TestParseCPUTime(t *testing.T) {
 	for _, bad := range []string{"", "4242 (x) S 1", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 x 50 0"} {
 		if got := parseCPUTime(bad); got != 0 {
 			t.Fatalf("parseCPUTime(%q) = %v; want 0", bad, got)
+		}
+	}
+}
+
+// TestRelayIsCountedAsHookgateIs sends events through the plain relay with
+// the bench's own loader and receiver, and checks that every accepted event
+// is counted as delivered, each once.
+func TestRelayIsCountedAsHookgateIs(t *testing.T) {
+	t.Parallel()
+	rec, err := newReceiver(false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.close()
+	relay, err := NewRelay(rec.url("/relay"), 4, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(relay)
+	defer srv.Close()
+	l := newLoader(srv.URL, "", false, 4)
+	const n = 20
+	for range n {
+		l.post(eventBody, 1)
+	}
+	relay.Wait() // every forward has had its answer
+	acc := l.snapshot()
+	if len(acc) != n || l.errors.Load() != 0 {
+		t.Fatalf("%d accepted, %d errors; want %d accepted", len(acc), l.errors.Load(), n)
+	}
+	if _, repeats := rec.snapshot(); countArrivals(rec, acc, []string{""}) != n || repeats != 0 {
+		t.Fatalf("%d of %d counted, %d repeats", countArrivals(rec, acc, []string{""}), n, repeats)
+	}
+}
+func TestRelayForwardsToLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, target := range []string{"http://192.0.2.1/hook", "http://localhost:80/hook", "https://127.0.0.1/hook", "127.0.0.1:80", ""} {
+		if _, err := NewRelay(target, 1, log); err == nil {
+			t.Errorf("NewRelay(%q) should be refused", target)
+		}
+	}
+	for _, target := range []string{"http://127.0.0.1:9/hook", "http://[::1]:9/"} {
+		if _, err := NewRelay(target, 1, log); err != nil {
+			t.Errorf("NewRelay(%q): %v", target, err)
 		}
 	}
 }

@@ -16,36 +16,62 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// WriteTable writes the results as a table.
+// WriteTable writes the results as a table, with notes on what its
+// figures compare.
 func WriteTable(w io.Writer, rs []*Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tstore\tevents/s\tdeliveries/s\tbaseline req/s\tratio\tp50 ms\tp90 ms\tp99 ms\tmax ms\tCPU ms/dlv\tcores\tRSS MB\terrors\tlost\tdups\t")
+	fmt.Fprintln(tw, "scenario\tstore\tevents/s\tdeliveries/s\tbaseline req/s\tratio\trelay dlv/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tCPU ms/dlv\trelay CPU ms/dlv\tcores\tRSS MB\terrors\tlost\tdups\t")
 	for _, r := range rs {
-		name := r.Scenario
-		if r.OfferedPerS != nil {
-			name = fmt.Sprintf("%s@%.0f/s", r.Scenario, *r.OfferedPerS)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%.2f\t%.0f\t%d\t%d\t%d\t\n",
-			name, r.Store, r.EventsPerS, r.DeliveriesPerS, r.BaselineRequestsPerS, r.RatioToBaseline,
-			r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max, r.CPUMsPerDelivery, r.CPUCores, r.RSSMBPeak, r.Errors, r.Lost, r.Duplicates)
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%s\t%.2f\t%.0f\t%d\t%d\t%d\t\n",
+			rowName(r), r.Store, r.EventsPerS, r.DeliveriesPerS, r.BaselineRequestsPerS, r.RatioToBaseline, optional(r.RelayDeliveriesPerS, "%.0f"),
+			r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max, r.CPUMsPerDelivery, optional(r.RelayCPUMsPerDelivery, "%.3f"),
+			r.CPUCores, r.RSSMBPeak, r.Errors, r.Lost, r.Duplicates)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "ratio: deliveries/s over the baseline's requests/s, the baseline being a plain HTTP client posting to the same kind of receiver at the same concurrency in the same run")
 	fmt.Fprintln(w, "CPU ms/dlv: the server process's CPU time (user+system) from the start of load to the last delivery, per delivery; cores: that CPU time over the wall time")
+	fmt.Fprintln(w, "relay: a plain Go relay (HTTP in, 202, HTTP out; no store, no signing) under the same load in the same run; relay CPU ms/dlv is its process's CPU measured the same way")
 	for _, r := range rs {
-		if r.OthersVsThroughput != nil {
-			fmt.Fprintf(w, "slow-receiver: the healthy endpoint got %.2f× the throughput scenario's deliveries/s\n", *r.OthersVsThroughput)
-		}
-		if r.IdleCPUPct != nil {
-			fmt.Fprintf(w, "cpu: the idle server used %.2f %% of a core\n", *r.IdleCPUPct)
-		}
-		if r.DrainS != nil {
-			fmt.Fprintf(w, "backlog: drained in %.1f s after the receiver came back (%.0f deliveries/s)\n", *r.DrainS, r.DeliveriesPerS)
-		}
+		writeNotes(w, r)
 	}
 	return nil
+}
+
+// rowName is a result's scenario, with the offered rate where it has one.
+func rowName(r *Result) string {
+	if r.OfferedPerS != nil {
+		return fmt.Sprintf("%s@%.0f/s", r.Scenario, *r.OfferedPerS)
+	}
+	return r.Scenario
+}
+
+// optional formats v, or "-" for a figure not measured.
+func optional(v *float64, format string) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf(format, *v)
+}
+
+// writeNotes writes the figures of r that fit no column.
+func writeNotes(w io.Writer, r *Result) {
+	if r.RatioToRelay != nil {
+		fmt.Fprintf(w, "%s: %.2f× the relay's deliveries/s\n", rowName(r), *r.RatioToRelay)
+	}
+	if r.CPUVsRelay != nil {
+		fmt.Fprintf(w, "%s: %.2f× the relay's CPU per delivery\n", rowName(r), *r.CPUVsRelay)
+	}
+	if r.OthersVsThroughput != nil {
+		fmt.Fprintf(w, "slow-receiver: the healthy endpoint got %.2f× the throughput scenario's deliveries/s\n", *r.OthersVsThroughput)
+	}
+	if r.IdleCPUPct != nil {
+		fmt.Fprintf(w, "cpu: the idle server used %.2f %% of a core\n", *r.IdleCPUPct)
+	}
+	if r.DrainS != nil {
+		fmt.Fprintf(w, "backlog: drained in %.1f s after the receiver came back (%.0f deliveries/s)\n", *r.DrainS, r.DeliveriesPerS)
+	}
 }
 
 // WriteJSON writes {"parameters": …, "results": [one object per scenario]}.

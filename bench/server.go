@@ -30,14 +30,12 @@ import (
 
 // server is a running `hookgate serve` subprocess.
 type server struct {
-	cmd      *exec.Cmd
-	base     string // http://127.0.0.1:port
-	admin    string
-	dataDir  string
-	dropDB   func()
-	dbURL    string // the PostgreSQL URL with the bench schema; empty on SQLite
-	waitDone chan error
-	rss      *rssSampler
+	*process
+	admin   string
+	dataDir string
+	dropDB  func()
+	dbURL   string // the PostgreSQL URL with the bench schema; empty on SQLite
+	rss     *rssSampler
 }
 
 // serverOptions are the flags and environment of one server.
@@ -81,26 +79,51 @@ func startServer(ctx context.Context, o serverOptions) (*server, error) {
 		s.dropDB, s.dbURL = drop, u
 		args = append(args, "--database-url", u)
 	}
-	s.cmd = exec.CommandContext(ctx, o.executable, args...)
-	s.cmd.Env = env
-	s.cmd.Stdout = io.Discard
-	stderr, err := s.cmd.StderrPipe()
+	p, err := startProcess(ctx, o.executable, args, env)
 	if err != nil {
 		s.cleanup()
 		return nil, err
 	}
-	if err := s.cmd.Start(); err != nil {
-		s.cleanup()
-		return nil, fmt.Errorf("start %s: %w", o.executable, err)
+	s.process = p
+	s.rss = startRSS(p.cmd.Process.Pid)
+	return s, nil
+}
+
+// stop stops the process and removes what the server made.
+func (s *server) stop() {
+	s.rss.stop()
+	s.process.stop()
+	s.cleanup()
+}
+
+// process is a subprocess of this binary that has said where it listens.
+type process struct {
+	cmd      *exec.Cmd
+	base     string // http://127.0.0.1:port
+	waitDone chan error
+}
+
+// startProcess starts executable with args and env and waits for the JSON
+// log line on its stderr that gives its address, {"msg":"hookgate
+// listening","addr":…}, which serve and bench-relay both write.
+func startProcess(ctx context.Context, executable string, args, env []string) (*process, error) {
+	p := &process{cmd: exec.CommandContext(ctx, executable, args...), waitDone: make(chan error, 1)}
+	p.cmd.Env = env
+	p.cmd.Stdout = io.Discard
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
 	}
-	s.waitDone = make(chan error, 1)
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", executable, err)
+	}
 	addr := make(chan string, 1)
 	var logTail tailBuffer
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			var line struct{ Msg, Addr, Level string }
+			var line struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "hookgate listening" {
 				select {
 				case addr <- line.Addr:
@@ -109,38 +132,31 @@ func startServer(ctx context.Context, o serverOptions) (*server, error) {
 			}
 			logTail.add(sc.Text())
 		}
-		s.waitDone <- s.cmd.Wait()
+		p.waitDone <- p.cmd.Wait()
 	}()
+	name := "hookgate " + args[0]
 	select {
 	case a := <-addr:
-		s.base = "http://" + a
-	case err := <-s.waitDone:
-		s.cleanup()
-		return nil, fmt.Errorf("hookgate serve exited before listening (%v): %s", err, logTail.String())
+		p.base = "http://" + a
+		return p, nil
+	case err := <-p.waitDone:
+		return nil, fmt.Errorf("%s exited before listening (%v): %s", name, err, logTail.String())
 	case <-time.After(30 * time.Second):
-		s.stop()
-		return nil, fmt.Errorf("hookgate serve did not listen within 30s: %s", logTail.String())
+		p.stop()
+		return nil, fmt.Errorf("%s did not listen within 30s: %s", name, logTail.String())
 	}
-	s.rss = startRSS(s.cmd.Process.Pid)
-	return s, nil
 }
 
-// stop sends SIGTERM, waits for the drain (killing after 40 s), and
-// removes what the server made.
-func (s *server) stop() {
-	if s.rss != nil {
-		s.rss.stop()
+// stop sends SIGTERM and waits for the exit, which for serve is after its
+// drain, killing the process after 40 s.
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.waitDone:
+	case <-time.After(40 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.waitDone
 	}
-	if s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.waitDone:
-		case <-time.After(40 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.waitDone
-		}
-	}
-	s.cleanup()
 }
 
 func (s *server) cleanup() {

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -34,7 +38,11 @@ concurrency in the same run. It exits non-zero when an accepted event was lost.
 
 Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver, cpu (or all).
 cpu offers each of --cpu-rates on a server of its own and reports the server process's
-CPU time per delivery (every scenario reports it too), and the idle server's CPU.`,
+CPU time per delivery (every scenario reports it too), and the idle server's CPU.
+
+cpu and throughput also run a plain relay (this binary's hidden bench-relay: HTTP in,
+202, HTTP out, no store, no signing) under the same load in the same run, and report its
+CPU per delivery and deliveries/s beside Hookgate's: the cost of the least a gateway does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -110,6 +118,47 @@ CPU time per delivery (every scenario reports it too), and the idle server's CPU
 	f.StringVar(&plotPath, "plot", "", "write an SVG plot (latency distribution, deliveries/s over time) to this file")
 	f.BoolVar(&quiet, "quiet", false, "no progress on stderr (when stderr is not a terminal, one line per phase instead of bars)")
 	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "run each server with --pprof-addr at this address, to profile it during a scenario")
+	return cmd
+}
+
+// newBenchRelayCmd is the plain relay that bench measures beside serve; it
+// is hidden, being of use to bench alone.
+func newBenchRelayCmd() *cobra.Command {
+	var addr, target string
+	var conns int
+	cmd := &cobra.Command{
+		Use:    "bench-relay",
+		Short:  "Run the plain relay that bench compares Hookgate with",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			relay, err := bench.NewRelay(target, conns, log)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv := &http.Server{Handler: relay, ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = srv.Serve(ln) }()
+			// The line bench reads, as it reads serve's.
+			log.Info("hookgate listening", "addr", ln.Addr().String())
+			<-ctx.Done()
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = srv.Shutdown(shutdownCtx)
+			relay.Wait()
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:0", "listen address")
+	f.StringVar(&target, "target", "", "the receiver's URL, http:// on a loopback IP; every event goes there")
+	f.IntVar(&conns, "conns", 64, "idle connections kept to the target")
 	return cmd
 }
 

@@ -1,14 +1,20 @@
 package main_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -90,6 +96,22 @@ func TestBenchCommand(t *testing.T) {
 			if !strings.Contains(string(out), "cpu@100/s") || !strings.Contains(string(out), "the idle server used") {
 				t.Fatalf("the table lacks the cpu rows:\n%s", out)
 			}
+			// The relay ran beside throughput and each cpu rate.
+			relayFigures := map[int][]string{0: {"relay_deliveries_per_s", "ratio_to_relay"},
+				6: {"relay_cpu_ms_per_delivery", "cpu_vs_relay"}, 7: {"relay_cpu_ms_per_delivery", "cpu_vs_relay"}}
+			for i, r := range results {
+				for _, f := range []string{"relay_deliveries_per_s", "ratio_to_relay", "relay_cpu_ms_per_delivery", "cpu_vs_relay"} {
+					v, ok := r[f].(float64)
+					if expect := slices.Contains(relayFigures[i], f); expect != ok || ok && v <= 0 {
+						t.Fatalf("%s: %s = %v; want it present and positive only for %v", want[i], f, r[f], relayFigures[i])
+					}
+				}
+			}
+			for _, s := range []string{"relay dlv/s", "relay CPU ms/dlv", "relay: a plain Go relay", "throughput: ", "× the relay's deliveries/s", "cpu@50/s: "} {
+				if !strings.Contains(string(out), s) {
+					t.Fatalf("the table lacks %q:\n%s", s, out)
+				}
+			}
 			f, err := os.Open(filepath.Join(dir, "r.svg"))
 			if err != nil {
 				t.Fatal(err)
@@ -127,5 +149,61 @@ func TestBenchCommandRefusesBadFlags(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), c.want) {
 			t.Fatalf("bench %s: %v\n%s", c.args, err, out)
 		}
+	}
+}
+
+// TestBenchRelayCommand checks the plain relay that bench runs beside
+// serve: it answers 202 with an event ID and the receiver gets the body byte
+// for byte, with the webhook-id bench counts by; it forwards to loopback
+// only, and exits 0 on SIGTERM.
+func TestBenchRelayCommand(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	type arrival struct {
+		path, id, contentType string
+		body                  []byte
+	}
+	arrived := make(chan arrival, 1)
+	recv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		arrived <- arrival{r.URL.Path, r.Header.Get("webhook-id"), r.Header.Get("Content-Type"), b}
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	base, _, cmd := startCmd(t, exec.Command(bin, "bench-relay", "--addr", "127.0.0.1:0", "--target", recv.URL+"/hook"))
+
+	body := []byte("{\"type\":\"order.created\",\"data\":{\"note\":\"d\u00e9j\u00e0 \\u00e9\\n\"}}\n")
+	res, err := http.Post(base+"/api/v1/projects/bench/events", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct{ ID string }
+	err = json.NewDecoder(res.Body).Decode(&answer)
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted || err != nil || !strings.HasPrefix(answer.ID, "evt_") {
+		t.Fatalf("answer: %d, id %q, %v", res.StatusCode, answer.ID, err)
+	}
+	select {
+	case a := <-arrived:
+		if !bytes.Equal(a.body, body) || a.path != "/hook" || a.contentType != "application/json" {
+			t.Fatalf("the receiver got %q at %s (%s); want %q at /hook", a.body, a.path, a.contentType, body)
+		}
+		if want := "msg_" + strings.TrimPrefix(answer.ID, "evt_"); a.id != want {
+			t.Fatalf("webhook-id %q; want %q", a.id, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing reached the receiver within 10s")
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the relay did not exit 0 on SIGTERM: %v", err)
+	}
+
+	out, err := exec.Command(bin, "bench-relay", "--target", "http://192.0.2.1/hook").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "loopback") {
+		t.Fatalf("a target off loopback should be refused: %v\n%s", err, out)
 	}
 }

@@ -70,7 +70,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newBenchCmd(), newListenCmd(), newRotateKeyCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newBenchCmd(), newBenchRelayCmd(), newListenCmd(), newRotateKeyCmd())
 	return root
 }
 
