@@ -45,10 +45,16 @@ func settle(j job, status string) outcome {
 // what a crash sends twice to at most one batch plus the results queue.
 const recordBatchSize = 100
 
+// recordCompany is the number of outcomes after which a batch waits no
+// more for others: under load a batch fills without waiting, and a wait
+// would only leave more requests sent but not recorded.
+const recordCompany = 16
+
 // record writes outcomes in batches: an outcome waits up to RecordWait for
-// others, unless a full batch comes first. Then it disables the webhooks
-// that answered 410 and those failing for too long, and sends the
-// operational events.
+// others, until recordCompany are there; the batch then takes whatever else
+// has arrived, up to recordBatchSize. Then it disables the webhooks that
+// answered 410 and those failing for too long, and sends the operational
+// events.
 func (d *Dispatcher) record(results <-chan outcome) {
 	batch := make([]hookgate.AttemptOutcome, 0, recordBatchSize)
 	var done []outcome
@@ -60,6 +66,19 @@ func (d *Dispatcher) record(results <-chan outcome) {
 		wait.Reset(d.cfg.RecordWait)
 	fill:
 		for len(done) < recordBatchSize {
+			if len(done) >= recordCompany {
+				// Company enough: take what has arrived, wait no more.
+				select {
+				case o, ok := <-results:
+					if !ok {
+						break fill
+					}
+					done = append(done, o)
+					continue
+				default:
+					break fill
+				}
+			}
 			select {
 			case o, ok := <-results:
 				if !ok {

@@ -39,19 +39,22 @@ func (r *ingestReq) size() int { return len(r.in) + len(r.outcomes) }
 // committer group-commits events: concurrent CreateEvents calls queue their
 // inputs, and each worker writes whatever is queued in one transaction. Under
 // load this turns many small commits into few large ones; alone, a request
-// commits at once. On SQLite the dispatcher's outcomes join the same queue,
-// so that accepting events and recording attempts share commits: SQLite has
-// one writer, and a commit costs more than the rows in it.
+// commits at once. On SQLite the dispatcher's outcomes join the commits too,
+// so that accepting events and recording attempts share them: SQLite has
+// one writer, and a commit costs more than the rows in it. Outcomes have a
+// queue of their own and go into the very next commit, ahead of queued
+// events: a request sent but not recorded is one a crash sends twice.
 type committer struct {
 	s       *Store
 	queue   chan *ingestReq
-	mu      sync.RWMutex // held for reading while sending to queue
+	records chan *ingestReq
+	mu      sync.RWMutex // held for reading while sending to the queues
 	closed  bool
 	workers sync.WaitGroup
 }
 
 func newCommitter(s *Store, workers int) *committer {
-	c := &committer{s: s, queue: make(chan *ingestReq, 4096)}
+	c := &committer{s: s, queue: make(chan *ingestReq, 4096), records: make(chan *ingestReq, 64)}
 	for range workers {
 		c.workers.Add(1)
 		go c.run()
@@ -65,8 +68,12 @@ func (c *committer) submit(ctx context.Context, r *ingestReq) error {
 		c.mu.RUnlock()
 		return ErrClosed
 	}
+	q := c.queue
+	if r.outcomes != nil {
+		q = c.records
+	}
 	select {
-	case c.queue <- r:
+	case q <- r:
 		c.mu.RUnlock()
 	case <-ctx.Done():
 		c.mu.RUnlock()
@@ -85,6 +92,7 @@ func (c *committer) close() {
 	if !c.closed {
 		c.closed = true
 		close(c.queue)
+		close(c.records)
 	}
 	c.mu.Unlock()
 	c.workers.Wait()
@@ -93,20 +101,51 @@ func (c *committer) close() {
 func (c *committer) run() {
 	defer c.workers.Done()
 	batch := make([]*ingestReq, 0, 256)
-	for first := range c.queue {
+	queue, records := c.queue, c.records
+	for queue != nil || records != nil {
+		var first *ingestReq
+		select {
+		case r, ok := <-records:
+			if !ok {
+				records = nil
+				continue
+			}
+			first = r
+		case r, ok := <-queue:
+			if !ok {
+				queue = nil
+				continue
+			}
+			first = r
+		}
 		batch = append(batch[:0], first)
 		n := first.size()
-	fill:
-		for n < maxCommitEvents {
+	outcomes: // every outcome waiting, whatever the bound on events
+		for records != nil {
 			select {
-			case r, ok := <-c.queue:
+			case r, ok := <-records:
 				if !ok {
-					break fill
+					records = nil
+					break outcomes
 				}
 				batch = append(batch, r)
 				n += r.size()
 			default:
-				break fill
+				break outcomes
+			}
+		}
+	events:
+		for queue != nil && n < maxCommitEvents {
+			select {
+			case r, ok := <-queue:
+				if !ok {
+					queue = nil
+					break events
+				}
+				batch = append(batch, r)
+				n += r.size()
+			default:
+				break events
 			}
 		}
 		c.commit(batch)
