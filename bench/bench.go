@@ -140,6 +140,13 @@ type Result struct {
 	// OthersVsThroughput (slow-receiver): the healthy endpoint's
 	// deliveries/s over the throughput scenario's in the same run.
 	OthersVsThroughput *float64 `json:"others_vs_throughput,omitempty"`
+	// PairDeliveriesPerS (slow-receiver): the healthy endpoint's
+	// deliveries/s in the same scenario run again in the same run with the
+	// slow endpoint replaced by a healthy one, so that ingest writes as
+	// many rows per event; OthersVsPair is the slow run's over it: what the
+	// slow endpoint itself costs the other.
+	PairDeliveriesPerS *float64 `json:"pair_deliveries_per_s,omitempty"`
+	OthersVsPair       *float64 `json:"others_vs_pair,omitempty"`
 	// DrainS (backlog): from the receiver coming back to the last delivery.
 	DrainS *float64 `json:"drain_s,omitempty"`
 	// Series is deliveries arriving in each step from the start of load,
@@ -204,9 +211,19 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 			if name == "throughput" {
 				throughput = r
 			}
-			if name == "slow-receiver" && throughput != nil && throughput.DeliveriesPerS > 0 {
-				v := r.DeliveriesPerS / throughput.DeliveriesPerS
-				r.OthersVsThroughput = &v
+			if name == "slow-receiver" {
+				if throughput != nil && throughput.DeliveriesPerS > 0 {
+					v := r.DeliveriesPerS / throughput.DeliveriesPerS
+					r.OthersVsThroughput = &v
+				}
+				pair, err := runScenario(ctx, cfg, healthyPair, 0, false)
+				if err != nil {
+					return out, fmt.Errorf("%s: %w", healthyPair, err)
+				}
+				if pair.DeliveriesPerS > 0 {
+					v := r.DeliveriesPerS / pair.DeliveriesPerS
+					r.PairDeliveriesPerS, r.OthersVsPair = &pair.DeliveriesPerS, &v
+				}
 			}
 			out = append(out, r)
 		}
@@ -214,10 +231,15 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 	return out, nil
 }
 
+// healthyPair is slow-receiver's reference, run after it: the same load
+// with a second healthy endpoint (/extra, not counted) where the slow one was.
+const healthyPair = "slow-receiver reference"
+
 // spec is what distinguishes scenarios.
 type spec struct {
-	endpoints int // webhooks to /ok/{i}
-	slow      bool
+	endpoints int  // webhooks to /ok/{i}
+	slow      bool // one more, to /slow, which outlasts the send timeout; not counted
+	extra     bool // one more, to /extra, healthy; not counted
 	down      bool
 	batch     int
 	drive     func(ctx context.Context, l *loader)
@@ -268,6 +290,9 @@ func specOf(cfg Config, name string, rate int) (spec, error) {
 	case "slow-receiver":
 		sp.slow = true
 		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
+	case healthyPair:
+		sp.extra = true
+		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
 	case "cpu":
 		producers := max(cfg.Concurrency, rate/10)
 		sp.producers = producers
@@ -312,11 +337,14 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 	if sp.slow {
 		urls = append(urls, rec.url("/slow"))
 	}
+	if sp.extra {
+		urls = append(urls, rec.url("/extra"))
+	}
 	key, ids, err := srv.setup(urls)
 	if err != nil {
 		return nil, err
 	}
-	counted := ids[:sp.endpoints] // the slow endpoint's deliveries are not counted
+	counted := ids[:sp.endpoints] // the slow or extra endpoint's deliveries are not counted
 	if cfg.Preload > 0 {
 		cfg.Progress(label, "preload", 0, 1)
 		if err := srv.preload(ctx, cfg.Preload, ids[0]); err != nil {

@@ -94,10 +94,11 @@ func TestParseScenarios(t *testing.T) {
 func TestReportsAreWellFormed(t *testing.T) {
 	t.Parallel()
 	others, relayPerS, toRelay, rate, relayCPU, vsRelay := 0.9, 250.0, 0.4, 200.0, 0.25, 3.5
+	pair, vsPair := 120.0, 0.95
 	rs := []*Result{
 		{Scenario: "throughput", Store: "sqlite", DeliveriesPerS: 100, DeliveriesSeries: []int{50, 50}, SeriesStepS: 1, BaselineRequestsPerS: 400,
 			latencies: []time.Duration{time.Millisecond, 3 * time.Millisecond}, LatencyMs: Latency{1, 3, 3, 3}, RelayDeliveriesPerS: &relayPerS, RatioToRelay: &toRelay},
-		{Scenario: "slow-receiver", Store: "sqlite", OthersVsThroughput: &others},
+		{Scenario: "slow-receiver", Store: "sqlite", OthersVsThroughput: &others, PairDeliveriesPerS: &pair, OthersVsPair: &vsPair},
 		{Scenario: "cpu", Store: "sqlite", OfferedPerS: &rate, CPUMsPerDelivery: 0.875, RelayCPUMsPerDelivery: &relayCPU, CPUVsRelay: &vsRelay},
 		{Scenario: "empty & <odd>", Store: "sqlite"},
 	}
@@ -124,7 +125,8 @@ func TestReportsAreWellFormed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"0.90×", "slow-receiver", "relay dlv/s", "relay CPU ms/dlv", "250", "0.250", "relay: a plain Go relay",
-		"throughput: 0.40× the relay's deliveries/s", "cpu@200/s: 3.50× the relay's CPU per delivery"} {
+		"throughput: 0.40× the relay's deliveries/s", "cpu@200/s: 3.50× the relay's CPU per delivery",
+		"slow-receiver: the healthy endpoint got 0.95× its deliveries/s beside a second healthy endpoint instead of the slow one (120/s)"} {
 		if !strings.Contains(table.String(), want) {
 			t.Fatalf("the table lacks %q:\n%s", want, table.String())
 		}

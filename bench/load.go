@@ -22,11 +22,11 @@ type receiver struct {
 	srv     *http.Server
 	slowFor time.Duration
 
-	mu       sync.Mutex
-	arrivals map[string]time.Time
-	slow     int // first arrivals at /slow
-	repeats  int
-	last     time.Time
+	mu        sync.Mutex
+	arrivals  map[string]time.Time
+	uncounted int // first arrivals at /slow and /extra
+	repeats   int
+	last      time.Time
 }
 
 // newReceiver starts a receiver on a loopback port; when down, the port is
@@ -74,8 +74,8 @@ func (r *receiver) serve(rw http.ResponseWriter, req *http.Request) {
 		r.repeats++
 	} else {
 		r.arrivals[id] = now
-		if req.URL.Path == "/slow" {
-			r.slow++
+		if req.URL.Path == "/slow" || req.URL.Path == "/extra" {
+			r.uncounted++
 		}
 	}
 	r.last = now
@@ -105,11 +105,12 @@ func (r *receiver) snapshot() (map[string]time.Time, int) {
 	return out, r.repeats
 }
 
-// counted is the number of first arrivals at every path but /slow.
+// counted is the number of first arrivals at every path but /slow and
+// /extra.
 func (r *receiver) counted() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.arrivals) - r.slow
+	return len(r.arrivals) - r.uncounted
 }
 
 // accepted is an event that got a 202, and when the answer came.

@@ -66,6 +66,10 @@ func writeNotes(w io.Writer, r *Result) {
 	if r.OthersVsThroughput != nil {
 		fmt.Fprintf(w, "slow-receiver: the healthy endpoint got %.2f× the throughput scenario's deliveries/s\n", *r.OthersVsThroughput)
 	}
+	if r.OthersVsPair != nil {
+		fmt.Fprintf(w, "slow-receiver: the healthy endpoint got %.2f× its deliveries/s beside a second healthy endpoint instead of the slow one (%.0f/s)\n",
+			*r.OthersVsPair, *r.PairDeliveriesPerS)
+	}
 	if r.IdleCPUPct != nil {
 		fmt.Fprintf(w, "cpu: the idle server used %.2f %% of a core\n", *r.IdleCPUPct)
 	}

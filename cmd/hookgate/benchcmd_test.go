@@ -90,6 +90,13 @@ func TestBenchCommand(t *testing.T) {
 			if results[1]["endpoints"] != float64(5) || results[5]["others_vs_throughput"] == nil || results[4]["drain_s"] == nil {
 				t.Fatalf("scenario figures: fanout endpoints %v, others %v, drain %v", results[1]["endpoints"], results[5]["others_vs_throughput"], results[4]["drain_s"])
 			}
+			// slow-receiver ran again with a healthy endpoint in place of the slow one.
+			if pair, ok := results[5]["pair_deliveries_per_s"].(float64); !ok || pair <= 0 || results[5]["others_vs_pair"] == nil {
+				t.Fatalf("slow-receiver reference: pair %v, others vs pair %v", results[5]["pair_deliveries_per_s"], results[5]["others_vs_pair"])
+			}
+			if !strings.Contains(string(out), "beside a second healthy endpoint instead of the slow one") {
+				t.Fatalf("the table lacks the slow-receiver reference:\n%s", out)
+			}
 			if results[6]["offered_per_s"] != float64(50) || results[7]["offered_per_s"] != float64(100) || results[6]["idle_cpu_pct"] == nil || results[7]["idle_cpu_pct"] != nil {
 				t.Fatalf("cpu figures: offered %v, %v; idle %v, %v", results[6]["offered_per_s"], results[7]["offered_per_s"], results[6]["idle_cpu_pct"], results[7]["idle_cpu_pct"])
 			}
