@@ -57,9 +57,12 @@ func (p *Policy) Transport(dialTimeout time.Duration) *http.Transport {
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return d.DialContext(ctx, network, addr)
 		},
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   64,
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      1024,
+		// As many as the dispatcher sends at once (256 by default): many
+		// webhooks often share one host, and connections past the idle
+		// cap are closed after each request and dialed again.
+		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
