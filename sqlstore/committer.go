@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
 
@@ -120,36 +121,29 @@ func (c *committer) run() {
 		}
 		batch = append(batch[:0], first)
 		n := first.size()
-	outcomes: // every outcome waiting, whatever the bound on events
-		for records != nil {
-			select {
-			case r, ok := <-records:
-				if !ok {
-					records = nil
-					break outcomes
-				}
-				batch = append(batch, r)
-				n += r.size()
-			default:
-				break outcomes
-			}
-		}
-	events:
-		for queue != nil && n < maxCommitEvents {
-			select {
-			case r, ok := <-queue:
-				if !ok {
-					queue = nil
-					break events
-				}
-				batch = append(batch, r)
-				n += r.size()
-			default:
-				break events
-			}
-		}
+		batch, n = take(&records, batch, n, math.MaxInt) // every outcome waiting
+		batch, _ = take(&queue, batch, n, maxCommitEvents)
 		c.commit(batch)
 	}
+}
+
+// take appends to batch the requests *ch holds now, while the batch asks for
+// fewer than limit rows (it asks for n so far); a closed *ch becomes nil.
+func take(ch *chan *ingestReq, batch []*ingestReq, n, limit int) ([]*ingestReq, int) {
+	for *ch != nil && n < limit {
+		select {
+		case r, ok := <-*ch:
+			if !ok {
+				*ch = nil
+				return batch, n
+			}
+			batch = append(batch, r)
+			n += r.size()
+		default:
+			return batch, n
+		}
+	}
+	return batch, n
 }
 
 // commit writes a batch; when the shared transaction fails, each request is
