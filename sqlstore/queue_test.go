@@ -123,22 +123,10 @@ func TestConcurrentClaims(t *testing.T) {
 // A node hears about events that another node commits.
 func TestListenAcrossNodes(t *testing.T) {
 	t.Parallel()
-	engines := sqltest.Engines(t)
-	if len(engines) < 2 {
-		t.Skip("PostgreSQL only: SQLite has no other nodes")
-	}
-	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
-	a, b := sqltest.OpenConfig(t, cfg), sqltest.OpenConfig(t, cfg)
-	woke := make(chan struct{}, 16)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { b.Listen(ctx, sqlstore.Listeners{Wake: func() { woke <- struct{}{} }}); close(done) }()
-	defer func() { cancel(); <-done }()
-	select { // the first wake-up comes when the listener is connected
-	case <-woke:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the listener did not connect")
-	}
+	_, a, b := twoNodes(t)
+	ctx := context.Background()
+	woke, stop := listen(t, b)
+	defer stop()
 	p := newProject(t, a, "n")
 	newWebhook(t, a, p.ID)
 	if _, err := a.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "t", Data: json.RawMessage(`{}`)}}); err != nil {
@@ -473,15 +461,9 @@ func TestWebhookReadsFollowChanges(t *testing.T) {
 // changes, and drops its entries when one of them writes a webhook.
 func TestWebhookCacheAcrossNodes(t *testing.T) {
 	t.Parallel()
-	engines := sqltest.Engines(t)
-	if len(engines) < 2 {
-		t.Skip("PostgreSQL only: SQLite has no other nodes")
-	}
-	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
-	a, b := sqltest.OpenConfig(t, cfg), sqltest.OpenConfig(t, cfg)
+	cfg, a, b := twoNodes(t)
 	db := rawDB(t, b, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	p := newProject(t, a, "cache")
 	w := newWebhook(t, a, p.ID)
 	// moveBehindTheStore changes the URL without telling any node.
@@ -505,16 +487,8 @@ func TestWebhookCacheAcrossNodes(t *testing.T) {
 		t.Fatalf("without Listen, URL = %s", got)
 	}
 
-	woke := make(chan struct{}, 16)
-	done := make(chan struct{})
-	lctx, stopListening := context.WithCancel(ctx)
-	go func() { b.Listen(lctx, sqlstore.Listeners{Wake: func() { woke <- struct{}{} }}); close(done) }()
-	defer func() { stopListening(); <-done }()
-	select { // the first wake-up comes when the listener is connected
-	case <-woke:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the listener did not connect")
-	}
+	_, stopListening := listen(t, b)
+	defer stopListening()
 	urlAt() // cached now
 	moveBehindTheStore("http://127.0.0.1:9/two")
 	if got := urlAt(); got != "http://127.0.0.1:9/one" {
@@ -535,7 +509,6 @@ func TestWebhookCacheAcrossNodes(t *testing.T) {
 
 	// Once it stops listening, it reads the database again.
 	stopListening()
-	<-done
 	moveBehindTheStore("http://127.0.0.1:9/four")
 	if got := urlAt(); got != "http://127.0.0.1:9/four" {
 		t.Fatalf("after Listen ended, URL = %s", got)
@@ -552,4 +525,40 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// twoNodes opens two stores on one PostgreSQL schema, as two nodes would,
+// or skips the test without PostgreSQL.
+func twoNodes(t *testing.T) (sqlstore.Config, *sqlstore.Store, *sqlstore.Store) {
+	t.Helper()
+	if len(sqltest.Engines(t)) < 2 {
+		t.Skip("PostgreSQL only: SQLite has no other nodes")
+	}
+	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
+	return cfg, sqltest.OpenConfig(t, cfg), sqltest.OpenConfig(t, cfg)
+}
+
+// listen runs s.Listen until stop is called, and returns once it has
+// connected; woke gets its later wake-ups. stop returns when Listen has.
+func listen(t *testing.T, s *sqlstore.Store) (woke <-chan struct{}, stop func()) {
+	t.Helper()
+	ch := make(chan struct{}, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	wake := func() {
+		select {
+		case ch <- struct{}{}:
+		default: // never hold up Listen, which also drops cached webhooks
+		}
+	}
+	go func() { s.Listen(ctx, sqlstore.Listeners{Wake: wake}); close(done) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	select { // the first wake-up comes when the listener is connected
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		stop()
+		t.Fatal("the listener did not connect")
+	}
+	return ch, stop
 }
