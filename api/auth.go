@@ -240,6 +240,14 @@ func (c *keyCache) forget(keyID, projectID string) {
 	}
 }
 
+// forgetAll drops every cached key.
+func (c *keyCache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.m)
+}
+
 // clientAddr is the client's IP address, without its port.
 func clientAddr(remote string) string {
 	if host, _, err := net.SplitHostPort(remote); err == nil {

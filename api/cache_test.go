@@ -122,3 +122,52 @@ func TestRevocationReachesOtherNodes(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A node that was not listening when a key was revoked elsewhere (it had
+// not connected yet, or had lost its connection) drops its cached keys when
+// it connects: a revocation it missed is not honoured late, after the TTL.
+func TestRevocationMissedWhileNotListening(t *testing.T) {
+	t.Parallel()
+	if len(sqltest.Engines(t)) < 2 {
+		t.Skip("needs PostgreSQL")
+	}
+	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
+	var nodes [2]*env
+	var servers [2]*api.Server
+	var stores [2]*sqlstore.Store
+	for i := range nodes {
+		stores[i] = sqltest.OpenConfig(t, cfg)
+		servers[i] = api.New(api.Config{Store: stores[i], AdminKey: adminKey, Policy: netguard.New(nil),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheTTL: time.Hour})
+		srv := httptest.NewServer(servers[i])
+		t.Cleanup(srv.Close)
+		nodes[i] = &env{t: t, srv: srv}
+	}
+	a, b := nodes[0], nodes[1]
+	_, owner, _ := a.project("missed")
+	k := a.req("POST", "/api/v1/projects/missed/keys", owner, map[string]any{"name": "k", "role": "owner"}).must(t, 201)
+	b.req("GET", "/api/v1/projects/missed", k.str("key"), nil).must(t, 200) // cached on b for an hour
+	a.req("DELETE", "/api/v1/projects/missed/keys/"+k.str("id"), owner, nil).must(t, 204)
+	// b hears nothing of it; it still answers from its cache.
+	b.req("GET", "/api/v1/projects/missed", k.str("key"), nil).must(t, 200)
+
+	connected := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		stores[1].Listen(ctx, sqlstore.Listeners{Changed: servers[1].Changed, Wake: func() {
+			select {
+			case connected <- struct{}{}:
+			default:
+			}
+		}})
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	select { // the first wake-up comes once connected, after the caches are dropped
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	b.req("GET", "/api/v1/projects/missed", k.str("key"), nil).must(t, 401)
+}

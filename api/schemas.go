@@ -161,3 +161,11 @@ func (c *schemaCache) forget(projectID string) {
 	c.gen++
 	c.mu.Unlock()
 }
+
+// forgetAll drops every project's cached schemas.
+func (c *schemaCache) forgetAll() {
+	c.mu.Lock()
+	clear(c.m)
+	c.gen++
+	c.mu.Unlock()
+}

@@ -313,9 +313,14 @@ func dropUnsentResponses(doc *huma.OpenAPI) {
 
 // Changed drops what the server caches about a change made on another
 // node (kind "key", "project" or "schemas", as sqlstore.Listen reports
-// it), so that a key revoked anywhere is refused everywhere at once.
+// it), so that a key revoked anywhere is refused everywhere at once. Kind
+// "all" drops everything: changes may have been missed (Listen has just
+// connected, or connected again).
 func (s *Server) Changed(kind, id string) {
 	switch kind {
+	case "all":
+		s.keys.forgetAll()
+		s.schemas.forgetAll()
 	case "key":
 		s.keys.forget(id, "")
 	case "project":

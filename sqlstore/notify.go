@@ -23,7 +23,8 @@ type Listeners struct {
 	// Wake: any node committed events.
 	Wake func()
 	// Changed: another node changed what caches hold; kind is "key",
-	// "project" or "schemas". Nil ignores changes.
+	// "project" or "schemas", or "all" when Listen has (re)connected and
+	// may have missed changes. Nil ignores changes.
 	Changed func(kind, id string)
 }
 
@@ -74,7 +75,11 @@ func (s *Store) listenOnce(ctx context.Context, l Listeners) error {
 	// Webhooks are cached while changes are heard, and only then.
 	s.hearing(true)
 	defer s.hearing(false)
-	l.Wake() // something may have been committed while no one listened
+	// Something may have been committed or changed while no one listened.
+	if l.Changed != nil {
+		l.Changed("all", "")
+	}
+	l.Wake()
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
