@@ -95,21 +95,11 @@ func TestRevocationReachesOtherNodes(t *testing.T) {
 	if len(sqltest.Engines(t)) < 2 {
 		t.Skip("needs PostgreSQL")
 	}
-	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
-	nodes := make([]*httptest.Server, 2)
-	var servers [2]*api.Server
-	for i := range nodes {
-		st := sqltest.OpenConfig(t, cfg)
-		servers[i] = api.New(api.Config{Store: st, AdminKey: adminKey, Policy: netguard.New(nil),
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheTTL: time.Hour})
-		nodes[i] = httptest.NewServer(servers[i])
-		t.Cleanup(nodes[i].Close)
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		go st.Listen(ctx, sqlstore.Listeners{Wake: func() {}, Changed: servers[i].Changed})
+	nodes := twoNodes(t)
+	for _, n := range nodes {
+		n.listen(t)
 	}
-	a := &env{t: t, srv: nodes[0]}
-	b := &env{t: t, srv: nodes[1]}
+	a, b := nodes[0].env, nodes[1].env
 	_, owner, _ := a.project("nodes")
 	k := a.req("POST", "/api/v1/projects/nodes/keys", owner, map[string]any{"name": "k", "role": "owner"}).must(t, 201)
 	b.req("GET", "/api/v1/projects/nodes", k.str("key"), nil).must(t, 200) // cached on b for an hour
@@ -131,19 +121,8 @@ func TestRevocationMissedWhileNotListening(t *testing.T) {
 	if len(sqltest.Engines(t)) < 2 {
 		t.Skip("needs PostgreSQL")
 	}
-	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
-	var nodes [2]*env
-	var servers [2]*api.Server
-	var stores [2]*sqlstore.Store
-	for i := range nodes {
-		stores[i] = sqltest.OpenConfig(t, cfg)
-		servers[i] = api.New(api.Config{Store: stores[i], AdminKey: adminKey, Policy: netguard.New(nil),
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheTTL: time.Hour})
-		srv := httptest.NewServer(servers[i])
-		t.Cleanup(srv.Close)
-		nodes[i] = &env{t: t, srv: srv}
-	}
-	a, b := nodes[0], nodes[1]
+	nodes := twoNodes(t)
+	a, b := nodes[0].env, nodes[1].env
 	_, owner, _ := a.project("missed")
 	k := a.req("POST", "/api/v1/projects/missed/keys", owner, map[string]any{"name": "k", "role": "owner"}).must(t, 201)
 	b.req("GET", "/api/v1/projects/missed", k.str("key"), nil).must(t, 200) // cached on b for an hour
@@ -151,11 +130,48 @@ func TestRevocationMissedWhileNotListening(t *testing.T) {
 	// b hears nothing of it; it still answers from its cache.
 	b.req("GET", "/api/v1/projects/missed", k.str("key"), nil).must(t, 200)
 
+	connected := nodes[1].listen(t)
+	select { // the first wake-up comes once connected, after the caches are dropped
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	b.req("GET", "/api/v1/projects/missed", k.str("key"), nil).must(t, 401)
+}
+
+// node is an API server on a store of its own, as one node of several.
+type node struct {
+	env    *env
+	server *api.Server
+	store  *sqlstore.Store
+}
+
+// twoNodes starts two API nodes on one PostgreSQL schema, neither
+// listening yet.
+func twoNodes(t *testing.T) [2]node {
+	t.Helper()
+	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
+	var nodes [2]node
+	for i := range nodes {
+		st := sqltest.OpenConfig(t, cfg)
+		srv := api.New(api.Config{Store: st, AdminKey: adminKey, Policy: netguard.New(nil),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheTTL: time.Hour})
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		nodes[i] = node{env: &env{t: t, srv: hs}, server: srv, store: st}
+	}
+	return nodes
+}
+
+// listen runs the node's Listen until the test ends, reporting changes to
+// its server; the channel gets a value at the first wake-up, which comes
+// once Listen is connected.
+func (n node) listen(t *testing.T) <-chan struct{} {
 	connected := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		stores[1].Listen(ctx, sqlstore.Listeners{Changed: servers[1].Changed, Wake: func() {
+		n.store.Listen(ctx, sqlstore.Listeners{Changed: n.server.Changed, Wake: func() {
 			select {
 			case connected <- struct{}{}:
 			default:
@@ -164,10 +180,5 @@ func TestRevocationMissedWhileNotListening(t *testing.T) {
 		close(done)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	select { // the first wake-up comes once connected, after the caches are dropped
-	case <-connected:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the listener did not connect")
-	}
-	b.req("GET", "/api/v1/projects/missed", k.str("key"), nil).must(t, 401)
+	return connected
 }

@@ -88,13 +88,14 @@ func (s *Store) cachedSubscribers(ctx context.Context, projectID string) ([]subs
 		return s.subscribers(ctx, s.read, projectID)
 	}
 	c := &s.hooks
-	gen, at := c.gen.Load(), time.Now() // before the read: a change during it makes the entry stale
+	gen := c.gen.Load() // before the read: a change during it makes the entry stale
 	c.mu.Lock()
 	e, ok := c.subs[projectID]
 	c.mu.Unlock()
 	if ok && s.fresh(e.gen, e.at) {
 		return e.list, nil
 	}
+	at := time.Now()
 	list, err := s.subscribers(ctx, s.read, projectID)
 	if err != nil {
 		return nil, err
@@ -117,13 +118,14 @@ func (s *Store) DeliveryWebhook(ctx context.Context, projectID, id string) (*hoo
 	}
 	c := &s.hooks
 	k := [2]string{projectID, id}
-	gen, at := c.gen.Load(), time.Now()
+	gen := c.gen.Load()
 	c.mu.Lock()
 	e, ok := c.hooks[k]
 	c.mu.Unlock()
 	if ok && s.fresh(e.gen, e.at) {
 		return e.w, nil
 	}
+	at := time.Now()
 	w, err := s.FindWebhook(ctx, projectID, id)
 	if err != nil {
 		return nil, err
