@@ -1,0 +1,30 @@
+package client
+
+import (
+	"context"
+	"net/http"
+)
+
+// ListDeliveries lists a project's deliveries, the newest first.
+func (c *Client) ListDeliveries(ctx context.Context, project string, opts *DeliveryListOptions) (*Page[Delivery], error) {
+	var out Page[Delivery]
+	return &out, c.do(ctx, request{method: http.MethodGet, path: projectPath(project, "deliveries"), query: opts.values(), want: http.StatusOK, out: &out})
+}
+
+// GetDelivery reads a delivery.
+func (c *Client) GetDelivery(ctx context.Context, project, id string) (*Delivery, error) {
+	var out Delivery
+	return &out, c.do(ctx, request{method: http.MethodGet, path: projectPath(project, "deliveries", id), want: http.StatusOK, out: &out})
+}
+
+// ListAttempts lists a delivery's attempts, the latest first.
+func (c *Client) ListAttempts(ctx context.Context, project, id string, opts *ListOptions) (*Page[Attempt], error) {
+	var out Page[Attempt]
+	return &out, c.do(ctx, request{method: http.MethodGet, path: projectPath(project, "deliveries", id, "attempts"), query: opts.values(), want: http.StatusOK, out: &out})
+}
+
+// RetryDelivery queues a finished delivery for one more attempt now.
+func (c *Client) RetryDelivery(ctx context.Context, project, id string) (*Delivery, error) {
+	var out Delivery
+	return &out, c.do(ctx, request{method: http.MethodPost, path: projectPath(project, "deliveries", id, "retry"), want: http.StatusAccepted, out: &out})
+}

@@ -1,0 +1,494 @@
+package client
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Ptr returns a pointer to v, for the optional fields of updates:
+// client.WebhookUpdate{Description: client.Ptr("billing")}.
+func Ptr[T any](v T) *T { return &v }
+
+// Page is one page of a list, and the cursor of the next one ("" at the
+// end).
+type Page[T any] struct {
+	Data       []T    `json:"data"`
+	NextCursor string `json:"nextCursor"`
+}
+
+// ListOptions pages a list: Limit items (the server's default, 50, when 0;
+// at most 250) after Cursor, a previous page's NextCursor.
+type ListOptions struct {
+	Limit  int
+	Cursor string
+}
+
+// Project is a tenant: its webhooks, events and keys are its own.
+type Project struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Slug string `json:"slug"`
+	// RetrySchedule is the waits between attempts, as Go durations.
+	RetrySchedule []string  `json:"retrySchedule"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// ProjectCreate is a new project. Slug defaults to one made from Name;
+// RetrySchedule to the server's.
+type ProjectCreate struct {
+	Name          string   `json:"name"`
+	Slug          string   `json:"slug,omitempty"`
+	RetrySchedule []string `json:"retrySchedule,omitempty"`
+}
+
+// ProjectUpdate changes the fields that are set.
+type ProjectUpdate struct {
+	Name          *string  `json:"name,omitempty"`
+	Slug          *string  `json:"slug,omitempty"`
+	RetrySchedule []string `json:"retrySchedule,omitempty"`
+}
+
+// KeyRole is what a project key may do.
+type KeyRole string
+
+const (
+	// RoleOwner manages the project's webhooks, keys and everything else.
+	RoleOwner KeyRole = "owner"
+	// RolePublisher sends events and triggers webhooks only.
+	RolePublisher KeyRole = "publisher"
+)
+
+// Key is a project API key. Key, the secret itself, is set only in the
+// answer of CreateKey.
+type Key struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      KeyRole   `json:"role"`
+	Key       string    `json:"key,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// KeyCreate is a new key.
+type KeyCreate struct {
+	Name string  `json:"name"`
+	Role KeyRole `json:"role"`
+}
+
+// WebhookStatus is whether a webhook receives deliveries.
+type WebhookStatus string
+
+const (
+	WebhookActive      WebhookStatus = "active"
+	WebhookDeactivated WebhookStatus = "deactivated" // by a user
+	WebhookDisabled    WebhookStatus = "disabled"    // by Hookgate, after failing for too long
+)
+
+// AuthType is how Hookgate authenticates to a webhook's receiver.
+type AuthType string
+
+const (
+	AuthNone             AuthType = "none"
+	AuthBasic            AuthType = "basic"
+	AuthClientCredential AuthType = "client_credential" // OAuth2 client credentials
+)
+
+// Auth is a webhook's authentication to its receiver. Read back, passwords
+// and client secrets are "********".
+type Auth struct {
+	Type         AuthType `json:"type"`
+	Username     string   `json:"username,omitempty"`
+	Password     string   `json:"password,omitempty"`
+	ClientID     string   `json:"clientID,omitempty"`
+	ClientSecret string   `json:"clientSecret,omitempty"`
+	TokenURL     string   `json:"tokenURL,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+}
+
+// Chain makes a trigger of this webhook call another with its answer.
+type Chain struct {
+	Webhook string    `json:"webhook"`
+	Map     *ChainMap `json:"map,omitempty"`
+}
+
+// ChainMap says what of an answer the next step gets.
+type ChainMap struct {
+	Data        string            `json:"data,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	QueryParams map[string]string `json:"queryParams,omitempty"`
+}
+
+// Webhook is a registered endpoint. Secret is set only in the answer of
+// CreateWebhook; GetWebhookSecret reads it later.
+type Webhook struct {
+	ID              string            `json:"id"`
+	UID             string            `json:"uid,omitempty"`
+	ProjectID       string            `json:"projectId"`
+	URL             string            `json:"url"`
+	Description     string            `json:"description"`
+	Events          []string          `json:"events"`
+	Secret          string            `json:"secret,omitempty"`
+	Auth            Auth              `json:"auth"`
+	Headers         map[string]string `json:"headers"`
+	PublicHeaders   []string          `json:"publicHeaders"`
+	QueryParams     []string          `json:"queryParams"`
+	Method          string            `json:"method"`
+	PayloadEncoding string            `json:"payloadEncoding"`
+	RateLimit       int               `json:"rateLimit"`
+	Metadata        map[string]string `json:"metadata"`
+	Schema          json.RawMessage   `json:"schema,omitempty"`
+	Then            *Chain            `json:"then,omitempty"`
+	TriggerOnly     bool              `json:"triggerOnly"`
+	Status          WebhookStatus     `json:"status"`
+	CreatedAt       time.Time         `json:"createdAt"`
+	UpdatedAt       time.Time         `json:"updatedAt"`
+}
+
+// WebhookCreate is a new webhook; only URL is required. Events filters the
+// event types it receives ("order.*"; none: all); Secret defaults to a new
+// whsec_ secret; Method to POST; RateLimit (deliveries a second, 0 for
+// none).
+type WebhookCreate struct {
+	URL             string            `json:"url"`
+	UID             string            `json:"uid,omitempty"`
+	Description     string            `json:"description,omitempty"`
+	Events          []string          `json:"events,omitempty"`
+	Secret          string            `json:"secret,omitempty"`
+	Auth            *Auth             `json:"auth,omitempty"`
+	Headers         map[string]string `json:"headers,omitempty"`
+	PublicHeaders   []string          `json:"publicHeaders,omitempty"`
+	QueryParams     []string          `json:"queryParams,omitempty"`
+	Method          string            `json:"method,omitempty"`
+	PayloadEncoding string            `json:"payloadEncoding,omitempty"`
+	RateLimit       int               `json:"rateLimit,omitempty"`
+	Metadata        map[string]string `json:"metadata,omitempty"`
+	Schema          json.RawMessage   `json:"schema,omitempty"`
+	Then            *Chain            `json:"then,omitempty"`
+	TriggerOnly     bool              `json:"triggerOnly,omitempty"`
+}
+
+// WebhookUpdate changes the fields that are set; a set slice or map
+// replaces the whole field (an empty one clears it).
+type WebhookUpdate struct {
+	URL             *string           `json:"url,omitempty"`
+	UID             *string           `json:"uid,omitempty"`
+	Description     *string           `json:"description,omitempty"`
+	Events          []string          `json:"events,omitempty"`
+	Auth            *Auth             `json:"auth,omitempty"`
+	Headers         map[string]string `json:"headers,omitempty"`
+	PublicHeaders   []string          `json:"publicHeaders,omitempty"`
+	QueryParams     []string          `json:"queryParams,omitempty"`
+	Method          *string           `json:"method,omitempty"`
+	PayloadEncoding *string           `json:"payloadEncoding,omitempty"`
+	RateLimit       *int              `json:"rateLimit,omitempty"`
+	Metadata        map[string]string `json:"metadata,omitempty"`
+	Schema          json.RawMessage   `json:"schema,omitempty"`
+	Then            *Chain            `json:"then,omitempty"`
+	TriggerOnly     *bool             `json:"triggerOnly,omitempty"`
+}
+
+// Secret is a webhook's signing secret; during a rotation's grace period
+// the previous one still signs until PreviousSecretExpiresAt.
+type Secret struct {
+	Secret                  string    `json:"secret"`
+	PreviousSecretExpiresAt time.Time `json:"previousSecretExpiresAt"`
+}
+
+// SecretRotation rotates a secret: to Secret, or a new one when empty; the
+// old one keeps signing for GracePeriod (a Go duration; the server's
+// default when empty, "0s" to stop at once).
+type SecretRotation struct {
+	Secret      string `json:"secret,omitempty"`
+	GracePeriod string `json:"gracePeriod,omitempty"`
+}
+
+// Recovered counts what RecoverWebhook queued: failed deliveries queued
+// again, and deliveries created for events the webhook missed.
+type Recovered struct {
+	Requeued int `json:"requeued"`
+	Created  int `json:"created"`
+}
+
+// Event is a message sent to a project's webhooks.
+type Event struct {
+	ID             string          `json:"id"`
+	Type           string          `json:"type"`
+	Data           json.RawMessage `json:"data"`
+	IdempotencyKey string          `json:"idempotencyKey,omitempty"`
+	// Deliveries is how many webhooks it was sent to.
+	Deliveries int       `json:"deliveries"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// EventSend is an event to send. Data is any value that encodes as JSON
+// (json.RawMessage as it is). A repeat with the same IdempotencyKey within
+// 24 hours answers the event it created instead of creating another.
+type EventSend struct {
+	Type           string `json:"type"`
+	Data           any    `json:"data"`
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+}
+
+// EventAccepted is a committed event: its deliveries are queued.
+type EventAccepted struct {
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	Deliveries int       `json:"deliveries"`
+	CreatedAt  time.Time `json:"createdAt"`
+	// Replayed is true when an idempotency key answered an event created
+	// before (SendEvent only).
+	Replayed bool `json:"-"`
+}
+
+// EventListOptions filters ListEvents.
+type EventListOptions struct {
+	ListOptions
+	// Type keeps events of this type.
+	Type string
+	// IncludeOperational also lists Hookgate's own events (webhook.test).
+	IncludeOperational bool
+}
+
+// DeliveryStatus is where a delivery is.
+type DeliveryStatus string
+
+const (
+	DeliveryPending   DeliveryStatus = "pending"
+	DeliverySucceeded DeliveryStatus = "succeeded"
+	DeliveryFailed    DeliveryStatus = "failed"
+	DeliveryPaused    DeliveryStatus = "paused"
+	DeliveryCancelled DeliveryStatus = "cancelled"
+)
+
+// DeliveryKind tells an event's delivery from a trigger's record.
+type DeliveryKind string
+
+const (
+	KindEvent   DeliveryKind = "event"
+	KindTrigger DeliveryKind = "trigger"
+)
+
+// Delivery is one event sent to one webhook, over its attempts.
+type Delivery struct {
+	ID             string         `json:"id"`
+	EventID        string         `json:"eventId"`
+	EventType      string         `json:"eventType"`
+	WebhookID      string         `json:"webhookId"`
+	Kind           DeliveryKind   `json:"kind"`
+	Status         DeliveryStatus `json:"status"`
+	Attempts       int            `json:"attempts"`
+	LastStatusCode int            `json:"lastStatusCode"`
+	LastError      string         `json:"lastError"`
+	// NextAttemptAt is zero when no attempt is scheduled.
+	NextAttemptAt time.Time `json:"nextAttemptAt"`
+	ChainID       string    `json:"chainId,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// DeliveryListOptions filters ListDeliveries.
+type DeliveryListOptions struct {
+	ListOptions
+	Webhook string // ID or uid
+	Event   string // event ID
+	Status  DeliveryStatus
+	Kind    DeliveryKind
+}
+
+// Attempt is one request of a delivery and its answer.
+type Attempt struct {
+	ID         string `json:"id"`
+	DeliveryID string `json:"deliveryId"`
+	// Attempt numbers the delivery's attempts from 1.
+	Attempt   int       `json:"attempt"`
+	StartedAt time.Time `json:"startedAt"`
+	// Duration is from the request's start to the answer's end.
+	Duration time.Duration `json:"-"`
+	// StatusCode is 0 when no answer came; Error says why.
+	StatusCode     int               `json:"statusCode"`
+	Error          string            `json:"error"`
+	RequestMethod  string            `json:"requestMethod,omitempty"`
+	RequestURL     string            `json:"requestUrl,omitempty"`
+	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
+	// ResponseBody is the answer's beginning; base64 when
+	// ResponseBodyEncoding is "base64".
+	ResponseBody         string            `json:"responseBody"`
+	ResponseBodyEncoding string            `json:"responseBodyEncoding,omitempty"`
+	ResponseHeaders      map[string]string `json:"responseHeaders"`
+}
+
+// UnmarshalJSON reads durationMs into Duration.
+func (a *Attempt) UnmarshalJSON(b []byte) error {
+	type plain Attempt
+	var w struct {
+		plain
+		DurationMs int64 `json:"durationMs"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*a = Attempt(w.plain)
+	a.Duration = time.Duration(w.DurationMs) * time.Millisecond
+	return nil
+}
+
+// MarshalJSON writes Duration as durationMs, as the API does.
+func (a Attempt) MarshalJSON() ([]byte, error) {
+	type plain Attempt
+	return json.Marshal(struct {
+		plain
+		DurationMs int64 `json:"durationMs"`
+	}{plain(a), a.Duration.Milliseconds()})
+}
+
+// Trigger is a synchronous call of a webhook. Data is sent as the body
+// (json.RawMessage as it is); Timeout is a Go duration, at most the
+// server's send timeout.
+type Trigger struct {
+	Data        any               `json:"data,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	QueryParams map[string]any    `json:"queryParams,omitempty"`
+	Timeout     string            `json:"timeout,omitempty"`
+}
+
+// TriggerResult is the receiver's answer to a trigger. A receiver's
+// failure is a result (Error true), not an error of the call.
+type TriggerResult struct {
+	// ReferenceID is the delivery recording the call, also its webhook-id.
+	ReferenceID string `json:"referenceId"`
+	// Status is the receiver's HTTP status; 0 when no answer came.
+	Status int `json:"status"`
+	// Data is the receiver's body: JSON, else a JSON string, else base64
+	// (DataEncoding "base64"); null when empty.
+	Data         json.RawMessage `json:"data"`
+	DataEncoding string          `json:"dataEncoding,omitempty"`
+	Error        bool            `json:"error"`
+	Truncated    bool            `json:"truncated,omitempty"`
+	Reason       string          `json:"reason,omitempty"`
+	ChainID      string          `json:"chainId,omitempty"`
+	Steps        []TriggerStep   `json:"steps,omitempty"`
+}
+
+// TriggerStep is one call of a chain.
+type TriggerStep struct {
+	ReferenceID string `json:"referenceId"`
+	Status      int    `json:"status"`
+	Error       bool   `json:"error"`
+}
+
+// EventType is an entry of a project's event catalog.
+type EventType struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Schema      json.RawMessage `json:"schema"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+}
+
+// EventTypeCreate is a new catalog entry; Schema, a JSON Schema, checks the
+// data of events of this type when set.
+type EventTypeCreate struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Schema      json.RawMessage `json:"schema,omitempty"`
+}
+
+// EventTypeUpdate changes the fields that are set.
+type EventTypeUpdate struct {
+	Description *string         `json:"description,omitempty"`
+	Schema      json.RawMessage `json:"schema,omitempty"`
+}
+
+// Platform is a connected messaging platform (telegram, discord, whatsapp,
+// slack, generic). Credentials are read back with secrets as "********".
+type Platform struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Provider    string          `json:"provider"`
+	APIBaseURL  string          `json:"apiBaseUrl"`
+	Credentials json.RawMessage `json:"credentials"`
+	// InboundURL is where the platform posts to Hookgate.
+	InboundURL string `json:"inboundUrl"`
+	Registered bool   `json:"registered"`
+	// LastInboundAt is zero before the first inbound post.
+	LastInboundAt time.Time `json:"lastInboundAt"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// PlatformCreate connects a platform. Credentials is the provider's object
+// (for telegram {"botToken": …}); APIBaseURL overrides the provider's API
+// address.
+type PlatformCreate struct {
+	Provider    string `json:"provider"`
+	Name        string `json:"name,omitempty"`
+	Credentials any    `json:"credentials"`
+	APIBaseURL  string `json:"apiBaseUrl,omitempty"`
+}
+
+// PlatformUpdate changes the fields that are set; in Credentials a value of
+// "********" keeps the stored one.
+type PlatformUpdate struct {
+	Name        *string `json:"name,omitempty"`
+	Credentials any     `json:"credentials,omitempty"`
+	APIBaseURL  *string `json:"apiBaseUrl,omitempty"`
+}
+
+// Registration is the outcome of registering (or unregistering) Hookgate's
+// inbound URL with a platform.
+type Registration struct {
+	PlatformID       string          `json:"platformId"`
+	Provider         string          `json:"provider"`
+	InboundURL       string          `json:"inboundUrl"`
+	Registered       bool            `json:"registered"`
+	ProviderResponse json.RawMessage `json:"providerResponse"`
+}
+
+// PlatformStatus is what the platform reports of the registration.
+type PlatformStatus struct {
+	PlatformID string `json:"platformId"`
+	Provider   string `json:"provider"`
+	InboundURL string `json:"inboundUrl"`
+	// URL is the address the platform posts to; Registered is whether it
+	// is InboundURL.
+	URL              string          `json:"url"`
+	Registered       bool            `json:"registered"`
+	PendingUpdates   int             `json:"pendingUpdates,omitempty"`
+	LastError        string          `json:"lastError,omitempty"`
+	LastErrorAt      time.Time       `json:"lastErrorAt"`
+	ProviderResponse json.RawMessage `json:"providerResponse,omitempty"`
+}
+
+// MessageSend is a message to send through a platform to To (a chat or
+// channel ID, or a phone number).
+type MessageSend struct {
+	PlatformID string `json:"platformId"`
+	To         string `json:"to"`
+	Text       string `json:"text"`
+}
+
+// MessageStatus is whether the platform took a message.
+type MessageStatus string
+
+const (
+	MessageSent   MessageStatus = "sent"
+	MessageFailed MessageStatus = "failed"
+)
+
+// Message is a sent message and the platform's answer.
+type Message struct {
+	ID                string        `json:"id"`
+	PlatformID        string        `json:"platformId"`
+	To                string        `json:"to"`
+	Text              string        `json:"text"`
+	Status            MessageStatus `json:"status"`
+	ProviderMessageID string        `json:"providerMessageId"`
+	Error             string        `json:"error,omitempty"`
+	CreatedAt         time.Time     `json:"createdAt"`
+}
+
+// MessageListOptions filters ListMessages.
+type MessageListOptions struct {
+	ListOptions
+	Platform string // platform ID
+}
