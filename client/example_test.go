@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
 )
 
@@ -29,10 +30,10 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	s := serve(store)
+	s := apitest.Start(store)
 	hookgateURL = s.URL
 	code := m.Run()
-	s.stop()
+	s.Close()
 	store.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)

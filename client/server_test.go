@@ -6,63 +6,27 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
-	"github.com/hookgate/hookgate/delivery"
-	"github.com/hookgate/hookgate/netguard"
-	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/secrets"
 	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
-const adminKey = "hgadmin_client_test"
-
-// server is a real Hookgate API and delivery engine on a real store, over
-// real HTTP on loopback.
-type server struct {
-	URL  string
-	stop func()
-}
-
-// serve runs the API and a dispatcher on store until stop.
-func serve(store *sqlstore.Store) *server {
-	policy := netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
-	sender := &delivery.Sender{Client: policy.Client(5 * time.Second), UserAgent: "Hookgate/test"}
-	var disp *delivery.Dispatcher
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := api.New(api.Config{
-		Store:     store,
-		AdminKey:  adminKey,
-		Policy:    policy,
-		Logger:    quiet,
-		Sender:    sender,
-		Providers: providers.All(),
-		OnEvents:  func() { disp.Wake() },
-	})
-	disp = delivery.New(delivery.Config{Queue: store, Sender: sender, Poll: 50 * time.Millisecond, Logger: quiet})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { disp.Run(ctx); close(done) }()
-	srv := httptest.NewServer(h)
-	return &server{URL: srv.URL, stop: func() { srv.Close(); cancel(); <-done }}
-}
+const adminKey = apitest.AdminKey
 
 // setup serves a new store of engine for the test's length and returns an
 // admin client of it.
-func setup(t *testing.T, engine string) (*server, *client.Client) {
+func setup(t *testing.T, engine string) (*apitest.Server, *client.Client) {
 	t.Helper()
-	s := serve(sqltest.Open(t, engine))
-	t.Cleanup(s.stop)
+	s := apitest.New(t, engine)
 	return s, newClient(t, s.URL, adminKey)
 }
 

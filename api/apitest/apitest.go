@@ -1,0 +1,68 @@
+// Package apitest runs a real Hookgate API and delivery engine on a real
+// store, over HTTP on loopback, for the tests of its clients (the Go SDK
+// and the CLI). Webhook URLs may point at 127.0.0.0/8, where tests run
+// their receivers; the platform providers are all there, for local fakes
+// of their APIs.
+package apitest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/netguard"
+	"github.com/hookgate/hookgate/platforms/providers"
+	"github.com/hookgate/hookgate/sqlstore"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
+)
+
+// AdminKey is the servers' admin key.
+const AdminKey = "hgadmin_apitest_0123456789abcdef"
+
+// Server is a running API with a dispatcher.
+type Server struct {
+	// URL is the base URL, http://127.0.0.1:port.
+	URL  string
+	stop func()
+}
+
+// Start serves store until Close.
+func Start(store *sqlstore.Store) *Server {
+	policy := netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	sender := &delivery.Sender{Client: policy.Client(5 * time.Second), UserAgent: "Hookgate/test"}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var disp *delivery.Dispatcher
+	h := api.New(api.Config{
+		Store:     store,
+		AdminKey:  AdminKey,
+		Policy:    policy,
+		Logger:    quiet,
+		Sender:    sender,
+		Providers: providers.All(),
+		OnEvents:  func() { disp.Wake() },
+	})
+	disp = delivery.New(delivery.Config{Queue: store, Sender: sender, Poll: 50 * time.Millisecond, Logger: quiet})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { disp.Run(ctx); close(done) }()
+	srv := httptest.NewServer(h)
+	return &Server{URL: srv.URL, stop: func() { srv.Close(); cancel(); <-done }}
+}
+
+// Close stops the server and its dispatcher.
+func (s *Server) Close() { s.stop() }
+
+// New serves a new store of engine (sqlstore.EngineSQLite or
+// EnginePostgres) for the test's length.
+func New(t testing.TB, engine string) *Server {
+	t.Helper()
+	s := Start(sqltest.Open(t, engine))
+	t.Cleanup(s.Close)
+	return s
+}
