@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
 	"github.com/hookgate/hookgate/sqlstore"
 )
@@ -259,9 +260,9 @@ func TestLifecycle(t *testing.T) {
 		}
 
 		// Platforms and messages, against a fake Telegram.
-		tg := newFakeTelegram(t)
-		pl, err := owner.CreatePlatform(ctx, "shop", client.PlatformCreate{Provider: "telegram", Name: "support", Credentials: map[string]string{"botToken": botToken}, APIBaseURL: tg.srv.URL})
-		if err != nil || pl.Provider != "telegram" || strings.Contains(string(pl.Credentials), botToken) {
+		tg := apitest.NewFakeTelegram(t)
+		pl, err := owner.CreatePlatform(ctx, "shop", client.PlatformCreate{Provider: "telegram", Name: "support", Credentials: map[string]string{"botToken": apitest.BotToken}, APIBaseURL: tg.URL})
+		if err != nil || pl.Provider != "telegram" || strings.Contains(string(pl.Credentials), apitest.BotToken) {
 			t.Fatalf("CreatePlatform = %+v (%s), %v", pl, pl.Credentials, err)
 		}
 		if got, err := owner.GetPlatform(ctx, "shop", pl.ID); err != nil || got.InboundURL == "" {
@@ -274,8 +275,8 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("ListPlatforms = %+v, %v", l, err)
 		}
 		reg, err := owner.RegisterPlatformWebhook(ctx, "shop", pl.ID)
-		if err != nil || !reg.Registered || tg.url != reg.InboundURL {
-			t.Fatalf("RegisterPlatformWebhook = %+v, %v (fake has %q)", reg, err, tg.url)
+		if err != nil || !reg.Registered || tg.Registered() != reg.InboundURL {
+			t.Fatalf("RegisterPlatformWebhook = %+v, %v (fake has %q)", reg, err, tg.Registered())
 		}
 		if st, err := owner.PlatformWebhookStatus(ctx, "shop", pl.ID); err != nil || !st.Registered || st.URL != reg.InboundURL {
 			t.Fatalf("PlatformWebhookStatus = %+v, %v", st, err)
@@ -293,7 +294,7 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || len(msgs.Data) != 2 || msgs.Data[0].Status != client.MessageFailed {
 			t.Fatalf("ListMessages = %+v, %v", msgs, err)
 		}
-		if un, err := owner.UnregisterPlatformWebhook(ctx, "shop", pl.ID); err != nil || un.Registered || tg.url != "" {
+		if un, err := owner.UnregisterPlatformWebhook(ctx, "shop", pl.ID); err != nil || un.Registered || tg.Registered() != "" {
 			t.Fatalf("UnregisterPlatformWebhook = %+v, %v", un, err)
 		}
 		if err := owner.DeletePlatform(ctx, "shop", pl.ID); err != nil {

@@ -3,12 +3,10 @@ package client_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -116,56 +114,6 @@ func (r *receiver) received() (n, refused int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.bodies), r.refused
-}
-
-const botToken = "123456789:AAFclient-test-token-0123456789abcdef"
-
-// fakeTelegram speaks the four Bot API methods Hookgate calls.
-type fakeTelegram struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	url  string
-	sent []string
-}
-
-func newFakeTelegram(t *testing.T) *fakeTelegram {
-	f := &fakeTelegram{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		method, ok := strings.CutPrefix(r.URL.Path, "/bot"+botToken+"/")
-		if !ok {
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"ok":false,"error_code":401,"description":"Unauthorized"}`))
-			return
-		}
-		var body map[string]any
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		switch method {
-		case "setWebhook":
-			f.url, _ = body["url"].(string)
-			_, _ = w.Write([]byte(`{"ok":true,"result":true,"description":"Webhook was set"}`))
-		case "deleteWebhook":
-			f.url = ""
-			_, _ = w.Write([]byte(`{"ok":true,"result":true,"description":"Webhook was deleted"}`))
-		case "getWebhookInfo":
-			fmt.Fprintf(w, `{"ok":true,"result":{"url":%q,"has_custom_certificate":false,"pending_update_count":0}}`, f.url)
-		case "sendMessage":
-			if body["chat_id"] == "blocked" {
-				w.WriteHeader(http.StatusForbidden)
-				_, _ = w.Write([]byte(`{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`))
-				return
-			}
-			f.sent = append(f.sent, fmt.Sprint(body["text"]))
-			fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"chat":{"id":42,"type":"private"}}}`, 100+len(f.sent))
-		default:
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(`{"ok":false,"error_code":404,"description":"Not Found"}`))
-		}
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
 }
 
 // eventually polls cond until it holds, failing the test after 20 s.

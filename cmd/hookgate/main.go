@@ -58,7 +58,7 @@ func main() {
 	info, ok := debug.ReadBuildInfo()
 	version = buildVersion(version, info, ok)
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "hookgate:", err)
+		printError(os.Stderr, err)
 		os.Exit(1)
 	}
 }
@@ -70,7 +70,16 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newBenchCmd(), newBenchRelayCmd(), newListenCmd(), newRotateKeyCmd())
+	root.AddGroup(&cobra.Group{ID: "server", Title: "Run and measure the server:"},
+		&cobra.Group{ID: "api", Title: "Drive a server's API (--server, --api-key, -o json):"})
+	for _, c := range []*cobra.Command{newServeCmd(), newMigrateCmd(), newVersionCmd(), newBenchCmd(), newBenchRelayCmd(), newListenCmd(), newRotateKeyCmd()} {
+		c.GroupID = "server"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newProjectCmd(), newKeyCmd(), newWebhookCmd(), newEventCmd(), newEventTypeCmd(), newDeliveryCmd(), newPlatformCmd(), newMessageCmd()} {
+		c.GroupID = "api"
+		root.AddCommand(c)
+	}
 	return root
 }
 

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookgate/hookgate/client"
+)
+
+func newDeliveryCmd() *cobra.Command {
+	a := &apiCmd{}
+	cmd := a.group("delivery", "List deliveries, read their attempts, retry them", true)
+
+	var lf listFlags
+	var filter client.DeliveryListOptions
+	var status, kind string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List deliveries, the newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			filter.Status, filter.Kind = client.DeliveryStatus(status), client.DeliveryKind(kind)
+			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Delivery], error) {
+				o := filter
+				o.ListOptions = lf.options()
+				o.Cursor = cursor
+				return c.ListDeliveries(cmd.Context(), a.project, &o)
+			})
+			if err != nil {
+				return err
+			}
+			return a.showDeliveries(items)
+		},
+	}
+	lf.add(list)
+	list.Flags().StringVar(&filter.Webhook, "webhook", "", "only this webhook's (ID or uid)")
+	list.Flags().StringVar(&filter.Event, "event", "", "only this event's")
+	list.Flags().StringVar(&status, "status", "", "only in this status: pending, succeeded, failed, paused or cancelled")
+	list.Flags().StringVar(&kind, "kind", "", "only of this kind: event or trigger")
+	_ = list.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{"pending", "succeeded", "failed", "paused", "cancelled"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = list.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"event", "trigger"}, cobra.ShellCompDirectiveNoFileComp))
+
+	get := &cobra.Command{
+		Use:   "get ID",
+		Short: "Show a delivery",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			d, err := c.GetDelivery(cmd.Context(), a.project, args[0])
+			if err != nil {
+				return err
+			}
+			return a.showDelivery(d)
+		},
+	}
+
+	var af listFlags
+	attempts := &cobra.Command{
+		Use:   "attempts ID",
+		Short: "List a delivery's attempts, the latest first, with each answer",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			items, err := collect(a, &af, func(cursor string) (*client.Page[client.Attempt], error) {
+				o := af.options()
+				o.Cursor = cursor
+				return c.ListAttempts(cmd.Context(), a.project, args[0], &o)
+			})
+			if err != nil {
+				return err
+			}
+			return a.show(items, func(w io.Writer) {
+				row(w, "#", "STARTED", "STATUS", "DURATION", "ERROR", "RESPONSE")
+				for _, at := range items {
+					row(w, strconv.Itoa(at.Attempt), ts(at.StartedAt), strconv.Itoa(at.StatusCode), at.Duration.String(),
+						orDash(at.Error), orDash(oneLine(at.ResponseBody, 60)))
+				}
+			})
+		},
+	}
+	af.add(attempts)
+
+	retry := &cobra.Command{
+		Use:   "retry ID",
+		Short: "Queue a delivery for one more attempt now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			d, err := c.RetryDelivery(cmd.Context(), a.project, args[0])
+			if err != nil {
+				return err
+			}
+			return a.showDelivery(d)
+		},
+	}
+	cmd.AddCommand(list, get, attempts, retry)
+	return cmd
+}
+
+// oneLine shortens s to one line of at most n runes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func (a *apiCmd) showDelivery(d *client.Delivery) error {
+	return a.show(d, func(w io.Writer) {
+		fields(w, "id", d.ID, "status", string(d.Status), "kind", string(d.Kind), "webhook", d.WebhookID,
+			"event", orDash(d.EventID), "event type", orDash(d.EventType), "attempts", strconv.Itoa(d.Attempts),
+			"last status", strconv.Itoa(d.LastStatusCode), "last error", orDash(d.LastError),
+			"next attempt", ts(d.NextAttemptAt), "created", ts(d.CreatedAt), "updated", ts(d.UpdatedAt))
+	})
+}
+
+func (a *apiCmd) showDeliveries(items []client.Delivery) error {
+	return a.show(items, func(w io.Writer) {
+		row(w, "ID", "STATUS", "WEBHOOK", "EVENT TYPE", "ATTEMPTS", "LAST", "CREATED")
+		for _, d := range items {
+			last := "-"
+			if d.LastStatusCode != 0 {
+				last = strconv.Itoa(d.LastStatusCode)
+			} else if d.LastError != "" {
+				last = oneLine(d.LastError, 40)
+			}
+			row(w, d.ID, string(d.Status), d.WebhookID, orDash(d.EventType), fmt.Sprint(d.Attempts), last, ts(d.CreatedAt))
+		}
+	})
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookgate/hookgate/client"
+)
+
+func newPlatformCmd() *cobra.Command {
+	a := &apiCmd{}
+	cmd := a.group("platform", "Connect messaging platforms (Telegram, Discord, WhatsApp, Slack) and register Hookgate with them", true)
+	one := func(use, short string, call func(ctx context.Context, c *client.Client, id string) (*client.Platform, error)) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+			return a.platform1(func(c *client.Client) (*client.Platform, error) { return call(cmd.Context(), c, args[0]) })
+		}}
+	}
+
+	var in client.PlatformCreate
+	var creds string
+	create := &cobra.Command{
+		Use:   "create --provider NAME --credentials JSON",
+		Short: "Connect a platform; its inbound URL is shown",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := readJSON("credentials", creds, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			in.Credentials = raw
+			return a.platform1(func(c *client.Client) (*client.Platform, error) {
+				return c.CreatePlatform(cmd.Context(), a.project, in)
+			})
+		},
+	}
+	create.Flags().StringVar(&in.Provider, "provider", "", "telegram, discord, whatsapp, slack or generic")
+	create.Flags().StringVar(&in.Name, "name", "", "a name for it")
+	create.Flags().StringVar(&creds, "credentials", "", `the provider's credentials: JSON, @file or - (telegram: {"botToken": "…"})`)
+	create.Flags().StringVar(&in.APIBaseURL, "api-base-url", "", "the provider's API address; default its public one")
+	_ = create.MarkFlagRequired("provider")
+	_ = create.MarkFlagRequired("credentials")
+	_ = create.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions([]string{"telegram", "discord", "whatsapp", "slack", "generic"}, cobra.ShellCompDirectiveNoFileComp))
+
+	var name, ucreds, base string
+	update := &cobra.Command{
+		Use:   "update ID",
+		Short: "Change a platform's name, credentials or API address",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var up client.PlatformUpdate
+			if cmd.Flags().Changed("name") {
+				up.Name = &name
+			}
+			if cmd.Flags().Changed("api-base-url") {
+				up.APIBaseURL = &base
+			}
+			if cmd.Flags().Changed("credentials") {
+				raw, err := readJSON("credentials", ucreds, cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				up.Credentials = raw
+			}
+			return a.platform1(func(c *client.Client) (*client.Platform, error) {
+				return c.UpdatePlatform(cmd.Context(), a.project, args[0], up)
+			})
+		},
+	}
+	update.Flags().StringVar(&name, "name", "", "new name")
+	update.Flags().StringVar(&ucreds, "credentials", "", "fields to change: JSON, @file or -")
+	update.Flags().StringVar(&base, "api-base-url", "", `new API address; "" for the provider's public one`)
+
+	var lf listFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the project's platforms",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Platform], error) {
+				o := lf.options()
+				o.Cursor = cursor
+				return c.ListPlatforms(cmd.Context(), a.project, &o)
+			})
+			if err != nil {
+				return err
+			}
+			return a.show(items, func(w io.Writer) {
+				row(w, "ID", "PROVIDER", "NAME", "REGISTERED", "LAST INBOUND", "INBOUND URL")
+				for _, p := range items {
+					row(w, p.ID, p.Provider, orDash(p.Name), strconv.FormatBool(p.Registered), ts(p.LastInboundAt), p.InboundURL)
+				}
+			})
+		},
+	}
+	lf.add(list)
+
+	del := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a platform; its inbound URL stops answering",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeletePlatform(cmd.Context(), a.project, args[0]); err != nil {
+				return err
+			}
+			return a.done("deleted platform " + args[0])
+		},
+	}
+	registration := func(use, short string, call func(ctx context.Context, c *client.Client, id string) (*client.Registration, error)) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			r, err := call(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			return a.show(r, func(w io.Writer) {
+				fields(w, "platform", r.PlatformID, "provider", r.Provider, "inbound url", r.InboundURL,
+					"registered", strconv.FormatBool(r.Registered), "provider response", orDash(oneLine(string(r.ProviderResponse), 200)))
+			})
+		}}
+	}
+	status := &cobra.Command{
+		Use:   "status ID",
+		Short: "Ask the platform where it posts, and whether that is Hookgate",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			s, err := c.PlatformWebhookStatus(cmd.Context(), a.project, args[0])
+			if err != nil {
+				return err
+			}
+			return a.show(s, func(w io.Writer) {
+				fields(w, "platform", s.PlatformID, "provider", s.Provider, "registered", strconv.FormatBool(s.Registered),
+					"url", orDash(s.URL), "inbound url", s.InboundURL, "pending updates", strconv.Itoa(s.PendingUpdates),
+					"last error", orDash(s.LastError), "last error at", ts(s.LastErrorAt))
+			})
+		},
+	}
+	cmd.AddCommand(create, list,
+		one("get ID", "Show a platform (credentials redacted)", func(ctx context.Context, c *client.Client, id string) (*client.Platform, error) {
+			return c.GetPlatform(ctx, a.project, id)
+		}),
+		update, del,
+		registration("register-webhook ID", "Register Hookgate's inbound URL with the platform", func(ctx context.Context, c *client.Client, id string) (*client.Registration, error) {
+			return c.RegisterPlatformWebhook(ctx, a.project, id)
+		}),
+		registration("unregister-webhook ID", "Remove the registration from the platform", func(ctx context.Context, c *client.Client, id string) (*client.Registration, error) {
+			return c.UnregisterPlatformWebhook(ctx, a.project, id)
+		}),
+		status)
+	return cmd
+}
+
+func (a *apiCmd) platform1(call func(*client.Client) (*client.Platform, error)) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	p, err := call(c)
+	if err != nil {
+		return err
+	}
+	return a.show(p, func(w io.Writer) {
+		fields(w, "id", p.ID, "provider", p.Provider, "name", orDash(p.Name), "credentials", string(p.Credentials),
+			"api base url", orDash(p.APIBaseURL), "inbound url", p.InboundURL, "registered", strconv.FormatBool(p.Registered),
+			"last inbound", ts(p.LastInboundAt), "created", ts(p.CreatedAt))
+	})
+}
+
+func newMessageCmd() *cobra.Command {
+	a := &apiCmd{}
+	cmd := a.group("message", "Send messages through a connected platform, and list them", true)
+	var in client.MessageSend
+	send := &cobra.Command{
+		Use:   "send --platform ID --to CHAT --text TEXT",
+		Short: "Send a text message",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			m, err := c.SendMessage(cmd.Context(), a.project, in)
+			if err != nil {
+				return err
+			}
+			return a.showMessages([]client.Message{*m}, m)
+		},
+	}
+	send.Flags().StringVar(&in.PlatformID, "platform", "", "the platform's ID")
+	send.Flags().StringVar(&in.To, "to", "", "chat, channel or phone number, as the provider names it")
+	send.Flags().StringVar(&in.Text, "text", "", "the message")
+	for _, f := range []string{"platform", "to", "text"} {
+		_ = send.MarkFlagRequired(f)
+	}
+
+	var lf listFlags
+	var platform string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List sent messages, the newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Message], error) {
+				o := client.MessageListOptions{ListOptions: lf.options(), Platform: platform}
+				o.Cursor = cursor
+				return c.ListMessages(cmd.Context(), a.project, &o)
+			})
+			if err != nil {
+				return err
+			}
+			return a.showMessages(items, items)
+		},
+	}
+	lf.add(list)
+	list.Flags().StringVar(&platform, "platform", "", "only this platform's")
+	cmd.AddCommand(send, list)
+	return cmd
+}
+
+func (a *apiCmd) showMessages(items []client.Message, asJSON any) error {
+	return a.show(asJSON, func(w io.Writer) {
+		row(w, "ID", "STATUS", "TO", "PROVIDER ID", "TEXT", "ERROR")
+		for _, m := range items {
+			row(w, m.ID, string(m.Status), m.To, orDash(m.ProviderMessageID), oneLine(m.Text, 40), orDash(m.Error))
+		}
+	})
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookgate/hookgate/client"
+)
+
+func newProjectCmd() *cobra.Command {
+	a := &apiCmd{}
+	cmd := a.group("project", "Create, list, change and delete projects (the admin key)", false)
+
+	var create client.ProjectCreate
+	c := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a project",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			create.Name = args[0]
+			return a.project1(cmd, func(c *client.Client) (*client.Project, error) { return c.CreateProject(cmd.Context(), create) })
+		},
+	}
+	c.Flags().StringVar(&create.Slug, "slug", "", "lower-case name for URLs; default made from NAME")
+	c.Flags().StringSliceVar(&create.RetrySchedule, "retry-schedule", nil, "the project's own waits between attempts, such as 10s,1m,1h; default the server's")
+
+	var lf listFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List projects",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Project], error) {
+				o := lf.options()
+				o.Cursor = cursor
+				return c.ListProjects(cmd.Context(), &o)
+			})
+			if err != nil {
+				return err
+			}
+			return a.show(items, func(w io.Writer) {
+				row(w, "ID", "SLUG", "NAME", "CREATED")
+				for _, p := range items {
+					row(w, p.ID, p.Slug, p.Name, ts(p.CreatedAt))
+				}
+			})
+		},
+	}
+	lf.add(list)
+
+	get := &cobra.Command{
+		Use:   "get PROJECT",
+		Short: "Show a project, by ID or slug",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.project1(cmd, func(c *client.Client) (*client.Project, error) { return c.GetProject(cmd.Context(), args[0]) })
+		},
+	}
+
+	var name, slug string
+	var schedule []string
+	update := &cobra.Command{
+		Use:   "update PROJECT",
+		Short: "Change a project's name, slug or retry schedule",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var up client.ProjectUpdate
+			if cmd.Flags().Changed("name") {
+				up.Name = &name
+			}
+			if cmd.Flags().Changed("slug") {
+				up.Slug = &slug
+			}
+			up.RetrySchedule = schedule
+			return a.project1(cmd, func(c *client.Client) (*client.Project, error) {
+				return c.UpdateProject(cmd.Context(), args[0], up)
+			})
+		},
+	}
+	update.Flags().StringVar(&name, "name", "", "new display name")
+	update.Flags().StringVar(&slug, "slug", "", "new slug")
+	update.Flags().StringSliceVar(&schedule, "retry-schedule", nil, "new retry schedule, such as 10s,1m,1h")
+
+	del := &cobra.Command{
+		Use:   "delete PROJECT",
+		Short: "Delete a project and everything in it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteProject(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			return a.done("deleted project " + args[0])
+		},
+	}
+	cmd.AddCommand(c, list, get, update, del)
+	return cmd
+}
+
+// project1 runs a call answering one project and shows it.
+func (a *apiCmd) project1(cmd *cobra.Command, call func(*client.Client) (*client.Project, error)) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	p, err := call(c)
+	if err != nil {
+		return err
+	}
+	return a.show(p, func(w io.Writer) {
+		fields(w, "id", p.ID, "slug", p.Slug, "name", p.Name, "retry schedule", join(p.RetrySchedule),
+			"created", ts(p.CreatedAt), "updated", ts(p.UpdatedAt))
+	})
+}
+
+// done reports an action that answers nothing: a line in a table, an
+// object with -o json.
+func (a *apiCmd) done(msg string) error {
+	if a.output == "json" {
+		return a.show(map[string]string{"result": msg}, nil)
+	}
+	_, err := fmt.Fprintln(a.stdout, msg)
+	return err
+}
+
+func newKeyCmd() *cobra.Command {
+	a := &apiCmd{}
+	cmd := a.group("key", "Create, list and revoke a project's API keys", true)
+
+	var role string
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a project key; its secret is shown only now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			k, err := c.CreateKey(cmd.Context(), a.project, client.KeyCreate{Name: args[0], Role: client.KeyRole(role)})
+			if err != nil {
+				return err
+			}
+			return a.show(k, func(w io.Writer) {
+				fields(w, "id", k.ID, "name", k.Name, "role", string(k.Role), "key", k.Key, "created", ts(k.CreatedAt))
+			})
+		},
+	}
+	create.Flags().StringVar(&role, "role", "owner", "owner (everything in the project) or publisher (send events and trigger only)")
+	_ = create.RegisterFlagCompletionFunc("role", cobra.FixedCompletions([]string{"owner", "publisher"}, cobra.ShellCompDirectiveNoFileComp))
+
+	var lf listFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the project's keys (without their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Key], error) {
+				o := lf.options()
+				o.Cursor = cursor
+				return c.ListKeys(cmd.Context(), a.project, &o)
+			})
+			if err != nil {
+				return err
+			}
+			return a.show(items, func(w io.Writer) {
+				row(w, "ID", "NAME", "ROLE", "CREATED")
+				for _, k := range items {
+					row(w, k.ID, k.Name, string(k.Role), ts(k.CreatedAt))
+				}
+			})
+		},
+	}
+	lf.add(list)
+
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a project key at once, on every node",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteKey(cmd.Context(), a.project, args[0]); err != nil {
+				return err
+			}
+			return a.done("revoked key " + args[0])
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}

@@ -1,0 +1,510 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/hookgate/hookgate/client"
+)
+
+// webhookFlags are the settings of webhook create and update.
+type webhookFlags struct {
+	uid, description, secret, method, payloadEncoding, schema string
+	events, publicHeaders, queryParams                        []string
+	headers, metadata                                         []string
+	rateLimit                                                 int
+	triggerOnly                                               bool
+	authBasic                                                 string
+	authNone                                                  bool
+	oauthID, oauthSecret, oauthTokenURL                       string
+	oauthScopes                                               []string
+	then                                                      string
+}
+
+func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
+	fs.StringVar(&f.uid, "uid", "", "your own ID for the webhook, usable wherever its ID is")
+	fs.StringVar(&f.description, "description", "", "what the webhook is for")
+	fs.StringSliceVar(&f.events, "events", nil, "event types it receives, such as order.*,user.created; none: all")
+	if create {
+		fs.StringVar(&f.secret, "secret", "", "signing secret (whsec_…); default a new one")
+	}
+	fs.StringVar(&f.authBasic, "auth-basic", "", "authenticate to the receiver with HTTP Basic, as USER:PASSWORD")
+	fs.StringVar(&f.oauthID, "oauth-client-id", "", "authenticate with OAuth2 client credentials: the client ID")
+	fs.StringVar(&f.oauthSecret, "oauth-client-secret", "", "… the client secret")
+	fs.StringVar(&f.oauthTokenURL, "oauth-token-url", "", "… the token endpoint")
+	fs.StringSliceVar(&f.oauthScopes, "oauth-scopes", nil, "… the scopes, comma-separated")
+	if !create {
+		fs.BoolVar(&f.authNone, "auth-none", false, "stop authenticating to the receiver")
+	}
+	fs.StringArrayVar(&f.headers, "header", nil, "a header sent with every request, NAME=VALUE (repeat the flag)")
+	fs.StringSliceVar(&f.publicHeaders, "public-header", nil, "header names shown unredacted when the webhook is read")
+	fs.StringSliceVar(&f.queryParams, "query-param", nil, "query parameters triggers may set")
+	fs.StringVar(&f.method, "method", "", "HTTP method: POST (default), PUT, PATCH, GET or DELETE")
+	fs.StringVar(&f.payloadEncoding, "payload-encoding", "", "json (default) or base64 (trigger data sent as bytes)")
+	fs.IntVar(&f.rateLimit, "rate-limit", 0, "most requests a second to the receiver; 0 for no limit")
+	fs.StringArrayVar(&f.metadata, "metadata", nil, "your own NAME=VALUE labels (repeat the flag)")
+	fs.StringVar(&f.schema, "schema", "", "JSON Schema that trigger data must match: JSON, @file or -")
+	fs.BoolVar(&f.triggerOnly, "trigger-only", false, "the webhook is only triggered, never sent events")
+	fs.StringVar(&f.then, "then", "", "a trigger of this webhook calls that webhook next with the answer (ID or uid)")
+}
+
+// auth builds the receiver auth the flags ask for; nil when none is set.
+func (f *webhookFlags) auth() (*client.Auth, error) {
+	oauth := f.oauthID != "" || f.oauthSecret != "" || f.oauthTokenURL != "" || len(f.oauthScopes) > 0
+	n := 0
+	for _, set := range []bool{f.authBasic != "", oauth, f.authNone} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, errors.New("choose one of --auth-basic, --oauth-… and --auth-none")
+	}
+	switch {
+	case f.authBasic != "":
+		user, pass, ok := strings.Cut(f.authBasic, ":")
+		if !ok || user == "" {
+			return nil, errors.New("--auth-basic: want USER:PASSWORD")
+		}
+		return &client.Auth{Type: client.AuthBasic, Username: user, Password: pass}, nil
+	case oauth:
+		return &client.Auth{Type: client.AuthClientCredential, ClientID: f.oauthID, ClientSecret: f.oauthSecret, TokenURL: f.oauthTokenURL, Scopes: f.oauthScopes}, nil
+	case f.authNone:
+		return &client.Auth{Type: client.AuthNone}, nil
+	}
+	return nil, nil
+}
+
+func (f *webhookFlags) create(url string, stdin io.Reader) (client.WebhookCreate, error) {
+	in := client.WebhookCreate{URL: url, UID: f.uid, Description: f.description, Events: f.events, Secret: f.secret,
+		PublicHeaders: f.publicHeaders, QueryParams: f.queryParams, Method: f.method, PayloadEncoding: f.payloadEncoding,
+		RateLimit: f.rateLimit, TriggerOnly: f.triggerOnly}
+	var err error
+	if in.Auth, err = f.auth(); err != nil {
+		return in, err
+	}
+	if in.Headers, err = parsePairs("header", f.headers); err != nil {
+		return in, err
+	}
+	if in.Metadata, err = parsePairs("metadata", f.metadata); err != nil {
+		return in, err
+	}
+	if f.schema != "" {
+		if in.Schema, err = readJSON("schema", f.schema, stdin); err != nil {
+			return in, err
+		}
+	}
+	if f.then != "" {
+		in.Then = &client.Chain{Webhook: f.then}
+	}
+	return in, nil
+}
+
+// update builds a change of the flags that were given.
+func (f *webhookFlags) update(cmd *cobra.Command, url string) (client.WebhookUpdate, error) {
+	ch := cmd.Flags().Changed
+	var up client.WebhookUpdate
+	var err error
+	if url != "" {
+		up.URL = &url
+	}
+	if ch("uid") {
+		up.UID = &f.uid
+	}
+	if ch("description") {
+		up.Description = &f.description
+	}
+	if ch("events") {
+		up.Events = orEmpty(f.events)
+	}
+	if up.Auth, err = f.auth(); err != nil {
+		return up, err
+	}
+	if ch("header") {
+		if up.Headers, err = parsePairs("header", f.headers); err != nil {
+			return up, err
+		}
+	}
+	if ch("public-header") {
+		up.PublicHeaders = orEmpty(f.publicHeaders)
+	}
+	if ch("query-param") {
+		up.QueryParams = orEmpty(f.queryParams)
+	}
+	if ch("method") {
+		up.Method = &f.method
+	}
+	if ch("payload-encoding") {
+		up.PayloadEncoding = &f.payloadEncoding
+	}
+	if ch("rate-limit") {
+		up.RateLimit = &f.rateLimit
+	}
+	if ch("metadata") {
+		if up.Metadata, err = parsePairs("metadata", f.metadata); err != nil {
+			return up, err
+		}
+	}
+	if ch("schema") {
+		if up.Schema, err = readJSON("schema", f.schema, cmd.InOrStdin()); err != nil {
+			return up, err
+		}
+	}
+	if ch("trigger-only") {
+		up.TriggerOnly = &f.triggerOnly
+	}
+	if ch("then") {
+		up.Then = &client.Chain{Webhook: f.then}
+	}
+	return up, nil
+}
+
+// orEmpty keeps a set but empty list as an empty list (which clears the
+// field) rather than nil (which leaves it).
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func newWebhookCmd() *cobra.Command {
+	a := &apiCmd{}
+	cmd := a.group("webhook", "Register webhooks and manage them: secrets, activation, recovery, tests and triggers", true)
+	one := func(use, short string, call func(ctx context.Context, c *client.Client, id string) (*client.Webhook, error)) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+			return a.webhook1(cmd, func(c *client.Client) (*client.Webhook, error) { return call(cmd.Context(), c, args[0]) })
+		}}
+	}
+
+	var cf webhookFlags
+	create := &cobra.Command{
+		Use:   "create URL",
+		Short: "Register a webhook; its signing secret is shown",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in, err := cf.create(args[0], cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			return a.webhook1(cmd, func(c *client.Client) (*client.Webhook, error) { return c.CreateWebhook(cmd.Context(), a.project, in) })
+		},
+	}
+	cf.add(create.Flags(), true)
+
+	var uf webhookFlags
+	var newURL string
+	update := &cobra.Command{
+		Use:   "update ID",
+		Short: "Change a webhook: only the flags given change (an empty list clears one)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			up, err := uf.update(cmd, newURL)
+			if err != nil {
+				return err
+			}
+			return a.webhook1(cmd, func(c *client.Client) (*client.Webhook, error) {
+				return c.UpdateWebhook(cmd.Context(), a.project, args[0], up)
+			})
+		},
+	}
+	update.Flags().StringVar(&newURL, "url", "", "new receiver URL")
+	uf.add(update.Flags(), false)
+
+	var lf listFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the project's webhooks",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Webhook], error) {
+				o := lf.options()
+				o.Cursor = cursor
+				return c.ListWebhooks(cmd.Context(), a.project, &o)
+			})
+			if err != nil {
+				return err
+			}
+			return a.show(items, func(w io.Writer) {
+				row(w, "ID", "UID", "STATUS", "EVENTS", "URL")
+				for _, h := range items {
+					row(w, h.ID, orDash(h.UID), string(h.Status), join(h.Events), h.URL)
+				}
+			})
+		},
+	}
+	lf.add(list)
+
+	del := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a webhook; its unfinished deliveries are cancelled",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteWebhook(cmd.Context(), a.project, args[0]); err != nil {
+				return err
+			}
+			return a.done("deleted webhook " + args[0])
+		},
+	}
+
+	secret := &cobra.Command{
+		Use:   "secret ID",
+		Short: "Show a webhook's signing secret",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.secret(func(c *client.Client) (*client.Secret, error) {
+				return c.GetWebhookSecret(cmd.Context(), a.project, args[0])
+			})
+		},
+	}
+	var rot client.SecretRotation
+	rotate := &cobra.Command{
+		Use:   "rotate-secret ID",
+		Short: "Replace a webhook's signing secret; the old one keeps signing for the grace period",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.secret(func(c *client.Client) (*client.Secret, error) {
+				return c.RotateWebhookSecret(cmd.Context(), a.project, args[0], rot)
+			})
+		},
+	}
+	rotate.Flags().StringVar(&rot.Secret, "secret", "", "the new secret (whsec_…); default a new one")
+	rotate.Flags().StringVar(&rot.GracePeriod, "grace-period", "", "how long the old secret keeps signing, such as 24h (the default) or 0s")
+
+	test := &cobra.Command{
+		Use:   "test ID",
+		Short: "Send a webhook.test event to the webhook now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			d, err := c.TestWebhook(cmd.Context(), a.project, args[0])
+			if err != nil {
+				return err
+			}
+			return a.showDelivery(d)
+		},
+	}
+
+	cmd.AddCommand(create, list,
+		one("get ID", "Show a webhook, by ID or uid (credentials redacted)", func(ctx context.Context, c *client.Client, id string) (*client.Webhook, error) {
+			return c.GetWebhook(ctx, a.project, id)
+		}),
+		update, del,
+		one("activate ID", "Activate a webhook; its paused deliveries resume", func(ctx context.Context, c *client.Client, id string) (*client.Webhook, error) {
+			return c.ActivateWebhook(ctx, a.project, id)
+		}),
+		one("deactivate ID", "Deactivate a webhook; its pending deliveries wait, paused", func(ctx context.Context, c *client.Client, id string) (*client.Webhook, error) {
+			return c.DeactivateWebhook(ctx, a.project, id)
+		}),
+		secret, rotate, newRecoverCmd(a), test, newTriggerCmd(a))
+	return cmd
+}
+
+// webhook1 runs a call answering one webhook and shows it.
+func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client.Webhook, error)) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	h, err := call(c)
+	if err != nil {
+		return err
+	}
+	return a.show(h, func(w io.Writer) {
+		fields(w, "id", h.ID, "uid", orDash(h.UID), "url", h.URL, "status", string(h.Status), "events", join(h.Events),
+			"description", orDash(h.Description), "method", h.Method, "auth", string(h.Auth.Type), "headers", pairs(h.Headers),
+			"rate limit", strconv.Itoa(h.RateLimit), "metadata", pairs(h.Metadata), "trigger only", strconv.FormatBool(h.TriggerOnly))
+		if h.Secret != "" {
+			fields(w, "secret", h.Secret)
+		}
+		fields(w, "created", ts(h.CreatedAt), "updated", ts(h.UpdatedAt))
+	})
+}
+
+func (a *apiCmd) secret(call func(*client.Client) (*client.Secret, error)) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	s, err := call(c)
+	if err != nil {
+		return err
+	}
+	return a.show(s, func(w io.Writer) {
+		fields(w, "secret", s.Secret, "previous secret expires", ts(s.PreviousSecretExpiresAt))
+	})
+}
+
+func newRecoverCmd(a *apiCmd) *cobra.Command {
+	var since string
+	var wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "recover ID --since TIME",
+		Short: "Queue again the webhook's deliveries failed since a time, and create those it missed",
+		Long: "Queue again the webhook's deliveries failed since a time, and create those of events it missed\n" +
+			"then (while deactivated, say). With --wait, follow them until the webhook has no pending\n" +
+			"delivery, with a progress bar on a terminal.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			from, err := parseSince(since, time.Now())
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			r, err := c.RecoverWebhook(cmd.Context(), a.project, args[0], from)
+			if err != nil {
+				return err
+			}
+			if err := a.show(r, func(w io.Writer) {
+				fields(w, "requeued", strconv.Itoa(r.Requeued), "created", strconv.Itoa(r.Created))
+			}); err != nil {
+				return err
+			}
+			if !wait || r.Requeued+r.Created == 0 {
+				return nil
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			return a.waitPending(ctx, c, args[0], r.Requeued+r.Created)
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "", "RFC 3339 time, or a duration ago such as 24h")
+	_ = cmd.MarkFlagRequired("since")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the webhook has no pending delivery, showing progress")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long --wait waits")
+	return cmd
+}
+
+// waitPending follows a webhook's pending deliveries until there are none,
+// counting total down.
+func (a *apiCmd) waitPending(ctx context.Context, c *client.Client, webhook string, total int) error {
+	var bar *mpb.Bar
+	var p *mpb.Progress
+	if isTerminal(a.stderr) {
+		p = mpb.NewWithContext(ctx, mpb.WithOutput(a.stderr), mpb.WithWidth(40))
+		bar = p.AddBar(int64(total), mpb.PrependDecorators(decor.Name("delivering "), decor.CountersNoUnit("%d / %d")),
+			mpb.AppendDecorators(decor.Percentage(decor.WC{W: 5}), decor.Elapsed(decor.ET_STYLE_GO, decor.WC{W: 6})))
+	}
+	finish := func() {
+		if p != nil {
+			bar.Abort(false)
+			p.Wait()
+		}
+	}
+	for {
+		pending := 0
+		for _, err := range c.Deliveries(ctx, a.project, &client.DeliveryListOptions{Webhook: webhook, Status: client.DeliveryPending, ListOptions: client.ListOptions{Limit: 250}}) {
+			if err != nil {
+				finish()
+				return err
+			}
+			pending++
+		}
+		if bar != nil {
+			bar.SetCurrent(int64(max(0, total-pending)))
+		}
+		if pending == 0 {
+			finish()
+			fmt.Fprintf(a.stderr, "no delivery of %s is pending\n", webhook)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			finish()
+			return fmt.Errorf("still %d pending deliveries: %w", pending, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func newTriggerCmd(a *apiCmd) *cobra.Command {
+	var data, timeout string
+	var headers, query []string
+	cmd := &cobra.Command{
+		Use:   "trigger ID",
+		Short: "Call the webhook now and print its receiver's answer",
+		Long: "Call the webhook now, as registered (URL, auth, headers, signature), with --data as the body,\n" +
+			"and print the receiver's status and body. A receiver's failure is printed too, and exits 0:\n" +
+			"the call itself succeeded. Publisher keys may trigger.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in := client.Trigger{Timeout: timeout}
+			if data != "" {
+				raw, err := readJSON("data", data, cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				in.Data = raw
+			}
+			var err error
+			if in.Headers, err = parsePairs("header", headers); err != nil {
+				return err
+			}
+			q, err := parsePairs("query", query)
+			if err != nil {
+				return err
+			}
+			if q != nil {
+				in.QueryParams = make(map[string]any, len(q))
+				for k, v := range q {
+					in.QueryParams[k] = v
+				}
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			r, err := c.TriggerWebhook(cmd.Context(), a.project, args[0], in)
+			if err != nil {
+				return err
+			}
+			return a.show(r, func(w io.Writer) {
+				fields(w, "reference", r.ReferenceID, "status", strconv.Itoa(r.Status), "error", strconv.FormatBool(r.Error))
+				if r.Reason != "" {
+					fields(w, "reason", r.Reason)
+				}
+				for i, s := range r.Steps {
+					fields(w, fmt.Sprintf("step %d", i+1), fmt.Sprintf("%s %d", s.ReferenceID, s.Status))
+				}
+				body := string(r.Data)
+				if r.DataEncoding != "" {
+					body += " (" + r.DataEncoding + ")"
+				}
+				if r.Truncated {
+					body += " (truncated)"
+				}
+				fields(w, "data", body)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", "", "the request body: JSON, @file or - for stdin")
+	cmd.Flags().StringArrayVar(&headers, "header", nil, "a header to add, NAME=VALUE (repeat the flag)")
+	cmd.Flags().StringArrayVar(&query, "query", nil, "a query parameter the webhook allows, NAME=VALUE (repeat the flag)")
+	cmd.Flags().StringVar(&timeout, "timeout", "", "how long to wait for the receiver, such as 5s (at most the server's send timeout)")
+	return cmd
+}
