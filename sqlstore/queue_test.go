@@ -167,6 +167,40 @@ func TestRecoverRequeuesFailed(t *testing.T) {
 	})
 }
 
+// An attempt in flight when its webhook is deactivated still records its
+// outcome: a success is final, and is not sent again after activation.
+func TestPauseKeepsTheAttemptInFlight(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "pause")
+		w := newWebhook(t, s, p.ID)
+		if _, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`1`)}}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		got, lease, err := s.ClaimDue(ctx, "test-node", now, 10, time.Minute)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("claim: %d, %v", len(got), err)
+		}
+		if _, err := s.SetWebhookStatus(ctx, p.ID, w.ID, hookgate.StatusDeactivated, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{{ProjectID: p.ID, LeaseUntil: lease, Status: hookgate.DeliverySucceeded,
+			Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: got[0].ID, Attempt: 1, StartedAt: now, StatusCode: 200}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetWebhookStatus(ctx, p.ID, w.ID, hookgate.StatusActive, now); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := s.FindDelivery(ctx, p.ID, got[0].ID); d.Status != hookgate.DeliverySucceeded || d.Attempts != 1 {
+			t.Fatalf("delivery = %+v, want succeeded after 1 attempt", d)
+		}
+		if due, _, _ := s.ClaimDue(ctx, "test-node", now.Add(time.Hour), 10, time.Minute); len(due) != 0 {
+			t.Fatalf("%d deliveries due again", len(due))
+		}
+	})
+}
+
 func TestPurge(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()

@@ -157,7 +157,11 @@ func (s *Store) SetWebhookStatus(ctx context.Context, projectID, id, status stri
 		if status == hookgate.StatusActive {
 			from, to = hookgate.DeliveryPaused, hookgate.DeliveryPending
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, lease_until = 0, updated_at = ? WHERE webhook_id = ? AND status = ?`),
+		// The lease stays: an attempt in flight when the webhook is paused
+		// still records its outcome (a success is not sent again after
+		// the webhook is activated), and a lease that has ended leaves the
+		// row claimable at once.
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, updated_at = ? WHERE webhook_id = ? AND status = ?`),
 			to, micros(now), id, from); err != nil {
 			return err
 		}
