@@ -233,6 +233,10 @@ func printError(w io.Writer, err error) {
 		fmt.Fprintln(w, "hookgate:", err)
 		return
 	}
+	// What the command was doing, when it wrapped the API's error.
+	if ctx, _, ok := strings.Cut(err.Error(), e.Error()); ok && strings.TrimSuffix(ctx, ": ") != "" {
+		fmt.Fprintln(w, "hookgate:", strings.TrimSuffix(ctx, ": "))
+	}
 	title := e.Title
 	if title == "" {
 		title = "error"
