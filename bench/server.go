@@ -6,7 +6,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -15,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -26,6 +24,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the bench schema
+
+	"github.com/hookgate/hookgate/client"
 )
 
 // server is a running `hookgate serve` subprocess.
@@ -191,52 +191,34 @@ func benchSchema(ctx context.Context, base string) (string, func(), error) {
 	return u.String(), drop, nil
 }
 
-// api calls the server's API with the admin key and decodes the answer.
-func (s *server) api(method, path string, body any, want int) (map[string]any, error) {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, s.base+"/api/v1"+path, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", s.admin)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	if res.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: %d %v", method, path, res.StatusCode, out)
-	}
-	return out, nil
-}
-
-// setup makes a project with webhooks to urls and returns a publisher key
-// and the webhooks' IDs (without "wh_"), in the order of urls.
+// setup makes a project with webhooks to urls, through the Go SDK with the
+// admin key, and returns a publisher key and the webhooks' IDs (without
+// "wh_"), in the order of urls.
 func (s *server) setup(urls []string) (string, []string, error) {
-	if _, err := s.api("POST", "/projects", map[string]any{"name": "bench", "slug": "bench"}, 201); err != nil {
+	ctx := context.Background()
+	c, err := client.New(s.base, s.admin, client.WithUserAgent("hookgate-bench"))
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := c.CreateProject(ctx, client.ProjectCreate{Name: "bench", Slug: "bench"}); err != nil {
 		return "", nil, err
 	}
 	ids := make([]string, len(urls))
 	for i, u := range urls {
-		w, err := s.api("POST", "/projects/bench/webhooks", map[string]any{"url": u}, 201)
+		w, err := c.CreateWebhook(ctx, "bench", client.WebhookCreate{URL: u})
 		if err != nil {
 			return "", nil, err
 		}
-		id, _ := w["id"].(string)
-		ids[i] = strings.TrimPrefix(id, "wh_")
+		ids[i] = strings.TrimPrefix(w.ID, "wh_")
 	}
-	k, err := s.api("POST", "/projects/bench/keys", map[string]any{"name": "bench", "role": "publisher"}, 201)
+	k, err := c.CreateKey(ctx, "bench", client.KeyCreate{Name: "bench", Role: client.RolePublisher})
 	if err != nil {
 		return "", nil, err
 	}
-	key, _ := k["key"].(string)
-	if key == "" {
+	if k.Key == "" {
 		return "", nil, errors.New("no key in the answer")
 	}
-	return key, ids, nil
+	return k.Key, ids, nil
 }
 
 // rssSampler reads a process's resident set every 100 ms and keeps the
