@@ -466,3 +466,42 @@ func TestCLIFindsTheLocalAdminKey(t *testing.T) {
 		t.Fatalf("without the file: %v %q", err, errOut)
 	}
 }
+
+// Shell completion: the bash script, and the values of enumerated flags.
+func TestCLICompletion(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "delivery", "list", "--status", ""}, []string{"pending", "succeeded", "failed", "paused", "cancelled"}},
+		{[]string{"__complete", "webhook", "list", "-o", ""}, []string{"table", "json"}},
+		{[]string{"__complete", "platform", "create", "--provider", ""}, []string{"telegram", "discord", "whatsapp", "slack", "generic"}},
+		{[]string{"__complete", "webh"}, []string{"webhook"}},
+		{[]string{"completion", "bash"}, nil},
+	} {
+		root := newRootCmd()
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetErr(io.Discard)
+		root.SetArgs(tc.args)
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if tc.args[0] == "completion" {
+			if !strings.Contains(out.String(), "__start_hookgate") {
+				t.Fatalf("completion bash printed no script:\n%.300s", out.String())
+			}
+			continue
+		}
+		var got []string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if l != "" && !strings.HasPrefix(l, ":") {
+				got = append(got, strings.SplitN(l, "\t", 2)[0])
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%v completes %q, want %q", tc.args[1:], got, tc.want)
+		}
+	}
+}
