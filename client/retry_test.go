@@ -119,12 +119,18 @@ func TestRetryWaitCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	waiting := make(chan struct{})
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		close(waiting)
+		return sleepCtx(ctx, d)
+	}
+	go func() { <-waiting; cancel() }()
 	start := time.Now()
 	_, err = c.GetProject(ctx, "x")
 	var e *Error
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &e) || e.Status != 503 || e.RetryAfter != 30*time.Second {
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &e) || e.Status != 503 || e.RetryAfter != 30*time.Second {
 		t.Fatalf("err = %v", err)
 	}
 	if time.Since(start) > 10*time.Second {
