@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -257,5 +258,43 @@ func printError(w io.Writer, err error) {
 	}
 	if e.ErrorID != "" {
 		fmt.Fprintf(w, "  error id:  %s\n", e.ErrorID)
+	}
+}
+
+// listCmd makes a command that lists: page reads one page at o, and show
+// prints what was gathered (one page, or every page with --all).
+func listCmd[T any](a *apiCmd, use, short string, nargs int,
+	page func(ctx context.Context, c *client.Client, args []string, o client.ListOptions) (*client.Page[T], error),
+	show func(items []T) error) *cobra.Command {
+	var lf listFlags
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(nargs), RunE: func(cmd *cobra.Command, args []string) error {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		items, err := collect(a, &lf, func(cursor string) (*client.Page[T], error) {
+			o := lf.options()
+			o.Cursor = cursor
+			return page(cmd.Context(), c, args, o)
+		})
+		if err != nil {
+			return err
+		}
+		return show(items)
+	}}
+	lf.add(cmd)
+	return cmd
+}
+
+// rows shows items as a table with the header, a row each, or as a JSON
+// array.
+func rows[T any](a *apiCmd, header []string, cols func(T) []string) func([]T) error {
+	return func(items []T) error {
+		return a.show(items, func(w io.Writer) {
+			row(w, header...)
+			for _, it := range items {
+				row(w, cols(it)...)
+			}
+		})
 	}
 }

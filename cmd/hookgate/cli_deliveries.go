@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,32 +16,16 @@ func newDeliveryCmd() *cobra.Command {
 	a := &apiCmd{}
 	cmd := a.group("delivery", "List deliveries, read their attempts, retry them", true)
 
-	var lf listFlags
 	var filter client.DeliveryListOptions
 	var status, kind string
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List deliveries, the newest first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			filter.Status, filter.Kind = client.DeliveryStatus(status), client.DeliveryKind(kind)
-			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Delivery], error) {
-				o := filter
-				o.ListOptions = lf.options()
-				o.Cursor = cursor
-				return c.ListDeliveries(cmd.Context(), a.project, &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.showDeliveries(items)
+	list := listCmd(a, "list", "List deliveries, the newest first", 0,
+		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Delivery], error) {
+			f := filter
+			f.ListOptions = o
+			f.Status, f.Kind = client.DeliveryStatus(status), client.DeliveryKind(kind)
+			return c.ListDeliveries(ctx, a.project, &f)
 		},
-	}
-	lf.add(list)
+		a.showDeliveries)
 	list.Flags().StringVar(&filter.Webhook, "webhook", "", "only this webhook's (ID or uid)")
 	list.Flags().StringVar(&filter.Event, "event", "", "only this event's")
 	list.Flags().StringVar(&status, "status", "", "only in this status: pending, succeeded, failed, paused or cancelled")
@@ -65,34 +50,14 @@ func newDeliveryCmd() *cobra.Command {
 		},
 	}
 
-	var af listFlags
-	attempts := &cobra.Command{
-		Use:   "attempts ID",
-		Short: "List a delivery's attempts, the latest first, with each answer",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(a, &af, func(cursor string) (*client.Page[client.Attempt], error) {
-				o := af.options()
-				o.Cursor = cursor
-				return c.ListAttempts(cmd.Context(), a.project, args[0], &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.show(items, func(w io.Writer) {
-				row(w, "#", "STARTED", "STATUS", "DURATION", "ERROR", "RESPONSE")
-				for _, at := range items {
-					row(w, strconv.Itoa(at.Attempt), ts(at.StartedAt), strconv.Itoa(at.StatusCode), at.Duration.String(),
-						orDash(at.Error), orDash(oneLine(at.ResponseBody, 60)))
-				}
-			})
+	attempts := listCmd(a, "attempts ID", "List a delivery's attempts, the latest first, with each answer", 1,
+		func(ctx context.Context, c *client.Client, args []string, o client.ListOptions) (*client.Page[client.Attempt], error) {
+			return c.ListAttempts(ctx, a.project, args[0], &o)
 		},
-	}
-	af.add(attempts)
+		rows(a, []string{"#", "STARTED", "STATUS", "DURATION", "ERROR", "RESPONSE"}, func(at client.Attempt) []string {
+			return []string{strconv.Itoa(at.Attempt), ts(at.StartedAt), strconv.Itoa(at.StatusCode), at.Duration.String(),
+				orDash(at.Error), orDash(oneLine(at.ResponseBody, 60))}
+		}))
 
 	retry := &cobra.Command{
 		Use:   "retry ID",

@@ -72,35 +72,16 @@ func newEventCmd() *cobra.Command {
 	send.Flags().StringVar(&file, "file", "", "a JSON Lines file of events to send (- for stdin)")
 	send.Flags().IntVar(&batch, "batch", 500, "events per request with --file (at most 1000)")
 
-	var lf listFlags
 	var lo client.EventListOptions
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List events, the newest first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Event], error) {
-				o := lo
-				o.ListOptions = lf.options()
-				o.Cursor = cursor
-				return c.ListEvents(cmd.Context(), a.project, &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.show(items, func(w io.Writer) {
-				row(w, "ID", "TYPE", "DELIVERIES", "CREATED", "DATA")
-				for _, e := range items {
-					row(w, e.ID, e.Type, strconv.Itoa(e.Deliveries), ts(e.CreatedAt), oneLine(string(e.Data), 60))
-				}
-			})
+	list := listCmd(a, "list", "List events, the newest first", 0,
+		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Event], error) {
+			f := lo
+			f.ListOptions = o
+			return c.ListEvents(ctx, a.project, &f)
 		},
-	}
-	lf.add(list)
+		rows(a, []string{"ID", "TYPE", "DELIVERIES", "CREATED", "DATA"}, func(e client.Event) []string {
+			return []string{e.ID, e.Type, strconv.Itoa(e.Deliveries), ts(e.CreatedAt), oneLine(string(e.Data), 60)}
+		}))
 	list.Flags().StringVar(&lo.Type, "type", "", "only events of this type")
 	list.Flags().BoolVar(&lo.IncludeOperational, "include-operational", false, "also Hookgate's own events (webhook.test)")
 
@@ -124,28 +105,11 @@ func newEventCmd() *cobra.Command {
 		},
 	}
 
-	var df listFlags
-	deliveries := &cobra.Command{
-		Use:   "deliveries ID",
-		Short: "List an event's deliveries, one a webhook",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(a, &df, func(cursor string) (*client.Page[client.Delivery], error) {
-				o := df.options()
-				o.Cursor = cursor
-				return c.ListEventDeliveries(cmd.Context(), a.project, args[0], &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.showDeliveries(items)
+	deliveries := listCmd(a, "deliveries ID", "List an event's deliveries, one a webhook", 1,
+		func(ctx context.Context, c *client.Client, args []string, o client.ListOptions) (*client.Page[client.Delivery], error) {
+			return c.ListEventDeliveries(ctx, a.project, args[0], &o)
 		},
-	}
-	df.add(deliveries)
+		a.showDeliveries)
 	cmd.AddCommand(send, list, get, deliveries)
 	return cmd
 }
@@ -327,37 +291,17 @@ func newEventTypeCmd() *cobra.Command {
 			return show(t)
 		},
 	}
-	var lf listFlags
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the catalog, by name",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.EventType], error) {
-				o := lf.options()
-				o.Cursor = cursor
-				return c.ListEventTypes(cmd.Context(), a.project, &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.show(items, func(w io.Writer) {
-				row(w, "NAME", "SCHEMA", "DESCRIPTION")
-				for _, t := range items {
-					has := "no"
-					if len(t.Schema) > 0 && string(t.Schema) != "null" {
-						has = "yes"
-					}
-					row(w, t.Name, has, orDash(t.Description))
-				}
-			})
+	list := listCmd(a, "list", "List the catalog, by name", 0,
+		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.EventType], error) {
+			return c.ListEventTypes(ctx, a.project, &o)
 		},
-	}
-	lf.add(list)
+		rows(a, []string{"NAME", "SCHEMA", "DESCRIPTION"}, func(t client.EventType) []string {
+			has := "no"
+			if len(t.Schema) > 0 && string(t.Schema) != "null" {
+				has = "yes"
+			}
+			return []string{t.Name, has, orDash(t.Description)}
+		}))
 	del := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Remove an event type from the catalog",

@@ -73,33 +73,13 @@ func newPlatformCmd() *cobra.Command {
 	update.Flags().StringVar(&ucreds, "credentials", "", "fields to change: JSON, @file or -")
 	update.Flags().StringVar(&base, "api-base-url", "", `new API address; "" for the provider's public one`)
 
-	var lf listFlags
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the project's platforms",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Platform], error) {
-				o := lf.options()
-				o.Cursor = cursor
-				return c.ListPlatforms(cmd.Context(), a.project, &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.show(items, func(w io.Writer) {
-				row(w, "ID", "PROVIDER", "NAME", "REGISTERED", "LAST INBOUND", "INBOUND URL")
-				for _, p := range items {
-					row(w, p.ID, p.Provider, orDash(p.Name), strconv.FormatBool(p.Registered), ts(p.LastInboundAt), p.InboundURL)
-				}
-			})
+	list := listCmd(a, "list", "List the project's platforms", 0,
+		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Platform], error) {
+			return c.ListPlatforms(ctx, a.project, &o)
 		},
-	}
-	lf.add(list)
+		rows(a, []string{"ID", "PROVIDER", "NAME", "REGISTERED", "LAST INBOUND", "INBOUND URL"}, func(p client.Platform) []string {
+			return []string{p.ID, p.Provider, orDash(p.Name), strconv.FormatBool(p.Registered), ts(p.LastInboundAt), p.InboundURL}
+		}))
 
 	del := &cobra.Command{
 		Use:   "delete ID",
@@ -210,29 +190,12 @@ func newMessageCmd() *cobra.Command {
 		_ = send.MarkFlagRequired(f)
 	}
 
-	var lf listFlags
 	var platform string
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List sent messages, the newest first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Message], error) {
-				o := client.MessageListOptions{ListOptions: lf.options(), Platform: platform}
-				o.Cursor = cursor
-				return c.ListMessages(cmd.Context(), a.project, &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.showMessages(items, items)
+	list := listCmd(a, "list", "List sent messages, the newest first", 0,
+		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Message], error) {
+			return c.ListMessages(ctx, a.project, &client.MessageListOptions{ListOptions: o, Platform: platform})
 		},
-	}
-	lf.add(list)
+		func(items []client.Message) error { return a.showMessages(items, items) })
 	list.Flags().StringVar(&platform, "platform", "", "only this platform's")
 	cmd.AddCommand(send, list)
 	return cmd

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -26,33 +27,13 @@ func newProjectCmd() *cobra.Command {
 	c.Flags().StringVar(&create.Slug, "slug", "", "lower-case name for URLs; default made from NAME")
 	c.Flags().StringSliceVar(&create.RetrySchedule, "retry-schedule", nil, "the project's own waits between attempts, such as 10s,1m,1h; default the server's")
 
-	var lf listFlags
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List projects",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Project], error) {
-				o := lf.options()
-				o.Cursor = cursor
-				return c.ListProjects(cmd.Context(), &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.show(items, func(w io.Writer) {
-				row(w, "ID", "SLUG", "NAME", "CREATED")
-				for _, p := range items {
-					row(w, p.ID, p.Slug, p.Name, ts(p.CreatedAt))
-				}
-			})
+	list := listCmd(a, "list", "List projects", 0,
+		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Project], error) {
+			return c.ListProjects(ctx, &o)
 		},
-	}
-	lf.add(list)
+		rows(a, []string{"ID", "SLUG", "NAME", "CREATED"}, func(p client.Project) []string {
+			return []string{p.ID, p.Slug, p.Name, ts(p.CreatedAt)}
+		}))
 
 	get := &cobra.Command{
 		Use:   "get PROJECT",
@@ -158,33 +139,13 @@ func newKeyCmd() *cobra.Command {
 	create.Flags().StringVar(&role, "role", "owner", "owner (everything in the project) or publisher (send events and trigger only)")
 	_ = create.RegisterFlagCompletionFunc("role", cobra.FixedCompletions([]string{"owner", "publisher"}, cobra.ShellCompDirectiveNoFileComp))
 
-	var lf listFlags
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the project's keys (without their secrets)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Key], error) {
-				o := lf.options()
-				o.Cursor = cursor
-				return c.ListKeys(cmd.Context(), a.project, &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.show(items, func(w io.Writer) {
-				row(w, "ID", "NAME", "ROLE", "CREATED")
-				for _, k := range items {
-					row(w, k.ID, k.Name, string(k.Role), ts(k.CreatedAt))
-				}
-			})
+	list := listCmd(a, "list", "List the project's keys (without their secrets)", 0,
+		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Key], error) {
+			return c.ListKeys(ctx, a.project, &o)
 		},
-	}
-	lf.add(list)
+		rows(a, []string{"ID", "NAME", "ROLE", "CREATED"}, func(k client.Key) []string {
+			return []string{k.ID, k.Name, string(k.Role), ts(k.CreatedAt)}
+		}))
 
 	revoke := &cobra.Command{
 		Use:   "revoke ID",

@@ -221,33 +221,13 @@ func newWebhookCmd() *cobra.Command {
 	update.Flags().StringVar(&newURL, "url", "", "new receiver URL")
 	uf.add(update.Flags(), false)
 
-	var lf listFlags
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the project's webhooks",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			items, err := collect(a, &lf, func(cursor string) (*client.Page[client.Webhook], error) {
-				o := lf.options()
-				o.Cursor = cursor
-				return c.ListWebhooks(cmd.Context(), a.project, &o)
-			})
-			if err != nil {
-				return err
-			}
-			return a.show(items, func(w io.Writer) {
-				row(w, "ID", "UID", "STATUS", "EVENTS", "URL")
-				for _, h := range items {
-					row(w, h.ID, orDash(h.UID), string(h.Status), join(h.Events), h.URL)
-				}
-			})
+	list := listCmd(a, "list", "List the project's webhooks", 0,
+		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Webhook], error) {
+			return c.ListWebhooks(ctx, a.project, &o)
 		},
-	}
-	lf.add(list)
+		rows(a, []string{"ID", "UID", "STATUS", "EVENTS", "URL"}, func(h client.Webhook) []string {
+			return []string{h.ID, orDash(h.UID), string(h.Status), join(h.Events), h.URL}
+		}))
 
 	del := &cobra.Command{
 		Use:   "delete ID",
