@@ -298,3 +298,18 @@ func rows[T any](a *apiCmd, header []string, cols func(T) []string) func([]T) er
 		})
 	}
 }
+
+// removeCmd makes a command that deletes what its one argument names with
+// call, and says so: "{done} {arg}".
+func removeCmd(a *apiCmd, use, short, done string, call func(ctx context.Context, c *client.Client, id string) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		if err := call(cmd.Context(), c, args[0]); err != nil {
+			return err
+		}
+		return a.done(done + " " + args[0])
+	}}
+}

@@ -302,21 +302,10 @@ func newEventTypeCmd() *cobra.Command {
 			}
 			return []string{t.Name, has, orDash(t.Description)}
 		}))
-	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Remove an event type from the catalog",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			if err := c.DeleteEventType(cmd.Context(), a.project, args[0]); err != nil {
-				return err
-			}
-			return a.done("deleted event type " + args[0])
-		},
-	}
+	del := removeCmd(a, "delete NAME", "Remove an event type from the catalog", "deleted event type",
+		func(ctx context.Context, c *client.Client, name string) error {
+			return c.DeleteEventType(ctx, a.project, name)
+		})
 	cmd.AddCommand(create, list, get, update, del)
 	return cmd
 }

@@ -81,21 +81,10 @@ func newPlatformCmd() *cobra.Command {
 			return []string{p.ID, p.Provider, orDash(p.Name), strconv.FormatBool(p.Registered), ts(p.LastInboundAt), p.InboundURL}
 		}))
 
-	del := &cobra.Command{
-		Use:   "delete ID",
-		Short: "Delete a platform; its inbound URL stops answering",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			if err := c.DeletePlatform(cmd.Context(), a.project, args[0]); err != nil {
-				return err
-			}
-			return a.done("deleted platform " + args[0])
-		},
-	}
+	del := removeCmd(a, "delete ID", "Delete a platform; its inbound URL stops answering", "deleted platform",
+		func(ctx context.Context, c *client.Client, id string) error {
+			return c.DeletePlatform(ctx, a.project, id)
+		})
 	registration := func(use, short string, call func(ctx context.Context, c *client.Client, id string) (*client.Registration, error)) *cobra.Command {
 		return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()

@@ -68,21 +68,10 @@ func newProjectCmd() *cobra.Command {
 	update.Flags().StringVar(&slug, "slug", "", "new slug")
 	update.Flags().StringSliceVar(&schedule, "retry-schedule", nil, "new retry schedule, such as 10s,1m,1h")
 
-	del := &cobra.Command{
-		Use:   "delete PROJECT",
-		Short: "Delete a project and everything in it",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			if err := c.DeleteProject(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return a.done("deleted project " + args[0])
-		},
-	}
+	del := removeCmd(a, "delete PROJECT", "Delete a project and everything in it", "deleted project",
+		func(ctx context.Context, c *client.Client, project string) error {
+			return c.DeleteProject(ctx, project)
+		})
 	cmd.AddCommand(c, list, get, update, del)
 	return cmd
 }
@@ -147,21 +136,8 @@ func newKeyCmd() *cobra.Command {
 			return []string{k.ID, k.Name, string(k.Role), ts(k.CreatedAt)}
 		}))
 
-	revoke := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke a project key at once, on every node",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			if err := c.DeleteKey(cmd.Context(), a.project, args[0]); err != nil {
-				return err
-			}
-			return a.done("revoked key " + args[0])
-		},
-	}
+	revoke := removeCmd(a, "revoke ID", "Revoke a project key at once, on every node", "revoked key",
+		func(ctx context.Context, c *client.Client, id string) error { return c.DeleteKey(ctx, a.project, id) })
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }

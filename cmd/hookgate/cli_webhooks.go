@@ -229,21 +229,10 @@ func newWebhookCmd() *cobra.Command {
 			return []string{h.ID, orDash(h.UID), string(h.Status), join(h.Events), h.URL}
 		}))
 
-	del := &cobra.Command{
-		Use:   "delete ID",
-		Short: "Delete a webhook; its unfinished deliveries are cancelled",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			if err := c.DeleteWebhook(cmd.Context(), a.project, args[0]); err != nil {
-				return err
-			}
-			return a.done("deleted webhook " + args[0])
-		},
-	}
+	del := removeCmd(a, "delete ID", "Delete a webhook; its unfinished deliveries are cancelled", "deleted webhook",
+		func(ctx context.Context, c *client.Client, id string) error {
+			return c.DeleteWebhook(ctx, a.project, id)
+		})
 
 	secret := &cobra.Command{
 		Use:   "secret ID",
