@@ -125,6 +125,9 @@ type Store interface {
 	RecoverWebhook(ctx context.Context, projectID, webhookID string, since, now time.Time) (requeued, created int, err error)
 	// ListAttempts lists a page of a delivery's attempts, the latest first.
 	ListAttempts(ctx context.Context, projectID, deliveryID string, page Page) ([]*Attempt, string, error)
+	// AttemptStats sums up the attempts started in [since, until) of one
+	// webhook, or of the whole project when webhookID is "".
+	AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time) (*AttemptStats, error)
 	// SaveTrigger records an invocation of a trigger: its delivery (kind
 	// KindTrigger, never pending) and its attempt, in one transaction. A
 	// delivery that exists already (a retry by hand) takes the attempt's

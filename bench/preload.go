@@ -78,8 +78,8 @@ func preloadSQL(postgres bool) []preloadStmt {
 			SELECT 'msg_0' || ` + num + ` || $5, $3, 'evt_0' || ` + num + `, 'wh_' || $5, 'preload', 'succeeded', 1, 0,
 				0, 200, '', $4 + i, $4 + i ` + from, webhook: true},
 		{query: series + ` INSERT INTO attempts (id, project_id, delivery_id, attempt, started_at, duration_ms, status_code,
-				response_headers, response_body, error)
-			SELECT 'att_0' || ` + num + `, $3, 'msg_0' || ` + num + ` || $5, 1, $4 + i, 1, 200, '{}', '', '' ` + from, webhook: true},
+				response_headers, response_body, error, webhook_id)
+			SELECT 'att_0' || ` + num + `, $3, 'msg_0' || ` + num + ` || $5, 1, $4 + i, 1, 200, '{}', '', '', 'wh_' || $5 ` + from, webhook: true},
 	}
 	if !postgres {
 		// SQLite binds $N by first appearance; ?N by number.

@@ -73,16 +73,16 @@ const ingestDeliveryCols = deliveryCols + ", lease_node"
 
 const deliveryReadCols = deliveryCols + ", kind, chain_id"
 
-const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error, request_method, request_url, request_headers, response_body_encoding"
+const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error, request_method, request_url, request_headers, response_body_encoding, webhook_id"
 
 // attemptRow is a's values in the order of attemptCols.
-func attemptRow(projectID string, a *hookgate.Attempt) []any {
+func attemptRow(projectID, webhookID string, a *hookgate.Attempt) []any {
 	reqH := ""
 	if a.RequestHeaders != nil {
 		reqH = jsonText(a.RequestHeaders)
 	}
 	return []any{a.ID, projectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, jsonText(a.ResponseHeaders),
-		a.ResponseBody, a.Error, a.RequestMethod, a.RequestURL, reqH, a.ResponseBodyEncoding}
+		a.ResponseBody, a.Error, a.RequestMethod, a.RequestURL, reqH, a.ResponseBodyEncoding, webhookID}
 }
 
 // ListAttempts lists a page of a delivery's attempts, the latest first.

@@ -81,7 +81,7 @@ func attemptRows(outs []hookgate.AttemptOutcome) [][]any {
 		if a.ID == "" {
 			continue // no request was made
 		}
-		attempts = append(attempts, attemptRow(o.ProjectID, &a))
+		attempts = append(attempts, attemptRow(o.ProjectID, o.WebhookID, &a))
 	}
 	return attempts
 }

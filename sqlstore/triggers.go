@@ -24,7 +24,7 @@ func (s *Store) SaveTrigger(ctx context.Context, d *hookgate.Delivery, a *hookga
 	if err != nil {
 		return err
 	}
-	insert, err := s.prepare(ctx, s.write, `INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := s.prepare(ctx, s.write, `INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (s *Store) SaveTrigger(ctx context.Context, d *hookgate.Delivery, a *hookga
 			d.LastError, micros(d.CreatedAt), us, hookgate.KindTrigger, d.ChainID, sealed); err != nil {
 			return err
 		}
-		_, err := tx.StmtContext(ctx, insert).ExecContext(ctx, attemptRow(d.ProjectID, a)...)
+		_, err := tx.StmtContext(ctx, insert).ExecContext(ctx, attemptRow(d.ProjectID, d.WebhookID, a)...)
 		return err
 	})
 }
