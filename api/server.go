@@ -190,6 +190,7 @@ func New(cfg Config) *Server {
 	s.registerEvents()
 	s.registerDeliveries()
 	s.registerAttempts()
+	s.registerStats()
 	s.registerPlatforms()
 	s.registerMessages()
 	s.registerInbound()

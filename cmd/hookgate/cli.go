@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -312,4 +313,37 @@ func removeCmd(a *apiCmd, use, short, done string, call func(ctx context.Context
 		}
 		return a.done(done + " " + args[0])
 	}}
+}
+
+// statsCmd makes a command that shows the stats call answers for its
+// argument and --window.
+func statsCmd(a *apiCmd, use, short string, call func(ctx context.Context, c *client.Client, ref string, window time.Duration) (*client.Stats, error)) *cobra.Command {
+	var window time.Duration
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		st, err := call(cmd.Context(), c, args[0], window)
+		if err != nil {
+			return err
+		}
+		return a.show(st, func(w io.Writer) {
+			fields(w, "window", st.Window+" (since "+ts(st.Since)+")", "attempts", strconv.Itoa(st.Attempts),
+				"successes", strconv.Itoa(st.Successes), "success rate", fmt.Sprintf("%.1f %%", 100*st.SuccessRate),
+				"failures", fmt.Sprintf("4xx %d, 5xx %d, no answer %d, other %d", st.Failures.Status4xx, st.Failures.Status5xx, st.Failures.NoAnswer, st.Failures.Other),
+				"duration p50", st.P50.String(), "duration p95", st.P95.String(), "last success", ts(st.LastSuccessAt))
+			if f := st.LastFailure; f != nil {
+				what := strconv.Itoa(f.StatusCode)
+				if f.Error != "" {
+					what += " " + oneLine(f.Error, 80)
+				}
+				fields(w, "last failure", ts(f.At)+" "+what, "  delivery", f.DeliveryID, "  webhook", f.WebhookID)
+			} else {
+				fields(w, "last failure", "-")
+			}
+		})
+	}}
+	cmd.Flags().DurationVar(&window, "window", 0, "how far back from now, 1m to 720h (default 24h)")
+	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -72,7 +73,11 @@ func newProjectCmd() *cobra.Command {
 		func(ctx context.Context, c *client.Client, project string) error {
 			return c.DeleteProject(ctx, project)
 		})
-	cmd.AddCommand(c, list, get, update, del)
+	stats := statsCmd(a, "stats PROJECT", "Every webhook's attempts over a window: successes, failures by class, durations, the last failure",
+		func(ctx context.Context, c *client.Client, project string, window time.Duration) (*client.Stats, error) {
+			return c.GetProjectStats(ctx, project, window)
+		})
+	cmd.AddCommand(c, list, get, update, del, stats)
 	return cmd
 }
 

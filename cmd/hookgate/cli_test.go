@@ -139,6 +139,7 @@ func TestCLICoversEveryOperation(t *testing.T) {
 		"registerPlatformWebhook": "platform register-webhook", "unregisterPlatformWebhook": "platform unregister-webhook",
 		"platformWebhookStatus": "platform status",
 		"sendMessage":           "message send", "listMessages": "message list",
+		"getWebhookStats": "webhook stats", "getProjectStats": "project stats",
 	}
 	root := newRootCmd()
 	for op, path := range byOp {
@@ -341,6 +342,14 @@ func TestCLIWalkthrough(t *testing.T) {
 			out = owner.ok("webhook", "recover", "orders", "-p", "shop", "--since", "10m", "--wait", "--timeout", "30s")
 			if !strings.Contains(out, "requeued  1") {
 				t.Fatalf("webhook recover:\n%s", out)
+			}
+			var st client.Stats
+			owner.json(&st, "webhook", "stats", "orders", "-p", "shop", "--window", "1h")
+			if st.Window != "1h" || st.Failures.Status5xx != 3 || st.LastFailure == nil {
+				t.Fatalf("webhook stats = %+v", st)
+			}
+			if out := admin.ok("project", "stats", "shop"); !strings.Contains(out, "5xx 3") || !strings.Contains(out, "window        24h") {
+				t.Fatalf("project stats:\n%s", out)
 			}
 			var ds []client.Delivery
 			owner.json(&ds, "event", "deliveries", failing.ID, "-p", "shop")

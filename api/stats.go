@@ -1,0 +1,121 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookgate/hookgate"
+)
+
+// Windows of the stats endpoints.
+const (
+	DefaultStatsWindow = 24 * time.Hour
+	MinStatsWindow     = time.Minute
+	// MaxStatsWindow is the default retention: older attempts are purged.
+	MaxStatsWindow = 720 * time.Hour
+)
+
+type failuresOut struct {
+	Status4xx int `json:"4xx" doc:"Answered 4xx"`
+	Status5xx int `json:"5xx" doc:"Answered 5xx"`
+	Other     int `json:"other" doc:"Answered another status that is not 2xx (1xx, 3xx)"`
+	NoAnswer  int `json:"noAnswer" doc:"No answer came: refused, timed out or blocked (status 0)"`
+}
+
+type durationsOut struct {
+	P50 int64 `json:"p50" doc:"Half of the attempts took at most this long, in ms; 0 without attempts"`
+	P95 int64 `json:"p95" doc:"95 % of the attempts took at most this long, in ms"`
+}
+
+type lastFailureOut struct {
+	At         time.Time `json:"at"`
+	DeliveryID string    `json:"deliveryId"`
+	WebhookID  string    `json:"webhookId"`
+	StatusCode int       `json:"statusCode" doc:"0 when no answer came"`
+	Error      string    `json:"error"`
+}
+
+type statsOut struct {
+	Window        string          `json:"window" doc:"The window, as a Go duration"`
+	Since         time.Time       `json:"since"`
+	Until         time.Time       `json:"until"`
+	Attempts      int             `json:"attempts" doc:"Requests made in the window, deliveries' and triggers'"`
+	Successes     int             `json:"successes" doc:"Attempts answered 2xx"`
+	Failures      failuresOut     `json:"failures"`
+	SuccessRate   float64         `json:"successRate" doc:"successes / attempts, from 0 to 1; 0 without attempts"`
+	DurationMs    durationsOut    `json:"durationMs" doc:"Attempts' durations, request to the answer's end (exact, nearest rank)"`
+	LastSuccessAt *time.Time      `json:"lastSuccessAt" doc:"The latest 2xx in the window; null when none"`
+	LastFailure   *lastFailureOut `json:"lastFailure" doc:"The latest attempt in the window that got no 2xx; null when none"`
+}
+
+// StatsQuery is the window of the stats endpoints.
+type StatsQuery struct {
+	Window string `query:"window" default:"24h" doc:"How far back from now, as a Go duration: 1m to 720h"`
+}
+
+// statsWindow reads the window parameter.
+func statsWindow(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultStatsWindow, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < MinStatsWindow || d > MaxStatsWindow {
+		return 0, hookgate.InvalidParam("window", v, "window must be a Go duration from %s to %s, such as 24h",
+			hookgate.FormatDuration(MinStatsWindow), hookgate.FormatDuration(MaxStatsWindow))
+	}
+	return d, nil
+}
+
+func toStats(st *hookgate.AttemptStats, window time.Duration) statsOut {
+	out := statsOut{Window: hookgate.FormatDuration(window), Since: utc(st.Since), Until: utc(st.Until),
+		Attempts: st.Attempts, Successes: st.Successes, SuccessRate: st.SuccessRate(),
+		Failures:   failuresOut{Status4xx: st.Failures4xx, Status5xx: st.Failures5xx, Other: st.FailuresOther, NoAnswer: st.FailuresNoAnswer},
+		DurationMs: durationsOut{P50: st.P50Ms, P95: st.P95Ms}}
+	if !st.LastSuccessAt.IsZero() {
+		t := utc(st.LastSuccessAt)
+		out.LastSuccessAt = &t
+	}
+	if f := st.LastFailure; f != nil {
+		out.LastFailure = &lastFailureOut{At: utc(f.At), DeliveryID: f.DeliveryID, WebhookID: f.WebhookID, StatusCode: f.StatusCode, Error: f.Error}
+	}
+	return out
+}
+
+func (s *Server) registerStats() {
+	stats := func(ctx context.Context, webhookID, window string) (*struct{ Body statsOut }, error) {
+		d, err := statsWindow(window)
+		if err != nil {
+			return nil, err
+		}
+		now := s.now()
+		st, err := s.store.AttemptStats(ctx, projectID(ctx), webhookID, now.Add(-d), now)
+		if err != nil {
+			return nil, err
+		}
+		return &struct{ Body statsOut }{Body: toStats(st, d)}, nil
+	}
+	wh := op("getWebhookStats", http.MethodGet, base+"/projects/{project}/webhooks/{id}/stats", "A webhook's attempts over a window: successes, failures by class, durations, the last failure", accessOwner, http.StatusOK, "Webhooks")
+	wh.Description = "Sums up the attempts the webhook's deliveries and triggers made from window ago to now, read from an index of " +
+		"the attempts table (attempts older than --retention are purged, so a window reaches back at most that far)."
+	huma.Register(s.api, wh, func(ctx context.Context, in *struct {
+		WebhookRef
+		StatsQuery
+	}) (*struct{ Body statsOut }, error) {
+		w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return stats(ctx, w.ID, in.Window)
+	})
+	pr := op("getProjectStats", http.MethodGet, base+"/projects/{project}/stats", "The project's attempts over a window, every webhook's together", accessOwner, http.StatusOK, "Projects")
+	pr.Description = "As GET …/webhooks/{id}/stats, for every webhook of the project together; lastFailure names its webhook."
+	huma.Register(s.api, pr, func(ctx context.Context, in *struct {
+		ProjectRef
+		StatsQuery
+	}) (*struct{ Body statsOut }, error) {
+		return stats(ctx, "", in.Window)
+	})
+}
