@@ -4,24 +4,33 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate"
 )
 
 // AttemptStats sums up the attempts of a webhook (webhookID) or of the
-// whole project (webhookID "") started in [since, until). One range scan
-// of a covering index (attempts_webhook_time or attempts_project_time)
-// gives the sums and the duration histogram, grouped by duration; a
-// second walks the same index back from until to the latest failure.
+// project's webhooks (webhookID "") started in [since, until). Range scans
+// of the covering index attempts_webhook_time, one per webhook, give the
+// sums and the duration histogram, grouped by duration; a second query
+// walks the same index back from until to the latest failure. The
+// project's webhooks are read first and named in the query, so that both
+// engines plan one range scan per webhook (PostgreSQL, given a subquery,
+// hashed the whole table). Attempts of deleted webhooks no longer count.
 func (s *Store) AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time) (*hookgate.AttemptStats, error) {
-	scope, args := `project_id = ?`, []any{projectID}
-	if webhookID != "" {
-		scope, args = `project_id = ? AND webhook_id = ?`, []any{projectID, webhookID}
+	st := &hookgate.AttemptStats{Since: since, Until: until}
+	ids, err := s.statsWebhooks(ctx, projectID, webhookID)
+	if err != nil || len(ids) == 0 {
+		return st, err
+	}
+	scope := `webhook_id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
+	args := make([]any, 0, len(ids)+2)
+	for _, id := range ids {
+		args = append(args, id)
 	}
 	args = append(args, micros(since), micros(until))
 	window := scope + ` AND started_at >= ? AND started_at < ?`
-	st := &hookgate.AttemptStats{Since: since, Until: until}
 
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT duration_ms, COUNT(*),
 		SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END),
@@ -75,4 +84,27 @@ func (s *Store) AttemptStats(ctx context.Context, projectID, webhookID string, s
 	f.At = fromMicros(at)
 	st.LastFailure = &f
 	return st, nil
+}
+
+// statsWebhooks returns the IDs of the project's webhooks, or of the one
+// webhook when it is the project's.
+func (s *Store) statsWebhooks(ctx context.Context, projectID, webhookID string) ([]string, error) {
+	q, args := `SELECT id FROM webhooks WHERE project_id = ?`, []any{projectID}
+	if webhookID != "" {
+		q, args = q+` AND id = ?`, append(args, webhookID)
+	}
+	rows, err := s.read.QueryContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

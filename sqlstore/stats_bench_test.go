@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -36,6 +37,16 @@ func BenchmarkAttemptStats(b *testing.B) {
 			ctx := context.Background()
 			const p = "proj_statsbench"
 			now := time.Now()
+			if err := s.CreateProject(ctx, &hookgate.Project{ID: p, Slug: "statsbench", Name: "stats", CreatedAt: now, UpdatedAt: now}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range 10 {
+				w := &hookgate.Webhook{ID: fmt.Sprintf("wh_bench%d", i), ProjectID: p, URL: "http://127.0.0.1:9/hook", Secret: hookgate.NewSecret(), CreatedAt: now, UpdatedAt: now}
+				w.ApplyDefaults()
+				if err := s.CreateWebhook(ctx, w); err != nil {
+					b.Fatal(err)
+				}
+			}
 			if err := preloadAttempts(ctx, engine, cfg, p, rows, now); err != nil {
 				b.Fatal(err)
 			}
