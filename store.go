@@ -125,6 +125,13 @@ type Store interface {
 	RecoverWebhook(ctx context.Context, projectID, webhookID string, since, now time.Time) (requeued, created int, err error)
 	// ListAttempts lists a page of a delivery's attempts, the latest first.
 	ListAttempts(ctx context.Context, projectID, deliveryID string, page Page) ([]*Attempt, string, error)
+	// CreateSession stores a dashboard session.
+	CreateSession(ctx context.Context, s *Session) error
+	// FindSession finds the session whose token hashes to hash, unless it
+	// expired by now; ENotFound.
+	FindSession(ctx context.Context, hash string, now time.Time) (*Session, error)
+	// DeleteSession ends a session, and every session expired by now.
+	DeleteSession(ctx context.Context, hash string, now time.Time) error
 	// AttemptStats sums up the attempts started in [since, until) of one
 	// webhook, or of the whole project when webhookID is "".
 	AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time) (*AttemptStats, error)

@@ -78,6 +78,18 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		}
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
 	}
+	if p, ok, err := s.actingPrincipal(ctx.Context()); ok {
+		if err != nil {
+			if hookgate.ErrorCode(err) == hookgate.EUnauthorized {
+				_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the API key is not valid")
+			} else {
+				_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "", err)
+			}
+			return
+		}
+		s.authorized(ctx, acc, p, next)
+		return
+	}
 	token := ctx.Header("X-API-Key")
 	if authz := ctx.Header("Authorization"); authz != "" {
 		scheme, rest, _ := strings.Cut(authz, " ")
@@ -100,6 +112,12 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		}
 		return
 	}
+	s.authorized(ctx, acc, p, next)
+}
+
+// authorized lets p through to next if its access level allows the
+// operation, and for routes under a project, if p may see the project.
+func (s *Server) authorized(ctx huma.Context, acc access, p *principal, next func(huma.Context)) {
 	if acc == accessAdmin && !p.admin {
 		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this operation needs the admin key")
 		return

@@ -1,6 +1,6 @@
 // Package apitest runs a real Hookgate API and delivery engine on a real
-// store, over HTTP on loopback, for the tests of its clients (the Go SDK
-// and the CLI). Webhook URLs may point at 127.0.0.0/8, where tests run
+// store, over HTTP on loopback, for the tests of its clients (the Go SDK,
+// the CLI and the dashboard, which it serves at /ui/). Webhook URLs may point at 127.0.0.0/8, where tests run
 // their receivers; the platform providers are all there, for local fakes
 // of their APIs.
 package apitest
@@ -20,6 +20,7 @@ import (
 	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
+	"github.com/hookgate/hookgate/ui"
 )
 
 // AdminKey is the servers' admin key.
@@ -47,6 +48,7 @@ func Start(store *sqlstore.Store) *Server {
 		Providers: providers.All(),
 		OnEvents:  func() { disp.Wake() },
 	})
+	h.Mount("/ui/", ui.New(ui.Config{API: h, Store: store, Logger: quiet}))
 	disp = delivery.New(delivery.Config{Queue: store, Sender: sender, Poll: 50 * time.Millisecond, Logger: quiet})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

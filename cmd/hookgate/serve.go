@@ -26,6 +26,7 @@ import (
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore"
+	"github.com/hookgate/hookgate/ui"
 )
 
 type serveFlags struct {
@@ -196,6 +197,8 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		Sender: sender, SendTimeout: f.sendTimeout, TriggerConcurrency: f.triggerConcurrency,
 		Providers: providers.All(), PublicURL: publicURL, MetricsToken: f.metricsToken,
 	})
+	// The dashboard, at /ui/; its cookie is Secure when the public URL is HTTPS.
+	handler.Mount("/ui/", ui.New(ui.Config{API: handler, Store: store, Logger: log, SecureCookie: strings.HasPrefix(publicURL, "https://")}))
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dctx); close(dispatched) }()

@@ -1,0 +1,85 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+
+	"github.com/hookgate/hookgate"
+)
+
+// The dashboard (package ui) calls this API in process, on behalf of a
+// signed-in session, without holding the session's API key: the request's
+// context names the key. A remote client cannot set a context value, so
+// only code in this process can act so.
+
+type actAsKey struct{}
+
+// actor is who an in-process request acts as.
+type actor struct {
+	admin bool
+	keyID string
+}
+
+// ActAs returns ctx for an in-process request acting as the project key
+// keyID, or as the admin when keyID is "". The key is looked up on every
+// request: a revoked key stops working at once.
+func ActAs(ctx context.Context, keyID string) context.Context {
+	return context.WithValue(ctx, actAsKey{}, actor{admin: keyID == "", keyID: keyID})
+}
+
+// Identity is who an API key belongs to.
+type Identity struct {
+	Admin       bool
+	KeyID       string
+	ProjectID   string
+	ProjectSlug string
+	Role        hookgate.Role
+}
+
+// Identify finds who token belongs to; EUnauthorized when nobody.
+func (s *Server) Identify(ctx context.Context, token string) (*Identity, error) {
+	p, err := s.principal(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Admin: p.admin, KeyID: p.keyID, ProjectID: p.projectID, ProjectSlug: p.projectSlug, Role: p.role}, nil
+}
+
+// AdminKeyID names the current admin key by a hash prefix, for sessions
+// that act as it: a new admin key ends them.
+func (s *Server) AdminKeyID() string {
+	sum := sha256.Sum256([]byte("hookgate admin key " + s.cfg.AdminKey))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Mount serves h at pattern (such as "/ui/") beside the API, with its
+// logging and metrics.
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// actingPrincipal is the principal of an in-process request, if it is one.
+func (s *Server) actingPrincipal(ctx context.Context) (*principal, bool, error) {
+	a, ok := ctx.Value(actAsKey{}).(actor)
+	if !ok {
+		return nil, false, nil
+	}
+	if a.admin {
+		return &principal{admin: true}, true, nil
+	}
+	k, err := s.store.FindAPIKey(ctx, a.keyID)
+	if hookgate.ErrorCode(err) == hookgate.ENotFound {
+		return nil, true, errBadKey
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	proj, err := s.store.FindProject(ctx, k.ProjectID)
+	if hookgate.ErrorCode(err) == hookgate.ENotFound {
+		return nil, true, errBadKey
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return &principal{keyID: k.ID, projectID: k.ProjectID, projectSlug: proj.Slug, role: k.Role}, true, nil
+}

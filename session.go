@@ -1,0 +1,19 @@
+package hookgate
+
+import "time"
+
+// Session is a dashboard session: a browser signed in with an API key. The
+// browser holds a random token; the store keeps its hash, and the key the
+// session acts as, never the key itself.
+type Session struct {
+	// Hash is the hex SHA-256 of the browser's token.
+	Hash string
+	// KeyID is the project key the session acts as; empty for the admin
+	// key, which AdminKey then names (a hash prefix of it).
+	KeyID    string
+	AdminKey string
+	// CSRF is the token every form of the session must carry.
+	CSRF      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}

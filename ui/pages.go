@@ -1,0 +1,335 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/client"
+)
+
+var funcs = template.FuncMap{
+	"ts": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	},
+	"pct": func(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) },
+	"ms":  func(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) },
+	"esc": url.PathEscape,
+	"qs": func(kv ...string) string {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] != "" {
+				v.Set(kv[i], kv[i+1])
+			}
+		}
+		if len(v) == 0 {
+			return ""
+		}
+		return "?" + v.Encode()
+	},
+}
+
+func (u *UI) routes() {
+	m := u.mux
+	m.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/projects", http.StatusSeeOther) })
+	m.HandleFunc("GET /ui/sign-in", u.signInPage)
+	m.HandleFunc("POST /ui/sign-in", u.signInPost)
+	m.HandleFunc("POST /ui/sign-out", u.form(func(w http.ResponseWriter, r *http.Request, se *session) error {
+		u.signOut(w, r)
+		http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
+		return nil
+	}))
+	m.HandleFunc("GET /ui/projects", u.page(u.projectsPage))
+	m.HandleFunc("GET /ui/p/{project}/webhooks", u.page(u.webhooksPage))
+	m.HandleFunc("GET /ui/p/{project}/webhooks/{id}", u.page(u.webhookPage))
+	m.HandleFunc("POST /ui/p/{project}/webhooks/{id}/{action}", u.form(u.webhookAction))
+	m.HandleFunc("GET /ui/p/{project}/deliveries", u.page(u.deliveriesPage))
+	m.HandleFunc("GET /ui/p/{project}/deliveries/{id}", u.page(u.deliveryPage))
+	m.HandleFunc("POST /ui/p/{project}/deliveries/{id}/retry", u.form(u.retryDelivery))
+}
+
+// view is what every page template gets.
+type view struct {
+	Title   string
+	Session *session
+	Project string
+	Flash   string
+	Error   string
+	Data    any
+}
+
+func (u *UI) render(w http.ResponseWriter, status int, name string, v view) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := u.pages[name].Execute(w, v); err != nil {
+		u.cfg.Logger.Error("dashboard template", "page", name, "err", err)
+	}
+}
+
+// page wraps a signed-in GET page: without a session it sends the browser
+// to sign in; an API error renders as a page with its message.
+func (u *UI) page(fn func(w http.ResponseWriter, r *http.Request, se *session) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		se := u.session(r)
+		if se == nil {
+			http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
+			return
+		}
+		if err := fn(w, r, se); err != nil {
+			u.fail(w, r, se, err)
+		}
+	}
+}
+
+// form wraps a signed-in POST: it checks the CSRF token first.
+func (u *UI) form(fn func(w http.ResponseWriter, r *http.Request, se *session) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		se := u.session(r)
+		if se == nil {
+			http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if !checkForm(r, se) {
+			u.render(w, http.StatusForbidden, "error", view{Title: "Refused", Session: se, Error: "This form was not sent from this dashboard (its CSRF token is missing or wrong). Reload the page and try again."})
+			return
+		}
+		if err := fn(w, r, se); err != nil {
+			u.fail(w, r, se, err)
+		}
+	}
+}
+
+// fail renders an error: a revoked key ends the session.
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, se *session, err error) {
+	var e *client.Error
+	if errors.As(err, &e) {
+		if e.Status == http.StatusUnauthorized {
+			u.signOut(w, r)
+			http.Redirect(w, r, "/ui/sign-in?ended=1", http.StatusSeeOther)
+			return
+		}
+		msg := e.Detail
+		if e.Parameter != "" {
+			msg += " (" + e.Parameter + ")"
+		}
+		u.render(w, e.Status, "error", view{Title: e.Title, Session: se, Project: r.PathValue("project"), Error: msg})
+		return
+	}
+	u.cfg.Logger.Error("dashboard", "path", r.URL.Path, "err", err)
+	u.render(w, http.StatusInternalServerError, "error", view{Title: "Error", Session: se, Error: "Something went wrong; the server's log has the details."})
+}
+
+func (u *UI) signInPage(w http.ResponseWriter, r *http.Request) {
+	v := view{Title: "Sign in"}
+	if r.URL.Query().Get("ended") != "" {
+		v.Flash = "Your session ended: its key was revoked or it expired. Sign in again."
+	}
+	u.render(w, http.StatusOK, "signin", v)
+}
+
+func (u *UI) signInPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if o := r.Header.Get("Origin"); o != "" {
+		if ou, err := url.Parse(o); err != nil || ou.Host != r.Host {
+			u.render(w, http.StatusForbidden, "signin", view{Title: "Sign in", Error: "Sign in from this dashboard's own page."})
+			return
+		}
+	}
+	key := strings.TrimSpace(r.PostFormValue("key"))
+	if key == "" {
+		u.render(w, http.StatusBadRequest, "signin", view{Title: "Sign in", Error: "Enter an API key."})
+		return
+	}
+	to, err := u.signIn(w, r, key)
+	if err != nil {
+		status, msg := http.StatusUnauthorized, "That key is not valid."
+		if hookgate.ErrorCode(err) == hookgate.EForbidden {
+			status, msg = http.StatusForbidden, hookgate.ErrorMessage(err)
+		} else if hookgate.ErrorCode(err) != hookgate.EUnauthorized {
+			u.cfg.Logger.Error("dashboard sign-in", "err", err)
+			status, msg = http.StatusInternalServerError, "Signing in failed; the server's log has the details."
+		}
+		u.render(w, status, "signin", view{Title: "Sign in", Error: msg})
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+func (u *UI) projectsPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	if se.KeyID != "" {
+		return u.ownProject(w, r, se) // a project key sees its own project only
+	}
+	var list []client.Project
+	for p, err := range se.c.Projects(r.Context()) {
+		if err != nil {
+			return err
+		}
+		list = append(list, p)
+	}
+	u.render(w, http.StatusOK, "projects", view{Title: "Projects", Session: se, Data: list})
+	return nil
+}
+
+// ownProject sends a project key's session to its project.
+func (u *UI) ownProject(w http.ResponseWriter, r *http.Request, se *session) error {
+	k, err := u.cfg.Store.FindAPIKey(r.Context(), se.KeyID)
+	if err != nil {
+		return &client.Error{Status: http.StatusUnauthorized}
+	}
+	p, err := se.c.GetProject(r.Context(), k.ProjectID)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/ui/p/"+url.PathEscape(p.Slug)+"/webhooks", http.StatusSeeOther)
+	return nil
+}
+
+type webhookRow struct {
+	client.Webhook
+	Stats *client.Stats
+}
+
+func (u *UI) webhooksPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	project := r.PathValue("project")
+	var rows []webhookRow
+	for wh, err := range se.c.Webhooks(r.Context(), project) {
+		if err != nil {
+			return err
+		}
+		st, err := se.c.GetWebhookStats(r.Context(), project, wh.ID, 24*time.Hour)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, webhookRow{Webhook: wh, Stats: st})
+	}
+	u.render(w, http.StatusOK, "webhooks", view{Title: "Webhooks", Session: se, Project: project, Data: rows})
+	return nil
+}
+
+type webhookView struct {
+	Webhook    *client.Webhook
+	Stats      *client.Stats
+	Deliveries []client.Delivery
+	Since      string
+}
+
+func (u *UI) webhookPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	project, id := r.PathValue("project"), r.PathValue("id")
+	wh, err := se.c.GetWebhook(r.Context(), project, id)
+	if err != nil {
+		return err
+	}
+	st, err := se.c.GetWebhookStats(r.Context(), project, wh.ID, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	recent, err := se.c.ListDeliveries(r.Context(), project, &client.DeliveryListOptions{Webhook: wh.ID, ListOptions: client.ListOptions{Limit: 10}})
+	if err != nil {
+		return err
+	}
+	v := view{Title: "Webhook " + orID(wh), Session: se, Project: project, Flash: r.URL.Query().Get("done"),
+		Data: webhookView{Webhook: wh, Stats: st, Deliveries: recent.Data, Since: u.cfg.Now().Add(-24 * time.Hour).UTC().Format("2006-01-02T15:04")}}
+	u.render(w, http.StatusOK, "webhook", v)
+	return nil
+}
+
+func orID(wh *client.Webhook) string {
+	if wh.UID != "" {
+		return wh.UID
+	}
+	return wh.ID
+}
+
+func (u *UI) webhookAction(w http.ResponseWriter, r *http.Request, se *session) error {
+	project, id, action := r.PathValue("project"), r.PathValue("id"), r.PathValue("action")
+	ctx := r.Context()
+	var done string
+	switch action {
+	case "activate":
+		if _, err := se.c.ActivateWebhook(ctx, project, id); err != nil {
+			return err
+		}
+		done = "Activated: paused deliveries resume."
+	case "deactivate":
+		if _, err := se.c.DeactivateWebhook(ctx, project, id); err != nil {
+			return err
+		}
+		done = "Deactivated: pending deliveries wait, paused."
+	case "test":
+		d, err := se.c.TestWebhook(ctx, project, id)
+		if err != nil {
+			return err
+		}
+		done = "Sent a webhook.test event: delivery " + d.ID + "."
+	default:
+		return &client.Error{Status: http.StatusNotFound, Title: "Not Found", Detail: "no such action: " + action}
+	}
+	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/webhooks/"+url.PathEscape(id)+"?done="+url.QueryEscape(done), http.StatusSeeOther)
+	return nil
+}
+
+type deliveriesView struct {
+	Items      []client.Delivery
+	Status     string
+	Webhook    string
+	Event      string
+	Cursor     string
+	NextCursor string
+	Statuses   []string
+}
+
+func (u *UI) deliveriesPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	project := r.PathValue("project")
+	q := r.URL.Query()
+	v := deliveriesView{Status: q.Get("status"), Webhook: q.Get("webhook"), Event: q.Get("event"), Cursor: q.Get("cursor"),
+		Statuses: []string{"pending", "succeeded", "failed", "paused", "cancelled"}}
+	page, err := se.c.ListDeliveries(r.Context(), project, &client.DeliveryListOptions{Webhook: v.Webhook, Event: v.Event,
+		Status: client.DeliveryStatus(v.Status), ListOptions: client.ListOptions{Limit: 50, Cursor: v.Cursor}})
+	if err != nil {
+		return err
+	}
+	v.Items, v.NextCursor = page.Data, page.NextCursor
+	u.render(w, http.StatusOK, "deliveries", view{Title: "Deliveries", Session: se, Project: project, Data: v})
+	return nil
+}
+
+type deliveryView struct {
+	Delivery *client.Delivery
+	Attempts []client.Attempt
+}
+
+func (u *UI) deliveryPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	project, id := r.PathValue("project"), r.PathValue("id")
+	d, err := se.c.GetDelivery(r.Context(), project, id)
+	if err != nil {
+		return err
+	}
+	var atts []client.Attempt
+	for a, err := range se.c.Attempts(r.Context(), project, id) {
+		if err != nil {
+			return err
+		}
+		atts = append(atts, a)
+	}
+	u.render(w, http.StatusOK, "delivery", view{Title: "Delivery", Session: se, Project: project, Flash: r.URL.Query().Get("done"),
+		Data: deliveryView{Delivery: d, Attempts: atts}})
+	return nil
+}
+
+func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, se *session) error {
+	project, id := r.PathValue("project"), r.PathValue("id")
+	if _, err := se.c.RetryDelivery(r.Context(), project, id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/deliveries/"+url.PathEscape(id)+"?done="+url.QueryEscape("Queued for one more attempt now."), http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,214 @@
+// Package ui is Hookgate's web dashboard, served at /ui by the same binary:
+// server-rendered html/template pages with a little hand-written JS, its
+// assets embedded. A browser signs in with an owner or admin API key and
+// gets an HttpOnly, SameSite=Strict session cookie; the key itself is not
+// kept, in the browser or in the store. Pages call the API in process
+// through the Go SDK, acting as the session's key (api.ActAs), so the API's
+// own checks apply to every page and button.
+package ui
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/client"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+// CookieName is the session cookie's name.
+const CookieName = "hookgate_session"
+
+// DefaultSessionTTL is how long a session lasts by default.
+const DefaultSessionTTL = 12 * time.Hour
+
+// Config configures the dashboard. API and Store are required.
+type Config struct {
+	// API is the server whose operations the pages call, in process.
+	API *api.Server
+	// Store keeps the sessions.
+	Store hookgate.Store
+	// SessionTTL is how long a session lasts from sign-in; default
+	// DefaultSessionTTL.
+	SessionTTL time.Duration
+	// SecureCookie marks the cookie Secure (sent over HTTPS only): set it
+	// when the dashboard is served over HTTPS.
+	SecureCookie bool
+	// Logger defaults to slog.Default(); Now to time.Now.
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// UI is the dashboard's handler.
+type UI struct {
+	cfg   Config
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+}
+
+// New builds the dashboard.
+func New(cfg Config) *UI {
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	u := &UI{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	for _, name := range []string{"signin", "projects", "webhooks", "webhook", "deliveries", "delivery", "error"} {
+		u.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html"))
+	}
+	static, _ := fs.Sub(assets, "static")
+	u.mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
+	u.routes()
+	return u
+}
+
+// ServeHTTP serves /ui/ with security headers on every answer.
+func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	u.mux.ServeHTTP(w, r)
+}
+
+// session is a signed-in request's session and its client.
+type session struct {
+	*hookgate.Session
+	c *client.Client
+}
+
+// session returns the request's live session; nil when there is none.
+func (u *UI) session(r *http.Request) *session {
+	ck, err := r.Cookie(CookieName)
+	if err != nil || ck.Value == "" {
+		return nil
+	}
+	se, err := u.cfg.Store.FindSession(r.Context(), tokenHash(ck.Value), u.cfg.Now())
+	if err != nil {
+		return nil
+	}
+	if se.KeyID == "" && se.AdminKey != u.cfg.API.AdminKeyID() {
+		return nil // the admin key changed since
+	}
+	c, _ := client.New("http://hookgate.in-process", "", client.WithRetries(0),
+		client.WithHTTPClient(&http.Client{Transport: inProcess{api: u.cfg.API, keyID: se.KeyID}}), client.WithUserAgent("hookgate-ui"))
+	return &session{Session: se, c: c}
+}
+
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// signIn exchanges an owner or admin key for a session and sets its cookie.
+func (u *UI) signIn(w http.ResponseWriter, r *http.Request, key string) (string, error) {
+	id, err := u.cfg.API.Identify(r.Context(), key)
+	if err != nil {
+		return "", err
+	}
+	if !id.Admin && id.Role != hookgate.RoleOwner {
+		return "", hookgate.Errorf(hookgate.EForbidden, "a publisher key cannot sign in: use an owner key of the project, or the admin key")
+	}
+	now := u.cfg.Now()
+	token := randomToken()
+	se := &hookgate.Session{Hash: tokenHash(token), KeyID: id.KeyID, CSRF: randomToken(), CreatedAt: now, ExpiresAt: now.Add(u.cfg.SessionTTL)}
+	if id.Admin {
+		se.AdminKey = u.cfg.API.AdminKeyID()
+	}
+	if err := u.cfg.Store.CreateSession(r.Context(), se); err != nil {
+		return "", err
+	}
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/ui/", HttpOnly: true, Secure: u.cfg.SecureCookie,
+		SameSite: http.SameSiteStrictMode, Expires: se.ExpiresAt, MaxAge: int(u.cfg.SessionTTL.Seconds())})
+	if id.Admin {
+		return "/ui/projects", nil
+	}
+	return "/ui/p/" + url.PathEscape(id.ProjectSlug) + "/webhooks", nil
+}
+
+// signOut ends the request's session and clears its cookie.
+func (u *UI) signOut(w http.ResponseWriter, r *http.Request) {
+	if ck, err := r.Cookie(CookieName); err == nil {
+		_ = u.cfg.Store.DeleteSession(r.Context(), tokenHash(ck.Value), u.cfg.Now())
+	}
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/ui/", HttpOnly: true, Secure: u.cfg.SecureCookie,
+		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+}
+
+// checkForm checks a state-changing request: its CSRF token is the
+// session's, and its Origin, when sent, is this server.
+func checkForm(r *http.Request, se *session) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		ou, err := url.Parse(o)
+		if err != nil || ou.Host != r.Host {
+			return false
+		}
+	}
+	got := r.PostFormValue("csrf")
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(se.CSRF)) == 1
+}
+
+// inProcess serves the SDK's requests with the API handler, in this
+// process, acting as a key.
+type inProcess struct {
+	api   *api.Server
+	keyID string
+}
+
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(api.ActAs(r.Context(), t.keyID))
+	r.RemoteAddr = "127.0.0.1:0"
+	r.RequestURI = r.URL.RequestURI()
+	w := &recorder{header: http.Header{}, status: http.StatusOK}
+	t.api.ServeHTTP(w, r)
+	return &http.Response{StatusCode: w.status, Status: http.StatusText(w.status), Header: w.header, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Body: io.NopCloser(bytes.NewReader(w.body.Bytes())), ContentLength: int64(w.body.Len()), Request: r}, nil
+}
+
+// recorder is the ResponseWriter of an in-process request.
+type recorder struct {
+	header http.Header
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.body.Write(b)
+}

@@ -1,0 +1,301 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/api/apitest"
+	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
+	"github.com/hookgate/hookgate/ui"
+)
+
+// browser is a cookie-keeping HTTP client that does not follow redirects.
+type browser struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: base, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// get fetches path and returns the status, the Location and the body.
+func (b *browser) get(path string) (int, string, string) {
+	b.t.Helper()
+	res, err := b.hc.Get(b.base + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Location"), string(body)
+}
+
+// post sends a form, with an Origin header unless origin is "-".
+func (b *browser) post(path string, form url.Values, origin string) (int, string, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "-" {
+		req.Header.Set("Origin", origin)
+	}
+	res, err := b.hc.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Location"), string(body)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token in the page:\n%s", page)
+	}
+	return m[1]
+}
+
+func (b *browser) signIn(key string) string {
+	b.t.Helper()
+	st, loc, body := b.post("/ui/sign-in", url.Values{"key": {key}}, b.base)
+	if st != http.StatusSeeOther {
+		b.t.Fatalf("sign-in: %d %s", st, body)
+	}
+	return loc
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
+	t.Parallel()
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			fn(t, engine)
+		})
+	}
+}
+
+// Signing in sets a session cookie that holds no key, is HttpOnly,
+// SameSite=Strict and scoped to /ui/; without it every page sends the
+// browser to sign in. Publisher keys and wrong keys are refused.
+func TestSignIn(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv := apitest.New(t, engine)
+		admin, _ := client.New(srv.URL, apitest.AdminKey)
+		ctx := context.Background()
+		if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Shop", Slug: "shop"}); err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := admin.CreateKey(ctx, "shop", client.KeyCreate{Name: "p", Role: client.RolePublisher})
+		owner, _ := admin.CreateKey(ctx, "shop", client.KeyCreate{Name: "o", Role: client.RoleOwner})
+
+		b := newBrowser(t, srv.URL)
+		if st, loc, _ := b.get("/ui/projects"); st != http.StatusSeeOther || loc != "/ui/sign-in" {
+			t.Fatalf("without a session: %d %q", st, loc)
+		}
+		if st, _, body := b.get("/ui/sign-in"); st != 200 || !strings.Contains(body, `<label for="key">API key</label>`) {
+			t.Fatalf("sign-in page: %d", st)
+		}
+		if st, _, body := b.post("/ui/sign-in", url.Values{"key": {"hgk_wrong"}}, srv.URL); st != 401 || !strings.Contains(body, "not valid") {
+			t.Fatalf("a wrong key: %d", st)
+		}
+		if st, _, body := b.post("/ui/sign-in", url.Values{"key": {pub.Key}}, srv.URL); st != 403 || !strings.Contains(body, "publisher key cannot sign in") {
+			t.Fatalf("a publisher key: %d", st)
+		}
+		if st, _, _ := b.post("/ui/sign-in", url.Values{"key": {apitest.AdminKey}}, "http://evil.invalid"); st != 403 {
+			t.Fatalf("a sign-in from another origin: %d", st)
+		}
+
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/ui/sign-in", strings.NewReader(url.Values{"key": {apitest.AdminKey}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := b.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		var ck *http.Cookie
+		for _, c := range res.Cookies() {
+			if c.Name == ui.CookieName {
+				ck = c
+			}
+		}
+		if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/ui/" || ck.MaxAge <= 0 || strings.Contains(ck.Value, apitest.AdminKey) {
+			t.Fatalf("session cookie = %+v", ck)
+		}
+		if res.Header.Get("Location") != "/ui/projects" {
+			t.Fatalf("after sign-in: %q", res.Header.Get("Location"))
+		}
+		st, _, body := b.get("/ui/projects")
+		if st != 200 || !strings.Contains(body, `href="/ui/p/shop/webhooks"`) {
+			t.Fatalf("projects: %d\n%s", st, body)
+		}
+		res, _ = b.hc.Get(srv.URL + "/ui/projects")
+		res.Body.Close()
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || res.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("headers = %v", res.Header)
+		}
+
+		// An owner key goes to its project, and sees no other.
+		o := newBrowser(t, srv.URL)
+		if loc := o.signIn(owner.Key); loc != "/ui/p/shop/webhooks" {
+			t.Fatalf("owner sign-in sent to %q", loc)
+		}
+		if st, loc, _ := o.get("/ui/projects"); st != http.StatusSeeOther || loc != "/ui/p/shop/webhooks" {
+			t.Fatalf("owner's projects page: %d %q", st, loc)
+		}
+		if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Other", Slug: "other"}); err != nil {
+			t.Fatal(err)
+		}
+		if st, _, _ := o.get("/ui/p/other/webhooks"); st != http.StatusNotFound {
+			t.Fatalf("another project's page: %d", st)
+		}
+
+		// Revoking the key ends its sessions at once.
+		if err := admin.DeleteKey(ctx, "shop", owner.ID); err != nil {
+			t.Fatal(err)
+		}
+		if st, loc, _ := o.get("/ui/p/shop/webhooks"); st != http.StatusSeeOther || loc != "/ui/sign-in?ended=1" {
+			t.Fatalf("after the key's revocation: %d %q", st, loc)
+		}
+	})
+}
+
+// Every state-changing form needs the session's CSRF token and this
+// origin; signing out ends the session for whoever holds its cookie.
+func TestFormsAndSignOut(t *testing.T) {
+	t.Parallel()
+	srv := apitest.New(t, "sqlite")
+	admin, _ := client.New(srv.URL, apitest.AdminKey)
+	ctx := context.Background()
+	if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Shop", Slug: "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	wh, err := admin.CreateWebhook(ctx, "shop", client.WebhookCreate{URL: "http://127.0.0.1:9/x", UID: "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv.URL)
+	b.signIn(apitest.AdminKey)
+	_, _, page := b.get("/ui/p/shop/webhooks/orders")
+	token := csrfOf(t, page)
+	action := "/ui/p/shop/webhooks/" + wh.ID + "/deactivate"
+	for name, tc := range map[string]struct {
+		form   url.Values
+		origin string
+	}{
+		"no token":      {url.Values{}, srv.URL},
+		"a wrong token": {url.Values{"csrf": {"x" + token}}, srv.URL},
+		"another site":  {url.Values{"csrf": {token}}, "http://evil.invalid"},
+	} {
+		if st, _, _ := b.post(action, tc.form, tc.origin); st != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, st)
+		}
+	}
+	if got, _ := admin.GetWebhook(ctx, "shop", "orders"); got.Status != client.WebhookActive {
+		t.Fatalf("a refused form changed the webhook: %s", got.Status)
+	}
+	if st, loc, _ := b.post(action, url.Values{"csrf": {token}}, "-"); st != http.StatusSeeOther || !strings.Contains(loc, "done=") {
+		t.Fatalf("deactivate: %d %q", st, loc)
+	}
+	if got, _ := admin.GetWebhook(ctx, "shop", "orders"); got.Status != client.WebhookDeactivated {
+		t.Fatalf("after deactivate: %s", got.Status)
+	}
+
+	// Sign out, then replay the old cookie: it no longer works.
+	u, _ := url.Parse(srv.URL + "/ui/")
+	old := b.hc.Jar.Cookies(u)
+	if st, _, _ := b.post("/ui/sign-out", url.Values{"csrf": {token}}, srv.URL); st != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", st)
+	}
+	replay := newBrowser(t, srv.URL)
+	replay.hc.Jar.SetCookies(u, old)
+	if st, loc, _ := replay.get("/ui/projects"); st != http.StatusSeeOther || loc != "/ui/sign-in" {
+		t.Fatalf("the old cookie after sign-out: %d %q", st, loc)
+	}
+}
+
+// The operator's path: a failing delivery shows with its attempts; the
+// receiver is fixed, retry is pressed, and the delivery succeeds.
+func TestRetryAFailedDelivery(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv := apitest.New(t, engine)
+		var healthy atomic.Bool
+		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !healthy.Load() {
+				http.Error(w, "upstream down for maintenance", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprint(w, "thanks")
+		}))
+		defer recv.Close()
+		admin, _ := client.New(srv.URL, apitest.AdminKey)
+		ctx := context.Background()
+		if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Shop", Slug: "shop", RetrySchedule: []string{"1s"}}); err != nil {
+			t.Fatal(err)
+		}
+		owner, _ := admin.CreateKey(ctx, "shop", client.KeyCreate{Name: "o", Role: client.RoleOwner})
+		if _, err := admin.CreateWebhook(ctx, "shop", client.WebhookCreate{URL: recv.URL + "/hook", UID: "orders"}); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := admin.SendEvent(ctx, "shop", client.EventSend{Type: "order.paid", Data: map[string]any{"id": 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser(t, srv.URL)
+		b.signIn(owner.Key)
+		var dl string
+		eventually(t, "a failed delivery on the deliveries page", func() bool {
+			_, _, page := b.get("/ui/p/shop/deliveries?status=failed")
+			m := regexp.MustCompile(`href="/ui/p/shop/deliveries/(msg_[a-z0-9]+)"`).FindStringSubmatch(page)
+			if m != nil {
+				dl = m[1]
+			}
+			return m != nil
+		})
+		st, _, page := b.get("/ui/p/shop/deliveries/" + dl)
+		if st != 200 || !strings.Contains(page, "upstream down for maintenance") || !strings.Contains(page, "Attempt 2") || !strings.Contains(page, `<span class="badge failed">failed</span>`) {
+			t.Fatalf("delivery page: %d\n%s", st, page)
+		}
+		if _, _, hooks := b.get("/ui/p/shop/webhooks"); !strings.Contains(hooks, "0.0 %") || !strings.Contains(hooks, "503") {
+			t.Fatalf("webhooks page without the failures:\n%s", hooks)
+		}
+		healthy.Store(true)
+		if st, _, _ := b.post("/ui/p/shop/deliveries/"+dl+"/retry", url.Values{"csrf": {csrfOf(t, page)}}, srv.URL); st != http.StatusSeeOther {
+			t.Fatalf("retry: %d", st)
+		}
+		eventually(t, "the retried delivery to succeed", func() bool {
+			_, _, page := b.get("/ui/p/shop/deliveries/" + dl)
+			return strings.Contains(page, `<span class="badge succeeded">succeeded</span>`) && strings.Contains(page, "thanks")
+		})
+		if _, _, page := b.get("/ui/p/shop/deliveries?event=" + ev.ID); !strings.Contains(page, dl) {
+			t.Fatal("the event filter lost the delivery")
+		}
+	})
+}
