@@ -49,6 +49,7 @@ func (u *UI) routes() {
 	}))
 	m.HandleFunc("GET /ui/projects", u.page(u.projectsPage))
 	m.HandleFunc("GET /ui/p/{project}/webhooks", u.page(u.webhooksPage))
+	m.HandleFunc("POST /ui/p/{project}/webhooks", u.form(u.createWebhook))
 	m.HandleFunc("GET /ui/p/{project}/webhooks/{id}", u.page(u.webhookPage))
 	m.HandleFunc("POST /ui/p/{project}/webhooks/{id}/{action}", u.form(u.webhookAction))
 	m.HandleFunc("GET /ui/p/{project}/deliveries", u.page(u.deliveriesPage))
@@ -216,6 +217,8 @@ func (u *UI) webhooksPage(w http.ResponseWriter, r *http.Request, se *session) e
 }
 
 type webhookView struct {
+	// Secret is shown after "Reveal secret" or a rotation only.
+	Secret     *client.Secret
 	Webhook    *client.Webhook
 	Stats      *client.Stats
 	Deliveries []client.Delivery
@@ -223,7 +226,13 @@ type webhookView struct {
 }
 
 func (u *UI) webhookPage(w http.ResponseWriter, r *http.Request, se *session) error {
-	project, id := r.PathValue("project"), r.PathValue("id")
+	return u.showWebhook(w, r, se, r.PathValue("id"), r.URL.Query().Get("done"), nil)
+}
+
+// showWebhook renders a webhook's page, with a message and, when given,
+// its secret.
+func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request, se *session, id, flash string, secret *client.Secret) error {
+	project := r.PathValue("project")
 	wh, err := se.c.GetWebhook(r.Context(), project, id)
 	if err != nil {
 		return err
@@ -236,8 +245,8 @@ func (u *UI) webhookPage(w http.ResponseWriter, r *http.Request, se *session) er
 	if err != nil {
 		return err
 	}
-	v := view{Title: "Webhook " + orID(wh), Session: se, Project: project, Flash: r.URL.Query().Get("done"),
-		Data: webhookView{Webhook: wh, Stats: st, Deliveries: recent.Data, Since: u.cfg.Now().Add(-24 * time.Hour).UTC().Format("2006-01-02T15:04")}}
+	v := view{Title: "Webhook " + orID(wh), Session: se, Project: project, Flash: flash,
+		Data: webhookView{Secret: secret, Webhook: wh, Stats: st, Deliveries: recent.Data, Since: u.cfg.Now().Add(-24 * time.Hour).UTC().Format("2006-01-02T15:04")}}
 	u.render(w, http.StatusOK, "webhook", v)
 	return nil
 }
@@ -270,6 +279,28 @@ func (u *UI) webhookAction(w http.ResponseWriter, r *http.Request, se *session) 
 			return err
 		}
 		done = "Sent a webhook.test event: delivery " + d.ID + "."
+	case "reveal-secret":
+		sec, err := se.c.GetWebhookSecret(ctx, project, id)
+		if err != nil {
+			return err
+		}
+		return u.showWebhook(w, r, se, id, "The signing secret is shown below, this once; reload the page to hide it.", sec)
+	case "rotate-secret":
+		sec, err := se.c.RotateWebhookSecret(ctx, project, id, client.SecretRotation{})
+		if err != nil {
+			return err
+		}
+		return u.showWebhook(w, r, se, id, "Rotated: the new secret signs now, beside the old one until "+sec.PreviousSecretExpiresAt.UTC().Format("2006-01-02 15:04 UTC")+".", sec)
+	case "recover":
+		since, err := time.Parse("2006-01-02T15:04", r.PostFormValue("since"))
+		if err != nil {
+			return &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: "give the time to recover from, such as 2026-12-01T09:00 (UTC)", Parameter: "since"}
+		}
+		rec, err := se.c.RecoverWebhook(ctx, project, id, since)
+		if err != nil {
+			return err
+		}
+		done = fmt.Sprintf("Recovering: %d failed deliveries queued again, %d missed ones created.", rec.Requeued, rec.Created)
 	default:
 		return &client.Error{Status: http.StatusNotFound, Title: "Not Found", Detail: "no such action: " + action}
 	}
@@ -332,4 +363,21 @@ func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, se *session) 
 	}
 	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/deliveries/"+url.PathEscape(id)+"?done="+url.QueryEscape("Queued for one more attempt now."), http.StatusSeeOther)
 	return nil
+}
+
+// createWebhook registers a webhook from the webhooks page's form.
+func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) error {
+	project := r.PathValue("project")
+	in := client.WebhookCreate{URL: strings.TrimSpace(r.PostFormValue("url")), UID: strings.TrimSpace(r.PostFormValue("uid")),
+		Description: strings.TrimSpace(r.PostFormValue("description"))}
+	for _, e := range strings.Split(r.PostFormValue("events"), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			in.Events = append(in.Events, e)
+		}
+	}
+	wh, err := se.c.CreateWebhook(r.Context(), project, in)
+	if err != nil {
+		return err
+	}
+	return u.showWebhook(w, r, se, wh.ID, "Registered. Give the receiver its signing secret, shown below.", &client.Secret{Secret: wh.Secret})
 }

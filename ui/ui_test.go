@@ -228,6 +228,29 @@ func TestFormsAndSignOut(t *testing.T) {
 		t.Fatalf("after deactivate: %s", got.Status)
 	}
 
+	// Register, reveal, rotate, recover: each through its form.
+	st, _, page := b.post("/ui/p/shop/webhooks", url.Values{"csrf": {token}, "url": {"http://127.0.0.1:9/new"}, "uid": {"billing"}, "events": {"invoice.*, refund.*"}}, srv.URL)
+	created, err := admin.GetWebhook(ctx, "shop", "billing")
+	if st != 200 || err != nil || len(created.Events) != 2 || !strings.Contains(page, "whsec_") {
+		t.Fatalf("register: %d, %+v, %v", st, created, err)
+	}
+	if _, _, page := b.post("/ui/p/shop/webhooks/billing/reveal-secret", url.Values{"csrf": {token}}, srv.URL); !strings.Contains(page, "whsec_") {
+		t.Fatal("reveal-secret shows no secret")
+	}
+	before, _ := admin.GetWebhookSecret(ctx, "shop", "billing")
+	if _, _, page := b.post("/ui/p/shop/webhooks/billing/rotate-secret", url.Values{"csrf": {token}}, srv.URL); !strings.Contains(page, "Rotated") {
+		t.Fatal("rotate-secret did not say so")
+	}
+	if after, _ := admin.GetWebhookSecret(ctx, "shop", "billing"); after.Secret == before.Secret || after.PreviousSecretExpiresAt.IsZero() {
+		t.Fatalf("rotate-secret: %+v", after)
+	}
+	if st, loc, _ := b.post("/ui/p/shop/webhooks/billing/recover", url.Values{"csrf": {token}, "since": {time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")}}, srv.URL); st != http.StatusSeeOther || !strings.Contains(loc, "Recovering") {
+		t.Fatalf("recover: %d %q", st, loc)
+	}
+	if st, _, page := b.post("/ui/p/shop/webhooks/billing/recover", url.Values{"csrf": {token}, "since": {"yesterday"}}, srv.URL); st != 400 || !strings.Contains(page, "(since)") {
+		t.Fatalf("recover with a bad time: %d", st)
+	}
+
 	// Sign out, then replay the old cookie: it no longer works.
 	u, _ := url.Parse(srv.URL + "/ui/")
 	old := b.hc.Jar.Cookies(u)
