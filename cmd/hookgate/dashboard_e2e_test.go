@@ -1,0 +1,112 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/client"
+)
+
+// chromium finds a headless Chromium: $HOOKGATE_CHROMIUM, else Debian's
+// chromium-headless-shell or chromium.
+func chromium() string {
+	for _, p := range []string{os.Getenv("HOOKGATE_CHROMIUM"), "/usr/bin/chromium-headless-shell", "/usr/bin/chromium"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// The dashboard end to end, in headless Chromium driven by playwright-core
+// (e2e/dashboard.test.mjs), against a real `hookgate serve`: sign in,
+// register a webhook, watch a failing delivery appear, open its attempts,
+// fix the receiver, press retry, see it succeed. Without Node.js or
+// Chromium it skips, except under CI=true, where .ci/run installs them.
+func TestDashboardEndToEnd(t *testing.T) {
+	t.Parallel()
+	browser := chromium()
+	node, nodeErr := exec.LookPath("node")
+	npm, npmErr := exec.LookPath("npm")
+	if browser == "" || nodeErr != nil || npmErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the dashboard's end-to-end test needs Node.js, npm and Chromium (chromium-headless-shell): node %v, npm %v, chromium %q", nodeErr, npmErr, browser)
+		}
+		t.Skip("no Node.js, npm or Chromium: apt-get install nodejs npm chromium-headless-shell")
+	}
+	e2e, err := filepath.Abs(filepath.Join("..", "..", "e2e"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(e2e, "node_modules", "playwright-core")); err != nil {
+		install := exec.Command(npm, "ci", "--no-audit", "--no-fund")
+		install.Dir = e2e
+		if out, err := install.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in e2e/: %v\n%s", err, out)
+		}
+	}
+
+	// A receiver that fails until the browser's test fixes it.
+	var healthy atomic.Bool
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fix" {
+			healthy.Store(true)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if !healthy.Load() {
+			http.Error(w, "upstream down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, "thanks")
+	}))
+	defer recv.Close()
+
+	bin := buildBinary(t)
+	const adminKey = "dashboard-e2e-admin-key-0123456789abcdef"
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--metrics-addr", "")
+	cmd.Env = append(os.Environ(), "HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_ADMIN_KEY="+adminKey,
+		"HOOKGATE_ENCRYPTION_KEY="+strings.Repeat("cd", 32), "HOOKGATE_DATABASE_URL=")
+	base, _, _ := startCmd(t, cmd)
+
+	ctx := context.Background()
+	admin, err := client.New(base, adminKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Shop", Slug: "shop", RetrySchedule: []string{"1s"}}); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := admin.CreateKey(ctx, "shop", client.KeyCreate{Name: "operator", Role: client.RoleOwner})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	artifacts := os.Getenv("HOOKGATE_E2E_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join(e2e, "artifacts")
+	}
+	run, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	js := exec.CommandContext(run, node, "dashboard.test.mjs")
+	js.Dir = e2e
+	js.Env = append(os.Environ(), "HOOKGATE_URL="+base, "HOOKGATE_KEY="+owner.Key, "RECEIVER_URL="+recv.URL,
+		"CHROMIUM="+browser, "ARTIFACTS="+artifacts)
+	out, err := js.CombinedOutput()
+	if err != nil {
+		t.Fatalf("e2e/dashboard.test.mjs: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}

@@ -1,0 +1,112 @@
+// The operator's path through the dashboard, in headless Chromium at a
+// phone's width (375 px): sign in, register a webhook, watch a failing
+// delivery appear, open its attempts, fix the receiver, press retry, see it
+// succeed. Run by TestDashboardEndToEnd (cmd/hookgate), which starts a real
+// `hookgate serve` and a receiver and passes them in the environment. On
+// failure a screenshot and the page's HTML go to $ARTIFACTS.
+import { chromium } from "playwright-core";
+import { mkdirSync, writeFileSync } from "node:fs";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const base = env("HOOKGATE_URL");
+const key = env("HOOKGATE_KEY");
+const receiver = env("RECEIVER_URL");
+const artifacts = process.env.ARTIFACTS || "artifacts";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// until reloads url until the page shows what test finds, for up to 20 s.
+async function until(page, url, what, test) {
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    await page.goto(url);
+    if (await test()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} at ${url}`);
+    await sleep(300);
+  }
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+const browser = await chromium.launch({
+  executablePath: env("CHROMIUM"),
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
+page.on("dialog", (d) => d.accept()); // data-confirm buttons ask first
+let step = "start";
+try {
+  step = "sign in";
+  await page.goto(base + "/ui/");
+  check(page.url().endsWith("/ui/sign-in"), `not sent to sign in: ${page.url()}`);
+  await page.getByLabel("API key").fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/ui\/p\/shop\/webhooks$/);
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === "hookgate_session");
+  check(session && session.httpOnly && session.sameSite === "Strict", `session cookie: ${JSON.stringify(session)}`);
+  check(!(await page.evaluate(() => document.cookie)).includes("hookgate_session"), "the session cookie is readable by scripts");
+  check(!(await page.evaluate(() => JSON.stringify(localStorage))).includes(key), "the key is in localStorage");
+
+  step = "register a webhook";
+  await page.getByLabel("URL").fill(receiver + "/hook");
+  await page.getByLabel("uid (optional)").fill("orders");
+  await page.getByRole("button", { name: "Register" }).click();
+  await page.getByText("Registered.").waitFor();
+  check((await page.locator("code.secret").textContent()).startsWith("whsec_"), "no secret shown after registering");
+
+  step = "send a test event";
+  await page.goto(base + "/ui/p/shop/webhooks/orders");
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await page.getByText("Sent a webhook.test event").waitFor();
+
+  step = "watch the failing delivery appear";
+  let delivery = "";
+  await until(page, base + "/ui/p/shop/deliveries?status=failed", "a failed delivery", async () => {
+    const link = page.locator("tbody a[href*='/deliveries/msg_']").first();
+    if ((await link.count()) === 0) return false;
+    delivery = await link.getAttribute("href");
+    return true;
+  });
+
+  step = "open its attempts";
+  await page.goto(base + delivery);
+  await page.getByText("Attempt 2").waitFor();
+  check(await page.getByText("upstream down for maintenance").first().isVisible(), "the receiver's answer is not shown");
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(width <= 375, `the page is ${width} px wide at a 375 px viewport`);
+
+  step = "fix the receiver and retry";
+  const fixed = await fetch(receiver + "/fix", { method: "POST" });
+  check(fixed.ok, `fixing the receiver: ${fixed.status}`);
+  await page.getByRole("button", { name: "Retry now" }).click();
+  await page.getByText("Queued for one more attempt now.").waitFor();
+
+  step = "see it succeed";
+  await until(page, base + delivery, "the delivery to succeed", async () =>
+    (await page.locator(".fields .badge.succeeded").count()) === 1);
+  check(await page.getByText("thanks").first().isVisible(), "the successful answer is not shown");
+
+  step = "sign out";
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/ui\/sign-in$/);
+  await page.goto(base + "/ui/projects");
+  check(page.url().endsWith("/ui/sign-in"), "still signed in after signing out");
+  console.log("dashboard end to end: ok");
+} catch (err) {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: `${artifacts}/failure.png`, fullPage: true }).catch(() => {});
+  writeFileSync(`${artifacts}/failure.html`, await page.content().catch(() => ""));
+  console.error(`dashboard end to end failed at "${step}" (${page.url()}): ${err.message}`);
+  console.error(`screenshot and HTML in ${artifacts}/`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
