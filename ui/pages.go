@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -52,6 +53,10 @@ func (u *UI) routes() {
 	m.HandleFunc("POST /ui/p/{project}/webhooks", u.form(u.createWebhook))
 	m.HandleFunc("GET /ui/p/{project}/webhooks/{id}", u.page(u.webhookPage))
 	m.HandleFunc("POST /ui/p/{project}/webhooks/{id}/{action}", u.form(u.webhookAction))
+	m.HandleFunc("GET /ui/p/{project}/events", u.page(u.eventsPage))
+	m.HandleFunc("GET /ui/p/{project}/platforms", u.page(u.platformsPage))
+	m.HandleFunc("POST /ui/p/{project}/platforms", u.form(u.createPlatform))
+	m.HandleFunc("POST /ui/p/{project}/platforms/{id}/register-webhook", u.form(u.registerPlatform))
 	m.HandleFunc("GET /ui/p/{project}/deliveries", u.page(u.deliveriesPage))
 	m.HandleFunc("GET /ui/p/{project}/deliveries/{id}", u.page(u.deliveryPage))
 	m.HandleFunc("POST /ui/p/{project}/deliveries/{id}/retry", u.form(u.retryDelivery))
@@ -380,4 +385,74 @@ func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) 
 		return err
 	}
 	return u.showWebhook(w, r, se, wh.ID, "Registered. Give the receiver its signing secret, shown below.", &client.Secret{Secret: wh.Secret})
+}
+
+type eventsView struct {
+	Items      []client.Event
+	Type       string
+	NextCursor string
+}
+
+func (u *UI) eventsPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	project := r.PathValue("project")
+	q := r.URL.Query()
+	v := eventsView{Type: q.Get("type")}
+	page, err := se.c.ListEvents(r.Context(), project, &client.EventListOptions{Type: v.Type, IncludeOperational: true,
+		ListOptions: client.ListOptions{Limit: 25, Cursor: q.Get("cursor")}})
+	if err != nil {
+		return err
+	}
+	v.Items, v.NextCursor = page.Data, page.NextCursor
+	u.render(w, http.StatusOK, "events", view{Title: "Events", Session: se, Project: project, Data: v})
+	return nil
+}
+
+type platformsView struct {
+	Items     []client.Platform
+	Providers []string
+}
+
+func (u *UI) platformsPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	return u.showPlatforms(w, r, se, r.URL.Query().Get("done"))
+}
+
+func (u *UI) showPlatforms(w http.ResponseWriter, r *http.Request, se *session, flash string) error {
+	project := r.PathValue("project")
+	var items []client.Platform
+	for p, err := range se.c.Platforms(r.Context(), project) {
+		if err != nil {
+			return err
+		}
+		items = append(items, p)
+	}
+	u.render(w, http.StatusOK, "platforms", view{Title: "Platforms", Session: se, Project: project, Flash: flash,
+		Data: platformsView{Items: items, Providers: []string{"telegram", "discord", "whatsapp", "slack", "generic"}}})
+	return nil
+}
+
+// createPlatform connects a platform from the platforms page's form.
+func (u *UI) createPlatform(w http.ResponseWriter, r *http.Request, se *session) error {
+	project := r.PathValue("project")
+	creds := strings.TrimSpace(r.PostFormValue("credentials"))
+	if !json.Valid([]byte(creds)) {
+		return &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: `the credentials must be a JSON object, such as {"botToken": "…"}`, Parameter: "credentials"}
+	}
+	p, err := se.c.CreatePlatform(r.Context(), project, client.PlatformCreate{Provider: r.PostFormValue("provider"),
+		Name: strings.TrimSpace(r.PostFormValue("name")), Credentials: json.RawMessage(creds)})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/platforms?done="+url.QueryEscape("Connected "+p.Provider+" platform "+p.ID+"."), http.StatusSeeOther)
+	return nil
+}
+
+// registerPlatform registers the inbound URL with the platform.
+func (u *UI) registerPlatform(w http.ResponseWriter, r *http.Request, se *session) error {
+	project, id := r.PathValue("project"), r.PathValue("id")
+	reg, err := se.c.RegisterPlatformWebhook(r.Context(), project, id)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/platforms?done="+url.QueryEscape("Registered "+reg.InboundURL+" with "+reg.Provider+"."), http.StatusSeeOther)
+	return nil
 }

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -321,4 +322,47 @@ func TestRetryAFailedDelivery(t *testing.T) {
 			t.Fatal("the event filter lost the delivery")
 		}
 	})
+}
+
+// The events page shows payloads; the platforms page connects a platform
+// and registers Hookgate with it (here a fake Telegram on loopback).
+func TestEventsAndPlatforms(t *testing.T) {
+	t.Parallel()
+	srv := apitest.New(t, "sqlite")
+	admin, _ := client.New(srv.URL, apitest.AdminKey)
+	ctx := context.Background()
+	if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Shop", Slug: "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.SendEvent(ctx, "shop", client.EventSend{Type: "order.paid", Data: map[string]any{"total": "19.99"}}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv.URL)
+	b.signIn(apitest.AdminKey)
+	if st, _, page := b.get("/ui/p/shop/events?type=order.paid"); st != 200 || !strings.Contains(page, "order.paid") || !strings.Contains(page, "19.99") {
+		t.Fatalf("events page: %d\n%s", st, page)
+	}
+	_, _, page := b.get("/ui/p/shop/platforms")
+	token := csrfOf(t, page)
+	if st, _, page := b.post("/ui/p/shop/platforms", url.Values{"csrf": {token}, "provider": {"telegram"}, "credentials": {"not json"}}, srv.URL); st != 400 || !strings.Contains(page, "(credentials)") {
+		t.Fatalf("bad credentials: %d", st)
+	}
+	creds := fmt.Sprintf(`{"botToken": %q}`, apitest.BotToken)
+	if st, loc, _ := b.post("/ui/p/shop/platforms", url.Values{"csrf": {token}, "provider": {"telegram"}, "name": {"support"}, "credentials": {creds}}, srv.URL); st != http.StatusSeeOther || !strings.Contains(loc, "Connected") {
+		t.Fatalf("connect: %d %q", st, loc)
+	}
+	tg := apitest.NewFakeTelegram(t)
+	p, err := admin.CreatePlatform(ctx, "shop", client.PlatformCreate{Provider: "telegram", Name: "bot", Credentials: json.RawMessage(creds), APIBaseURL: tg.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, loc, _ := b.post("/ui/p/shop/platforms/"+p.ID+"/register-webhook", url.Values{"csrf": {token}}, srv.URL); st != http.StatusSeeOther || !strings.Contains(loc, "Registered") {
+		t.Fatalf("register-webhook: %d %q", st, loc)
+	}
+	if tg.Registered() == "" {
+		t.Fatal("the fake Telegram got no setWebhook")
+	}
+	if _, _, page := b.get("/ui/p/shop/platforms"); strings.Count(page, "<tr>") != 3 || !strings.Contains(page, `<span class="badge active">yes</span>`) || !strings.Contains(page, "support") {
+		t.Fatalf("platforms page:\n%s", page)
+	}
 }
