@@ -39,6 +39,11 @@ type DeliveryFilter struct {
 	// Kind, when set, keeps only deliveries of that kind (KindEvent or
 	// KindTrigger).
 	Kind string
+	// EventType, when set, keeps only deliveries of events of that type.
+	EventType string
+	// Since and Until, when not zero, keep deliveries created in
+	// [Since, Until).
+	Since, Until time.Time
 }
 
 // Store keeps everything Hookgate knows. Every method that takes a projectID

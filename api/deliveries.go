@@ -44,10 +44,13 @@ func (s *Server) registerDeliveries() {
 		func(ctx context.Context, in *struct {
 			ProjectRef
 			PageParams
-			Webhook string `query:"webhook" maxLength:"64" doc:"Only deliveries to this webhook (ID or uid)"`
-			Event   string `query:"event" maxLength:"64" doc:"Only deliveries of this event"`
-			Status  string `query:"status" enum:"pending,succeeded,failed,paused,cancelled" doc:"Only deliveries in this status"`
-			Kind    string `query:"kind" enum:"event,trigger" doc:"Only deliveries of this kind"`
+			Webhook   string `query:"webhook" maxLength:"64" doc:"Only deliveries to this webhook (ID or uid)"`
+			Event     string `query:"event" maxLength:"64" doc:"Only deliveries of this event"`
+			Status    string `query:"status" enum:"pending,succeeded,failed,paused,cancelled" doc:"Only deliveries in this status"`
+			Kind      string `query:"kind" enum:"event,trigger" doc:"Only deliveries of this kind"`
+			EventType string `query:"eventType" maxLength:"256" doc:"Only deliveries of events of this type"`
+			Since     string `query:"since" doc:"Only deliveries created at or after this RFC 3339 time"`
+			Until     string `query:"until" doc:"Only deliveries created before this RFC 3339 time"`
 			// The response's field names, which users try first.
 			WebhookID string `query:"webhookId" maxLength:"64" doc:"Same as webhook"`
 			EventID   string `query:"eventId" maxLength:"64" doc:"Same as event"`
@@ -70,8 +73,17 @@ func (s *Server) registerDeliveries() {
 				}
 				webhook = id
 			}
+			since, err := queryTime("since", in.Since)
+			if err != nil {
+				return nil, err
+			}
+			until, err := queryTime("until", in.Until)
+			if err != nil {
+				return nil, err
+			}
 			list, next, err := s.store.ListDeliveries(ctx, projectID(ctx), hookgate.DeliveryFilter{
-				Page: in.page(), WebhookID: webhook, EventID: event, Status: in.Status, Kind: in.Kind})
+				Page: in.page(), WebhookID: webhook, EventID: event, Status: in.Status, Kind: in.Kind,
+				EventType: in.EventType, Since: since, Until: until})
 			if err != nil {
 				return nil, err
 			}
@@ -179,4 +191,16 @@ func alias(name, v, other, ov string) (string, error) {
 		return ov, nil
 	}
 	return "", hookgate.InvalidParam(other, ov, "%s and %s name the same filter and differ", name, other)
+}
+
+// queryTime reads an optional RFC 3339 query parameter.
+func queryTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, hookgate.InvalidParam(name, v, "%s must be an RFC 3339 time, such as 2026-12-01T09:00:00Z", name)
+	}
+	return t, nil
 }

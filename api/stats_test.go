@@ -63,6 +63,16 @@ func TestStats(t *testing.T) {
 			e.req("GET", "/api/v1/projects/st/stats?window="+bad, owner, nil).problem(t, 400, "invalid_parameter", "window")
 		}
 		e.req("GET", "/api/v1/projects/st/webhooks/nope/stats", owner, nil).problem(t, 404, "not_found", "")
+		// The deliveries list's time range and event type.
+		e.req("GET", "/api/v1/projects/st/deliveries?since=yesterday", owner, nil).problem(t, 400, "invalid_parameter", "since")
+		e.req("GET", "/api/v1/projects/st/deliveries?until=2026-13-01T00:00:00Z", owner, nil).problem(t, 400, "invalid_parameter", "until")
+		hour := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		if n := len(e.req("GET", "/api/v1/projects/st/deliveries?eventType=a&since="+hour, owner, nil).must(t, 200).items(t)); n != 1 {
+			t.Fatalf("%d deliveries of type a in the last hour", n)
+		}
+		if n := len(e.req("GET", "/api/v1/projects/st/deliveries?until="+hour, owner, nil).must(t, 200).items(t)); n != 0 {
+			t.Fatalf("%d deliveries before an hour ago", n)
+		}
 		e.req("GET", "/api/v1/projects/st/stats", pub, nil).must(t, 403)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 func (o *ListOptions) values() url.Values {
@@ -40,10 +41,16 @@ func (o *DeliveryListOptions) values() url.Values {
 		return url.Values{}
 	}
 	v := o.ListOptions.values()
-	for k, s := range map[string]string{"webhook": o.Webhook, "event": o.Event, "status": string(o.Status), "kind": string(o.Kind)} {
+	for k, s := range map[string]string{"webhook": o.Webhook, "event": o.Event, "status": string(o.Status), "kind": string(o.Kind), "eventType": o.EventType} {
 		if s != "" {
 			v.Set(k, s)
 		}
+	}
+	if !o.Since.IsZero() {
+		v.Set("since", o.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !o.Until.IsZero() {
+		v.Set("until", o.Until.UTC().Format(time.RFC3339Nano))
 	}
 	return v
 }

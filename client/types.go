@@ -293,6 +293,11 @@ type DeliveryListOptions struct {
 	Event   string // event ID
 	Status  DeliveryStatus
 	Kind    DeliveryKind
+	// EventType keeps deliveries of events of that type.
+	EventType string
+	// Since and Until, when not zero, keep deliveries created in
+	// [Since, Until).
+	Since, Until time.Time
 }
 
 // Attempt is one request of a delivery and its answer.

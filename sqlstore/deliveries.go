@@ -47,6 +47,20 @@ func (s *Store) ListDeliveries(ctx context.Context, projectID string, f hookgate
 		q += ` AND kind = ?`
 		args = append(args, f.Kind)
 	}
+	if f.EventType != "" {
+		q += ` AND event_type = ?`
+		args = append(args, f.EventType)
+	}
+	// Delivery IDs sort by their creation time: a time range is a range of
+	// the primary key.
+	if !f.Since.IsZero() {
+		q += ` AND id >= ?`
+		args = append(args, hookgate.IDAt(hookgate.PrefixDelivery, f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += ` AND id < ?`
+		args = append(args, hookgate.IDAt(hookgate.PrefixDelivery, f.Until))
+	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 	return queryPage(ctx, s.read, s.q(q), limit, scanDelivery, func(d *hookgate.Delivery) string { return d.ID }, args...)

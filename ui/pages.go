@@ -318,6 +318,9 @@ type deliveriesView struct {
 	Status     string
 	Webhook    string
 	Event      string
+	EventType  string
+	Since      string // datetime-local values, in UTC
+	Until      string
 	Cursor     string
 	NextCursor string
 	Statuses   []string
@@ -326,10 +329,25 @@ type deliveriesView struct {
 func (u *UI) deliveriesPage(w http.ResponseWriter, r *http.Request, se *session) error {
 	project := r.PathValue("project")
 	q := r.URL.Query()
-	v := deliveriesView{Status: q.Get("status"), Webhook: q.Get("webhook"), Event: q.Get("event"), Cursor: q.Get("cursor"),
+	v := deliveriesView{Status: q.Get("status"), Webhook: q.Get("webhook"), Event: q.Get("event"), EventType: q.Get("eventType"),
+		Since: q.Get("since"), Until: q.Get("until"), Cursor: q.Get("cursor"),
 		Statuses: []string{"pending", "succeeded", "failed", "paused", "cancelled"}}
-	page, err := se.c.ListDeliveries(r.Context(), project, &client.DeliveryListOptions{Webhook: v.Webhook, Event: v.Event,
-		Status: client.DeliveryStatus(v.Status), ListOptions: client.ListOptions{Limit: 50, Cursor: v.Cursor}})
+	opts := &client.DeliveryListOptions{Webhook: v.Webhook, Event: v.Event, EventType: v.EventType,
+		Status: client.DeliveryStatus(v.Status), ListOptions: client.ListOptions{Limit: 50, Cursor: v.Cursor}}
+	for _, f := range []struct {
+		name, v string
+		to      *time.Time
+	}{{"since", v.Since, &opts.Since}, {"until", v.Until, &opts.Until}} {
+		if f.v == "" {
+			continue
+		}
+		t, err := time.Parse("2006-01-02T15:04", f.v)
+		if err != nil {
+			return &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: "give a time such as 2026-12-01T09:00 (UTC)", Parameter: f.name}
+		}
+		*f.to = t
+	}
+	page, err := se.c.ListDeliveries(r.Context(), project, opts)
 	if err != nil {
 		return err
 	}

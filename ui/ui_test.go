@@ -321,6 +321,16 @@ func TestRetryAFailedDelivery(t *testing.T) {
 		if _, _, page := b.get("/ui/p/shop/deliveries?event=" + ev.ID); !strings.Contains(page, dl) {
 			t.Fatal("the event filter lost the delivery")
 		}
+		hour := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")
+		if _, _, page := b.get("/ui/p/shop/deliveries?eventType=order.paid&since=" + hour); !strings.Contains(page, dl) {
+			t.Fatal("the event type and time filters lost the delivery")
+		}
+		if _, _, page := b.get("/ui/p/shop/deliveries?until=" + hour); strings.Contains(page, dl) {
+			t.Fatal("a delivery created after the until time is listed")
+		}
+		if st, _, _ := b.get("/ui/p/shop/deliveries?since=soon"); st != 400 {
+			t.Fatalf("a bad since: %d", st)
+		}
 	})
 }
 

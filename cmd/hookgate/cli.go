@@ -216,15 +216,20 @@ func readJSON(flag, v string, stdin io.Reader) (json.RawMessage, error) {
 	return json.RawMessage(b), nil
 }
 
-// parseSince reads an RFC 3339 time, or a duration meaning that long ago.
-func parseSince(v string, now time.Time) (time.Time, error) {
+// parseSince reads --since: an RFC 3339 time, or a duration meaning that
+// long ago.
+func parseSince(v string, now time.Time) (time.Time, error) { return parseTimeFlag("since", v, now) }
+
+// parseTimeFlag reads a time flag: an RFC 3339 time, or a duration meaning
+// that long ago.
+func parseTimeFlag(flag, v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
 	if d, err := time.ParseDuration(v); err == nil && d > 0 {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, fmt.Errorf("--since %q: want an RFC 3339 time (2026-12-01T00:00:00Z) or a duration ago (24h)", v)
+	return time.Time{}, fmt.Errorf("--%s %q: want an RFC 3339 time (2026-12-01T00:00:00Z) or a duration ago (24h)", flag, v)
 }
 
 // printError prints a command's error; an API error shows its title,

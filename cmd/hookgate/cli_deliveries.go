@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,12 +18,24 @@ func newDeliveryCmd() *cobra.Command {
 	cmd := a.group("delivery", "List deliveries, read their attempts, retry them", true)
 
 	var filter client.DeliveryListOptions
-	var status, kind string
+	var status, kind, since, until string
 	list := listCmd(a, "list", "List deliveries, the newest first", 0,
 		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Delivery], error) {
 			f := filter
 			f.ListOptions = o
 			f.Status, f.Kind = client.DeliveryStatus(status), client.DeliveryKind(kind)
+			var err error
+			now := time.Now()
+			if since != "" {
+				if f.Since, err = parseTimeFlag("since", since, now); err != nil {
+					return nil, err
+				}
+			}
+			if until != "" {
+				if f.Until, err = parseTimeFlag("until", until, now); err != nil {
+					return nil, err
+				}
+			}
 			return c.ListDeliveries(ctx, a.project, &f)
 		},
 		a.showDeliveries)
@@ -30,6 +43,9 @@ func newDeliveryCmd() *cobra.Command {
 	list.Flags().StringVar(&filter.Event, "event", "", "only this event's")
 	list.Flags().StringVar(&status, "status", "", "only in this status: pending, succeeded, failed, paused or cancelled")
 	list.Flags().StringVar(&kind, "kind", "", "only of this kind: event or trigger")
+	list.Flags().StringVar(&filter.EventType, "event-type", "", "only of events of this type")
+	list.Flags().StringVar(&since, "since", "", "only created since: an RFC 3339 time, or a duration ago such as 1h")
+	list.Flags().StringVar(&until, "until", "", "only created before: an RFC 3339 time, or a duration ago")
 	_ = list.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{"pending", "succeeded", "failed", "paused", "cancelled"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = list.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"event", "trigger"}, cobra.ShellCompDirectiveNoFileComp))
 

@@ -343,6 +343,14 @@ func TestCLIWalkthrough(t *testing.T) {
 			if !strings.Contains(out, "requeued  1") {
 				t.Fatalf("webhook recover:\n%s", out)
 			}
+			var refunds []client.Delivery
+			owner.json(&refunds, "delivery", "list", "-p", "shop", "--event-type", "order.refunded", "--since", "1h")
+			if len(refunds) != 1 || refunds[0].EventID != failing.ID {
+				t.Fatalf("delivery list --event-type --since = %+v", refunds)
+			}
+			if errOut := owner.fails("delivery", "list", "-p", "shop", "--until", "tomorrow"); !strings.Contains(errOut, `--until "tomorrow"`) {
+				t.Fatalf("a bad --until:\n%s", errOut)
+			}
 			var st client.Stats
 			owner.json(&st, "webhook", "stats", "orders", "-p", "shop", "--window", "1h")
 			if st.Window != "1h" || st.Failures.Status5xx != 3 || st.LastFailure == nil {
