@@ -52,19 +52,6 @@ func NewID(prefix string, now time.Time) string {
 	binary.BigEndian.PutUint64(b[:8], ms<<16)
 	copy(b[6:], idState.last[:])
 	idState.Unlock()
-	return encodeID(prefix, b)
-}
-
-// IDAt is the smallest ID NewID gives at t: every ID made at t or later
-// sorts at or after it, every ID made before sorts before it.
-func IDAt(prefix string, t time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(max(t.UnixMilli(), 0))<<16)
-	return encodeID(prefix, b)
-}
-
-// encodeID writes prefix and the 128 bits of b as 26 base32 digits.
-func encodeID(prefix string, b [16]byte) string {
 	out := make([]byte, len(prefix)+26)
 	copy(out, prefix)
 	// 128 bits as 26 base32 digits, most significant first (the top two bits

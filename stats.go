@@ -21,6 +21,15 @@ type AttemptStats struct {
 	LastSuccessAt time.Time
 	// LastFailure is the window's latest failed attempt; nil when none.
 	LastFailure *FailedAttempt
+	// Series splits the window into intervals, oldest first, when asked.
+	Series []StatsPoint
+}
+
+// StatsPoint is one interval of a stats series.
+type StatsPoint struct {
+	At                  time.Time // the interval's start
+	Attempts, Successes int
+	P50Ms, P95Ms        int64
 }
 
 // FailedAttempt is an attempt that did not get a 2xx.

@@ -138,8 +138,9 @@ type Store interface {
 	// DeleteSession ends a session, and every session expired by now.
 	DeleteSession(ctx context.Context, hash string, now time.Time) error
 	// AttemptStats sums up the attempts started in [since, until) of one
-	// webhook, or of the whole project when webhookID is "".
-	AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time) (*AttemptStats, error)
+	// webhook, or of the whole project when webhookID is "", and with an
+	// interval above 0, splits them into a series of that interval.
+	AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time, interval time.Duration) (*AttemptStats, error)
 	// SaveTrigger records an invocation of a trigger: its delivery (kind
 	// KindTrigger, never pending) and its attempt, in one transaction. A
 	// delivery that exists already (a retry by hand) takes the attempt's

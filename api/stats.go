@@ -49,11 +49,35 @@ type statsOut struct {
 	DurationMs    durationsOut    `json:"durationMs" doc:"Attempts' durations, request to the answer's end (exact, nearest rank)"`
 	LastSuccessAt *time.Time      `json:"lastSuccessAt" doc:"The latest 2xx in the window; null when none"`
 	LastFailure   *lastFailureOut `json:"lastFailure" doc:"The latest attempt in the window that got no 2xx; null when none"`
+	Series        []pointOut      `json:"series,omitempty" doc:"With interval: the window in intervals, oldest first"`
+}
+
+type pointOut struct {
+	At         time.Time    `json:"at" doc:"The interval's start"`
+	Attempts   int          `json:"attempts"`
+	Successes  int          `json:"successes"`
+	DurationMs durationsOut `json:"durationMs"`
 }
 
 // StatsQuery is the window of the stats endpoints.
 type StatsQuery struct {
-	Window string `query:"window" default:"24h" doc:"How far back from now, as a Go duration: 1m to 720h"`
+	Window   string `query:"window" default:"24h" doc:"How far back from now, as a Go duration: 1m to 720h"`
+	Interval string `query:"interval" doc:"Also split the window into intervals of this Go duration (at least 1s, at most 1,440 of them), as series"`
+}
+
+// MaxStatsPoints bounds a series.
+const MaxStatsPoints = 1440
+
+// statsInterval reads the interval parameter; 0 when absent.
+func statsInterval(v string, window time.Duration) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > window || window/d > MaxStatsPoints {
+		return 0, hookgate.InvalidParam("interval", v, "interval must be a Go duration from 1s to the window, making at most %d intervals of it", MaxStatsPoints)
+	}
+	return d, nil
 }
 
 // statsWindow reads the window parameter.
@@ -81,17 +105,27 @@ func toStats(st *hookgate.AttemptStats, window time.Duration) statsOut {
 	if f := st.LastFailure; f != nil {
 		out.LastFailure = &lastFailureOut{At: utc(f.At), DeliveryID: f.DeliveryID, WebhookID: f.WebhookID, StatusCode: f.StatusCode, Error: f.Error}
 	}
+	for _, p := range st.Series {
+		out.Series = append(out.Series, pointOut{At: utc(p.At), Attempts: p.Attempts, Successes: p.Successes, DurationMs: durationsOut{P50: p.P50Ms, P95: p.P95Ms}})
+	}
 	return out
 }
 
 func (s *Server) registerStats() {
-	stats := func(ctx context.Context, webhookID, window string) (*struct{ Body statsOut }, error) {
-		d, err := statsWindow(window)
+	stats := func(ctx context.Context, webhookID string, q StatsQuery) (*struct{ Body statsOut }, error) {
+		d, err := statsWindow(q.Window)
+		if err != nil {
+			return nil, err
+		}
+		interval, err := statsInterval(q.Interval, d)
 		if err != nil {
 			return nil, err
 		}
 		now := s.now()
-		st, err := s.store.AttemptStats(ctx, projectID(ctx), webhookID, now.Add(-d), now)
+		if interval > 0 {
+			now = now.Truncate(interval).Add(interval) // whole intervals, the last one running
+		}
+		st, err := s.store.AttemptStats(ctx, projectID(ctx), webhookID, now.Add(-d), now, interval)
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +142,7 @@ func (s *Server) registerStats() {
 		if err != nil {
 			return nil, err
 		}
-		return stats(ctx, w.ID, in.Window)
+		return stats(ctx, w.ID, in.StatsQuery)
 	})
 	pr := op("getProjectStats", http.MethodGet, base+"/projects/{project}/stats", "The project's attempts over a window, every webhook's together", accessOwner, http.StatusOK, "Projects")
 	pr.Description = "As GET …/webhooks/{id}/stats, for every webhook of the project together; lastFailure names its webhook."
@@ -116,6 +150,6 @@ func (s *Server) registerStats() {
 		ProjectRef
 		StatsQuery
 	}) (*struct{ Body statsOut }, error) {
-		return stats(ctx, "", in.Window)
+		return stats(ctx, "", in.StatsQuery)
 	})
 }

@@ -62,6 +62,20 @@ func TestStats(t *testing.T) {
 		for _, bad := range []string{"0s", "30s", "721h", "a+day"} {
 			e.req("GET", "/api/v1/projects/st/stats?window="+bad, owner, nil).problem(t, 400, "invalid_parameter", "window")
 		}
+		series := e.req("GET", "/api/v1/projects/st/webhooks/orders/stats?window=1h&interval=1m", owner, nil).must(t, 200).Body["series"].([]any)
+		sum := 0.0
+		for _, p := range series {
+			sum += p.(map[string]any)["attempts"].(float64)
+		}
+		if len(series) != 60 || sum != 2 {
+			t.Fatalf("a series of %d points holding %v attempts, want 60 and 2", len(series), sum)
+		}
+		if _, ok := stats("/api/v1/projects/st/stats")["series"]; ok {
+			t.Fatal("a series without an interval")
+		}
+		for _, bad := range []string{"1s", "25h", "0s", "x"} { // 1s: 86,400 points in 24h
+			e.req("GET", "/api/v1/projects/st/stats?interval="+bad, owner, nil).problem(t, 400, "invalid_parameter", "interval")
+		}
 		e.req("GET", "/api/v1/projects/st/webhooks/nope/stats", owner, nil).problem(t, 404, "not_found", "")
 		// The deliveries list's time range and event type.
 		e.req("GET", "/api/v1/projects/st/deliveries?since=yesterday", owner, nil).problem(t, 400, "invalid_parameter", "since")

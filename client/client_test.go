@@ -235,13 +235,13 @@ func TestLifecycle(t *testing.T) {
 		eventually(t, "the recovered delivery", func() bool { n, _ := rec.received(); return n == 6 })
 		var st *client.Stats
 		eventually(t, "six successful attempts in the stats", func() bool { // the recovered one is recorded just after it arrives
-			st, err = owner.GetWebhookStats(ctx, "shop", "orders", time.Hour)
+			st, err = owner.GetWebhookStats(ctx, "shop", "orders", &client.StatsOptions{Window: time.Hour, Interval: time.Minute})
 			return err == nil && st.Successes == 6
 		})
-		if st.Window != "1h" || st.Attempts != 9 || st.Failures.Status5xx != 3 || st.LastFailure == nil || st.LastFailure.StatusCode != 500 || st.P95 < st.P50 {
+		if st.Window != "1h" || st.Attempts != 9 || len(st.Series) != 60 || st.Series[59].Attempts == 0 || st.Failures.Status5xx != 3 || st.LastFailure == nil || st.LastFailure.StatusCode != 500 || st.P95 < st.P50 {
 			t.Fatalf("GetWebhookStats = %+v, %v", st, err)
 		}
-		if ps, err := owner.GetProjectStats(ctx, "shop", 0); err != nil || ps.Window != "24h" || ps.Attempts != st.Attempts {
+		if ps, err := owner.GetProjectStats(ctx, "shop", nil); err != nil || ps.Window != "24h" || ps.Attempts != st.Attempts || len(ps.Series) != 0 {
 			t.Fatalf("GetProjectStats = %+v, %v", ps, err)
 		}
 		if _, refused := rec.received(); refused != 0 {

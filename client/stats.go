@@ -26,6 +26,53 @@ type Stats struct {
 	LastSuccessAt time.Time `json:"lastSuccessAt"`
 	// LastFailure is nil when every attempt succeeded.
 	LastFailure *FailedAttempt `json:"lastFailure"`
+	// Series splits the window into StatsOptions.Interval, oldest first;
+	// empty without an interval.
+	Series []StatsPoint `json:"series,omitempty"`
+}
+
+// StatsOptions choose the window of stats, and an interval to split it
+// into.
+type StatsOptions struct {
+	// Window is how far back from now: 1 minute to 720 hours; 0 for the
+	// server's default, 24 hours.
+	Window time.Duration
+	// Interval, when set, adds a Series of it (at least 1 s, at most 1,440
+	// intervals in the window).
+	Interval time.Duration
+}
+
+// StatsPoint is one interval of a series.
+type StatsPoint struct {
+	At        time.Time     `json:"at"`
+	Attempts  int           `json:"attempts"`
+	Successes int           `json:"successes"`
+	P50, P95  time.Duration `json:"-"`
+}
+
+// UnmarshalJSON reads durationMs into P50 and P95.
+func (p *StatsPoint) UnmarshalJSON(b []byte) error {
+	type plain StatsPoint
+	var w struct {
+		plain
+		DurationMs statsDurations `json:"durationMs"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*p = StatsPoint(w.plain)
+	p.P50 = time.Duration(w.DurationMs.P50) * time.Millisecond
+	p.P95 = time.Duration(w.DurationMs.P95) * time.Millisecond
+	return nil
+}
+
+// MarshalJSON writes P50 and P95 as durationMs, as the API does.
+func (p StatsPoint) MarshalJSON() ([]byte, error) {
+	type plain StatsPoint
+	return json.Marshal(struct {
+		plain
+		DurationMs statsDurations `json:"durationMs"`
+	}{plain(p), statsDurations{p.P50.Milliseconds(), p.P95.Milliseconds()}})
 }
 
 // StatsFailures counts failed attempts by what came back.
@@ -77,24 +124,30 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 	}{plain(s), statsDurations{s.P50.Milliseconds(), s.P95.Milliseconds()}})
 }
 
-func windowQuery(window time.Duration) url.Values {
+func (o *StatsOptions) values() url.Values {
 	q := url.Values{}
-	if window > 0 {
-		q.Set("window", window.String())
+	if o == nil {
+		return q
+	}
+	if o.Window > 0 {
+		q.Set("window", o.Window.String())
+	}
+	if o.Interval > 0 {
+		q.Set("interval", o.Interval.String())
 	}
 	return q
 }
 
-// GetWebhookStats sums up a webhook's attempts of the last window (0: the
-// server's default, 24 hours; at most 720 hours).
-func (c *Client) GetWebhookStats(ctx context.Context, project, id string, window time.Duration) (*Stats, error) {
+// GetWebhookStats sums up a webhook's attempts over the window of opts (nil:
+// the last 24 hours).
+func (c *Client) GetWebhookStats(ctx context.Context, project, id string, opts *StatsOptions) (*Stats, error) {
 	var out Stats
-	return &out, c.do(ctx, request{method: http.MethodGet, path: projectPath(project, "webhooks", id, "stats"), query: windowQuery(window), want: http.StatusOK, out: &out})
+	return &out, c.do(ctx, request{method: http.MethodGet, path: projectPath(project, "webhooks", id, "stats"), query: opts.values(), want: http.StatusOK, out: &out})
 }
 
-// GetProjectStats sums up the attempts of every webhook of the project in
-// the last window (0: 24 hours).
-func (c *Client) GetProjectStats(ctx context.Context, project string, window time.Duration) (*Stats, error) {
+// GetProjectStats sums up the attempts of every webhook of the project over
+// the window of opts (nil: the last 24 hours).
+func (c *Client) GetProjectStats(ctx context.Context, project string, opts *StatsOptions) (*Stats, error) {
 	var out Stats
-	return &out, c.do(ctx, request{method: http.MethodGet, path: projectPath(project, "stats"), query: windowQuery(window), want: http.StatusOK, out: &out})
+	return &out, c.do(ctx, request{method: http.MethodGet, path: projectPath(project, "stats"), query: opts.values(), want: http.StatusOK, out: &out})
 }

@@ -51,15 +51,15 @@ func (s *Store) ListDeliveries(ctx context.Context, projectID string, f hookgate
 		q += ` AND event_type = ?`
 		args = append(args, f.EventType)
 	}
-	// Delivery IDs sort by their creation time: a time range is a range of
-	// the primary key.
+	// created_at, not the ID's time: IDs never go back, so after the clock
+	// did, an ID's time may be later than its row's.
 	if !f.Since.IsZero() {
-		q += ` AND id >= ?`
-		args = append(args, hookgate.IDAt(hookgate.PrefixDelivery, f.Since))
+		q += ` AND created_at >= ?`
+		args = append(args, micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q += ` AND id < ?`
-		args = append(args, hookgate.IDAt(hookgate.PrefixDelivery, f.Until))
+		q += ` AND created_at < ?`
+		args = append(args, micros(f.Until))
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)

@@ -18,7 +18,7 @@ import (
 // project's webhooks are read first and named in the query, so that both
 // engines plan one range scan per webhook (PostgreSQL, given a subquery,
 // hashed the whole table). Attempts of deleted webhooks no longer count.
-func (s *Store) AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time) (*hookgate.AttemptStats, error) {
+func (s *Store) AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time, interval time.Duration) (*hookgate.AttemptStats, error) {
 	st := &hookgate.AttemptStats{Since: since, Until: until}
 	ids, err := s.statsWebhooks(ctx, projectID, webhookID)
 	if err != nil || len(ids) == 0 {
@@ -64,6 +64,11 @@ func (s *Store) AttemptStats(ctx context.Context, projectID, webhookID string, s
 	}
 	st.FailuresOther = st.Attempts - st.Successes - st.Failures4xx - st.Failures5xx - st.FailuresNoAnswer
 	st.Percentiles(hist)
+	if interval > 0 {
+		if st.Series, err = s.statsSeries(ctx, window, args, since, until, interval); err != nil {
+			return nil, err
+		}
+	}
 	if lastOK > 0 {
 		st.LastSuccessAt = fromMicros(lastOK)
 	}
@@ -107,4 +112,46 @@ func (s *Store) statsWebhooks(ctx context.Context, projectID, webhookID string) 
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// statsSeries splits the window's attempts into intervals from since, each
+// with its own duration histogram (the same index scan, grouped by
+// interval and duration).
+func (s *Store) statsSeries(ctx context.Context, window string, args []any, since, until time.Time, interval time.Duration) ([]hookgate.StatsPoint, error) {
+	step := interval.Microseconds()
+	n := int((until.Sub(since) + interval - 1) / interval)
+	points := make([]hookgate.StatsPoint, n)
+	hists := make([][]hookgate.DurationCount, n)
+	for i := range points {
+		points[i].At = since.Add(time.Duration(i) * interval)
+	}
+	q := `SELECT (started_at - ?) / ?, duration_ms, COUNT(*), SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END)
+		FROM attempts WHERE ` + window + ` GROUP BY 1, 2`
+	all := append([]any{micros(since), step}, args...)
+	rows, err := s.read.QueryContext(ctx, s.q(q), all...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b, ms, count, ok int64
+		if err := rows.Scan(&b, &ms, &count, &ok); err != nil {
+			return nil, err
+		}
+		if b < 0 || int(b) >= n {
+			continue
+		}
+		points[b].Attempts += int(count)
+		points[b].Successes += int(ok)
+		hists[b] = append(hists[b], hookgate.DurationCount{DurationMs: ms, Count: int(count)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range points {
+		var st hookgate.AttemptStats
+		st.Percentiles(hists[i])
+		points[i].P50Ms, points[i].P95Ms = st.P50Ms, st.P95Ms
+	}
+	return points, nil
 }

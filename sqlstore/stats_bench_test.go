@@ -53,7 +53,7 @@ func BenchmarkAttemptStats(b *testing.B) {
 			since := now.Add(-24 * time.Hour)
 			b.Run("webhook", func(b *testing.B) {
 				for b.Loop() {
-					st, err := s.AttemptStats(ctx, p, "wh_bench3", since, now)
+					st, err := s.AttemptStats(ctx, p, "wh_bench3", since, now, 0)
 					if err != nil || st.Attempts != rows/10 {
 						b.Fatalf("stats = %+v, %v", st, err)
 					}
@@ -61,7 +61,7 @@ func BenchmarkAttemptStats(b *testing.B) {
 			})
 			b.Run("project", func(b *testing.B) {
 				for b.Loop() {
-					st, err := s.AttemptStats(ctx, p, "", since, now)
+					st, err := s.AttemptStats(ctx, p, "", since, now, 0)
 					if err != nil || st.Attempts != rows {
 						b.Fatalf("stats = %+v, %v", st, err)
 					}

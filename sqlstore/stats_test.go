@@ -77,7 +77,7 @@ func TestAttemptStats(t *testing.T) {
 		}
 
 		since, until := base.Add(-time.Minute), time.Now()
-		st, err := s.AttemptStats(ctx, p.ID, a.ID, since, until)
+		st, err := s.AttemptStats(ctx, p.ID, a.ID, since, until, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func TestAttemptStats(t *testing.T) {
 			t.Fatalf("webhook a: last success %v, last failure %+v", st.LastSuccessAt, st.LastFailure)
 		}
 
-		proj, err := s.AttemptStats(ctx, p.ID, "", since, until)
+		proj, err := s.AttemptStats(ctx, p.ID, "", since, until, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,21 @@ func TestAttemptStats(t *testing.T) {
 		if proj.P95Ms != 40 {
 			t.Fatalf("project p95 = %d, want 40", proj.P95Ms)
 		}
-		empty, err := s.AttemptStats(ctx, other.ID, "", since, until)
+		// A series of one-minute intervals over webhook a's ten minutes.
+		ser, err := s.AttemptStats(ctx, p.ID, a.ID, base, base.Add(10*time.Minute), time.Minute)
+		if err != nil || len(ser.Series) != 10 {
+			t.Fatalf("series: %+v, %v", ser, err)
+		}
+		for i, pt := range ser.Series {
+			wantOK := 0
+			if codes[i] == 200 {
+				wantOK = 1
+			}
+			if pt.Attempts != 1 || pt.Successes != wantOK || pt.P95Ms != int64(i+1) || !pt.At.Equal(base.Add(time.Duration(i)*time.Minute)) {
+				t.Fatalf("point %d = %+v", i, pt)
+			}
+		}
+		empty, err := s.AttemptStats(ctx, other.ID, "", since, until, 0)
 		if err != nil || empty.Attempts != 0 || empty.LastFailure != nil || empty.P50Ms != 0 || !empty.LastSuccessAt.IsZero() {
 			t.Fatalf("another project = %+v, %v", empty, err)
 		}

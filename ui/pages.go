@@ -54,6 +54,7 @@ func (u *UI) routes() {
 	m.HandleFunc("GET /ui/p/{project}/webhooks/{id}", u.page(u.webhookPage))
 	m.HandleFunc("POST /ui/p/{project}/webhooks/{id}/{action}", u.form(u.webhookAction))
 	m.HandleFunc("GET /ui/p/{project}/events", u.page(u.eventsPage))
+	m.HandleFunc("GET /ui/p/{project}/live", u.page(u.livePage))
 	m.HandleFunc("GET /ui/p/{project}/platforms", u.page(u.platformsPage))
 	m.HandleFunc("POST /ui/p/{project}/platforms", u.form(u.createPlatform))
 	m.HandleFunc("POST /ui/p/{project}/platforms/{id}/register-webhook", u.form(u.registerPlatform))
@@ -64,7 +65,9 @@ func (u *UI) routes() {
 
 // view is what every page template gets.
 type view struct {
-	Title   string
+	Title string
+	// Refresh reloads the page every so many seconds (the live view).
+	Refresh int
 	Session *session
 	Project string
 	Flash   string
@@ -211,7 +214,7 @@ func (u *UI) webhooksPage(w http.ResponseWriter, r *http.Request, se *session) e
 		if err != nil {
 			return err
 		}
-		st, err := se.c.GetWebhookStats(r.Context(), project, wh.ID, 24*time.Hour)
+		st, err := se.c.GetWebhookStats(r.Context(), project, wh.ID, nil)
 		if err != nil {
 			return err
 		}
@@ -242,7 +245,7 @@ func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request, se *session, id
 	if err != nil {
 		return err
 	}
-	st, err := se.c.GetWebhookStats(r.Context(), project, wh.ID, 24*time.Hour)
+	st, err := se.c.GetWebhookStats(r.Context(), project, wh.ID, nil)
 	if err != nil {
 		return err
 	}

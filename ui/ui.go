@@ -73,7 +73,7 @@ func New(cfg Config) *UI {
 		cfg.Now = time.Now
 	}
 	u := &UI{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
-	for _, name := range []string{"signin", "projects", "webhooks", "webhook", "deliveries", "delivery", "events", "platforms", "error"} {
+	for _, name := range []string{"signin", "projects", "webhooks", "webhook", "deliveries", "delivery", "events", "platforms", "live", "error"} {
 		u.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html"))
 	}
 	static, _ := fs.Sub(assets, "static")

@@ -321,6 +321,11 @@ func TestRetryAFailedDelivery(t *testing.T) {
 		if _, _, page := b.get("/ui/p/shop/deliveries?event=" + ev.ID); !strings.Contains(page, dl) {
 			t.Fatal("the event filter lost the delivery")
 		}
+		st, _, live := b.get("/ui/p/shop/live")
+		if st != 200 || !strings.Contains(live, `<svg class="chart"`) || !strings.Contains(live, `class="fail"`) || !strings.Contains(live, "<polyline") ||
+			!strings.Contains(live, `<meta http-equiv="refresh" content="10">`) {
+			t.Fatalf("live view: %d\n%s", st, live)
+		}
 		hour := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")
 		if _, _, page := b.get("/ui/p/shop/deliveries?eventType=order.paid&since=" + hour); !strings.Contains(page, dl) {
 			t.Fatal("the event type and time filters lost the delivery")

@@ -322,14 +322,14 @@ func removeCmd(a *apiCmd, use, short, done string, call func(ctx context.Context
 
 // statsCmd makes a command that shows the stats call answers for its
 // argument and --window.
-func statsCmd(a *apiCmd, use, short string, call func(ctx context.Context, c *client.Client, ref string, window time.Duration) (*client.Stats, error)) *cobra.Command {
-	var window time.Duration
+func statsCmd(a *apiCmd, use, short string, call func(ctx context.Context, c *client.Client, ref string, opts *client.StatsOptions) (*client.Stats, error)) *cobra.Command {
+	var opts client.StatsOptions
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 		c, err := a.client()
 		if err != nil {
 			return err
 		}
-		st, err := call(cmd.Context(), c, args[0], window)
+		st, err := call(cmd.Context(), c, args[0], &opts)
 		if err != nil {
 			return err
 		}
@@ -347,8 +347,16 @@ func statsCmd(a *apiCmd, use, short string, call func(ctx context.Context, c *cl
 			} else {
 				fields(w, "last failure", "-")
 			}
+			if len(st.Series) > 0 {
+				fmt.Fprintln(w)
+				row(w, "FROM", "ATTEMPTS", "SUCCESSES", "P50", "P95")
+				for _, p := range st.Series {
+					row(w, ts(p.At), strconv.Itoa(p.Attempts), strconv.Itoa(p.Successes), p.P50.String(), p.P95.String())
+				}
+			}
 		})
 	}}
-	cmd.Flags().DurationVar(&window, "window", 0, "how far back from now, 1m to 720h (default 24h)")
+	cmd.Flags().DurationVar(&opts.Window, "window", 0, "how far back from now, 1m to 720h (default 24h)")
+	cmd.Flags().DurationVar(&opts.Interval, "interval", 0, "also split the window into intervals of this long, such as 1m (at most 1,440)")
 	return cmd
 }

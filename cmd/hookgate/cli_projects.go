@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -74,8 +73,8 @@ func newProjectCmd() *cobra.Command {
 			return c.DeleteProject(ctx, project)
 		})
 	stats := statsCmd(a, "stats PROJECT", "Every webhook's attempts over a window: successes, failures by class, durations, the last failure",
-		func(ctx context.Context, c *client.Client, project string, window time.Duration) (*client.Stats, error) {
-			return c.GetProjectStats(ctx, project, window)
+		func(ctx context.Context, c *client.Client, project string, opts *client.StatsOptions) (*client.Stats, error) {
+			return c.GetProjectStats(ctx, project, opts)
 		})
 	cmd.AddCommand(c, list, get, update, del, stats)
 	return cmd

@@ -288,8 +288,8 @@ func newWebhookCmd() *cobra.Command {
 		}),
 		secret, rotate, newRecoverCmd(a), test, newTriggerCmd(a),
 		statsCmd(a, "stats ID", "A webhook's attempts over a window: successes, failures by class, durations, the last failure",
-			func(ctx context.Context, c *client.Client, id string, window time.Duration) (*client.Stats, error) {
-				return c.GetWebhookStats(ctx, a.project, id, window)
+			func(ctx context.Context, c *client.Client, id string, opts *client.StatsOptions) (*client.Stats, error) {
+				return c.GetWebhookStats(ctx, a.project, id, opts)
 			}))
 	return cmd
 }
