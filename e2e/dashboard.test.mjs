@@ -94,6 +94,17 @@ try {
     (await page.locator(".fields .badge.succeeded").count()) === 1);
   check(await page.getByText("thanks").first().isVisible(), "the successful answer is not shown");
 
+  step = "every page fits a phone";
+  for (const path of ["webhooks", "webhooks/orders", "deliveries", "events", "platforms", "live"]) {
+    await page.goto(`${base}/ui/p/shop/${path}`);
+    check((await page.locator("h1").count()) === 1, `${path}: no heading`);
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(w <= 375, `${path} is ${w} px wide at a 375 px viewport`);
+    const unlabeled = await page.evaluate(() => [...document.querySelectorAll("input:not([type=hidden]), select")]
+      .filter((el) => !el.labels || el.labels.length === 0).map((el) => el.name));
+    check(unlabeled.length === 0, `${path}: inputs without a label: ${unlabeled}`);
+  }
+
   step = "sign out";
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/ui\/sign-in$/);
