@@ -23,7 +23,14 @@ type bar struct {
 	Title      string
 }
 
+type dot struct {
+	X, Y  float64
+	Title string
+}
+
 type chart struct {
+	Dots50    []dot // the lines' points, so that a lone one shows too
+	Dots95    []dot
 	Bars      []bar // successes
 	FailBars  []bar // failures, stacked on the successes
 	P50, P95  string
@@ -101,8 +108,12 @@ func latencyChart(points []client.StatsPoint) chart {
 			continue
 		}
 		x := float64(i) * step
-		p50 = append(p50, fmt.Sprintf("%.1f,%.1f", x, chartH-chartH*float64(p.P50)/float64(top)))
-		p95 = append(p95, fmt.Sprintf("%.1f,%.1f", x, chartH-chartH*float64(p.P95)/float64(top)))
+		y50, y95 := chartH-chartH*float64(p.P50)/float64(top), chartH-chartH*float64(p.P95)/float64(top)
+		p50 = append(p50, fmt.Sprintf("%.1f,%.1f", x, y50))
+		p95 = append(p95, fmt.Sprintf("%.1f,%.1f", x, y95))
+		at := p.At.UTC().Format("15:04")
+		c.Dots50 = append(c.Dots50, dot{X: x, Y: y50, Title: fmt.Sprintf("%s: p50 %d ms", at, p.P50.Milliseconds())})
+		c.Dots95 = append(c.Dots95, dot{X: x, Y: y95, Title: fmt.Sprintf("%s: p95 %d ms", at, p.P95.Milliseconds())})
 		c.HasPoints = true
 	}
 	c.P50, c.P95 = strings.Join(p50, " "), strings.Join(p95, " ")
