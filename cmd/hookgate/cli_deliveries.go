@@ -49,22 +49,9 @@ func newDeliveryCmd() *cobra.Command {
 	_ = list.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{"pending", "succeeded", "failed", "paused", "cancelled"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = list.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"event", "trigger"}, cobra.ShellCompDirectiveNoFileComp))
 
-	get := &cobra.Command{
-		Use:   "get ID",
-		Short: "Show a delivery",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			d, err := c.GetDelivery(cmd.Context(), a.project, args[0])
-			if err != nil {
-				return err
-			}
-			return a.showDelivery(d)
-		},
-	}
+	get := deliveryCmd(a, "get ID", "Show a delivery", func(ctx context.Context, c *client.Client, id string) (*client.Delivery, error) {
+		return c.GetDelivery(ctx, a.project, id)
+	})
 
 	attempts := listCmd(a, "attempts ID", "List a delivery's attempts, the latest first, with each answer", 1,
 		func(ctx context.Context, c *client.Client, args []string, o client.ListOptions) (*client.Page[client.Attempt], error) {
@@ -75,22 +62,9 @@ func newDeliveryCmd() *cobra.Command {
 				orDash(at.Error), orDash(oneLine(at.ResponseBody, 60))}
 		}))
 
-	retry := &cobra.Command{
-		Use:   "retry ID",
-		Short: "Queue a delivery for one more attempt now",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			d, err := c.RetryDelivery(cmd.Context(), a.project, args[0])
-			if err != nil {
-				return err
-			}
-			return a.showDelivery(d)
-		},
-	}
+	retry := deliveryCmd(a, "retry ID", "Queue a delivery for one more attempt now", func(ctx context.Context, c *client.Client, id string) (*client.Delivery, error) {
+		return c.RetryDelivery(ctx, a.project, id)
+	})
 	cmd.AddCommand(list, get, attempts, retry)
 	return cmd
 }
@@ -126,4 +100,20 @@ func (a *apiCmd) showDeliveries(items []client.Delivery) error {
 			row(w, d.ID, string(d.Status), d.WebhookID, orDash(d.EventType), fmt.Sprint(d.Attempts), last, ts(d.CreatedAt))
 		}
 	})
+}
+
+// deliveryCmd makes a command that shows the delivery call answers for its
+// one argument.
+func deliveryCmd(a *apiCmd, use, short string, call func(ctx context.Context, c *client.Client, id string) (*client.Delivery, error)) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		d, err := call(cmd.Context(), c, args[0])
+		if err != nil {
+			return err
+		}
+		return a.showDelivery(d)
+	}}
 }

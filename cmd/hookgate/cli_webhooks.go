@@ -258,22 +258,9 @@ func newWebhookCmd() *cobra.Command {
 	rotate.Flags().StringVar(&rot.Secret, "secret", "", "the new secret (whsec_…); default a new one")
 	rotate.Flags().StringVar(&rot.GracePeriod, "grace-period", "", "how long the old secret keeps signing, such as 24h (the default) or 0s")
 
-	test := &cobra.Command{
-		Use:   "test ID",
-		Short: "Send a webhook.test event to the webhook now",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			d, err := c.TestWebhook(cmd.Context(), a.project, args[0])
-			if err != nil {
-				return err
-			}
-			return a.showDelivery(d)
-		},
-	}
+	test := deliveryCmd(a, "test ID", "Send a webhook.test event to the webhook now", func(ctx context.Context, c *client.Client, id string) (*client.Delivery, error) {
+		return c.TestWebhook(ctx, a.project, id)
+	})
 
 	cmd.AddCommand(create, list,
 		one("get ID", "Show a webhook, by ID or uid (credentials redacted)", func(ctx context.Context, c *client.Client, id string) (*client.Webhook, error) {
