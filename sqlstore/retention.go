@@ -31,6 +31,8 @@ func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error)
 		// A trigger's input, kept for a retry by hand, is its payload.
 		{`UPDATE deliveries SET request = '' WHERE (project_id, id) IN (SELECT project_id, id FROM deliveries
 			WHERE request <> '' AND created_at < ? LIMIT ?)`, []any{b, purgeChunk}},
+		// Rollups of hours whose attempts are purged.
+		{`DELETE FROM attempt_hours WHERE (webhook_id, hour, duration_ms) IN (SELECT webhook_id, hour, duration_ms FROM attempt_hours WHERE hour < ? LIMIT ?)`, []any{b, purgeChunk}},
 		// Dashboard sessions that expired.
 		{`DELETE FROM ui_sessions WHERE id IN (SELECT id FROM ui_sessions WHERE expires_at <= ? LIMIT ?)`, []any{n, purgeChunk}},
 	}

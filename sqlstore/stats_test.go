@@ -122,3 +122,72 @@ func TestAttemptStats(t *testing.T) {
 		}
 	})
 }
+
+// Final hours come from rollups, made on the first read and used after:
+// the stats are the same before and after, over a window that starts and
+// ends inside hours, and the last failure is found in a rolled-up hour.
+func TestAttemptStatsRollups(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "rollup")
+		w := newWebhook(t, s, p.ID)
+		now := time.Now()
+		start := now.Add(-6 * time.Hour).Truncate(time.Hour).Add(20 * time.Minute) // mid-hour
+		// An attempt every 10 minutes for five hours: 30 of them, every
+		// seventh a 500 (the last at minute 270), durations 1..30 ms.
+		const n = 30
+		for range n {
+			if _, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "a", Data: json.RawMessage(`1`)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		due, lease, err := s.ClaimDue(ctx, "test-node", now.Add(time.Second), 100, time.Minute)
+		if err != nil || len(due) != n {
+			t.Fatalf("claim: %d, %v", len(due), err)
+		}
+		var outs []hookgate.AttemptOutcome
+		wantFail := time.Time{}
+		for i, d := range due {
+			at := start.Add(time.Duration(i) * 10 * time.Minute)
+			code := 200
+			if i%7 == 6 {
+				code, wantFail = 500, at
+			}
+			outs = append(outs, hookgate.AttemptOutcome{ProjectID: p.ID, WebhookID: w.ID, LeaseUntil: lease, Status: hookgate.DeliverySucceeded,
+				Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, at), DeliveryID: d.ID, Attempt: 1, StartedAt: at, DurationMs: int64(i + 1), StatusCode: code}})
+		}
+		if err := s.RecordAttempts(ctx, now, outs); err != nil {
+			t.Fatal(err)
+		}
+		since := start.Add(5 * time.Minute) // skips the first attempt
+		until := now
+		var first *hookgate.AttemptStats
+		for round := range 2 {
+			st, err := s.AttemptStats(ctx, p.ID, w.ID, since, until, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Attempts != n-1 || st.Failures5xx != 4 || st.Successes != n-5 {
+				t.Fatalf("round %d: %+v", round, st)
+			}
+			if st.P50Ms != 16 || st.P95Ms != 29 {
+				t.Fatalf("round %d: p50 %d, p95 %d; want 16, 29", round, st.P50Ms, st.P95Ms)
+			}
+			if st.LastFailure == nil || !st.LastFailure.At.Equal(wantFail.Truncate(time.Microsecond)) {
+				t.Fatalf("round %d: last failure %+v, want at %v", round, st.LastFailure, wantFail)
+			}
+			if first != nil && (st.LastSuccessAt != first.LastSuccessAt || st.P95Ms != first.P95Ms) {
+				t.Fatalf("the rollups changed the answer: %+v, then %+v", first, st)
+			}
+			first = st
+		}
+		// A purge of everything older than now drops the rollups too: the
+		// attempts are gone, and so are their sums.
+		if _, err := s.Purge(ctx, now, now); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := s.AttemptStats(ctx, p.ID, w.ID, since, until, 0); err != nil || st.Attempts != 0 {
+			t.Fatalf("after the purge: %+v, %v", st, err)
+		}
+	})
+}

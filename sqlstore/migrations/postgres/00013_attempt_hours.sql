@@ -1,0 +1,20 @@
+-- +goose Up
+-- Hourly rollups of attempts, by webhook and duration, for the stats of
+-- long windows: an hour is rolled up once it is final (an hour after its
+-- end), on the first stats read that covers it. duration_ms -1 marks a
+-- rolled-up hour, so that an hour without attempts is not rolled again.
+CREATE TABLE attempt_hours (
+    webhook_id  TEXT NOT NULL,
+    hour        BIGINT NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    attempts    BIGINT NOT NULL,
+    ok          BIGINT NOT NULL,
+    c4          BIGINT NOT NULL,
+    c5          BIGINT NOT NULL,
+    c0          BIGINT NOT NULL,
+    last_ok     BIGINT NOT NULL,
+    PRIMARY KEY (webhook_id, hour, duration_ms)
+);
+
+-- +goose Down
+DROP TABLE attempt_hours;
