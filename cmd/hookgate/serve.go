@@ -51,6 +51,10 @@ type serveFlags struct {
 	triggerConcurrency int
 }
 
+// maxSendTimeout bounds --send-timeout: an attempt is recorded when it
+// ends, and the stats roll up an hour's attempts an hour after its end.
+const maxSendTimeout = 30 * time.Minute
+
 func newServeCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
@@ -111,6 +115,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.nodeTimeout < 3*time.Second {
 		return fmt.Errorf("--node-timeout must be at least 3s: the heartbeat is sent every third of it")
+	}
+	if f.sendTimeout <= 0 || f.sendTimeout > maxSendTimeout {
+		return fmt.Errorf("--send-timeout (%s) must be above 0 and at most %s: the stats roll up an hour of attempts an hour after its end", f.sendTimeout, maxSendTimeout)
 	}
 	if f.lease <= f.sendTimeout {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)

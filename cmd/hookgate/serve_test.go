@@ -273,6 +273,9 @@ func TestServeRefusesWeakSettings(t *testing.T) {
 	if out := run([]string{"HOOKGATE_ADMIN_KEY="}, "--pprof-addr", "0.0.0.0:0"); !strings.Contains(out, "pprof-allow-remote") {
 		t.Fatalf("remote pprof: %s", out)
 	}
+	if out := run([]string{"HOOKGATE_ADMIN_KEY="}, "--send-timeout", "2h", "--lease", "3h"); !strings.Contains(out, "--send-timeout (2h0m0s) must be above 0 and at most 30m0s") {
+		t.Fatalf("a send timeout of 2h: %s", out)
+	}
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
