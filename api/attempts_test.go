@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -14,13 +13,7 @@ import (
 
 func TestAttemptsAndRetry(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		var disp *delivery.Dispatcher
-		e := setup(t, engine, allowLoopback, func(c *api.Config) { c.OnEvents = func() { disp.Wake() } })
-		disp = delivery.New(delivery.Config{Queue: e.store, Sender: loopbackSender(), Poll: 50 * time.Millisecond})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { disp.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
+		e := setupDelivering(t, engine)
 
 		var mu sync.Mutex
 		var ids []string

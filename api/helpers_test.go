@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,8 +11,10 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
@@ -50,6 +53,22 @@ func setup(t testing.TB, engine string, opts ...envOption) *env {
 	srv := httptest.NewServer(api.New(cfg))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, store: store}
+}
+
+// setupDelivering starts an API, as setup does, with a delivery dispatcher
+// sending to loopback (allowLoopback is applied), woken by the API; both
+// stop when t ends.
+func setupDelivering(t testing.TB, engine string, opts ...envOption) *env {
+	t.Helper()
+	var disp *delivery.Dispatcher
+	wake := func(c *api.Config) { c.OnEvents = func() { disp.Wake() } }
+	e := setup(t, engine, append([]envOption{allowLoopback, wake}, opts...)...)
+	disp = delivery.New(delivery.Config{Queue: e.store, Sender: loopbackSender(), Poll: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { disp.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return e
 }
 
 // eachEngine runs fn as a parallel subtest on every engine under test.

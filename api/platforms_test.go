@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
@@ -22,7 +21,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/api"
-	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -180,13 +178,7 @@ func TestPlatformCRUD(t *testing.T) {
 // replayed ones, send a message (with one 429), unregister.
 func TestTelegramEndToEnd(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		var disp *delivery.Dispatcher
-		e := setup(t, engine, allowLoopback, withPlatforms, func(c *api.Config) { c.OnEvents = func() { disp.Wake() } })
-		disp = delivery.New(delivery.Config{Queue: e.store, Sender: loopbackSender(), Poll: 50 * time.Millisecond})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { disp.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
+		e := setupDelivering(t, engine, withPlatforms)
 
 		tg := newFakeTelegram(t)
 		_, owner, pub := e.project("tg")

@@ -1,28 +1,18 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/hookgate/hookgate/api"
-	"github.com/hookgate/hookgate/delivery"
 )
 
 // A webhook's and a project's stats over real attempts: a receiver that
 // fails once then succeeds.
 func TestStats(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		var disp *delivery.Dispatcher
-		e := setup(t, engine, allowLoopback, func(c *api.Config) { c.OnEvents = func() { disp.Wake() } })
-		disp = delivery.New(delivery.Config{Queue: e.store, Sender: loopbackSender(), Poll: 50 * time.Millisecond})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { disp.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
+		e := setupDelivering(t, engine)
 
 		var calls atomic.Int32
 		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
