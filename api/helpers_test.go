@@ -71,17 +71,8 @@ func setupDelivering(t testing.TB, engine string, opts ...envOption) *env {
 	return e
 }
 
-// eachEngine runs fn as a parallel subtest on every engine under test.
-func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
-	t.Helper()
-	t.Parallel()
-	for _, engine := range sqltest.Engines(t) {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			fn(t, engine)
-		})
-	}
-}
+// eachEngine runs fn on every engine under test (sqltest.EachEngine).
+func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) { sqltest.EachEngine(t, fn) }
 
 // resp is an answer with its body decoded.
 type resp struct {

@@ -57,17 +57,8 @@ func openSQLite(dir string) (*sqlstore.Store, error) {
 	return s, nil
 }
 
-// eachEngine runs fn as a parallel subtest on every engine under test.
-func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
-	t.Helper()
-	t.Parallel()
-	for _, engine := range sqltest.Engines(t) {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			fn(t, engine)
-		})
-	}
-}
+// eachEngine runs fn on every engine under test (sqltest.EachEngine).
+func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) { sqltest.EachEngine(t, fn) }
 
 // receiver is a webhook receiver that checks every request with
 // client.Verify and keeps the verified bodies; while failing it answers

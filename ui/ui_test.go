@@ -93,15 +93,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
-	t.Parallel()
-	for _, engine := range sqltest.Engines(t) {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			fn(t, engine)
-		})
-	}
-}
+// eachEngine runs fn on every engine under test (sqltest.EachEngine).
+func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) { sqltest.EachEngine(t, fn) }
 
 // Signing in sets a session cookie that holds no key, is HttpOnly,
 // SameSite=Strict and scoped to /ui/; without it every page sends the

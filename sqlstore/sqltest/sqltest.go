@@ -117,3 +117,16 @@ func OpenConfig(t testing.TB, cfg sqlstore.Config) *sqlstore.Store {
 	}
 	return s
 }
+
+// EachEngine runs fn as a parallel subtest, named after the engine, on
+// every engine under test; t runs in parallel too.
+func EachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
+	t.Helper()
+	t.Parallel()
+	for _, engine := range Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			fn(t, engine)
+		})
+	}
+}
