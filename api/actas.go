@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/hookgate/hookgate"
 )
@@ -38,9 +40,17 @@ type Identity struct {
 	Role        hookgate.Role
 }
 
-// Identify finds who token belongs to; EUnauthorized when nobody.
-func (s *Server) Identify(ctx context.Context, token string) (*Identity, error) {
+// Identify finds who token, given by a client at remoteAddr, belongs to;
+// EUnauthorized when nobody. Failures count against the address as the
+// API's own do: past the limit the error is ERateLimited, with the wait in
+// RetryAfter.
+func (s *Server) Identify(ctx context.Context, token, remoteAddr string) (*Identity, error) {
 	p, err := s.principal(ctx, token)
+	if hookgate.ErrorCode(err) == hookgate.EUnauthorized {
+		if wait := s.authFails.fail(clientAddr(remoteAddr)); wait > 0 {
+			return nil, &RateLimited{RetryAfter: wait}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -82,4 +92,11 @@ func (s *Server) actingPrincipal(ctx context.Context) (*principal, bool, error) 
 		return nil, true, err
 	}
 	return &principal{keyID: k.ID, projectID: k.ProjectID, projectSlug: proj.Slug, role: k.Role}, true, nil
+}
+
+// RateLimited is Identify's answer to a client that failed too often.
+type RateLimited struct{ RetryAfter time.Duration }
+
+func (e *RateLimited) Error() string {
+	return fmt.Sprintf("too many failed authentications from this address; try again in %s", e.RetryAfter.Round(time.Second))
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/client"
 )
 
@@ -161,7 +162,11 @@ func (u *UI) signInPost(w http.ResponseWriter, r *http.Request) {
 	to, err := u.signIn(w, r, key)
 	if err != nil {
 		status, msg := http.StatusUnauthorized, "That key is not valid."
-		if hookgate.ErrorCode(err) == hookgate.EForbidden {
+		var limited *api.RateLimited
+		if errors.As(err, &limited) {
+			w.Header().Set("Retry-After", fmt.Sprint(int(limited.RetryAfter.Seconds())+1))
+			status, msg = http.StatusTooManyRequests, "Too many wrong keys from this address: try again in "+limited.RetryAfter.Round(time.Second).String()+"."
+		} else if hookgate.ErrorCode(err) == hookgate.EForbidden {
 			status, msg = http.StatusForbidden, hookgate.ErrorMessage(err)
 		} else if hookgate.ErrorCode(err) != hookgate.EUnauthorized {
 			u.cfg.Logger.Error("dashboard sign-in", "err", err)

@@ -129,7 +129,7 @@ func randomToken() string {
 
 // signIn exchanges an owner or admin key for a session and sets its cookie.
 func (u *UI) signIn(w http.ResponseWriter, r *http.Request, key string) (string, error) {
-	id, err := u.cfg.API.Identify(r.Context(), key)
+	id, err := u.cfg.API.Identify(r.Context(), key, r.RemoteAddr)
 	if err != nil {
 		return "", err
 	}

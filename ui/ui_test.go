@@ -374,3 +374,31 @@ func TestEventsAndPlatforms(t *testing.T) {
 		t.Fatalf("platforms page:\n%s", page)
 	}
 }
+
+// Wrong keys at the sign-in form count as the API's failed
+// authentications do: past 20 from one address they are answered 429,
+// while a right key still signs in.
+func TestSignInIsRateLimited(t *testing.T) {
+	t.Parallel()
+	srv := apitest.New(t, "sqlite")
+	b := newBrowser(t, srv.URL)
+	for i := range 20 {
+		if st, _, _ := b.post("/ui/sign-in", url.Values{"key": {fmt.Sprintf("hgk_guess%d", i)}}, srv.URL); st != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, st)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/ui/sign-in", strings.NewReader(url.Values{"key": {"hgk_one-more"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := b.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "Too many wrong keys") {
+		t.Fatalf("the 21st guess: %d %q", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if loc := b.signIn(apitest.AdminKey); loc != "/ui/projects" {
+		t.Fatalf("the right key after the limit: %q", loc)
+	}
+}
