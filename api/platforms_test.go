@@ -11,16 +11,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -33,72 +31,7 @@ func withPlatforms(c *api.Config) {
 	c.PublicURL = publicURL
 }
 
-const botToken = "123456789:AAH-secret-bot-token-abcdefghijklmnop"
-
-// fakeTelegram speaks the Bot API for one token: setWebhook,
-// deleteWebhook, getWebhookInfo and sendMessage.
-type fakeTelegram struct {
-	srv       *httptest.Server
-	mu        sync.Mutex
-	url       string
-	secret    string
-	sent      []map[string]any
-	limitOnce atomic.Bool // answer the next sendMessage 429
-	refuse    atomic.Bool // answer every call 401
-}
-
-func newFakeTelegram(t testing.TB) *fakeTelegram {
-	f := &fakeTelegram{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		rw.Header().Set("Content-Type", "application/json")
-		method, ok := strings.CutPrefix(r.URL.Path, "/bot"+botToken+"/")
-		if !ok || f.refuse.Load() {
-			rw.WriteHeader(401)
-			// Telegram's refusal may quote what it got; Hookgate must not pass the token on.
-			fmt.Fprintf(rw, `{"ok":false,"error_code":401,"description":"Unauthorized: token %s rejected"}`, botToken)
-			return
-		}
-		var body map[string]any
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		switch method {
-		case "setWebhook":
-			f.url, _ = body["url"].(string)
-			f.secret, _ = body["secret_token"].(string)
-			_, _ = rw.Write([]byte(`{"ok":true,"result":true,"description":"Webhook was set"}`))
-		case "deleteWebhook":
-			f.url, f.secret = "", ""
-			_, _ = rw.Write([]byte(`{"ok":true,"result":true,"description":"Webhook was deleted"}`))
-		case "getWebhookInfo":
-			fmt.Fprintf(rw, `{"ok":true,"result":{"url":%q,"has_custom_certificate":false,"pending_update_count":3}}`, f.url)
-		case "sendMessage":
-			if f.limitOnce.CompareAndSwap(true, false) {
-				rw.WriteHeader(429)
-				_, _ = rw.Write([]byte(`{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}}`))
-				return
-			}
-			if body["chat_id"] == "blocked" {
-				rw.WriteHeader(403)
-				_, _ = rw.Write([]byte(`{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`))
-				return
-			}
-			f.sent = append(f.sent, body)
-			fmt.Fprintf(rw, `{"ok":true,"result":{"message_id":%d,"chat":{"id":42,"type":"private"},"text":%q}}`, 100+len(f.sent), body["text"])
-		default:
-			rw.WriteHeader(404)
-			_, _ = rw.Write([]byte(`{"ok":false,"error_code":404,"description":"Not Found"}`))
-		}
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeTelegram) registered() (url, secret string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.url, f.secret
-}
+const botToken = apitest.BotToken
 
 // post sends a raw request to a path of the API.
 func (e *env) post(path string, header map[string]string, body []byte) resp {
@@ -180,12 +113,12 @@ func TestTelegramEndToEnd(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := setupDelivering(t, engine, withPlatforms)
 
-		tg := newFakeTelegram(t)
+		tg := apitest.NewFakeTelegram(t)
 		_, owner, pub := e.project("tg")
 		recv, got := receiver(t, func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(204) })
 		e.webhook("tg", owner, map[string]any{"url": recv.URL, "events": []string{"message.*"}})
 		id := e.req("POST", "/api/v1/projects/tg/platforms", owner, map[string]any{"provider": "telegram",
-			"credentials": map[string]any{"botToken": botToken}, "apiBaseUrl": tg.srv.URL}).must(t, 201).str("id")
+			"credentials": map[string]any{"botToken": botToken}, "apiBaseUrl": tg.URL}).must(t, 201).str("id")
 		base := "/api/v1/projects/tg/platforms/" + id
 
 		st := e.req("GET", base+"/webhook-status", owner, nil).must(t, 200)
@@ -193,7 +126,7 @@ func TestTelegramEndToEnd(t *testing.T) {
 			t.Fatalf("status before = %s", st.Raw)
 		}
 		r := e.req("POST", base+"/register-webhook", owner, nil).must(t, 200)
-		url, secret := tg.registered()
+		url, secret := tg.Registered(), tg.RegisteredSecret()
 		if r.Body["registered"] != true || r.str("inboundUrl") != publicURL+"/inbound/"+id || url != r.str("inboundUrl") || len(secret) < 20 {
 			t.Fatalf("register = %s; fake has %q %q", r.Raw, url, secret)
 		}
@@ -240,7 +173,7 @@ func TestTelegramEndToEnd(t *testing.T) {
 		}
 
 		// Sending: one 429 is waited out and retried.
-		tg.limitOnce.Store(true)
+		tg.LimitOnce.Store(true)
 		m := e.req("POST", "/api/v1/projects/tg/messages", pub, map[string]any{"platformId": id, "to": "42", "text": "hi there"}).must(t, 201)
 		if m.str("status") != "sent" || m.str("providerMessageId") != "101" {
 			t.Fatalf("message = %s", m.Raw)
@@ -253,14 +186,14 @@ func TestTelegramEndToEnd(t *testing.T) {
 		}
 
 		// Refused and unreachable: 502, the token never echoed.
-		tg.refuse.Store(true)
+		tg.Refuse.Store(true)
 		rf := e.req("POST", base+"/register-webhook", owner, nil).problem(t, 502, "provider_error", "")
 		if strings.Contains(string(rf.Raw), botToken) || !strings.Contains(rf.str("detail"), "Unauthorized") {
 			t.Fatalf("refusal = %s", rf.Raw)
 		}
-		tg.refuse.Store(false)
+		tg.Refuse.Store(false)
 		e.req("POST", base+"/unregister-webhook", owner, nil).must(t, 200)
-		if url, _ := tg.registered(); url != "" {
+		if url := tg.Registered(); url != "" {
 			t.Fatalf("still registered at %q", url)
 		}
 		e.req("PATCH", base, owner, map[string]any{"apiBaseUrl": "http://127.0.0.1:9"}).must(t, 200)
@@ -412,11 +345,11 @@ func BenchmarkInbound(b *testing.B) {
 			e := setup(b, engine, allowLoopback, withPlatforms)
 			_, owner, _ := e.project("in")
 			e.webhook("in", owner, map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"message.*"}})
-			tg := newFakeTelegram(b)
+			tg := apitest.NewFakeTelegram(b)
 			id := e.req("POST", "/api/v1/projects/in/platforms", owner, map[string]any{"provider": "telegram",
-				"credentials": map[string]any{"botToken": botToken}, "apiBaseUrl": tg.srv.URL}).must(b, 201).str("id")
+				"credentials": map[string]any{"botToken": botToken}, "apiBaseUrl": tg.URL}).must(b, 201).str("id")
 			e.req("POST", "/api/v1/projects/in/platforms/"+id+"/register-webhook", owner, nil).must(b, 200)
-			_, secret := tg.registered()
+			secret := tg.RegisteredSecret()
 			client := &http.Client{}
 			took := make([]time.Duration, 0, b.N)
 			b.ResetTimer()

@@ -7,11 +7,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
 // BotToken is the one token FakeTelegram accepts.
-const BotToken = "123456789:AAFapitest-token-0123456789abcdefgh"
+const BotToken = "123456789:AAH-secret-bot-token-abcdefghijklmnop"
 
 // FakeTelegram speaks the four Bot API methods Hookgate calls (setWebhook,
 // deleteWebhook, getWebhookInfo, sendMessage) on loopback. Give its URL as
@@ -19,10 +20,15 @@ const BotToken = "123456789:AAFapitest-token-0123456789abcdefgh"
 // with 403, as Telegram refuses a bot the user blocked.
 type FakeTelegram struct {
 	URL string
-	mu  sync.Mutex
-	url string
-	// sent holds the texts of accepted messages.
-	sent []string
+	// LimitOnce answers the next sendMessage 429 (retry after 1 s).
+	LimitOnce atomic.Bool
+	// Refuse answers every call 401, quoting the token as Telegram may:
+	// Hookgate must not pass it on.
+	Refuse atomic.Bool
+	mu     sync.Mutex
+	url    string
+	secret string
+	sent   []string // the texts of accepted messages
 }
 
 // NewFakeTelegram starts a fake for the test's length.
@@ -31,9 +37,9 @@ func NewFakeTelegram(t testing.TB) *FakeTelegram {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		method, ok := strings.CutPrefix(r.URL.Path, "/bot"+BotToken+"/")
-		if !ok {
+		if !ok || f.Refuse.Load() {
 			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"ok":false,"error_code":401,"description":"Unauthorized"}`))
+			fmt.Fprintf(w, `{"ok":false,"error_code":401,"description":"Unauthorized: token %s rejected"}`, BotToken)
 			return
 		}
 		var body map[string]any
@@ -43,20 +49,26 @@ func NewFakeTelegram(t testing.TB) *FakeTelegram {
 		switch method {
 		case "setWebhook":
 			f.url, _ = body["url"].(string)
+			f.secret, _ = body["secret_token"].(string)
 			_, _ = w.Write([]byte(`{"ok":true,"result":true,"description":"Webhook was set"}`))
 		case "deleteWebhook":
-			f.url = ""
+			f.url, f.secret = "", ""
 			_, _ = w.Write([]byte(`{"ok":true,"result":true,"description":"Webhook was deleted"}`))
 		case "getWebhookInfo":
-			fmt.Fprintf(w, `{"ok":true,"result":{"url":%q,"has_custom_certificate":false,"pending_update_count":0}}`, f.url)
+			fmt.Fprintf(w, `{"ok":true,"result":{"url":%q,"has_custom_certificate":false,"pending_update_count":3}}`, f.url)
 		case "sendMessage":
+			if f.LimitOnce.CompareAndSwap(true, false) {
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = w.Write([]byte(`{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}}`))
+				return
+			}
 			if body["chat_id"] == "blocked" {
 				w.WriteHeader(http.StatusForbidden)
 				_, _ = w.Write([]byte(`{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`))
 				return
 			}
 			f.sent = append(f.sent, fmt.Sprint(body["text"]))
-			fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"chat":{"id":42,"type":"private"}}}`, 100+len(f.sent))
+			fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"chat":{"id":42,"type":"private"},"text":%q}}`, 100+len(f.sent), body["text"])
 		default:
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = w.Write([]byte(`{"ok":false,"error_code":404,"description":"Not Found"}`))
@@ -72,6 +84,13 @@ func (f *FakeTelegram) Registered() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.url
+}
+
+// RegisteredSecret is the secret_token setWebhook last set.
+func (f *FakeTelegram) RegisteredSecret() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.secret
 }
 
 // Sent is the texts of the messages accepted so far.
