@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"iter"
 	"net/http"
 	"net/url"
 	"strings"
@@ -182,12 +183,9 @@ func (u *UI) projectsPage(w http.ResponseWriter, r *http.Request, se *session) e
 	if se.KeyID != "" {
 		return u.ownProject(w, r, se) // a project key sees its own project only
 	}
-	var list []client.Project
-	for p, err := range se.c.Projects(r.Context()) {
-		if err != nil {
-			return err
-		}
-		list = append(list, p)
+	list, err := gather(se.c.Projects(r.Context()))
+	if err != nil {
+		return err
 	}
 	u.render(w, http.StatusOK, "projects", view{Title: "Projects", Session: se, Data: list})
 	return nil
@@ -259,7 +257,7 @@ func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request, se *session, id
 		return err
 	}
 	v := view{Title: "Webhook " + orID(wh), Session: se, Project: project, Flash: flash,
-		Data: webhookView{Secret: secret, Webhook: wh, Stats: st, Deliveries: recent.Data, Since: u.cfg.Now().Add(-24 * time.Hour).UTC().Format("2006-01-02T15:04")}}
+		Data: webhookView{Secret: secret, Webhook: wh, Stats: st, Deliveries: recent.Data, Since: u.cfg.Now().Add(-24 * time.Hour).UTC().Format(formTimeLayout)}}
 	u.render(w, http.StatusOK, "webhook", v)
 	return nil
 }
@@ -305,9 +303,9 @@ func (u *UI) webhookAction(w http.ResponseWriter, r *http.Request, se *session) 
 		}
 		return u.showWebhook(w, r, se, id, "Rotated: the new secret signs now, beside the old one until "+sec.PreviousSecretExpiresAt.UTC().Format("2006-01-02 15:04 UTC")+".", sec)
 	case "recover":
-		since, err := time.Parse("2006-01-02T15:04", r.PostFormValue("since"))
+		since, err := formTime("since", r.PostFormValue("since"))
 		if err != nil {
-			return &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: "give the time to recover from, such as 2026-12-01T09:00 (UTC)", Parameter: "since"}
+			return err
 		}
 		rec, err := se.c.RecoverWebhook(ctx, project, id, since)
 		if err != nil {
@@ -317,7 +315,7 @@ func (u *UI) webhookAction(w http.ResponseWriter, r *http.Request, se *session) 
 	default:
 		return &client.Error{Status: http.StatusNotFound, Title: "Not Found", Detail: "no such action: " + action}
 	}
-	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/webhooks/"+url.PathEscape(id)+"?done="+url.QueryEscape(done), http.StatusSeeOther)
+	redirectDone(w, r, project, "webhooks/"+url.PathEscape(id), done)
 	return nil
 }
 
@@ -349,9 +347,9 @@ func (u *UI) deliveriesPage(w http.ResponseWriter, r *http.Request, se *session)
 		if f.v == "" {
 			continue
 		}
-		t, err := time.Parse("2006-01-02T15:04", f.v)
+		t, err := formTime(f.name, f.v)
 		if err != nil {
-			return &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: "give a time such as 2026-12-01T09:00 (UTC)", Parameter: f.name}
+			return err
 		}
 		*f.to = t
 	}
@@ -375,12 +373,9 @@ func (u *UI) deliveryPage(w http.ResponseWriter, r *http.Request, se *session) e
 	if err != nil {
 		return err
 	}
-	var atts []client.Attempt
-	for a, err := range se.c.Attempts(r.Context(), project, id) {
-		if err != nil {
-			return err
-		}
-		atts = append(atts, a)
+	atts, err := gather(se.c.Attempts(r.Context(), project, id))
+	if err != nil {
+		return err
 	}
 	u.render(w, http.StatusOK, "delivery", view{Title: "Delivery", Session: se, Project: project, Flash: r.URL.Query().Get("done"),
 		Data: deliveryView{Delivery: d, Attempts: atts}})
@@ -392,7 +387,7 @@ func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, se *session) 
 	if _, err := se.c.RetryDelivery(r.Context(), project, id); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/deliveries/"+url.PathEscape(id)+"?done="+url.QueryEscape("Queued for one more attempt now."), http.StatusSeeOther)
+	redirectDone(w, r, project, "deliveries/"+url.PathEscape(id), "Queued for one more attempt now.")
 	return nil
 }
 
@@ -444,12 +439,9 @@ func (u *UI) platformsPage(w http.ResponseWriter, r *http.Request, se *session) 
 
 func (u *UI) showPlatforms(w http.ResponseWriter, r *http.Request, se *session, flash string) error {
 	project := r.PathValue("project")
-	var items []client.Platform
-	for p, err := range se.c.Platforms(r.Context(), project) {
-		if err != nil {
-			return err
-		}
-		items = append(items, p)
+	items, err := gather(se.c.Platforms(r.Context(), project))
+	if err != nil {
+		return err
 	}
 	u.render(w, http.StatusOK, "platforms", view{Title: "Platforms", Session: se, Project: project, Flash: flash,
 		Data: platformsView{Items: items, Providers: []string{"telegram", "discord", "whatsapp", "slack", "generic"}}})
@@ -468,7 +460,7 @@ func (u *UI) createPlatform(w http.ResponseWriter, r *http.Request, se *session)
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/platforms?done="+url.QueryEscape("Connected "+p.Provider+" platform "+p.ID+"."), http.StatusSeeOther)
+	redirectDone(w, r, project, "platforms", "Connected "+p.Provider+" platform "+p.ID+".")
 	return nil
 }
 
@@ -479,6 +471,36 @@ func (u *UI) registerPlatform(w http.ResponseWriter, r *http.Request, se *sessio
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/platforms?done="+url.QueryEscape("Registered "+reg.InboundURL+" with "+reg.Provider+"."), http.StatusSeeOther)
+	redirectDone(w, r, project, "platforms", "Registered "+reg.InboundURL+" with "+reg.Provider+".")
 	return nil
+}
+
+// redirectDone sends the browser to a page of the project, which shows msg.
+func redirectDone(w http.ResponseWriter, r *http.Request, project, page, msg string) {
+	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/"+page+"?done="+url.QueryEscape(msg), http.StatusSeeOther)
+}
+
+// formTimeLayout is the value of a datetime-local input; the pages read it
+// as UTC.
+const formTimeLayout = "2006-01-02T15:04"
+
+// formTime reads a datetime-local field, naming it when it is not one.
+func formTime(name, v string) (time.Time, error) {
+	t, err := time.Parse(formTimeLayout, v)
+	if err != nil {
+		return time.Time{}, &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: "give a time such as 2026-12-01T09:00 (UTC)", Parameter: name}
+	}
+	return t, nil
+}
+
+// gather collects every item an iterator yields, or its error.
+func gather[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
