@@ -139,7 +139,8 @@ type Store interface {
 	DeleteSession(ctx context.Context, hash string, now time.Time) error
 	// AttemptStats sums up the attempts started in [since, until) of one
 	// webhook, or of the whole project when webhookID is "", and with an
-	// interval above 0, splits them into a series of that interval.
+	// interval above 0, splits them into a series of that interval;
+	// ENotFound when the webhook is not the project's.
 	AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time, interval time.Duration) (*AttemptStats, error)
 	// SaveTrigger records an invocation of a trigger: its delivery (kind
 	// KindTrigger, never pending) and its attempt, in one transaction. A

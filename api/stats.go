@@ -138,11 +138,13 @@ func (s *Server) registerStats() {
 		WebhookRef
 		StatsQuery
 	}) (*struct{ Body statsOut }, error) {
-		w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+		// A uid costs a lookup; an ID goes straight to the store, which
+		// answers ENotFound for another project's or none.
+		id, err := s.webhookID(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
-		return stats(ctx, w.ID, in.StatsQuery)
+		return stats(ctx, id, in.StatsQuery)
 	})
 	pr := op("getProjectStats", http.MethodGet, base+"/projects/{project}/stats", "The project's attempts over a window, every webhook's together", accessOwner, http.StatusOK, "Projects")
 	pr.Description = "As GET …/webhooks/{id}/stats, for every webhook of the project together; lastFailure names its webhook."

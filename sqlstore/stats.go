@@ -50,8 +50,14 @@ func (t *tally) add(ms int64, count, ok, c4, c5, c0, last int64) {
 func (s *Store) AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time, interval time.Duration) (*hookgate.AttemptStats, error) {
 	st := &hookgate.AttemptStats{Since: since, Until: until}
 	ids, err := s.statsWebhooks(ctx, projectID, webhookID)
-	if err != nil || len(ids) == 0 {
-		return st, err
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		if webhookID != "" {
+			return nil, hookgate.NotFound("webhook")
+		}
+		return st, nil
 	}
 	scope := `webhook_id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
 	idArgs := make([]any, len(ids))
