@@ -216,10 +216,6 @@ func readJSON(flag, v string, stdin io.Reader) (json.RawMessage, error) {
 	return json.RawMessage(b), nil
 }
 
-// parseSince reads --since: an RFC 3339 time, or a duration meaning that
-// long ago.
-func parseSince(v string, now time.Time) (time.Time, error) { return parseTimeFlag("since", v, now) }
-
 // parseTimeFlag reads a time flag: an RFC 3339 time, or a duration meaning
 // that long ago.
 func parseTimeFlag(flag, v string, now time.Time) (time.Time, error) {

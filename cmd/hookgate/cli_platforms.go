@@ -169,7 +169,10 @@ func newMessageCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.showMessages([]client.Message{*m}, m)
+			return a.show(m, func(w io.Writer) {
+				fields(w, "id", m.ID, "status", string(m.Status), "to", m.To, "provider id", orDash(m.ProviderMessageID),
+					"text", m.Text, "created", ts(m.CreatedAt))
+			})
 		},
 	}
 	send.Flags().StringVar(&in.PlatformID, "platform", "", "the platform's ID")
@@ -184,17 +187,10 @@ func newMessageCmd() *cobra.Command {
 		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Message], error) {
 			return c.ListMessages(ctx, a.project, &client.MessageListOptions{ListOptions: o, Platform: platform})
 		},
-		func(items []client.Message) error { return a.showMessages(items, items) })
+		rows(a, []string{"ID", "STATUS", "TO", "PROVIDER ID", "TEXT", "ERROR"}, func(m client.Message) []string {
+			return []string{m.ID, string(m.Status), m.To, orDash(m.ProviderMessageID), oneLine(m.Text, 40), orDash(m.Error)}
+		}))
 	list.Flags().StringVar(&platform, "platform", "", "only this platform's")
 	cmd.AddCommand(send, list)
 	return cmd
-}
-
-func (a *apiCmd) showMessages(items []client.Message, asJSON any) error {
-	return a.show(asJSON, func(w io.Writer) {
-		row(w, "ID", "STATUS", "TO", "PROVIDER ID", "TEXT", "ERROR")
-		for _, m := range items {
-			row(w, m.ID, string(m.Status), m.To, orDash(m.ProviderMessageID), oneLine(m.Text, 40), orDash(m.Error))
-		}
-	})
 }

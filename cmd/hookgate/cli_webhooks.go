@@ -328,7 +328,7 @@ func newRecoverCmd(a *apiCmd) *cobra.Command {
 			"delivery, with a progress bar on a terminal.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			from, err := parseSince(since, time.Now())
+			from, err := parseTimeFlag("since", since, time.Now())
 			if err != nil {
 				return err
 			}
