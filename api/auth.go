@@ -58,61 +58,75 @@ func projectID(ctx context.Context) string {
 
 // authenticate is huma middleware: it checks the key, the operation's access
 // level and, for routes under a project, that the key may see the project.
-// It runs before the body is read, so an unauthenticated caller learns
-// nothing from validation errors.
+// ServeHTTP has usually found the key already, from the headers alone and
+// before reading the body, so that an unauthenticated caller learns
+// nothing from validation errors and holds none of the body budget.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	acc, _ := ctx.Operation().Metadata[metaAccess].(access)
 	if acc == accessPublic {
 		next(ctx)
 		return
 	}
-	client := clientAddr(ctx.RemoteAddr())
-	// refuse answers a failed authentication: 401, or 429 once the address
-	// has failed too often (a right key still passes: many clients may
-	// share one address behind a proxy).
-	refuse := func(msg string) {
-		if wait := s.authFails.fail(client); wait > 0 {
-			ctx.SetHeader("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			_ = huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, "too many failed authentications from this address; try again after Retry-After")
+	p := preAuthenticated(ctx.Context())
+	if p == nil {
+		var prob *Problem
+		if p, prob = s.headerPrincipal(ctx.Context(), ctx.RemoteAddr(), ctx.Header); prob != nil {
+			writeHumaProblem(ctx, prob)
 			return
 		}
-		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
 	}
-	if p, ok, err := s.actingPrincipal(ctx.Context()); ok {
-		if err != nil {
-			if hookgate.ErrorCode(err) == hookgate.EUnauthorized {
-				_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the API key is not valid")
-			} else {
-				_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "", err)
-			}
-			return
+	s.authorized(ctx, acc, p, next)
+}
+
+// headerPrincipal finds who a request is from its headers (or, in process,
+// who it acts as). On failure it returns the problem to answer: 401, 429
+// once the address has failed too often (a right key still passes: many
+// clients may share one address behind a proxy), or 500.
+func (s *Server) headerPrincipal(ctx context.Context, remoteAddr string, header func(string) string) (*principal, *Problem) {
+	if p, ok, err := s.actingPrincipal(ctx); ok {
+		switch {
+		case hookgate.ErrorCode(err) == hookgate.EUnauthorized:
+			return nil, newProblem(http.StatusUnauthorized, hookgate.EUnauthorized, "the API key is not valid")
+		case err != nil:
+			return nil, problemFrom(err)
 		}
-		s.authorized(ctx, acc, p, next)
-		return
+		return p, nil
 	}
-	token := ctx.Header("X-API-Key")
-	if authz := ctx.Header("Authorization"); authz != "" {
+	refuse := func(msg string) *Problem {
+		if wait := s.authFails.fail(clientAddr(remoteAddr)); wait > 0 {
+			p := newProblem(http.StatusTooManyRequests, hookgate.ERateLimited, "too many failed authentications from this address; try again after Retry-After")
+			p.retryAfter = strconv.Itoa(int(wait.Seconds()) + 1)
+			return p
+		}
+		return newProblem(http.StatusUnauthorized, hookgate.EUnauthorized, msg)
+	}
+	token := header("X-API-Key")
+	if authz := header("Authorization"); authz != "" {
 		scheme, rest, _ := strings.Cut(authz, " ")
 		if !strings.EqualFold(scheme, "Bearer") {
-			refuse("the Authorization header must be: Bearer KEY")
-			return
+			return nil, refuse("the Authorization header must be: Bearer KEY")
 		}
 		token = strings.TrimSpace(rest)
 	}
 	if token == "" {
-		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "an API key is required: send Authorization: Bearer KEY or X-API-Key: KEY")
-		return
+		return nil, newProblem(http.StatusUnauthorized, hookgate.EUnauthorized, "an API key is required: send Authorization: Bearer KEY or X-API-Key: KEY")
 	}
-	p, err := s.principal(ctx.Context(), token)
-	if err != nil {
-		if hookgate.ErrorCode(err) == hookgate.EUnauthorized {
-			refuse("the API key is not valid")
-		} else {
-			_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "", err)
-		}
-		return
+	p, err := s.principal(ctx, token)
+	switch {
+	case hookgate.ErrorCode(err) == hookgate.EUnauthorized:
+		return nil, refuse("the API key is not valid")
+	case err != nil:
+		return nil, problemFrom(err)
 	}
-	s.authorized(ctx, acc, p, next)
+	return p, nil
+}
+
+// preAuthenticated is the principal ServeHTTP found for the request, or nil.
+func preAuthenticated(ctx context.Context) *principal {
+	if info, ok := ctx.Value(reqInfoKey{}).(*reqInfo); ok {
+		return info.principal
+	}
+	return nil
 }
 
 // authorized lets p through to next if its access level allows the

@@ -1,11 +1,8 @@
 package api_test
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hookgate/hookgate/api"
 )
@@ -200,51 +197,33 @@ func TestDatabaseDownIs503(t *testing.T) {
 	})
 }
 
-// The bytes of bodies being read at once are bounded: beyond the budget a
-// request is answered 503 with Retry-After, and served once there is room.
+// The bytes of bodies being read at once are bounded, counted as they
+// arrive: beyond the budget a request is answered 503 with Retry-After,
+// and served once there is room.
 func TestBodyBytesInFlightBounded(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "sqlite", func(c *api.Config) { c.BodyBytesInFlight = 1000 })
 	_, _, pub := e.project("mem")
 	body := `{"type":"a.b","data":"` + strings.Repeat("x", 700) + `"}`
-	pr, pw := io.Pipe()
-	slow, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/projects/mem/events", pr)
-	slow.ContentLength = int64(len(body))
-	slow.Header.Set("Content-Type", "application/json")
-	slow.Header.Set("Authorization", "Bearer "+pub)
-	done := make(chan int, 1)
-	go func() {
-		res, err := http.DefaultClient.Do(slow)
-		if err != nil {
-			done <- 0
-			return
-		}
-		res.Body.Close()
-		done <- res.StatusCode
-	}()
-	_, _ = pw.Write([]byte(body[:10])) // the server holds this body's budget now
-	time.Sleep(300 * time.Millisecond)
-	r := e.req("POST", "/api/v1/projects/mem/events", pub, body)
-	if r.Status != 503 {
-		_ = pw.CloseWithError(io.ErrUnexpectedEOF) // let the slow request end
-		<-done
-		t.Fatalf("a body past the budget answered %d: %s", r.Status, r.Raw)
-	}
+	// The server holds what has arrived of a slow body...
+	slow := e.stall("POST", "/api/v1/projects/mem/events", len(body), map[string]string{"Authorization": "Bearer " + pub, "Content-Type": "application/json"}, body[:len(body)-10])
+	// ...and once those bytes are in, a second body does not fit beside them.
+	var r resp
+	eventually(t, "a body past the budget is refused", func() bool {
+		r = e.req("POST", "/api/v1/projects/mem/events", pub, body)
+		return r.Status == 503
+	})
 	r.problem(t, 503, "unavailable", "")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("503 without Retry-After")
 	}
-	_, _ = pw.Write([]byte(body[10:]))
-	pw.Close()
-	if s := <-done; s != 202 {
-		t.Fatalf("the slow request answered %d", s)
+	slow.more(body[len(body)-10:])
+	if res := slow.answer(); res.StatusCode != 202 {
+		t.Fatalf("the slow request answered %d", res.StatusCode)
 	}
 	// The budget is given back when the slow request's handler has ended,
 	// a moment after its client has the answer.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if r := e.req("POST", "/api/v1/projects/mem/events", pub, body); r.Status == 202 || time.Now().After(deadline) {
-			r.must(t, 202)
-			break
-		}
-	}
+	eventually(t, "the budget is given back", func() bool {
+		return e.req("POST", "/api/v1/projects/mem/events", pub, body).Status == 202
+	})
 }

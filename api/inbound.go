@@ -3,8 +3,8 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,40 +21,53 @@ func (s *Server) registerInbound() {
 	s.mux.HandleFunc("GET /inbound/{platformId}", s.inbound)
 }
 
+// inbound answers a provider's post. What it may cost before it proves
+// its origin is bounded: the provider's header checks come before any of
+// the body is read; then the post takes a slot of its platform's and its
+// address's (503 past either cap) and reads its body, at most the
+// provider's MaxBody, under the inbound byte budget and the body timeout.
+// An ID that names no platform is answered exactly as a post that fails
+// verification, so that probing learns nothing of which IDs exist.
 func (s *Server) inbound(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, err := s.store.FindPlatformByID(ctx, r.PathValue("platformId"))
-	if err != nil {
-		if hookgate.ErrorCode(err) == hookgate.ENotFound {
-			// The same answer whether the ID exists in no project or was
-			// deleted: nothing tells a prober more.
-			writeProblem(w, r, newProblem(http.StatusNotFound, hookgate.ENotFound, "platform not found"))
-			return
-		}
+	id, addr := r.PathValue("platformId"), clientAddr(r.RemoteAddr)
+	in := &platforms.Inbound{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Now: s.now()}
+	p, err := s.store.FindPlatformByID(ctx, id)
+	if err != nil && hookgate.ErrorCode(err) != hookgate.ENotFound {
 		writeProblem(w, r, problemFrom(err))
 		return
 	}
-	prov, ok := s.cfg.Providers[p.Provider]
+	var prov platforms.Provider
+	if err == nil {
+		prov = s.cfg.Providers[p.Provider]
+	}
+	if prov == nil {
+		s.refuseInbound(w, r, id, addr, errors.New("no platform has this ID"))
+		return
+	}
+	in.Platform = p
+	if err := prov.CheckHeader(in); err != nil {
+		s.refuseInbound(w, r, id, addr, err)
+		return
+	}
+	leave, ok := s.inboundLim.enter(p.ID, addr)
 	if !ok {
-		writeProblem(w, r, newProblem(http.StatusNotFound, hookgate.ENotFound, "platform not found"))
+		s.metrics.inboundRefusals.WithLabelValues("busy").Inc()
+		pr := newProblem(http.StatusServiceUnavailable, hookgate.EUnavailable, "too many posts to this platform, or from this address, are in flight; try again shortly")
+		pr.retryAfter = "1"
+		writeProblem(w, r, pr)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxEventBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeProblem(w, r, newProblem(http.StatusRequestEntityTooLarge, hookgate.EPayloadTooLarge, "the body is larger than the server takes"))
-			return
-		}
-		writeProblem(w, r, newProblem(http.StatusBadRequest, hookgate.EInvalidParameter, "the body could not be read"))
+	defer leave()
+	body, pr := s.readBody(w, r, prov.MaxBody(), s.inboundLim.bytes)
+	if pr != nil {
+		writeProblem(w, r, pr)
 		return
 	}
-	in := &platforms.Inbound{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: body, Now: s.now(), Platform: p}
+	in.Body = body
 	reply, err := prov.Verify(in)
 	if err != nil {
-		pr := newProblem(http.StatusUnauthorized, hookgate.EUnauthorized, "the request is not signed by the platform")
-		pr.cause = err
-		writeProblem(w, r, pr)
+		s.refuseInbound(w, r, id, addr, err)
 		return
 	}
 	if reply != nil {
@@ -94,6 +107,23 @@ func (s *Server) inbound(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, map[string]bool{"ok": true})
+}
+
+// refuseInbound answers a post that did not prove its origin: 401, or
+// 429 with Retry-After once its address has failed too often at this
+// platform ID. cause is logged, never answered.
+func (s *Server) refuseInbound(w http.ResponseWriter, r *http.Request, id, addr string, cause error) {
+	var pr *Problem
+	if wait := s.inboundLim.fails.fail(id + " " + addr); wait > 0 {
+		s.metrics.inboundRefusals.WithLabelValues("throttled").Inc()
+		pr = newProblem(http.StatusTooManyRequests, hookgate.ERateLimited, "too many unverified posts from this address; try again after Retry-After")
+		pr.retryAfter = strconv.Itoa(int(wait.Seconds()) + 1)
+	} else {
+		s.metrics.inboundRefusals.WithLabelValues("unverified").Inc()
+		pr = newProblem(http.StatusUnauthorized, hookgate.EUnauthorized, "the request is not signed by the platform")
+	}
+	pr.cause = cause
+	writeProblem(w, r, pr)
 }
 
 // touches coalesces the lastInboundAt stamps: at most one write per

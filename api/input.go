@@ -2,10 +2,7 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -24,8 +21,9 @@ func badText(s string) bool { return !utf8.ValidString(s) || strings.IndexByte(s
 // checkInput refuses, before any handler or database sees them, the inputs
 // that the engines would take differently: text that is not UTF-8 or holds
 // a NUL in the path, the query or a JSON body, and a malformed
-// Content-Type. It returns the request to serve, its body read and
-// checked, or nil when it answered.
+// Content-Type. An operation that needs a key is authenticated here, from
+// the headers, before its body is read (see body.go). It returns the
+// request to serve, its body read and checked, or nil when it answered.
 func (s *Server) checkInput(w http.ResponseWriter, r *http.Request, pattern string) *http.Request {
 	if name, ok := badPathSegment(pattern, r.URL.Path); ok {
 		writeProblem(w, r, problemFrom(hookgate.InvalidParam(name, nil, "%s is not valid UTF-8 text, or holds a NUL", name)))
@@ -43,8 +41,27 @@ func (s *Server) checkInput(w http.ResponseWriter, r *http.Request, pattern stri
 			}
 		}
 	}
-	if r.Body == nil || r.Body == http.NoBody || strings.HasPrefix(r.URL.Path, "/inbound/") {
+	if strings.HasPrefix(r.URL.Path, "/inbound/") {
 		return r // a provider's post is checked by its provider
+	}
+	// Authenticate from the headers before a byte of the body is read:
+	// an unauthenticated client holds none of the body budget.
+	acc, isOp := s.access[pattern]
+	if isOp && acc != accessPublic {
+		p, prob := s.headerPrincipal(r.Context(), r.RemoteAddr, r.Header.Get)
+		if prob != nil {
+			writeProblem(w, r, prob)
+			return nil
+		}
+		if info, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+			info.principal = p
+		}
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return r
+	}
+	if !isOp {
+		return s.budgetBody(w, r) // the dashboard reads its own forms
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if _, _, err := mime.ParseMediaType(ct); err != nil {
@@ -55,30 +72,9 @@ func (s *Server) checkInput(w http.ResponseWriter, r *http.Request, pattern stri
 	}
 	// The largest body any operation takes; each operation's own limit is
 	// checked after, by huma.
-	limit := 16 * s.cfg.MaxEventBytes
-	weight := limit
-	if r.ContentLength > 0 && r.ContentLength < limit {
-		weight = r.ContentLength
-	}
-	weight = min(weight, s.cfg.BodyBytesInFlight)
-	if !s.bodies.TryAcquire(weight) {
-		p := newProblem(http.StatusServiceUnavailable, hookgate.EUnavailable,
-			"the server is reading as many request bodies as it takes at once; try again shortly")
-		p.retryAfter = "1"
-		writeProblem(w, r, p)
-		return nil
-	}
-	// Released when the request is done: its body is held until then.
-	context.AfterFunc(r.Context(), func() { s.bodies.Release(weight) })
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeProblem(w, r, newProblem(http.StatusRequestEntityTooLarge, hookgate.EPayloadTooLarge,
-				fmt.Sprintf("the body is larger than %d bytes", 16*s.cfg.MaxEventBytes)))
-		} else {
-			writeProblem(w, r, newProblem(http.StatusBadRequest, hookgate.EInvalidJSON, "the body could not be read"))
-		}
+	body, prob := s.readBody(w, r, 16*s.cfg.MaxEventBytes, s.bodies)
+	if prob != nil {
+		writeProblem(w, r, prob)
 		return nil
 	}
 	if !utf8.Valid(body) || bytes.Contains(body, []byte(`\u0000`)) || bytes.IndexByte(body, 0) >= 0 {

@@ -14,6 +14,11 @@ type metrics struct {
 	latency           *prometheus.HistogramVec
 	eventsAccepted    prometheus.Counter
 	deliveriesCreated prometheus.Counter
+	// bodyRefusals counts bodies refused unread: budget, timeout.
+	bodyRefusals *prometheus.CounterVec
+	// inboundRefusals counts inbound posts refused: unverified,
+	// throttled (429 after too many), busy (concurrency caps).
+	inboundRefusals *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -31,8 +36,14 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		deliveriesCreated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookgate_deliveries_created_total", Help: "Delivery rows created for accepted events.",
 		}),
+		bodyRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_request_bodies_refused_total", Help: "Request bodies refused before they were read whole, by reason (budget, timeout).",
+		}, []string{"reason"}),
+		inboundRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_inbound_refused_total", Help: "Inbound posts refused, by reason (unverified, throttled, busy).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.eventsAccepted, m.deliveriesCreated)
+	reg.MustRegister(m.requests, m.latency, m.eventsAccepted, m.deliveriesCreated, m.bodyRefusals, m.inboundRefusals)
 	// A registry may already hold the runtime collectors (a caller's own).
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

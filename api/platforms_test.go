@@ -93,10 +93,12 @@ func TestPlatformCRUD(t *testing.T) {
 		e.req("GET", "/api/v1/projects/plat/platforms/"+id, owner2, nil).problem(t, 404, "not_found", "")
 		e.req("POST", path+"/plat_01jz0000000000000000000000/register-webhook", owner, nil).problem(t, 404, "not_found", "")
 		e.req("POST", "/api/v1/projects/other/platforms/"+id+"/register-webhook", owner2, nil).problem(t, 404, "not_found", "")
-		e.post(inboundPath(id), nil, bytes.Repeat([]byte("x"), 1<<20+1)).problem(t, 413, "payload_too_large", "")
+		// Unsigned, refused from its headers, its body unread.
+		e.post(inboundPath(id), nil, bytes.Repeat([]byte("x"), 1<<20+1)).problem(t, 401, "unauthorized", "")
 		e.req("DELETE", path+"/"+id, owner, nil).must(t, 204)
-		e.post(inboundPath(id), nil, []byte(`{}`)).problem(t, 404, "not_found", "")
-		e.post(inboundPath("plat_nothing"), nil, []byte(`{}`)).problem(t, 404, "not_found", "")
+		// A deleted or unknown ID is answered as an unsigned post is.
+		e.post(inboundPath(id), nil, []byte(`{}`)).problem(t, 401, "unauthorized", "")
+		e.post(inboundPath("plat_nothing"), nil, []byte(`{}`)).problem(t, 401, "unauthorized", "")
 
 		// Without an allow-list a loopback API is refused, as webhook URLs are.
 		strict := setup(t, engine, withPlatforms)
@@ -256,9 +258,9 @@ func TestWhatsAppInbound(t *testing.T) {
 		e := setup(t, engine, allowLoopback, withPlatforms)
 		_, owner, _ := e.project("wa")
 		p := e.req("POST", "/api/v1/projects/wa/platforms", owner, map[string]any{"provider": "whatsapp",
-			"credentials": map[string]any{"appId": "1234567890", "appSecret": "app-secret-xyz", "accessToken": "EAAB-token", "verifyToken": "verify-me"}}).must(t, 201)
+			"credentials": map[string]any{"appId": "1234567890", "appSecret": "app-secret-xyz", "accessToken": "EAAB-token", "verifyToken": "verify-me-0123456789"}}).must(t, 201)
 		id := p.str("id")
-		ok := e.req("GET", inboundPath(id)+"?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", "", nil).must(t, 200)
+		ok := e.req("GET", inboundPath(id)+"?hub.mode=subscribe&hub.verify_token=verify-me-0123456789&hub.challenge=1158201444", "", nil).must(t, 200)
 		if string(ok.Raw) != "1158201444" {
 			t.Fatalf("challenge answer %q", ok.Raw)
 		}
@@ -314,13 +316,13 @@ func TestGenericInbound(t *testing.T) {
 		e := setup(t, engine, allowLoopback, withPlatforms)
 		_, owner, _ := e.project("gh")
 		p := e.req("POST", "/api/v1/projects/gh/platforms", owner, map[string]any{"provider": "generic",
-			"credentials": map[string]any{"preset": "github", "secret": "gh-secret"}}).must(t, 201)
+			"credentials": map[string]any{"preset": "github", "secret": "gh-secret-0123456789"}}).must(t, 201)
 		id := p.str("id")
 		if r := e.req("POST", "/api/v1/projects/gh/platforms/"+id+"/register-webhook", owner, nil).must(t, 200); r.Body["registered"] != false || r.str("inboundUrl") == "" {
 			t.Fatalf("register = %s", r.Raw)
 		}
 		body := []byte(`{"action":"opened","number":1}`)
-		mac := hmac.New(sha256.New, []byte("gh-secret"))
+		mac := hmac.New(sha256.New, []byte("gh-secret-0123456789"))
 		mac.Write(body)
 		h := map[string]string{"Content-Type": "application/json", "X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": "sha256=" + hex.EncodeToString(mac.Sum(nil))}
 		e.post(inboundPath(id), h, body).must(t, 200)

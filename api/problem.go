@@ -272,6 +272,9 @@ func useProblems() {
 // reqInfo carries what the outer handler logs about a request.
 type reqInfo struct {
 	problem *Problem
+	// principal is who ServeHTTP authenticated the request as, from its
+	// headers, before reading its body.
+	principal *principal
 }
 
 type reqInfoKey struct{}
@@ -291,6 +294,19 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeHumaProblem writes p from huma middleware.
+func writeHumaProblem(ctx huma.Context, p *Problem) {
+	noteProblem(ctx.Context(), p)
+	for k, v := range p.GetHeaders() {
+		for _, x := range v {
+			ctx.AppendHeader(k, x)
+		}
+	}
+	ctx.SetHeader("Content-Type", "application/problem+json")
+	ctx.SetStatus(p.Status)
+	_ = json.NewEncoder(ctx.BodyWriter()).Encode(p)
 }
 
 // readOnly names, for a PATCH operation, the fields it refuses and where

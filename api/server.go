@@ -66,11 +66,24 @@ type Config struct {
 	// address may make before it is slowed to one per 3 seconds (429 with
 	// Retry-After, a right key included); default 20, negative for no limit.
 	AuthFailureBurst int
-	// BodyBytesInFlight bounds the bytes of request bodies being read and
-	// processed at once; a request that would pass it is answered 503 with
-	// Retry-After. Each is counted at its Content-Length, or at the largest
-	// body an operation takes when it has none. Default 32 MiB.
+	// BodyBytesInFlight bounds the bytes of API request bodies being read
+	// and processed at once, counted as they arrive and held until their
+	// request is done; a request that would pass it is answered 503 with
+	// Retry-After. Bodies are read only after the request authenticated.
+	// Default 32 MiB.
 	BodyBytesInFlight int64
+	// BodyReadTimeout is how long a request body may take to arrive, from
+	// the moment the server starts reading it; a slower one is answered
+	// 408 and its connection closed. Default 20s.
+	BodyReadTimeout time.Duration
+	// InboundBytesInFlight bounds the bytes of inbound posts being read
+	// and processed at once, apart from the API's budget; default 16 MiB.
+	InboundBytesInFlight int64
+	// InboundPerPlatform and InboundPerAddress cap the inbound posts of
+	// one platform, and of one client address, in flight at once; a post
+	// past either cap is answered 503 with Retry-After. Defaults 128
+	// and 32.
+	InboundPerPlatform, InboundPerAddress int
 	// Providers are the platform providers by name; default none (no
 	// platform can be created).
 	Providers map[string]platforms.Provider
@@ -102,6 +115,10 @@ type Server struct {
 	touched        touches
 	authFails      authFailures
 	bodies         *semaphore.Weighted
+	// access is the access level of each operation, by its route pattern
+	// ("POST /api/v1/projects/{project}/events").
+	access     map[string]access
+	inboundLim inboundLimits
 }
 
 // Access levels of operations.
@@ -146,6 +163,18 @@ func New(cfg Config) *Server {
 	if cfg.BodyBytesInFlight <= 0 {
 		cfg.BodyBytesInFlight = 32 << 20
 	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = 20 * time.Second
+	}
+	if cfg.InboundBytesInFlight <= 0 {
+		cfg.InboundBytesInFlight = 16 << 20
+	}
+	if cfg.InboundPerPlatform <= 0 {
+		cfg.InboundPerPlatform = 128
+	}
+	if cfg.InboundPerAddress <= 0 {
+		cfg.InboundPerAddress = 32
+	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1:8080"
 	}
@@ -164,6 +193,7 @@ func New(cfg Config) *Server {
 	s.schemas = newSchemaCache(cfg.Store, cfg.CacheTTL, s.now)
 	s.providerClient = cfg.Policy.Client(cfg.SendTimeout)
 	s.bodies = semaphore.NewWeighted(cfg.BodyBytesInFlight)
+	s.inboundLim = newInboundLimits(cfg)
 	s.authFails.burst = cfg.AuthFailureBurst
 	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData,
 		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry})
@@ -196,6 +226,7 @@ func New(cfg Config) *Server {
 	s.registerInbound()
 	s.registerOps()
 	dropUnsentResponses(s.api.OpenAPI())
+	s.access = accessByPattern(s.api.OpenAPI())
 	return s
 }
 
@@ -206,6 +237,9 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 // problems, and records metrics and error logs for every request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	// No answer of this server is to be sniffed as something else: a
+	// provider's handshake echoes what the caller sent.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	info := &reqInfo{}
 	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
 	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -297,6 +331,20 @@ func op(id, method, path, summary string, acc access, status int, tags ...string
 }
 
 const base = "/api/v1"
+
+// accessByPattern maps each operation's route pattern to its access level.
+func accessByPattern(doc *huma.OpenAPI) map[string]access {
+	m := map[string]access{}
+	for path, item := range doc.Paths {
+		for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+			if o != nil {
+				acc, _ := o.Metadata[metaAccess].(access)
+				m[o.Method+" "+path] = acc
+			}
+		}
+	}
+	return m
+}
 
 // dropUnsentResponses removes the 422 that huma declares for operations
 // with input: this server answers validation errors with 400 (see

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/netguard"
@@ -40,9 +41,20 @@ type Provider interface {
 	// Redact returns creds for an answer: every secret value replaced by
 	// hookgate's redaction mark "********", identifiers kept.
 	Redact(creds json.RawMessage) json.RawMessage
-	// Verify checks that an inbound request comes from the provider. A
-	// non-nil Reply is written as the whole answer (a handshake, a PING)
-	// and nothing is stored. An error means 401 and nothing stored.
+	// MaxBody is the largest inbound post the provider sends, in bytes:
+	// the server reads no more of a post, and refuses a longer one with
+	// 413.
+	MaxBody() int64
+	// CheckHeader makes those checks of Verify that need no body: the
+	// proof of origin is there and well formed, a signed timestamp is
+	// fresh, a secret token matches. The server calls it before it reads
+	// a post's body (in.Body is nil then), so that a post without a
+	// plausible signature costs it no memory. An error means 401.
+	CheckHeader(in *Inbound) error
+	// Verify checks that an inbound request comes from the provider,
+	// CheckHeader's checks included. A non-nil Reply is written as the
+	// whole answer (a handshake, a PING) and nothing is stored. An error
+	// means 401 and nothing stored.
 	Verify(in *Inbound) (*Reply, error)
 	// Normalize turns a verified post into events; none is fine (a
 	// delivery receipt the project does not need, for instance, still
@@ -340,6 +352,25 @@ func Scrub(s string, secrets ...string) string {
 		}
 	}
 	return s
+}
+
+// MinSecretLength is the fewest characters of a secret that a user
+// chooses to prove where inbound posts come from (a Telegram webhook
+// secret, a generic source's HMAC secret, password or API key): a shorter
+// one could be guessed.
+const MinSecretLength = 16
+
+// DefaultMaxBody is the largest inbound post a messaging provider sends:
+// their updates are small.
+const DefaultMaxBody = 256 << 10
+
+// CheckSecretLength refuses a chosen secret shorter than MinSecretLength,
+// naming the credential field; the secret itself is never echoed.
+func CheckSecretLength(field, secret string) error {
+	if n := utf8.RuneCountInString(secret); n < MinSecretLength {
+		return Bad(field, nil, "credentials.%s must be at least %d characters (it is %d): a shorter secret can be guessed", field, MinSecretLength, n)
+	}
+	return nil
 }
 
 // Redacted stands in for a secret in answers.

@@ -35,6 +35,7 @@ type serveFlags struct {
 	publicURL     string
 	logLevel      string
 	maxEventBytes int64
+	bodyTimeout   time.Duration
 	drainTimeout  time.Duration
 	sendTimeout   time.Duration
 	lease         time.Duration
@@ -76,6 +77,7 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "base URL of inbound endpoints given to platforms; default http://{addr}")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", api.DefaultMaxEventBytes, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
+	cmd.Flags().DurationVar(&f.bodyTimeout, "body-timeout", 20*time.Second, "how long a request body may take to arrive once the server reads it (at most 2m, the listener's read timeout); a slower one is answered 408")
 	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, such as 127.0.0.1:6060; off when empty")
 	cmd.Flags().BoolVar(&f.pprofRemote, "pprof-allow-remote", false, "let --pprof-addr be an address other than loopback")
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", defaultMetricsAddr, "serve GET /metrics (Prometheus) on this address; off when empty")
@@ -92,6 +94,10 @@ ones in flight, commit accepted events, exit 0.`,
 	return withEnv(cmd)
 }
 
+// readTimeout bounds the reading of a whole request; --body-timeout
+// bounds its body's far below.
+const readTimeout = 2 * time.Minute
+
 func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	log, err := newLogger(cmd.ErrOrStderr(), f.logLevel)
 	if err != nil {
@@ -103,6 +109,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.maxEventBytes <= 0 {
 		return fmt.Errorf("--max-event-bytes must be positive")
+	}
+	if f.bodyTimeout <= 0 || f.bodyTimeout > readTimeout {
+		return fmt.Errorf("--body-timeout (%s) must be above 0 and at most %s", f.bodyTimeout, readTimeout)
 	}
 	if f.retention < time.Hour {
 		return fmt.Errorf("--retention must be at least 1h")
@@ -200,7 +209,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	handler := api.New(api.Config{
 		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,
-		MaxEventBytes: f.maxEventBytes, Version: version, OnEvents: dispatcher.Wake,
+		MaxEventBytes: f.maxEventBytes, BodyReadTimeout: f.bodyTimeout, Version: version, OnEvents: dispatcher.Wake,
 		Sender: sender, SendTimeout: f.sendTimeout, TriggerConcurrency: f.triggerConcurrency,
 		Providers: providers.All(), PublicURL: publicURL, MetricsToken: f.metricsToken,
 	})
@@ -251,7 +260,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
+		ReadTimeout:       readTimeout,
 		// A client that does not read its answer releases it after this.
 		WriteTimeout: 2*f.sendTimeout + time.Minute,
 		IdleTimeout:  2 * time.Minute,

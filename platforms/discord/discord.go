@@ -131,34 +131,54 @@ func (*Provider) Redact(raw json.RawMessage) json.RawMessage {
 	return b
 }
 
-// Verify checks the Ed25519 signature Discord puts on every interaction
-// and answers its PING. Discord checks a new endpoint by also sending
-// badly signed posts and expecting a 401, so every doubt is an error.
-func (*Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
+// MaxBody is 256 KiB: an interaction with its resolved objects.
+func (*Provider) MaxBody() int64 { return platforms.DefaultMaxBody }
+
+// CheckHeader refuses a post without a well-formed Ed25519 signature and
+// a fresh timestamp, before its body is read.
+func (p *Provider) CheckHeader(in *platforms.Inbound) error {
+	_, _, _, err := p.header(in)
+	return err
+}
+
+// header makes the checks that need no body and returns the public key,
+// the signature and the signed timestamp.
+func (*Provider) header(in *platforms.Inbound) (ed25519.PublicKey, []byte, string, error) {
 	if in.Method != http.MethodPost {
-		return nil, fmt.Errorf("discord: interactions are POSTed, not %s", in.Method)
+		return nil, nil, "", fmt.Errorf("discord: interactions are POSTed, not %s", in.Method)
 	}
 	c, err := load(in.Platform)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	key, err := publicKey(c.PublicKey)
 	if err != nil {
-		return nil, errors.New("discord: the stored public key is not an Ed25519 key")
+		return nil, nil, "", errors.New("discord: the stored public key is not an Ed25519 key")
 	}
 	sigHex := in.Header.Get("X-Signature-Ed25519")
 	if sigHex == "" {
-		return nil, errors.New("discord: no X-Signature-Ed25519 header")
+		return nil, nil, "", errors.New("discord: no X-Signature-Ed25519 header")
 	}
 	sig, err := hex.DecodeString(sigHex)
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, errors.New("discord: X-Signature-Ed25519 is not a hex Ed25519 signature")
+		return nil, nil, "", errors.New("discord: X-Signature-Ed25519 is not a hex Ed25519 signature")
 	}
 	ts := in.Header.Get("X-Signature-Timestamp")
 	if ts == "" {
-		return nil, errors.New("discord: no X-Signature-Timestamp header")
+		return nil, nil, "", errors.New("discord: no X-Signature-Timestamp header")
 	}
 	if err := platforms.Fresh("X-Signature-Timestamp", ts, in.Now, window); err != nil {
+		return nil, nil, "", err
+	}
+	return key, sig, ts, nil
+}
+
+// Verify checks the Ed25519 signature Discord puts on every interaction
+// and answers its PING. Discord checks a new endpoint by also sending
+// badly signed posts and expecting a 401, so every doubt is an error.
+func (p *Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
+	key, sig, ts, err := p.header(in)
+	if err != nil {
 		return nil, err
 	}
 	msg := make([]byte, 0, len(ts)+len(in.Body))

@@ -179,7 +179,59 @@ func (provider) CheckCredentials(creds json.RawMessage) (json.RawMessage, error)
 	if err != nil {
 		return nil, err
 	}
+	// Chosen secrets must resist guessing. Only new credentials are
+	// checked: a platform stored before the rule keeps verifying.
+	var field, secret string
+	switch {
+	case c.stored.Preset != "":
+		field, secret = "secret", c.secret
+	case c.scheme == schemeHMAC:
+		field, secret = "verification.secret", c.secret
+	case c.scheme == schemeBasic:
+		field, secret = "verification.password", c.password
+	case c.scheme == schemeAPIKey:
+		field, secret = "verification.key", c.key
+	}
+	if field != "" {
+		if err := platforms.CheckSecretLength(field, secret); err != nil {
+			return nil, err
+		}
+	}
 	return json.Marshal(c.stored)
+}
+
+// MaxBody is the largest event Hookgate takes, 1 MiB: a source's post is
+// one event.
+func (provider) MaxBody() int64 { return 1 << 20 }
+
+// CheckHeader refuses, before the body is read, a post without the
+// configured signature header, or with wrong basic credentials or API
+// key (which need no body, so this is their whole check).
+func (provider) CheckHeader(in *platforms.Inbound) error {
+	if in == nil {
+		return errors.New("no request")
+	}
+	if in.Method != http.MethodPost {
+		return errors.New("only POST is accepted")
+	}
+	c, err := configOf(in.Platform)
+	if err != nil {
+		return err
+	}
+	switch c.scheme {
+	case schemeHMAC, schemeStripe:
+		if in.Header.Get(c.header) == "" {
+			return fmt.Errorf("no %s header", c.header)
+		}
+	case schemeBasic:
+		return c.verifyBasic(in.Header)
+	case schemeAPIKey:
+		return c.verifyAPIKey(in.Header)
+	case schemeNone:
+	default:
+		return errors.New("no verification is configured")
+	}
+	return nil
 }
 
 func parse(raw json.RawMessage) (*config, error) {

@@ -135,35 +135,55 @@ func (*Provider) Redact(raw json.RawMessage) json.RawMessage {
 	return b
 }
 
-// Verify checks Slack's v0 signature and answers the url_verification
-// challenge and the slash-command ssl_check. Slack signs those too, so
-// they are answered only once the signature holds.
-func (*Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
+// MaxBody is 256 KiB: Slack's events and interactions are small.
+func (*Provider) MaxBody() int64 { return platforms.DefaultMaxBody }
+
+// CheckHeader refuses a post without a fresh timestamp and a well-formed
+// v0 signature, before its body is read.
+func (p *Provider) CheckHeader(in *platforms.Inbound) error {
+	_, _, _, err := p.header(in)
+	return err
+}
+
+// header makes the checks that need no body and returns the credentials,
+// the signed timestamp and the signature's MAC.
+func (*Provider) header(in *platforms.Inbound) (*credentials, string, []byte, error) {
 	if in.Method != http.MethodPost {
-		return nil, fmt.Errorf("slack: requests are POSTed, not %s", in.Method)
+		return nil, "", nil, fmt.Errorf("slack: requests are POSTed, not %s", in.Method)
 	}
 	c, err := load(in.Platform)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
 	ts := in.Header.Get("X-Slack-Request-Timestamp")
 	if ts == "" {
-		return nil, errors.New("slack: no X-Slack-Request-Timestamp header")
+		return nil, "", nil, errors.New("slack: no X-Slack-Request-Timestamp header")
 	}
 	if err := platforms.Fresh("X-Slack-Request-Timestamp", ts, in.Now, window); err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
 	sig := in.Header.Get("X-Slack-Signature")
 	if sig == "" {
-		return nil, errors.New("slack: no X-Slack-Signature header")
+		return nil, "", nil, errors.New("slack: no X-Slack-Signature header")
 	}
 	hexMAC, ok := strings.CutPrefix(sig, "v0=")
 	if !ok {
-		return nil, errors.New("slack: X-Slack-Signature is not a v0 signature")
+		return nil, "", nil, errors.New("slack: X-Slack-Signature is not a v0 signature")
 	}
 	got, err := hex.DecodeString(hexMAC)
 	if err != nil || len(got) != sha256.Size {
-		return nil, errors.New("slack: X-Slack-Signature is not a hex HMAC-SHA256")
+		return nil, "", nil, errors.New("slack: X-Slack-Signature is not a hex HMAC-SHA256")
+	}
+	return c, ts, got, nil
+}
+
+// Verify checks Slack's v0 signature and answers the url_verification
+// challenge and the slash-command ssl_check. Slack signs those too, so
+// they are answered only once the signature holds.
+func (p *Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
+	c, ts, got, err := p.header(in)
+	if err != nil {
+		return nil, err
 	}
 	if !platforms.EqualMAC(got, sign(c.SigningSecret, ts, in.Body)) {
 		return nil, errors.New("slack: the signature does not match")

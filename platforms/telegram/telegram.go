@@ -115,6 +115,11 @@ func (*Provider) CheckCredentials(creds json.RawMessage) (json.RawMessage, error
 	if err != nil {
 		return nil, err
 	}
+	if cr.WebhookSecret != "" {
+		if err := platforms.CheckSecretLength("webhookSecret", cr.WebhookSecret); err != nil {
+			return nil, err
+		}
+	}
 	return json.Marshal(cr)
 }
 
@@ -136,32 +141,42 @@ func (*Provider) Redact(creds json.RawMessage) json.RawMessage {
 	return b
 }
 
-// Verify accepts a POST whose secret token header is the platform's
+// MaxBody is 256 KiB: an update is a message of at most 4,096
+// characters with its metadata.
+func (*Provider) MaxBody() int64 { return platforms.DefaultMaxBody }
+
+// CheckHeader accepts a POST whose secret token header is the platform's
 // webhook secret. A platform never registered has no secret, and then
-// nothing proves a post's origin: it is refused.
-func (*Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
+// nothing proves a post's origin: it is refused. Telegram does not sign
+// the body, so this is the whole verification.
+func (*Provider) CheckHeader(in *platforms.Inbound) error {
 	if in.Method != http.MethodPost {
-		return nil, fmt.Errorf("telegram: method %q: Telegram only posts", in.Method)
+		return fmt.Errorf("telegram: method %q: Telegram only posts", in.Method)
 	}
 	cr, err := load(in.Platform)
 	if err != nil {
-		return nil, fmt.Errorf("telegram: stored credentials: %w", err)
+		return fmt.Errorf("telegram: stored credentials: %w", err)
 	}
 	if cr.WebhookSecret == "" {
-		return nil, errors.New("telegram: no webhookSecret: the platform was never registered")
+		return errors.New("telegram: no webhookSecret: the platform was never registered")
 	}
 	got := in.Header.Values(SecretHeader)
 	switch {
 	case len(got) == 0:
-		return nil, errors.New("telegram: no " + SecretHeader + " header")
+		return errors.New("telegram: no " + SecretHeader + " header")
 	case len(got) > 1:
 		// Telegram sends one; which of several a proxy would pick is
 		// anyone's guess.
-		return nil, errors.New("telegram: more than one " + SecretHeader + " header")
+		return errors.New("telegram: more than one " + SecretHeader + " header")
 	case !platforms.Equal(got[0], cr.WebhookSecret):
-		return nil, errors.New("telegram: wrong " + SecretHeader)
+		return errors.New("telegram: wrong " + SecretHeader)
 	}
-	return nil, nil
+	return nil
+}
+
+// Verify is CheckHeader: the secret token is Telegram's only proof.
+func (p *Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
+	return nil, p.CheckHeader(in)
 }
 
 // update is the part of a Telegram Update that Normalize reads.

@@ -173,7 +173,11 @@ func (*Provider) CheckCredentials(creds json.RawMessage) (json.RawMessage, error
 	if err != nil {
 		return nil, err
 	}
-	if cr.VerifyToken == "" {
+	if cr.VerifyToken != "" {
+		if err := platforms.CheckSecretLength("verifyToken", cr.VerifyToken); err != nil {
+			return nil, err
+		}
+	} else {
 		b := make([]byte, 24)
 		_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms.
 		cr.VerifyToken = base64.RawURLEncoding.EncodeToString(b)
@@ -202,36 +206,64 @@ func (*Provider) Redact(creds json.RawMessage) json.RawMessage {
 // numbers.
 const maxChallenge = 256
 
-// Verify answers Meta's GET handshake with hub.challenge when it carries
-// the verify token, and accepts a POST whose X-Hub-Signature-256 is the
-// HMAC-SHA256 of its body under the app secret.
-func (*Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
+// MaxBody is 3 MiB, the largest notification Meta documents: it may
+// batch many changes in one post.
+func (*Provider) MaxBody() int64 { return 3 << 20 }
+
+// CheckHeader refuses, before the body is read, a GET that is not the
+// subscription handshake with the right verify token, and a POST without
+// one well-formed X-Hub-Signature-256.
+func (p *Provider) CheckHeader(in *platforms.Inbound) error {
+	cr, _, err := p.header(in)
+	if err == nil && in.Method == http.MethodGet {
+		_, err = handshake(cr, in.Query)
+	}
+	return err
+}
+
+// header makes the checks that need no body and returns the credentials
+// and, for a POST, the signature's MAC.
+func (*Provider) header(in *platforms.Inbound) (*credentials, []byte, error) {
 	if in.Method != http.MethodGet && in.Method != http.MethodPost {
-		return nil, fmt.Errorf("whatsapp: method %q: Meta only gets and posts", in.Method)
+		return nil, nil, fmt.Errorf("whatsapp: method %q: Meta only gets and posts", in.Method)
 	}
 	cr, err := load(in.Platform)
 	if err != nil {
-		return nil, fmt.Errorf("whatsapp: stored credentials: %w", err)
+		return nil, nil, fmt.Errorf("whatsapp: stored credentials: %w", err)
 	}
 	if in.Method == http.MethodGet {
-		return handshake(cr, in.Query)
+		return cr, nil, nil
 	}
 	sigs := in.Header.Values(SignatureHeader)
 	switch {
 	case len(sigs) == 0:
-		return nil, errors.New("whatsapp: no " + SignatureHeader + " header")
+		return nil, nil, errors.New("whatsapp: no " + SignatureHeader + " header")
 	case len(sigs) > 1:
 		// Meta sends one; which of several a proxy would pick is anyone's
 		// guess.
-		return nil, errors.New("whatsapp: more than one " + SignatureHeader + " header")
+		return nil, nil, errors.New("whatsapp: more than one " + SignatureHeader + " header")
 	}
 	hexSig, ok := strings.CutPrefix(sigs[0], "sha256=")
 	if !ok {
-		return nil, errors.New("whatsapp: " + SignatureHeader + " is not sha256=<hex>")
+		return nil, nil, errors.New("whatsapp: " + SignatureHeader + " is not sha256=<hex>")
 	}
 	got, err := hex.DecodeString(hexSig)
 	if err != nil || len(got) != sha256.Size {
-		return nil, errors.New("whatsapp: " + SignatureHeader + " is not sha256=<hex>")
+		return nil, nil, errors.New("whatsapp: " + SignatureHeader + " is not sha256=<hex>")
+	}
+	return cr, got, nil
+}
+
+// Verify answers Meta's GET handshake with hub.challenge when it carries
+// the verify token, and accepts a POST whose X-Hub-Signature-256 is the
+// HMAC-SHA256 of its body under the app secret.
+func (p *Provider) Verify(in *platforms.Inbound) (*platforms.Reply, error) {
+	cr, got, err := p.header(in)
+	if err != nil {
+		return nil, err
+	}
+	if in.Method == http.MethodGet {
+		return handshake(cr, in.Query)
 	}
 	mac := hmac.New(sha256.New, []byte(cr.AppSecret))
 	mac.Write(in.Body)
