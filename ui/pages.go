@@ -237,7 +237,7 @@ type webhookView struct {
 }
 
 func (u *UI) webhookPage(w http.ResponseWriter, r *http.Request, se *session) error {
-	return u.showWebhook(w, r, se, r.PathValue("id"), r.URL.Query().Get("done"), nil)
+	return u.showWebhook(w, r, se, r.PathValue("id"), doneText(r), nil)
 }
 
 // showWebhook renders a webhook's page, with a message and, when given,
@@ -272,24 +272,23 @@ func orID(wh *client.Webhook) string {
 func (u *UI) webhookAction(w http.ResponseWriter, r *http.Request, se *session) error {
 	project, id, action := r.PathValue("project"), r.PathValue("id"), r.PathValue("action")
 	ctx := r.Context()
-	var done string
+	var d done
 	switch action {
 	case "activate":
 		if _, err := se.c.ActivateWebhook(ctx, project, id); err != nil {
 			return err
 		}
-		done = "Activated: paused deliveries resume."
+		d = doneActivated
 	case "deactivate":
 		if _, err := se.c.DeactivateWebhook(ctx, project, id); err != nil {
 			return err
 		}
-		done = "Deactivated: pending deliveries wait, paused."
+		d = doneDeactivated
 	case "test":
-		d, err := se.c.TestWebhook(ctx, project, id)
-		if err != nil {
+		if _, err := se.c.TestWebhook(ctx, project, id); err != nil {
 			return err
 		}
-		done = "Sent a webhook.test event: delivery " + d.ID + "."
+		d = doneTested
 	case "reveal-secret":
 		sec, err := se.c.GetWebhookSecret(ctx, project, id)
 		if err != nil {
@@ -307,15 +306,14 @@ func (u *UI) webhookAction(w http.ResponseWriter, r *http.Request, se *session) 
 		if err != nil {
 			return err
 		}
-		rec, err := se.c.RecoverWebhook(ctx, project, id, since)
-		if err != nil {
+		if _, err := se.c.RecoverWebhook(ctx, project, id, since); err != nil {
 			return err
 		}
-		done = fmt.Sprintf("Recovering: %d failed deliveries queued again, %d missed ones created.", rec.Requeued, rec.Created)
+		d = doneRecovering
 	default:
 		return &client.Error{Status: http.StatusNotFound, Title: "Not Found", Detail: "no such action: " + action}
 	}
-	redirectDone(w, r, project, "webhooks/"+url.PathEscape(id), done)
+	redirectDone(w, r, project, "webhooks/"+url.PathEscape(id), d)
 	return nil
 }
 
@@ -377,7 +375,7 @@ func (u *UI) deliveryPage(w http.ResponseWriter, r *http.Request, se *session) e
 	if err != nil {
 		return err
 	}
-	u.render(w, http.StatusOK, "delivery", view{Title: "Delivery", Session: se, Project: project, Flash: r.URL.Query().Get("done"),
+	u.render(w, http.StatusOK, "delivery", view{Title: "Delivery", Session: se, Project: project, Flash: doneText(r),
 		Data: deliveryView{Delivery: d, Attempts: atts}})
 	return nil
 }
@@ -387,7 +385,7 @@ func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, se *session) 
 	if _, err := se.c.RetryDelivery(r.Context(), project, id); err != nil {
 		return err
 	}
-	redirectDone(w, r, project, "deliveries/"+url.PathEscape(id), "Queued for one more attempt now.")
+	redirectDone(w, r, project, "deliveries/"+url.PathEscape(id), doneRetried)
 	return nil
 }
 
@@ -434,7 +432,7 @@ type platformsView struct {
 }
 
 func (u *UI) platformsPage(w http.ResponseWriter, r *http.Request, se *session) error {
-	return u.showPlatforms(w, r, se, r.URL.Query().Get("done"))
+	return u.showPlatforms(w, r, se, doneText(r))
 }
 
 func (u *UI) showPlatforms(w http.ResponseWriter, r *http.Request, se *session, flash string) error {
@@ -455,29 +453,22 @@ func (u *UI) createPlatform(w http.ResponseWriter, r *http.Request, se *session)
 	if !json.Valid([]byte(creds)) {
 		return &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: `the credentials must be a JSON object, such as {"botToken": "…"}`, Parameter: "credentials"}
 	}
-	p, err := se.c.CreatePlatform(r.Context(), project, client.PlatformCreate{Provider: r.PostFormValue("provider"),
-		Name: strings.TrimSpace(r.PostFormValue("name")), Credentials: json.RawMessage(creds)})
-	if err != nil {
+	if _, err := se.c.CreatePlatform(r.Context(), project, client.PlatformCreate{Provider: r.PostFormValue("provider"),
+		Name: strings.TrimSpace(r.PostFormValue("name")), Credentials: json.RawMessage(creds)}); err != nil {
 		return err
 	}
-	redirectDone(w, r, project, "platforms", "Connected "+p.Provider+" platform "+p.ID+".")
+	redirectDone(w, r, project, "platforms", doneConnected)
 	return nil
 }
 
 // registerPlatform registers the inbound URL with the platform.
 func (u *UI) registerPlatform(w http.ResponseWriter, r *http.Request, se *session) error {
 	project, id := r.PathValue("project"), r.PathValue("id")
-	reg, err := se.c.RegisterPlatformWebhook(r.Context(), project, id)
-	if err != nil {
+	if _, err := se.c.RegisterPlatformWebhook(r.Context(), project, id); err != nil {
 		return err
 	}
-	redirectDone(w, r, project, "platforms", "Registered "+reg.InboundURL+" with "+reg.Provider+".")
+	redirectDone(w, r, project, "platforms", doneRegistered)
 	return nil
-}
-
-// redirectDone sends the browser to a page of the project, which shows msg.
-func redirectDone(w http.ResponseWriter, r *http.Request, project, page, msg string) {
-	http.Redirect(w, r, "/ui/p/"+url.PathEscape(project)+"/"+page+"?done="+url.QueryEscape(msg), http.StatusSeeOther)
 }
 
 // formTimeLayout is the value of a datetime-local input; the pages read it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -238,7 +239,7 @@ func TestFormsAndSignOut(t *testing.T) {
 	if after, _ := admin.GetWebhookSecret(ctx, "shop", "billing"); after.Secret == before.Secret || after.PreviousSecretExpiresAt.IsZero() {
 		t.Fatalf("rotate-secret: %+v", after)
 	}
-	if st, loc, _ := b.post("/ui/p/shop/webhooks/billing/recover", url.Values{"csrf": {token}, "since": {time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")}}, srv.URL); st != http.StatusSeeOther || !strings.Contains(loc, "Recovering") {
+	if st, loc, _ := b.post("/ui/p/shop/webhooks/billing/recover", url.Values{"csrf": {token}, "since": {time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")}}, srv.URL); st != http.StatusSeeOther || loc != "/ui/p/shop/webhooks/billing?done=recovering" {
 		t.Fatalf("recover: %d %q", st, loc)
 	}
 	if st, _, page := b.post("/ui/p/shop/webhooks/billing/recover", url.Values{"csrf": {token}, "since": {"yesterday"}}, srv.URL); st != 400 || !strings.Contains(page, "(since)") {
@@ -304,8 +305,12 @@ func TestRetryAFailedDelivery(t *testing.T) {
 			t.Fatalf("webhooks page without the failures:\n%s", hooks)
 		}
 		healthy.Store(true)
-		if st, _, _ := b.post("/ui/p/shop/deliveries/"+dl+"/retry", url.Values{"csrf": {csrfOf(t, page)}}, srv.URL); st != http.StatusSeeOther {
-			t.Fatalf("retry: %d", st)
+		st, loc, _ := b.post("/ui/p/shop/deliveries/"+dl+"/retry", url.Values{"csrf": {csrfOf(t, page)}}, srv.URL)
+		if st != http.StatusSeeOther || loc != "/ui/p/shop/deliveries/"+dl+"?done=retried" {
+			t.Fatalf("retry: %d %q", st, loc)
+		}
+		if _, _, page := b.get(loc); !strings.Contains(page, `<p class="flash" role="status">Queued for one more attempt now.</p>`) {
+			t.Fatalf("the delivery page after retry says nothing:\n%s", page)
 		}
 		eventually(t, "the retried delivery to succeed", func() bool {
 			_, _, page := b.get("/ui/p/shop/deliveries/" + dl)
@@ -356,7 +361,7 @@ func TestEventsAndPlatforms(t *testing.T) {
 		t.Fatalf("bad credentials: %d", st)
 	}
 	creds := fmt.Sprintf(`{"botToken": %q}`, apitest.BotToken)
-	if st, loc, _ := b.post("/ui/p/shop/platforms", url.Values{"csrf": {token}, "provider": {"telegram"}, "name": {"support"}, "credentials": {creds}}, srv.URL); st != http.StatusSeeOther || !strings.Contains(loc, "Connected") {
+	if st, loc, _ := b.post("/ui/p/shop/platforms", url.Values{"csrf": {token}, "provider": {"telegram"}, "name": {"support"}, "credentials": {creds}}, srv.URL); st != http.StatusSeeOther || loc != "/ui/p/shop/platforms?done=connected" {
 		t.Fatalf("connect: %d %q", st, loc)
 	}
 	tg := apitest.NewFakeTelegram(t)
@@ -364,7 +369,7 @@ func TestEventsAndPlatforms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, loc, _ := b.post("/ui/p/shop/platforms/"+p.ID+"/register-webhook", url.Values{"csrf": {token}}, srv.URL); st != http.StatusSeeOther || !strings.Contains(loc, "Registered") {
+	if st, loc, _ := b.post("/ui/p/shop/platforms/"+p.ID+"/register-webhook", url.Values{"csrf": {token}}, srv.URL); st != http.StatusSeeOther || loc != "/ui/p/shop/platforms?done=registered" {
 		t.Fatalf("register-webhook: %d %q", st, loc)
 	}
 	if tg.Registered() == "" {
@@ -401,4 +406,75 @@ func TestSignInIsRateLimited(t *testing.T) {
 	if loc := b.signIn(apitest.AdminKey); loc != "/ui/projects" {
 		t.Fatalf("the right key after the limit: %q", loc)
 	}
+}
+
+// Issue 21, item 4: ?done= on a page is a code the server chose; the page
+// shows that code's fixed text, and nothing of a text or code it does not
+// use, so a link cannot put words such as "re-enter your admin key at …"
+// in the dashboard's status banner.
+func TestDoneShowsOnlyTheServersMessages(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv := apitest.New(t, engine)
+		admin, _ := client.New(srv.URL, apitest.AdminKey)
+		ctx := context.Background()
+		if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Shop", Slug: "shop"}); err != nil {
+			t.Fatal(err)
+		}
+		wh, err := admin.CreateWebhook(ctx, "shop", client.WebhookCreate{URL: "http://127.0.0.1:9/x", UID: "orders"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := admin.TestWebhook(ctx, "shop", wh.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser(t, srv.URL)
+		b.signIn(apitest.AdminKey)
+
+		const injected = "Session expired: re-enter your admin key at https://evil.invalid/login"
+		for _, page := range []string{"webhooks/orders", "platforms", "deliveries/" + d.ID, "webhooks", "deliveries", "events"} {
+			for _, v := range []string{injected, "recovering " + injected, "<b>activated</b>", "Activated"} {
+				st, _, body := b.get("/ui/p/shop/" + page + "?done=" + url.QueryEscape(v))
+				if st != http.StatusOK || strings.Contains(body, `class="flash"`) || strings.Contains(body, "evil.invalid") || strings.Contains(body, "re-enter") {
+					t.Errorf("%s?done=%q: %d, the page shows it:\n%s", page, v, st, body)
+				}
+			}
+		}
+
+		// Each form's code, followed, shows its own text.
+		_, _, page := b.get("/ui/p/shop/webhooks/orders")
+		token := csrfOf(t, page)
+		since := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")
+		tg := apitest.NewFakeTelegram(t)
+		creds := fmt.Sprintf(`{"botToken": %q}`, apitest.BotToken)
+		p, err := admin.CreatePlatform(ctx, "shop", client.PlatformCreate{Provider: "telegram", Name: "bot", Credentials: json.RawMessage(creds), APIBaseURL: tg.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			action string
+			form   url.Values
+			code   string
+			text   string
+		}{
+			{"webhooks/orders/deactivate", nil, "deactivated", "Deactivated: pending deliveries wait, paused."},
+			{"webhooks/orders/activate", nil, "activated", "Activated: paused deliveries resume."},
+			{"webhooks/orders/test", nil, "tested", "Sent a webhook.test event: its delivery is listed below."},
+			{"webhooks/orders/recover", url.Values{"since": {since}}, "recovering", "Recovering: the deliveries failed since that time are queued again, and the missed ones created."},
+			{"platforms", url.Values{"provider": {"telegram"}, "credentials": {creds}}, "connected", "Connected: the platform is listed below."},
+			{"platforms/" + p.ID + "/register-webhook", nil, "registered", "Registered Hookgate's inbound URL with the platform."},
+		} {
+			form := url.Values{"csrf": {token}}
+			for k, v := range tc.form {
+				form[k] = v
+			}
+			st, loc, body := b.post("/ui/p/shop/"+tc.action, form, srv.URL)
+			if st != http.StatusSeeOther || !strings.HasSuffix(loc, "?done="+tc.code) {
+				t.Fatalf("%s: %d %q\n%s", tc.action, st, loc, body)
+			}
+			if _, _, page := b.get(loc); !strings.Contains(page, `<p class="flash" role="status">`+html.EscapeString(tc.text)+`</p>`) {
+				t.Errorf("%s: the page at %s does not say %q:\n%s", tc.action, loc, tc.text, page)
+			}
+		}
+	})
 }
