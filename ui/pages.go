@@ -109,8 +109,8 @@ func (u *UI) form(fn func(w http.ResponseWriter, r *http.Request, se *session) e
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if !checkForm(r, se) {
-			u.render(w, http.StatusForbidden, "error", view{Title: "Refused", Session: se, Error: "This form was not sent from this dashboard (its CSRF token is missing or wrong). Reload the page and try again."})
+		if !u.checkForm(r, se) {
+			u.render(w, http.StatusForbidden, "error", view{Title: "Refused", Session: se, Error: "This form was not sent from this dashboard (it came from another address, or its CSRF token is missing or wrong). Reload the page and try again."})
 			return
 		}
 		if err := fn(w, r, se); err != nil {
@@ -149,11 +149,16 @@ func (u *UI) signInPage(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) signInPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if o := r.Header.Get("Origin"); o != "" {
-		if ou, err := url.Parse(o); err != nil || ou.Host != r.Host {
-			u.render(w, http.StatusForbidden, "signin", view{Title: "Sign in", Error: "Sign in from this dashboard's own page."})
-			return
-		}
+	if !u.fromHere(r) {
+		u.render(w, http.StatusForbidden, "signin", view{Title: "Sign in", Error: "Sign in from this dashboard's own page."})
+		return
+	}
+	if o, _ := statedOrigin(r); u.dropsSecureCookie(o) {
+		// The browser would not keep the cookie: say why instead of
+		// sending it back to this page signed out.
+		u.render(w, http.StatusForbidden, "signin", view{Title: "Sign in", Error: "This dashboard signs in over HTTPS only (its session cookie is Secure): " +
+			"open it at its https:// address, behind a TLS proxy with --public-url https://…, or on the server's own machine at http://127.0.0.1."})
+		return
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	if key == "" {

@@ -20,7 +20,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -34,6 +36,27 @@ var assets embed.FS
 // CookieName is the session cookie's name.
 const CookieName = "hookgate_session"
 
+// SecureCookie reports whether the session cookie is marked Secure for a
+// dashboard served at publicURL: always, unless publicURL is plain http on
+// a loopback host (127.0.0.0/8, ::1 or localhost), a server used on its own
+// machine without TLS. Browsers count such addresses as secure contexts
+// and keep a Secure cookie there too, but other clients may not. Behind a
+// TLS-terminating proxy the server itself speaks plain HTTP, so the public
+// URL, not the connection, decides: a public http URL gets a Secure cookie
+// as well, and the dashboard then works over HTTPS only.
+func SecureCookie(publicURL string) bool {
+	pu, err := url.Parse(publicURL)
+	if err != nil || pu.Scheme != "http" {
+		return true
+	}
+	host := strings.ToLower(pu.Hostname())
+	if host == "localhost" {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return err != nil || !a.IsLoopback()
+}
+
 // DefaultSessionTTL is how long a session lasts by default.
 const DefaultSessionTTL = 12 * time.Hour
 
@@ -46,9 +69,12 @@ type Config struct {
 	// SessionTTL is how long a session lasts from sign-in; default
 	// DefaultSessionTTL.
 	SessionTTL time.Duration
-	// SecureCookie marks the cookie Secure (sent over HTTPS only): set it
-	// when the dashboard is served over HTTPS.
-	SecureCookie bool
+	// PublicURL is the address browsers open the dashboard at (serve's
+	// --public-url, or its default http://{addr}). Forms are accepted from
+	// its origin (see fromHere), and the session cookie is Secure unless it
+	// is plain http on a loopback host (see SecureCookie). Empty: forms are
+	// judged by the request's own origin, and the cookie is Secure.
+	PublicURL string
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -59,6 +85,10 @@ type UI struct {
 	cfg   Config
 	mux   *http.ServeMux
 	pages map[string]*template.Template
+	// publicOrigin is PublicURL's origin ("" without one); secure marks
+	// the session cookie Secure.
+	publicOrigin string
+	secure       bool
 }
 
 // New builds the dashboard.
@@ -72,7 +102,8 @@ func New(cfg Config) *UI {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	u := &UI{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	u := &UI{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{},
+		publicOrigin: originOfURL(cfg.PublicURL), secure: SecureCookie(cfg.PublicURL)}
 	for _, name := range []string{"signin", "projects", "webhooks", "webhook", "deliveries", "delivery", "events", "platforms", "live", "error"} {
 		u.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -145,7 +176,7 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request, key string) (string,
 	if err := u.cfg.Store.CreateSession(r.Context(), se); err != nil {
 		return "", err
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/ui/", HttpOnly: true, Secure: u.cfg.SecureCookie,
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/ui/", HttpOnly: true, Secure: u.secure,
 		SameSite: http.SameSiteStrictMode, Expires: se.ExpiresAt, MaxAge: int(u.cfg.SessionTTL.Seconds())})
 	if id.Admin {
 		return "/ui/projects", nil
@@ -158,18 +189,15 @@ func (u *UI) signOut(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(CookieName); err == nil {
 		_ = u.cfg.Store.DeleteSession(r.Context(), tokenHash(ck.Value), u.cfg.Now())
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/ui/", HttpOnly: true, Secure: u.cfg.SecureCookie,
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/ui/", HttpOnly: true, Secure: u.secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 }
 
-// checkForm checks a state-changing request: its CSRF token is the
-// session's, and its Origin, when sent, is this server.
-func checkForm(r *http.Request, se *session) bool {
-	if o := r.Header.Get("Origin"); o != "" {
-		ou, err := url.Parse(o)
-		if err != nil || ou.Host != r.Host {
-			return false
-		}
+// checkForm checks a state-changing request: it comes from this dashboard
+// (fromHere), and its CSRF token is the session's.
+func (u *UI) checkForm(r *http.Request, se *session) bool {
+	if !u.fromHere(r) {
+		return false
 	}
 	got := r.PostFormValue("csrf")
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(se.CSRF)) == 1

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"regexp"
 	"strings"
@@ -16,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 	"github.com/hookgate/hookgate/ui"
 )
@@ -49,11 +53,19 @@ func (b *browser) get(path string) (int, string, string) {
 // post sends a form, with an Origin header unless origin is "-".
 func (b *browser) post(path string, form url.Values, origin string) (int, string, string) {
 	b.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	h := http.Header{}
 	if origin != "-" {
-		req.Header.Set("Origin", origin)
+		h.Set("Origin", origin)
 	}
+	return b.postWith(path, form, h)
+}
+
+// postWith sends a form with the given headers.
+func (b *browser) postWith(path string, form url.Values, h http.Header) (int, string, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	req.Header = h.Clone()
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	res, err := b.hc.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
@@ -475,6 +487,214 @@ func TestDoneShowsOnlyTheServersMessages(t *testing.T) {
 			if _, _, page := b.get(loc); !strings.Contains(page, `<p class="flash" role="status">`+html.EscapeString(tc.text)+`</p>`) {
 				t.Errorf("%s: the page at %s does not say %q:\n%s", tc.action, loc, tc.text, page)
 			}
+		}
+	})
+}
+
+// dashboard is the API and the dashboard on a new store of engine, the
+// dashboard told that browsers open it at publicURL.
+func dashboard(t *testing.T, engine, publicURL string) http.Handler {
+	t.Helper()
+	store := sqltest.Open(t, engine)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := api.New(api.Config{Store: store, AdminKey: apitest.AdminKey, Policy: netguard.New(nil), Logger: quiet})
+	h.Mount("/ui/", ui.New(ui.Config{API: h, Store: store, Logger: quiet, PublicURL: publicURL}))
+	return h
+}
+
+// dashboardAt serves a dashboard on loopback, over TLS (the test server's
+// certificate) when overTLS, with the public URL publicURL(its address).
+func dashboardAt(t *testing.T, engine string, overTLS bool, publicURL func(addr string) string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = dashboard(t, engine, publicURL(srv.Listener.Addr().String()))
+	if overTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// behindTLSProxy serves a dashboard over plain HTTP behind a
+// TLS-terminating reverse proxy on loopback, which passes the browser's
+// Host on when passHost (else names the dashboard's own address, as
+// nginx does by default); the dashboard's public URL is the proxy's. It
+// returns the proxy.
+func behindTLSProxy(t *testing.T, engine string, passHost bool) *httptest.Server {
+	t.Helper()
+	proxy := httptest.NewUnstartedServer(nil)
+	backend := httptest.NewServer(dashboard(t, engine, "https://"+proxy.Listener.Addr().String()))
+	t.Cleanup(backend.Close)
+	target, _ := url.Parse(backend.URL)
+	proxy.Config.Handler = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		if passHost {
+			r.Out.Host = r.In.Host
+		}
+	}}
+	proxy.StartTLS()
+	t.Cleanup(proxy.Close)
+	return proxy
+}
+
+// browserOf is a browser for srv, trusting its certificate.
+func browserOf(t *testing.T, srv *httptest.Server) *browser {
+	b := newBrowser(t, srv.URL)
+	b.hc.Transport = srv.Client().Transport
+	return b
+}
+
+// otherScheme is srv's origin over the other scheme, the same host and
+// port.
+func otherScheme(srv *httptest.Server) string {
+	if strings.HasPrefix(srv.URL, "https://") {
+		return "http://" + srv.Listener.Addr().String()
+	}
+	return "https://" + srv.Listener.Addr().String()
+}
+
+// Issue 21, item 11: the dashboard's Origin check compares the scheme too.
+// A form (sign-in or any other) posted from http://host is refused by a
+// dashboard at https://host, and the reverse, whether the dashboard is
+// served over TLS itself, over plain HTTP, or behind a TLS-terminating
+// proxy named by its public URL; without an Origin, the Referer's origin
+// is judged alike.
+func TestFormOriginIncludesTheScheme(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		noURL := func(string) string { return "" }
+		for name, start := range map[string]func(t *testing.T) *httptest.Server{
+			"plain HTTP, no public URL": func(t *testing.T) *httptest.Server { return dashboardAt(t, engine, false, noURL) },
+			"plain HTTP at its public URL": func(t *testing.T) *httptest.Server {
+				return dashboardAt(t, engine, false, func(a string) string { return "http://" + a })
+			},
+			"HTTPS, no public URL": func(t *testing.T) *httptest.Server { return dashboardAt(t, engine, true, noURL) },
+			"HTTPS at its public URL": func(t *testing.T) *httptest.Server {
+				return dashboardAt(t, engine, true, func(a string) string { return "https://" + a })
+			},
+			"behind a TLS proxy that passes the Host on": func(t *testing.T) *httptest.Server { return behindTLSProxy(t, engine, true) },
+			"behind a TLS proxy that sets its own Host":  func(t *testing.T) *httptest.Server { return behindTLSProxy(t, engine, false) },
+		} {
+			t.Run(name, func(t *testing.T) {
+				srv := start(t)
+				here, there := srv.URL, otherScheme(srv)
+				b := browserOf(t, srv)
+				for _, h := range []http.Header{{"Origin": {there}}, {"Referer": {there + "/ui/sign-in"}}} {
+					if st, _, _ := b.postWith("/ui/sign-in", url.Values{"key": {apitest.AdminKey}}, h); st != http.StatusForbidden {
+						t.Fatalf("a sign-in with %v: %d, want 403", h, st)
+					}
+				}
+				if st, _, body := b.post("/ui/sign-in", url.Values{"key": {apitest.AdminKey}}, here); st != http.StatusSeeOther {
+					t.Fatalf("a sign-in from %s: %d\n%s", here, st, body)
+				}
+				_, _, page := b.get("/ui/projects")
+				form := url.Values{"csrf": {csrfOf(t, page)}}
+				for _, h := range []http.Header{{"Origin": {there}}, {"Referer": {there + "/ui/projects"}}, {"Origin": {"null"}}} {
+					if st, _, _ := b.postWith("/ui/sign-out", form, h); st != http.StatusForbidden {
+						t.Fatalf("a form with %v: %d, want 403", h, st)
+					}
+				}
+				if st, _, _ := b.get("/ui/projects"); st != http.StatusOK {
+					t.Fatalf("a refused sign-out ended the session: %d", st)
+				}
+				if st, _, _ := b.postWith("/ui/sign-out", form, http.Header{"Referer": {here + "/ui/projects"}}); st != http.StatusSeeOther {
+					t.Fatalf("a sign-out with the Referer %s: %d", here, st)
+				}
+			})
+		}
+	})
+}
+
+// Issue 21, item 11: the session cookie is Secure unless the public URL is
+// plain http on a loopback host, so that behind a TLS-terminating proxy
+// (where the server itself speaks HTTP) it is Secure too.
+func TestSecureCookie(t *testing.T) {
+	t.Parallel()
+	for url, want := range map[string]bool{
+		"http://127.0.0.1:8080":           false,
+		"http://127.1.2.3":                false,
+		"http://localhost:8080":           false,
+		"http://LocalHost":                false,
+		"http://[::1]:8080":               false,
+		"http://[::ffff:127.0.0.1]:8080":  false,
+		"HTTP://127.0.0.1:8080/base/path": false,
+		"https://127.0.0.1:8443":          true,
+		"https://localhost":               true,
+		"https://hooks.example.com":       true,
+		"http://hooks.example.com":        true,
+		"http://192.168.1.5:8080":         true,
+		"http://0.0.0.0:8080":             true,
+		"http://localhost.example.com":    true,
+		"http://127.0.0.1.example.com":    true,
+		"http://[2001:db8::1]:8080":       true,
+		"":                                true,
+		"127.0.0.1:8080":                  true,
+	} {
+		if got := ui.SecureCookie(url); got != want {
+			t.Errorf("SecureCookie(%q) = %v, want %v", url, got, want)
+		}
+	}
+}
+
+// signInCookie signs b in with the admin key from origin and returns the
+// answer's status, its session cookie (nil when none is set) and body.
+func signInCookie(t *testing.T, b *browser, origin string) (int, *http.Cookie, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.base+"/ui/sign-in", strings.NewReader(url.Values{"key": {apitest.AdminKey}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	res, err := b.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, c := range res.Cookies() {
+		if c.Name == ui.CookieName {
+			return res.StatusCode, c, string(body)
+		}
+	}
+	return res.StatusCode, nil, string(body)
+}
+
+// Issue 21, item 11: the cookie a sign-in sets is Secure for a public URL
+// that is not plain http on loopback, behind a TLS proxy too; a browser on
+// a plain http page of another host, which would drop that cookie, is told
+// why instead.
+func TestSessionCookieIsSecureUnlessLocal(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		for name, tc := range map[string]struct {
+			start  func(t *testing.T) *httptest.Server
+			secure bool
+		}{
+			"its own http://127.0.0.1 address": {func(t *testing.T) *httptest.Server {
+				return dashboardAt(t, engine, false, func(a string) string { return "http://" + a })
+			}, false},
+			"http://localhost": {func(t *testing.T) *httptest.Server {
+				return dashboardAt(t, engine, false, func(string) string { return "http://localhost:8080" })
+			}, false},
+			"a public http URL": {func(t *testing.T) *httptest.Server {
+				return dashboardAt(t, engine, false, func(string) string { return "http://hooks.example.invalid" })
+			}, true},
+			"behind a TLS proxy": {func(t *testing.T) *httptest.Server { return behindTLSProxy(t, engine, true) }, true},
+		} {
+			t.Run(name, func(t *testing.T) {
+				srv := tc.start(t)
+				b := browserOf(t, srv)
+				st, ck, body := signInCookie(t, b, srv.URL)
+				if st != http.StatusSeeOther || ck == nil || ck.Secure != tc.secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+					t.Fatalf("sign-in: %d, cookie %+v, want Secure %v\n%s", st, ck, tc.secure, body)
+				}
+				if st, _, _ := b.get("/ui/projects"); st != http.StatusOK {
+					t.Fatalf("the session after sign-in: %d", st)
+				}
+			})
+		}
+		srv := dashboardAt(t, engine, false, func(string) string { return "http://hooks.example.invalid" })
+		st, ck, body := signInCookie(t, browserOf(t, srv), "http://hooks.example.invalid")
+		if st != http.StatusForbidden || ck != nil || !strings.Contains(body, "over HTTPS only") {
+			t.Fatalf("a sign-in from a plain http page: %d, cookie %+v\n%s", st, ck, body)
 		}
 	})
 }

@@ -74,7 +74,7 @@ ones in flight, commit accepted events, exit 0.`,
 	}
 	f.storeFlags.register(cmd)
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
-	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "base URL of inbound endpoints given to platforms; default http://{addr}")
+	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "base URL of inbound endpoints given to platforms, and of the dashboard (https://… behind a TLS proxy); default http://{addr}")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", api.DefaultMaxEventBytes, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
 	cmd.Flags().DurationVar(&f.bodyTimeout, "body-timeout", 20*time.Second, "how long a request body may take to arrive once the server reads it (at most 2m, the listener's read timeout); a slower one is answered 408")
@@ -213,8 +213,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		Sender: sender, SendTimeout: f.sendTimeout, TriggerConcurrency: f.triggerConcurrency,
 		Providers: providers.All(), PublicURL: publicURL, MetricsToken: f.metricsToken,
 	})
-	// The dashboard, at /ui/; its cookie is Secure when the public URL is HTTPS.
-	handler.Mount("/ui/", ui.New(ui.Config{API: handler, Store: store, Logger: log, SecureCookie: strings.HasPrefix(publicURL, "https://")}))
+	// The dashboard, at /ui/; its cookie is Secure unless the public URL is
+	// plain http on a loopback host.
+	handler.Mount("/ui/", ui.New(ui.Config{API: handler, Store: store, Logger: log, PublicURL: publicURL}))
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dctx); close(dispatched) }()
