@@ -147,13 +147,68 @@ func mergeMaps(old, upd map[string]any) map[string]any {
 	return out
 }
 
+// apiBase is the API p's provider is called at: its apiBaseUrl or the
+// provider's public API.
+func apiBase(p *hookgate.Platform, prov platforms.Provider) string {
+	if p.APIBaseURL != "" {
+		return p.APIBaseURL
+	}
+	return prov.DefaultBaseURL()
+}
+
 // call is what a provider needs to reach its API for p.
 func (s *Server) call(p *hookgate.Platform, prov platforms.Provider) *platforms.Call {
-	base := p.APIBaseURL
-	if base == "" {
-		base = prov.DefaultBaseURL()
+	return &platforms.Call{Client: s.providerClient, BaseURL: strings.TrimSuffix(apiBase(p, prov), "/"), Platform: p, InboundURL: s.inboundURL(p.ID)}
+}
+
+// withoutSecrets returns stored credentials without the values its
+// provider redacts, but those patch sends again in full, and the names of
+// the values it removed ("verification.secret" for a nested one). What the
+// provider generates (a webhook secret, a verify token) is generated anew
+// once removed.
+func withoutSecrets(stored json.RawMessage, prov platforms.Provider, patch rawJSON) (json.RawMessage, []string) {
+	var plain, shown, sent map[string]any
+	_ = json.Unmarshal(stored, &plain)
+	_ = json.Unmarshal(prov.Redact(stored), &shown)
+	if !patch.isNull() {
+		_ = json.Unmarshal(patch, &sent)
 	}
-	return &platforms.Call{Client: s.providerClient, BaseURL: strings.TrimSuffix(base, "/"), Platform: p, InboundURL: s.inboundURL(p.ID)}
+	var removed []string
+	var strip func(prefix string, plain, shown, sent map[string]any)
+	strip = func(prefix string, plain, shown, sent map[string]any) {
+		for k, v := range plain {
+			switch x := v.(type) {
+			case string:
+				if shown[k] != redacted || x == "" {
+					continue
+				}
+				if s, ok := sent[k].(string); ok && s != "" && s != redacted {
+					continue
+				}
+				delete(plain, k)
+				removed = append(removed, prefix+k)
+			case map[string]any:
+				m, _ := shown[k].(map[string]any)
+				if shown[k] == redacted {
+					// The whole object is a secret.
+					if _, ok := sent[k].(map[string]any); !ok {
+						delete(plain, k)
+						removed = append(removed, prefix+k)
+					}
+					continue
+				}
+				in, _ := sent[k].(map[string]any)
+				strip(prefix+k+".", x, m, in)
+			}
+		}
+	}
+	strip("", plain, shown, sent)
+	sort.Strings(removed)
+	out, err := json.Marshal(plain)
+	if err != nil || plain == nil {
+		return json.RawMessage("{}"), removed
+	}
+	return out, removed
 }
 
 // providerFailure turns a provider's refusal or silence into a 502 that
@@ -262,19 +317,33 @@ func (s *Server) registerPlatforms() {
 			if in.Body.Name != nil {
 				p.Name = *in.Body.Name
 			}
-			reach := false
+			reach, moved := false, false
 			if in.Body.APIBaseURL != nil && *in.Body.APIBaseURL != p.APIBaseURL {
+				before := apiBase(p, prov)
 				p.APIBaseURL, reach = *in.Body.APIBaseURL, true
+				moved = prov.DefaultBaseURL() != "" && !hookgate.SameOrigin(before, apiBase(p, prov))
+			}
+			stored, unsent := p.Credentials, []string(nil)
+			if moved {
+				// Stored secrets never follow apiBaseUrl to another host:
+				// only what this PATCH sends goes there.
+				stored, unsent = withoutSecrets(p.Credentials, prov, in.Body.Credentials)
 			}
 			if !in.Body.Credentials.isNull() {
-				merged, err := mergeCredentials(p.Credentials, json.RawMessage(in.Body.Credentials))
+				merged, err := mergeCredentials(stored, json.RawMessage(in.Body.Credentials))
 				if err != nil {
 					return nil, err
 				}
-				reach = reach || string(merged) != string(p.Credentials)
-				p.Credentials = merged
+				stored = merged
 			}
+			reach = reach || string(stored) != string(p.Credentials)
+			p.Credentials = stored
 			if err := s.checkPlatform(p, prov); err != nil {
+				var he *hookgate.Error
+				if moved && len(unsent) > 0 && errors.As(err, &he) && strings.HasPrefix(he.Param, "credentials") {
+					return nil, hookgate.InvalidParam("credentials", nil, "apiBaseUrl moves to another origin (scheme, host or port), and stored credentials never follow a URL to a new host: "+
+						"send the credentials again in this PATCH (stored secrets not sent again are not kept: %s; %s)", strings.Join(unsent, ", "), he.Message)
+				}
 				return nil, err
 			}
 			if reach {

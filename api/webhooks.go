@@ -511,19 +511,20 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 }
 
 // credentialsStay refuses to let stored credentials follow a webhook to a
-// new host: an owner who cannot read them could otherwise point the URL (or
-// the OAuth2 token URL) at a host of theirs and be sent them. When the host
+// new origin: an owner who cannot read them could otherwise point the URL
+// (or the OAuth2 token URL) at a host of theirs and be sent them, or have
+// them sent over plain HTTP. When the origin (scheme, host or port)
 // changes, the password, the client secret and each credential header must
 // be sent again, in the clear, in the same PATCH, and so must every header
 // value that is not public.
 func credentialsStay(old, w *hookgate.Webhook, p *webhookPatch) error {
 	fresh := func(v string) bool { return v != "" && v != redacted }
-	if !sameHost(old.URL, w.URL) {
+	if !hookgate.SameOrigin(old.URL, w.URL) {
 		if w.Auth.Type == hookgate.AuthBasic && (p.Auth == nil || !fresh(p.Auth.Password)) {
-			return movedCredential("auth.password")
+			return movedCredential("url", "auth.password")
 		}
 		if w.Auth.Type == hookgate.AuthClientCredential && (p.Auth == nil || !fresh(p.Auth.ClientSecret)) {
-			return movedCredential("auth.clientSecret")
+			return movedCredential("url", "auth.clientSecret")
 		}
 		for k := range w.Headers {
 			if w.IsPublicHeader(k) {
@@ -538,26 +539,19 @@ func credentialsStay(old, w *hookgate.Webhook, p *webhookPatch) error {
 				}
 			}
 			if !fresh(sent) {
-				return movedCredential("headers." + k)
+				return movedCredential("url", "headers."+k)
 			}
 		}
 	}
 	if w.Auth.Type == hookgate.AuthClientCredential && old.Auth.Type == hookgate.AuthClientCredential &&
-		!sameHost(old.Auth.TokenURL, w.Auth.TokenURL) && (p.Auth == nil || !fresh(p.Auth.ClientSecret)) {
-		return movedCredential("auth.clientSecret")
+		!hookgate.SameOrigin(old.Auth.TokenURL, w.Auth.TokenURL) && (p.Auth == nil || !fresh(p.Auth.ClientSecret)) {
+		return movedCredential("auth.tokenURL", "auth.clientSecret")
 	}
 	return nil
 }
 
-func movedCredential(param string) error {
-	return hookgate.InvalidParam(param, nil, "the URL's host changes, and stored credentials never follow a URL to a new host: send %s again in this PATCH", param)
-}
-
-// sameHost reports whether two URLs name the same host and port.
-func sameHost(a, b string) bool {
-	ua, errA := url.Parse(a)
-	ub, errB := url.Parse(b)
-	return errA == nil && errB == nil && strings.EqualFold(ua.Host, ub.Host)
+func movedCredential(moved, param string) error {
+	return hookgate.InvalidParam(param, nil, "%s moves to another origin (scheme, host or port), and stored credentials never follow a URL to a new host: send %s again in this PATCH", moved, param)
 }
 
 // checkChain resolves w's next webhook (an ID or a uid of the same project)

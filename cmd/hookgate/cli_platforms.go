@@ -71,7 +71,7 @@ func newPlatformCmd() *cobra.Command {
 	}
 	update.Flags().StringVar(&name, "name", "", "new name")
 	update.Flags().StringVar(&ucreds, "credentials", "", "fields to change: JSON, @file or -")
-	update.Flags().StringVar(&base, "api-base-url", "", `new API address; "" for the provider's public one`)
+	update.Flags().StringVar(&base, "api-base-url", "", `new API address; "" for the provider's public one (another host needs --credentials with the secrets again)`)
 
 	list := listCmd(a, "list", "List the project's platforms", 0,
 		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Platform], error) {
