@@ -90,12 +90,13 @@ type TriggerInput struct {
 func (in *TriggerInput) HasData() bool { return len(in.Data) > 0 && string(in.Data) != "null" }
 
 // callerMayNotSet reports whether a trigger's caller may not set header
-// name whatever the registration: hop-by-hop and computed headers, the
-// Standard Webhooks headers, and the credentials Hookgate keeps.
+// name whatever the registration: the reserved headers (hop-by-hop,
+// framing and encoding, forwarding), the Standard Webhooks headers, and
+// credentials, which only the registration holds (Authorization, Cookie).
 func callerMayNotSet(name string) bool {
 	n := strings.ToLower(name)
-	return reservedHeaders[n] || strings.HasPrefix(n, "webhook-") || strings.HasPrefix(n, "proxy-") ||
-		n == "authorization" || n == "user-agent"
+	return isReservedHeader(n) || strings.HasPrefix(n, "webhook-") || strings.HasPrefix(n, "proxy-") ||
+		n == "authorization" || n == "cookie" || n == "user-agent"
 }
 
 // CheckTrigger checks a trigger's input against w's registration: its

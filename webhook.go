@@ -180,12 +180,23 @@ var (
 	uidPattern        = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
 )
 
-// reservedHeaders may not be set by a registration: they are computed for each
-// request, or would let a registration forge a signature.
+// reservedHeaders may not be set by a registration (nor by a trigger's
+// caller): they are computed for each request (framing, hop-by-hop, the
+// body's encoding), would let a registration forge a signature, or would
+// make Hookgate claim to be a proxy forwarding someone else's request.
 var reservedHeaders = map[string]bool{
 	"host": true, "content-length": true, "transfer-encoding": true, "connection": true,
 	"te": true, "trailer": true, "upgrade": true, "keep-alive": true, "proxy-connection": true,
+	"content-encoding": true, "expect": true,
+	"forwarded": true, "via": true, "x-real-ip": true, "x-client-ip": true, "true-client-ip": true,
 	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true,
+}
+
+// isReservedHeader reports whether name is reserved: in reservedHeaders, or
+// one of the X-Forwarded-* family.
+func isReservedHeader(name string) bool {
+	n := strings.ToLower(name)
+	return reservedHeaders[n] || strings.HasPrefix(n, "x-forwarded-")
 }
 
 // Validate checks every field of a webhook whose defaults are applied. The
@@ -397,7 +408,7 @@ func ValidateHeaders(param string, h map[string]string) error {
 		if !validHeaderName(k) {
 			return InvalidParam(param, k, "%q is not a valid header name", k)
 		}
-		if reservedHeaders[strings.ToLower(k)] {
+		if isReservedHeader(k) {
 			return InvalidParam(param+"."+k, k, "header %s is set by Hookgate and cannot be configured", k)
 		}
 		if !validHeaderValue(v) || len(v) > 4096 {

@@ -22,7 +22,7 @@ import (
 
 type triggerIn struct {
 	Data        rawJSON           `json:"data,omitempty" doc:"Sent as the request body: the JSON itself, or for payloadEncoding base64 a base64 string whose bytes are sent. GET and DELETE webhooks take none."`
-	Headers     map[string]string `json:"headers,omitempty" doc:"Headers to add; those the registration fixes, hop-by-hop ones, Host, Content-Length, webhook-* and Authorization are refused"`
+	Headers     map[string]string `json:"headers,omitempty" doc:"Headers to add; those the registration fixes, hop-by-hop and framing ones (Host, Content-Length, Transfer-Encoding, Content-Encoding, Expect), forwarding ones (Forwarded, X-Forwarded-*, X-Real-IP, Via), webhook-*, Authorization, Cookie and User-Agent are refused"`
 	QueryParams map[string]any    `json:"queryParams,omitempty" doc:"Query parameters, each listed in the webhook's queryParams; strings, numbers or booleans"`
 	Timeout     string            `json:"timeout,omitempty" doc:"How long to wait for the receiver, as a Go duration (\"5s\"); default and at most the server's --send-timeout"`
 }
