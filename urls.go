@@ -5,6 +5,9 @@ import (
 	"strings"
 )
 
+// Redacted stands in for a credential in answers.
+const Redacted = "********"
+
 // SameOrigin reports whether two absolute URLs name the same origin: scheme,
 // host and port, the port a scheme implies counted as given. Stored
 // credentials go only where they were sent to: a URL that moves to another
@@ -32,4 +35,68 @@ func effectivePort(u *url.URL) string {
 		return "443"
 	}
 	return ""
+}
+
+// credentialQueryWords are the pieces of a query parameter's name that make
+// its value a credential (case-insensitive, anywhere in the name): token
+// and access_token, key and api_key, secret, sig and signature, pass and
+// password, pwd, auth, code, credential.
+var credentialQueryWords = []string{"token", "key", "secret", "sig", "pass", "pwd", "auth", "code", "credential"}
+
+// IsCredentialQueryName reports whether the value of a URL's query
+// parameter name is a credential, to be answered redacted: a name that is
+// a credential header's name, or that holds one of the words of
+// credentialQueryWords.
+func IsCredentialQueryName(name string) bool {
+	if IsCredentialHeader(name) {
+		return true
+	}
+	n := strings.ToLower(name)
+	for _, w := range credentialQueryWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// RedactURL returns raw with the value of every query parameter named like
+// a credential (IsCredentialQueryName) replaced by Redacted, the query's
+// order and spelling kept otherwise. An empty value stays empty: there is
+// nothing to hide.
+func RedactURL(raw string) string {
+	base, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw
+	}
+	parts := strings.Split(query, "&")
+	for i, p := range parts {
+		name, value, _ := strings.Cut(p, "=")
+		if value == "" {
+			continue
+		}
+		if n, err := url.QueryUnescape(name); err == nil && IsCredentialQueryName(n) {
+			parts[i] = name + "=" + Redacted
+		}
+	}
+	return base + "?" + strings.Join(parts, "&")
+}
+
+// HasRedactedQuery reports whether raw holds the redaction mark as the value
+// of a query parameter named like a credential: it was read redacted, and
+// sent back.
+func HasRedactedQuery(raw string) bool {
+	_, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return false
+	}
+	for _, p := range strings.Split(query, "&") {
+		name, value, _ := strings.Cut(p, "=")
+		n, errN := url.QueryUnescape(name)
+		v, errV := url.QueryUnescape(value)
+		if errN == nil && errV == nil && v == Redacted && IsCredentialQueryName(n) {
+			return true
+		}
+	}
+	return false
 }

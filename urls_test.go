@@ -33,3 +33,41 @@ func TestSameOrigin(t *testing.T) {
 		}
 	}
 }
+
+// Issue 21, item 11: the values of query parameters named like credentials
+// are redacted, the rest of the URL kept as written.
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"https://a.example/h", "https://a.example/h"},
+		{"https://a.example/h?room=ops", "https://a.example/h?room=ops"},
+		{"https://a.example/h?token=t&room=ops", "https://a.example/h?token=********&room=ops"},
+		{"https://a.example/h?ACCESS_TOKEN=t&Api_Key=k&sig=s&Signature=s&password=p&passwd=p&pwd=p",
+			"https://a.example/h?ACCESS_TOKEN=********&Api_Key=********&sig=********&Signature=********&password=********&passwd=********&pwd=********"},
+		{"https://a.example/h?auth=a&oauth_verifier=v&code=c&client_secret=s&credential=c",
+			"https://a.example/h?auth=********&oauth_verifier=********&code=********&client_secret=********&credential=********"},
+		{"https://a.example/h?token=&x=1&token", "https://a.example/h?token=&x=1&token"},
+		{"https://a.example/h?%74oken=t", "https://a.example/h?%74oken=********"},
+		{"https://a.example/h?a=1&a=2&key=k1&key=k2", "https://a.example/h?a=1&a=2&key=********&key=********"},
+		{"https://a.example/h?cookie=c&authorization=x", "https://a.example/h?cookie=********&authorization=********"},
+	} {
+		if got := hookgate.RedactURL(tc.in); got != tc.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if hookgate.RedactURL(tc.in) != tc.in && !hookgate.HasRedactedQuery(hookgate.RedactURL(tc.in)) {
+			t.Errorf("HasRedactedQuery(RedactURL(%q)) = false", tc.in)
+		}
+	}
+	for raw, want := range map[string]bool{
+		"https://a.example/h?token=********":                 true,
+		"https://a.example/h?token=%2A%2A%2A%2A%2A%2A%2A%2A": true,
+		"https://a.example/h?room=********":                  false, // not a credential's name: a value like any
+		"https://a.example/h?token=*******":                  false,
+		"https://a.example/h/********":                       false,
+		"https://a.example/h":                                false,
+	} {
+		if got := hookgate.HasRedactedQuery(raw); got != want {
+			t.Errorf("HasRedactedQuery(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -205,6 +205,9 @@ func (w *Webhook) Validate() error {
 	if err := ValidateURL("url", w.URL); err != nil {
 		return err
 	}
+	if err := notRedacted("url", w.URL); err != nil {
+		return err
+	}
 	if len(w.Description) > MaxDescription {
 		return InvalidParam("description", w.Description, "description must be at most %d bytes", MaxDescription)
 	}
@@ -329,6 +332,9 @@ func (a *WebhookAuth) validate() error {
 		if err := ValidateURL("auth.tokenURL", a.TokenURL); err != nil {
 			return err
 		}
+		if err := notRedacted("auth.tokenURL", a.TokenURL); err != nil {
+			return err
+		}
 		if a.Username != "" || a.Password != "" {
 			return InvalidParam("auth", a.Type, "auth of type client_credential takes clientID, clientSecret, tokenURL and scopes")
 		}
@@ -377,6 +383,15 @@ func ValidateURL(param, raw string) error {
 	}
 	if u.Fragment != "" {
 		return InvalidParam(param, raw, "%s may not have a fragment", param)
+	}
+	return nil
+}
+
+// notRedacted refuses a URL that holds the redaction mark as a credential
+// query value: the mark is what answers show, not a credential to store.
+func notRedacted(param, raw string) error {
+	if HasRedactedQuery(raw) {
+		return InvalidParam(param, raw, "%s holds the redaction mark %s as a query value: send the value itself", param, Redacted)
 	}
 	return nil
 }

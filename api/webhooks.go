@@ -16,7 +16,7 @@ import (
 )
 
 // redacted replaces credentials in answers.
-const redacted = "********"
+const redacted = hookgate.Redacted
 
 // DefaultGracePeriod is how long the previous secret keeps signing after a
 // rotation when the request does not say.
@@ -34,7 +34,7 @@ type authBody struct {
 	Password     string   `json:"password,omitempty" doc:"basic; answered as ********"`
 	ClientID     string   `json:"clientID,omitempty" doc:"client_credential"`
 	ClientSecret string   `json:"clientSecret,omitempty" doc:"client_credential; answered as ********"`
-	TokenURL     string   `json:"tokenURL,omitempty" doc:"client_credential: the OAuth2 token endpoint"`
+	TokenURL     string   `json:"tokenURL,omitempty" doc:"client_credential: the OAuth2 token endpoint; its credential query values read ********"`
 	Scopes       []string `json:"scopes,omitempty" doc:"client_credential"`
 }
 
@@ -84,7 +84,7 @@ func toChain(c *hookgate.Chain) *chainBody {
 }
 
 type webhookPatch struct {
-	URL             *string            `json:"url,omitempty"`
+	URL             *string            `json:"url,omitempty" doc:"Sent back as read, with ******** for the credential query values, the stored URL stays"`
 	Description     *string            `json:"description,omitempty"`
 	Events          *[]string          `json:"events,omitempty" doc:"[] subscribes to all event types"`
 	Auth            *authBody          `json:"auth,omitempty" doc:"Credentials sent back as ******** keep their stored value"`
@@ -104,7 +104,7 @@ type webhookPatch struct {
 type webhookOut struct {
 	ID              string            `json:"id"`
 	ProjectID       string            `json:"projectId"`
-	URL             string            `json:"url"`
+	URL             string            `json:"url" doc:"The values of query parameters named like credentials (token, key, secret, sig, pass, auth, code…) read ********; GET …/secret answers the URL in full"`
 	Description     string            `json:"description"`
 	Events          []string          `json:"events"`
 	Auth            authBody          `json:"auth"`
@@ -129,8 +129,8 @@ type webhookOut struct {
 func toWebhook(w *hookgate.Webhook) webhookOut {
 	a := w.Auth
 	out := webhookOut{
-		ID: w.ID, ProjectID: w.ProjectID, URL: w.URL, Description: w.Description, Events: emptyIfNil(w.Events),
-		Auth:    authBody{Type: a.Type, Username: a.Username, ClientID: a.ClientID, TokenURL: a.TokenURL, Scopes: a.Scopes},
+		ID: w.ID, ProjectID: w.ProjectID, URL: hookgate.RedactURL(w.URL), Description: w.Description, Events: emptyIfNil(w.Events),
+		Auth:    authBody{Type: a.Type, Username: a.Username, ClientID: a.ClientID, TokenURL: hookgate.RedactURL(a.TokenURL), Scopes: a.Scopes},
 		Headers: make(map[string]string, len(w.Headers)), PublicHeaders: emptyIfNil(w.PublicHeaders), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
 		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
 		UID: w.UID, Schema: rawJSON(w.Schema), Then: toChain(w.Then), TriggerOnly: w.TriggerOnly,
@@ -179,6 +179,9 @@ type secretOut struct {
 	// PreviousSecretExpiresAt is when the secret replaced by the last
 	// rotation stops signing; null when it no longer does.
 	PreviousSecretExpiresAt *time.Time `json:"previousSecretExpiresAt"`
+	// URL is the webhook's URL unredacted: the owner's one way to read the
+	// credentials a URL may carry in its query.
+	URL string `json:"url,omitempty" doc:"The webhook's URL in full, credential query values included; only in the answer to GET …/secret"`
 }
 
 func (s *Server) toSecret(w *hookgate.Webhook) secretOut {
@@ -374,13 +377,15 @@ func (s *Server) registerWebhooks() {
 			return &struct{ Body recoverOut }{Body: recoverOut{Requeued: requeued, Created: created}}, nil
 		})
 
-	huma.Register(s.api, op("getWebhookSecret", http.MethodGet, path+"/{id}/secret", "Read a webhook's signing secret", accessOwner, http.StatusOK, tags),
+	huma.Register(s.api, op("getWebhookSecret", http.MethodGet, path+"/{id}/secret", "Read a webhook's signing secret and its URL in full", accessOwner, http.StatusOK, tags),
 		func(ctx context.Context, in *WebhookRef) (*struct{ Body secretOut }, error) {
 			w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
 			if err != nil {
 				return nil, err
 			}
-			return &struct{ Body secretOut }{Body: s.toSecret(w)}, nil
+			out := s.toSecret(w)
+			out.URL = w.URL
+			return &struct{ Body secretOut }{Body: out}, nil
 		})
 
 	huma.Register(s.api, op("rotateWebhookSecret", http.MethodPost, path+"/{id}/secret/rotate", "Rotate a webhook's signing secret", accessOwner, http.StatusOK, tags),
@@ -427,10 +432,15 @@ func (s *Server) registerWebhooks() {
 }
 
 // applyPatch changes the fields p names. Credentials sent back redacted keep
-// their stored values, so that a client may send back what it read.
+// their stored values, so that a client may send back what it read; so does
+// a URL sent back as read, its credential query values redacted.
 func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 	if p.URL != nil {
-		w.URL = *p.URL
+		u, err := unredactURL("url", *p.URL, w.URL)
+		if err != nil {
+			return err
+		}
+		w.URL = u
 	}
 	if p.Description != nil {
 		w.Description = *p.Description
@@ -445,6 +455,17 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 		}
 		if a.ClientSecret == redacted && w.Auth.Type == a.Type {
 			a.ClientSecret = w.Auth.ClientSecret
+		}
+		if a.Type == hookgate.AuthClientCredential {
+			stored := ""
+			if w.Auth.Type == a.Type {
+				stored = w.Auth.TokenURL
+			}
+			u, err := unredactURL("auth.tokenURL", a.TokenURL, stored)
+			if err != nil {
+				return err
+			}
+			a.TokenURL = u
 		}
 		w.Auth = a
 	}
@@ -552,6 +573,20 @@ func credentialsStay(old, w *hookgate.Webhook, p *webhookPatch) error {
 
 func movedCredential(moved, param string) error {
 	return hookgate.InvalidParam(param, nil, "%s moves to another origin (scheme, host or port), and stored credentials never follow a URL to a new host: send %s again in this PATCH", moved, param)
+}
+
+// unredactURL returns the URL a PATCH means by sent: the stored URL when
+// sent is the stored one as answers show it (credential query values
+// redacted), else sent itself. A redaction mark in any other URL would be
+// stored as a credential: it is refused, naming param.
+func unredactURL(param, sent, stored string) (string, error) {
+	if !hookgate.HasRedactedQuery(sent) {
+		return sent, nil
+	}
+	if stored != "" && sent == hookgate.RedactURL(stored) {
+		return stored, nil
+	}
+	return "", hookgate.InvalidParam(param, sent, "%s holds the redaction mark %s as a query value, and is not the stored URL as read: send the value itself", param, redacted)
 }
 
 // checkChain resolves w's next webhook (an ID or a uid of the same project)

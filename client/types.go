@@ -119,7 +119,10 @@ type ChainMap struct {
 }
 
 // Webhook is a registered endpoint. Secret is set only in the answer of
-// CreateWebhook; GetWebhookSecret reads it later.
+// CreateWebhook; GetWebhookSecret reads it later. URL shows the values of
+// query parameters named like credentials (token, key, secret, sig…) as
+// "********"; GetWebhookSecret answers it in full, and an update that sends
+// it back as read keeps the stored one.
 type Webhook struct {
 	ID              string            `json:"id"`
 	UID             string            `json:"uid,omitempty"`
@@ -188,10 +191,13 @@ type WebhookUpdate struct {
 }
 
 // Secret is a webhook's signing secret; during a rotation's grace period
-// the previous one still signs until PreviousSecretExpiresAt.
+// the previous one still signs until PreviousSecretExpiresAt. URL, set by
+// GetWebhookSecret only, is the webhook's URL in full: every other answer
+// shows the values of its credential query parameters as "********".
 type Secret struct {
 	Secret                  string    `json:"secret"`
 	PreviousSecretExpiresAt time.Time `json:"previousSecretExpiresAt"`
+	URL                     string    `json:"url,omitempty"`
 }
 
 // SecretRotation rotates a secret: to Secret, or a new one when empty; the

@@ -58,7 +58,8 @@ func (c *Client) RecoverWebhook(ctx context.Context, project, id string, since t
 	return &out, c.do(ctx, request{method: http.MethodPost, path: projectPath(project, "webhooks", id, "recover"), body: body, want: http.StatusAccepted, out: &out})
 }
 
-// GetWebhookSecret reads a webhook's signing secret.
+// GetWebhookSecret reads a webhook's signing secret, and its URL in full,
+// credential query values included.
 func (c *Client) GetWebhookSecret(ctx context.Context, project, id string) (*Secret, error) {
 	var out Secret
 	return &out, c.do(ctx, request{method: http.MethodGet, path: projectPath(project, "webhooks", id, "secret"), want: http.StatusOK, out: &out})

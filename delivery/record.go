@@ -144,7 +144,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 // is "gone" (it answered 410) or "failing".
 func disabledEvent(w *hookgate.Webhook, reason string, last hookgate.Attempt) hookgate.EventInput {
 	data, _ := json.Marshal(map[string]any{
-		"webhookId": w.ID, "url": w.URL, "reason": reason, "status": w.Status,
+		"webhookId": w.ID, "url": hookgate.RedactURL(w.URL), "reason": reason, "status": w.Status,
 		"disabledAt": w.UpdatedAt.UTC(), "lastStatusCode": last.StatusCode,
 	})
 	return hookgate.EventInput{Type: hookgate.EventWebhookDisabled, Data: data}

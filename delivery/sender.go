@@ -99,7 +99,7 @@ func (r Result) OK() bool { return r.Err == nil && r.StatusCode >= 200 && r.Stat
 // delivery.
 func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
 	a := hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, r.Started), DeliveryID: deliveryID, Attempt: n, StartedAt: r.Started,
-		DurationMs: r.Duration.Milliseconds(), StatusCode: r.StatusCode, RequestMethod: r.Method, RequestURL: redactURL(r.URL)}
+		DurationMs: r.Duration.Milliseconds(), StatusCode: r.StatusCode, RequestMethod: r.Method, RequestURL: hookgate.RedactURL(r.URL)}
 	if utf8.Valid(r.Body) && bytes.IndexByte(r.Body, 0) < 0 {
 		a.ResponseBody = string(r.Body)
 	} else {
@@ -301,23 +301,6 @@ func redactHeader(name, value string) string {
 		return scheme + " " + Redacted
 	}
 	return Redacted
-}
-
-// redactURL hides the values of query parameters named like credentials,
-// keeping the query's order and spelling otherwise.
-func redactURL(raw string) string {
-	base, query, ok := strings.Cut(raw, "?")
-	if !ok {
-		return raw
-	}
-	parts := strings.Split(query, "&")
-	for i, p := range parts {
-		name, _, _ := strings.Cut(p, "=")
-		if n, err := url.QueryUnescape(name); err == nil && hookgate.IsCredentialHeader(n) {
-			parts[i] = name + "=" + Redacted
-		}
-	}
-	return base + "?" + strings.Join(parts, "&")
 }
 
 func (s *Sender) previousSecret(w *hookgate.Webhook, now time.Time) string {

@@ -236,7 +236,7 @@ func newWebhookCmd() *cobra.Command {
 
 	secret := &cobra.Command{
 		Use:   "secret ID",
-		Short: "Show a webhook's signing secret",
+		Short: "Show a webhook's signing secret and its URL in full",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.secret(func(c *client.Client) (*client.Secret, error) {
@@ -313,6 +313,9 @@ func (a *apiCmd) secret(call func(*client.Client) (*client.Secret, error)) error
 	}
 	return a.show(s, func(w io.Writer) {
 		fields(w, "secret", s.Secret, "previous secret expires", ts(s.PreviousSecretExpiresAt))
+		if s.URL != "" {
+			fields(w, "url", s.URL)
+		}
 	})
 }
 
