@@ -94,6 +94,12 @@ func (b *Box) OpenFor(sealed, where string) (string, error) {
 	return string(plain), nil
 }
 
+// Sealed reports whether v has the form of a sealed value, of either
+// scheme, rather than being plain text.
+func Sealed(v string) bool {
+	return strings.HasPrefix(v, sealedPrefix) || strings.HasPrefix(v, boundPrefix)
+}
+
 // Current reports whether sealed is empty or sealed by this box in the
 // current scheme: nothing to seal again.
 func (b *Box) Current(sealed string) bool {

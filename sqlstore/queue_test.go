@@ -500,41 +500,43 @@ func TestWebhookCacheAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	p := newProject(t, a, "cache")
 	w := newWebhook(t, a, p.ID)
-	// moveBehindTheStore changes the URL without telling any node.
-	moveBehindTheStore := func(url string) {
+	// moveBehindTheStore changes the description without telling any node
+	// (the URL is sealed, bound to its row: it cannot be written past the
+	// store).
+	moveBehindTheStore := func(desc string) {
 		t.Helper()
-		if _, err := db.Exec(`UPDATE webhooks SET url = $1 WHERE id = $2`, url, w.ID); err != nil {
+		if _, err := db.Exec(`UPDATE webhooks SET description = $1 WHERE id = $2`, desc, w.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	urlAt := func() string {
+	descAt := func() string {
 		t.Helper()
 		got, err := b.DeliveryWebhook(ctx, p.ID, w.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return got.URL
+		return got.Description
 	}
 	// Not listening: every read goes to the database.
 	moveBehindTheStore("http://127.0.0.1:9/one")
-	if got := urlAt(); got != "http://127.0.0.1:9/one" {
-		t.Fatalf("without Listen, URL = %s", got)
+	if got := descAt(); got != "http://127.0.0.1:9/one" {
+		t.Fatalf("without Listen, description = %s", got)
 	}
 
 	_, stopListening := listen(t, b)
 	defer stopListening()
-	urlAt() // cached now
+	descAt() // cached now
 	moveBehindTheStore("http://127.0.0.1:9/two")
-	if got := urlAt(); got != "http://127.0.0.1:9/one" {
-		t.Fatalf("listening, a read did not come from the cache: URL = %s", got)
+	if got := descAt(); got != "http://127.0.0.1:9/one" {
+		t.Fatalf("listening, a read did not come from the cache: description = %s", got)
 	}
 
 	// Another node's write reaches this node's cache.
-	w.URL = "http://127.0.0.1:9/three"
+	w.Description = "http://127.0.0.1:9/three"
 	if err := a.UpdateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the other node's change to reach the cache", func() bool { return urlAt() == w.URL })
+	waitFor(t, "the other node's change to reach the cache", func() bool { return descAt() == w.Description })
 	newWebhook(t, a, p.ID)
 	waitFor(t, "a new webhook on the other node to get deliveries here", func() bool {
 		evs, err := b.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "t", Data: json.RawMessage(`1`)}})
@@ -544,8 +546,8 @@ func TestWebhookCacheAcrossNodes(t *testing.T) {
 	// Once it stops listening, it reads the database again.
 	stopListening()
 	moveBehindTheStore("http://127.0.0.1:9/four")
-	if got := urlAt(); got != "http://127.0.0.1:9/four" {
-		t.Fatalf("after Listen ended, URL = %s", got)
+	if got := descAt(); got != "http://127.0.0.1:9/four" {
+		t.Fatalf("after Listen ended, description = %s", got)
 	}
 }
 

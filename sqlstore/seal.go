@@ -16,19 +16,22 @@ func where(column, projectID, id string) string {
 }
 
 // sealedColumns are the sealed columns of each table, with the table's
-// row ids.
+// row ids. plain names a column that databases made before it was sealed
+// hold in plain text; Reseal seals those values.
 var sealedColumns = []struct {
 	table   string
 	columns []string
+	plain   string
 }{
-	{"webhooks", []string{"secret", "previous_secret", "auth", "headers"}},
-	{"platforms", []string{"credentials"}},
-	{"deliveries", []string{"request"}},
+	{"webhooks", []string{"url", "secret", "previous_secret", "auth", "headers"}, "url"},
+	{"platforms", []string{"credentials"}, ""},
+	{"deliveries", []string{"request"}, ""},
 }
 
 // Reseal seals again, with the store's key and bound to where it is stored,
 // every sealed value that is not so already: values of the first scheme
-// (bound to nothing), and, given old, values sealed with the old key (key
+// (bound to nothing), values stored in plain text before their column was
+// sealed (webhook URLs), and, given old, values sealed with the old key (key
 // rotation). It works a page of rows at a time and can be run again after
 // an interruption; it returns how many values it sealed again.
 func (s *Store) Reseal(ctx context.Context, old *secrets.Box) (int, error) {
@@ -83,6 +86,9 @@ func (s *Store) Reseal(ctx context.Context, old *secrets.Box) (int, error) {
 							plain, err := s.box.OpenFor(v, at)
 							if err != nil && old != nil {
 								plain, err = old.OpenFor(v, at)
+							}
+							if err != nil && c == t.plain && !secrets.Sealed(v) {
+								plain, err = v, nil // stored before the column was sealed
 							}
 							if err != nil {
 								return fmt.Errorf("%s.%s of %s: %w", t.table, c, r.id, err)

@@ -500,7 +500,7 @@ func TestSealedValuesBoundAndRotated(t *testing.T) {
 				t.Fatal("a value opened with another key")
 			}
 			n, err := s2.Reseal(ctx, cfg.Box)
-			if err != nil || n != 3 { // secret, auth, headers ("null" is sealed too); previous secret empty
+			if err != nil || n != 4 { // url, secret, auth, headers ("null" is sealed too); previous secret empty
 				t.Fatalf("resealed %d, %v", n, err)
 			}
 			got, err := s2.FindWebhook(ctx, p.ID, victim.ID)

@@ -13,9 +13,11 @@ import (
 
 const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers"
 
-// webhookRow is a webhook as stored: secrets sealed, lists as JSON.
+// webhookRow is a webhook as stored: secrets and the URL (which may itself
+// be a bearer credential: a Slack or Discord webhook URL, a ?token=)
+// sealed, lists as JSON.
 type webhookRow struct {
-	events, secret, prevSecret, auth, headers, queryParams, metadata, then string
+	url, events, secret, prevSecret, auth, headers, queryParams, metadata, then string
 }
 
 func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
@@ -24,6 +26,7 @@ func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
 		return webhookRow{}, err
 	}
 	return webhookRow{
+		url:         s.box.SealFor(w.URL, where("webhooks.url", w.ProjectID, w.ID)),
 		events:      jsonText(w.Events),
 		secret:      s.box.SealFor(w.Secret, where("webhooks.secret", w.ProjectID, w.ID)),
 		prevSecret:  s.box.SealFor(w.PreviousSecret, where("webhooks.previous_secret", w.ProjectID, w.ID)),
@@ -69,7 +72,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 		return err
 	}
 	_, err = s.write.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		w.ID, w.ProjectID, w.URL, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
+		w.ID, w.ProjectID, r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
 		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)))
 	return uidConflict(err)
@@ -136,7 +139,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	res, err := s.write.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
 		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ? WHERE project_id = ? AND id = ?`),
-		w.URL, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
+		r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
 		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.ProjectID, w.ID)
 	return mustAffect(res, uidConflict(err), "webhook")
 }
@@ -192,7 +195,7 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	var schema string
 	var triggerOnly int64
 	var public string
-	if err := r.Scan(&w.ID, &w.ProjectID, &w.URL, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
+	if err := r.Scan(&w.ID, &w.ProjectID, &row.url, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
 		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public); err != nil {
 		return nil, err
@@ -210,6 +213,9 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	}
 	w.PreviousSecretExpiresAt, w.CreatedAt, w.UpdatedAt = fromMicros(prevExp), fromMicros(created), fromMicros(updated)
 	var err error
+	if w.URL, err = s.box.OpenFor(row.url, where("webhooks.url", w.ProjectID, w.ID)); err != nil {
+		return nil, fmt.Errorf("webhook %s url: %w", w.ID, err)
+	}
 	if w.Secret, err = s.box.OpenFor(row.secret, where("webhooks.secret", w.ProjectID, w.ID)); err != nil {
 		return nil, fmt.Errorf("webhook %s secret: %w", w.ID, err)
 	}

@@ -15,8 +15,8 @@ func newRotateKeyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rotate-key",
 		Short: "Encrypt every stored secret again with the current encryption key",
-		Long: `Seal every webhook secret, receiver credential, platform credential and stored
-trigger input again with the current key (HOOKGATE_ENCRYPTION_KEY, or the data dir's
+		Long: `Seal every webhook URL, webhook secret, receiver credential, platform credential and
+stored trigger input again with the current key (HOOKGATE_ENCRYPTION_KEY, or the data dir's
 encryption.key), each bound to where it is stored. Values sealed with
 --old-encryption-key are
 opened with it. Run it with the servers stopped, or with every node already given both

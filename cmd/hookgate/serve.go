@@ -156,7 +156,8 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	// Values sealed before they were bound to their place are sealed again.
+	// Values sealed before they were bound to their place, and webhook URLs
+	// stored before they were sealed, are sealed (again).
 	if n, err := store.Reseal(ctx, nil); err != nil {
 		return fmt.Errorf("seal stored secrets in the current scheme: %w", err)
 	} else if n > 0 {

@@ -303,7 +303,7 @@ func TestRotateKey(t *testing.T) {
 	if st, _ := postJSON(url, admin, "/projects", map[string]any{"name": "rot"}); st != 201 {
 		t.Fatalf("project: %d", st)
 	}
-	st, wh := postJSON(url, admin, "/projects/rot/webhooks", map[string]any{"url": "https://a.example.invalid/",
+	st, wh := postJSON(url, admin, "/projects/rot/webhooks", map[string]any{"url": "https://a.example.invalid/?token=t0k3n",
 		"auth": map[string]any{"type": "basic", "username": "u", "password": "p"}})
 	if st != 201 {
 		t.Fatalf("webhook: %d", st)
@@ -311,7 +311,8 @@ func TestRotateKey(t *testing.T) {
 	_ = srv.Process.Signal(syscall.SIGTERM)
 	_ = srv.Wait()
 	out, err := run(newKey, "rotate-key", "--data-dir", dir, "--old-encryption-key", oldKey).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "sealed 3 values again") {
+	// The URL, the secret, auth and headers (issue 21, item 11: the URL too).
+	if err != nil || !strings.Contains(string(out), "sealed 4 values again") {
 		t.Fatalf("rotate-key: %v\n%s", err, out)
 	}
 	url, _, _ = startCmd(t, run(newKey, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--metrics-addr", ""))
@@ -321,5 +322,9 @@ func TestRotateKey(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("read with the new key: %v %v", res, err)
 	}
-	res.Body.Close()
+	defer res.Body.Close()
+	var sec struct{ URL string }
+	if err := json.NewDecoder(res.Body).Decode(&sec); err != nil || sec.URL != "https://a.example.invalid/?token=t0k3n" {
+		t.Fatalf("the URL read with the new key: %q, %v", sec.URL, err)
+	}
 }
