@@ -82,6 +82,66 @@ func RedactURL(raw string) string {
 	return base + "?" + strings.Join(parts, "&")
 }
 
+// RecordURL is what an attempt keeps of the URL it called, stored unsealed
+// with every attempt: RedactURL's rule for the query, and every path
+// segment that looks like a token replaced by Redacted. Chat services'
+// incoming-webhook URLs carry their secret in the path (Slack's
+// /services/T…/B…/{token}, Discord's /api/webhooks/{id}/{token}), and a
+// secret must not be copied into every attempt. A segment looks like a
+// token when it has at least 16 characters, all letters, digits, '-' or
+// '_', of at least two of the kinds lower-case, upper-case and digit:
+// numeric IDs and lower-case words stay, and so does the host.
+func RecordURL(raw string) string {
+	raw = RedactURL(raw)
+	rest, query, hasQuery := strings.Cut(raw, "?")
+	scheme, afterScheme, ok := strings.Cut(rest, "://")
+	if !ok {
+		return raw
+	}
+	host, path, hasPath := strings.Cut(afterScheme, "/")
+	if !hasPath {
+		return raw
+	}
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if looksLikeToken(seg) {
+			segs[i] = Redacted
+		}
+	}
+	out := scheme + "://" + host + "/" + strings.Join(segs, "/")
+	if hasQuery {
+		out += "?" + query
+	}
+	return out
+}
+
+func looksLikeToken(seg string) bool {
+	if len(seg) < 16 {
+		return false
+	}
+	var lower, upper, digit bool
+	for i := 0; i < len(seg); i++ {
+		switch c := seg[i]; {
+		case 'a' <= c && c <= 'z':
+			lower = true
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case '0' <= c && c <= '9':
+			digit = true
+		case c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	n := 0
+	for _, b := range []bool{lower, upper, digit} {
+		if b {
+			n++
+		}
+	}
+	return n >= 2
+}
+
 // HasRedactedQuery reports whether raw holds the redaction mark as the value
 // of a query parameter named like a credential: it was read redacted, and
 // sent back.

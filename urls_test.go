@@ -71,3 +71,25 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// An attempt's record hides the tokens chat services put in the path.
+func TestRecordURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"https://hooks.slack.example/services/T0123ABCD/B0456EFGH/aBcDeFgHiJkLmNoPqRsTuVwX", "https://hooks.slack.example/services/T0123ABCD/B0456EFGH/********"},
+		{"https://discord.example/api/webhooks/112233445566778899/Ab12_cd34-EF56gh78IJ90kl12MN34op56",
+			"https://discord.example/api/webhooks/112233445566778899/********"},
+		{"https://a.example/orders/receive?token=t1", "https://a.example/orders/receive?token=********"},
+		{"https://a.example/v1/customer-notifications/created", "https://a.example/v1/customer-notifications/created"},
+		{"https://a.example/hooks/AAAAAAAAAAAAAAAAAAAAAAAA", "https://a.example/hooks/AAAAAAAAAAAAAAAAAAAAAAAA"},
+		{"https://a.example/x/550e8400-e29b-41d4-a716-446655440000?a=1", "https://a.example/x/********?a=1"},
+		{"https://a.example", "https://a.example"},
+		{"https://a.example/", "https://a.example/"},
+		{"https://abcdefgh12345678.example/p", "https://abcdefgh12345678.example/p"},
+		{"not a url", "not a url"},
+	} {
+		if got := hookgate.RecordURL(tc.in); got != tc.want {
+			t.Errorf("RecordURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

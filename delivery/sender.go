@@ -99,7 +99,7 @@ func (r Result) OK() bool { return r.Err == nil && r.StatusCode >= 200 && r.Stat
 // delivery.
 func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
 	a := hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, r.Started), DeliveryID: deliveryID, Attempt: n, StartedAt: r.Started,
-		DurationMs: r.Duration.Milliseconds(), StatusCode: r.StatusCode, RequestMethod: r.Method, RequestURL: hookgate.RedactURL(r.URL)}
+		DurationMs: r.Duration.Milliseconds(), StatusCode: r.StatusCode, RequestMethod: r.Method, RequestURL: hookgate.RecordURL(r.URL)}
 	if utf8.Valid(r.Body) && bytes.IndexByte(r.Body, 0) < 0 {
 		a.ResponseBody = string(r.Body)
 	} else {

@@ -236,6 +236,14 @@ func TestAttemptRedactsCredentials(t *testing.T) {
 	if a.Error == "" || a.StatusCode != 0 {
 		t.Fatalf("attempt = %+v", a)
 	}
+
+	// A chat service's incoming-webhook URL has its secret in the path.
+	const pathToken = "vNQ4b7DbHyIaOXzsm8s5SvZZ"
+	res = newSender().Do(context.Background(), webhook("http://127.0.0.1:9/services/T0123ABCD/B0456EFGH/"+pathToken), delivery.Request{ID: "msg_s"})
+	a = res.Attempt("msg_s", 1)
+	if a.RequestURL != "http://127.0.0.1:9/services/T0123ABCD/B0456EFGH/********" || strings.Contains(a.Error, pathToken) || a.Error == "" {
+		t.Fatalf("attempt keeps the path token: %q, %q", a.RequestURL, a.Error)
+	}
 }
 
 // The event's data goes out as it was stored, byte for byte: no HTML
