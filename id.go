@@ -3,6 +3,7 @@ package hookgate
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"math/bits"
 	"strings"
 	"sync"
 	"time"
@@ -20,44 +21,65 @@ const (
 
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
 
-// idState makes the IDs of one process strictly increasing: within one
-// millisecond the random part of the last ID is incremented instead of drawn
-// anew (as ULID's monotonic mode does). It is process state by nature.
-var idState struct {
-	sync.Mutex
-	ms   uint64
-	last [10]byte
+// idStepBits is how many fresh random bits each ID made in the same
+// millisecond as the one before it adds to that one's random part.
+const idStepBits = 48
+
+// idGen makes the time and random parts of one process's IDs (see NewID).
+type idGen struct {
+	mu sync.Mutex
+	ms uint64 // the millisecond of the last ID
+	// hi and lo are the last ID's 80 random bits: the top 16 and the low 64.
+	hi, lo uint64
+	// read fills b with random bytes.
+	read func(b []byte)
 }
 
-// NewID returns prefix followed by 26 characters: 48 bits of milliseconds and
-// 80 random bits, in Crockford base32. IDs sort by creation time, strictly
-// within one process, which lets lists page on the ID alone.
-func NewID(prefix string, now time.Time) string {
-	var b [16]byte
-	ms := uint64(now.UnixMilli())
-	idState.Lock()
-	if ms <= idState.ms {
-		ms = idState.ms // the clock went back or stood still: keep the order
-		for i := len(idState.last) - 1; i >= 0; i-- {
-			idState.last[i]++
-			if idState.last[i] != 0 {
-				break
-			}
+// ids is the process's generator: IDs are strictly increasing within one
+// process, which takes one state per process.
+var ids = idGen{read: func(b []byte) { _, _ = rand.Read(b) }} // crypto/rand.Read never fails on supported platforms.
+
+// next returns the millisecond and the random part (top 16 and low 64 bits)
+// of a new ID made at ms, greater than every ID it returned before.
+func (g *idGen) next(ms uint64) (uint64, uint64, uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ms <= g.ms {
+		// The clock stood still or went back: keep the last millisecond and
+		// step forward by 1 plus idStepBits fresh random bits, so the
+		// order holds and no ID is its predecessor plus a known amount.
+		var b [8]byte
+		g.read(b[8-idStepBits/8:])
+		lo, carry := bits.Add64(g.lo, binary.BigEndian.Uint64(b[:])+1, 0)
+		if hi := g.hi + carry; hi <= 0xffff {
+			g.hi, g.lo = hi, lo
+			return g.ms, g.hi, g.lo
 		}
-	} else {
-		idState.ms = ms
-		_, _ = rand.Read(idState.last[:]) // crypto/rand.Read never fails on supported platforms.
-		idState.last[0] &= 0x7f           // leave room to increment without overflow
+		// The 80 bits are spent, after at least 2^(79-idStepBits) IDs in
+		// one millisecond: take the next millisecond, ahead of the clock.
+		ms = g.ms + 1
 	}
-	binary.BigEndian.PutUint64(b[:8], ms<<16)
-	copy(b[6:], idState.last[:])
-	idState.Unlock()
+	var b [10]byte
+	g.read(b[:])
+	// The top bit starts clear: room for 2^79 of steps of at most
+	// 2^idStepBits before the 80 bits run out.
+	g.ms, g.hi, g.lo = ms, uint64(binary.BigEndian.Uint16(b[:2])&0x7fff), binary.BigEndian.Uint64(b[2:])
+	return g.ms, g.hi, g.lo
+}
+
+// NewID returns prefix followed by 26 characters in Crockford base32: 48
+// bits of milliseconds and 80 random bits. The first ID of a millisecond
+// draws 79 random bits; each further one in the same millisecond is the
+// last one plus 1 plus idStepBits fresh random bits. IDs sort by creation
+// time, strictly within one process, which lets lists page on the ID alone,
+// and none can be worked out from another.
+func NewID(prefix string, now time.Time) string {
+	ms, rhi, rlo := ids.next(uint64(now.UnixMilli()))
 	out := make([]byte, len(prefix)+26)
 	copy(out, prefix)
 	// 128 bits as 26 base32 digits, most significant first (the top two bits
 	// of the first digit are always zero).
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
+	hi, lo := ms<<16|rhi, rlo
 	for i := 25; i >= 0; i-- {
 		out[len(prefix)+i] = crockford[lo&31]
 		lo = lo>>5 | hi<<59
