@@ -22,7 +22,8 @@ const (
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
 
 // idStepBits is how many fresh random bits each ID made in the same
-// millisecond as the one before it adds to that one's random part.
+// millisecond as the one before it adds to that one's random part; a
+// multiple of 8.
 const idStepBits = 48
 
 // idGen makes the time and random parts of one process's IDs (see NewID).
@@ -61,8 +62,8 @@ func (g *idGen) next(ms uint64) (uint64, uint64, uint64) {
 	}
 	var b [10]byte
 	g.read(b[:])
-	// The top bit starts clear: room for 2^79 of steps of at most
-	// 2^idStepBits before the 80 bits run out.
+	// The top bit starts clear, which leaves at least 2^79 of room: 2^31
+	// steps of at most 2^idStepBits each.
 	g.ms, g.hi, g.lo = ms, uint64(binary.BigEndian.Uint16(b[:2])&0x7fff), binary.BigEndian.Uint64(b[2:])
 	return g.ms, g.hi, g.lo
 }
