@@ -322,6 +322,14 @@ func op(id, method, path, summary string, acc access, status int, tags ...string
 		Tags:          tags,
 		DefaultStatus: status,
 		Metadata:      map[string]any{metaAccess: acc},
+		// checkInput has read the whole body before huma runs. huma's
+		// default would set a 5 s read deadline on the connection then,
+		// while the server is already watching it for the client going
+		// away: when it passed, the server took it for a broken
+		// connection and cancelled the request, so a trigger or provider
+		// call running longer than 5 s ended as "context canceled"
+		// (issue 21, item 7). -1 clears the deadline instead.
+		BodyReadTimeout: -1,
 	}
 	if acc != accessPublic {
 		o.Security = []map[string][]string{{"bearer": {}}, {"apiKey": {}}}

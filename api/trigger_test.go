@@ -608,3 +608,55 @@ func TestTriggerClientCredentials(t *testing.T) {
 		}
 	})
 }
+
+// Issue 21, item 7: of 16 triggers at once to a receiver slower than their
+// timeout, about half answered "the receiver could not be reached" and
+// recorded "context canceled": huma's 5 s body-read deadline, set after
+// the body was read, cancelled the request while the trigger waited. The
+// timeout is above those 5 s; every answer and every attempt says timeout.
+func TestTriggerTimeoutAlwaysSaysTimeout(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, allowLoopback)
+		_, owner, pub := e.project("slow")
+		release := make(chan struct{})
+		slow, _ := receiver(t, func(rw http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		t.Cleanup(func() { close(release) }) // before the receiver's Close, which waits for it
+		id := e.webhook("slow", owner, map[string]any{"url": slow.URL}).str("id")
+		answers := make([]resp, delivery.DefaultTriggersPerWebhook)
+		var wg sync.WaitGroup
+		for i := range answers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i] = e.trigger("slow", id, pub, map[string]any{"timeout": "6s"})
+			}()
+		}
+		wg.Wait()
+		for i, r := range answers {
+			if r.Status != 200 || r.Body["status"] != float64(0) || r.str("reason") != "timeout" {
+				t.Errorf("trigger %d: %d %s", i, r.Status, r.Raw)
+				continue
+			}
+			at := e.req("GET", "/api/v1/projects/slow/deliveries/"+r.str("referenceId")+"/attempts", owner, nil).must(t, 200).items(t)
+			if msg, _ := at[0]["error"].(string); len(at) != 1 || !strings.HasSuffix(msg, "timeout: no answer within 6s") {
+				t.Errorf("trigger %d: attempts %v", i, at)
+			}
+		}
+
+		// Without a timeout of its own, a trigger has --send-timeout's,
+		// and says so alike.
+		e2 := setup(t, engine, allowLoopback, func(c *api.Config) { c.SendTimeout = 300 * time.Millisecond })
+		_, owner2, pub2 := e2.project("slow")
+		id2 := e2.webhook("slow", owner2, map[string]any{"url": slow.URL}).str("id")
+		r := e2.trigger("slow", id2, pub2, nil).must(t, 200)
+		at := e2.req("GET", "/api/v1/projects/slow/deliveries/"+r.str("referenceId")+"/attempts", owner2, nil).must(t, 200).items(t)
+		if msg, _ := at[0]["error"].(string); r.str("reason") != "timeout" || !strings.HasSuffix(msg, "timeout: no answer within 300ms") {
+			t.Fatalf("default timeout: %s, attempt error %q", r.Raw, msg)
+		}
+	})
+}

@@ -211,12 +211,14 @@ func (t *Triggers) call(ctx context.Context, w *hookgate.Webhook, in *hookgate.T
 			req.Query.Set(k, v)
 		}
 	}
-	sendCtx := ctx
-	if in.Timeout > 0 {
-		var cancel context.CancelFunc
-		sendCtx, cancel = context.WithTimeout(ctx, in.Timeout)
-		defer cancel()
+	timeout := in.Timeout
+	if timeout <= 0 {
+		timeout = t.cfg.Sender.Timeout()
 	}
+	// The deadline's cause names it, so that the transport's error, and
+	// the attempt that records it, say that the time ran out.
+	sendCtx, cancel := context.WithTimeoutCause(ctx, timeout, triggerTimeout(timeout))
+	defer cancel()
 	res := t.cfg.Sender.Do(sendCtx, w, req)
 	a := res.Attempt(d.ID, d.Attempts+1)
 	t.duration.Observe(res.Duration.Seconds())
@@ -451,6 +453,20 @@ func pointer(doc any, p string) (any, error) {
 	}
 	return cur, nil
 }
+
+// triggerTimeout is why a trigger's request ended: its timeout, this long,
+// passed without an answer. It is a context.DeadlineExceeded.
+type triggerTimeout time.Duration
+
+func (e triggerTimeout) Error() string {
+	return "timeout: no answer within " + time.Duration(e).String()
+}
+
+// Unwrap makes a triggerTimeout a context.DeadlineExceeded.
+func (e triggerTimeout) Unwrap() error { return context.DeadlineExceeded }
+
+// Timeout reports true, as net.Error does for a timeout.
+func (e triggerTimeout) Timeout() bool { return true }
 
 // Reason says in a few words, naming no address, why no answer came.
 func Reason(err error) string {
