@@ -77,15 +77,19 @@ type Store interface {
 	DeleteAPIKey(ctx context.Context, projectID, id string) error
 
 	// CreateWebhook stores w, encrypting its secrets; EConflict when its
-	// uid is taken.
+	// uid is taken, and EInvalidParameter naming then when w.Then (an
+	// ID) fails CheckChain. The chain is checked in the transaction that
+	// writes w, so concurrent writes cannot together close a cycle.
 	CreateWebhook(ctx context.Context, w *Webhook) error
 	// FindWebhook finds a webhook by its ID or its uid, with its secrets
 	// decrypted; ENotFound.
 	FindWebhook(ctx context.Context, projectID, ref string) (*Webhook, error)
 	// ListWebhooks lists a project's webhooks.
 	ListWebhooks(ctx context.Context, projectID string, page Page) ([]*Webhook, string, error)
-	// UpdateWebhook saves every field of w but its status; ENotFound, and
-	// EConflict when its uid is taken.
+	// UpdateWebhook saves every field of w but its status; ENotFound,
+	// EConflict when its uid is taken, and EInvalidParameter naming then
+	// when w.Then differs from the stored chain and fails CheckChain,
+	// checked as CreateWebhook does.
 	UpdateWebhook(ctx context.Context, w *Webhook) error
 	// SetWebhookStatus changes a webhook's status and, in the same
 	// transaction, pauses its pending deliveries (status other than active)

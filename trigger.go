@@ -33,6 +33,40 @@ type ChainMap struct {
 	QueryParams map[string]string `json:"queryParams,omitempty"`
 }
 
+// CheckChain refuses a chain from w that comes back to a webhook already
+// in it, or that makes more than MaxChainSteps calls, with an
+// EInvalidParameter error naming then. w.Then.Webhook is an ID; find
+// returns the webhook of w's project with an ID, of which only ID and Then
+// are read, or an ENotFound error: a chain ends where a webhook is gone. ref
+// is how the caller named w.Then.Webhook, for the error.
+func CheckChain(w *Webhook, ref string, find func(id string) (*Webhook, error)) error {
+	if w.Then == nil {
+		return nil
+	}
+	seen := map[string]bool{w.ID: true}
+	id := w.Then.Webhook
+	for steps := 2; ; steps++ {
+		if seen[id] {
+			return InvalidParam("then", ref, "then makes a cycle: the chain from %s comes back to %s", ref, id)
+		}
+		if steps > MaxChainSteps {
+			return InvalidParam("then", ref, "then makes a chain of more than %d steps", MaxChainSteps)
+		}
+		seen[id] = true
+		next, err := find(id)
+		if ErrorCode(err) == ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if next.Then == nil {
+			return nil
+		}
+		id = next.Then.Webhook
+	}
+}
+
 func (c *Chain) validate() error {
 	if c.Webhook == "" {
 		return MissingParam("then.webhook")

@@ -419,6 +419,73 @@ func TestTriggerChainRefusedAtRegistration(t *testing.T) {
 	})
 }
 
+// Issue 21, item 6: two PATCHes at once, a.then = b and b.then = a, both
+// succeeded, each having checked the chain before the other's write. Round
+// after round, one of them succeeds, the other gets the answer a
+// sequential cycle gets, and no cycle is ever stored.
+func TestTriggerChainCycleRefusedUnderConcurrentWrites(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, owner, _ := e.project("race")
+		hooks := "/api/v1/projects/race/webhooks/"
+		a := e.webhook("race", owner, map[string]any{"url": "https://a.example.invalid/"}).str("id")
+		b := e.webhook("race", owner, map[string]any{"url": "https://b.example.invalid/"}).str("id")
+		link := func(from, to string) resp {
+			return e.req("PATCH", hooks+from, owner, map[string]any{"then": map[string]any{"webhook": to}})
+		}
+		unlink := func() {
+			for _, id := range []string{a, b} {
+				e.req("PATCH", hooks+id, owner, map[string]any{"then": nil}).must(t, 200)
+			}
+		}
+		// The answer to a cycle made one write after the other.
+		link(a, b).must(t, 200)
+		sequential := link(b, a).problem(t, 400, "invalid_parameter", "then")
+		if want := "then makes a cycle: the chain from " + a + " comes back to " + b; sequential.str("detail") != want {
+			t.Fatalf("sequential cycle: %s", sequential.Raw)
+		}
+		unlink()
+
+		for round := range 40 {
+			pairs := [2][2]string{{a, b}, {b, a}}
+			var answers [2]resp
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i, p := range pairs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					answers[i] = link(p[0], p[1])
+				}()
+			}
+			close(start)
+			wg.Wait()
+			won := 0
+			for i, r := range answers {
+				if r.Status == 200 {
+					won++
+					continue
+				}
+				r.problem(t, 400, "invalid_parameter", "then")
+				from, to := pairs[i][0], pairs[i][1]
+				if want := "then makes a cycle: the chain from " + to + " comes back to " + from; r.str("detail") != want || r.Body["parameter_value"] != to {
+					t.Fatalf("round %d: the loser got %s", round, r.Raw)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("round %d: %d of the two opposing PATCHes succeeded: %s / %s", round, won, answers[0].Raw, answers[1].Raw)
+			}
+			ta := e.req("GET", hooks+a, owner, nil).must(t, 200).Body["then"]
+			tb := e.req("GET", hooks+b, owner, nil).must(t, 200).Body["then"]
+			if (ta == nil) == (tb == nil) {
+				t.Fatalf("round %d: stored then a=%v b=%v, want exactly one link", round, ta, tb)
+			}
+			unlink()
+		}
+	})
+}
+
 // The network policy holds for triggers at dial time: a receiver whose
 // address the sender's policy denies is never reached.
 func TestTriggerUnderNetworkPolicy(t *testing.T) {

@@ -591,8 +591,10 @@ func unredactURL(param, sent, stored string) (string, error) {
 
 // checkChain resolves w's next webhook (an ID or a uid of the same project)
 // to its ID and refuses a chain that loops back or runs longer than
-// MaxChainSteps. A chain that grows too long later, through a change of a
-// webhook before w, is stopped when it runs.
+// MaxChainSteps, so that a mistake is answered before anything is written.
+// The store checks again in the write's transaction, which two concurrent
+// writes cannot both pass. A chain that grows too long later, through a
+// change of a webhook before w, is stopped when it runs.
 func (s *Server) checkChain(ctx context.Context, w *hookgate.Webhook) error {
 	if w.Then == nil {
 		return nil
@@ -606,25 +608,12 @@ func (s *Server) checkChain(ctx context.Context, w *hookgate.Webhook) error {
 		return err
 	}
 	w.Then.Webhook = next.ID
-	seen := map[string]bool{w.ID: true}
-	for steps := 2; next != nil; steps++ {
-		if seen[next.ID] {
-			return hookgate.InvalidParam("then", ref, "then makes a cycle: the chain from %s comes back to %s", ref, next.ID)
+	return hookgate.CheckChain(w, ref, func(id string) (*hookgate.Webhook, error) {
+		if id == next.ID {
+			return next, nil
 		}
-		if steps > hookgate.MaxChainSteps {
-			return hookgate.InvalidParam("then", ref, "then makes a chain of more than %d steps", hookgate.MaxChainSteps)
-		}
-		seen[next.ID] = true
-		if next.Then == nil {
-			break
-		}
-		if next, err = s.store.FindWebhook(ctx, w.ProjectID, next.Then.Webhook); hookgate.ErrorCode(err) == hookgate.ENotFound {
-			break
-		} else if err != nil {
-			return err
-		}
-	}
-	return nil
+		return s.store.FindWebhook(ctx, w.ProjectID, id)
+	})
 }
 
 // webhookID returns the ID of the webhook ref names (its ID or its uid).

@@ -64,18 +64,87 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-// CreateWebhook stores w, encrypting its secrets.
+// execer runs a statement on the database or in a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// CreateWebhook stores w, encrypting its secrets. A webhook with a chain is
+// stored in a transaction that checks the chain first (see lockChains).
 func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	defer s.webhooksChanged(ctx)
 	r, err := s.sealWebhook(w)
 	if err != nil {
 		return err
 	}
-	_, err = s.write.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	if w.Then == nil {
+		return s.insertWebhook(ctx, s.write, w, r)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockChains(ctx, tx, w.ProjectID); err != nil {
+			return err
+		}
+		if err := s.checkChainTx(ctx, tx, w); err != nil {
+			return err
+		}
+		return s.insertWebhook(ctx, tx, w, r)
+	})
+}
+
+func (s *Store) insertWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
 		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)))
 	return uidConflict(err)
+}
+
+// lockChains serializes the writes of a project's webhooks that have a
+// chain, in tx: SQLite's single writer runs one transaction at a time, and
+// on PostgreSQL tx takes an advisory lock keyed on the project until it
+// ends (a lock of the project's row would deadlock with a deletion of the
+// project, which deletes its webhooks first). A write checks
+// the chain it stores (checkChainTx) only once it holds the lock, so two
+// writes that together close a cycle (a.then = b and b.then = a at once)
+// cannot both pass: the second sees the first's link and is refused as a
+// sequential one is. Writes that leave a webhook without a chain take no
+// lock: removing a link cannot close a cycle.
+func (s *Store) lockChains(ctx context.Context, tx *sql.Tx, projectID string) error {
+	if s.engine != EnginePostgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.q(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`), "hookgate.chains:"+projectID)
+	return err
+}
+
+// checkChainTx checks w's chain (hookgate.CheckChain) in tx, under
+// lockChains, against the links committed before.
+func (s *Store) checkChainTx(ctx context.Context, tx *sql.Tx, w *hookgate.Webhook) error {
+	return hookgate.CheckChain(w, w.Then.Webhook, func(id string) (*hookgate.Webhook, error) {
+		var then string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT then_step FROM webhooks WHERE project_id = ? AND id = ?`), w.ProjectID, id).Scan(&then)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, hookgate.NotFound("webhook")
+		}
+		if err != nil {
+			return nil, err
+		}
+		next := &hookgate.Webhook{ID: id}
+		next.Then, err = parseThen(id, then)
+		return next, err
+	})
+}
+
+// parseThen reads the then_step column of webhook id.
+func parseThen(id, text string) (*hookgate.Chain, error) {
+	if text == "" {
+		return nil, nil
+	}
+	c := &hookgate.Chain{}
+	if err := json.Unmarshal([]byte(text), c); err != nil {
+		return nil, fmt.Errorf("webhook %s then: %w", id, err)
+	}
+	return c, nil
 }
 
 // uidConflict turns the unique violation of a webhook's uid into EConflict.
@@ -129,14 +198,44 @@ func (s *Store) ListWebhooks(ctx context.Context, projectID string, page hookgat
 		limit, s.scanWebhook, func(w *hookgate.Webhook) string { return w.ID }, projectID, page.Cursor, page.Cursor, limit+1)
 }
 
-// UpdateWebhook saves every field of w but its status.
+// UpdateWebhook saves every field of w but its status. A chain that w
+// changes is checked in the same transaction (see lockChains); one it
+// keeps as stored is not checked again.
 func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	defer s.webhooksChanged(ctx)
 	r, err := s.sealWebhook(w)
 	if err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
+	if w.Then == nil {
+		return s.updateWebhook(ctx, s.write, w, r)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockChains(ctx, tx, w.ProjectID); err != nil {
+			return err
+		}
+		// A chain kept as stored adds no link to what this transaction
+		// read, and under the lock no other write adds one before it
+		// commits: what it writes back was part of an acyclic whole.
+		var stored string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT then_step FROM webhooks WHERE project_id = ? AND id = ?`), w.ProjectID, w.ID).Scan(&stored)
+		if errors.Is(err, sql.ErrNoRows) {
+			return hookgate.NotFound("webhook")
+		}
+		if err != nil {
+			return err
+		}
+		if stored != r.then {
+			if err := s.checkChainTx(ctx, tx, w); err != nil {
+				return err
+			}
+		}
+		return s.updateWebhook(ctx, tx, w, r)
+	})
+}
+
+func (s *Store) updateWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
+	res, err := db.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
 		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ? WHERE project_id = ? AND id = ?`),
 		r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
@@ -205,14 +304,11 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	if schema != "" {
 		w.Schema = json.RawMessage(schema)
 	}
-	if row.then != "" {
-		w.Then = &hookgate.Chain{}
-		if err := json.Unmarshal([]byte(row.then), w.Then); err != nil {
-			return nil, fmt.Errorf("webhook %s then: %w", w.ID, err)
-		}
+	var err error
+	if w.Then, err = parseThen(w.ID, row.then); err != nil {
+		return nil, err
 	}
 	w.PreviousSecretExpiresAt, w.CreatedAt, w.UpdatedAt = fromMicros(prevExp), fromMicros(created), fromMicros(updated)
-	var err error
 	if w.URL, err = s.box.OpenFor(row.url, where("webhooks.url", w.ProjectID, w.ID)); err != nil {
 		return nil, fmt.Errorf("webhook %s url: %w", w.ID, err)
 	}
