@@ -23,6 +23,9 @@ import (
 type storeFlags struct {
 	dataDir     string
 	databaseURL string
+	// synchronous is SQLite's synchronous setting; serve alone has a flag
+	// for it, the other commands use the default (full).
+	synchronous string
 }
 
 func (f *storeFlags) register(cmd *cobra.Command) {
@@ -81,7 +84,7 @@ func (f *storeFlags) openStore(ctx context.Context, log *slog.Logger) (*sqlstore
 	if err != nil {
 		return nil, err
 	}
-	return sqlstore.Open(ctx, sqlstore.Config{DatabaseURL: f.databaseURL, DataDir: f.dataDir, Box: box, Logger: log})
+	return sqlstore.Open(ctx, sqlstore.Config{DatabaseURL: f.databaseURL, DataDir: f.dataDir, Box: box, Logger: log, SQLiteSynchronous: f.synchronous})
 }
 
 // adminKey returns HOOKGATE_ADMIN_KEY, or the key saved in the data dir,

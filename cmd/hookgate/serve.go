@@ -76,6 +76,7 @@ ones in flight, commit accepted events, exit 0.`,
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "base URL of inbound endpoints given to platforms, and of the dashboard (https://… behind a TLS proxy); default http://{addr}")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&f.synchronous, "sqlite-synchronous", sqlstore.SynchronousFull, "embedded SQLite only: full syncs every commit to disk, so an event answered 202 survives a power cut; normal syncs only at checkpoints (fewer fsyncs), so the last commits may vanish in an OS crash or power loss, though not in a crash of the process")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", api.DefaultMaxEventBytes, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
 	cmd.Flags().DurationVar(&f.bodyTimeout, "body-timeout", 20*time.Second, "how long a request body may take to arrive once the server reads it (at most 2m, the listener's read timeout); a slower one is answered 408")
 	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, such as 127.0.0.1:6060; off when empty")
@@ -130,6 +131,11 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.lease <= f.sendTimeout {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
+	}
+	switch f.synchronous = strings.ToLower(f.synchronous); f.synchronous {
+	case sqlstore.SynchronousFull, sqlstore.SynchronousNormal:
+	default:
+		return fmt.Errorf("--sqlite-synchronous (HOOKGATE_SQLITE_SYNCHRONOUS) must be full or normal, not %q", f.synchronous)
 	}
 	if err := ensureDataDir(f.dataDir, log.Warn); err != nil {
 		return err
@@ -267,7 +273,20 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		WriteTimeout: 2*f.sendTimeout + time.Minute,
 		IdleTimeout:  2 * time.Minute,
 	}
-	log.Info("hookgate listening", "addr", ln.Addr().String(), "engine", store.Engine(), "version", version)
+	// What a commit waits for, as the database says: what a 202 survives.
+	synchronous, err := store.Synchronous(ctx)
+	if err != nil {
+		return fmt.Errorf("read the database's synchronous setting: %w", err)
+	}
+	switch {
+	case store.Engine() == sqlstore.EngineSQLite && synchronous != sqlstore.SynchronousFull:
+		log.Warn("--sqlite-synchronous=normal: an accepted event survives a crash of this process, but the last commits may vanish if the machine crashes or loses power")
+	case store.Engine() == sqlstore.EnginePostgres && synchronous == "off":
+		log.Warn("PostgreSQL's synchronous_commit is off: the last accepted events (up to about three times wal_writer_delay) may vanish if the database server crashes")
+	case store.Engine() == sqlstore.EnginePostgres && f.synchronous != sqlstore.SynchronousFull:
+		log.Warn("--sqlite-synchronous is ignored on PostgreSQL: its synchronous_commit decides what a commit waits for", "synchronousCommit", synchronous)
+	}
+	log.Info("hookgate listening", "addr", ln.Addr().String(), "engine", store.Engine(), "synchronous", synchronous, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

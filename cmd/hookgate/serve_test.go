@@ -328,3 +328,56 @@ func TestRotateKey(t *testing.T) {
 		t.Fatalf("the URL read with the new key: %q, %v", sec.URL, err)
 	}
 }
+
+// Issue 21, item 10: serve syncs every SQLite commit unless
+// --sqlite-synchronous=normal (or its variable) asks for less, says which
+// at start, and refuses any other value, naming the flag.
+func TestServeSyncsEveryCommitByDefault(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	listening := func(env []string, args ...string) map[string]any {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--metrics-addr", ""}, args...)...)
+		cmd.Env = append(append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=", "HOOKGATE_SQLITE_SYNCHRONOUS="), env...)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "hookgate listening" {
+				go func() { _, _ = io.Copy(io.Discard, stderr) }()
+				return line
+			}
+		}
+		t.Fatalf("serve %v exited before listening", args)
+		return nil
+	}
+	if got := listening(nil)["synchronous"]; got != "full" {
+		t.Fatalf("synchronous %v by default, want full", got)
+	}
+	if got := listening(nil, "--sqlite-synchronous", "normal")["synchronous"]; got != "normal" {
+		t.Fatalf("synchronous %v with --sqlite-synchronous normal", got)
+	}
+	if got := listening([]string{"HOOKGATE_SQLITE_SYNCHRONOUS=NORMAL"})["synchronous"]; got != "normal" {
+		t.Fatalf("synchronous %v with HOOKGATE_SQLITE_SYNCHRONOUS=NORMAL", got)
+	}
+	for _, bad := range [][]string{{"--sqlite-synchronous", "off"}, {"--sqlite-synchronous", ""}} {
+		cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, bad...)...)
+		cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=", "HOOKGATE_SQLITE_SYNCHRONOUS=")
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--sqlite-synchronous (HOOKGATE_SQLITE_SYNCHRONOUS) must be full or normal") {
+			t.Fatalf("serve %v: %v\n%s", bad, err, out)
+		}
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=", "HOOKGATE_SQLITE_SYNCHRONOUS=sometimes")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `must be full or normal, not "sometimes"`) {
+		t.Fatalf("HOOKGATE_SQLITE_SYNCHRONOUS=sometimes: %v\n%s", err, out)
+	}
+}
