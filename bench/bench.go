@@ -102,6 +102,10 @@ type Result struct {
 	// LatencyMs is from each event's 202 reaching the producer to its
 	// delivery's first arrival at the receiver (0 when it came first).
 	LatencyMs Latency `json:"latency_ms"`
+	// AcceptMs is from sending each request to its 202 (each event of a
+	// batch counts its request's time): what a producer waits, the commit
+	// included.
+	AcceptMs  Latency `json:"accept_ms"`
 	RSSMBPeak float64 `json:"rss_mb_peak"`
 	// Errors counts events not accepted (an answer other than 202, or
 	// none).
@@ -545,10 +549,12 @@ func measure(r *Result, rec *receiver, acc []accepted, hooks []string, start, lo
 	}
 	var last time.Time
 	var lat []time.Duration
+	took := make([]time.Duration, 0, len(acc))
 	seconds := int(math.Ceil(loadEnd.Sub(start).Seconds()))
 	deliveries := make([]int, seconds)
 	accepts := make([]int, seconds)
 	for _, a := range acc {
+		took = append(took, a.took)
 		if s := int(a.at.Sub(start).Seconds()); s >= 0 && s < len(accepts) {
 			accepts[s]++
 		}
@@ -588,6 +594,8 @@ func measure(r *Result, rec *receiver, acc []accepted, hooks []string, start, lo
 	slices.Sort(lat)
 	r.latencies = lat
 	r.LatencyMs = percentiles(lat)
+	slices.Sort(took)
+	r.AcceptMs = percentiles(took)
 }
 
 func percentiles(d []time.Duration) Latency {

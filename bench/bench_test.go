@@ -37,7 +37,8 @@ func TestMeasureCountsLostAndLatency(t *testing.T) {
 	rec := &receiver{arrivals: map[string]time.Time{}}
 	evA, evB, evC := strings.Repeat("a", 26), strings.Repeat("b", 26), strings.Repeat("c", 26)
 	h1, h2 := strings.Repeat("1", 26), strings.Repeat("2", 26)
-	acc := []accepted{{evA, start.Add(100 * time.Millisecond)}, {evB, start.Add(200 * time.Millisecond)}, {evC, start.Add(1500 * time.Millisecond)}}
+	acc := []accepted{{evA, start.Add(100 * time.Millisecond), 4 * time.Millisecond}, {evB, start.Add(200 * time.Millisecond), 2 * time.Millisecond},
+		{evC, start.Add(1500 * time.Millisecond), 8 * time.Millisecond}}
 	rec.arrivals[deliveryKey(evA, h1)] = start.Add(110 * time.Millisecond)
 	rec.arrivals[deliveryKey(evA, h2)] = start.Add(90 * time.Millisecond) // before its 202: counts as 0
 	rec.arrivals[deliveryKey(evB, h1)] = start.Add(1200 * time.Millisecond)
@@ -57,6 +58,9 @@ func TestMeasureCountsLostAndLatency(t *testing.T) {
 	}
 	if r.LatencyMs.Max != 1000 || r.LatencyMs.P50 != 100 || r.latencies[0] != 0 {
 		t.Fatalf("latency %+v, sorted %v", r.LatencyMs, r.latencies)
+	}
+	if r.AcceptMs.P50 != 4 || r.AcceptMs.Max != 8 {
+		t.Fatalf("202 latency %+v, want p50 4 ms, max 8 ms", r.AcceptMs)
 	}
 	if len(r.DeliveriesSeries) != 3 || r.DeliveriesSeries[0] != 2 || r.DeliveriesSeries[1] != 2 || r.DeliveriesSeries[2] != 1 {
 		t.Fatalf("deliveries series %v", r.DeliveriesSeries)

@@ -113,10 +113,12 @@ func (r *receiver) counted() int {
 	return len(r.arrivals) - r.uncounted
 }
 
-// accepted is an event that got a 202, and when the answer came.
+// accepted is an event that got a 202, when the answer came, and how long
+// the request took (from sending it to the answer).
 type accepted struct {
-	id string // without "evt_"
-	at time.Time
+	id   string // without "evt_"
+	at   time.Time
+	took time.Duration
 }
 
 // loader posts events to the server.
@@ -165,6 +167,7 @@ func (l *loader) post(body []byte, n int) {
 	req, _ := http.NewRequest("POST", l.url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", l.key)
+	sent := time.Now()
 	res, err := l.client.Do(req)
 	if err != nil {
 		l.errors.Add(int64(n))
@@ -197,7 +200,7 @@ func (l *loader) post(body []byte, n int) {
 	}
 	l.mu.Lock()
 	for _, id := range ids {
-		l.accepted = append(l.accepted, accepted{id: strings.TrimPrefix(id, "evt_"), at: now})
+		l.accepted = append(l.accepted, accepted{id: strings.TrimPrefix(id, "evt_"), at: now, took: now.Sub(sent)})
 	}
 	l.mu.Unlock()
 }

@@ -20,17 +20,18 @@ import (
 // figures compare.
 func WriteTable(w io.Writer, rs []*Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tstore\tevents/s\tdeliveries/s\tbaseline req/s\tratio\trelay dlv/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tCPU ms/dlv\trelay CPU ms/dlv\tcores\tRSS MB\terrors\tlost\tdups\t")
+	fmt.Fprintln(tw, "scenario\tstore\tevents/s\tdeliveries/s\tbaseline req/s\tratio\trelay dlv/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\t202 p50 ms\t202 p99 ms\tCPU ms/dlv\trelay CPU ms/dlv\tcores\tRSS MB\terrors\tlost\tdups\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%s\t%.2f\t%.0f\t%d\t%d\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%s\t%.2f\t%.0f\t%d\t%d\t%d\t\n",
 			rowName(r), r.Store, r.EventsPerS, r.DeliveriesPerS, r.BaselineRequestsPerS, r.RatioToBaseline, optional(r.RelayDeliveriesPerS, "%.0f"),
-			r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max, r.CPUMsPerDelivery, optional(r.RelayCPUMsPerDelivery, "%.3f"),
+			r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max, r.AcceptMs.P50, r.AcceptMs.P99, r.CPUMsPerDelivery, optional(r.RelayCPUMsPerDelivery, "%.3f"),
 			r.CPUCores, r.RSSMBPeak, r.Errors, r.Lost, r.Duplicates)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "ratio: deliveries/s over the baseline's requests/s, the baseline being a plain HTTP client posting to the same kind of receiver at the same concurrency in the same run")
+	fmt.Fprintln(w, "p50…max ms: from each 202 to the delivery's arrival; 202 p50/p99 ms: from sending a request to its 202, the commit included")
 	fmt.Fprintln(w, "CPU ms/dlv: the server process's CPU time (user+system) from the start of load to the last delivery, per delivery; cores: that CPU time over the wall time")
 	fmt.Fprintln(w, "relay: a plain Go relay (HTTP in, 202, HTTP out; no store, no signing) under the same load in the same run; relay CPU ms/dlv is its process's CPU measured the same way")
 	for _, r := range rs {
