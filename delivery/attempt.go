@@ -43,25 +43,48 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		out.Status, o.disable = hookgate.DeliveryFailed, w
 		return o
 	}
+	// No request could be built (data that is not base64 for a base64
+	// webhook, say): no retry will ever build one.
+	o.unsendable = res.Err != nil && res.Method == ""
+	ra, _ := RetryAfter(res.StatusCode, res.Header, d.cfg.Now())
+	d.retryOrFail(ctx, &o, dl, n, o.unsendable, ra)
+	return o
+}
+
+// retryOrFail settles o, the failed attempt n of dl: pending until the
+// next attempt of its schedule (or later, until retryAfter), or failed
+// when the schedule is exhausted or no retry can do better (final).
+func (d *Dispatcher) retryOrFail(ctx context.Context, o *outcome, dl *hookgate.Delivery, n int, final bool, retryAfter time.Duration) {
 	wait, ok := d.schedule(ctx, dl.ProjectID).NextDelay(n, d.cfg.Rand)
-	if res.Err != nil && res.Method == "" {
-		// No request could be built (data that is not base64 for a
-		// base64 webhook, say): no retry will ever build one.
-		ok, o.unsendable = false, true
-	}
-	if !ok {
-		out.Status = hookgate.DeliveryFailed
+	if !ok || final {
+		o.Status = hookgate.DeliveryFailed
 		if !hookgate.IsOperational(dl.EventType) { // no event about an operational event: no loops
 			x := *dl
 			x.Attempts = n
 			o.exhausted = &x
 		}
-		return o
+		return
 	}
-	if ra, ok := RetryAfter(res.StatusCode, res.Header, d.cfg.Now()); ok && ra > wait {
-		wait = ra
-	}
-	out.Status, out.NextAttemptAt = hookgate.DeliveryPending, d.cfg.Now().Add(wait)
+	o.Status, o.NextAttemptAt = hookgate.DeliveryPending, d.cfg.Now().Add(max(wait, retryAfter))
+}
+
+// errUnopenable is the error of an attempt not made because its
+// webhook's secrets do not open with this node's encryption key.
+const errUnopenable = "not sent: the webhook's secrets could not be decrypted with this node's encryption key (every node needs the same HOOKGATE_ENCRYPTION_KEY)"
+
+// unopenable fails an attempt of j without a request: its webhook's
+// sealed secrets do not open with this node's key, so it cannot be
+// signed. The attempt is recorded with errUnopenable and retried on the
+// schedule like any failure (a node with the right key may take the
+// retry); it fails for good when the schedule is exhausted. It never
+// waits unrecorded.
+func (d *Dispatcher) unopenable(ctx context.Context, j job, now time.Time) outcome {
+	dl := j.dl
+	n := dl.Attempts + 1
+	o := outcome{AttemptOutcome: hookgate.AttemptOutcome{ProjectID: dl.ProjectID, WebhookID: dl.WebhookID, LeaseUntil: j.lease,
+		Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: dl.ID, Attempt: n, StartedAt: now, Error: errUnopenable}}}
+	d.unopened.Inc()
+	d.retryOrFail(ctx, &o, dl, n, false, 0)
 	return o
 }
 

@@ -2,10 +2,12 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/secrets"
 )
 
 // claimLoop claims due rows and hands them to their endpoints until ctx
@@ -182,6 +184,7 @@ func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, le
 		return
 	}
 	hooks := map[string]*hookgate.Webhook{} // nil: deleted
+	sealed := map[string]bool{}             // webhooks whose secrets do not open here
 	var settled []outcome
 	if events == nil {
 		var err error
@@ -193,11 +196,25 @@ func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, le
 	now := d.cfg.Now()
 	for _, dl := range claimed {
 		j := job{dl: dl, lease: lease, ev: events[[2]string{dl.ProjectID, dl.EventID}]}
+		if sealed[dl.WebhookID] {
+			settled = append(settled, d.unopenable(ctx, j, now))
+			continue
+		}
 		w, ok := hooks[dl.WebhookID]
 		if !ok {
 			var err error
 			w, err = d.cfg.Queue.DeliveryWebhook(ctx, dl.ProjectID, dl.WebhookID)
-			if err != nil && hookgate.ErrorCode(err) != hookgate.ENotFound {
+			switch {
+			case errors.Is(err, secrets.ErrOpen):
+				// No other node may open them either: waiting in silence
+				// would hold the deliveries for good. Each fails an
+				// attempt, recorded, logged and counted.
+				sealed[dl.WebhookID] = true
+				d.cfg.Logger.Error("deliveries not sent: the webhook's secrets cannot be decrypted with this node's encryption key; every node needs the same HOOKGATE_ENCRYPTION_KEY",
+					"project", dl.ProjectID, "webhook", dl.WebhookID, "err", err)
+				settled = append(settled, d.unopenable(ctx, j, now))
+				continue
+			case err != nil && hookgate.ErrorCode(err) != hookgate.ENotFound:
 				settled = append(settled, release(j, now.Add(5*time.Second))) // try again later, no attempt counted
 				continue
 			}
@@ -217,6 +234,7 @@ func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, le
 	}
 	for _, o := range settled {
 		d.count(o)
+		d.logOutcome(o)
 		results <- o
 	}
 }

@@ -124,6 +124,7 @@ type Dispatcher struct {
 	outcomes *prometheus.CounterVec
 	latency  prometheus.Histogram
 	failing  prometheus.Gauge
+	unopened prometheus.Counter
 }
 
 // job is a claimed delivery with its webhook and the end of its lease.
@@ -182,10 +183,14 @@ func New(cfg Config) *Dispatcher {
 			Name: "hookgate_webhooks_failing",
 			Help: "Webhooks whose latest attempts from this node all failed (a failure streak runs).",
 		}),
+		unopened: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookgate_delivery_decrypt_failures_total",
+			Help: "Delivery attempts failed without a request because the webhook's secrets could not be decrypted with this node's encryption key.",
+		}),
 	}
 	d.work = sync.NewCond(&d.mu)
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(d.outcomes, d.latency, d.failing)
+		cfg.Registry.MustRegister(d.outcomes, d.latency, d.failing, d.unopened)
 	}
 	return d
 }
