@@ -4,6 +4,7 @@ package secrets
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -31,8 +32,12 @@ const boundPrefix = "v2:"
 
 // Box seals and opens values with one key. It is safe for concurrent use.
 type Box struct {
-	aead  cipher.AEAD
-	keyID string
+	aead        cipher.AEAD
+	keyID       string
+	fingerprint string
+	// digestKey is derived from the key for Digest, so that the key itself
+	// serves AES-GCM alone.
+	digestKey []byte
 }
 
 // NewBox returns a Box for a 32-byte key.
@@ -49,7 +54,33 @@ func NewBox(key []byte) (*Box, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(key)
-	return &Box{aead: aead, keyID: hex.EncodeToString(sum[:4])}, nil
+	fp := keyed(key, "hookgate encryption key fingerprint")
+	return &Box{aead: aead, keyID: hex.EncodeToString(sum[:4]), fingerprint: hex.EncodeToString(fp[:8]),
+		digestKey: keyed(key, "hookgate digest key")}, nil
+}
+
+// keyed is the HMAC-SHA256 of label under key.
+func keyed(key []byte, label string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+// Fingerprint names the key for comparing the keys of nodes: 16 hex digits
+// (64 bits) of the HMAC-SHA256, under the key, of a fixed label. Two keys
+// are told apart by it, and it helps no one guess the key.
+func (b *Box) Fingerprint() string { return b.fingerprint }
+
+// Digest returns a keyed digest of value for purpose: 32 hex digits of the
+// HMAC-SHA256 of purpose and value under a key derived from the box's key.
+// Equal values give equal digests under one key; without the key, a
+// digest cannot be used to test guesses of value.
+func (b *Box) Digest(purpose, value string) string {
+	m := hmac.New(sha256.New, b.digestKey)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
 // KeyID names the box's key (a digest, not the key): sealed values carry it,

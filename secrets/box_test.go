@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,5 +92,31 @@ func TestSealForBindsWhere(t *testing.T) {
 	legacy := b.Seal("old")
 	if got, err := b.OpenFor(legacy, "anywhere"); err != nil || got != "old" || b.Current(legacy) || !b.Current(sealed) {
 		t.Fatalf("legacy value: %q, %v", got, err)
+	}
+}
+
+// Issue 21, item 9: a key's fingerprint and digests are stable for one key,
+// differ for another, and show nothing of the key or the digested value.
+func TestFingerprintAndDigest(t *testing.T) {
+	t.Parallel()
+	key := bytes.Repeat([]byte{7}, secrets.KeySize)
+	a, _ := secrets.NewBox(key)
+	again, _ := secrets.NewBox(key)
+	other, _ := secrets.NewBox(bytes.Repeat([]byte{8}, secrets.KeySize))
+	fp := a.Fingerprint()
+	if len(fp) != 16 || fp != again.Fingerprint() || fp == other.Fingerprint() || strings.HasPrefix(fp, a.KeyID()) {
+		t.Fatalf("fingerprints %q, %q, %q (key id %s)", fp, again.Fingerprint(), other.Fingerprint(), a.KeyID())
+	}
+	if strings.Contains(fmt.Sprintf("%x", key), fp) {
+		t.Fatal("the fingerprint is part of the key")
+	}
+	d := a.Digest("admin key", "the-admin-key")
+	switch {
+	case len(d) != 32, d != again.Digest("admin key", "the-admin-key"):
+		t.Fatalf("digest %q is not stable", d)
+	case d == other.Digest("admin key", "the-admin-key"):
+		t.Fatal("the digest does not depend on the key")
+	case d == a.Digest("admin key", "another-admin-key"), d == a.Digest("other purpose", "the-admin-key"):
+		t.Fatal("the digest does not depend on the value and the purpose")
 	}
 }
