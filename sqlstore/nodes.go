@@ -10,11 +10,15 @@ import (
 // condition on lease_node follows.
 const releaseSQL = `UPDATE deliveries SET lease_until = 0, lease_node = '' WHERE status = 'pending' AND lease_until > 0 AND `
 
+// heartbeatSQL registers a node or records its latest heartbeat: id,
+// started_at, heartbeat_at.
+const heartbeatSQL = `INSERT INTO nodes (id, started_at, heartbeat_at) VALUES (?, ?, ?)
+	ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`
+
 // Heartbeat records that node is alive at now, registering it on its first
 // beat.
 func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error {
-	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO nodes (id, started_at, heartbeat_at) VALUES (?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`), node, micros(now), micros(now))
+	_, err := s.write.ExecContext(ctx, s.q(heartbeatSQL), node, micros(now), micros(now))
 	return err
 }
 

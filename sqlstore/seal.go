@@ -116,3 +116,7 @@ func (s *Store) Reseal(ctx context.Context, old *secrets.Box) (int, error) {
 
 // KeyID names the store's encryption key (a digest of it).
 func (s *Store) KeyID() string { return s.box.KeyID() }
+
+// KeyFingerprint is the store's encryption key's fingerprint, the one
+// CheckEncryptionKey records and compares (secrets.Box.Fingerprint).
+func (s *Store) KeyFingerprint() string { return s.box.Fingerprint() }
