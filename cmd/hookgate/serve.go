@@ -162,6 +162,15 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
+	// This node's name in the nodes table, in its leases and in the key
+	// records.
+	node := delivery.NewNodeID()
+	// Every node must seal and open with the database's key: a node with
+	// its own would leave the deliveries of its webhooks to itself, and
+	// fail those of the others'.
+	if err := store.CheckEncryptionKey(ctx, node); err != nil {
+		return keyRefusal(err, f.nodeTimeout)
+	}
 	// Values sealed before they were bound to their place, and webhook URLs
 	// stored before they were sealed, are sealed (again).
 	if n, err := store.Reseal(ctx, nil); err != nil {
@@ -192,6 +201,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	sender := &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version}
 	dispatcher := delivery.New(delivery.Config{
 		Queue:          store,
+		Node:           node,
 		Sender:         sender,
 		Schedule:       schedule,
 		Logger:         log,
@@ -223,6 +233,18 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	// The dashboard, at /ui/; its cookie is Secure unless the public URL is
 	// plain http on a loopback host.
 	handler.Mount("/ui/", ui.New(ui.Config{API: handler, Store: store, Logger: log, PublicURL: publicURL}))
+	// The admin key must be the live nodes' one; with none alive, this
+	// node's replaces the record (that is how the admin key changes).
+	// The check registers the node, so that nodes starting at once see
+	// each other.
+	now := time.Now()
+	replaced, err := store.CheckAdminKey(ctx, node, admin, now, now.Add(-f.nodeTimeout), f.databaseURL == "")
+	if err != nil {
+		return keyRefusal(err, f.nodeTimeout)
+	}
+	if replaced {
+		log.Warn("the admin key changed: this node's replaces the one recorded, no other node being alive; dashboard sessions of the former key end")
+	}
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dctx); close(dispatched) }()
@@ -286,7 +308,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	case store.Engine() == sqlstore.EnginePostgres && f.synchronous != sqlstore.SynchronousFull:
 		log.Warn("--sqlite-synchronous is ignored on PostgreSQL: its synchronous_commit decides what a commit waits for", "synchronousCommit", synchronous)
 	}
-	log.Info("hookgate listening", "addr", ln.Addr().String(), "engine", store.Engine(), "synchronous", synchronous, "version", version)
+	log.Info("hookgate listening", "addr", ln.Addr().String(), "engine", store.Engine(), "synchronous", synchronous, "keyFingerprint", store.KeyFingerprint(), "node", node, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

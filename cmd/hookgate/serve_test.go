@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookgate/hookgate/secrets"
 )
 
 var binary struct {
@@ -310,12 +312,31 @@ func TestRotateKey(t *testing.T) {
 	}
 	_ = srv.Process.Signal(syscall.SIGTERM)
 	_ = srv.Wait()
+	// Issue 21, item 9: the database records its key; a server on another
+	// one is refused, naming the fingerprints, until rotate-key records
+	// the new key; then the old one is refused.
+	fingerprint := func(hexKey string) string {
+		k, _ := secrets.ParseKey(hexKey)
+		b, _ := secrets.NewBox(k)
+		return b.Fingerprint()
+	}
+	serveArgs := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--metrics-addr", ""}
+	if out, err := run(newKey, serveArgs...).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "(fingerprint "+fingerprint(newKey)+") is not the cluster's (fingerprint "+fingerprint(oldKey)+")") {
+		t.Fatalf("serve on the new key before rotate-key: %v\n%s", err, out)
+	}
+	if out, err := run(newKey, "rotate-key", "--data-dir", dir).CombinedOutput(); err == nil || !strings.Contains(string(out), "give that key as --old-encryption-key") {
+		t.Fatalf("rotate-key without the old key: %v\n%s", err, out)
+	}
 	out, err := run(newKey, "rotate-key", "--data-dir", dir, "--old-encryption-key", oldKey).CombinedOutput()
 	// The URL, the secret, auth and headers (issue 21, item 11: the URL too).
-	if err != nil || !strings.Contains(string(out), "sealed 4 values again") {
+	if err != nil || !strings.Contains(string(out), "sealed 4 values again") || !strings.Contains(string(out), "records its fingerprint, "+fingerprint(newKey)) {
 		t.Fatalf("rotate-key: %v\n%s", err, out)
 	}
-	url, _, _ = startCmd(t, run(newKey, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--metrics-addr", ""))
+	if out, err := run(oldKey, serveArgs...).CombinedOutput(); err == nil || !strings.Contains(string(out), "is not the cluster's (fingerprint "+fingerprint(newKey)+")") {
+		t.Fatalf("serve on the old key after rotate-key: %v\n%s", err, out)
+	}
+	url, _, _ = startCmd(t, run(newKey, serveArgs...))
 	req, _ := http.NewRequest("GET", url+"/api/v1/projects/rot/webhooks/"+wh["id"].(string)+"/secret", nil)
 	req.Header.Set("Authorization", "Bearer "+admin)
 	res, err := http.DefaultClient.Do(req)
