@@ -171,6 +171,19 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err := store.CheckEncryptionKey(ctx, node); err != nil {
 		return keyRefusal(err, f.nodeTimeout)
 	}
+	// What a commit waits for, as the database says: what a 202 survives.
+	synchronous, err := store.Synchronous(ctx)
+	if err != nil {
+		return fmt.Errorf("read the database's synchronous setting: %w", err)
+	}
+	switch {
+	case store.Engine() == sqlstore.EngineSQLite && synchronous != sqlstore.SynchronousFull:
+		log.Warn("--sqlite-synchronous=normal: an accepted event survives a crash of this process, but the last commits may vanish if the machine crashes or loses power")
+	case store.Engine() == sqlstore.EnginePostgres && synchronous == "off":
+		log.Warn("PostgreSQL's synchronous_commit is off: the last accepted events (up to about three times wal_writer_delay) may vanish if the database server crashes")
+	case store.Engine() == sqlstore.EnginePostgres && f.synchronous != sqlstore.SynchronousFull:
+		log.Warn("--sqlite-synchronous is ignored on PostgreSQL: its synchronous_commit decides what a commit waits for", "synchronousCommit", synchronous)
+	}
 	// Values sealed before they were bound to their place, and webhook URLs
 	// stored before they were sealed, are sealed (again).
 	if n, err := store.Reseal(ctx, nil); err != nil {
@@ -294,19 +307,6 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		// A client that does not read its answer releases it after this.
 		WriteTimeout: 2*f.sendTimeout + time.Minute,
 		IdleTimeout:  2 * time.Minute,
-	}
-	// What a commit waits for, as the database says: what a 202 survives.
-	synchronous, err := store.Synchronous(ctx)
-	if err != nil {
-		return fmt.Errorf("read the database's synchronous setting: %w", err)
-	}
-	switch {
-	case store.Engine() == sqlstore.EngineSQLite && synchronous != sqlstore.SynchronousFull:
-		log.Warn("--sqlite-synchronous=normal: an accepted event survives a crash of this process, but the last commits may vanish if the machine crashes or loses power")
-	case store.Engine() == sqlstore.EnginePostgres && synchronous == "off":
-		log.Warn("PostgreSQL's synchronous_commit is off: the last accepted events (up to about three times wal_writer_delay) may vanish if the database server crashes")
-	case store.Engine() == sqlstore.EnginePostgres && f.synchronous != sqlstore.SynchronousFull:
-		log.Warn("--sqlite-synchronous is ignored on PostgreSQL: its synchronous_commit decides what a commit waits for", "synchronousCommit", synchronous)
 	}
 	log.Info("hookgate listening", "addr", ln.Addr().String(), "engine", store.Engine(), "synchronous", synchronous, "keyFingerprint", store.KeyFingerprint(), "node", node, "version", version)
 	errc := make(chan error, 1)
