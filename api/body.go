@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -25,21 +26,25 @@ import (
 var errBudget = errors.New("the server is reading as many request bodies as it takes at once")
 
 // budgetReader takes from sem what it reads, as it reads it; release
-// gives it all back.
+// gives it all back, and what is read after takes nothing. release runs
+// when the request's context ends, which may be while a read is under way
+// (the client went away).
 type budgetReader struct {
-	r    io.Reader
-	sem  *semaphore.Weighted
-	held int64
+	r   io.Reader
+	sem *semaphore.Weighted
 	// end, when set, is called once, when the body ends or fails.
 	end func()
+
+	mu       sync.Mutex
+	held     int64
+	released bool
 }
 
 func (b *budgetReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
-	if n > 0 && !b.sem.TryAcquire(int64(n)) {
+	if n > 0 && !b.take(int64(n)) {
 		n, err = 0, errBudget
 	}
-	b.held += int64(n)
 	if err != nil && b.end != nil {
 		b.end()
 		b.end = nil
@@ -47,7 +52,23 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+func (b *budgetReader) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.released {
+		return true // the request is over; nothing is held for it
+	}
+	if !b.sem.TryAcquire(n) {
+		return false
+	}
+	b.held += n
+	return true
+}
+
 func (b *budgetReader) release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.released = true
 	if b.held > 0 {
 		b.sem.Release(b.held)
 		b.held = 0

@@ -217,15 +217,13 @@ func (s *Store) recordedFingerprint(ctx context.Context, name string) (string, e
 func (s *Store) openOneSealed(ctx context.Context) (string, error) {
 	for _, t := range sealedColumns {
 		for _, c := range t.columns {
-			var project, id, sealed string
-			err := s.read.QueryRowContext(ctx, s.q(`SELECT project_id, id, `+c+` FROM `+t.table+` WHERE `+c+` <> '' LIMIT 1`)).Scan(&project, &id, &sealed)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
+			at, sealed, err := s.oneSealed(ctx, t.table, c)
 			if err != nil {
 				return "", err
 			}
-			at := where(t.table+"."+c, project, id)
+			if at == "" {
+				continue
+			}
 			if _, err := s.box.OpenFor(sealed, at); err != nil {
 				return at, err
 			}
@@ -233,4 +231,26 @@ func (s *Store) openOneSealed(ctx context.Context) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// oneSealed finds a value of table.column that is sealed, and where; ""
+// when there is none. Values stored in plain text before their column was
+// sealed (webhook URLs of older versions) are passed over: Reseal seals
+// them once the key is known to be right.
+func (s *Store) oneSealed(ctx context.Context, table, column string) (at, sealed string, err error) {
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT project_id, id, `+column+` FROM `+table+` WHERE `+column+` <> '' LIMIT 100`))
+	if err != nil {
+		return "", "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var project, id, v string
+		if err := rows.Scan(&project, &id, &v); err != nil {
+			return "", "", err
+		}
+		if secrets.Sealed(v) {
+			return where(table+"."+column, project, id), v, nil
+		}
+	}
+	return "", "", rows.Err()
 }

@@ -59,12 +59,20 @@ func TestEncryptionKeyFingerprint(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ek *sqlstore.EncryptionKeyError
-		if err := b.CheckEncryptionKey(ctx, "node-b"); !errors.As(err, &ek) || ek.Recorded != "" || !strings.HasPrefix(ek.Value, "webhooks.secret/") {
+		if err := b.CheckEncryptionKey(ctx, "node-b"); !errors.As(err, &ek) || ek.Recorded != "" || !strings.HasPrefix(ek.Value, "webhooks.url/") {
 			t.Fatalf("an upgrade with a key that opens nothing: %v", err)
 		}
 		var n int
 		if err := db.QueryRow(`SELECT COUNT(*) FROM key_fingerprints`).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("%d records (%v) after a refused key", n, err)
+		}
+		// A database from before URLs were sealed holds them in plain
+		// text: they prove nothing about the key and are passed over.
+		if _, err := db.Exec(`UPDATE webhooks SET url = 'https://a.example.invalid/plain'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.CheckEncryptionKey(ctx, "node-b"); !errors.As(err, &ek) || !strings.HasPrefix(ek.Value, "webhooks.secret/") {
+			t.Fatalf("an upgrade with plain URLs and a key that opens nothing: %v", err)
 		}
 		if err := a.CheckEncryptionKey(ctx, "node-a"); err != nil {
 			t.Fatalf("an upgrade with the key that opens the secrets: %v", err)
