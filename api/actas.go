@@ -57,9 +57,12 @@ func (s *Server) Identify(ctx context.Context, token, remoteAddr string) (*Ident
 	return &Identity{Admin: p.admin, KeyID: p.keyID, ProjectID: p.projectID, ProjectSlug: p.projectSlug, Role: p.role}, nil
 }
 
-// AdminKeyID names the current admin key by a hash prefix, for sessions
-// that act as it: a new admin key ends them.
+// AdminKeyID names the current admin key, for sessions that act as it: a
+// new admin key ends them. It is Config.AdminKeyTag when set.
 func (s *Server) AdminKeyID() string {
+	if s.cfg.AdminKeyTag != "" {
+		return s.cfg.AdminKeyTag
+	}
 	sum := sha256.Sum256([]byte("hookgate admin key " + s.cfg.AdminKey))
 	return hex.EncodeToString(sum[:8])
 }

@@ -90,6 +90,11 @@ type Config struct {
 	// PublicURL is the base of inbound URLs given to providers; default
 	// http://127.0.0.1:8080.
 	PublicURL string
+	// AdminKeyTag names the admin key in dashboard sessions, so that a new
+	// admin key ends them. serve passes a digest keyed by the encryption
+	// key (sqlstore.Store.Digest), so that the database holds nothing to
+	// test guesses of the admin key against; default a plain hash of it.
+	AdminKeyTag string
 	// CacheTTL bounds how long a node trusts cached keys and event schemas
 	// changed on another node; default 5s. Changes made through this node
 	// apply at once.

@@ -120,3 +120,8 @@ func (s *Store) KeyID() string { return s.box.KeyID() }
 // KeyFingerprint is the store's encryption key's fingerprint, the one
 // CheckEncryptionKey records and compares (secrets.Box.Fingerprint).
 func (s *Store) KeyFingerprint() string { return s.box.Fingerprint() }
+
+// Digest is a digest of value for purpose keyed by the store's encryption
+// key (secrets.Box.Digest): the same on every node, and of no use to test
+// guesses of value without the key.
+func (s *Store) Digest(purpose, value string) string { return s.box.Digest(purpose, value) }

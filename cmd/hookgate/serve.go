@@ -238,7 +238,8 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		return err
 	}
 	handler := api.New(api.Config{
-		Store: store, AdminKey: admin, Policy: policy, Logger: log, Registry: reg,
+		Store: store, AdminKey: admin, AdminKeyTag: store.Digest("hookgate dashboard admin key", admin),
+		Policy: policy, Logger: log, Registry: reg,
 		MaxEventBytes: f.maxEventBytes, BodyReadTimeout: f.bodyTimeout, Version: version, OnEvents: dispatcher.Wake,
 		Sender: sender, SendTimeout: f.sendTimeout, TriggerConcurrency: f.triggerConcurrency,
 		Providers: providers.All(), PublicURL: publicURL, MetricsToken: f.metricsToken,
