@@ -185,20 +185,24 @@ func (s *Store) CheckAdminKey(ctx context.Context, node, adminKey string, now, l
 // liveNodes lists the nodes other than node whose latest heartbeat is at
 // or after live.
 func liveNodes(ctx context.Context, s *Store, tx *sql.Tx, node string, live time.Time) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM nodes WHERE id <> ? AND heartbeat_at >= ? ORDER BY id`), node, micros(live))
+	return scanStrings(tx.QueryContext(ctx, s.q(`SELECT id FROM nodes WHERE id <> ? AND heartbeat_at >= ? ORDER BY id`), node, micros(live)))
+}
+
+// scanStrings reads the one text column of every row of a query.
+func scanStrings(rows *sql.Rows, err error) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []string
+	var out []string
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
-	return ids, rows.Err()
+	return out, rows.Err()
 }
 
 // recordedFingerprint returns the fingerprint recorded for name, or "".

@@ -278,20 +278,7 @@ func (s *Store) statsWebhooks(ctx context.Context, projectID, webhookID string) 
 	if webhookID != "" {
 		q, args = q+` AND id = ?`, append(args, webhookID)
 	}
-	rows, err := s.read.QueryContext(ctx, s.q(q), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return scanStrings(s.read.QueryContext(ctx, s.q(q), args...))
 }
 
 // statsSeries splits the window's attempts into intervals from since, each
