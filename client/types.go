@@ -171,20 +171,22 @@ type WebhookCreate struct {
 }
 
 // WebhookUpdate changes the fields that are set; a set slice or map
-// replaces the whole field (an empty one clears it).
+// replaces the whole field, and an empty one that is not nil clears it
+// (Events: []string{} subscribes to every event type). A nil one leaves
+// the field as it is.
 type WebhookUpdate struct {
 	URL             *string           `json:"url,omitempty"`
 	UID             *string           `json:"uid,omitempty"`
 	Description     *string           `json:"description,omitempty"`
-	Events          []string          `json:"events,omitempty"`
+	Events          []string          `json:"events,omitzero"`
 	Auth            *Auth             `json:"auth,omitempty"`
-	Headers         map[string]string `json:"headers,omitempty"`
-	PublicHeaders   []string          `json:"publicHeaders,omitempty"`
-	QueryParams     []string          `json:"queryParams,omitempty"`
+	Headers         map[string]string `json:"headers,omitzero"`
+	PublicHeaders   []string          `json:"publicHeaders,omitzero"`
+	QueryParams     []string          `json:"queryParams,omitzero"`
 	Method          *string           `json:"method,omitempty"`
 	PayloadEncoding *string           `json:"payloadEncoding,omitempty"`
 	RateLimit       *int              `json:"rateLimit,omitempty"`
-	Metadata        map[string]string `json:"metadata,omitempty"`
+	Metadata        map[string]string `json:"metadata,omitzero"`
 	Schema          json.RawMessage   `json:"schema,omitempty"`
 	Then            *Chain            `json:"then,omitempty"`
 	TriggerOnly     *bool             `json:"triggerOnly,omitempty"`
