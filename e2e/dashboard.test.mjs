@@ -1,7 +1,8 @@
 // The operator's path through the dashboard, in headless Chromium at a
-// phone's width (375 px): sign in, register a webhook, watch a failing
-// delivery appear, open its attempts, fix the receiver, press retry, see it
-// succeed. Run by TestDashboardEndToEnd (cmd/hookgate), which starts a real
+// phone's width (375 px): sign in (after a wrong key), register a webhook
+// (after a bad URL), watch a failing delivery appear, open its attempts,
+// fix the receiver, press retry, see it succeed; edit a webhook, delete
+// one, register a generic platform. Run by TestDashboardEndToEnd (cmd/hookgate), which starts a real
 // `hookgate serve` and a receiver and passes them in the environment. On
 // failure a screenshot and the page's HTML go to $ARTIFACTS.
 import { chromium } from "playwright-core";
@@ -18,6 +19,20 @@ const receiver = env("RECEIVER_URL");
 const artifacts = process.env.ARTIFACTS || "artifacts";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// webhooks counts the project's webhooks through the API.
+async function webhooks() {
+  const res = await fetch(`${base}/api/v1/projects/shop/webhooks?limit=100`, { headers: { Authorization: `Bearer ${key}` } });
+  check(res.ok, `listing webhooks: ${res.status}`);
+  return (await res.json()).data.length;
+}
+
+// inside reports whether the box of inner lies within the box of outer.
+async function inside(inner, outer) {
+  const a = await inner.boundingBox();
+  const b = await outer.boundingBox();
+  return a && b && a.x >= b.x - 0.5 && a.x + a.width <= b.x + b.width + 0.5;
+}
 
 // until reloads url until the page shows what test finds, for up to 20 s.
 async function until(page, url, what, test) {
@@ -46,6 +61,15 @@ try {
   step = "sign in";
   await page.goto(base + "/ui/");
   check(page.url().endsWith("/ui/sign-in"), `not sent to sign in: ${page.url()}`);
+  for (const width of [1280, 375]) {
+    await page.setViewportSize({ width, height: 800 });
+    await page.getByLabel("API key").fill("hgk_wrong");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const problem = page.locator("#key-error");
+    await problem.waitFor();
+    check((await problem.textContent()) === "That key is not valid.", `the sign-in problem: ${await problem.textContent()}`);
+    check(await inside(problem, page.locator("form.card")), `at ${width} px the sign-in problem is wider than its card`);
+  }
   await page.getByLabel("API key").fill(key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/ui\/p\/shop\/webhooks$/);
@@ -55,12 +79,27 @@ try {
   check(!(await page.evaluate(() => document.cookie)).includes("hookgate_session"), "the session cookie is readable by scripts");
   check(!(await page.evaluate(() => JSON.stringify(localStorage))).includes(key), "the key is in localStorage");
 
+  step = "a bad URL, shown next to its field";
+  await page.getByLabel("URL").fill("ftp://example.com/hook");
+  await page.getByLabel("uid (optional)").fill("orders");
+  await page.getByLabel("Description (optional)").fill("Orders to the shop's receiver");
+  await page.getByRole("button", { name: "Register" }).click();
+  await page.locator("#url-error").waitFor();
+  check((await page.locator("#url-error").textContent()).includes("http or https"), "the URL's problem is not shown");
+  check((await page.getByLabel("uid (optional)").inputValue()) === "orders", "the uid typed is lost");
+  check((await page.getByLabel("Description (optional)").inputValue()) === "Orders to the shop's receiver", "the description typed is lost");
+  const bad = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(bad <= 375, `the refused form is ${bad} px wide at a 375 px viewport`);
+
   step = "register a webhook";
   await page.getByLabel("URL").fill(receiver + "/hook");
-  await page.getByLabel("uid (optional)").fill("orders");
   await page.getByRole("button", { name: "Register" }).click();
   await page.getByText("Registered.").waitFor();
-  check((await page.locator("code.secret").textContent()).startsWith("whsec_"), "no secret shown after registering");
+  check((await page.locator("code.secret").first().textContent()).startsWith("whsec_"), "no secret shown after registering");
+  check(/\/webhooks\/wh_[a-z0-9]+\/secret\?done=created$/.test(page.url()), `not redirected after registering: ${page.url()}`);
+  await page.reload();
+  await page.getByText("Registered.").waitFor();
+  check((await webhooks()) === 1, "reloading the page after registering registered another webhook");
 
   step = "send a test event";
   await page.goto(base + "/ui/p/shop/webhooks/orders");
@@ -94,8 +133,30 @@ try {
     (await page.locator(".fields .badge.succeeded").count()) === 1);
   check(await page.getByText("thanks").first().isVisible(), "the successful answer is not shown");
 
+  step = "edit the webhook";
+  await page.goto(base + "/ui/p/shop/webhooks/orders");
+  await page.getByRole("link", { name: "Edit" }).click();
+  await page.getByLabel("Description").fill("Orders, edited");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved: the webhook's settings below are the new ones.").waitFor();
+  check(await page.getByText("Orders, edited").isVisible(), "the new description is not shown");
+
+  step = "delete a webhook after its confirmation page";
+  await page.goto(base + "/ui/p/shop/webhooks");
+  await page.getByLabel("URL").fill(receiver + "/spare");
+  await page.getByLabel("uid (optional)").fill("spare");
+  await page.getByRole("button", { name: "Register" }).click();
+  await page.getByText("Registered.").waitFor();
+  await page.getByRole("link", { name: "Delete…" }).click();
+  await page.getByText("Delete this webhook?").waitFor();
+  check((await webhooks()) === 2, "the confirmation page deleted the webhook");
+  await page.getByRole("button", { name: "Delete webhook" }).click();
+  await page.getByText("Deleted: the webhook is gone").waitFor();
+  check((await webhooks()) === 1, "the webhook was not deleted");
+
   step = "every page fits a phone";
-  for (const path of ["webhooks", "webhooks/orders", "deliveries", "events", "platforms", "live"]) {
+  for (const path of ["webhooks", "webhooks/orders", "webhooks/orders/secret", "webhooks/orders/edit", "webhooks/orders/delete",
+    "deliveries", "events", "platforms", "live"]) {
     await page.goto(`${base}/ui/p/shop/${path}`);
     check((await page.locator("h1").count()) === 1, `${path}: no heading`);
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -104,6 +165,17 @@ try {
       .filter((el) => !el.labels || el.labels.length === 0).map((el) => el.name));
     check(unlabeled.length === 0, `${path}: inputs without a label: ${unlabeled}`);
   }
+
+  step = "register a generic platform: not registered, as the API says";
+  await page.goto(base + "/ui/p/shop/platforms");
+  await page.getByLabel("Provider").selectOption("generic");
+  await page.getByLabel("Credentials (JSON)").fill('{"preset": "github", "secret": "gh-secret-0123456789"}');
+  await page.getByRole("button", { name: "Connect" }).click();
+  await page.getByText("Connected").waitFor();
+  await page.getByRole("button", { name: "Register webhook" }).click();
+  await page.getByText("is not registered").waitFor();
+  check(await page.getByText("Configure the source to POST to inboundUrl").isVisible(), "the API's instructions are not shown");
+  check((await page.getByText("Registered Hookgate's inbound URL").count()) === 0, "the page says the platform was registered");
 
   step = "sign out";
   await page.getByRole("button", { name: "Sign out" }).click();

@@ -12,24 +12,36 @@ type done string
 
 // The forms' outcomes.
 const (
-	doneActivated   done = "activated"
-	doneDeactivated done = "deactivated"
-	doneTested      done = "tested"
-	doneRecovering  done = "recovering"
-	doneRetried     done = "retried"
-	doneConnected   done = "connected"
-	doneRegistered  done = "registered"
+	doneActivated     done = "activated"
+	doneDeactivated   done = "deactivated"
+	doneTested        done = "tested"
+	doneRecovering    done = "recovering"
+	doneRetried       done = "retried"
+	doneConnected     done = "connected"
+	doneRegistered    done = "registered"
+	doneNotRegistered done = "not-registered"
+	doneCreated       done = "created"
+	doneRotated       done = "rotated"
+	doneUpdated       done = "updated"
+	doneUnchanged     done = "unchanged"
+	doneDeleted       done = "deleted"
 )
 
 // doneTexts are the texts of the codes.
 var doneTexts = map[done]string{
-	doneActivated:   "Activated: paused deliveries resume.",
-	doneDeactivated: "Deactivated: pending deliveries wait, paused.",
-	doneTested:      "Sent a webhook.test event: its delivery is listed below.",
-	doneRecovering:  "Recovering: the deliveries failed since that time are queued again, and the missed ones created.",
-	doneRetried:     "Queued for one more attempt now.",
-	doneConnected:   "Connected: the platform is listed below.",
-	doneRegistered:  "Registered Hookgate's inbound URL with the platform.",
+	doneActivated:     "Activated: paused deliveries resume.",
+	doneDeactivated:   "Deactivated: pending deliveries wait, paused.",
+	doneTested:        "Sent a webhook.test event: its delivery is listed below.",
+	doneRecovering:    "Recovering: the deliveries failed since that time are queued again, and the missed ones created.",
+	doneRetried:       "Queued for one more attempt now.",
+	doneConnected:     "Connected: the platform is listed below.",
+	doneRegistered:    "Registered Hookgate's inbound URL with the platform.",
+	doneNotRegistered: "Not registered: this platform does not take its inbound URL from Hookgate. Give the URL to it yourself.",
+	doneCreated:       "Registered. Give the receiver its signing secret, shown below.",
+	doneRotated:       "Rotated: the new secret below signs now; the previous one keeps signing until the time shown.",
+	doneUpdated:       "Saved: the webhook's settings below are the new ones.",
+	doneUnchanged:     "Nothing to save: the form held the webhook's settings as they were.",
+	doneDeleted:       "Deleted: the webhook is gone, and its pending and paused deliveries are cancelled.",
 }
 
 // redirectDone sends the browser to a page of the project, which says

@@ -38,6 +38,8 @@ var funcs = template.FuncMap{
 		}
 		return "?" + v.Encode()
 	},
+	// input is a form's field for the "input" template (templates/fields.html).
+	"input": newInput,
 }
 
 func (u *UI) routes() {
@@ -54,6 +56,11 @@ func (u *UI) routes() {
 	m.HandleFunc("GET /ui/p/{project}/webhooks", u.page(u.webhooksPage))
 	m.HandleFunc("POST /ui/p/{project}/webhooks", u.form(u.createWebhook))
 	m.HandleFunc("GET /ui/p/{project}/webhooks/{id}", u.page(u.webhookPage))
+	m.HandleFunc("GET /ui/p/{project}/webhooks/{id}/secret", u.page(u.secretPage))
+	m.HandleFunc("GET /ui/p/{project}/webhooks/{id}/edit", u.page(u.editPage))
+	m.HandleFunc("POST /ui/p/{project}/webhooks/{id}/edit", u.form(u.editWebhook))
+	m.HandleFunc("GET /ui/p/{project}/webhooks/{id}/delete", u.page(u.deletePage))
+	m.HandleFunc("POST /ui/p/{project}/webhooks/{id}/delete", u.form(u.deleteWebhook))
 	m.HandleFunc("POST /ui/p/{project}/webhooks/{id}/{action}", u.form(u.webhookAction))
 	m.HandleFunc("GET /ui/p/{project}/events", u.page(u.eventsPage))
 	m.HandleFunc("GET /ui/p/{project}/live", u.page(u.livePage))
@@ -65,7 +72,10 @@ func (u *UI) routes() {
 	m.HandleFunc("POST /ui/p/{project}/deliveries/{id}/retry", u.form(u.retryDelivery))
 }
 
-// view is what every page template gets.
+// view is what every page template gets. Every form that changes
+// something answers with a redirect (303) when it succeeded, so that a
+// reload does not send it again; when the API refused it, its page is
+// shown again with what was typed (Form) and the problem.
 type view struct {
 	Title string
 	// Refresh reloads the page every so many seconds (the live view).
@@ -74,7 +84,36 @@ type view struct {
 	Project string
 	Flash   string
 	Error   string
-	Data    any
+	// Form is the page's form shown again after a refusal; nil shows it
+	// afresh.
+	Form *form
+	Data any
+}
+
+// shown is what a page shows of a form besides its own data: the status
+// line of one that was done, or the problem of one the API refused.
+type shown struct {
+	// status is the answer's; 0 is 200.
+	status int
+	flash  string
+	// err is the problem of a button, a form without fields.
+	err  string
+	form *form
+}
+
+// code is the status to answer with.
+func (s shown) code() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}
+
+// shownRefusal shows the API's refusal of a button on its page; ok is
+// false when err is not a refusal (see refused).
+func shownRefusal(err error) (shown, bool) {
+	rf, ok := refused(err)
+	return shown{status: rf.status, err: rf.message}, ok
 }
 
 func (u *UI) render(w http.ResponseWriter, status int, name string, v view) {
@@ -142,43 +181,50 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, se *session, err error
 func (u *UI) signInPage(w http.ResponseWriter, r *http.Request) {
 	v := view{Title: "Sign in"}
 	if r.URL.Query().Get("ended") != "" {
-		v.Flash = "Your session ended: its key was revoked or it expired. Sign in again."
+		v.Data = "Your session ended: its key was revoked or it expired. Sign in again."
 	}
 	u.render(w, http.StatusOK, "signin", v)
+}
+
+// signInRefused shows the sign-in form again with its problem, inside its
+// card: next to the key field when it is about the key. The key itself
+// is never sent back.
+func (u *UI) signInRefused(w http.ResponseWriter, status int, field, msg string) {
+	u.render(w, status, "signin", view{Title: "Sign in", Form: &form{field: field, problem: msg}})
 }
 
 func (u *UI) signInPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if !u.fromHere(r) {
-		u.render(w, http.StatusForbidden, "signin", view{Title: "Sign in", Error: "Sign in from this dashboard's own page."})
+		u.signInRefused(w, http.StatusForbidden, "", "Sign in from this dashboard's own page.")
 		return
 	}
 	if o, _ := statedOrigin(r); u.dropsSecureCookie(o) {
 		// The browser would not keep the cookie: say why instead of
 		// sending it back to this page signed out.
-		u.render(w, http.StatusForbidden, "signin", view{Title: "Sign in", Error: "This dashboard signs in over HTTPS only (its session cookie is Secure): " +
-			"open it at its https:// address, behind a TLS proxy with --public-url https://…, or on the server's own machine at http://127.0.0.1."})
+		u.signInRefused(w, http.StatusForbidden, "", "This dashboard signs in over HTTPS only (its session cookie is Secure): "+
+			"open it at its https:// address, behind a TLS proxy with --public-url https://…, or on the server's own machine at http://127.0.0.1.")
 		return
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	if key == "" {
-		u.render(w, http.StatusBadRequest, "signin", view{Title: "Sign in", Error: "Enter an API key."})
+		u.signInRefused(w, http.StatusBadRequest, "key", "Enter an API key.")
 		return
 	}
 	to, err := u.signIn(w, r, key)
 	if err != nil {
-		status, msg := http.StatusUnauthorized, "That key is not valid."
+		status, field, msg := http.StatusUnauthorized, "key", "That key is not valid."
 		var limited *api.RateLimited
 		if errors.As(err, &limited) {
 			w.Header().Set("Retry-After", fmt.Sprint(int(limited.RetryAfter.Seconds())+1))
-			status, msg = http.StatusTooManyRequests, "Too many wrong keys from this address: try again in "+limited.RetryAfter.Round(time.Second).String()+"."
+			status, field, msg = http.StatusTooManyRequests, "", "Too many wrong keys from this address: try again in "+limited.RetryAfter.Round(time.Second).String()+"."
 		} else if hookgate.ErrorCode(err) == hookgate.EForbidden {
 			status, msg = http.StatusForbidden, hookgate.ErrorMessage(err)
 		} else if hookgate.ErrorCode(err) != hookgate.EUnauthorized {
 			u.cfg.Logger.Error("dashboard sign-in", "err", err)
-			status, msg = http.StatusInternalServerError, "Signing in failed; the server's log has the details."
+			status, field, msg = http.StatusInternalServerError, "", "Signing in failed; the server's log has the details."
 		}
-		u.render(w, status, "signin", view{Title: "Sign in", Error: msg})
+		u.signInRefused(w, status, field, msg)
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
@@ -216,6 +262,11 @@ type webhookRow struct {
 }
 
 func (u *UI) webhooksPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	return u.showWebhooks(w, r, se, shown{flash: doneText(r)})
+}
+
+// showWebhooks renders the webhooks page, with what s says of a form.
+func (u *UI) showWebhooks(w http.ResponseWriter, r *http.Request, se *session, s shown) error {
 	project := r.PathValue("project")
 	var rows []webhookRow
 	for wh, err := range se.c.Webhooks(r.Context(), project) {
@@ -228,7 +279,7 @@ func (u *UI) webhooksPage(w http.ResponseWriter, r *http.Request, se *session) e
 		}
 		rows = append(rows, webhookRow{Webhook: wh, Stats: st})
 	}
-	u.render(w, http.StatusOK, "webhooks", view{Title: "Webhooks", Session: se, Project: project, Data: rows})
+	u.render(w, s.code(), "webhooks", view{Title: "Webhooks", Session: se, Project: project, Flash: s.flash, Error: s.err, Form: s.form, Data: rows})
 	return nil
 }
 
@@ -242,12 +293,29 @@ type webhookView struct {
 }
 
 func (u *UI) webhookPage(w http.ResponseWriter, r *http.Request, se *session) error {
-	return u.showWebhook(w, r, se, r.PathValue("id"), doneText(r), nil)
+	return u.showWebhook(w, r, se, r.PathValue("id"), shown{flash: doneText(r)}, nil)
 }
 
-// showWebhook renders a webhook's page, with a message and, when given,
-// its secret.
-func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request, se *session, id, flash string, secret *client.Secret) error {
+// secretPage is a webhook's page with its signing secret and URL in full
+// shown: after "Reveal secret", and where registering and rotating
+// redirect to. A GET, so that a reload shows the same secret again and
+// does nothing else; the secret is never in an address.
+func (u *UI) secretPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	id := r.PathValue("id")
+	sec, err := se.c.GetWebhookSecret(r.Context(), r.PathValue("project"), id)
+	if err != nil {
+		return err
+	}
+	flash := doneText(r)
+	if flash == "" {
+		flash = "The signing secret and the URL in full are shown below; leave this page to hide them."
+	}
+	return u.showWebhook(w, r, se, id, shown{flash: flash}, sec)
+}
+
+// showWebhook renders a webhook's page, with what s says of a form and,
+// when given, its secret.
+func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request, se *session, id string, s shown, secret *client.Secret) error {
 	project := r.PathValue("project")
 	wh, err := se.c.GetWebhook(r.Context(), project, id)
 	if err != nil {
@@ -261,9 +329,13 @@ func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request, se *session, id
 	if err != nil {
 		return err
 	}
-	v := view{Title: "Webhook " + orID(wh), Session: se, Project: project, Flash: flash,
-		Data: webhookView{Secret: secret, Webhook: wh, Stats: st, Deliveries: recent.Data, Since: u.cfg.Now().Add(-24 * time.Hour).UTC().Format(formTimeLayout)}}
-	u.render(w, http.StatusOK, "webhook", v)
+	since := u.cfg.Now().Add(-24 * time.Hour).UTC().Format(formTimeLayout)
+	if typed := s.form.Get("since"); typed != "" {
+		since = typed
+	}
+	v := view{Title: "Webhook " + orID(wh), Session: se, Project: project, Flash: s.flash, Error: s.err, Form: s.form,
+		Data: webhookView{Secret: secret, Webhook: wh, Stats: st, Deliveries: recent.Data, Since: since}}
+	u.render(w, s.code(), "webhook", v)
 	return nil
 }
 
@@ -274,51 +346,50 @@ func orID(wh *client.Webhook) string {
 	return wh.ID
 }
 
+// webhookAction runs a button of a webhook's page and redirects to the
+// page that shows its outcome; a refusal shows on the webhook's page.
 func (u *UI) webhookAction(w http.ResponseWriter, r *http.Request, se *session) error {
 	project, id, action := r.PathValue("project"), r.PathValue("id"), r.PathValue("action")
 	ctx := r.Context()
-	var d done
+	to := "webhooks/" + url.PathEscape(id)
+	var (
+		d   done
+		err error
+	)
 	switch action {
 	case "activate":
-		if _, err := se.c.ActivateWebhook(ctx, project, id); err != nil {
-			return err
-		}
+		_, err = se.c.ActivateWebhook(ctx, project, id)
 		d = doneActivated
 	case "deactivate":
-		if _, err := se.c.DeactivateWebhook(ctx, project, id); err != nil {
-			return err
-		}
+		_, err = se.c.DeactivateWebhook(ctx, project, id)
 		d = doneDeactivated
 	case "test":
-		if _, err := se.c.TestWebhook(ctx, project, id); err != nil {
-			return err
-		}
+		_, err = se.c.TestWebhook(ctx, project, id)
 		d = doneTested
-	case "reveal-secret":
-		sec, err := se.c.GetWebhookSecret(ctx, project, id)
-		if err != nil {
-			return err
-		}
-		return u.showWebhook(w, r, se, id, "The signing secret is shown below, this once; reload the page to hide it.", sec)
 	case "rotate-secret":
-		sec, err := se.c.RotateWebhookSecret(ctx, project, id, client.SecretRotation{})
-		if err != nil {
-			return err
-		}
-		return u.showWebhook(w, r, se, id, "Rotated: the new secret signs now, beside the old one until "+sec.PreviousSecretExpiresAt.UTC().Format("2006-01-02 15:04 UTC")+".", sec)
+		_, err = se.c.RotateWebhookSecret(ctx, project, id, client.SecretRotation{})
+		d, to = doneRotated, to+"/secret"
 	case "recover":
-		since, err := formTime("since", r.PostFormValue("since"))
-		if err != nil {
-			return err
-		}
-		if _, err := se.c.RecoverWebhook(ctx, project, id, since); err != nil {
-			return err
+		var since time.Time
+		if since, err = formTime("since", r.PostFormValue("since")); err == nil {
+			_, err = se.c.RecoverWebhook(ctx, project, id, since)
 		}
 		d = doneRecovering
 	default:
 		return &client.Error{Status: http.StatusNotFound, Title: "Not Found", Detail: "no such action: " + action}
 	}
-	redirectDone(w, r, project, "webhooks/"+url.PathEscape(id), d)
+	if err != nil {
+		rf, ok := refused(err)
+		if !ok {
+			return err
+		}
+		s := shown{status: rf.status, err: rf.message}
+		if action == "recover" {
+			s = shown{status: rf.status, form: formOf(r.PostForm, rf, fieldsNamed("since"))}
+		}
+		return u.showWebhook(w, r, se, id, s, nil)
+	}
+	redirectDone(w, r, project, to, d)
 	return nil
 }
 
@@ -398,17 +469,17 @@ func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, se *session) 
 func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) error {
 	project := r.PathValue("project")
 	in := client.WebhookCreate{URL: strings.TrimSpace(r.PostFormValue("url")), UID: strings.TrimSpace(r.PostFormValue("uid")),
-		Description: strings.TrimSpace(r.PostFormValue("description"))}
-	for _, e := range strings.Split(r.PostFormValue("events"), ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			in.Events = append(in.Events, e)
-		}
-	}
+		Description: strings.TrimSpace(r.PostFormValue("description")), Events: list(r.PostFormValue("events"))}
 	wh, err := se.c.CreateWebhook(r.Context(), project, in)
 	if err != nil {
-		return err
+		rf, ok := refused(err)
+		if !ok {
+			return err
+		}
+		return u.showWebhooks(w, r, se, shown{status: rf.status, form: formOf(r.PostForm, rf, fieldsNamed("url", "uid", "events", "description"))})
 	}
-	return u.showWebhook(w, r, se, wh.ID, "Registered. Give the receiver its signing secret, shown below.", &client.Secret{Secret: wh.Secret})
+	redirectDone(w, r, project, "webhooks/"+url.PathEscape(wh.ID)+"/secret", doneCreated)
+	return nil
 }
 
 type eventsView struct {
@@ -434,20 +505,40 @@ func (u *UI) eventsPage(w http.ResponseWriter, r *http.Request, se *session) err
 type platformsView struct {
 	Items     []client.Platform
 	Providers []string
+	// Notice is what the API answered a registration that registered
+	// nothing, for the platform it names.
+	Notice *platformNotice
+}
+
+// platformNotice is a notice with its platform.
+type platformNotice struct {
+	notice
+	Platform client.Platform
 }
 
 func (u *UI) platformsPage(w http.ResponseWriter, r *http.Request, se *session) error {
-	return u.showPlatforms(w, r, se, doneText(r))
+	return u.showPlatforms(w, r, se, shown{flash: doneText(r)})
 }
 
-func (u *UI) showPlatforms(w http.ResponseWriter, r *http.Request, se *session, flash string) error {
+// showPlatforms renders the platforms page, with what s says of a form.
+func (u *UI) showPlatforms(w http.ResponseWriter, r *http.Request, se *session, s shown) error {
 	project := r.PathValue("project")
 	items, err := gather(se.c.Platforms(r.Context(), project))
 	if err != nil {
 		return err
 	}
-	u.render(w, http.StatusOK, "platforms", view{Title: "Platforms", Session: se, Project: project, Flash: flash,
-		Data: platformsView{Items: items, Providers: []string{"telegram", "discord", "whatsapp", "slack", "generic"}}})
+	v := platformsView{Items: items, Providers: []string{"telegram", "discord", "whatsapp", "slack", "generic"}}
+	if done(r.URL.Query().Get("done")) == doneNotRegistered {
+		if n := noticeOf(r, se); n != nil {
+			for _, p := range items {
+				if p.ID == n.Platform {
+					// The notice says it all, and not in a success's colour.
+					v.Notice, s.flash = &platformNotice{notice: *n, Platform: p}, ""
+				}
+			}
+		}
+	}
+	u.render(w, s.code(), "platforms", view{Title: "Platforms", Session: se, Project: project, Flash: s.flash, Error: s.err, Form: s.form, Data: v})
 	return nil
 }
 
@@ -455,24 +546,48 @@ func (u *UI) showPlatforms(w http.ResponseWriter, r *http.Request, se *session, 
 func (u *UI) createPlatform(w http.ResponseWriter, r *http.Request, se *session) error {
 	project := r.PathValue("project")
 	creds := strings.TrimSpace(r.PostFormValue("credentials"))
-	if !json.Valid([]byte(creds)) {
-		return &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: `the credentials must be a JSON object, such as {"botToken": "…"}`, Parameter: "credentials"}
+	var err error
+	if json.Valid([]byte(creds)) {
+		_, err = se.c.CreatePlatform(r.Context(), project, client.PlatformCreate{Provider: r.PostFormValue("provider"),
+			Name: strings.TrimSpace(r.PostFormValue("name")), Credentials: json.RawMessage(creds)})
+	} else {
+		err = &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: `the credentials must be a JSON object, such as {"botToken": "…"}`, Parameter: "credentials"}
 	}
-	if _, err := se.c.CreatePlatform(r.Context(), project, client.PlatformCreate{Provider: r.PostFormValue("provider"),
-		Name: strings.TrimSpace(r.PostFormValue("name")), Credentials: json.RawMessage(creds)}); err != nil {
-		return err
+	if err != nil {
+		rf, ok := refused(err)
+		if !ok {
+			return err
+		}
+		return u.showPlatforms(w, r, se, shown{status: rf.status, form: formOf(r.PostForm, rf, fieldsNamed("provider", "name", "credentials"))})
 	}
 	redirectDone(w, r, project, "platforms", doneConnected)
 	return nil
 }
 
-// registerPlatform registers the inbound URL with the platform.
+// registerPlatform registers the inbound URL with the platform, and says
+// what the API answered: registered, or not, with the provider's
+// instructions for giving it the URL by hand (a generic source, Slack
+// without a configuration token).
 func (u *UI) registerPlatform(w http.ResponseWriter, r *http.Request, se *session) error {
 	project, id := r.PathValue("project"), r.PathValue("id")
-	if _, err := se.c.RegisterPlatformWebhook(r.Context(), project, id); err != nil {
-		return err
+	reg, err := se.c.RegisterPlatformWebhook(r.Context(), project, id)
+	if err != nil {
+		s, ok := shownRefusal(err)
+		if !ok {
+			return err
+		}
+		return u.showPlatforms(w, r, se, s)
 	}
-	redirectDone(w, r, project, "platforms", doneRegistered)
+	if reg.Registered {
+		redirectDone(w, r, project, "platforms", doneRegistered)
+		return nil
+	}
+	var said struct {
+		Instructions string `json:"instructions"`
+	}
+	_ = json.Unmarshal(reg.ProviderResponse, &said) // no instructions: the notice still gives the URL
+	u.setNotice(w, se, notice{Platform: reg.PlatformID, InboundURL: reg.InboundURL, Instructions: said.Instructions})
+	redirectDone(w, r, project, "platforms", doneNotRegistered)
 	return nil
 }
 

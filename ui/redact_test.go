@@ -46,8 +46,24 @@ func TestWebhookURLRedactedOnTheDashboard(t *testing.T) {
 			}
 		}
 		_, _, page := b.get("/ui/p/shop/webhooks/" + wh.ID)
-		if _, _, page := b.post("/ui/p/shop/webhooks/"+wh.ID+"/reveal-secret", url.Values{"csrf": {csrfOf(t, page)}}, srv.URL); !strings.Contains(page, full) {
+		if !strings.Contains(page, `<form method="get" action="/ui/p/shop/webhooks/`+wh.ID+`/secret">`) {
+			t.Fatal("no Reveal secret button")
+		}
+		if _, _, page := b.get("/ui/p/shop/webhooks/" + wh.ID + "/secret"); !strings.Contains(page, full) {
 			t.Fatal("Reveal secret does not show the URL in full")
+		}
+		// The edit form shows it redacted too, and sending it back so
+		// keeps the stored one.
+		_, _, page = b.get("/ui/p/shop/webhooks/" + wh.ID + "/edit")
+		if strings.Contains(page, "S1GNATURE") || !strings.Contains(page, "sig=********") {
+			t.Fatal("the edit form shows the URL in full")
+		}
+		form := url.Values{"csrf": {csrfOf(t, page)}, "url": {"https://hooks.example.invalid/h?sig=********"}, "uid": {"chat"}, "description": {"kept URL"}}
+		if st, loc, body := b.post("/ui/p/shop/webhooks/"+wh.ID+"/edit", form, srv.URL); st != 303 || !strings.HasSuffix(loc, "?done=updated") {
+			t.Fatalf("edit with the redacted URL: %d %q\n%s", st, loc, body)
+		}
+		if sec, err := admin.GetWebhookSecret(ctx, "shop", "chat"); err != nil || sec.URL != full {
+			t.Fatalf("after the edit: %+v, %v", sec, err)
 		}
 	})
 }

@@ -236,16 +236,22 @@ func TestFormsAndSignOut(t *testing.T) {
 	}
 
 	// Register, reveal, rotate, recover: each through its form.
-	st, _, page := b.post("/ui/p/shop/webhooks", url.Values{"csrf": {token}, "url": {"http://127.0.0.1:9/new"}, "uid": {"billing"}, "events": {"invoice.*, refund.*"}}, srv.URL)
+	st, loc, _ := b.post("/ui/p/shop/webhooks", url.Values{"csrf": {token}, "url": {"http://127.0.0.1:9/new"}, "uid": {"billing"}, "events": {"invoice.*, refund.*"}}, srv.URL)
 	created, err := admin.GetWebhook(ctx, "shop", "billing")
-	if st != 200 || err != nil || len(created.Events) != 2 || !strings.Contains(page, "whsec_") {
-		t.Fatalf("register: %d, %+v, %v", st, created, err)
+	if st != http.StatusSeeOther || err != nil || len(created.Events) != 2 || loc != "/ui/p/shop/webhooks/"+created.ID+"/secret?done=created" {
+		t.Fatalf("register: %d %q, %+v, %v", st, loc, created, err)
 	}
-	if _, _, page := b.post("/ui/p/shop/webhooks/billing/reveal-secret", url.Values{"csrf": {token}}, srv.URL); !strings.Contains(page, "whsec_") {
-		t.Fatal("reveal-secret shows no secret")
+	if _, _, page := b.get(loc); !strings.Contains(page, "whsec_") || !strings.Contains(page, "Registered. Give the receiver its signing secret") {
+		t.Fatal("the page after registering shows no secret")
+	}
+	if _, _, page := b.get("/ui/p/shop/webhooks/billing/secret"); !strings.Contains(page, "whsec_") {
+		t.Fatal("Reveal secret shows no secret")
 	}
 	before, _ := admin.GetWebhookSecret(ctx, "shop", "billing")
-	if _, _, page := b.post("/ui/p/shop/webhooks/billing/rotate-secret", url.Values{"csrf": {token}}, srv.URL); !strings.Contains(page, "Rotated") {
+	if st, loc, _ := b.post("/ui/p/shop/webhooks/billing/rotate-secret", url.Values{"csrf": {token}}, srv.URL); st != http.StatusSeeOther || loc != "/ui/p/shop/webhooks/billing/secret?done=rotated" {
+		t.Fatalf("rotate-secret: %d %q", st, loc)
+	}
+	if _, _, page := b.get("/ui/p/shop/webhooks/billing/secret?done=rotated"); !strings.Contains(page, "Rotated") || !strings.Contains(page, "The previous secret also signs until") {
 		t.Fatal("rotate-secret did not say so")
 	}
 	if after, _ := admin.GetWebhookSecret(ctx, "shop", "billing"); after.Secret == before.Secret || after.PreviousSecretExpiresAt.IsZero() {
@@ -254,8 +260,9 @@ func TestFormsAndSignOut(t *testing.T) {
 	if st, loc, _ := b.post("/ui/p/shop/webhooks/billing/recover", url.Values{"csrf": {token}, "since": {time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")}}, srv.URL); st != http.StatusSeeOther || loc != "/ui/p/shop/webhooks/billing?done=recovering" {
 		t.Fatalf("recover: %d %q", st, loc)
 	}
-	if st, _, page := b.post("/ui/p/shop/webhooks/billing/recover", url.Values{"csrf": {token}, "since": {"yesterday"}}, srv.URL); st != 400 || !strings.Contains(page, "(since)") {
-		t.Fatalf("recover with a bad time: %d", st)
+	if st, _, page := b.post("/ui/p/shop/webhooks/billing/recover", url.Values{"csrf": {token}, "since": {"yesterday"}}, srv.URL); st != 400 ||
+		!strings.Contains(page, `<p class="field-error" id="since-error">give a time such as 2026-12-01T09:00 (UTC)</p>`) || !strings.Contains(page, `value="yesterday"`) {
+		t.Fatalf("recover with a bad time: %d\n%s", st, page)
 	}
 
 	// Sign out, then replay the old cookie: it no longer works.
@@ -369,7 +376,7 @@ func TestEventsAndPlatforms(t *testing.T) {
 	}
 	_, _, page := b.get("/ui/p/shop/platforms")
 	token := csrfOf(t, page)
-	if st, _, page := b.post("/ui/p/shop/platforms", url.Values{"csrf": {token}, "provider": {"telegram"}, "credentials": {"not json"}}, srv.URL); st != 400 || !strings.Contains(page, "(credentials)") {
+	if st, _, page := b.post("/ui/p/shop/platforms", url.Values{"csrf": {token}, "provider": {"telegram"}, "credentials": {"not json"}}, srv.URL); st != 400 || !strings.Contains(page, `id="credentials-error"`) {
 		t.Fatalf("bad credentials: %d", st)
 	}
 	creds := fmt.Sprintf(`{"botToken": %q}`, apitest.BotToken)
