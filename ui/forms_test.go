@@ -306,6 +306,36 @@ func TestFormErrorsShowNextToTheField(t *testing.T) {
 	})
 }
 
+// Issue 22, item 10: the refusal of a button (a form without fields)
+// shows at the top of the button's own page, not on an error page.
+func TestButtonRefusalShowsOnItsPage(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv := apitest.New(t, engine)
+		admin, wh := shop(t, srv)
+		ctx := context.Background()
+		d, err := admin.TestWebhook(ctx, "shop", wh.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.DeactivateWebhook(ctx, "shop", wh.ID); err != nil {
+			t.Fatal(err)
+		}
+		b := newSignedIn(t, srv.URL)
+		_, _, page := b.get("/ui/p/shop/deliveries/" + d.ID)
+		token := csrfOf(t, page)
+		for _, tc := range []struct{ action, page, problem string }{
+			{"/ui/p/shop/deliveries/" + d.ID + "/retry", "<h1>Delivery</h1>", "the delivery&#39;s webhook is deactivated; activate it first"},
+			{"/ui/p/shop/webhooks/" + wh.ID + "/test", "<h1>Webhook orders</h1>", "deactivated"},
+		} {
+			st, _, page := b.post(tc.action, url.Values{"csrf": {token}}, srv.URL)
+			if st != http.StatusConflict || !strings.Contains(page, tc.page) || !strings.Contains(page, `<p class="error" role="alert">`) ||
+				!strings.Contains(page, tc.problem) || strings.Contains(page, "data-back") {
+				t.Errorf("POST %s: %d\n%s", tc.action, st, page)
+			}
+		}
+	})
+}
+
 // Issue 22, item 21: the sign-in form's problem shows inside its card,
 // next to the key field, not in a banner wider than the card.
 func TestSignInProblemIsInsideItsCard(t *testing.T) {

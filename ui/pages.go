@@ -442,6 +442,11 @@ type deliveryView struct {
 }
 
 func (u *UI) deliveryPage(w http.ResponseWriter, r *http.Request, se *session) error {
+	return u.showDelivery(w, r, se, shown{flash: doneText(r)})
+}
+
+// showDelivery renders a delivery's page, with what s says of a form.
+func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request, se *session, s shown) error {
 	project, id := r.PathValue("project"), r.PathValue("id")
 	d, err := se.c.GetDelivery(r.Context(), project, id)
 	if err != nil {
@@ -451,7 +456,7 @@ func (u *UI) deliveryPage(w http.ResponseWriter, r *http.Request, se *session) e
 	if err != nil {
 		return err
 	}
-	u.render(w, http.StatusOK, "delivery", view{Title: "Delivery", Session: se, Project: project, Flash: doneText(r),
+	u.render(w, s.code(), "delivery", view{Title: "Delivery", Session: se, Project: project, Flash: s.flash, Error: s.err,
 		Data: deliveryView{Delivery: d, Attempts: atts}})
 	return nil
 }
@@ -459,7 +464,11 @@ func (u *UI) deliveryPage(w http.ResponseWriter, r *http.Request, se *session) e
 func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, se *session) error {
 	project, id := r.PathValue("project"), r.PathValue("id")
 	if _, err := se.c.RetryDelivery(r.Context(), project, id); err != nil {
-		return err
+		s, ok := shownRefusal(err)
+		if !ok {
+			return err
+		}
+		return u.showDelivery(w, r, se, s)
 	}
 	redirectDone(w, r, project, "deliveries/"+url.PathEscape(id), doneRetried)
 	return nil
