@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
 )
 
@@ -21,22 +21,46 @@ import (
 // HOOKGATE_URL).
 var hookgateURL string
 
+// adminKey is the server's admin key, as its data dir's admin.key holds it.
+var adminKey string
+
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "hookgate-client-example-")
+	s, err := startServer()
 	if err != nil {
-		log.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	store, err := openSQLite(dir)
+	hookgateURL = s.url
+	key, err := s.adminKey()
 	if err != nil {
-		log.Fatal(err)
+		s.close()
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	s := apitest.Start(store)
-	hookgateURL = s.URL
+	adminKey = strings.TrimSpace(key)
 	code := m.Run()
-	s.Close()
-	store.Close()
-	os.RemoveAll(dir)
+	if code != 0 {
+		s.logTo(os.Stderr)
+	}
+	s.close()
 	os.Exit(code)
+}
+
+// ownerClient creates the project slug with the admin key and returns a
+// client holding a new owner key of it: what a backend is given.
+func ownerClient(ctx context.Context, slug string) (*client.Client, error) {
+	admin, err := client.New(hookgateURL, adminKey)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: slug, Slug: slug}); err != nil {
+		return nil, err
+	}
+	key, err := admin.CreateKey(ctx, slug, client.KeyCreate{Name: "backend", Role: client.RoleOwner})
+	if err != nil {
+		return nil, err
+	}
+	return client.New(hookgateURL, key.Key)
 }
 
 // A project, a webhook and an event: the receiver gets the event, signed.
@@ -121,14 +145,11 @@ func ExampleVerify() {
 	// Output: 401
 }
 
-// Iterate over every page of a list.
+// List one page with options, or iterate over every page of a list.
 func ExampleClient_Webhooks() {
 	ctx := context.Background()
-	c, err := client.New(hookgateURL, adminKey)
+	c, err := ownerClient(ctx, "example-many")
 	if err != nil {
-		log.Fatal(err)
-	}
-	if _, err := c.CreateProject(ctx, client.ProjectCreate{Name: "Many", Slug: "example-many"}); err != nil {
 		log.Fatal(err)
 	}
 	for i := range 3 {
@@ -137,6 +158,11 @@ func ExampleClient_Webhooks() {
 			log.Fatal(err)
 		}
 	}
+	page, err := c.ListWebhooks(ctx, "example-many", &client.ListOptions{Limit: 2}) // nil: the defaults
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(page.Data), "on the first page; more:", page.NextCursor != "")
 	n := 0
 	for wh, err := range c.Webhooks(ctx, "example-many") {
 		if err != nil {
@@ -146,33 +172,32 @@ func ExampleClient_Webhooks() {
 		n++
 	}
 	fmt.Println(n, "webhooks")
-	// Output: 3 webhooks
+	// Output:
+	// 2 on the first page; more: true
+	// 3 webhooks
 }
 
 // Errors carry the API's problem: its code and the parameter at fault.
 func ExampleError() {
 	ctx := context.Background()
-	c, err := client.New(hookgateURL, adminKey)
+	c, err := ownerClient(ctx, "example-errors")
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, err = c.CreateProject(ctx, client.ProjectCreate{Name: "Bad", Slug: "Not A Slug"})
+	_, err = c.CreateWebhook(ctx, "example-errors", client.WebhookCreate{URL: "http://10.0.0.1/hooks"})
 	var e *client.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.Status, e.Code, e.Parameter)
 	}
-	// Output: 400 invalid_parameter slug
+	// Output: 400 invalid_parameter url
 }
 
 // An Idempotency-Key makes a retried send safe: the repeat answers the
 // event created the first time.
 func ExampleClient_SendEvent() {
 	ctx := context.Background()
-	c, err := client.New(hookgateURL, adminKey)
+	c, err := ownerClient(ctx, "example-orders")
 	if err != nil {
-		log.Fatal(err)
-	}
-	if _, err := c.CreateProject(ctx, client.ProjectCreate{Name: "Orders", Slug: "example-orders"}); err != nil {
 		log.Fatal(err)
 	}
 	ev := client.EventSend{Type: "order.created", Data: map[string]any{"order": 7}, IdempotencyKey: "order-7-created"}
@@ -192,11 +217,8 @@ func ExampleClient_SendEvent() {
 // sees the URL or the receiver's credentials.
 func ExampleClient_TriggerWebhook() {
 	ctx := context.Background()
-	c, err := client.New(hookgateURL, adminKey)
+	c, err := ownerClient(ctx, "example-sync")
 	if err != nil {
-		log.Fatal(err)
-	}
-	if _, err := c.CreateProject(ctx, client.ProjectCreate{Name: "Sync", Slug: "example-sync"}); err != nil {
 		log.Fatal(err)
 	}
 	quote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,6 @@
-package client_test
+package servertest_test
 
 import (
-	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,8 +11,6 @@ import (
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
-	"github.com/hookgate/hookgate/secrets"
-	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
@@ -35,26 +31,6 @@ func newClient(t testing.TB, url, key string, opts ...client.Option) *client.Cli
 		t.Fatal(err)
 	}
 	return c
-}
-
-// openSQLite opens a migrated SQLite store in dir, for TestMain's examples
-// server, which has no *testing.T.
-func openSQLite(dir string) (*sqlstore.Store, error) {
-	key := make([]byte, secrets.KeySize)
-	_, _ = rand.Read(key)
-	box, err := secrets.NewBox(key)
-	if err != nil {
-		return nil, err
-	}
-	s, err := sqlstore.Open(context.Background(), sqlstore.Config{DataDir: dir, Box: box})
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Migrate(context.Background()); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
 }
 
 // eachEngine runs fn on every engine under test (sqltest.EachEngine).

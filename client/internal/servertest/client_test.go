@@ -1,4 +1,4 @@
-package client_test
+package servertest_test
 
 import (
 	"context"
@@ -418,17 +418,4 @@ func TestIterators(t *testing.T) {
 			t.Fatalf("%d errors yielded", errs)
 		}
 	})
-}
-
-func TestNewRefusesBadURLs(t *testing.T) {
-	t.Parallel()
-	for _, u := range []string{"", "127.0.0.1:8080", "ftp://h", "http://", "http://h/?x=1"} {
-		if _, err := client.New(u, "k"); err == nil {
-			t.Errorf("New(%q) accepted", u)
-		}
-	}
-	c, err := client.New("http://127.0.0.1:8080/", "k")
-	if err != nil || c.BaseURL() != "http://127.0.0.1:8080" {
-		t.Fatalf("New = %v, %v", c, err)
-	}
 }
