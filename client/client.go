@@ -68,7 +68,9 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua
 
 // New returns a client of the server at baseURL (such as DefaultURL)
 // authenticating with apiKey: the admin key, or a project's owner or
-// publisher key. An empty apiKey sends none.
+// publisher key. Whitespace around apiKey is removed, such as the newline
+// ending the server's admin.key file: no key holds any. An empty apiKey
+// sends none.
 func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -79,7 +81,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		base:      strings.TrimRight(u.String(), "/"),
-		key:       apiKey,
+		key:       strings.TrimSpace(apiKey),
 		http:      &http.Client{Timeout: 60 * time.Second},
 		userAgent: "hookgate-go",
 		retries:   DefaultRetries,

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +20,8 @@ import (
 // HOOKGATE_URL).
 var hookgateURL string
 
-// adminKey is the server's admin key, as its data dir's admin.key holds it.
+// adminKey is the server's admin key as a program reads it from the data
+// dir's admin.key: with the file's newline, which client.New trims.
 var adminKey string
 
 func TestMain(m *testing.M) {
@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	adminKey = strings.TrimSpace(key)
+	adminKey = key
 	code := m.Run()
 	if code != 0 {
 		s.logTo(os.Stderr)
