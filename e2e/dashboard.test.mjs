@@ -45,6 +45,35 @@ async function until(page, url, what, test) {
   }
 }
 
+// overflowing names the innermost elements that reach past the viewport's
+// right edge, leaving out those a scrolling box clips, to say what makes a
+// page too wide.
+async function overflowing(page) {
+  return page.evaluate(() => {
+    const edge = document.documentElement.clientWidth;
+    const past = (el) => el.getBoundingClientRect().right > edge + 0.5;
+    // clipped: a box with overflow clips el, which an absolutely
+    // positioned element escapes unless the box is its containing block
+    // or holds it.
+    const clipped = (el) => {
+      let free = ["absolute", "fixed"].includes(getComputedStyle(el).position);
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        const cs = getComputedStyle(a);
+        if (free && cs.position === "static") continue;
+        if (cs.overflowX !== "visible" && !past(a)) return true;
+        free = ["absolute", "fixed"].includes(cs.position);
+      }
+      return false;
+    };
+    return [...document.querySelectorAll("body *")]
+      .filter((el) => past(el) && !clipped(el))
+      .filter((el) => ![...el.children].some(past))
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.className ? "." + String(el.className).replace(/ /g, ".") : ""} (right edge ${Math.round(el.getBoundingClientRect().right)} px)`)
+      .join(", ") || "no element";
+  });
+}
+
 function check(cond, what) {
   if (!cond) throw new Error(what);
 }
@@ -160,7 +189,7 @@ try {
     await page.goto(`${base}/ui/p/shop/${path}`);
     check((await page.locator("h1").count()) === 1, `${path}: no heading`);
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
-    check(w <= 375, `${path} is ${w} px wide at a 375 px viewport`);
+    check(w <= 375, `${path} is ${w} px wide at a 375 px viewport: ${await overflowing(page)}`);
     const unlabeled = await page.evaluate(() => [...document.querySelectorAll("input:not([type=hidden]), select")]
       .filter((el) => !el.labels || el.labels.length === 0).map((el) => el.name));
     check(unlabeled.length === 0, `${path}: inputs without a label: ${unlabeled}`);

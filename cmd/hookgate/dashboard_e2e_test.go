@@ -76,7 +76,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 
 	bin := buildBinary(t)
 	const adminKey = "dashboard-e2e-admin-key-0123456789abcdef"
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--metrics-addr", "")
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--metrics-addr", "",
+		"--public-url", "https://webhooks.gateway.example-company.invalid")
 	cmd.Env = append(os.Environ(), "HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_ADMIN_KEY="+adminKey,
 		"HOOKGATE_ENCRYPTION_KEY="+strings.Repeat("cd", 32), "HOOKGATE_DATABASE_URL=")
 	base, _, _ := startCmd(t, cmd)
@@ -91,6 +92,13 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 	owner, err := admin.CreateKey(ctx, "shop", client.KeyCreate{Name: "operator", Role: client.RoleOwner})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Issue 22, item 8: a platform, so that the platforms page is checked
+	// at 375 px with its table, and its inbound URL as long as a real
+	// public URL makes it.
+	if _, err := admin.CreatePlatform(ctx, "shop", client.PlatformCreate{Provider: "generic", Name: "GitHub organisation webhooks (production)",
+		Credentials: map[string]any{"preset": "github", "secret": "e2e-github-secret"}}); err != nil {
 		t.Fatal(err)
 	}
 
