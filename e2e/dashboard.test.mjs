@@ -4,7 +4,9 @@
 // fix the receiver, press retry, see it succeed; edit a webhook, delete
 // one, register a generic platform. Run by TestDashboardEndToEnd (cmd/hookgate), which starts a real
 // `hookgate serve` and a receiver and passes them in the environment. On
-// failure a screenshot and the page's HTML go to $ARTIFACTS.
+// failure a screenshot and the page's HTML go to $ARTIFACTS; with
+// HOOKGATE_E2E_SCREENSHOTS set, a screenshot of every page checked at
+// 375 px goes there too.
 import { chromium } from "playwright-core";
 import { mkdirSync, writeFileSync } from "node:fs";
 
@@ -188,8 +190,15 @@ try {
     "deliveries", "events", "platforms", "live"]) {
     await page.goto(`${base}/ui/p/shop/${path}`);
     check((await page.locator("h1").count()) === 1, `${path}: no heading`);
+    if (process.env.HOOKGATE_E2E_SCREENSHOTS) {
+      mkdirSync(artifacts, { recursive: true });
+      await page.screenshot({ path: `${artifacts}/${path.replaceAll("/", "_")}.png`, fullPage: true });
+    }
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
     check(w <= 375, `${path} is ${w} px wide at a 375 px viewport: ${await overflowing(page)}`);
+    // Issue 22, item 21: the navigation stays compact on a phone.
+    const top = await page.evaluate(() => document.querySelector("header.top").getBoundingClientRect().height);
+    check(top <= 100, `${path}: the header with the navigation is ${top} px high at 375 px`);
     const unlabeled = await page.evaluate(() => [...document.querySelectorAll("input:not([type=hidden]), select")]
       .filter((el) => !el.labels || el.labels.length === 0).map((el) => el.name));
     check(unlabeled.length === 0, `${path}: inputs without a label: ${unlabeled}`);
