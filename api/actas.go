@@ -67,6 +67,10 @@ func (s *Server) AdminKeyID() string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// UserAgent is the User-Agent of the requests sent to receivers, which
+// the dashboard shows in the requests it reconstructs.
+func (s *Server) UserAgent() string { return s.cfg.Sender.UserAgent }
+
 // Mount serves h at pattern (such as "/ui/") beside the API, with its
 // logging and metrics.
 func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }

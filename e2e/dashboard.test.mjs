@@ -150,8 +150,13 @@ try {
   await page.goto(base + delivery);
   await page.getByText("Attempt 2").waitFor();
   check(await page.getByText("upstream down for maintenance").first().isVisible(), "the receiver's answer is not shown");
+  // Issue 22, item 11: the request sent, headers and body, a click away.
+  await page.getByText("Request", { exact: true }).first().click();
+  const sent = await page.locator("details[open] pre").first().textContent();
+  const id = delivery.split("/").pop();
+  check(sent.includes(`Webhook-Id: ${id}`) && sent.includes('"type":"webhook.test"'), `the request shown: ${sent}`);
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  check(width <= 375, `the page is ${width} px wide at a 375 px viewport`);
+  check(width <= 375, `the page is ${width} px wide at a 375 px viewport: ${await overflowing(page)}`);
 
   step = "fix the receiver and retry";
   const fixed = await fetch(receiver + "/fix", { method: "POST" });
@@ -187,7 +192,7 @@ try {
 
   step = "every page fits a phone";
   for (const path of ["webhooks", "webhooks/orders", "webhooks/orders/secret", "webhooks/orders/edit", "webhooks/orders/delete",
-    "deliveries", "events", "platforms", "live"]) {
+    "deliveries", delivery.replace("/ui/p/shop/", ""), "events", "platforms", "live"]) {
     await page.goto(`${base}/ui/p/shop/${path}`);
     check((await page.locator("h1").count()) === 1, `${path}: no heading`);
     if (process.env.HOOKGATE_E2E_SCREENSHOTS) {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,9 +24,13 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
 	},
-	"pct": func(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) },
-	"ms":  func(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) },
-	"esc": url.PathEscape,
+	// A number and its unit stay on one line: no-break spaces.
+	"pct":   func(f float64) string { return fmt.Sprintf("%.1f\u00a0%%", 100*f) },
+	"ms":    func(d time.Duration) string { return fmt.Sprintf("%d\u00a0ms", d.Milliseconds()) },
+	"esc":   url.PathEscape,
+	"short": shortID,
+	// cause names the kind of an error that got no answer.
+	"cause": func(err string) string { return unanswered(err).Class },
 	"qs": func(kv ...string) string {
 		v := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -258,7 +263,9 @@ func (u *UI) ownProject(w http.ResponseWriter, r *http.Request, se *session) err
 
 type webhookRow struct {
 	client.Webhook
-	Stats *client.Stats
+	Name        string
+	Stats       *client.Stats
+	LastFailure *failure
 }
 
 func (u *UI) webhooksPage(w http.ResponseWriter, r *http.Request, se *session) error {
@@ -277,7 +284,11 @@ func (u *UI) showWebhooks(w http.ResponseWriter, r *http.Request, se *session, s
 		if err != nil {
 			return err
 		}
-		rows = append(rows, webhookRow{Webhook: wh, Stats: st})
+		f, err := failureOf(r.Context(), se, project, st.LastFailure)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, webhookRow{Webhook: wh, Name: listName(&wh), Stats: st, LastFailure: f})
 	}
 	u.render(w, s.code(), "webhooks", view{Title: "Webhooks", Session: se, Project: project, Flash: s.flash, Error: s.err, Form: s.form, Data: rows})
 	return nil
@@ -285,11 +296,12 @@ func (u *UI) showWebhooks(w http.ResponseWriter, r *http.Request, se *session, s
 
 type webhookView struct {
 	// Secret is shown after "Reveal secret" or a rotation only.
-	Secret     *client.Secret
-	Webhook    *client.Webhook
-	Stats      *client.Stats
-	Deliveries []client.Delivery
-	Since      string
+	Secret      *client.Secret
+	Webhook     *client.Webhook
+	Stats       *client.Stats
+	LastFailure *failure
+	Deliveries  []client.Delivery
+	Since       string
 }
 
 func (u *UI) webhookPage(w http.ResponseWriter, r *http.Request, se *session) error {
@@ -325,6 +337,10 @@ func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request, se *session, id
 	if err != nil {
 		return err
 	}
+	f, err := failureOf(r.Context(), se, project, st.LastFailure)
+	if err != nil {
+		return err
+	}
 	recent, err := se.c.ListDeliveries(r.Context(), project, &client.DeliveryListOptions{Webhook: wh.ID, ListOptions: client.ListOptions{Limit: 10}})
 	if err != nil {
 		return err
@@ -334,7 +350,7 @@ func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request, se *session, id
 		since = typed
 	}
 	v := view{Title: "Webhook " + orID(wh), Session: se, Project: project, Flash: s.flash, Error: s.err, Form: s.form,
-		Data: webhookView{Secret: secret, Webhook: wh, Stats: st, Deliveries: recent.Data, Since: since}}
+		Data: webhookView{Secret: secret, Webhook: wh, Stats: st, LastFailure: f, Deliveries: recent.Data, Since: since}}
 	u.render(w, s.code(), "webhook", v)
 	return nil
 }
@@ -394,7 +410,11 @@ func (u *UI) webhookAction(w http.ResponseWriter, r *http.Request, se *session) 
 }
 
 type deliveriesView struct {
-	Items      []client.Delivery
+	Items []client.Delivery
+	Names webhookNames
+	// Unknown is set when a filter names a webhook or an event the
+	// project does not have: the page says so instead of listing.
+	Unknown    bool
 	Status     string
 	Webhook    string
 	Event      string
@@ -427,18 +447,66 @@ func (u *UI) deliveriesPage(w http.ResponseWriter, r *http.Request, se *session)
 		}
 		*f.to = t
 	}
+	if msg, err := unknownFilter(r.Context(), se, project, v.Webhook, v.Event); err != nil || msg != "" {
+		if err != nil {
+			return err
+		}
+		v.Unknown = true
+		u.render(w, http.StatusNotFound, "deliveries", view{Title: "Deliveries", Session: se, Project: project, Error: msg, Data: v})
+		return nil
+	}
 	page, err := se.c.ListDeliveries(r.Context(), project, opts)
 	if err != nil {
 		return err
 	}
 	v.Items, v.NextCursor = page.Data, page.NextCursor
+	if v.Names, err = namesOf(r.Context(), se, project, webhookIDs(v.Items)...); err != nil {
+		return err
+	}
 	u.render(w, http.StatusOK, "deliveries", view{Title: "Deliveries", Session: se, Project: project, Data: v})
 	return nil
 }
 
+// unknownFilter says which of the explorer's webhook and event filters
+// names nothing in the project ("" when both are found or empty): a list
+// filtered by it would only say that no delivery matches.
+func unknownFilter(ctx context.Context, se *session, project, webhook, event string) (string, error) {
+	if webhook != "" {
+		if _, err := se.c.GetWebhook(ctx, project, webhook); isNotFound(err) {
+			return "No webhook “" + webhook + "” in this project: give a webhook's ID or uid (webhook).", nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	if event != "" {
+		if _, err := se.c.GetEvent(ctx, project, event); isNotFound(err) {
+			return "No event “" + event + "” in this project: give an event's ID (event).", nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
 type deliveryView struct {
 	Delivery *client.Delivery
-	Attempts []client.Attempt
+	// Webhook is nil when it was deleted; WebhookName is how it is named.
+	Webhook     *client.Webhook
+	WebhookName string
+	Attempts    []attemptView
+	// CanRetry is whether the API would send it again now (its webhook is
+	// active); RetryHint says why not.
+	CanRetry  bool
+	RetryHint string
+}
+
+// attemptView is an attempt with its failure told (Failed) and its
+// request (nil when none was made).
+type attemptView struct {
+	client.Attempt
+	Failure outcome
+	Failed  bool
+	Request *requestView
 }
 
 func (u *UI) deliveryPage(w http.ResponseWriter, r *http.Request, se *session) error {
@@ -448,16 +516,48 @@ func (u *UI) deliveryPage(w http.ResponseWriter, r *http.Request, se *session) e
 // showDelivery renders a delivery's page, with what s says of a form.
 func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request, se *session, s shown) error {
 	project, id := r.PathValue("project"), r.PathValue("id")
-	d, err := se.c.GetDelivery(r.Context(), project, id)
+	ctx := r.Context()
+	d, err := se.c.GetDelivery(ctx, project, id)
 	if err != nil {
 		return err
 	}
-	atts, err := gather(se.c.Attempts(r.Context(), project, id))
+	atts, err := gather(se.c.Attempts(ctx, project, id))
 	if err != nil {
 		return err
 	}
-	u.render(w, s.code(), "delivery", view{Title: "Delivery", Session: se, Project: project, Flash: s.flash, Error: s.err,
-		Data: deliveryView{Delivery: d, Attempts: atts}})
+	v := deliveryView{Delivery: d, WebhookName: shortID(d.WebhookID)}
+	if v.Webhook, err = se.c.GetWebhook(ctx, project, d.WebhookID); isNotFound(err) {
+		v.Webhook, v.RetryHint = nil, "Its webhook was deleted: it cannot be sent again."
+	} else if err != nil {
+		return err
+	} else {
+		v.WebhookName = listName(v.Webhook)
+		v.CanRetry = v.Webhook.Status == client.WebhookActive
+		if !v.CanRetry {
+			v.RetryHint = "The webhook is " + string(v.Webhook.Status) + ". Activate the webhook to send it again."
+		}
+	}
+	var ev *client.Event
+	if d.Kind != client.KindTrigger && d.EventID != "" {
+		if ev, err = se.c.GetEvent(ctx, project, d.EventID); isNotFound(err) {
+			ev = nil
+		} else if err != nil {
+			return err
+		}
+	}
+	for _, a := range atts {
+		av := attemptView{Attempt: a}
+		av.Failure, av.Failed = describe(a)
+		switch {
+		case a.RequestURL == "":
+		case a.RequestHeaders != nil || d.Kind == client.KindTrigger:
+			av.Request = recordedRequest(a)
+		default:
+			av.Request = eventRequest(a, d, v.Webhook, ev, u.cfg.API.UserAgent())
+		}
+		v.Attempts = append(v.Attempts, av)
+	}
+	u.render(w, s.code(), "delivery", view{Title: "Delivery", Session: se, Project: project, Flash: s.flash, Error: s.err, Data: v})
 	return nil
 }
 

@@ -320,7 +320,7 @@ func TestRetryAFailedDelivery(t *testing.T) {
 		if st != 200 || !strings.Contains(page, "upstream down for maintenance") || !strings.Contains(page, "Attempt 2") || !strings.Contains(page, `<span class="badge failed">failed</span>`) {
 			t.Fatalf("delivery page: %d\n%s", st, page)
 		}
-		if _, _, hooks := b.get("/ui/p/shop/webhooks"); !strings.Contains(hooks, "0.0 %") || !strings.Contains(hooks, "503") {
+		if _, _, hooks := b.get("/ui/p/shop/webhooks"); !strings.Contains(hooks, "0.0\u00a0%") || !strings.Contains(hooks, "503") {
 			t.Fatalf("webhooks page without the failures:\n%s", hooks)
 		}
 		healthy.Store(true)
