@@ -204,6 +204,16 @@ try {
     // Issue 22, item 21: the navigation stays compact on a phone.
     const top = await page.evaluate(() => document.querySelector("header.top").getBoundingClientRect().height);
     check(top <= 100, `${path}: the header with the navigation is ${top} px high at 375 px`);
+    if (path === "live") {
+      // Issue 22, item 12: the charts have a legend, and their labels stay
+      // readable on a phone (an SVG's text shrinks with the drawing).
+      const legend = await page.locator(".legend li").allTextContents();
+      check(["succeeded", "failed", "p50", "p95"].every((k) => legend.some((l) => l.includes(k))), `live: the legend is ${JSON.stringify(legend)}`);
+      const tiny = await page.evaluate(() => [...document.querySelectorAll("svg text, .plot .ymax, .plot .xaxis span, .legend li")]
+        .map((el) => ({ text: el.textContent, px: el.tagName === "text" ? el.getBoundingClientRect().height : parseFloat(getComputedStyle(el).fontSize) }))
+        .filter((l) => l.px < 10));
+      check(tiny.length === 0, `live: chart labels smaller than 10 px at 375 px: ${JSON.stringify(tiny)}`);
+    }
     const unlabeled = await page.evaluate(() => [...document.querySelectorAll("input:not([type=hidden]), select")]
       .filter((el) => !el.labels || el.labels.length === 0).map((el) => el.name));
     check(unlabeled.length === 0, `${path}: inputs without a label: ${unlabeled}`);

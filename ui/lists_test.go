@@ -377,3 +377,38 @@ func TestWebhooksPageTellsFailures(t *testing.T) {
 		}
 	})
 }
+
+// Issue 22, item 12: the live page's charts have a legend, and their
+// labels are HTML text beside the drawing, which keeps its size on a
+// phone, not SVG text, which shrinks with the drawing (to 7 px at 375 px).
+func TestLiveChartsHaveALegendAndReadableLabels(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv := apitest.New(t, engine)
+		admin, b := shop(t, srv, "1h")
+		ctx := context.Background()
+		if _, err := admin.CreateWebhook(ctx, "shop", client.WebhookCreate{URL: "http://127.0.0.1:9/x", UID: "orders"}); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := admin.SendEvent(ctx, "shop", client.EventSend{Type: "order.paid", Data: map[string]any{"id": 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attempted(t, admin, ev.ID)
+		st, _, page := b.get("/ui/p/shop/live")
+		if st != http.StatusOK || strings.Count(page, `<svg class="chart"`) != 2 {
+			t.Fatalf("live page: %d\n%s", st, page)
+		}
+		for _, want := range []string{
+			`<li><span class="key ok"></span>succeeded</li><li><span class="key fail"></span>failed</li>`,
+			`<li><span class="key p50"></span>p50 (solid)</li><li><span class="key p95"></span>p95 (dashed)</li>`,
+			`<figcaption class="xaxis">`, `<span class="ymax">1</span>`,
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the live page lacks %s", want)
+			}
+		}
+		if strings.Contains(page, "<text") {
+			t.Errorf("the charts draw their labels as SVG text:\n%s", page)
+		}
+	})
+}
