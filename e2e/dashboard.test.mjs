@@ -204,6 +204,11 @@ try {
     // Issue 22, item 21: the navigation stays compact on a phone.
     const top = await page.evaluate(() => document.querySelector("header.top").getBoundingClientRect().height);
     check(top <= 100, `${path}: the header with the navigation is ${top} px high at 375 px`);
+    if (path === "events") {
+      // Issue 22, item 21: events are compact rows, not a card each.
+      const rows = await page.evaluate(() => [...document.querySelectorAll("table.events tbody tr")].map((tr) => tr.getBoundingClientRect().height));
+      check(rows.length > 0 && rows.every((h) => h <= 64), `events: rows of ${JSON.stringify(rows)} px at 375 px`);
+    }
     if (path === "live") {
       // Issue 22, item 12: the charts have a legend, and their labels stay
       // readable on a phone (an SVG's text shrinks with the drawing).

@@ -412,3 +412,47 @@ func TestLiveChartsHaveALegendAndReadableLabels(t *testing.T) {
 		}
 	})
 }
+
+// Issue 22, item 21: events are rows of a table, many to a screen, each
+// payload's beginning shown and the whole of it, indented, a click away
+// (<details>), instead of a big card each.
+func TestEventsAreATableWithExpandablePayloads(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv := apitest.New(t, engine)
+		admin, b := shop(t, srv, "1h")
+		ctx := context.Background()
+		var ids []string
+		for i := range 3 {
+			ev, err := admin.SendEvent(ctx, "shop", client.EventSend{Type: "order.paid", Data: json.RawMessage(fmt.Sprintf(`{"order": %d, "lines": [{"sku": "A-%d"}]}`, i, i)),
+				IdempotencyKey: fmt.Sprintf("order-%d", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, ev.ID)
+		}
+		st, _, page := b.get("/ui/p/shop/events")
+		if st != http.StatusOK || !strings.Contains(page, `<table class="events">`) || strings.Contains(page, `class="timeline"`) {
+			t.Fatalf("events page: %d\n%s", st, page)
+		}
+		body := page[strings.Index(page, "<tbody>"):strings.Index(page, "</tbody>")]
+		if n := strings.Count(body, "<tr>"); n != 3 {
+			t.Errorf("%d rows for 3 events", n)
+		}
+		for i, id := range ids {
+			for _, want := range []string{
+				fmt.Sprintf(`<summary><code>{&#34;order&#34;:%d,&#34;lines&#34;:[{&#34;sku&#34;:&#34;A-%d&#34;}]}</code></summary>`, i, i),
+				fmt.Sprintf("<pre>{\n  &#34;order&#34;: %d,\n  &#34;lines&#34;: [\n    {\n      &#34;sku&#34;: &#34;A-%d&#34;\n    }\n  ]\n}</pre>", i, i),
+				`<code class="id" title="` + id + `">` + shortened(id) + `</code>`,
+				`href="/ui/p/shop/deliveries?event=` + id + `">0&nbsp;deliveries</a>`,
+				fmt.Sprintf("idempotency key <code>order-%d</code>", i),
+			} {
+				if !strings.Contains(body, want) {
+					t.Errorf("event %d: the page lacks %s", i, want)
+				}
+			}
+		}
+		if t.Failed() {
+			t.Log(body)
+		}
+	})
+}

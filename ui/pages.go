@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,14 @@ var funcs = template.FuncMap{
 	"ms":    func(d time.Duration) string { return fmt.Sprintf("%d\u00a0ms", d.Milliseconds()) },
 	"esc":   url.PathEscape,
 	"short": shortID,
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return many
+	},
+	"pretty":  prettyJSON,
+	"preview": previewJSON,
 	// cause names the kind of an error that got no answer.
 	"cause": func(err string) string { return unanswered(err).Class },
 	"qs": func(kv ...string) string {
@@ -595,6 +604,29 @@ type eventsView struct {
 	Items      []client.Event
 	Type       string
 	NextCursor string
+}
+
+// prettyJSON indents a JSON value for reading; a value that is not JSON
+// is shown as it is.
+func prettyJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// previewLength is how many characters of a payload an events list shows
+// before it is opened.
+const previewLength = 60
+
+// previewJSON is the beginning of a JSON value on one line.
+func previewJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return clip(strings.Join(strings.Fields(string(raw)), " "), previewLength)
+	}
+	return clip(b.String(), previewLength)
 }
 
 func (u *UI) eventsPage(w http.ResponseWriter, r *http.Request, se *session) error {
