@@ -179,8 +179,12 @@ func TestRetryNowWhereTheAPIRetries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, page := b.get("/ui/p/shop/deliveries/" + res.ReferenceID); !strings.Contains(page, ">Retry now</button>") {
+		if _, _, page := b.get("/ui/p/shop/deliveries/" + res.ReferenceID); !strings.Contains(page, ">Retry now</button>") ||
+			!strings.Contains(page, "Runs the trigger again now, with the input it was made with.") || !strings.Contains(page, "</html>") {
 			t.Fatalf("a trigger's page offers no retry:\n%s", page)
+		}
+		if _, _, page := b.get("/ui/p/shop/deliveries?webhook=lookup"); !strings.Contains(page, "<td>a trigger</td>") {
+			t.Fatalf("the explorer does not tell a trigger's record:\n%s", page)
 		}
 		if st, loc, body := b.post("/ui/p/shop/deliveries/"+res.ReferenceID+"/retry", url.Values{"csrf": {token}}, srv.URL); st != http.StatusSeeOther || loc != "/ui/p/shop/deliveries/"+res.ReferenceID+"?done=retried" {
 			t.Fatalf("retrying a trigger: %d %q\n%s", st, loc, body)

@@ -42,7 +42,7 @@ type requestView struct {
 // recordedRequest is a trigger's request as its attempt recorded it.
 func recordedRequest(a client.Attempt) *requestView {
 	r := &requestView{Line: a.RequestMethod + " " + a.RequestURL, Headers: sortedHeaders(a.RequestHeaders)}
-	r.Notes = append(r.Notes, "The body, the trigger's data, is not kept with the attempt.")
+	r.Notes = append(r.Notes, "The body, the trigger's data, is not shown: the API does not give it back.")
 	return r
 }
 
