@@ -230,7 +230,7 @@ try {
   await page.getByLabel("Credentials (JSON)").fill('{"preset": "github", "secret": "gh-secret-0123456789"}');
   await page.getByRole("button", { name: "Connect" }).click();
   await page.getByText("Connected").waitFor();
-  await page.getByRole("button", { name: "Register webhook" }).click();
+  await page.getByRole("row", { name: "generic: generic" }).getByRole("button", { name: "Register webhook" }).click();
   await page.getByText("is not registered").waitFor();
   check(await page.getByText("Configure the source to POST to inboundUrl").isVisible(), "the API's instructions are not shown");
   check((await page.getByText("Registered Hookgate's inbound URL").count()) === 0, "the page says the platform was registered");

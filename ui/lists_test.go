@@ -388,7 +388,7 @@ func TestWebhooksPageTellsFailures(t *testing.T) {
 func TestLiveChartsHaveALegendAndReadableLabels(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		srv := apitest.New(t, engine)
-		admin, b := shop(t, srv, "1h")
+		admin, b := shopRetrying(t, srv, "1h")
 		ctx := context.Background()
 		if _, err := admin.CreateWebhook(ctx, "shop", client.WebhookCreate{URL: "http://127.0.0.1:9/x", UID: "orders"}); err != nil {
 			t.Fatal(err)
@@ -423,7 +423,7 @@ func TestLiveChartsHaveALegendAndReadableLabels(t *testing.T) {
 func TestEventsAreATableWithExpandablePayloads(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		srv := apitest.New(t, engine)
-		admin, b := shop(t, srv, "1h")
+		admin, b := shopRetrying(t, srv, "1h")
 		ctx := context.Background()
 		var ids []string
 		for i := range 3 {
