@@ -13,7 +13,7 @@ import (
 // claimLoop claims due rows and hands them to their endpoints until ctx
 // ends.
 func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
-	var swept time.Time
+	var swept, summed time.Time
 	for ctx.Err() == nil {
 		if !d.waitRoom(ctx) {
 			return
@@ -27,6 +27,10 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 		if now.Sub(swept) >= time.Minute {
 			swept = now
 			d.sweep(now)
+		}
+		if now.Sub(summed) >= d.cfg.FailureLogInterval/4 {
+			summed = now
+			d.logDueSummaries(false)
 		}
 		if len(claimed) == d.cfg.BatchSize {
 			continue // more may be due

@@ -80,7 +80,15 @@ type Config struct {
 	// deliveries; what a crash sends twice grows by at most this much of
 	// deliveries.
 	RecordWait time.Duration
-	Logger     *slog.Logger
+	// FailureLogEvery and FailureLogInterval pace the log of a failing
+	// webhook: its first failed attempt is logged, then a summary every
+	// FailureLogEvery failures or every FailureLogInterval, then its
+	// recovery; defaults DefaultFailureLogEvery and
+	// DefaultFailureLogInterval. Every attempt is in the attempts table and
+	// the metrics whatever these say.
+	FailureLogEvery    int
+	FailureLogInterval time.Duration
+	Logger             *slog.Logger
 	// Registry receives the delivery metrics; default none.
 	Registry prometheus.Registerer
 	Now      func() time.Time
@@ -121,6 +129,8 @@ type Dispatcher struct {
 	projMu   sync.Mutex
 	projects map[string]cachedSchedule
 
+	failures *failureLog
+
 	outcomes *prometheus.CounterVec
 	latency  prometheus.Histogram
 	failing  prometheus.Gauge
@@ -155,6 +165,8 @@ func New(cfg Config) *Dispatcher {
 	setDefault(&cfg.Poll, DefaultPoll)
 	setDefault(&cfg.NodeTimeout, DefaultNodeTimeout)
 	setDefault(&cfg.RecordWait, DefaultRecordWait)
+	setDefault(&cfg.FailureLogEvery, DefaultFailureLogEvery)
+	setDefault(&cfg.FailureLogInterval, DefaultFailureLogInterval)
 	if cfg.Node == "" {
 		cfg.Node = NewNodeID()
 	}
@@ -169,6 +181,7 @@ func New(cfg Config) *Dispatcher {
 	}
 	d := &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), bornCh: make(chan struct{}, 1),
 		eps: map[string]*endpoint{}, projects: map[string]cachedSchedule{},
+		failures: newFailureLog(cfg.FailureLogEvery, cfg.FailureLogInterval),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookgate_delivery_outcomes_total",
 			Help: "Delivery attempts and skips by the state they left the delivery in: succeeded, retry, failed, paused, cancelled.",
@@ -277,6 +290,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	drain.Stop()
 	close(results)
 	<-recorded
+	d.logDueSummaries(true)
 	stopBeating()
 	<-beating
 	d.leave()

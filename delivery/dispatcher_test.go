@@ -273,13 +273,15 @@ func (s *syncBuffer) lines() []map[string]any {
 	return out
 }
 
-// Each attempt leaves a line: a failure to be retried at warn with when,
-// the last failure at error, a success at debug; never a header value.
+// A webhook's first failure leaves a line (a retry to come at warn, with
+// when), each success one at debug, and the end of a failure streak one at
+// info; further failures are summed up (every one here), at error when
+// deliveries failed for good among them; never a header value.
 func TestDeliveriesAreLogged(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := runDispatcher(t, sqlstore.EngineSQLite, hookgate.Schedule{20 * time.Millisecond}, func(c *delivery.Config) { c.Logger = logger })
+	h := runDispatcher(t, sqlstore.EngineSQLite, hookgate.Schedule{20 * time.Millisecond}, func(c *delivery.Config) { c.Logger, c.FailureLogEvery = logger, 1 })
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
 		if calls.Add(1) == 1 {
@@ -293,29 +295,35 @@ func TestDeliveriesAreLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	dl := hookgate.DeliveryID(h.send(t, 1)[0].ID, ok.ID)
-	find := func(msg string) map[string]any {
+	find := func(msg, key, value string) map[string]any {
 		for _, l := range logs.lines() {
-			if l["msg"] == msg && l["delivery"] == dl {
+			if l["msg"] == msg && l[key] == value {
 				return l
 			}
 		}
 		return nil
 	}
-	waitFor(t, "the success line", func() bool { return find("delivered") != nil })
-	w := find("delivery attempt failed; retrying")
+	waitFor(t, "the success line", func() bool { return find("delivered", "delivery", dl) != nil })
+	w := find("webhook failing: delivery attempt failed; retrying", "delivery", dl)
 	if w == nil || w["level"] != "WARN" || w["attempt"].(float64) != 1 || w["status"].(float64) != 500 || w["next_attempt"] == nil ||
 		w["project"] != h.proj || w["webhook"] != ok.ID || w["elapsed_ms"] == nil {
 		t.Fatalf("retry line = %v", w)
 	}
-	if s := find("delivered"); s["level"] != "DEBUG" || s["attempt"].(float64) != 2 {
+	if s := find("delivered", "delivery", dl); s["level"] != "DEBUG" || s["attempt"].(float64) != 2 {
 		t.Fatalf("success line = %v", s)
+	}
+	if r := find("webhook recovered: an attempt succeeded after a failure streak", "webhook", ok.ID); r == nil || r["level"] != "INFO" || r["streak"].(float64) != 1 {
+		t.Fatalf("recovery line = %v", r)
 	}
 
 	dead := h.webhook(t, "http://127.0.0.1:9/")
-	dl = hookgate.DeliveryID(h.send(t, 1)[0].ID, dead.ID)
-	waitFor(t, "the exhausted line", func() bool { return find("delivery failed for good: the retry schedule is exhausted") != nil })
-	if e := find("delivery failed for good: the retry schedule is exhausted"); e["level"] != "ERROR" || e["attempt"].(float64) != 2 || e["error"] == "" {
-		t.Fatalf("exhausted line = %v", e)
+	h.send(t, 1)
+	waitFor(t, "the exhausted summary", func() bool { return find("webhook still failing", "webhook", dead.ID) != nil })
+	if e := find("webhook still failing", "webhook", dead.ID); e["level"] != "ERROR" || e["failedForGood"].(float64) != 1 || e["streak"].(float64) != 2 || e["lastError"] == "" {
+		t.Fatalf("exhausted summary = %v", e)
+	}
+	if f := find("webhook failing: delivery attempt failed; retrying", "webhook", dead.ID); f == nil || f["error"] == "" {
+		t.Fatalf("the dead webhook's first line = %v", f)
 	}
 	logs.mu.Lock()
 	defer logs.mu.Unlock()

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -190,15 +191,57 @@ func (d *Dispatcher) recordBatch(batch []hookgate.AttemptOutcome) error {
 	}
 }
 
-// logOutcome logs an attempt: a success at debug, a failure that will be
-// retried at warn, the last failure at error. It names the delivery and
-// the outcome, never a secret, a header or a body; the attempt's error has
-// its URL's credentials redacted already (Result.Attempt).
+// logOutcome logs an attempt: a success at debug; a failure through the
+// failure log (see failureLog), which writes the first failure of a streak
+// in full (warn, or error for a delivery that failed for good), then
+// summaries, then the recovery. It names the delivery and the outcome,
+// never a secret, a header or a body; the attempt's error has its URL's
+// credentials redacted already (Result.Attempt).
 func (d *Dispatcher) logOutcome(o outcome) {
 	a := &o.Attempt
 	if o.release || a.ID == "" {
 		return
 	}
+	ctx, now := context.Background(), d.cfg.Now()
+	if o.Status == hookgate.DeliverySucceeded {
+		if d.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+			d.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "delivered", d.attemptAttrs(o)...)
+		}
+		if line, s := d.failures.succeeded(o.WebhookID, now); line == lineRecovered {
+			d.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "webhook recovered: an attempt succeeded after a failure streak",
+				slog.String("project", s.project), slog.String("webhook", s.webhook), slog.Int("streak", s.streak),
+				slog.String("failingFor", now.Sub(s.since).Round(time.Millisecond).String()), slog.Int("failuresSinceLastLine", s.failures),
+				slog.Int("failedForGoodSinceLastLine", s.final))
+		}
+		return
+	}
+	final := o.Status == hookgate.DeliveryFailed
+	line, s := d.failures.failed(o.WebhookID, o.ProjectID, final, a.StatusCode, a.Error, now)
+	switch line {
+	case lineFirst:
+		attrs := append(d.attemptAttrs(o), slog.String("then", fmt.Sprintf("further failures of this webhook are summed up every %d or every %s until one succeeds; each attempt is in the attempts table", d.cfg.FailureLogEvery, d.cfg.FailureLogInterval)))
+		switch o.Status {
+		case hookgate.DeliveryPending:
+			attrs = append(attrs, slog.Time("next_attempt", o.NextAttemptAt.UTC()))
+			d.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "webhook failing: delivery attempt failed; retrying", attrs...)
+		case hookgate.DeliveryFailed:
+			msg := "webhook failing: delivery failed for good: the retry schedule is exhausted"
+			switch {
+			case o.disable != nil:
+				msg = "webhook failing: delivery failed for good: the receiver answered 410 Gone"
+			case o.unsendable:
+				msg = "webhook failing: delivery failed for good: its request cannot be made"
+			}
+			d.cfg.Logger.LogAttrs(ctx, slog.LevelError, msg, attrs...)
+		}
+	case lineSummary:
+		d.logSummary(s, now)
+	}
+}
+
+// attemptAttrs are the log attributes of one attempt.
+func (d *Dispatcher) attemptAttrs(o outcome) []slog.Attr {
+	a := &o.Attempt
 	attrs := []slog.Attr{
 		slog.String("project", o.ProjectID), slog.String("webhook", o.WebhookID), slog.String("delivery", a.DeliveryID),
 		slog.Int("attempt", a.Attempt), slog.Int("status", a.StatusCode), slog.Int64("elapsed_ms", a.DurationMs),
@@ -209,21 +252,36 @@ func (d *Dispatcher) logOutcome(o outcome) {
 	if o.cause != "" && o.cause != a.Error {
 		attrs = append(attrs, slog.String("cause", o.cause))
 	}
-	ctx := context.Background()
-	switch o.Status {
-	case hookgate.DeliverySucceeded:
-		d.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "delivered", attrs...)
-	case hookgate.DeliveryPending:
-		attrs = append(attrs, slog.Time("next_attempt", o.NextAttemptAt.UTC()))
-		d.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "delivery attempt failed; retrying", attrs...)
-	case hookgate.DeliveryFailed:
-		msg := "delivery failed for good: the retry schedule is exhausted"
-		switch {
-		case o.disable != nil:
-			msg = "delivery failed for good: the receiver answered 410 Gone"
-		case o.unsendable:
-			msg = "delivery failed for good: its request cannot be made"
-		}
-		d.cfg.Logger.LogAttrs(ctx, slog.LevelError, msg, attrs...)
+	return attrs
+}
+
+// logSummary writes a webhook's failures since its last line: at warn, or
+// at error when deliveries failed for good among them.
+func (d *Dispatcher) logSummary(s failureSummary, now time.Time) {
+	level, msg := slog.LevelWarn, "webhook still failing"
+	if !s.failing || s.successes > 0 {
+		msg = "webhook failing intermittently"
+	}
+	if s.final > 0 {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{slog.String("project", s.project), slog.String("webhook", s.webhook),
+		slog.Int("failures", s.failures), slog.Int("failedForGood", s.final), slog.Int("successes", s.successes)}
+	if s.failing {
+		attrs = append(attrs, slog.Int("streak", s.streak), slog.String("failingFor", now.Sub(s.since).Round(time.Millisecond).String()))
+	}
+	attrs = append(attrs, slog.Int("lastStatus", s.lastStatus))
+	if s.lastError != "" {
+		attrs = append(attrs, slog.String("lastError", s.lastError))
+	}
+	d.cfg.Logger.LogAttrs(context.Background(), level, msg, attrs...)
+}
+
+// logDueSummaries writes the summaries whose time has come, all of them
+// when the dispatcher stops, and forgets webhooks idle for an hour.
+func (d *Dispatcher) logDueSummaries(all bool) {
+	now := d.cfg.Now()
+	for _, s := range d.failures.due(now, all, time.Hour) {
+		d.logSummary(s, now)
 	}
 }
