@@ -40,9 +40,9 @@ type Queue interface {
 	// node that knows it is the only one (the embedded store's lock), so
 	// every other lease is an orphan of a process that died.
 	ReleaseLeases(ctx context.Context, node string) (int64, error)
-	// Leave gives back the rows still leased to node, which has stopped, and
-	// forgets it.
-	Leave(ctx context.Context, node string) error
+	// Leave gives back the rows still leased to node, which has stopped,
+	// forgets it, and returns how many rows it gave back.
+	Leave(ctx context.Context, node string) (int64, error)
 	// RecordAttempts stores attempts and moves their deliveries on; a row
 	// whose lease is no longer the one given keeps its state.
 	RecordAttempts(ctx context.Context, now time.Time, outs []AttemptOutcome) error

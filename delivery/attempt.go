@@ -28,6 +28,14 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		}
 	}
 	res := d.cfg.Sender.Send(ctx, w, Message{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data})
+	if !res.OK() && ctx.Err() != nil && d.abandoning.Load() {
+		// Cut short by Abandon: no fault of the receiver's. The row goes
+		// back due at once, no attempt counted; the receiver may have had
+		// the request, so it may get it twice.
+		o := release(j, d.cfg.Now())
+		o.abandoned = true
+		return o
+	}
 	n := dl.Attempts + 1
 	out.Attempt = res.Attempt(dl.ID, n)
 	if res.Err != nil {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,6 +132,13 @@ type Dispatcher struct {
 
 	failures *failureLog
 
+	// stopNow cancels the claims and the requests in flight; set while Run
+	// runs, for Abandon. abandoning is set by Abandon. report is what the
+	// stop did, under mu.
+	stopNow    context.CancelFunc
+	abandoning atomic.Bool
+	report     StopReport
+
 	outcomes *prometheus.CounterVec
 	latency  prometheus.Histogram
 	failing  prometheus.Gauge
@@ -241,12 +249,73 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
+// StopReport is what a dispatcher did with its rows as it stopped.
+type StopReport struct {
+	// GivenBack counts the rows claimed but not started, given back to the
+	// store due as they were.
+	GivenBack int
+	// Finished counts the requests in flight at the stop that ended and
+	// were recorded (a request the drain time cut short is recorded as a
+	// failed attempt).
+	Finished int
+	// Abandoned counts the requests Abandon cut short: their rows were
+	// given back due at once, with no attempt counted.
+	Abandoned int
+	// Left counts the rows still leased to this node at its very end
+	// (adopted at their birth as it stopped), given back by Queue.Leave.
+	Left int64
+}
+
+// StopReport returns what the stop did; it is complete once Run returned.
+func (d *Dispatcher) StopReport() StopReport {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.report
+}
+
+// InFlight returns the requests in flight and the rows waiting in memory
+// to be sent.
+func (d *Dispatcher) InFlight() (sending, waiting int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range d.eps {
+		sending += e.active
+	}
+	return sending, d.queued + d.bornRows
+}
+
+// Abandon stops the dispatcher at once, cutting its drain short (serve
+// calls it on a second SIGTERM or SIGINT): it claims no more, cancels the
+// requests in flight and gives their rows back to the store due at once,
+// with no attempt counted, as it gives back the rows not started; then Run
+// records that and returns. A receiver may have had an abandoned request
+// already: the delivery is sent again, at least once as always. Abandon
+// may be called at any time, also before Run.
+func (d *Dispatcher) Abandon() {
+	d.abandoning.Store(true)
+	d.mu.Lock()
+	stop := d.stopNow
+	d.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
 // Run dispatches until ctx ends. Then it claims no more, gives the rows not
 // yet started back to the store, lets the requests in flight finish for up
-// to the drain time, records every outcome and returns. Call it once.
+// to the drain time (none with Abandon), records every outcome and returns.
+// Call it once.
 func (d *Dispatcher) Run(ctx context.Context) {
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSends()
+	ctx, stopClaims := context.WithCancel(ctx)
+	defer stopClaims()
+	d.mu.Lock()
+	d.stopNow = func() { stopClaims(); cancelSends() }
+	d.mu.Unlock()
+	if d.abandoning.Load() {
+		d.stopNow()
+	}
 	// A short results queue holds senders back when recording lags, so that
 	// few requests are ever sent but not yet recorded: after a crash those
 	// are the ones sent twice.
@@ -279,6 +348,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	// them back.
 	d.born, d.bornRows, d.bornBy = nil, 0, nil
 	d.queued = 0
+	d.report.GivenBack = len(left)
 	d.work.Broadcast()
 	d.mu.Unlock()
 	now := d.cfg.Now()

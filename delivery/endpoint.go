@@ -217,6 +217,12 @@ func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
 	busy := e.active >= e.slots // every slot was taken: more may be wanted
 	e.active--
 	made, was := o.Attempt.ID != "", e.streak
+	switch {
+	case o.abandoned:
+		d.report.Abandoned++
+	case made && d.stopping:
+		d.report.Finished++
+	}
 	if made {
 		took := time.Duration(o.Attempt.DurationMs) * time.Millisecond
 		if e.avg == 0 {

@@ -267,6 +267,49 @@ func TestStopCancelsRequestsAfterDrain(t *testing.T) {
 	})
 }
 
+// Issue 22, item 13: Abandon (serve's second signal) cuts the drain short:
+// Run returns while the receiver still holds the request, and the row goes
+// back to the queue due at once, with no attempt counted.
+func TestAbandonGivesBackRequestsInFlight(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		// Only Abandon can end this drain while the test runs.
+		h := newHarness(t, engine, nil, func(c *delivery.Config) { c.Drain = time.Hour })
+		started, unblock := make(chan struct{}, 1), make(chan struct{})
+		r := newRecorder(t, 200, func() {
+			started <- struct{}{}
+			<-unblock
+		})
+		t.Cleanup(func() { close(unblock) }) // before the receiver closes: cleanups run last first
+		h.webhook(t, r.srv.URL)
+		h.send(t, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { h.disp.Run(ctx); close(done) }()
+		<-started
+		if sending, waiting := h.disp.InFlight(); sending != 1 || waiting != 0 {
+			t.Fatalf("in flight: %d sending, %d waiting; want 1, 0", sending, waiting)
+		}
+		cancel()
+		h.disp.Abandon()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("Run did not return after Abandon")
+		}
+		if rep := h.disp.StopReport(); rep.Abandoned != 1 || rep.Finished != 0 {
+			t.Fatalf("stop report %+v; want 1 abandoned", rep)
+		}
+		list, _, err := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{})
+		if err != nil || len(list) != 1 || list[0].Status != hookgate.DeliveryPending || list[0].Attempts != 0 {
+			t.Fatalf("after an abandoned request: %+v (%v); want pending with no attempt", list, err)
+		}
+		due, _, err := h.store.ClaimDue(context.Background(), "next-node", time.Now(), 10, time.Minute)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("claimable at once after Abandon: %d (%v), want 1", len(due), err)
+		}
+	})
+}
+
 // TestLargeEventIsReadWhenSent checks both paths of an event's data: read
 // with the claimed batch when small, read by the worker when large.
 func TestLargeEventIsReadWhenSent(t *testing.T) {

@@ -83,7 +83,11 @@ func (d *Dispatcher) takeOver(ctx context.Context, now time.Time) {
 func (d *Dispatcher) leave() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := d.cfg.Queue.Leave(ctx, d.cfg.Node); err != nil {
+	n, err := d.cfg.Queue.Leave(ctx, d.cfg.Node)
+	if err != nil {
 		d.cfg.Logger.Warn("remove this node from the nodes table; the others forget it after the node timeout", "node", d.cfg.Node, "err", err)
 	}
+	d.mu.Lock()
+	d.report.Left = n
+	d.mu.Unlock()
 }

@@ -17,8 +17,9 @@ type outcome struct {
 	// recorded (disabling first would pause the very delivery whose result
 	// is being recorded).
 	disable *hookgate.Webhook
-	// release is set when the row is given back without an attempt.
-	release bool
+	// release is set when the row is given back without an attempt;
+	// abandoned too when Abandon cut its request short.
+	release, abandoned bool
 	// cause is the attempt's error as the operator may read it.
 	cause string
 	// unsendable is set when no request could be built for the delivery,

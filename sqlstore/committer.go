@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -52,6 +53,9 @@ type committer struct {
 	mu      sync.RWMutex // held for reading while sending to the queues
 	closed  bool
 	workers sync.WaitGroup
+	// queued counts the events waiting for their commit; committed those
+	// committed since the store opened (for serve's drain log).
+	queued, committed atomic.Int64
 }
 
 func newCommitter(s *Store, workers int) *committer {
@@ -73,11 +77,17 @@ func (c *committer) submit(ctx context.Context, r *ingestReq) error {
 	if r.outcomes != nil {
 		q = c.records
 	}
+	if r.outcomes == nil {
+		c.queued.Add(int64(len(r.in)))
+	}
 	select {
 	case q <- r:
 		c.mu.RUnlock()
 	case <-ctx.Done():
 		c.mu.RUnlock()
+		if r.outcomes == nil {
+			c.queued.Add(-int64(len(r.in)))
+		}
 		return ctx.Err()
 	}
 	// Once queued, the events will be committed or fail as a whole; wait for
@@ -160,6 +170,12 @@ func (c *committer) commit(batch []*ingestReq) {
 		}
 	}
 	for _, r := range batch {
+		if r.outcomes == nil {
+			c.queued.Add(-int64(len(r.in)))
+			if r.err == nil {
+				c.committed.Add(int64(len(r.in)))
+			}
+		}
 		if r.err != nil {
 			r.out = nil
 			var he *hookgate.Error

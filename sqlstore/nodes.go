@@ -83,14 +83,18 @@ func (s *Store) ReleaseLeases(ctx context.Context, node string) (int64, error) {
 }
 
 // Leave gives back the pending rows still leased to node, which stopped
-// (rows adopted at their birth as it stopped, not yet routed), and forgets
-// it.
-func (s *Store) Leave(ctx context.Context, node string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(releaseSQL+`lease_node = ?`), node); err != nil {
+// (rows adopted at their birth as it stopped, not yet routed), forgets it,
+// and returns how many rows it gave back.
+func (s *Store) Leave(ctx context.Context, node string) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(releaseSQL+`lease_node = ?`), node)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM nodes WHERE id = ?`), node)
+		n, _ = res.RowsAffected()
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM nodes WHERE id = ?`), node)
 		return err
 	})
+	return n, err
 }

@@ -306,6 +306,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+// IngestCounts returns the events waiting for their group commit now, and
+// the events committed since the store opened.
+func (s *Store) IngestCounts() (queued, committed int64) {
+	return s.ingest.queued.Load(), s.ingest.committed.Load()
+}
+
 // Close stops accepting events, waits for the ones in flight to commit, and
 // closes the connections.
 func (s *Store) Close() error {

@@ -63,13 +63,19 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the Hookgate server",
 		Long: `Run the Hookgate server. With no flags it keeps everything in ./hookgate-data
 (embedded SQLite). With --database-url postgres://… many nodes can share one
-PostgreSQL database. SIGTERM or SIGINT drains: stop taking requests, finish the
-ones in flight, commit accepted events, exit 0.`,
+PostgreSQL database. SIGTERM or SIGINT (Ctrl-C) drains: stop taking requests,
+finish the ones in flight, commit accepted events, exit 0. A second one cuts the
+drain short: requests in flight are closed and deliveries in flight abandoned,
+given back to the queue (sent again at the next start); a third ends the process
+at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
-			defer stop()
-			return serve(ctx, cmd, &f)
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
+			defer signal.Stop(sigs)
+			stops := watchStops(cmd.Context(), sigs, func() { signal.Stop(sigs) })
+			defer stops.close()
+			return serve(stops.ctx, cmd, &f, stops)
 		},
 	}
 	f.storeFlags.register(cmd)
@@ -99,7 +105,7 @@ ones in flight, commit accepted events, exit 0.`,
 // bounds its body's far below.
 const readTimeout = 2 * time.Minute
 
-func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
+func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSignals) error {
 	log, err := newLogger(cmd.ErrOrStderr(), f.logLevel)
 	if err != nil {
 		return err
@@ -259,6 +265,17 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if replaced {
 		log.Warn("the admin key changed: this node's replaces the one recorded, no other node being alive; dashboard sessions of the former key end")
 	}
+	// The deliveries a previous run (or, on PostgreSQL, the cluster) left
+	// pending, which this node now takes up.
+	if due, scheduled, oldest, err := store.QueueStats(ctx, now); err != nil {
+		log.Warn("read the backlog of pending deliveries", "err", err)
+	} else {
+		attrs := []any{"due", due, "scheduled", scheduled}
+		if !oldest.IsZero() {
+			attrs = append(attrs, "oldestDueSince", oldest.UTC().Format(time.RFC3339))
+		}
+		log.Info("backlog at start: pending deliveries; the due ones are sent now, the scheduled ones at their time", attrs...)
+	}
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dctx); close(dispatched) }()
@@ -266,7 +283,15 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	// changed.
 	go store.Listen(dctx, sqlstore.Listeners{Wake: dispatcher.Wake, Changed: handler.Changed})
 	go purgeEvery(dctx, time.Hour, f.retention, store.Purge, log)
-	defer func() { stopDispatch(); <-dispatched }()
+	// On an error the dispatcher is stopped here; drain stops it itself,
+	// and does not wait for ever.
+	drained := false
+	defer func() {
+		if !drained {
+			stopDispatch()
+			<-dispatched
+		}
+	}()
 	if f.pprofAddr != "" {
 		pln, err := net.Listen("tcp", f.pprofAddr)
 		if err != nil {
@@ -301,8 +326,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	requests := &inFlight{h: handler}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           requests,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       readTimeout,
 		// A client that does not read its answer releases it after this.
@@ -317,25 +343,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("draining", "timeout", f.drainTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), f.drainTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	// Deliveries claimed but not started go back to the queue; requests in
-	// flight get the drain timeout to finish and are recorded.
-	stopDispatch()
-	select {
-	case <-dispatched:
-	case <-time.After(f.drainTimeout + 10*time.Second):
-		log.Error("the dispatcher did not stop in time; unrecorded deliveries are sent again after their lease")
-	}
-	if err := store.Close(); err != nil {
-		return err
-	}
-	log.Info("stopped")
-	return nil
+	drained = true
+	return (&draining{log: log, srv: srv, requests: requests, dispatcher: dispatcher, stopDispatch: stopDispatch,
+		dispatched: dispatched, store: store, timeout: f.drainTimeout}).drain(stops)
 }
 
 // defaultMetricsAddr serves metrics on loopback only.
