@@ -11,9 +11,16 @@ export HOOKGATE_TEST_DATABASE_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/5432) 2
 
 .PHONY: test build lint bench fuzz clean
 
+# `go test` shows a skip only with -v: tests that skip for want of a tool
+# (the dashboard's browser test) write why to the file HOOKGATE_TEST_SKIPS names, printed
+# after the run.
 test:
 	@if [ -z "$$HOOKGATE_TEST_DATABASE_URL" ]; then echo "PostgreSQL not reachable: its tests will skip (they fail under CI=true)"; fi
-	$(GO) test $(RACE) -timeout 10m -count=1 $(PKGS)
+	@skips=$$(mktemp); trap 'rm -f "$$skips"' EXIT; \
+	echo '$(GO) test $(RACE) -timeout 10m -count=1 $(PKGS)'; \
+	HOOKGATE_TEST_SKIPS="$$skips" $(GO) test $(RACE) -timeout 10m -count=1 $(PKGS); status=$$?; \
+	if [ -s "$$skips" ]; then echo "SKIPPED:"; sed 's/^/  /' "$$skips"; fi; \
+	exit $$status
 
 # The version is the git description of the tree (tag, or commit, with -dirty).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

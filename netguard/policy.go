@@ -61,6 +61,42 @@ func ParseAllowList(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// OpensBlocked returns the prefixes of allow that reach addresses the
+// policy denies by default (loopback, private, link-local, the other
+// special-purpose ranges): those that weaken the SSRF protection, which
+// serve warns about. A prefix of public addresses only is left out.
+func OpensBlocked(allow []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range allow {
+		if opensBlocked(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func opensBlocked(p netip.Prefix) bool {
+	if p.Addr().Is4() {
+		for _, d := range ssrf.IPv4DeniedPrefixes {
+			if d.Overlaps(p) {
+				return true
+			}
+		}
+		return false
+	}
+	// Outside the global unicast range everything is denied; inside it,
+	// the denied special-purpose prefixes.
+	if !ssrf.IPv6GlobalUnicast.Contains(p.Addr()) || p.Bits() < ssrf.IPv6GlobalUnicast.Bits() {
+		return true
+	}
+	for _, d := range ssrf.IPv6DeniedPrefixes {
+		if d.Overlaps(p) {
+			return true
+		}
+	}
+	return false
+}
+
 // CheckAddr returns an error when a connection to addr is not allowed.
 func (p *Policy) CheckAddr(addr netip.Addr) error {
 	// An IPv4-mapped IPv6 address is judged as the IPv4 address it carries,

@@ -71,3 +71,31 @@ func TestParseAllowList(t *testing.T) {
 		t.Fatalf("empty list = %v, %v", got, err)
 	}
 }
+
+// Issue 22, item 20: serve warns about the allowed networks that open what
+// the policy denies; public networks open nothing.
+func TestOpensBlocked(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		prefix string
+		opens  bool
+	}{
+		{"127.0.0.0/8", true},
+		{"127.0.0.1/32", true},
+		{"::1/128", true},
+		{"10.1.2.0/24", true},
+		{"0.0.0.0/0", true},   // everything, loopback included
+		{"100.0.0.0/6", true}, // holds 100.64.0.0/10
+		{"fe80::/10", true},
+		{"::/0", true},
+		{"2001:db8::/48", true},
+		{"8.8.8.0/24", false},
+		{"93.184.216.34/32", false},
+		{"2606:4700::/32", false},
+	} {
+		got := netguard.OpensBlocked([]netip.Prefix{netip.MustParsePrefix(tc.prefix)})
+		if (len(got) == 1) != tc.opens {
+			t.Errorf("%s: opens blocked = %v, want %v", tc.prefix, got, tc.opens)
+		}
+	}
+}

@@ -30,11 +30,33 @@ func chromium() string {
 	return ""
 }
 
+// skipVisibly skips t, and also writes why to the file HOOKGATE_TEST_SKIPS
+// names, when it names one: `go test` shows a skip only with -v, and
+// `make test` prints that file after the run.
+func skipVisibly(t *testing.T, why string) {
+	t.Helper()
+	if path := os.Getenv("HOOKGATE_TEST_SKIPS"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatalf("HOOKGATE_TEST_SKIPS: %v", err)
+		}
+		_, err = fmt.Fprintf(f, "%s: %s\n", t.Name(), why)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatalf("HOOKGATE_TEST_SKIPS: %v", err)
+		}
+	}
+	t.Skip(why)
+}
+
 // The dashboard end to end, in headless Chromium driven by playwright-core
 // (e2e/dashboard.test.mjs), against a real `hookgate serve`: sign in,
 // register a webhook, watch a failing delivery appear, open its attempts,
 // fix the receiver, press retry, see it succeed. Without Node.js or
-// Chromium it skips, except under CI=true, where .ci/run installs them.
+// Chromium it skips, and says so in `make test`'s output, except under
+// CI=true, where .ci/run installs them and it fails.
 func TestDashboardEndToEnd(t *testing.T) {
 	t.Parallel()
 	browser := chromium()
@@ -44,7 +66,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("the dashboard's end-to-end test needs Node.js, npm and Chromium (chromium-headless-shell): node %v, npm %v, chromium %q", nodeErr, npmErr, browser)
 		}
-		t.Skip("no Node.js, npm or Chromium: apt-get install nodejs npm chromium-headless-shell")
+		skipVisibly(t, "the dashboard's browser test did not run: no Node.js, npm or Chromium (apt-get install nodejs npm chromium-headless-shell)")
 	}
 	e2e, err := filepath.Abs(filepath.Join("..", "..", "e2e"))
 	if err != nil {
@@ -117,4 +139,20 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Fatalf("e2e/dashboard.test.mjs: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// Issue 22, item 20: `make test` did not say when the browser test
+// skipped. A skip through skipVisibly is written where HOOKGATE_TEST_SKIPS
+// says, for the Makefile to print.
+func TestSkipVisiblyTellsMakeTest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "skips")
+	t.Setenv("HOOKGATE_TEST_SKIPS", path)
+	for range 2 {
+		t.Run("browserless", func(t *testing.T) { skipVisibly(t, "no browser here") })
+	}
+	got, err := os.ReadFile(path)
+	want := "TestSkipVisiblyTellsMakeTest/browserless: no browser here\nTestSkipVisiblyTellsMakeTest/browserless#01: no browser here\n"
+	if err != nil || string(got) != want {
+		t.Fatalf("skips written: %q, %v; want %q", got, err, want)
+	}
 }

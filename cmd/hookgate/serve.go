@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,8 +88,8 @@ at once.`,
 	cmd.Flags().DurationVar(&f.bodyTimeout, "body-timeout", 20*time.Second, "how long a request body may take to arrive once the server reads it (at most 2m, the listener's read timeout); a slower one is answered 408")
 	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, such as 127.0.0.1:6060; off when empty")
 	cmd.Flags().BoolVar(&f.pprofRemote, "pprof-allow-remote", false, "let --pprof-addr be an address other than loopback")
-	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", defaultMetricsAddr, "serve GET /metrics (Prometheus) on this address; off when empty")
-	cmd.Flags().StringVar(&f.metricsToken, "metrics-token", "", "also serve GET /metrics on the main listener, to requests with Authorization: Bearer this token")
+	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "serve GET /metrics (Prometheus) without authentication on a listener of its own at this address, such as 127.0.0.1:9464; none when empty")
+	cmd.Flags().StringVar(&f.metricsToken, "metrics-token", "", "serve GET /metrics on the main listener, to requests with Authorization: Bearer this token")
 	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", delivery.DefaultDisableAfter, "a webhook whose every attempt has failed for this long is disabled")
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts, finished events' payloads and triggers' stored input older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this node, while it beats, before another may take it over; more than --send-timeout")
@@ -239,7 +240,14 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	// dispatcher: no claim query on the hot path.
 	store.Adopt(dispatcher)
 	defer store.Adopt(nil)
-	publicURL, err := publicBase(f.publicURL, f.addr)
+	// The listener is opened before the public URL is made from its
+	// address: with --addr 127.0.0.1:0 the port is known only then.
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	publicURL, err := publicBase(f.publicURL, ln.Addr().String())
 	if err != nil {
 		return err
 	}
@@ -306,25 +314,18 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 		defer psrv.Close()
 		log.Info("profiler listening", "addr", pln.Addr().String())
 	}
+	// Metrics have no port of their own unless one is asked for, so that
+	// any number of servers run on one machine.
+	var metricsAt []string
 	if f.metricsAddr != "" {
 		mln, err := net.Listen("tcp", f.metricsAddr)
-		switch {
-		case err != nil && f.metricsAddr == defaultMetricsAddr:
-			// Another node on this host has the default: this one goes on
-			// without its own metrics listener rather than not at all.
-			log.Warn("metrics listener not started: its default address is taken; set --metrics-addr", "addr", f.metricsAddr, "err", err)
-		case err != nil:
+		if err != nil {
 			return fmt.Errorf("--metrics-addr: %w", err)
-		default:
-			msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
-			go func() { _ = msrv.Serve(mln) }()
-			defer msrv.Close()
-			log.Info("metrics listening", "addr", mln.Addr().String())
 		}
-	}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return err
+		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		metricsAt = append(metricsAt, "http://"+mln.Addr().String()+"/metrics")
 	}
 	requests := &inFlight{h: handler}
 	srv := &http.Server{
@@ -335,7 +336,26 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 		WriteTimeout: 2*f.sendTimeout + time.Minute,
 		IdleTimeout:  2 * time.Minute,
 	}
-	log.Info("hookgate listening", "addr", ln.Addr().String(), "engine", store.Engine(), "synchronous", synchronous, "keyFingerprint", store.KeyFingerprint(), "node", node, "version", version)
+	if f.metricsToken != "" {
+		metricsAt = append(metricsAt, publicURL+"/metrics with Authorization: Bearer {--metrics-token}")
+	}
+	if len(metricsAt) == 0 {
+		metricsAt = append(metricsAt, "off (--metrics-addr or --metrics-token serves them)")
+	}
+	dataDir, err := filepath.Abs(f.dataDir)
+	if err != nil {
+		dataDir = f.dataDir
+	}
+	// The allow list lets webhooks reach networks the SSRF policy keeps
+	// them from: a setting to see at every start.
+	if opened := netguard.OpensBlocked(allow); len(opened) > 0 {
+		log.Warn("HOOKGATE_ALLOW_NETWORKS lets webhook and trigger URLs reach networks the SSRF policy denies: anyone who may register a webhook may make this server send requests there",
+			"opened", prefixList(opened), "allowNetworks", prefixList(allow))
+	} else if len(allow) > 0 {
+		log.Info("HOOKGATE_ALLOW_NETWORKS is set; its networks are public, which the SSRF policy allows anyway", "allowNetworks", prefixList(allow))
+	}
+	log.Info("hookgate listening", "addr", ln.Addr().String(), "dashboard", publicURL+"/ui/", "dataDir", dataDir, "metrics", strings.Join(metricsAt, "; "),
+		"allowNetworks", prefixList(allow), "engine", store.Engine(), "synchronous", synchronous, "keyFingerprint", store.KeyFingerprint(), "node", node, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -348,8 +368,18 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 		dispatched: dispatched, store: store, timeout: f.drainTimeout}).drain(stops)
 }
 
-// defaultMetricsAddr serves metrics on loopback only.
-const defaultMetricsAddr = "127.0.0.1:9464"
+// prefixList writes prefixes as HOOKGATE_ALLOW_NETWORKS takes them; "none"
+// for none.
+func prefixList(ps []netip.Prefix) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
 
 // isLoopback reports whether host is localhost or a loopback address.
 func isLoopback(host string) bool {
