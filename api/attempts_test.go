@@ -106,6 +106,24 @@ func TestWebhookTestEvent(t *testing.T) {
 	})
 }
 
+// Issue 22, item 5: the answer of POST …/webhooks/{id}/test says the kind
+// of the delivery it made, as every later read of it does.
+func TestWebhookTestAnswersItsDeliveryKind(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, allowLoopback)
+		_, owner, _ := e.project("kind")
+		wh := e.webhook("kind", owner, map[string]any{"url": "http://127.0.0.1:9/a"}).str("id")
+		d := e.req("POST", "/api/v1/projects/kind/webhooks/"+wh+"/test", owner, nil).must(t, 202)
+		if d.str("kind") != "event" {
+			t.Fatalf("the test answer says kind %q, want event: %s", d.str("kind"), d.Raw)
+		}
+		got := e.req("GET", "/api/v1/projects/kind/deliveries/"+d.str("id"), owner, nil).must(t, 200)
+		if got.str("kind") != d.str("kind") {
+			t.Fatalf("GET says kind %q, the test answer %q", got.str("kind"), d.str("kind"))
+		}
+	})
+}
+
 func TestRecoverCreatesMissedDeliveries(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := setup(t, engine, allowLoopback)

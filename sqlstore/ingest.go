@@ -311,7 +311,7 @@ func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID stri
 	now := s.now().UTC().Truncate(time.Microsecond)
 	e := &hookgate.Event{ID: hookgate.NewID(hookgate.PrefixEvent, now), ProjectID: projectID, Type: in.Type, Data: in.Data, Deliveries: 1, CreatedAt: now}
 	d := &hookgate.Delivery{ID: hookgate.DeliveryID(e.ID, webhookID), ProjectID: projectID, EventID: e.ID, WebhookID: webhookID,
-		EventType: in.Type, Status: hookgate.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+		EventType: in.Type, Kind: hookgate.KindEvent, Status: hookgate.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var status string
 		err := tx.QueryRowContext(ctx, s.q(`SELECT status FROM webhooks WHERE project_id = ? AND id = ?`), projectID, webhookID).Scan(&status)
