@@ -179,6 +179,8 @@ func (s *Server) registerAttempts() {
 				Body   deliveryOut
 			}{Status: status, Body: toDelivery(d)}, nil
 		})
+	alsoSucceeds(s.api.OpenAPI(), retry.Method, retry.Path, http.StatusOK, http.StatusAccepted,
+		"A trigger, run again: the delivery with the new attempt's outcome")
 }
 
 // alias returns the value of a filter that has two names; both given and

@@ -42,7 +42,7 @@ func checkSchema(schema rawJSON) ([]byte, error) {
 func (s *Server) registerEventTypes() {
 	tags := "Event types"
 	path := base + "/projects/{project}/event-types"
-	huma.Register(s.api, op("createEventType", http.MethodPost, path, "Add an event type to the catalog", accessOwner, http.StatusCreated, tags),
+	huma.Register(s.api, also(op("createEventType", http.MethodPost, path, "Add an event type to the catalog", accessOwner, http.StatusCreated, tags), http.StatusConflict),
 		func(ctx context.Context, in *struct {
 			ProjectRef
 			Body struct {

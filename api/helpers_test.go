@@ -50,7 +50,7 @@ func setup(t testing.TB, engine string, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv := httptest.NewServer(api.New(cfg))
+	srv := httptest.NewServer(sentStatuses.wrap(api.New(cfg)))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, store: store}
 }

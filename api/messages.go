@@ -39,7 +39,7 @@ func (s *Server) registerMessages() {
 	send.Description = "Sends text through the platform's provider (Telegram sendMessage, a Discord channel message, " +
 		"WhatsApp Cloud messages, Slack chat.postMessage) and records it. A provider's 429 is retried once after its " +
 		"Retry-After (at most 5 s); any other refusal is a 502 with the provider's message, and is recorded too."
-	send.Errors = append(send.Errors, http.StatusBadGateway)
+	send.Errors = append(send.Errors, http.StatusConflict, http.StatusBadGateway)
 	huma.Register(s.api, send, func(ctx context.Context, in *struct {
 		ProjectRef
 		Body struct {

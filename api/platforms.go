@@ -364,7 +364,7 @@ func (s *Server) registerPlatforms() {
 		})
 
 	reg := op("registerPlatformWebhook", http.MethodPost, path+"/{id}/register-webhook", "Register Hookgate's inbound URL with the provider", accessOwner, http.StatusOK, tags)
-	reg.Errors = append(reg.Errors, http.StatusBadGateway)
+	reg.Errors = append(reg.Errors, http.StatusConflict, http.StatusBadGateway)
 	huma.Register(s.api, reg, func(ctx context.Context, in *PlatformRef) (*struct{ Body registrationOut }, error) {
 		p, prov, err := s.platform(ctx, in.ID)
 		if err != nil {

@@ -41,7 +41,7 @@ type ProjectRef struct {
 
 func (s *Server) registerProjects() {
 	tags := "Projects"
-	huma.Register(s.api, op("createProject", http.MethodPost, base+"/projects", "Create a project", accessAdmin, http.StatusCreated, tags),
+	huma.Register(s.api, also(op("createProject", http.MethodPost, base+"/projects", "Create a project", accessAdmin, http.StatusCreated, tags), http.StatusConflict),
 		func(ctx context.Context, in *struct {
 			Body struct {
 				Name          string   `json:"name" maxLength:"200" doc:"Display name"`
@@ -89,7 +89,7 @@ func (s *Server) registerProjects() {
 			return &projectOutput{Body: toProject(p)}, nil
 		})
 
-	huma.Register(s.api, op("updateProject", http.MethodPatch, base+"/projects/{project}", "Change a project", accessAdmin, http.StatusOK, tags),
+	huma.Register(s.api, also(op("updateProject", http.MethodPatch, base+"/projects/{project}", "Change a project", accessAdmin, http.StatusOK, tags), http.StatusConflict),
 		func(ctx context.Context, in *struct {
 			ProjectRef
 			Body struct {

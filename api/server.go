@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,7 +231,7 @@ func New(cfg Config) *Server {
 	s.registerMessages()
 	s.registerInbound()
 	s.registerOps()
-	dropUnsentResponses(s.api.OpenAPI())
+	fitResponses(s.api.OpenAPI())
 	s.access = accessByPattern(s.api.OpenAPI())
 	return s
 }
@@ -359,15 +360,56 @@ func accessByPattern(doc *huma.OpenAPI) map[string]access {
 	return m
 }
 
-// dropUnsentResponses removes the 422 that huma declares for operations
-// with input: this server answers validation errors with 400 (see
-// problem.go), and clients generated from the document should not expect
-// a status that never comes.
-func dropUnsentResponses(doc *huma.OpenAPI) {
+// also adds to o the error statuses its handler may answer besides those
+// that every operation may (see fitResponses).
+func also(o huma.Operation, statuses ...int) huma.Operation {
+	o.Errors = append(o.Errors, statuses...)
+	return o
+}
+
+// alsoSucceeds declares that the operation at method and path also
+// answers status, with the body of its response like.
+func alsoSucceeds(doc *huma.OpenAPI, method, path string, status, like int, description string) {
+	o := doc.Paths[path].Post
+	if method != http.MethodPost {
+		panic("alsoSucceeds: only POST operations answer two successes")
+	}
+	r := *o.Responses[strconv.Itoa(like)]
+	r.Description = description
+	o.Responses[strconv.Itoa(status)] = &r
+}
+
+// fitResponses makes the document declare exactly what the server
+// answers. It removes the 422 that huma declares for operations with
+// input: this server answers validation errors with 400 (see problem.go).
+// It adds what every operation may answer besides its handler's own
+// errors: 429 after too many failed authentications from one address and
+// 503 when the database does not answer or the body budget is spent; and
+// for a method with a body, 408 for a body that is too slow, 413 for one
+// too large and 415 for a malformed Content-Type. A client generated from
+// the document then expects every status that comes, and none that never
+// does.
+func fitResponses(doc *huma.OpenAPI) {
 	for _, item := range doc.Paths {
 		for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
-			if o != nil {
-				delete(o.Responses, "422")
+			if o == nil {
+				continue
+			}
+			delete(o.Responses, "422")
+			problem, ok := o.Responses["400"]
+			if !ok {
+				continue // a public operation, answered by its handler alone
+			}
+			add := []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
+			if o.Method != http.MethodGet && o.Method != http.MethodDelete {
+				add = append(add, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+			}
+			for _, status := range add {
+				if _, ok := o.Responses[strconv.Itoa(status)]; !ok {
+					r := *problem
+					r.Description = http.StatusText(status)
+					o.Responses[strconv.Itoa(status)] = &r
+				}
 			}
 		}
 	}

@@ -230,7 +230,7 @@ func (s *Server) checkNetwork(param, raw string) error {
 func (s *Server) registerWebhooks() {
 	tags := "Webhooks"
 	path := base + "/projects/{project}/webhooks"
-	huma.Register(s.api, op("createWebhook", http.MethodPost, path, "Register a webhook", accessOwner, http.StatusCreated, tags),
+	huma.Register(s.api, also(op("createWebhook", http.MethodPost, path, "Register a webhook", accessOwner, http.StatusCreated, tags), http.StatusConflict),
 		func(ctx context.Context, in *struct {
 			ProjectRef
 			Body webhookIn
@@ -282,7 +282,7 @@ func (s *Server) registerWebhooks() {
 			return &webhookOutput{Body: toWebhook(w)}, nil
 		})
 
-	huma.Register(s.api, op("updateWebhook", http.MethodPatch, path+"/{id}", "Change a webhook", accessOwner, http.StatusOK, tags),
+	huma.Register(s.api, also(op("updateWebhook", http.MethodPatch, path+"/{id}", "Change a webhook", accessOwner, http.StatusOK, tags), http.StatusConflict),
 		func(ctx context.Context, in *struct {
 			WebhookRef
 			Body webhookPatch
@@ -335,7 +335,7 @@ func (s *Server) registerWebhooks() {
 			})
 	}
 
-	huma.Register(s.api, op("testWebhook", http.MethodPost, path+"/{id}/test", "Send a webhook.test event to this webhook now", accessOwner, http.StatusAccepted, tags),
+	huma.Register(s.api, also(op("testWebhook", http.MethodPost, path+"/{id}/test", "Send a webhook.test event to this webhook now", accessOwner, http.StatusAccepted, tags), http.StatusConflict),
 		func(ctx context.Context, in *WebhookRef) (*struct{ Body deliveryOut }, error) {
 			id, err := s.webhookID(ctx, in.ID)
 			if err != nil {
@@ -350,7 +350,7 @@ func (s *Server) registerWebhooks() {
 			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
 		})
 
-	huma.Register(s.api, op("recoverWebhook", http.MethodPost, path+"/{id}/recover", "Queue again failed deliveries since a time, and create the missed ones", accessOwner, http.StatusAccepted, tags),
+	huma.Register(s.api, also(op("recoverWebhook", http.MethodPost, path+"/{id}/recover", "Queue again failed deliveries since a time, and create the missed ones", accessOwner, http.StatusAccepted, tags), http.StatusConflict),
 		func(ctx context.Context, in *struct {
 			WebhookRef
 			Body struct {
