@@ -419,3 +419,29 @@ func TestIterators(t *testing.T) {
 		}
 	})
 }
+
+// Issue 22, item 6: the retry of a trigger is answered 200 (an event
+// delivery's, 202), and RetryDelivery takes both.
+func TestRetryDeliveryOfATrigger(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		s, admin := setup(t, engine)
+		ctx := context.Background()
+		if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "T", Slug: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		rec := newReceiver(t)
+		wh, err := admin.CreateWebhook(ctx, "t", client.WebhookCreate{URL: rec.srv.URL, TriggerOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.set(wh.Secret, false)
+		tr, err := admin.TriggerWebhook(ctx, "t", wh.ID, client.Trigger{Data: map[string]any{"q": 1}})
+		if err != nil || tr.Status != 200 {
+			t.Fatalf("TriggerWebhook = %+v, %v", tr, err)
+		}
+		d, err := newClient(t, s.URL, adminKey).RetryDelivery(ctx, "t", tr.ReferenceID)
+		if err != nil || d.Attempts != 2 || d.Kind != "trigger" {
+			t.Fatalf("RetryDelivery of a trigger = %+v, %v", d, err)
+		}
+	})
+}
