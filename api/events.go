@@ -76,10 +76,17 @@ func (s *Server) checkEvent(ctx context.Context, projectID, prefix string, e *ev
 	}
 	in := hookgate.EventInput{Type: e.Type, Data: []byte(e.Data), IdempotencyKey: e.IdempotencyKey}
 	if in.IdempotencyKey != "" {
+		// A repeat is the same event when its type is the same and its
+		// data the same JSON value, however it is spaced or its keys
+		// ordered: clients encode alike values differently.
+		canon, err := canonicalJSON(in.Data)
+		if err != nil {
+			return hookgate.EventInput{}, hookgate.InvalidParam(prefix+"data", nil, "%sdata is not valid JSON", prefix)
+		}
 		h := sha256.New()
 		h.Write([]byte(in.Type))
 		h.Write([]byte{0})
-		h.Write(in.Data)
+		h.Write(canon)
 		in.BodyHash = hex.EncodeToString(h.Sum(nil))
 	}
 	return in, nil

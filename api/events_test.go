@@ -207,6 +207,43 @@ func TestEventIdempotencyKey(t *testing.T) {
 	})
 }
 
+// Issue 22, item 3: a repeat with the same Idempotency-Key is compared by
+// its JSON value, not its bytes: spacing and key order are not a new
+// event, a number written otherwise (1.0 for 1) is. The event keeps the
+// bytes its first send had.
+func TestEventIdempotencyComparesJSONValues(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, owner, pub := e.project("idem")
+		send := func(key, body string) resp {
+			return e.reqH("POST", "/api/v1/projects/idem/events", map[string]string{"Authorization": "Bearer " + pub, "Idempotency-Key": key}, body)
+		}
+		first := send("k1", `{"type":"order.created","data":{"id":1001,"total":9.50,"items":["a","b"]}}`).must(t, 202)
+		for _, again := range []string{
+			`{"type": "order.created", "data": {"id": 1001, "total": 9.50, "items": ["a", "b"]}}`,
+			"{\n  \"data\": {\n    \"items\": [\"a\", \"b\"],\n    \"total\": 9.50,\n    \"id\": 1001\n  },\n  \"type\": \"order.created\"\n}\n",
+			`{"type":"order.created","data":{"\u0069d":1001,"total":9.50,"items":["\u0061","b"]}}`,
+		} {
+			r := send("k1", again).must(t, 202)
+			if r.str("id") != first.str("id") || r.Header.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("%s: answered %s, want the replay of %s", again, r.Raw, first.Raw)
+			}
+		}
+		for _, other := range []string{
+			`{"type":"order.created","data":{"id":1001.0,"total":9.50,"items":["a","b"]}}`,
+			`{"type":"order.created","data":{"id":1001,"total":9.5,"items":["a","b"]}}`,
+			`{"type":"order.created","data":{"id":1001,"total":9.50,"items":["b","a"]}}`,
+			`{"type":"order.updated","data":{"id":1001,"total":9.50,"items":["a","b"]}}`,
+		} {
+			send("k1", other).problem(t, 409, "idempotency_conflict", "Idempotency-Key")
+		}
+		ev := e.req("GET", "/api/v1/projects/idem/events/"+first.str("id"), owner, nil).must(t, 200)
+		if !strings.Contains(string(ev.Raw), `"data":{"id":1001,"total":9.50,"items":["a","b"]}`) {
+			t.Fatalf("the event's data is not the first send's bytes: %s", ev.Raw)
+		}
+	})
+}
+
 func TestEventIdempotencyKeyConcurrent(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := setup(t, engine, allowLoopback)
