@@ -124,7 +124,11 @@ type request struct {
 // do sends r, retrying 429 and 503 answers, and decodes the answer.
 func (c *Client) do(ctx context.Context, r request) error {
 	var body []byte
-	if r.body != nil {
+	switch b := r.body.(type) {
+	case nil:
+	case encoded:
+		body = b
+	default:
 		var err error
 		if body, err = json.Marshal(r.body); err != nil {
 			return fmt.Errorf("hookgate client: encoding the request: %w", err)

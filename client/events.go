@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 )
 
@@ -9,9 +10,13 @@ import (
 // comes once the event and its deliveries are committed. With an
 // IdempotencyKey, a repeat answers the event created before (Replayed).
 func (c *Client) SendEvent(ctx context.Context, project string, in EventSend) (*EventAccepted, error) {
+	body, err := in.encode()
+	if err != nil {
+		return nil, fmt.Errorf("hookgate client: encoding the request: %w", err)
+	}
 	var out EventAccepted
 	var h http.Header
-	r := request{method: http.MethodPost, path: projectPath(project, "events"), body: in, want: http.StatusAccepted, out: &out, respHeader: &h}
+	r := request{method: http.MethodPost, path: projectPath(project, "events"), body: encoded(body), want: http.StatusAccepted, out: &out, respHeader: &h}
 	if in.IdempotencyKey != "" {
 		r.header = http.Header{"Idempotency-Key": {in.IdempotencyKey}}
 	}
@@ -28,13 +33,14 @@ const MaxBatch = 1000
 // SendEvents sends up to MaxBatch events in one request, committed
 // together, and answers them in order.
 func (c *Client) SendEvents(ctx context.Context, project string, events []EventSend) ([]EventAccepted, error) {
+	body, err := encodeBatch(events)
+	if err != nil {
+		return nil, fmt.Errorf("hookgate client: encoding the request: %w", err)
+	}
 	var out struct {
 		Data []EventAccepted `json:"data"`
 	}
-	body := struct {
-		Events []EventSend `json:"events"`
-	}{events}
-	if err := c.do(ctx, request{method: http.MethodPost, path: projectPath(project, "events", "batch"), body: body, want: http.StatusAccepted, out: &out}); err != nil {
+	if err := c.do(ctx, request{method: http.MethodPost, path: projectPath(project, "events", "batch"), body: encoded(body), want: http.StatusAccepted, out: &out}); err != nil {
 		return nil, err
 	}
 	return out.Data, nil

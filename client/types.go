@@ -228,9 +228,12 @@ type Event struct {
 	CreatedAt  time.Time `json:"createdAt"`
 }
 
-// EventSend is an event to send. Data is any value that encodes as JSON
-// (json.RawMessage as it is). A repeat with the same IdempotencyKey within
-// 24 hours answers the event it created instead of creating another.
+// EventSend is an event to send. Data is any value that encodes as JSON;
+// a json.RawMessage is sent byte for byte, so receivers get it as written.
+// A repeat with the same IdempotencyKey within 24 hours answers the event
+// it created instead of creating another; the server compares the repeat's
+// Type and Data as JSON values (spacing and key order aside, numbers as
+// written), so the same event sent by another client is a repeat too.
 type EventSend struct {
 	Type           string `json:"type"`
 	Data           any    `json:"data"`
@@ -355,7 +358,7 @@ func (a Attempt) MarshalJSON() ([]byte, error) {
 }
 
 // Trigger is a synchronous call of a webhook. Data is sent as the body
-// (json.RawMessage as it is); Timeout is a Go duration, at most the
+// (a json.RawMessage byte for byte); Timeout is a Go duration, at most the
 // server's send timeout.
 type Trigger struct {
 	Data        any               `json:"data,omitempty"`

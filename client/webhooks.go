@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -82,6 +83,10 @@ func (c *Client) TestWebhook(ctx context.Context, project, id string) (*Delivery
 // TriggerWebhook calls the webhook's receiver now and answers its
 // response. Publisher keys may trigger.
 func (c *Client) TriggerWebhook(ctx context.Context, project, id string, in Trigger) (*TriggerResult, error) {
+	body, err := in.encode()
+	if err != nil {
+		return nil, fmt.Errorf("hookgate client: encoding the request: %w", err)
+	}
 	var out TriggerResult
-	return &out, c.do(ctx, request{method: http.MethodPost, path: projectPath(project, "webhooks", id, "trigger"), body: in, want: http.StatusOK, out: &out})
+	return &out, c.do(ctx, request{method: http.MethodPost, path: projectPath(project, "webhooks", id, "trigger"), body: encoded(body), want: http.StatusOK, out: &out})
 }

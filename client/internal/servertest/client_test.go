@@ -445,3 +445,68 @@ func TestRetryDeliveryOfATrigger(t *testing.T) {
 		}
 	})
 }
+
+// Issue 22, item 3: data given as a json.RawMessage is sent byte for byte
+// (encoding/json would compact it and escape <): receivers get it as
+// written, from events, batches and triggers alike, and the same JSON
+// sent again by another client with the same idempotency key is a repeat,
+// not a conflict.
+func TestRawDataIsSentAsWritten(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		s, admin := setup(t, engine)
+		ctx := context.Background()
+		if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "R", Slug: "r"}); err != nil {
+			t.Fatal(err)
+		}
+		rec := newReceiver(t)
+		wh, err := admin.CreateWebhook(ctx, "r", client.WebhookCreate{URL: rec.srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.set(wh.Secret, false)
+		const data = `{"id": 1001, "note": "<b>&</b>",  "n": 1.50}`
+		if _, err := admin.SendEvent(ctx, "r", client.EventSend{Type: "order.created", Data: json.RawMessage(data), IdempotencyKey: "raw-1"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.SendEvents(ctx, "r", []client.EventSend{{Type: "order.created", Data: json.RawMessage(data + "\n")}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.TriggerWebhook(ctx, "r", wh.ID, client.Trigger{Data: json.RawMessage(data), Timeout: "5s"}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "three requests at the receiver", func() bool { n, _ := rec.received(); return n == 3 })
+		rec.mu.Lock()
+		got := append([]string(nil), rec.bodies...)
+		rec.mu.Unlock()
+		var inEnvelope, asBody int
+		for _, b := range got {
+			switch {
+			case b == data:
+				asBody++
+			case strings.Contains(b, `"data":`+data):
+				inEnvelope++
+			}
+		}
+		if inEnvelope != 2 || asBody != 1 {
+			t.Fatalf("the receiver got %q; want %s in two envelopes and as one trigger's body", got, data)
+		}
+
+		// The same JSON as another client writes it is the same event.
+		req, _ := http.NewRequest("POST", s.URL+"/api/v1/projects/r/events",
+			strings.NewReader(`{"type":"order.created","data":{"n":1.50,"id":1001,"note":"\u003cb\u003e\u0026\u003c/b\u003e"}}`))
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "raw-1")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusAccepted || res.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("the same JSON sent otherwise: %d, replayed %q", res.StatusCode, res.Header.Get("Idempotent-Replayed"))
+		}
+		if _, err := admin.SendEvent(ctx, "r", client.EventSend{Type: "a.b", Data: json.RawMessage(`{"id":`)}); err == nil {
+			t.Fatal("a RawMessage that is not JSON was sent")
+		}
+	})
+}
