@@ -19,8 +19,9 @@ type Stats struct {
 	Successes   int           `json:"successes"`
 	Failures    StatsFailures `json:"failures"`
 	SuccessRate float64       `json:"successRate"`
-	// P50 and P95 are the attempts' durations at those ranks; 0 without
-	// attempts.
+	// P50 and P95 are the attempts' durations at those ranks, in whole
+	// milliseconds cut down: 0 with Attempts means under a millisecond, 0
+	// without means no attempt.
 	P50, P95 time.Duration `json:"-"`
 	// LastSuccessAt is zero when no attempt succeeded in the window.
 	LastSuccessAt time.Time `json:"lastSuccessAt"`
@@ -44,10 +45,11 @@ type StatsOptions struct {
 
 // StatsPoint is one interval of a series.
 type StatsPoint struct {
-	At        time.Time     `json:"at"`
-	Attempts  int           `json:"attempts"`
-	Successes int           `json:"successes"`
-	P50, P95  time.Duration `json:"-"`
+	At        time.Time `json:"at"`
+	Attempts  int       `json:"attempts"`
+	Successes int       `json:"successes"`
+	// P50 and P95 are as Stats's, over the interval's attempts.
+	P50, P95 time.Duration `json:"-"`
 }
 
 // UnmarshalJSON reads durationMs into P50 and P95.

@@ -318,7 +318,9 @@ type Attempt struct {
 	// Attempt numbers the delivery's attempts from 1.
 	Attempt   int       `json:"attempt"`
 	StartedAt time.Time `json:"startedAt"`
-	// Duration is from the request's start to the answer's end.
+	// Duration is from the request's start to the answer's end, in whole
+	// milliseconds cut down, as the API gives it: 0 for an attempt that
+	// took under a millisecond (print it as such, not as "0s").
 	Duration time.Duration `json:"-"`
 	// StatusCode is 0 when no answer came; Error says why.
 	StatusCode     int               `json:"statusCode"`

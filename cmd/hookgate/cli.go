@@ -146,6 +146,23 @@ func ts(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// millis formats a duration the API gave in whole milliseconds, cut
+// down: under one is "<1ms", not "0s", for the request did take time.
+func millis(d time.Duration) string {
+	if d < time.Millisecond {
+		return "<1ms"
+	}
+	return d.String()
+}
+
+// durationOf formats a duration of stats over n attempts: "-" without any.
+func durationOf(n int, d time.Duration) string {
+	if n == 0 {
+		return "-"
+	}
+	return millis(d)
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -333,7 +350,7 @@ func statsCmd(a *apiCmd, use, short string, call func(ctx context.Context, c *cl
 			fields(w, "window", st.Window+" (since "+ts(st.Since)+")", "attempts", strconv.Itoa(st.Attempts),
 				"successes", strconv.Itoa(st.Successes), "success rate", fmt.Sprintf("%.1f %%", 100*st.SuccessRate),
 				"failures", fmt.Sprintf("4xx %d, 5xx %d, no answer %d, other %d", st.Failures.Status4xx, st.Failures.Status5xx, st.Failures.NoAnswer, st.Failures.Other),
-				"duration p50", st.P50.String(), "duration p95", st.P95.String(), "last success", ts(st.LastSuccessAt))
+				"duration p50", durationOf(st.Attempts, st.P50), "duration p95", durationOf(st.Attempts, st.P95), "last success", ts(st.LastSuccessAt))
 			if f := st.LastFailure; f != nil {
 				what := strconv.Itoa(f.StatusCode)
 				if f.Error != "" {
@@ -347,7 +364,7 @@ func statsCmd(a *apiCmd, use, short string, call func(ctx context.Context, c *cl
 				fmt.Fprintln(w)
 				row(w, "FROM", "ATTEMPTS", "SUCCESSES", "P50", "P95")
 				for _, p := range st.Series {
-					row(w, ts(p.At), strconv.Itoa(p.Attempts), strconv.Itoa(p.Successes), p.P50.String(), p.P95.String())
+					row(w, ts(p.At), strconv.Itoa(p.Attempts), strconv.Itoa(p.Successes), durationOf(p.Attempts, p.P50), durationOf(p.Attempts, p.P95))
 				}
 			}
 		})

@@ -58,7 +58,7 @@ func newDeliveryCmd() *cobra.Command {
 			return c.ListAttempts(ctx, a.project, args[0], &o)
 		},
 		rows(a, []string{"#", "STARTED", "STATUS", "DURATION", "ERROR", "RESPONSE"}, func(at client.Attempt) []string {
-			return []string{strconv.Itoa(at.Attempt), ts(at.StartedAt), strconv.Itoa(at.StatusCode), at.Duration.String(),
+			return []string{strconv.Itoa(at.Attempt), ts(at.StartedAt), strconv.Itoa(at.StatusCode), millis(at.Duration),
 				orDash(at.Error), orDash(oneLine(at.ResponseBody, 60))}
 		}))
 

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/api/apitest"
+	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
+)
+
+// Issue 22, item 15: durations come in whole milliseconds, cut down; one
+// under a millisecond prints "<1ms", not "0s", and stats without attempts
+// print "-".
+func TestDurationsPrintUnderAMillisecond(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n    int
+		d    time.Duration
+		want string
+	}{
+		{1, 0, "<1ms"},
+		{1, 400 * time.Microsecond, "<1ms"},
+		{1, time.Millisecond, "1ms"},
+		{3, 42 * time.Millisecond, "42ms"},
+		{1, 1500 * time.Millisecond, "1.5s"},
+		{0, 0, "-"},
+	} {
+		if got := durationOf(tc.n, tc.d); got != tc.want {
+			t.Errorf("durationOf(%d, %v) = %q, want %q", tc.n, tc.d, got, tc.want)
+		}
+	}
+
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			srv := apitest.New(t, engine)
+			c := &cli{t: t, server: srv.URL, key: apitest.AdminKey}
+			c.ok("project", "create", "D", "--slug", "d")
+			stats := c.ok("project", "stats", "d")
+			for _, line := range []string{"duration p50", "duration p95"} {
+				if !regexp.MustCompile(line + `\s+-\n`).MatchString(stats) {
+					t.Fatalf("stats without attempts print %s other than -:\n%s", line, stats)
+				}
+			}
+
+			rcv := newSink(t)
+			c.ok("webhook", "create", rcv.srv.URL, "-p", "d", "--uid", "fast")
+			c.ok("event", "send", "-p", "d", "--type", "a.b", "--data", "1")
+			var ds []client.Delivery
+			waitFor(t, "the delivery", func() bool {
+				c.json(&ds, "delivery", "list", "-p", "d", "--status", "succeeded")
+				return len(ds) == 1
+			})
+			lines := strings.Split(strings.TrimSpace(c.ok("delivery", "attempts", ds[0].ID, "-p", "d")), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("attempts:\n%s", strings.Join(lines, "\n"))
+			}
+			col := strings.Index(lines[0], "DURATION")
+			dur := strings.Fields(lines[1][col:])[0]
+			if !regexp.MustCompile(`^(<1ms|[1-9]\d*ms|[\d.]+s)$`).MatchString(dur) {
+				t.Fatalf("an attempt's duration prints %q:\n%s", dur, strings.Join(lines, "\n"))
+			}
+			if stats := c.ok("webhook", "stats", "fast", "-p", "d"); strings.Contains(stats, " 0s") {
+				t.Fatalf("stats print 0s:\n%s", stats)
+			}
+		})
+	}
+}
