@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -79,11 +78,7 @@ func (s *Server) validateData(ctx context.Context, projectID, param, eventType s
 		return hookgate.InvalidParam(param, nil, "%s is not valid JSON", param)
 	}
 	if err := sch.Validate(inst); err != nil {
-		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-		if len(msg) > 600 {
-			msg = msg[:600] + "…"
-		}
-		return hookgate.InvalidParam(param, inst, "%s does not match the schema of event type %s: %s", param, eventType, msg)
+		return hookgate.InvalidParam(param, inst, "%s does not match the schema of event type %s: %s", param, eventType, schemaFailures(param, inst, err))
 	}
 	return nil
 }

@@ -142,11 +142,7 @@ func (s *Server) checkTriggerData(ctx context.Context, w *hookgate.Webhook, in *
 		return hookgate.InvalidParam("data", nil, "data is not valid JSON")
 	}
 	if err := sch.Validate(inst); err != nil {
-		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-		if len(msg) > 600 {
-			msg = msg[:600] + "…"
-		}
-		return hookgate.InvalidParam("data", inst, "data does not match %s: %s", source, msg)
+		return hookgate.InvalidParam("data", inst, "data does not match %s: %s", source, schemaFailures("data", inst, err))
 	}
 	return nil
 }
