@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -270,7 +272,7 @@ func printError(w io.Writer, err error) {
 		fmt.Fprintf(w, "  parameter: %s\n", e.Parameter)
 	}
 	if e.Value != nil {
-		fmt.Fprintf(w, "  value:     %v\n", e.Value)
+		fmt.Fprintf(w, "  value:     %s\n", jsonValue(e.Value, 200))
 	}
 	if e.Code != "" {
 		fmt.Fprintf(w, "  code:      %s\n", e.Code)
@@ -278,6 +280,26 @@ func printError(w io.Writer, err error) {
 	if e.ErrorID != "" {
 		fmt.Fprintf(w, "  error id:  %s\n", e.ErrorID)
 	}
+}
+
+// jsonValue writes v, a value decoded from JSON, as compact JSON of at
+// most max bytes, as the user would have written it.
+func jsonValue(v any, max int) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	s := strings.TrimSuffix(b.String(), "\n")
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
 
 // listCmd makes a command that lists: page reads one page at o, and show

@@ -69,3 +69,31 @@ func TestDurationsPrintUnderAMillisecond(t *testing.T) {
 		})
 	}
 }
+
+// Issue 22, item 16: an error's value prints as JSON, after a sentence
+// naming the field and what was expected.
+func TestCLIErrorsPrintValuesAsJSON(t *testing.T) {
+	t.Parallel()
+	srv := apitest.New(t, "sqlite")
+	c := &cli{t: t, server: srv.URL, key: apitest.AdminKey}
+	c.ok("project", "create", "V", "--slug", "v")
+	c.ok("event-type", "create", "order.created", "-p", "v", "--schema", `{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}}`)
+	out := c.fails("event", "send", "-p", "v", "--type", "order.created", "--data", `{"x": 1, "tags": ["a", "<b>"]}`)
+	for _, want := range []string{
+		"data does not match the schema of event type order.created: data.id is required",
+		"  parameter: data\n",
+		`  value:     {"tags":["a","<b>"],"x":1}` + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the error printed\n%s\nwithout %q", out, want)
+		}
+	}
+	for _, gosyntax := range []string{"map[", "jsonschema"} {
+		if strings.Contains(out, gosyntax) {
+			t.Errorf("the error printed %q:\n%s", gosyntax, out)
+		}
+	}
+	if got := jsonValue(strings.Repeat("é", 300), 20); got != `"ééééééééé…` {
+		t.Errorf("a long value prints %q", got)
+	}
+}
