@@ -29,6 +29,7 @@ type eventAccepted struct {
 	Type       string    `json:"type"`
 	CreatedAt  time.Time `json:"createdAt"`
 	Deliveries int       `json:"deliveries" doc:"Delivery rows created: one per active webhook subscribed to the type"`
+	Replayed   bool      `json:"replayed" doc:"true when an idempotency key answered the event it created before: this request created nothing"`
 }
 
 type eventOut struct {
@@ -48,7 +49,7 @@ type eventsAccepted struct {
 }
 
 func toAccepted(e *hookgate.Event) eventAccepted {
-	return eventAccepted{ID: e.ID, Type: e.Type, CreatedAt: utc(e.CreatedAt), Deliveries: e.Deliveries}
+	return eventAccepted{ID: e.ID, Type: e.Type, CreatedAt: utc(e.CreatedAt), Deliveries: e.Deliveries, Replayed: e.Replayed}
 }
 
 func toEvent(e *hookgate.Event) eventOut {

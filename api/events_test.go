@@ -68,8 +68,8 @@ func TestEventFanOut(t *testing.T) {
 			if ts := parseTime(t, r, "createdAt"); ts.Before(before) || ts.After(time.Now().Add(time.Minute)) {
 				t.Fatalf("createdAt %v", ts)
 			}
-			if len(r.Body) != 4 {
-				t.Fatalf("want exactly id, type, createdAt, deliveries: %s", r.Raw)
+			if len(r.Body) != 5 || r.Body["replayed"] != false {
+				t.Fatalf("want exactly id, type, createdAt, deliveries, replayed false: %s", r.Raw)
 			}
 			d := e.req("GET", "/api/v1/projects/acme/events/"+r.str("id")+"/deliveries", owner, nil).must(t, 200)
 			var got []string
@@ -240,6 +240,48 @@ func TestEventIdempotencyComparesJSONValues(t *testing.T) {
 		ev := e.req("GET", "/api/v1/projects/idem/events/"+first.str("id"), owner, nil).must(t, 200)
 		if !strings.Contains(string(ev.Raw), `"data":{"id":1001,"total":9.50,"items":["a","b"]}`) {
 			t.Fatalf("the event's data is not the first send's bytes: %s", ev.Raw)
+		}
+	})
+}
+
+// Issue 22, item 17: a batch's answer says of each event whether an
+// idempotency key answered it with an event sent before, as a single
+// send's does, so that a client can tell a resent file created nothing.
+func TestBatchAnswerTellsReplays(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, _, pub := e.project("rep")
+		batch := func(keys ...string) []map[string]any {
+			var events []any
+			for _, k := range keys {
+				events = append(events, map[string]any{"type": "a.b", "data": map[string]any{"k": k}, "idempotencyKey": k})
+			}
+			return e.req("POST", "/api/v1/projects/rep/events/batch", pub, map[string]any{"events": events}).must(t, 202).items(t)
+		}
+		replays := func(items []map[string]any) (n int) {
+			for _, it := range items {
+				v, ok := it["replayed"].(bool)
+				if !ok {
+					t.Fatalf("no replayed field: %v", it)
+				}
+				if v {
+					n++
+				}
+			}
+			return n
+		}
+		if n := replays(batch("k1", "k2", "k3")); n != 0 {
+			t.Fatalf("a first batch says %d replays", n)
+		}
+		if n := replays(batch("k1", "k2", "k3")); n != 3 {
+			t.Fatalf("the batch sent again says %d replays, want 3", n)
+		}
+		if n := replays(batch("k3", "k4")); n != 1 {
+			t.Fatalf("a batch of one old and one new event says %d replays, want 1", n)
+		}
+		one := e.req("POST", "/api/v1/projects/rep/events", pub, map[string]any{"type": "a.b", "data": map[string]any{"k": "k4"}, "idempotencyKey": "k4"}).must(t, 202)
+		if one.Body["replayed"] != true || one.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("a single replay: %s", one.Raw)
 		}
 	})
 }

@@ -23,7 +23,7 @@ func (c *Client) SendEvent(ctx context.Context, project string, in EventSend) (*
 	if err := c.do(ctx, r); err != nil {
 		return nil, err
 	}
-	out.Replayed = h.Get("Idempotent-Replayed") == "true"
+	out.Replayed = out.Replayed || h.Get("Idempotent-Replayed") == "true"
 	return &out, nil
 }
 
@@ -31,7 +31,8 @@ func (c *Client) SendEvent(ctx context.Context, project string, in EventSend) (*
 const MaxBatch = 1000
 
 // SendEvents sends up to MaxBatch events in one request, committed
-// together, and answers them in order.
+// together, and answers them in order; Replayed marks those an
+// idempotency key answered with an event sent before.
 func (c *Client) SendEvents(ctx context.Context, project string, events []EventSend) ([]EventAccepted, error) {
 	body, err := encodeBatch(events)
 	if err != nil {

@@ -247,8 +247,8 @@ type EventAccepted struct {
 	Deliveries int       `json:"deliveries"`
 	CreatedAt  time.Time `json:"createdAt"`
 	// Replayed is true when an idempotency key answered an event created
-	// before (SendEvent only).
-	Replayed bool `json:"-"`
+	// before: the call created nothing.
+	Replayed bool `json:"replayed"`
 }
 
 // EventListOptions filters ListEvents.
