@@ -161,7 +161,7 @@ func (a *apiCmd) sendFile(ctx context.Context, c *client.Client, name string, ba
 		bar = p.AddBar(int64(len(events)), mpb.PrependDecorators(decor.Name("sending "), decor.CountersNoUnit("%d / %d")),
 			mpb.AppendDecorators(decor.Percentage(decor.WC{W: 5}), decor.AverageSpeed(0, " %.0f/s", decor.WC{W: 9})))
 	}
-	sent, deliveries := 0, 0
+	sent, replayed, deliveries := 0, 0, 0
 	var failure error
 	for sent < len(events) {
 		chunk := events[sent:min(sent+batch, len(events))]
@@ -172,7 +172,11 @@ func (a *apiCmd) sendFile(ctx context.Context, c *client.Client, name string, ba
 			break
 		}
 		for _, e := range acc {
-			deliveries += e.Deliveries
+			if e.Replayed {
+				replayed++
+			} else {
+				deliveries += e.Deliveries
+			}
 		}
 		sent += len(chunk)
 		if bar != nil {
@@ -188,8 +192,13 @@ func (a *apiCmd) sendFile(ctx context.Context, c *client.Client, name string, ba
 	if failure != nil {
 		return failure
 	}
-	return a.show(map[string]int{"events": sent, "deliveries": deliveries}, func(w io.Writer) {
-		fields(w, "events", strconv.Itoa(sent), "deliveries", strconv.Itoa(deliveries))
+	report := map[string]int{"events": sent, "new": sent - replayed, "replayed": replayed, "deliveries": deliveries}
+	return a.show(report, func(w io.Writer) {
+		again := strconv.Itoa(replayed)
+		if replayed > 0 {
+			again += " (their idempotency keys answered events sent before)"
+		}
+		fields(w, "events", strconv.Itoa(sent), "new", strconv.Itoa(sent-replayed), "replayed", again, "deliveries", strconv.Itoa(deliveries))
 	})
 }
 

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -95,5 +98,64 @@ func TestCLIErrorsPrintValuesAsJSON(t *testing.T) {
 	}
 	if got := jsonValue(strings.Repeat("é", 300), 20); got != `"ééééééééé…` {
 		t.Errorf("a long value prints %q", got)
+	}
+}
+
+// Issue 22, item 17: webhook list tells a webhook of every event ("all")
+// from a trigger-only one, and a JSON Lines file sent again says its
+// events were replays, not new.
+func TestCLITellsAllEventsTriggerOnlyAndReplays(t *testing.T) {
+	t.Parallel()
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			srv := apitest.New(t, engine)
+			c := &cli{t: t, server: srv.URL, key: apitest.AdminKey}
+			c.ok("project", "create", "L", "--slug", "l")
+			c.ok("webhook", "create", "http://127.0.0.1:9/every", "-p", "l", "--uid", "every")
+			c.ok("webhook", "create", "http://127.0.0.1:9/sync", "-p", "l", "--uid", "sync", "--trigger-only")
+			c.ok("webhook", "create", "http://127.0.0.1:9/orders", "-p", "l", "--uid", "orders", "--events", "order.*,refund.created")
+			list := c.ok("webhook", "list", "-p", "l")
+			for uid, want := range map[string]string{"every": "all", "sync": "trigger only", "orders": "order.*,refund.created"} {
+				var line string
+				for _, l := range strings.Split(list, "\n") {
+					if strings.Contains(l, " "+uid+" ") {
+						line = l
+					}
+				}
+				if !strings.Contains(line, "  "+want+"  ") {
+					t.Errorf("webhook list shows %s without %q under EVENTS:\n%s", uid, want, list)
+				}
+			}
+			if got := c.ok("webhook", "get", "sync", "-p", "l"); !regexp.MustCompile(`events\s+trigger only\n`).MatchString(got) {
+				t.Errorf("webhook get of a trigger-only webhook:\n%s", got)
+			}
+
+			file := filepath.Join(t.TempDir(), "orders.jsonl")
+			var lines []string
+			for i := range 3 {
+				lines = append(lines, fmt.Sprintf(`{"type": "order.created", "data": {"id": %d}, "idempotencyKey": "order-%d"}`, i, i))
+			}
+			if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			first := c.ok("event", "send", "-p", "l", "--file", file)
+			again := c.ok("event", "send", "-p", "l", "--file", file)
+			for out, want := range map[string][]string{
+				first: {"events      3\n", "new         3\n", "replayed    0\n", "deliveries  6\n"},
+				again: {"events      3\n", "new         0\n", "replayed    3 (their idempotency keys answered events sent before)\n", "deliveries  0\n"},
+			} {
+				for _, w := range want {
+					if !strings.Contains(out, w) {
+						t.Errorf("event send --file printed\n%s\nwithout %q", out, w)
+					}
+				}
+			}
+			var report map[string]int
+			c.json(&report, "event", "send", "-p", "l", "--file", file)
+			if report["events"] != 3 || report["new"] != 0 || report["replayed"] != 3 || report["deliveries"] != 0 {
+				t.Errorf("event send --file -o json = %v", report)
+			}
+		})
 	}
 }

@@ -226,7 +226,7 @@ func newWebhookCmd() *cobra.Command {
 			return c.ListWebhooks(ctx, a.project, &o)
 		},
 		rows(a, []string{"ID", "UID", "STATUS", "EVENTS", "URL"}, func(h client.Webhook) []string {
-			return []string{h.ID, orDash(h.UID), string(h.Status), join(h.Events), h.URL}
+			return []string{h.ID, orDash(h.UID), string(h.Status), subscribed(h), h.URL}
 		}))
 
 	del := removeCmd(a, "delete ID", "Delete a webhook; its unfinished deliveries are cancelled", "deleted webhook",
@@ -292,7 +292,7 @@ func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client
 		return err
 	}
 	return a.show(h, func(w io.Writer) {
-		fields(w, "id", h.ID, "uid", orDash(h.UID), "url", h.URL, "status", string(h.Status), "events", join(h.Events),
+		fields(w, "id", h.ID, "uid", orDash(h.UID), "url", h.URL, "status", string(h.Status), "events", subscribed(*h),
 			"description", orDash(h.Description), "method", h.Method, "auth", string(h.Auth.Type), "headers", pairs(h.Headers),
 			"rate limit", strconv.Itoa(h.RateLimit), "metadata", pairs(h.Metadata), "trigger only", strconv.FormatBool(h.TriggerOnly))
 		if h.Secret != "" {
@@ -470,4 +470,16 @@ func newTriggerCmd(a *apiCmd) *cobra.Command {
 	cmd.Flags().StringArrayVar(&query, "query", nil, "a query parameter the webhook allows, NAME=VALUE (repeat the flag)")
 	cmd.Flags().StringVar(&timeout, "timeout", "", "how long to wait for the receiver, such as 5s (at most the server's send timeout)")
 	return cmd
+}
+
+// subscribed says which events a webhook receives: its filters, "all"
+// without any, or "trigger only" for a webhook no event reaches.
+func subscribed(h client.Webhook) string {
+	switch {
+	case h.TriggerOnly:
+		return "trigger only"
+	case len(h.Events) == 0:
+		return "all"
+	}
+	return strings.Join(h.Events, ",")
 }
