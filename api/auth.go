@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -140,7 +141,11 @@ func (s *Server) authorized(ctx huma.Context, acc access, p *principal, next fun
 		id, err := s.resolveProject(ctx.Context(), p, ctx.Param("project"))
 		if err != nil {
 			if hookgate.ErrorCode(err) == hookgate.ENotFound {
-				_ = huma.WriteErr(s.api, ctx, http.StatusNotFound, "project not found")
+				// The same words whether the project does not exist or is
+				// another's: a key must not learn which projects exist.
+				ref := ctx.Param("project")
+				writeHumaProblem(ctx, problemFrom(&hookgate.Error{Code: hookgate.ENotFound, Param: "project", Value: ref,
+					Message: fmt.Sprintf("project not found: no project this key may use has the ID or slug %q", ref)}))
 			} else {
 				_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "", err)
 			}

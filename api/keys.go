@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -64,6 +65,12 @@ func (s *Server) registerKeys() {
 			ID string `path:"id"`
 		}) (*struct{}, error) {
 			if err := s.store.DeleteAPIKey(ctx, projectID(ctx), in.ID); err != nil {
+				if hookgate.ErrorCode(err) == hookgate.ENotFound {
+					// A revoked key is deleted: the store cannot tell one
+					// revoked before from one that never was, so say both.
+					return nil, &hookgate.Error{Code: hookgate.ENotFound, Param: "id", Value: in.ID,
+						Message: fmt.Sprintf("key not found: %s is no key of this project; it was revoked already, or never existed", in.ID)}
+				}
 				return nil, err
 			}
 			s.keys.forget(in.ID, "")

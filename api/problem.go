@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/hookgate/hookgate"
 )
@@ -157,11 +158,25 @@ func humaProblem(status int, msg string, errs ...error) *Problem {
 	if len(errs) == 1 && status == http.StatusInternalServerError {
 		return problemFrom(errs[0]) // an error returned by a handler
 	}
+	// The first failure is the one answered, but an unknown field comes
+	// before the fields it leaves missing: {"eventType": …} is told that
+	// eventType is unknown, and then that type is required.
 	var detail *huma.ErrorDetail
+	var missing []string
 	for _, e := range errs {
-		if d, ok := e.(huma.ErrorDetailer); ok {
-			detail = d.ErrorDetail()
-			break
+		d, ok := e.(huma.ErrorDetailer)
+		if !ok {
+			continue
+		}
+		ed := d.ErrorDetail()
+		if name, ok := requiredProperty(ed.Message); ok {
+			if param := paramName(ed.Location); param != "" {
+				name = param + "." + name
+			}
+			missing = append(missing, name)
+		}
+		if detail == nil || (ed.Message == validation.MsgUnexpectedProperty && detail.Message != validation.MsgUnexpectedProperty) {
+			detail = ed
 		}
 	}
 	code := statusCode[status]
@@ -213,9 +228,22 @@ func humaProblem(status int, msg string, errs ...error) *Problem {
 			}
 		}
 		p.Detail = param + ": " + detail.Message
+		if detail.Message == validation.MsgUnexpectedProperty {
+			p.Detail = param + " is not a field of this request"
+			if len(missing) > 0 {
+				p.Detail += "; " + strings.Join(missing, ", ") + " " + isOrAre(len(missing)) + " required"
+			}
+		}
 	}
 	p.ParameterName = param
 	return p
+}
+
+func isOrAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }
 
 // paramName turns a huma location such as "body.auth.type" or "query.limit"
