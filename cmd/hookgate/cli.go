@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -253,6 +255,9 @@ func printError(w io.Writer, err error) {
 	var e *client.Error
 	if !errors.As(err, &e) {
 		fmt.Fprintln(w, "hookgate:", err)
+		if hint := unreachable(err); hint != "" {
+			fmt.Fprintln(w, "  hint:", hint)
+		}
 		return
 	}
 	// What the command was doing, when it wrapped the API's error.
@@ -280,6 +285,26 @@ func printError(w io.Writer, err error) {
 	if e.ErrorID != "" {
 		fmt.Fprintf(w, "  error id:  %s\n", e.ErrorID)
 	}
+}
+
+// unreachable returns a hint when err says that no server could be
+// reached, naming where the command looked and how to point it elsewhere;
+// otherwise "".
+func unreachable(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return ""
+	}
+	var oe *net.OpError
+	var de *net.DNSError
+	if !(errors.As(err, &oe) && oe.Op == "dial") && !errors.As(err, &de) {
+		return ""
+	}
+	where := ue.URL
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		where = u.Scheme + "://" + u.Host
+	}
+	return fmt.Sprintf("no server answers at %s. Start one with `hookgate serve`, or give the server's URL with --server or HOOKGATE_URL.", where)
 }
 
 // jsonValue writes v, a value decoded from JSON, as compact JSON of at

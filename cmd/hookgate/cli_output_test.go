@@ -159,3 +159,16 @@ func TestCLITellsAllEventsTriggerOnlyAndReplays(t *testing.T) {
 		})
 	}
 }
+
+// Issue 22, item 19: when no server answers, the CLI says where it looked
+// and how to point it at another, --server or HOOKGATE_URL.
+func TestCLIHintsAtTheServerWhenNoneAnswers(t *testing.T) {
+	t.Parallel()
+	c := &cli{t: t, server: "http://127.0.0.1:9", key: apitest.AdminKey}
+	out := c.fails("project", "list")
+	for _, want := range []string{"connection refused", "hint: no server answers at http://127.0.0.1:9.", "--server", "HOOKGATE_URL", "hookgate serve"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("with no server, the CLI printed\n%s\nwithout %q", out, want)
+		}
+	}
+}
