@@ -57,6 +57,10 @@ type EventInput struct {
 	// refused with EIdempotencyConflict; empty compares with nothing (a
 	// platform's retries, whose bodies may vary).
 	BodyHash string
+	// LegacyBodyHash, when set, is another digest of the same input that a
+	// key claimed by an earlier version may hold: it counts as the same
+	// body too.
+	LegacyBodyHash string
 }
 
 // EventType is an entry of a project's optional event catalog. When Schema is

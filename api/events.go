@@ -84,13 +84,23 @@ func (s *Server) checkEvent(ctx context.Context, projectID, prefix string, e *ev
 		if err != nil {
 			return hookgate.EventInput{}, hookgate.InvalidParam(prefix+"data", nil, "%sdata is not valid JSON", prefix)
 		}
-		h := sha256.New()
-		h.Write([]byte(in.Type))
-		h.Write([]byte{0})
-		h.Write(canon)
-		in.BodyHash = hex.EncodeToString(h.Sum(nil))
+		in.BodyHash = eventDigest(in.Type, canon)
+		// Keys claimed before this comparison hold the digest of the data
+		// as sent: a retry of that request within their 24 hours is still
+		// the same event.
+		in.LegacyBodyHash = eventDigest(in.Type, in.Data)
 	}
 	return in, nil
+}
+
+// eventDigest is the digest of an event's type and data that its
+// idempotency key keeps.
+func eventDigest(typ string, data []byte) string {
+	h := sha256.New()
+	h.Write([]byte(typ))
+	h.Write([]byte{0})
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // wake tells the delivery engine that deliveries may be due now.

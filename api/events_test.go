@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -241,6 +243,30 @@ func TestEventIdempotencyComparesJSONValues(t *testing.T) {
 		if !strings.Contains(string(ev.Raw), `"data":{"id":1001,"total":9.50,"items":["a","b"]}`) {
 			t.Fatalf("the event's data is not the first send's bytes: %s", ev.Raw)
 		}
+	})
+}
+
+// Issue 22, item 3: a key claimed before repeats were compared by
+// canonical JSON holds the digest of the data as it was sent; a retry of
+// that very request within the key's 24 hours still replays.
+func TestIdempotencyKeysOfOlderDigestsStillReplay(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		pid, _, pub := e.project("old")
+		data := `{"id": 7,  "total": 1.50}`
+		h := sha256.Sum256([]byte("order.created\x00" + data))
+		got, err := e.store.CreateEvents(context.Background(), pid, []hookgate.EventInput{{Type: "order.created", Data: []byte(data),
+			IdempotencyKey: "before", BodyHash: hex.EncodeToString(h[:])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.reqH("POST", "/api/v1/projects/old/events", map[string]string{"Authorization": "Bearer " + pub, "Idempotency-Key": "before"},
+			`{"type":"order.created","data":`+data+`}`).must(t, 202)
+		if r.str("id") != got[0].ID || r.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("the retry answered %s, want the replay of %s", r.Raw, got[0].ID)
+		}
+		e.reqH("POST", "/api/v1/projects/old/events", map[string]string{"Authorization": "Bearer " + pub, "Idempotency-Key": "before"},
+			`{"type":"order.created","data":{"id":8}}`).problem(t, 409, "idempotency_conflict", "Idempotency-Key")
 	})
 }
 

@@ -35,11 +35,13 @@ type claimed struct {
 	hash string
 }
 
-// sameBody refuses the reuse of key k for another body. Either digest
-// empty (a platform's post, a key claimed before digests were kept)
-// compares equal.
-func sameBody(k idemKey, stored, given string) error {
-	if stored == "" || given == "" || stored == given {
+// sameBody refuses the reuse of key k for another body than the one the
+// stored digest is of. Either digest empty (a platform's post, a key
+// claimed before digests were kept) compares equal, and so does a stored
+// digest equal to in's LegacyBodyHash (a key claimed before digests were
+// of canonical JSON).
+func sameBody(k idemKey, stored string, in hookgate.EventInput) error {
+	if stored == "" || in.BodyHash == "" || stored == in.BodyHash || (in.LegacyBodyHash != "" && stored == in.LegacyBodyHash) {
 		return nil
 	}
 	return &hookgate.Error{Code: hookgate.EIdempotencyConflict, Param: "Idempotency-Key", Value: k.key,
@@ -131,7 +133,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			if in.IdempotencyKey != "" {
 				k := idemKey{r.projectID, in.IdempotencyKey}
 				if c, ok := seen[k]; ok {
-					if err := sameBody(k, c.hash, in.BodyHash); err != nil {
+					if err := sameBody(k, c.hash, in); err != nil {
 						return err
 					}
 					r.out[i] = replayOf(c.e)
@@ -142,7 +144,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 					return err
 				}
 				if e != nil {
-					if err := sameBody(k, hash, in.BodyHash); err != nil {
+					if err := sameBody(k, hash, in); err != nil {
 						return err
 					}
 					seen[k] = claimed{e, hash}
