@@ -39,7 +39,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'Trigger|Inbound' -benchtime 2000x -count 3 ./api/
 
 # Each fuzz target of outside input for a minute; plain `make test` runs their seeds.
-FUZZ_API := FuzzCreateWebhook FuzzPatchWebhook FuzzSendEvent FuzzSendBatch FuzzEventTypeSchema FuzzListCursor
+FUZZ_API := FuzzCreateWebhook FuzzPatchWebhook FuzzSendEvent FuzzSendBatch FuzzEventTypeSchema FuzzListCursor FuzzCanonicalJSON
 
 fuzz:
 	@for f in $(FUZZ_API); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 60s ./api/ || exit 1; done
