@@ -23,7 +23,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		}
 	}
 	if j.pace != nil {
-		if err := j.pace.Wait(ctx); err != nil {
+		if err := awaitTurn(ctx, j.pace.ReserveN(d.cfg.Now(), 1), d.cfg.Now); err != nil {
 			return release(j, d.cfg.Now()) // stopping
 		}
 	}

@@ -90,3 +90,65 @@ func benchDeliver(b *testing.B, engine string) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
 }
+
+// BenchmarkRateLimitAtReceiver sends b.N deliveries to a webhook with a
+// rateLimit of 50 a second and reports how fast they reach the receiver,
+// and the most that came within any one second. These are figures, not a
+// test: on a loaded machine a sender held up for a moment sends what waited
+// in a bunch, and arrivals measure the machine as much as the limiter.
+// TestRateLimitSpacesRequestsAndBlocksNoOne tests the limiter's decisions
+// against a clock the test moves.
+func BenchmarkRateLimitAtReceiver(b *testing.B) {
+	for _, engine := range sqltest.Engines(b) {
+		b.Run(engine, func(b *testing.B) { benchRateLimit(b, engine, 50) })
+	}
+}
+
+func benchRateLimit(b *testing.B, engine string, limit int) {
+	var mu sync.Mutex
+	arrivals := make([]time.Time, 0, b.N)
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		if arrivals = append(arrivals, time.Now()); len(arrivals) == b.N {
+			close(done)
+		}
+		mu.Unlock()
+		rw.WriteHeader(204)
+	}))
+	defer srv.Close()
+	h := runDispatcherB(b, engine)
+	w := webhook(srv.URL)
+	w.ID, w.ProjectID, w.RateLimit = hookgate.NewID(hookgate.PrefixWebhook, time.Now()), h.proj, limit
+	if err := h.store.CreateWebhook(context.Background(), w); err != nil {
+		b.Fatal(err)
+	}
+	in := make([]hookgate.EventInput, b.N)
+	for i := range in {
+		in[i] = hookgate.EventInput{Type: "order.created", Data: json.RawMessage(`{"n":1}`)}
+	}
+	if _, err := h.store.CreateEvents(context.Background(), h.proj, in); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	h.start()
+	select {
+	case <-done:
+	case <-time.After(time.Duration(b.N/limit+60) * time.Second):
+		b.Fatalf("%d of %d delivered", len(arrivals), b.N)
+	}
+	b.StopTimer()
+	mu.Lock()
+	defer mu.Unlock()
+	most := 0
+	for i, j := 0, 0; j < len(arrivals); j++ {
+		for arrivals[j].Sub(arrivals[i]) >= time.Second {
+			i++
+		}
+		most = max(most, j-i+1)
+	}
+	if n := len(arrivals); n > 1 {
+		b.ReportMetric(float64(n-1)/arrivals[n-1].Sub(arrivals[0]).Seconds(), "requests/s")
+	}
+	b.ReportMetric(float64(most), "most-in-1s")
+}

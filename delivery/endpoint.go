@@ -24,8 +24,10 @@ type endpoint struct {
 	lim, pace *rate.Limiter
 	limit     int
 	// waiting is set while the limiter's next token is not yet due; token
-	// is set when that token is reserved for the head of the queue.
+	// is set when that token is reserved for the head of the queue, by
+	// res.
 	waiting, token bool
+	res            *rate.Reservation
 	inReady        bool
 	// avg is a moving average of request durations.
 	avg time.Duration
@@ -113,7 +115,7 @@ func (d *Dispatcher) endpointFor(w *hookgate.Webhook, now time.Time) *endpoint {
 		e.limit = w.RateLimit
 		switch {
 		case e.limit <= 0:
-			e.lim, e.token = nil, false
+			e.lim, e.token, e.res = nil, false, nil
 		case e.lim == nil:
 			// A burst of one spaces requests evenly: no second holds more
 			// than rateLimit of them.
@@ -157,20 +159,16 @@ func (d *Dispatcher) next() (job, *endpoint, bool) {
 			}
 			if e.lim != nil && !e.token {
 				now := d.cfg.Now()
-				if wait := e.lim.ReserveN(now, 1).DelayFrom(now); wait > 0 {
+				r := e.lim.ReserveN(now, 1)
+				if wait := r.DelayFrom(now); wait > 0 {
 					// The token is the head's once due; meanwhile no
 					// worker waits for this endpoint.
-					e.waiting, e.token = true, true
-					time.AfterFunc(wait, func() {
-						d.mu.Lock()
-						e.waiting = false
-						d.makeReady(e)
-						d.mu.Unlock()
-					})
+					e.waiting, e.token, e.res = true, true, r
+					d.awaitToken(e, wait)
 					continue
 				}
 			}
-			e.token = false
+			e.token, e.res = false, nil
 			j := e.queue[0]
 			j.pace = e.pace
 			e.queue[0] = job{}
@@ -186,6 +184,23 @@ func (d *Dispatcher) next() (job, *endpoint, bool) {
 		}
 		d.work.Wait()
 	}
+}
+
+// awaitToken makes e ready once its reserved token is due: when the clock
+// says so, checked each time the timer, set for wait, fires.
+func (d *Dispatcher) awaitToken(e *endpoint, wait time.Duration) {
+	time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if e.res != nil {
+			if wait := e.res.DelayFrom(d.cfg.Now()); wait > 0 {
+				d.awaitToken(e, wait)
+				return
+			}
+		}
+		e.waiting = false
+		d.makeReady(e)
+	})
 }
 
 // worker sends rows until the dispatcher stops.

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore"
 )
 
@@ -74,32 +76,103 @@ func (h *harness) webhookWith(t *testing.T, url string, edit func(w *hookgate.We
 	return w
 }
 
+// clock is a clock that moves only when the test moves it.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock(at time.Time) *clock { return &clock{now: at} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// Issue 22, item 1: the rate limiter's decisions are tested against a
+// clock the test moves, not by timing arrivals on a shared machine (see
+// BenchmarkRateLimitAtReceiver for that). While the clock stands still, a
+// webhook with a rateLimit of 10 gets its first request and no other,
+// and an endpoint without one gets all of its requests: rows waiting for
+// the limiter hold no worker. Each tenth of a second the clock moves, the
+// limited webhook gets exactly one more.
 func TestRateLimitSpacesRequestsAndBlocksNoOne(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
+		// A minute ahead, so that rows due by the store's clock are due
+		// by this one; well within their two-minute lease.
+		clk := newClock(time.Now().Add(time.Minute))
 		// Four workers: were a worker to wait for the limiter, the limited
 		// endpoint's rows would hold all of them and the free one would wait.
-		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.Concurrency = 4 })
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
+			c.Concurrency, c.Now, c.Sender.Now = 4, clk.Now, clk.Now
+		})
 		limited, free := newRecorder(t, 200, nil), newRecorder(t, 200, nil)
 		h.webhookWith(t, limited.srv.URL, func(w *hookgate.Webhook) { w.RateLimit = 10 })
 		h.webhook(t, free.srv.URL)
 		h.send(t, 20)
-		waitFor(t, "40 succeeded deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 40 })
-		lt, _ := limited.snapshot()
-		ft, _ := free.snapshot()
-		if len(lt) != 20 || len(ft) != 20 {
-			t.Fatalf("received %d limited, %d free; want 20 each", len(lt), len(ft))
+		testwait.For(t, "20 requests to the free endpoint and the first to the limited one", func() bool {
+			return free.count() == 20 && limited.count() >= 1
+		})
+		// A window in which nothing may come, whatever the machine's load:
+		// with the clock standing still, no token falls due. A limiter
+		// that read the wall clock, or took a timer's firing for its
+		// decision, would send two more requests within it.
+		time.Sleep(300 * time.Millisecond)
+		if n := limited.count(); n != 1 {
+			t.Fatalf("the limited endpoint got %d requests at one instant; its rateLimit of 10 a second allows 1", n)
 		}
-		// 10 per second with a burst of one: any 11 requests in a row span
-		// a second, less what a timer may fire late.
-		for i := 0; i+10 < len(lt); i++ {
-			if span := lt[i+10].Sub(lt[i]); span < 950*time.Millisecond {
-				t.Fatalf("requests %d to %d came within %s: more than 10 a second", i, i+10, span)
+		// A step a little longer than the limiter's 100 ms, so that no
+		// rounding of its arithmetic can leave a token just short of due;
+		// two tokens would need 200 ms.
+		const step = 101 * time.Millisecond
+		for want := 2; want <= 20; want++ {
+			if n := limited.count(); n != want-1 {
+				t.Fatalf("the limited endpoint got %d requests after %d steps of %s; want %d", n, want-2, step, want-1)
 			}
+			clk.Advance(step)
+			testwait.For(t, fmt.Sprintf("request %d to the limited endpoint", want), func() bool { return limited.count() >= want })
 		}
-		// The free endpoint was done before the limited one was half way.
-		if last := ft[len(ft)-1]; last.After(lt[10]) {
-			t.Fatalf("the free endpoint's last request came %s after the limited one's 11th", last.Sub(lt[10]))
+		testwait.For(t, "40 succeeded deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 40 })
+		if n := limited.count(); n != 20 {
+			t.Fatalf("the limited endpoint got %d requests, want 20", n)
 		}
+	})
+}
+
+// Issue 22, item 1: a delivery waits for the pace its webhook's triggers
+// share, by the injected clock. A trigger takes the webhook's one token of
+// this instant; the delivery due at the same instant goes only once the
+// clock has moved a tenth of a second.
+func TestDeliveryWaitsForThePaceTriggersShare(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		clk := newClock(time.Now().Add(time.Minute))
+		var sender *delivery.Sender
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
+			c.Now, c.Sender.Now, sender = clk.Now, clk.Now, c.Sender
+		})
+		rec := newRecorder(t, 200, nil)
+		w := h.webhookWith(t, rec.srv.URL, func(w *hookgate.Webhook) { w.RateLimit = 10 })
+		triggers := delivery.NewTriggers(delivery.TriggerConfig{Store: h.store, Sender: sender, Now: clk.Now})
+		inv, err := triggers.Trigger(context.Background(), w, &hookgate.TriggerInput{Data: json.RawMessage(`{"n":1}`)})
+		if err != nil || !inv.Last().Result.OK() {
+			t.Fatalf("trigger: %+v, %v", inv, err)
+		}
+		h.send(t, 1)
+		// A window in which the delivery may not go: the clock stands
+		// still, and the trigger took this instant's token.
+		time.Sleep(300 * time.Millisecond)
+		if n := rec.count(); n != 1 {
+			t.Fatalf("%d requests at one instant; the webhook's rateLimit of 10 a second allows 1", n)
+		}
+		clk.Advance(101 * time.Millisecond)
+		testwait.For(t, "the delivery, once the clock moved", func() bool { return rec.count() == 2 })
 	})
 }
 

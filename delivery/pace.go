@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -52,4 +53,25 @@ func (s *Sender) Pace(w *hookgate.Webhook) *rate.Limiter {
 	}
 	p.used = now
 	return p.lim
+}
+
+// awaitTurn waits until r, a reservation on a rate limiter, may act, and
+// reports ctx's error, with r cancelled, if ctx ends first. The limiter's
+// decision is read from now, the injected clock, each time a timer fires,
+// never from the timer alone: a test's clock decides when a request goes.
+func awaitTurn(ctx context.Context, r *rate.Reservation, now func() time.Time) error {
+	for {
+		wait := r.DelayFrom(now())
+		if wait <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			r.CancelAt(now())
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
 }

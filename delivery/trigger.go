@@ -305,16 +305,9 @@ func (t *Triggers) admit(ctx context.Context, w *hookgate.Webhook) error {
 		return &hookgate.Error{Code: hookgate.ERateLimited, RetryAfter: wait,
 			Message: fmt.Sprintf("the webhook's rateLimit (%d requests per second) is reached; try again after Retry-After", w.RateLimit)}
 	}
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		select {
-		case <-ctx.Done():
-			r.CancelAt(t.cfg.Now())
-			t.leave(w.ID)
-			return ctx.Err()
-		case <-timer.C:
-		}
+	if err := awaitTurn(ctx, r, t.cfg.Now); err != nil {
+		t.leave(w.ID)
+		return err
 	}
 	return nil
 }
