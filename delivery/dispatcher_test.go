@@ -21,6 +21,8 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/internal/testlog"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -30,7 +32,8 @@ type harness struct {
 	store *sqlstore.Store
 	disp  *delivery.Dispatcher
 	proj  string
-	start func() // runs the dispatcher until the test ends
+	start func() (stop func()) // runs the dispatcher until stop is called or the test ends
+	stop  func()               // runDispatcher's stop
 	reg   *prometheus.Registry
 }
 
@@ -84,7 +87,7 @@ func (h *harness) failing(t *testing.T) float64 {
 func runDispatcher(t *testing.T, engine string, schedule hookgate.Schedule, opts ...func(*delivery.Config)) *harness {
 	t.Helper()
 	h := newHarness(t, engine, schedule, opts...)
-	h.start()
+	h.stop = h.start()
 	return h
 }
 
@@ -102,18 +105,21 @@ func newHarness(t testing.TB, engine string, schedule hookgate.Schedule, opts ..
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	cfg := delivery.Config{Queue: s, Sender: newSender(), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }, Registry: reg}
+	cfg := delivery.Config{Queue: s, Sender: newSender(), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }, Registry: reg,
+		Logger: testlog.Logger(t)}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	d := delivery.New(cfg)
 	// As serve does: ingest hands new deliveries to the running dispatcher.
 	s.Adopt(d)
-	start := func() {
+	start := func() (stop func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
+		stop = func() { cancel(); <-done }
+		t.Cleanup(stop)
+		return stop
 	}
 	return &harness{store: s, disp: d, proj: p.ID, start: start, reg: reg}
 }
@@ -142,18 +148,6 @@ func (h *harness) send(t *testing.T, n int) []*hookgate.Event {
 		h.disp.Wake() // as the API does for deliveries no dispatcher holds
 	}
 	return out
-}
-
-// waitFor polls cond until it holds or 20 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func (h *harness) status(t *testing.T, status string) int {
@@ -191,7 +185,7 @@ func TestDispatcherDeliversSigned(t *testing.T) {
 		defer srv.Close()
 		w = h.webhook(t, srv.URL)
 		h.send(t, 50)
-		waitFor(t, "50 succeeded deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 50 })
+		testwait.For(t, "50 succeeded deliveries", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 50 })
 		if s := h.failing(t); s != 0 {
 			t.Fatalf("%v webhooks failing, want 0", s)
 		}
@@ -214,7 +208,7 @@ func TestDispatcherRetriesThenFails(t *testing.T) {
 		defer srv.Close()
 		w := h.webhook(t, srv.URL)
 		ev := h.send(t, 1)
-		waitFor(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
+		testwait.For(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
 		if s := h.failing(t); s != 1 {
 			t.Fatalf("%v webhooks failing, want 1", s)
 		}
@@ -240,11 +234,11 @@ func TestDispatcher410DisablesWebhook(t *testing.T) {
 		defer srv.Close()
 		w := h.webhook(t, srv.URL)
 		h.send(t, 1)
-		waitFor(t, "the webhook disabled", func() bool {
+		testwait.For(t, "the webhook disabled", func() bool {
 			got, _ := h.store.FindWebhook(context.Background(), h.proj, w.ID)
 			return got.Status == hookgate.StatusDisabled
 		})
-		waitFor(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
+		testwait.For(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
 	})
 }
 
@@ -303,7 +297,7 @@ func TestDeliveriesAreLogged(t *testing.T) {
 		}
 		return nil
 	}
-	waitFor(t, "the success line", func() bool { return find("delivered", "delivery", dl) != nil })
+	testwait.For(t, "the success line", func() bool { return find("delivered", "delivery", dl) != nil })
 	w := find("webhook failing: delivery attempt failed; retrying", "delivery", dl)
 	if w == nil || w["level"] != "WARN" || w["attempt"].(float64) != 1 || w["status"].(float64) != 500 || w["next_attempt"] == nil ||
 		w["project"] != h.proj || w["webhook"] != ok.ID || w["elapsed_ms"] == nil {
@@ -318,7 +312,7 @@ func TestDeliveriesAreLogged(t *testing.T) {
 
 	dead := h.webhook(t, "http://127.0.0.1:9/")
 	h.send(t, 1)
-	waitFor(t, "the exhausted summary", func() bool { return find("webhook still failing", "webhook", dead.ID) != nil })
+	testwait.For(t, "the exhausted summary", func() bool { return find("webhook still failing", "webhook", dead.ID) != nil })
 	if e := find("webhook still failing", "webhook", dead.ID); e["level"] != "ERROR" || e["failedForGood"].(float64) != 1 || e["streak"].(float64) != 2 || e["lastError"] == "" {
 		t.Fatalf("exhausted summary = %v", e)
 	}
@@ -362,7 +356,7 @@ func TestRecordRetriesWhileLeaseAllows(t *testing.T) {
 		defer srv.Close()
 		w := h.webhook(t, srv.URL)
 		ev := h.send(t, 5)
-		waitFor(t, "all recorded", func() bool {
+		testwait.For(t, "all recorded", func() bool {
 			n := 0
 			for _, e := range ev {
 				d, err := h.store.FindDelivery(context.Background(), h.proj, hookgate.DeliveryID(e.ID, w.ID))
@@ -391,7 +385,7 @@ func TestUnsendableFailsAtOnce(t *testing.T) {
 		}
 		ev := h.send(t, 1)[0] // {"n":1}: not a base64 string
 		id := hookgate.DeliveryID(ev.ID, w.ID)
-		waitFor(t, "the delivery to fail", func() bool {
+		testwait.For(t, "the delivery to fail", func() bool {
 			d, err := h.store.FindDelivery(context.Background(), h.proj, id)
 			return err == nil && d.Status == hookgate.DeliveryFailed
 		})
@@ -436,12 +430,12 @@ func TestAdoptedDeliveriesNeedNoClaim(t *testing.T) {
 			t.Fatalf("another node claimed %d adopted deliveries (%v)", len(due), err)
 		}
 		close(release)
-		waitFor(t, "2 adopted deliveries", func() bool { return got.Load() == 2 && h.status(t, hookgate.DeliverySucceeded) == 2 })
+		testwait.For(t, "2 adopted deliveries", func() bool { return got.Load() == 2 && h.status(t, hookgate.DeliverySucceeded) == 2 })
 	})
 }
 
 // waitRunning waits until d runs and adopts new deliveries.
 func waitRunning(t *testing.T, d *delivery.Dispatcher) {
 	t.Helper()
-	waitFor(t, "the dispatcher to run", func() bool { _, _, ok := d.AdoptLease(); return ok })
+	testwait.For(t, "the dispatcher to run", func() bool { _, _, ok := d.AdoptLease(); return ok })
 }

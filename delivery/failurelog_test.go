@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // lockedBuffer is a log destination the test reads while workers write.
@@ -70,7 +71,7 @@ func TestDeadEndpointLogsItsStreakNotEachAttempt(t *testing.T) {
 		t.Cleanup(recv.Close)
 		w := h.webhook(t, recv.URL)
 		h.send(t, 100)
-		waitFor(t, "100 failed first attempts", func() bool {
+		testwait.For(t, "100 failed first attempts", func() bool {
 			list, _, err := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{Page: hookgate.Page{Limit: 250}, Status: hookgate.DeliveryPending})
 			if err != nil {
 				t.Fatal(err)
@@ -114,8 +115,8 @@ func TestDeadEndpointLogsItsStreakNotEachAttempt(t *testing.T) {
 
 		up.Store(true)
 		h.send(t, 1)
-		waitFor(t, "a success", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 1 })
-		waitFor(t, "the recovery line", func() bool { return len(logs.lines(t, w.ID)) > 4 })
+		testwait.For(t, "a success", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 1 })
+		testwait.For(t, "the recovery line", func() bool { return len(logs.lines(t, w.ID)) > 4 })
 		lines = logs.lines(t, w.ID)
 		if len(lines) != 5 {
 			t.Fatalf("%d lines after the success, want 5:\n%v", len(lines), lines)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
@@ -58,7 +59,7 @@ func TestUnopenableSecretFailsDeliveryLoudly(t *testing.T) {
 			t.Fatal(err)
 		}
 		var list []*hookgate.Delivery
-		waitFor(t, "3 deliveries with an attempt recorded", func() bool {
+		testwait.For(t, "3 deliveries with an attempt recorded", func() bool {
 			var err error
 			list, _, err = first.ListDeliveries(ctx, p.ID, hookgate.DeliveryFilter{Page: hookgate.Page{Limit: 10}})
 			if err != nil {
