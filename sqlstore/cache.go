@@ -19,7 +19,7 @@ import (
 //
 // On PostgreSQL other nodes write too. A node caches only while Listen
 // hears the other nodes (live): each write to webhooks is followed by a
-// notification on changeChannel, and every node that hears it drops its
+// notification on the change channel, and every node that hears it drops its
 // entries. An entry is also never older than hookTTL, for a notification
 // that was not sent (the writer lost its connection after the write).
 // Listen drops everything when it connects and when it loses its
@@ -55,7 +55,7 @@ func (s *Store) caching() bool { return s.engine == EngineSQLite || s.hooks.live
 
 // fresh reports whether an entry of generation gen, read at at, may be used.
 func (s *Store) fresh(gen uint64, at time.Time) bool {
-	return gen == s.hooks.gen.Load() && (s.engine == EngineSQLite || time.Since(at) < hookTTL)
+	return gen == s.hooks.gen.Load() && (s.engine == EngineSQLite || s.now().Sub(at) < hookTTL)
 }
 
 // webhooksChanged drops every cached webhook, and on PostgreSQL tells the
@@ -95,7 +95,7 @@ func (s *Store) cachedSubscribers(ctx context.Context, projectID string) ([]subs
 	if ok && s.fresh(e.gen, e.at) {
 		return e.list, nil
 	}
-	at := time.Now()
+	at := s.now()
 	list, err := s.subscribers(ctx, s.read, projectID)
 	if err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func (s *Store) DeliveryWebhook(ctx context.Context, projectID, id string) (*hoo
 	if ok && s.fresh(e.gen, e.at) {
 		return e.w, nil
 	}
-	at := time.Now()
+	at := s.now()
 	w, err := s.FindWebhook(ctx, projectID, id)
 	if err != nil {
 		return nil, err

@@ -208,7 +208,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 		p.insert("deliveries", ingestDeliveryCols, deliveries)
 		final := "SELECT 1"
 		if notify {
-			final = "SELECT pg_notify('" + wakeChannel + "', '')"
+			final = "SELECT pg_notify('" + s.wakeCh + "', '')"
 		}
 		if _, err := s.write.ExecContext(ctx, p.sql(final), p.args...); err != nil {
 			return err
@@ -221,7 +221,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			return err
 		}
 		if notify {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')"); err != nil {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+s.wakeCh+"', '')"); err != nil {
 				return err
 			}
 		}
@@ -336,7 +336,7 @@ func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID stri
 			return err
 		}
 		if s.engine == EnginePostgres {
-			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+wakeChannel+"', '')")
+			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+s.wakeCh+"', '')")
 		}
 		return err
 	})

@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
 	"strings"
 	"time"
 
@@ -18,6 +21,28 @@ const wakeChannel = "hookgate_wake"
 // "webhooks:" (a webhook was written; the store's own cache).
 const changeChannel = "hookgate_changes"
 
+// plainName is a schema name that channel names may carry as it is.
+var plainName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`)
+
+// channels returns the names of the wake and change channels of the nodes
+// whose tables are in schema. A notification is heard by every session of
+// the database that listens on its channel, whatever its search_path: the
+// nodes of two installations on two schemas of one database (or two tests)
+// must not wake each other, nor empty each other's caches. On public, the
+// names are wakeChannel and changeChannel; on another schema, they end in
+// _ and its name, or a digest of it when the name is long or unusual.
+func channels(schema string) (wake, change string) {
+	if schema == "" || schema == "public" {
+		return wakeChannel, changeChannel
+	}
+	suffix := schema
+	if !plainName.MatchString(schema) {
+		sum := sha256.Sum256([]byte(schema))
+		suffix = hex.EncodeToString(sum[:8])
+	}
+	return wakeChannel + "_" + suffix, changeChannel + "_" + suffix
+}
+
 // Listeners are what Listen calls.
 type Listeners struct {
 	// Wake: any node committed events.
@@ -33,7 +58,7 @@ func (s *Store) notifyChange(ctx context.Context, kind, id string) {
 	if s.engine != EnginePostgres {
 		return
 	}
-	if _, err := s.write.ExecContext(ctx, "SELECT pg_notify('"+changeChannel+"', $1)", kind+":"+id); err != nil {
+	if _, err := s.write.ExecContext(ctx, "SELECT pg_notify($1, $2)", s.changeCh, kind+":"+id); err != nil {
 		// The other nodes' caches expire within their TTL anyway.
 		s.log.Warn("notify other nodes of a change", "kind", kind, "err", err)
 	}
@@ -69,7 +94,7 @@ func (s *Store) listenOnce(ctx context.Context, l Listeners) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+wakeChannel+"; LISTEN "+changeChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+s.wakeCh+"; LISTEN "+s.changeCh); err != nil {
 		return err
 	}
 	// Webhooks are cached while changes are heard, and only then.
@@ -85,7 +110,7 @@ func (s *Store) listenOnce(ctx context.Context, l Listeners) error {
 		if err != nil {
 			return err
 		}
-		if n.Channel == changeChannel {
+		if n.Channel == s.changeCh {
 			kind, id, ok := strings.Cut(n.Payload, ":")
 			if kind == "webhooks" {
 				s.dropHooks()

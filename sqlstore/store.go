@@ -76,6 +76,9 @@ type Store struct {
 	box    *secrets.Box
 	log    *slog.Logger
 	now    func() time.Time
+	// wakeCh and changeCh name the notification channels on PostgreSQL
+	// (see channels).
+	wakeCh, changeCh string
 
 	queries  sync.Map // query text with '?' -> rebound text
 	stmts    sync.Map // stmtKey -> prepared multi-row INSERT
@@ -224,6 +227,12 @@ func (s *Store) openPostgres(ctx context.Context, cfg Config) error {
 		db.Close()
 		return fmt.Errorf("sqlstore: connect to %s: %w", redactURL(cfg.DatabaseURL), err)
 	}
+	var schema string
+	if err := db.QueryRowContext(ctx, "SELECT COALESCE(current_schema(), '')").Scan(&schema); err != nil {
+		db.Close()
+		return fmt.Errorf("sqlstore: read the schema of %s: %w", redactURL(cfg.DatabaseURL), err)
+	}
+	s.wakeCh, s.changeCh = channels(schema)
 	s.engine, s.write, s.read, s.url = EnginePostgres, db, db, cfg.DatabaseURL
 	return nil
 }
