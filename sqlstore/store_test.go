@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -571,18 +572,11 @@ func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.For(t, fmt.Sprintf("the database file to grow by 1 MiB from %d bytes: a checkpoint", before.Size()), func() bool {
 		st, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Size() > before.Size()+1<<20 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the database file stayed at %d bytes (from %d): nothing was checkpointed", st.Size(), before.Size())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return st.Size() > before.Size()+1<<20
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/secrets"
 	"github.com/hookgate/hookgate/sqlstore"
 )
@@ -47,10 +48,11 @@ func Box(t testing.TB) *secrets.Box {
 }
 
 // Config returns a store configuration for engine, backed by a new SQLite
-// directory or a new PostgreSQL schema, both removed when t ends.
+// directory or a new PostgreSQL schema, both removed when t ends. The
+// store logs to testlog: its lines are printed only if t fails.
 func Config(t testing.TB, engine string) sqlstore.Config {
 	t.Helper()
-	cfg := sqlstore.Config{Box: Box(t)}
+	cfg := sqlstore.Config{Box: Box(t), Logger: testlog.Logger(t)}
 	switch engine {
 	case sqlstore.EngineSQLite:
 		cfg.DataDir = t.TempDir()
