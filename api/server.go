@@ -202,7 +202,7 @@ func New(cfg Config) *Server {
 	s.inboundLim = newInboundLimits(cfg)
 	s.authFails.burst = cfg.AuthFailureBurst
 	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData,
-		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry})
+		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry, Now: cfg.Now})
 
 	hc := huma.DefaultConfig("Hookgate API", cfg.Version)
 	hc.Info.Description = "Self-hosted webhook gateway. Authenticate with `Authorization: Bearer KEY` or `X-API-Key: KEY`."

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/netguard"
 )
 
@@ -535,9 +536,12 @@ func TestTriggerLimits(t *testing.T) {
 		(<-done).must(t, 200)
 
 		// rateLimit 1 with the default cap: of three triggers sent at once,
-		// the second waits its second, the third would wait two and is
-		// refused.
-		e2 := setup(t, engine, allowLoopback, func(c *api.Config) { c.Registry = reg2 })
+		// one goes, one waits its second, the third would wait two and is
+		// refused. Issue 22, item 1: at one instant of a clock that moves
+		// only when the test moves it, whatever their order and the
+		// machine's speed; the one waiting goes when the clock has moved.
+		clk := &stillClock{now: time.Now()}
+		e2 := setup(t, engine, allowLoopback, func(c *api.Config) { c.Registry, c.Now = reg2, clk.Now })
 		_, owner2, pub2 := e2.project("lim")
 		fast, got := receiver(t, jsonAnswer(200, `{}`))
 		limited := e2.webhook("lim", owner2, map[string]any{"url": fast.URL, "rateLimit": 1}).str("id")
@@ -558,11 +562,23 @@ func TestTriggerLimits(t *testing.T) {
 					t.Errorf("status %d: %s", r.Status, r.Raw)
 				}
 			}()
-			time.Sleep(20 * time.Millisecond) // in order, well within the first second
 		}
+		testwait.For(t, "one trigger answered and one refused", func() bool { return ok.Load() == 1 && refused.Load() == 1 })
+		if n := len(got()); n != 1 {
+			t.Fatalf("%d requests received at one instant; the webhook's rateLimit of 1 a second allows 1", n)
+		}
+		clk.Advance(time.Second)
 		wg.Wait()
-		if ok.Load() < 1 || refused.Load() < 1 || int(ok.Load()) != len(got()) {
-			t.Fatalf("%d answered, %d refused, %d received", ok.Load(), refused.Load(), len(got()))
+		if ok.Load() != 2 || refused.Load() != 1 || len(got()) != 2 {
+			t.Fatalf("%d answered, %d refused, %d received; want 2, 1, 2", ok.Load(), refused.Load(), len(got()))
+		}
+		// The triggers ran on the server's clock: their deliveries carry
+		// its times, not the wall clock's.
+		for _, d := range e2.req("GET", "/api/v1/projects/lim/deliveries?webhook="+limited, owner2, nil).must(t, 200).items(t) {
+			at, err := time.Parse(time.RFC3339Nano, d["createdAt"].(string))
+			if start := clk.Now().Add(-time.Second).Truncate(time.Microsecond); err != nil || !at.Equal(start) && !at.Equal(start.Add(time.Second)) {
+				t.Fatalf("a trigger's delivery was created at %v (%v); want the server's clock, %s or a second later", d["createdAt"], err, start)
+			}
 		}
 		if d, _ := detail.Load().(string); !strings.Contains(d, "rateLimit") || strings.HasSuffix(d, "Retry-After=") {
 			t.Fatalf("429: %s", d)
@@ -726,4 +742,22 @@ func TestTriggerTimeoutAlwaysSaysTimeout(t *testing.T) {
 			t.Fatalf("default timeout: %s, attempt error %q", r.Raw, msg)
 		}
 	})
+}
+
+// stillClock is a clock that moves only when the test moves it.
+type stillClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stillClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *stillClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
