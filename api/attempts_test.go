@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 func TestAttemptsAndRetry(t *testing.T) {
@@ -35,7 +36,7 @@ func TestAttemptsAndRetry(t *testing.T) {
 			r := e.req("GET", "/api/v1/projects/att/deliveries/"+dl+"/attempts", owner, nil).must(t, 200)
 			return r.Body["data"].([]any)
 		}
-		waitUntil(t, func() bool { return len(attempts()) == 1 })
+		testwait.For(t, "the first attempt", func() bool { return len(attempts()) == 1 })
 		a := attempts()[0].(map[string]any)
 		if a["statusCode"].(float64) != 200 || a["responseBody"] != "thanks" || a["responseHeaders"].(map[string]any)["X-Receiver"] != "ok" {
 			t.Fatalf("attempt = %v", a)
@@ -45,7 +46,7 @@ func TestAttemptsAndRetry(t *testing.T) {
 		}
 
 		e.req("POST", "/api/v1/projects/att/deliveries/"+dl+"/retry", owner, nil).must(t, 202)
-		waitUntil(t, func() bool { return len(attempts()) == 2 })
+		testwait.For(t, "the retry's attempt", func() bool { return len(attempts()) == 2 })
 		mu.Lock()
 		if len(ids) != 2 || ids[0] != dl || ids[1] != dl {
 			t.Fatalf("webhook-ids received = %v, want %s twice", ids, dl)
@@ -69,17 +70,6 @@ func loopbackSender() *delivery.Sender {
 	var c api.Config
 	allowLoopback(&c)
 	return &delivery.Sender{Client: c.Policy.Client(5 * time.Second), UserAgent: "Hookgate/test"}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 func TestWebhookTestEvent(t *testing.T) {
@@ -153,8 +143,8 @@ func TestRecoverCreatesMissedDeliveries(t *testing.T) {
 		// Only what this webhook would have received: no direct event of
 		// another webhook, nothing from before it existed.
 		early := e.req("POST", "/api/v1/projects/rec/events", owner, map[string]any{"type": "order.early", "data": 1}).must(t, 202).str("id")
-		_ = early
-		time.Sleep(2 * time.Millisecond)
+		earlyAt := parseTime(t, e.req("GET", "/api/v1/projects/rec/events/"+early, owner, nil).must(t, 200), "createdAt")
+		clockPast(t, earlyAt)
 		other := e.req("POST", "/api/v1/projects/rec/webhooks", owner, map[string]any{"url": "http://127.0.0.1:9/b", "events": []string{"order.*", "webhook.test"}}).must(t, 201).str("id")
 		e.req("POST", "/api/v1/projects/rec/webhooks/"+wh+"/test", owner, nil).must(t, 202)
 		e.req("POST", "/api/v1/projects/rec/webhooks/"+other+"/recover", owner, map[string]any{"since": since}).must(t, 202)

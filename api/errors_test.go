@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 func TestUnknownRoute(t *testing.T) {
@@ -209,7 +210,7 @@ func TestBodyBytesInFlightBounded(t *testing.T) {
 	slow := e.stall("POST", "/api/v1/projects/mem/events", len(body), map[string]string{"Authorization": "Bearer " + pub, "Content-Type": "application/json"}, body[:len(body)-10])
 	// ...and once those bytes are in, a second body does not fit beside them.
 	var r resp
-	eventually(t, "a body past the budget is refused", func() bool {
+	testwait.For(t, "a body past the budget is refused", func() bool {
 		r = e.req("POST", "/api/v1/projects/mem/events", pub, body)
 		return r.Status == 503
 	})
@@ -223,7 +224,7 @@ func TestBodyBytesInFlightBounded(t *testing.T) {
 	}
 	// The budget is given back when the slow request's handler has ended,
 	// a moment after its client has the answer.
-	eventually(t, "the budget is given back", func() bool {
+	testwait.For(t, "the budget is given back", func() bool {
 		return e.req("POST", "/api/v1/projects/mem/events", pub, body).Status == 202
 	})
 }

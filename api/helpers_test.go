@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
@@ -45,7 +45,7 @@ func setup(t testing.TB, engine string, opts ...envOption) *env {
 		Store:    store,
 		AdminKey: adminKey,
 		Policy:   netguard.New(nil),
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   testlog.Logger(t),
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -63,7 +63,7 @@ func setupDelivering(t testing.TB, engine string, opts ...envOption) *env {
 	var disp *delivery.Dispatcher
 	wake := func(c *api.Config) { c.OnEvents = func() { disp.Wake() } }
 	e := setup(t, engine, append([]envOption{allowLoopback, wake}, opts...)...)
-	disp = delivery.New(delivery.Config{Queue: e.store, Sender: loopbackSender(), Poll: 50 * time.Millisecond})
+	disp = delivery.New(delivery.Config{Queue: e.store, Sender: loopbackSender(), Poll: 50 * time.Millisecond, Logger: testlog.Logger(t)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { disp.Run(ctx); close(done) }()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // What a hostile client can hold of the server before it proves who it is:
@@ -64,16 +65,6 @@ func (s *stalled) more(b string) {
 	}
 }
 
-// eventually repeats try until it returns true, for at most ten seconds.
-func eventually(t testing.TB, what string, try func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !try(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("not so after 10s: %s", what)
-		}
-	}
-}
-
 // Item 1: idle connections that declare 16 MiB bodies hold nothing. Without
 // a key they are answered 401 from their headers, the body unread; with a
 // key, they hold only what has arrived. Either way the next client's
@@ -118,7 +109,7 @@ func TestSlowBodyTimesOut(t *testing.T) {
 	if res.StatusCode != 408 || !res.Close {
 		t.Fatalf("a stalled body answered %d (close %v), not 408 and a closed connection", res.StatusCode, res.Close)
 	}
-	eventually(t, "the budget is given back", func() bool {
+	testwait.For(t, "the budget is given back", func() bool {
 		return e.req("POST", "/api/v1/projects/slow/events", pub, body).Status == 202
 	})
 }
@@ -156,14 +147,14 @@ func TestInboundBodiesAreBounded(t *testing.T) {
 		// Two slow posts from one address fill its slots...
 		a := e.stall("POST", inboundPath(gh), 100, plausible, "{")
 		b := e.stall("POST", inboundPath(gh), 100, plausible, "{")
-		eventually(t, "a third post from the address is refused", func() bool {
+		testwait.For(t, "a third post from the address is refused", func() bool {
 			r := e.post(inboundPath(gh), plausible, []byte(`{}`))
 			return r.Status == 503 && r.Header.Get("Retry-After") != ""
 		})
 		a.conn.Close()
 		b.conn.Close()
 		// ...and give them back when they end.
-		eventually(t, "the address may post again", func() bool {
+		testwait.For(t, "the address may post again", func() bool {
 			return e.post(inboundPath(gh), plausible, []byte(`{}`)).Status == 401
 		})
 		// Telegram's cap is 256 KiB.
@@ -179,11 +170,11 @@ func TestInboundPlatformCapAndBudget(t *testing.T) {
 	t.Parallel()
 	e, _, gh := inboundSetup(t, "sqlite", func(c *api.Config) { c.InboundPerPlatform = 1; c.InboundBytesInFlight = 100 })
 	s := e.stall("POST", inboundPath(gh), 100, plausible, "{")
-	eventually(t, "a second post to the platform is refused", func() bool {
+	testwait.For(t, "a second post to the platform is refused", func() bool {
 		return e.post(inboundPath(gh), plausible, []byte(`{}`)).Status == 503
 	})
 	s.conn.Close()
-	eventually(t, "the platform may be posted to again", func() bool {
+	testwait.For(t, "the platform may be posted to again", func() bool {
 		return e.post(inboundPath(gh), plausible, []byte(`{}`)).Status == 401
 	})
 	// Past the inbound budget: 503, and the API's own budget is untouched.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/api/apitest"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -164,15 +165,13 @@ func TestTelegramEndToEnd(t *testing.T) {
 			data.Chat.ID != "42" || data.Chat.Type != "private" || data.From.Username != "ada" || data.From.Name != "Ada L" || data.Raw["update_id"] == nil {
 			t.Fatalf("data = %s", b)
 		}
-		waitUntil(t, func() bool { return len(got()) == 1 })
+		testwait.For(t, "the message.received event at the webhook", func() bool { return len(got()) == 1 })
 		if g := got()[0]; !bytes.Contains(g.body, []byte(`"type":"message.received"`)) || !bytes.Contains(g.body, []byte("hello bot")) {
 			t.Fatalf("the webhook got %s", g.body)
 		}
-		if p := e.req("GET", base, owner, nil).must(t, 200); p.Body["lastInboundAt"] == nil && !waitFor(func() bool {
-			return e.req("GET", base, owner, nil).Body["lastInboundAt"] != nil
-		}) {
-			t.Fatalf("lastInboundAt not set: %s", p.Raw)
-		}
+		testwait.For(t, "the platform's lastInboundAt", func() bool {
+			return e.req("GET", base, owner, nil).must(t, 200).Body["lastInboundAt"] != nil
+		})
 
 		// Sending: one 429 is waited out and retried.
 		tg.LimitOnce.Store(true)
@@ -204,17 +203,6 @@ func TestTelegramEndToEnd(t *testing.T) {
 			t.Fatalf("unreachable = %s", u.Raw)
 		}
 	})
-}
-
-func waitFor(cond func() bool) bool {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
 }
 
 // Discord: a signed PING is answered {"type":1}, a bad signature 401, a

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // parseTime fails the test unless field of body is an RFC 3339 time.
@@ -16,6 +18,16 @@ func parseTime(t testing.TB, r resp, field string) time.Time {
 		t.Fatalf("%s %q is not RFC 3339: %s", field, r.str(field), r.Raw)
 	}
 	return ts
+}
+
+// clockPast waits until the wall clock, at the microsecond the store keeps,
+// is past ts: a write after it then gets a later time. A condition, not a
+// sleep that hopes the clock has moved.
+func clockPast(t testing.TB, ts time.Time) {
+	t.Helper()
+	testwait.For(t, "the clock to pass "+ts.Format(time.RFC3339Nano), func() bool {
+		return time.Now().Truncate(time.Microsecond).After(ts)
+	})
 }
 
 func TestProjectCreate(t *testing.T) {
@@ -166,7 +178,7 @@ func TestProjectPatch(t *testing.T) {
 		id, _, _ := e.project("acme")
 		e.project("taken")
 		orig := e.req("GET", "/api/v1/projects/acme", adminKey, nil).must(t, 200)
-		time.Sleep(2 * time.Millisecond)
+		clockPast(t, parseTime(t, orig, "updatedAt"))
 
 		r := e.req("PATCH", "/api/v1/projects/acme", adminKey, map[string]any{"name": "Renamed"}).must(t, 200)
 		if r.str("name") != "Renamed" || r.str("slug") != "acme" || r.str("id") != id {

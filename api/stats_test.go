@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // A webhook's and a project's stats over real attempts: a receiver that
@@ -31,7 +33,7 @@ func TestStats(t *testing.T) {
 		stats := func(path string) map[string]any {
 			return e.req("GET", path, owner, nil).must(t, 200).Body
 		}
-		waitUntil(t, func() bool { return stats("/api/v1/projects/st/webhooks/orders/stats")["successes"].(float64) == 1 })
+		testwait.For(t, "the webhook's first success in its stats", func() bool { return stats("/api/v1/projects/st/webhooks/orders/stats")["successes"].(float64) == 1 })
 		st := stats("/api/v1/projects/st/webhooks/orders/stats?window=1h")
 		f := st["failures"].(map[string]any)
 		if st["attempts"].(float64) != 2 || f["5xx"].(float64) != 1 || f["4xx"].(float64) != 0 || st["successRate"].(float64) != 0.5 || st["window"] != "1h" {

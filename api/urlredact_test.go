@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // Issue 21, item 11: a URL's credential query values are redacted in every
@@ -80,7 +82,7 @@ func TestWebhookURLCredentialsRedacted(t *testing.T) {
 		// What an attempt records hides the credential values too.
 		e.req("POST", "/api/v1/projects/redact/events", pub, map[string]any{"type": "a.b", "data": map[string]any{}}).must(t, 202)
 		var attempt resp
-		waitUntil(t, func() bool {
+		testwait.For(t, "the succeeded delivery", func() bool {
 			ds := e.req("GET", "/api/v1/projects/redact/deliveries?webhook="+id, owner, nil).must(t, 200).items(t)
 			if len(ds) == 0 || ds[0]["status"] != "succeeded" {
 				return false

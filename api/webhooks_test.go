@@ -449,7 +449,7 @@ func TestWebhookPatchPartial(t *testing.T) {
 		})
 		id := c.str("id")
 		path := "/api/v1/projects/acme/webhooks/" + id
-		time.Sleep(2 * time.Millisecond)
+		clockPast(t, parseTime(t, c, "updatedAt"))
 		r := e.req("PATCH", path, owner, map[string]any{"description": "after"}).must(t, 200)
 		want := maps.Clone(c.Body)
 		delete(want, "secret")
