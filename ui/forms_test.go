@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 var (
@@ -459,7 +460,7 @@ func TestDeleteWebhook(t *testing.T) {
 		// Its first attempt fails (nothing answers), the next is an hour
 		// away; deactivated, the webhook's delivery waits, paused.
 		var paused string
-		eventually(t, "a failed first attempt", func() bool {
+		testwait.For(t, "a failed first attempt", func() bool {
 			page, err := admin.ListDeliveries(ctx, "shop", &client.DeliveryListOptions{Webhook: wh.ID})
 			if err == nil && len(page.Data) == 1 && page.Data[0].Attempts >= 1 {
 				paused = page.Data[0].ID

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // shopRetrying creates the project "shop", retrying failed attempts after
@@ -37,7 +38,7 @@ func shopRetrying(t *testing.T, srv *apitest.Server, retry string) (*client.Clie
 func attempted(t *testing.T, admin *client.Client, ev string) []client.Delivery {
 	t.Helper()
 	var list []client.Delivery
-	eventually(t, "an attempt of each delivery of "+ev, func() bool {
+	testwait.For(t, "an attempt of each delivery of "+ev, func() bool {
 		page, err := admin.ListEventDeliveries(context.Background(), "shop", ev, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -166,7 +167,7 @@ func TestRetryNowWhereTheAPIRetries(t *testing.T) {
 		if st, loc, body := b.post("/ui/p/shop/deliveries/"+d.ID+"/retry", url.Values{"csrf": {token}}, srv.URL); st != http.StatusSeeOther || loc != "/ui/p/shop/deliveries/"+d.ID+"?done=retried" {
 			t.Fatalf("retrying a pending delivery: %d %q\n%s", st, loc, body)
 		}
-		eventually(t, "the pending delivery to succeed at once", func() bool {
+		testwait.For(t, "the pending delivery to succeed at once", func() bool {
 			got, err := admin.GetDelivery(ctx, "shop", d.ID)
 			return err == nil && got.Status == client.DeliverySucceeded
 		})

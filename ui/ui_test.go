@@ -21,6 +21,7 @@ import (
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 	"github.com/hookgate/hookgate/ui"
@@ -93,17 +94,6 @@ func (b *browser) signIn(key string) string {
 		b.t.Fatalf("sign-in: %d %s", st, body)
 	}
 	return loc
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // eachEngine runs fn on every engine under test (sqltest.EachEngine).
@@ -308,7 +298,7 @@ func TestRetryAFailedDelivery(t *testing.T) {
 		b := newBrowser(t, srv.URL)
 		b.signIn(owner.Key)
 		var dl string
-		eventually(t, "a failed delivery on the deliveries page", func() bool {
+		testwait.For(t, "a failed delivery on the deliveries page", func() bool {
 			_, _, page := b.get("/ui/p/shop/deliveries?status=failed")
 			m := regexp.MustCompile(`href="/ui/p/shop/deliveries/(msg_[a-z0-9]+)"`).FindStringSubmatch(page)
 			if m != nil {
@@ -331,7 +321,7 @@ func TestRetryAFailedDelivery(t *testing.T) {
 		if _, _, page := b.get(loc); !strings.Contains(page, `<p class="flash" role="status">Queued for one more attempt now.</p>`) {
 			t.Fatalf("the delivery page after retry says nothing:\n%s", page)
 		}
-		eventually(t, "the retried delivery to succeed", func() bool {
+		testwait.For(t, "the retried delivery to succeed", func() bool {
 			_, _, page := b.get("/ui/p/shop/deliveries/" + dl)
 			return strings.Contains(page, `<span class="badge succeeded">succeeded</span>`) && strings.Contains(page, "thanks")
 		})

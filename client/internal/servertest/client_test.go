@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore"
 )
 
@@ -150,7 +151,7 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || len(batch) != 2 || batch[0].Deliveries != 1 || batch[1].Deliveries != 0 {
 			t.Fatalf("SendEvents = %+v, %v", batch, err)
 		}
-		eventually(t, "two verified deliveries", func() bool { n, _ := rec.received(); return n == 2 })
+		testwait.For(t, "two verified deliveries", func() bool { n, _ := rec.received(); return n == 2 })
 		ev, err := owner.GetEvent(ctx, "shop", acc.ID)
 		if err != nil || string(ev.Data) != `{"id":1}` || ev.IdempotencyKey != "order-1-paid" {
 			t.Fatalf("GetEvent = %+v (%s), %v", ev, ev.Data, err)
@@ -164,7 +165,7 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("ListEventDeliveries = %+v, %v", eds, err)
 		}
 		dl := eds.Data[0].ID
-		eventually(t, "the delivery to succeed", func() bool {
+		testwait.For(t, "the delivery to succeed", func() bool {
 			d, err := owner.GetDelivery(ctx, "shop", dl)
 			return err == nil && d.Status == client.DeliverySucceeded
 		})
@@ -178,7 +179,7 @@ func TestLifecycle(t *testing.T) {
 		if _, err := owner.RetryDelivery(ctx, "shop", dl); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the retried delivery's second attempt", func() bool {
+		testwait.For(t, "the retried delivery's second attempt", func() bool {
 			a, err := owner.ListAttempts(ctx, "shop", dl, nil)
 			return err == nil && len(a.Data) == 2
 		})
@@ -197,7 +198,7 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || test.EventType != "webhook.test" {
 			t.Fatalf("TestWebhook = %+v, %v", test, err)
 		}
-		eventually(t, "the test event's success", func() bool {
+		testwait.For(t, "the test event's success", func() bool {
 			d, err := owner.GetDelivery(ctx, "shop", test.ID)
 			return err == nil && d.Status == client.DeliverySucceeded
 		})
@@ -221,7 +222,7 @@ func TestLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the delivery to fail", func() bool {
+		testwait.For(t, "the delivery to fail", func() bool {
 			for d, err := range owner.EventDeliveries(ctx, "shop", failing.ID) {
 				return err == nil && d.Status == client.DeliveryFailed
 			}
@@ -232,9 +233,9 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || recd.Requeued != 1 {
 			t.Fatalf("RecoverWebhook = %+v, %v", recd, err)
 		}
-		eventually(t, "the recovered delivery", func() bool { n, _ := rec.received(); return n == 6 })
+		testwait.For(t, "the recovered delivery", func() bool { n, _ := rec.received(); return n == 6 })
 		var st *client.Stats
-		eventually(t, "six successful attempts in the stats", func() bool { // the recovered one is recorded just after it arrives
+		testwait.For(t, "six successful attempts in the stats", func() bool { // the recovered one is recorded just after it arrives
 			st, err = owner.GetWebhookStats(ctx, "shop", "orders", &client.StatsOptions{Window: time.Hour, Interval: time.Minute})
 			return err == nil && st.Successes == 6
 		})
@@ -474,7 +475,7 @@ func TestRawDataIsSentAsWritten(t *testing.T) {
 		if _, err := admin.TriggerWebhook(ctx, "r", wh.ID, client.Trigger{Data: json.RawMessage(data), Timeout: "5s"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "three requests at the receiver", func() bool { n, _ := rec.received(); return n == 3 })
+		testwait.For(t, "three requests at the receiver", func() bool { n, _ := rec.received(); return n == 3 })
 		rec.mu.Lock()
 		got := append([]string(nil), rec.bodies...)
 		rec.mu.Unlock()

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
@@ -81,16 +80,4 @@ func (r *receiver) received() (n, refused int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.bodies), r.refused
-}
-
-// eventually polls cond until it holds, failing the test after 20 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
