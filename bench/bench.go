@@ -114,8 +114,8 @@ type Result struct {
 	Lost int `json:"lost"`
 	// Duplicates counts requests that repeated a webhook-id.
 	Duplicates int `json:"duplicates"`
-	// CPUMsPerDelivery is the server process's CPU time (user and system,
-	// from /proc/{pid}/stat) from the start of load to the last delivery,
+	// CPUMsPerDelivery is the server process's CPU time (its threads' run
+	// times, see cpuReading) from the start of load to the last delivery,
 	// over the deliveries made; on PostgreSQL the database's own CPU is not
 	// in it.
 	CPUMsPerDelivery float64 `json:"cpu_ms_per_delivery"`
@@ -380,9 +380,9 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 // second for its start-up work to settle.
 func idleCPU(pid int) float64 {
 	time.Sleep(time.Second)
-	c0, t0 := cpuTime(pid), time.Now()
+	c0, t0 := readCPU(pid), time.Now()
 	time.Sleep(3 * time.Second)
-	return 100 * float64(cpuTime(pid)-c0) / float64(time.Since(t0))
+	return 100 * float64(readCPU(pid).since(c0)) / float64(time.Since(t0))
 }
 
 // runRelay runs the plain relay, on a receiver of its own, under the load
@@ -441,7 +441,7 @@ func compareToRelay(r, rel *Result) {
 // from the start of load to the last delivery.
 func loadAndMeasure(ctx context.Context, cfg Config, label string, sp spec, l *loader, rec *receiver, hooks []string, pid int) (*Result, error) {
 	cfg.Progress(label, "load", 0, 1)
-	cpu0 := cpuTime(pid)
+	cpu0 := readCPU(pid)
 	start := time.Now()
 	loadCtx, cancel := context.WithCancel(ctx)
 	if sp.timed {
@@ -463,7 +463,7 @@ func loadAndMeasure(ctx context.Context, cfg Config, label string, sp spec, l *l
 	if err := waitDeliveries(ctx, cfg, label, rec, acc, hooks); err != nil {
 		return nil, err
 	}
-	cpu := cpuTime(pid) - cpu0
+	cpu := readCPU(pid).since(cpu0)
 	wall := time.Since(start)
 	r := &Result{Errors: int(l.errors.Load())}
 	measure(r, rec, acc, hooks, start, loadEnd, upAt)

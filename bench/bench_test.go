@@ -2,10 +2,12 @@ package bench
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/xml"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +149,48 @@ func TestParseCPUTime(t *testing.T) {
 	for _, bad := range []string{"", "4242 (x) S 1", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 x 50 0"} {
 		if got := parseCPUTime(bad); got != 0 {
 			t.Fatalf("parseCPUTime(%q) = %v; want 0", bad, got)
+		}
+	}
+}
+
+// Issue 22, item 4: CPU time is read to the nanosecond where the kernel
+// keeps scheduler statistics. Counted in clock ticks, the relay's second
+// of work at 50 events a second read 0 on a loaded machine, and its CPU per
+// delivery was missing from TestBenchCommand's results.
+func TestCPUReadingCountsALittleWork(t *testing.T) {
+	r0 := readCPU(os.Getpid())
+	if r0.threads == nil {
+		t.Skip("no /proc/{pid}/task/*/schedstat here: CPU time is counted in clock ticks")
+	}
+	// About a millisecond of work, a tenth of a clock tick.
+	sum := sha256.Sum256(nil)
+	for range 2000 {
+		sum = sha256.Sum256(sum[:])
+	}
+	if used := readCPU(os.Getpid()).since(r0); used <= 0 {
+		t.Fatalf("a little work used %s of CPU; want more than none", used)
+	}
+}
+
+func TestCPUReadingSince(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	r0 := cpuReading{threads: map[string]time.Duration{"1": 5 * ms, "2": 7 * ms}, ticks: 10 * ms}
+	// Thread 2 ended, thread 3 began.
+	r1 := cpuReading{threads: map[string]time.Duration{"1": 6 * ms, "3": 2 * ms}, ticks: 10 * ms}
+	if got := r1.since(r0); got != 3*ms {
+		t.Fatalf("since = %s; want 3ms: thread 1's 1 ms, thread 3's 2 ms", got)
+	}
+	// Without scheduler statistics on either side, clock ticks.
+	if got := (cpuReading{ticks: 30 * ms}).since(r0); got != 20*ms {
+		t.Fatalf("since, in ticks = %s; want 20ms", got)
+	}
+	if d, ok := parseSchedstat("1234567 89 10\n"); !ok || d != 1234567 {
+		t.Fatalf("parseSchedstat = %s, %v", d, ok)
+	}
+	for _, bad := range []string{"", "x 1 2", "-5 1 2"} {
+		if _, ok := parseSchedstat(bad); ok {
+			t.Fatalf("parseSchedstat(%q) read a time", bad)
 		}
 	}
 }

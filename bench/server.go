@@ -288,14 +288,74 @@ func (r *rssSampler) stop() {
 // every Linux architecture Go runs on.
 const clockTicks = 100
 
-// cpuTime is the CPU time, user and system, that process pid has used: 0
-// when /proc cannot be read (not Linux).
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
+// cpuReading is the CPU time process pid has used, read at one moment:
+// its threads' run times to the nanosecond, from
+// /proc/{pid}/task/*/schedstat (nil where the kernel keeps no scheduler
+// statistics), and its user and system time in clock ticks, from
+// /proc/{pid}/stat (0 when /proc cannot be read: not Linux).
+type cpuReading struct {
+	threads map[string]time.Duration // by thread ID
+	ticks   time.Duration
+}
+
+func readCPU(pid int) cpuReading {
+	dir := "/proc/" + strconv.Itoa(pid)
+	var r cpuReading
+	if b, err := os.ReadFile(dir + "/stat"); err == nil {
+		r.ticks = parseCPUTime(string(b))
 	}
-	return parseCPUTime(string(b))
+	tasks, err := os.ReadDir(dir + "/task")
+	if err != nil {
+		return r
+	}
+	r.threads = make(map[string]time.Duration, len(tasks))
+	for _, task := range tasks {
+		b, err := os.ReadFile(dir + "/task/" + task.Name() + "/schedstat")
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue // the thread has ended
+			}
+			r.threads = nil
+			return r
+		}
+		d, ok := parseSchedstat(string(b))
+		if !ok {
+			r.threads = nil
+			return r
+		}
+		r.threads[task.Name()] = d
+	}
+	return r
+}
+
+// since is the CPU time used from r0 to r: the threads' run times when
+// both readings have them (a thread that ended between the two loses its
+// share, one that began counts whole), else the clock ticks. A light
+// process's second of work often reads as 0 ticks: the kernel charges a
+// tick, 10 ms, to whichever thread runs when it falls.
+func (r cpuReading) since(r0 cpuReading) time.Duration {
+	if r.threads == nil || r0.threads == nil {
+		return r.ticks - r0.ticks
+	}
+	var used time.Duration
+	for id, d := range r.threads {
+		used += max(0, d-r0.threads[id])
+	}
+	return used
+}
+
+// parseSchedstat reads a thread's run time, the first field of its
+// schedstat line, in nanoseconds.
+func parseSchedstat(line string) (time.Duration, bool) {
+	f := strings.Fields(line)
+	if len(f) < 1 {
+		return 0, false
+	}
+	ns, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil || ns < 0 {
+		return 0, false
+	}
+	return time.Duration(ns), true
 }
 
 // parseCPUTime reads utime and stime, the 14th and 15th fields of a
