@@ -15,10 +15,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
@@ -104,17 +104,6 @@ func newSink(t *testing.T) *sink {
 }
 
 func (s *sink) setFailing(v bool) { s.mu.Lock(); s.failing = v; s.mu.Unlock() }
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
 
 // Every API operation has a CLI command, and the commands exist.
 func TestCLICoversEveryOperation(t *testing.T) {
@@ -268,7 +257,7 @@ func TestCLIWalkthrough(t *testing.T) {
 			if sent["events"] != 1 {
 				t.Fatalf("event send --file - = %v", sent)
 			}
-			waitFor(t, "27 deliveries to arrive", func() bool { rcv.mu.Lock(); defer rcv.mu.Unlock(); return rcv.got >= 27 })
+			testwait.For(t, "27 deliveries to arrive", func() bool { rcv.mu.Lock(); defer rcv.mu.Unlock(); return rcv.got >= 27 })
 
 			var events []client.Event
 			owner.json(&events, "event", "list", "-p", "shop", "--type", "order.paid")
@@ -284,7 +273,7 @@ func TestCLIWalkthrough(t *testing.T) {
 				t.Fatalf("event deliveries = %+v", dls)
 			}
 			dl := dls[0].ID
-			waitFor(t, "the delivery's success", func() bool {
+			testwait.For(t, "the delivery's success", func() bool {
 				var d client.Delivery
 				owner.json(&d, "delivery", "get", dl, "-p", "shop")
 				return d.Status == client.DeliverySucceeded
@@ -293,7 +282,7 @@ func TestCLIWalkthrough(t *testing.T) {
 				t.Fatalf("delivery attempts:\n%s", out)
 			}
 			owner.ok("delivery", "retry", dl, "-p", "shop")
-			waitFor(t, "the retry's attempt", func() bool {
+			testwait.For(t, "the retry's attempt", func() bool {
 				var atts []client.Attempt
 				owner.json(&atts, "delivery", "attempts", dl, "-p", "shop")
 				return len(atts) == 2
@@ -314,7 +303,7 @@ func TestCLIWalkthrough(t *testing.T) {
 			if test.EventType != "webhook.test" {
 				t.Fatalf("webhook test = %+v", test)
 			}
-			waitFor(t, "the test delivery's success", func() bool {
+			testwait.For(t, "the test delivery's success", func() bool {
 				var d client.Delivery
 				owner.json(&d, "delivery", "get", test.ID, "-p", "shop")
 				return d.Status == client.DeliverySucceeded
@@ -333,7 +322,7 @@ func TestCLIWalkthrough(t *testing.T) {
 			rcv.setFailing(true)
 			var failing client.EventAccepted
 			producer.json(&failing, "event", "send", "-p", "shop", "--type", "order.refunded", "--data", `{"id":9}`)
-			waitFor(t, "the delivery to fail", func() bool {
+			testwait.For(t, "the delivery to fail", func() bool {
 				var ds []client.Delivery
 				owner.json(&ds, "event", "deliveries", failing.ID, "-p", "shop")
 				return len(ds) == 1 && ds[0].Status == client.DeliveryFailed

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // docCommand is one `$ hookgate …` line of docs/cli.md and the output the
@@ -163,7 +164,7 @@ func TestCLIDocs(t *testing.T) {
 	// newest resolves a placeholder to the newest ID of its kind.
 	newest := func(placeholder string) string {
 		var id string
-		waitFor(t, "an ID for "+placeholder, func() bool {
+		testwait.For(t, "an ID for "+placeholder, func() bool {
 			switch placeholder {
 			case "KEY_ID":
 				p, err := sdk.ListKeys(ctx, project, nil)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/signing"
 )
 
@@ -62,10 +63,7 @@ func TestListen(t *testing.T) {
 	if s := post("v1,AAAA"); s != 401 {
 		t.Fatalf("forged request answered %d", s)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "INVALID") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, "the forged request's line", func() bool { return strings.Contains(out.String(), "INVALID") })
 	got := out.String()
 	for _, want := range []string{"POST /hooks -> 204", "webhook-id: msg_test1", "signature:  valid", body, "POST /hooks -> 401", "INVALID"} {
 		if !strings.Contains(got, want) {

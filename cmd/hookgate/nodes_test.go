@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/secrets"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -191,10 +192,7 @@ func TestClusterRefusesASecondAdminKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "hookgate listening") && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.For(t, "the first node to listen", func() bool { return strings.Contains(stderr.String(), "hookgate listening") })
 	if !strings.Contains(stderr.String(), "every node on this database needs the same HOOKGATE_ADMIN_KEY") {
 		t.Fatalf("no warning:\n%s", stderr.String())
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/secrets"
 )
 
@@ -83,7 +84,8 @@ func start(t *testing.T, bin, dataDir string) (string, *syncBuffer, *exec.Cmd) {
 	return startCmd(t, cmd)
 }
 
-// startCmd starts cmd and waits for its "hookgate listening" log line.
+// startCmd starts cmd and waits for its "hookgate listening" log line. Its
+// log (stderr) is printed, its last lines, only if t fails.
 func startCmd(t testing.TB, cmd *exec.Cmd) (string, *syncBuffer, *exec.Cmd) {
 	t.Helper()
 	stdout := &syncBuffer{}
@@ -95,11 +97,14 @@ func startCmd(t testing.TB, cmd *exec.Cmd) (string, *syncBuffer, *exec.Cmd) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Before the kill's cleanup, so as to run after it, with the last lines.
+	log := testlog.Writer(t, filepath.Base(cmd.Path)+" "+strings.Join(cmd.Args[1:2], "")+"'s log")
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			fmt.Fprintf(log, "%s\n", sc.Bytes())
 			var line struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "hookgate listening" {
 				addr <- line.Addr
