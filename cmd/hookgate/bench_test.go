@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -132,9 +133,8 @@ func benchLatency(b *testing.B, engine string, rate int) {
 	close(jobs)
 	wg.Wait()
 	offered := float64(b.N) / time.Since(start).Seconds()
-	deadline := time.Now().Add(time.Minute)
 	var lat []time.Duration
-	for {
+	testwait.Within(b, "every accepted event at the receiver", time.Minute, func() bool {
 		lat = lat[:0]
 		mu.Lock()
 		for i, id := range ids {
@@ -143,11 +143,8 @@ func benchLatency(b *testing.B, engine string, rate int) {
 			}
 		}
 		mu.Unlock()
-		if len(lat)+int(failed.Load()) >= b.N || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(lat)+int(failed.Load()) >= b.N
+	})
 	b.StopTimer()
 	if lost := b.N - int(failed.Load()) - len(lat); lost > 0 {
 		b.Errorf("%d accepted events never arrived", lost)

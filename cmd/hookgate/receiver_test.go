@@ -2,12 +2,15 @@ package main_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // postJSON posts body to base+"/api/v1"+path with an API key. Status 0 means
@@ -42,34 +45,27 @@ func newReceiver(t *testing.T, delay time.Duration) *receiver {
 func (r *receiver) waitAllDelivered(t *testing.T, accepted []string, what string, maxDup float64, within time.Duration) {
 	t.Helper()
 	start := time.Now()
-	deadline := start.Add(within)
-	for {
+	var dups, total int
+	testwait.Within(t, fmt.Sprintf("every one of %d accepted events %s to reach the receiver", len(accepted), what), within, func() bool {
 		r.mu.Lock()
 		byEvent := map[string]int{}
-		dups, total := 0, 0
+		dups, total = 0, 0
 		for id, n := range r.seen {
 			byEvent[strings.TrimPrefix(id, "msg_")[:26]] += n
 			total += n
 			dups += n - 1
 		}
 		r.mu.Unlock()
-		missing := 0
 		for _, ev := range accepted {
 			if byEvent[strings.TrimPrefix(ev, "evt_")] == 0 {
-				missing++
+				return false
 			}
 		}
-		if missing == 0 {
-			t.Logf("%d events %s, all delivered within %s; %d duplicate requests of %d (%.2f%%)", len(accepted), what,
-				time.Since(start).Round(10*time.Millisecond), dups, total, 100*float64(dups)/float64(total))
-			if float64(dups) > maxDup*float64(len(accepted)) {
-				t.Fatalf("%d duplicates for %d events: over %.0f%%", dups, len(accepted), 100*maxDup)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d accepted events %s did not reach the receiver within %s", missing, len(accepted), what, within)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return true
+	})
+	t.Logf("%d events %s, all delivered within %s; %d duplicate requests of %d (%.2f%%)", len(accepted), what,
+		time.Since(start).Round(10*time.Millisecond), dups, total, 100*float64(dups)/float64(total))
+	if float64(dups) > maxDup*float64(len(accepted)) {
+		t.Fatalf("%d duplicates for %d events: over %.0f%%", dups, len(accepted), 100*maxDup)
 	}
 }

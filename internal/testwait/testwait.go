@@ -20,8 +20,21 @@ const Timeout = 20 * time.Second
 // names the condition instead of ending in a dump of every goroutine.
 func For(t testing.TB, what string, cond func() bool) {
 	t.Helper()
+	poll(t, what, Deadline(t), cond)
+}
+
+// Within is For with a bound of its own, for a wait whose length is what
+// a test checks (a restarted server takes rows back at once, not after
+// their two-minute lease, say): it fails the test once d has passed, or
+// shortly before the test binary's deadline.
+func Within(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	poll(t, what, until(t, d), cond)
+}
+
+func poll(t testing.TB, what string, deadline time.Time, cond func() bool) {
+	t.Helper()
 	start := time.Now()
-	deadline := Deadline(t)
 	for wait := time.Millisecond; !cond(); wait = min(2*wait, 50*time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("waited %s for %s: it never came", time.Since(start).Round(time.Millisecond), what)
@@ -47,10 +60,14 @@ func Recv[T any](t testing.TB, what string, ch <-chan T) T {
 
 // Deadline is when a wait that starts now should give up: Timeout from
 // now, or a little before the test's own deadline when that is sooner.
-func Deadline(t testing.TB) time.Time {
-	end := time.Now().Add(Timeout)
-	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if at, ok := d.Deadline(); ok {
+func Deadline(t testing.TB) time.Time { return until(t, Timeout) }
+
+// until is d from now, or a little before the test's own deadline when
+// that is sooner.
+func until(t testing.TB, d time.Duration) time.Time {
+	end := time.Now().Add(d)
+	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if at, ok := dt.Deadline(); ok {
 			// Leave the test time to fail and clean up before the binary
 			// is stopped.
 			if early := at.Add(-time.Until(at) / 10); early.Before(end) {

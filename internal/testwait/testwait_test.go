@@ -41,6 +41,9 @@ func TestWaitFailsNamingWhat(t *testing.T) {
 	for name, wait := range map[string]func(testing.TB){
 		"For":  func(tb testing.TB) { testwait.For(tb, "the moon", func() bool { return false }) },
 		"Recv": func(tb testing.TB) { testwait.Recv(tb, "the moon", make(chan int)) },
+		"Within": func(tb testing.TB) {
+			testwait.Within(tb, "the moon", 50*time.Millisecond, func() bool { return false })
+		},
 	} {
 		tb := &soonTB{TB: t, deadline: time.Now().Add(100 * time.Millisecond)}
 		done := make(chan struct{})
