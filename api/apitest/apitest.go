@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore"
@@ -33,23 +34,26 @@ type Server struct {
 	stop func()
 }
 
-// Start serves store until Close.
+// Start serves store until Close; it logs nothing.
 func Start(store *sqlstore.Store) *Server {
+	return start(store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func start(store *sqlstore.Store, logger *slog.Logger) *Server {
 	policy := netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 	sender := &delivery.Sender{Client: policy.Client(5 * time.Second), UserAgent: "Hookgate/test"}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var disp *delivery.Dispatcher
 	h := api.New(api.Config{
 		Store:     store,
 		AdminKey:  AdminKey,
 		Policy:    policy,
-		Logger:    quiet,
+		Logger:    logger,
 		Sender:    sender,
 		Providers: providers.All(),
 		OnEvents:  func() { disp.Wake() },
 	})
-	h.Mount("/ui/", ui.New(ui.Config{API: h, Store: store, Logger: quiet}))
-	disp = delivery.New(delivery.Config{Queue: store, Sender: sender, Poll: 50 * time.Millisecond, Logger: quiet})
+	h.Mount("/ui/", ui.New(ui.Config{API: h, Store: store, Logger: logger}))
+	disp = delivery.New(delivery.Config{Queue: store, Sender: sender, Poll: 50 * time.Millisecond, Logger: logger})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { disp.Run(ctx); close(done) }()
@@ -61,10 +65,11 @@ func Start(store *sqlstore.Store) *Server {
 func (s *Server) Close() { s.stop() }
 
 // New serves a new store of engine (sqlstore.EngineSQLite or
-// EnginePostgres) for the test's length.
+// EnginePostgres) for the test's length. What the server logs is printed,
+// its last lines, only if the test fails.
 func New(t testing.TB, engine string) *Server {
 	t.Helper()
-	s := Start(sqltest.Open(t, engine))
+	s := start(sqltest.Open(t, engine), testlog.Logger(t))
 	t.Cleanup(s.Close)
 	return s
 }
