@@ -14,8 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
@@ -190,16 +190,12 @@ func TestBenchRelayCommand(t *testing.T) {
 	if res.StatusCode != http.StatusAccepted || err != nil || !strings.HasPrefix(answer.ID, "evt_") {
 		t.Fatalf("answer: %d, id %q, %v", res.StatusCode, answer.ID, err)
 	}
-	select {
-	case a := <-arrived:
-		if !bytes.Equal(a.body, body) || a.path != "/hook" || a.contentType != "application/json" {
-			t.Fatalf("the receiver got %q at %s (%s); want %q at /hook", a.body, a.path, a.contentType, body)
-		}
-		if want := "msg_" + strings.TrimPrefix(answer.ID, "evt_"); a.id != want {
-			t.Fatalf("webhook-id %q; want %q", a.id, want)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing reached the receiver within 10s")
+	a := testwait.Recv(t, "the event at the receiver", arrived)
+	if !bytes.Equal(a.body, body) || a.path != "/hook" || a.contentType != "application/json" {
+		t.Fatalf("the receiver got %q at %s (%s); want %q at /hook", a.body, a.path, a.contentType, body)
+	}
+	if want := "msg_" + strings.TrimPrefix(answer.ID, "evt_"); a.id != want {
+		t.Fatalf("webhook-id %q; want %q", a.id, want)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
