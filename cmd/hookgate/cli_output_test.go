@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
@@ -53,7 +54,7 @@ func TestDurationsPrintUnderAMillisecond(t *testing.T) {
 			c.ok("webhook", "create", rcv.srv.URL, "-p", "d", "--uid", "fast")
 			c.ok("event", "send", "-p", "d", "--type", "a.b", "--data", "1")
 			var ds []client.Delivery
-			waitFor(t, "the delivery", func() bool {
+			testwait.For(t, "the delivery", func() bool {
 				c.json(&ds, "delivery", "list", "-p", "d", "--status", "succeeded")
 				return len(ds) == 1
 			})
