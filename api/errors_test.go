@@ -207,13 +207,14 @@ func TestBodyBytesInFlightBounded(t *testing.T) {
 	_, _, pub := e.project("mem")
 	body := `{"type":"a.b","data":"` + strings.Repeat("x", 700) + `"}`
 	// The server holds what has arrived of a slow body...
-	slow := e.stall("POST", "/api/v1/projects/mem/events", len(body), map[string]string{"Authorization": "Bearer " + pub, "Content-Type": "application/json"}, body[:len(body)-10])
 	// ...and once those bytes are in, a second body does not fit beside them.
 	var r resp
-	testwait.For(t, "a body past the budget is refused", func() bool {
+	slow := refusedBeside(t, "a body past the budget is refused", func() []*stalled {
+		return []*stalled{e.stall("POST", "/api/v1/projects/mem/events", len(body), map[string]string{"Authorization": "Bearer " + pub, "Content-Type": "application/json"}, body[:len(body)-10])}
+	}, func() bool {
 		r = e.req("POST", "/api/v1/projects/mem/events", pub, body)
 		return r.Status == 503
-	})
+	})[0]
 	r.problem(t, 503, "unavailable", "")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("503 without Retry-After")

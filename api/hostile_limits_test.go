@@ -58,6 +58,37 @@ func (s *stalled) answer() *http.Response {
 	return res
 }
 
+// answered reports, without waiting, whether the server has answered.
+func (s *stalled) answered() bool {
+	_ = s.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	defer s.conn.SetReadDeadline(time.Time{})
+	_, err := s.rd.Peek(1)
+	return err == nil
+}
+
+// refusedBeside opens the stalled requests open makes and waits until
+// refused holds beside them. A probe may reach the server before a stalled
+// request's bytes and take the room that request was to hold, which is
+// then refused in its stead: whenever one has been answered, they are all
+// opened again.
+func refusedBeside(t testing.TB, what string, open func() []*stalled, refused func() bool) []*stalled {
+	t.Helper()
+	held := open()
+	testwait.For(t, what, func() bool {
+		for _, s := range held {
+			if s.answered() {
+				for _, s := range held {
+					s.conn.Close()
+				}
+				held = open()
+				return false
+			}
+		}
+		return refused()
+	})
+	return held
+}
+
 // more sends more of the body.
 func (s *stalled) more(b string) {
 	if _, err := s.conn.Write([]byte(b)); err != nil {
@@ -145,14 +176,15 @@ func TestInboundBodiesAreBounded(t *testing.T) {
 			}
 		}
 		// Two slow posts from one address fill its slots...
-		a := e.stall("POST", inboundPath(gh), 100, plausible, "{")
-		b := e.stall("POST", inboundPath(gh), 100, plausible, "{")
-		testwait.For(t, "a third post from the address is refused", func() bool {
+		held := refusedBeside(t, "a third post from the address is refused", func() []*stalled {
+			return []*stalled{e.stall("POST", inboundPath(gh), 100, plausible, "{"), e.stall("POST", inboundPath(gh), 100, plausible, "{")}
+		}, func() bool {
 			r := e.post(inboundPath(gh), plausible, []byte(`{}`))
 			return r.Status == 503 && r.Header.Get("Retry-After") != ""
 		})
-		a.conn.Close()
-		b.conn.Close()
+		for _, s := range held {
+			s.conn.Close()
+		}
 		// ...and give them back when they end.
 		testwait.For(t, "the address may post again", func() bool {
 			return e.post(inboundPath(gh), plausible, []byte(`{}`)).Status == 401
@@ -169,11 +201,12 @@ func TestInboundBodiesAreBounded(t *testing.T) {
 func TestInboundPlatformCapAndBudget(t *testing.T) {
 	t.Parallel()
 	e, _, gh := inboundSetup(t, "sqlite", func(c *api.Config) { c.InboundPerPlatform = 1; c.InboundBytesInFlight = 100 })
-	s := e.stall("POST", inboundPath(gh), 100, plausible, "{")
-	testwait.For(t, "a second post to the platform is refused", func() bool {
+	held := refusedBeside(t, "a second post to the platform is refused", func() []*stalled {
+		return []*stalled{e.stall("POST", inboundPath(gh), 100, plausible, "{")}
+	}, func() bool {
 		return e.post(inboundPath(gh), plausible, []byte(`{}`)).Status == 503
 	})
-	s.conn.Close()
+	held[0].conn.Close()
 	testwait.For(t, "the platform may be posted to again", func() bool {
 		return e.post(inboundPath(gh), plausible, []byte(`{}`)).Status == 401
 	})
