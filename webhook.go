@@ -93,9 +93,22 @@ type Webhook struct {
 	Then *Chain
 	// TriggerOnly webhooks receive no events: only triggers call them.
 	TriggerOnly bool
+	// Destination names the kind of destination that receives the
+	// webhook's deliveries (see Destinations); empty means DestinationHTTP,
+	// configured by the fields above.
+	Destination string
 	Status      string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+}
+
+// DestinationKind returns the kind of w's destination: Destination, or
+// DestinationHTTP when it is empty.
+func (w *Webhook) DestinationKind() string {
+	if w.Destination == "" {
+		return DestinationHTTP
+	}
+	return w.Destination
 }
 
 // WebhookAuth is how deliveries authenticate to the receiver.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/all"
 	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/sqlstore"
@@ -63,7 +64,7 @@ func setupDelivering(t testing.TB, engine string, opts ...envOption) *env {
 	var disp *delivery.Dispatcher
 	wake := func(c *api.Config) { c.OnEvents = func() { disp.Wake() } }
 	e := setup(t, engine, append([]envOption{allowLoopback, wake}, opts...)...)
-	disp = delivery.New(delivery.Config{Queue: e.store, Sender: loopbackSender(), Poll: 50 * time.Millisecond, Logger: testlog.Logger(t)})
+	disp = delivery.New(delivery.Config{Queue: e.store, Destinations: all.New(loopbackSender()), Poll: 50 * time.Millisecond, Logger: testlog.Logger(t)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { disp.Run(ctx); close(done) }()

@@ -2,8 +2,6 @@ package delivery
 
 import (
 	"context"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -27,8 +25,15 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 			return release(j, d.cfg.Now()) // stopping
 		}
 	}
-	res := d.cfg.Sender.Send(ctx, w, Message{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data})
-	if !res.OK() && ctx.Err() != nil && d.abandoning.Load() {
+	if j.dest == nil {
+		// The webhook's kind is not registered on this node: as with
+		// secrets that do not open here, the attempt fails without a
+		// request and is retried on the schedule (a node that has the
+		// kind may take the retry).
+		return d.unsent(ctx, j, d.cfg.Now(), hookgate.ErrorMessage(j.destErr))
+	}
+	res := j.dest.Send(ctx, w, hookgate.DeliveryMessage{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data})
+	if res.Class != hookgate.OutcomeSuccess && ctx.Err() != nil && d.abandoning.Load() {
 		// Cut short by Abandon: no fault of the receiver's. The row goes
 		// back due at once, no attempt counted; the receiver may have had
 		// the request, so it may get it twice.
@@ -37,26 +42,44 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		return o
 	}
 	n := dl.Attempts + 1
-	out.Attempt = res.Attempt(dl.ID, n)
-	if res.Err != nil {
-		// The full cause, for the operator's log; the attempt keeps what a
-		// tenant may see.
-		o.cause = strings.ReplaceAll(res.Err.Error(), res.URL, out.Attempt.RequestURL)
-	}
-	switch {
-	case res.OK():
+	out.Attempt = d.attemptRecord(res, dl.ID, n)
+	o.cause = res.Cause
+	switch res.Class {
+	case hookgate.OutcomeSuccess:
 		out.Status = hookgate.DeliverySucceeded
 		return o
-	case res.StatusCode == http.StatusGone:
-		out.Status, o.disable = hookgate.DeliveryFailed, w
-		return o
+	case hookgate.OutcomePermanent:
+		o.reason = res.Reason
+		if res.Disable {
+			// The webhook is disabled, which says why; no exhausted event.
+			out.Status, o.disable = hookgate.DeliveryFailed, w
+			return o
+		}
 	}
-	// No request could be built (data that is not base64 for a base64
-	// webhook, say): no retry will ever build one.
-	o.unsendable = res.Err != nil && res.Method == ""
-	ra, _ := RetryAfter(res.StatusCode, res.Header, d.cfg.Now())
-	d.retryOrFail(ctx, &o, dl, n, o.unsendable, ra)
+	ra := time.Duration(0)
+	if res.RetryAfter > 0 {
+		ra = min(max(res.RetryAfter, hookgate.MinRetryAfter), hookgate.MaxRetryAfter)
+	}
+	d.retryOrFail(ctx, &o, dl, n, res.Class == hookgate.OutcomePermanent, ra)
 	return o
+}
+
+// attemptRecord completes the destination's record of attempt n of
+// delivery id: its IDs and number, and its start time and error when the
+// destination left them out.
+func (d *Dispatcher) attemptRecord(res hookgate.Outcome, id string, n int) hookgate.Attempt {
+	a := res.Attempt
+	if a.StartedAt.IsZero() {
+		a.StartedAt = d.cfg.Now()
+	}
+	if a.ID == "" {
+		a.ID = hookgate.NewID(hookgate.PrefixAttempt, a.StartedAt)
+	}
+	a.DeliveryID, a.Attempt = id, n
+	if a.Error == "" && res.Class != hookgate.OutcomeSuccess {
+		a.Error = res.Reason
+	}
+	return a
 }
 
 // retryOrFail settles o, the failed attempt n of dl: pending until the
@@ -87,11 +110,17 @@ const errUnopenable = "not sent: the webhook's secrets could not be decrypted wi
 // retry); it fails for good when the schedule is exhausted. It never
 // waits unrecorded.
 func (d *Dispatcher) unopenable(ctx context.Context, j job, now time.Time) outcome {
+	d.unopened.Inc()
+	return d.unsent(ctx, j, now, errUnopenable)
+}
+
+// unsent fails an attempt of j made without a request, recorded with
+// reason as its error, and retries it on the schedule.
+func (d *Dispatcher) unsent(ctx context.Context, j job, now time.Time, reason string) outcome {
 	dl := j.dl
 	n := dl.Attempts + 1
 	o := outcome{AttemptOutcome: hookgate.AttemptOutcome{ProjectID: dl.ProjectID, WebhookID: dl.WebhookID, LeaseUntil: j.lease,
-		Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: dl.ID, Attempt: n, StartedAt: now, Error: errUnopenable}}}
-	d.unopened.Inc()
+		Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: dl.ID, Attempt: n, StartedAt: now, Error: reason}}}
 	d.retryOrFail(ctx, &o, dl, n, false, 0)
 	return o
 }

@@ -29,10 +29,12 @@ const (
 	DefaultRecordWait     = 20 * time.Millisecond
 )
 
-// Config configures a Dispatcher; Queue and Sender are required.
+// Config configures a Dispatcher; Queue and Destinations are required.
 type Config struct {
-	Queue  hookgate.Queue
-	Sender *Sender
+	Queue hookgate.Queue
+	// Destinations sends each delivery through its webhook's kind of
+	// destination (destinations/all registers them).
+	Destinations *hookgate.Destinations
 	// Schedule defaults to hookgate.DefaultSchedule; a project's own schedule, when
 	// it has one, takes its place for that project's deliveries.
 	Schedule hookgate.Schedule
@@ -42,7 +44,7 @@ type Config struct {
 	BatchSize int
 	// Lease is how long a claim is held before another node may take the
 	// rows over, when the node holding them still beats; default
-	// DefaultLease. It must exceed the send timeout.
+	// DefaultLease. It must exceed the destinations' longest Timeout.
 	Lease time.Duration
 	// Node names this dispatcher in the leases it takes and in its
 	// heartbeat; default NewNodeID().
@@ -155,6 +157,10 @@ type job struct {
 	lease time.Time
 	// pace, for a webhook with a rateLimit, spaces the requests themselves.
 	pace *rate.Limiter
+	// dest sends the delivery; nil when the webhook's kind is not
+	// registered here (destErr says so).
+	dest    hookgate.Destination
+	destErr error
 }
 
 // New returns a dispatcher with cfg's defaults applied.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/all"
 	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore"
@@ -105,7 +106,7 @@ func newHarness(t testing.TB, engine string, schedule hookgate.Schedule, opts ..
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	cfg := delivery.Config{Queue: s, Sender: newSender(), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }, Registry: reg,
+	cfg := delivery.Config{Queue: s, Destinations: all.New(newSender()), Schedule: schedule, Poll: 50 * time.Millisecond, Rand: func() float64 { return 0.5 }, Registry: reg,
 		Logger: testlog.Logger(t)}
 	for _, o := range opts {
 		o(&cfg)
@@ -122,6 +123,16 @@ func newHarness(t testing.TB, engine string, schedule hookgate.Schedule, opts ..
 		return stop
 	}
 	return &harness{store: s, disp: d, proj: p.ID, start: start, reg: reg}
+}
+
+// clocked sends with a sender on clk: the dispatcher's clock and the
+// sender's are the one the test moves. It returns the sender, which
+// triggers may share.
+func clocked(c *delivery.Config, clk *clock) *delivery.Sender {
+	sender := newSender()
+	sender.Now = clk.Now
+	c.Now, c.Destinations = clk.Now, all.New(sender)
+	return sender
 }
 
 func (h *harness) webhook(t *testing.T, url string) *hookgate.Webhook {

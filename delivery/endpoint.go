@@ -37,10 +37,16 @@ type endpoint struct {
 	lastUsed time.Time
 }
 
+// pacing is a destination that spaces the requests to a webhook with a
+// rateLimit by a limiter of its own (HTTP's, which triggers share).
+type pacing interface {
+	Pace(w *hookgate.Webhook) *rate.Limiter
+}
+
 // budget is how long after its claim a row may still be started: its
 // request must end within the lease, with a margin.
 func (d *Dispatcher) budget() time.Duration {
-	b := d.cfg.Lease - d.cfg.Sender.Timeout()
+	b := d.cfg.Lease - d.cfg.Destinations.Timeout()
 	if b <= 0 {
 		return d.cfg.Lease / 2
 	}
@@ -92,7 +98,8 @@ func (d *Dispatcher) spill(e *endpoint, held int, now time.Time) (time.Time, boo
 func (d *Dispatcher) enqueue(j job, now time.Time) (outcome, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	e := d.endpointFor(j.w, now)
+	j.dest, j.destErr = d.cfg.Destinations.For(j.w)
+	e := d.endpointFor(j.w, j.dest, now)
 	if at, full := d.spill(e, len(e.queue), now); full {
 		return release(j, at), true
 	}
@@ -103,8 +110,9 @@ func (d *Dispatcher) enqueue(j job, now time.Time) (outcome, bool) {
 }
 
 // endpointFor returns w's endpoint, its rate limiter matching w's rateLimit.
-// d.mu is held.
-func (d *Dispatcher) endpointFor(w *hookgate.Webhook, now time.Time) *endpoint {
+// dest is w's destination, nil when its kind is not registered. d.mu is
+// held.
+func (d *Dispatcher) endpointFor(w *hookgate.Webhook, dest hookgate.Destination, now time.Time) *endpoint {
 	e, ok := d.eps[w.ID]
 	if !ok {
 		e = &endpoint{id: w.ID, slots: d.cfg.PerEndpoint}
@@ -124,8 +132,12 @@ func (d *Dispatcher) endpointFor(w *hookgate.Webhook, now time.Time) *endpoint {
 			e.lim.SetLimitAt(now, rate.Limit(e.limit))
 		}
 	}
-	// The sender's limiter, shared with triggers, spaces the requests.
-	e.pace = d.cfg.Sender.Pace(w)
+	// A destination's own limiter (HTTP's, shared with triggers) spaces
+	// the requests.
+	e.pace = nil
+	if p, ok := dest.(pacing); ok {
+		e.pace = p.Pace(w)
+	}
 	return e
 }
 
@@ -211,7 +223,7 @@ func (d *Dispatcher) worker(ctx context.Context, results chan<- outcome) {
 			return
 		}
 		var o outcome
-		if timeout := d.cfg.Sender.Timeout(); d.cfg.Now().Add(timeout).After(j.lease) {
+		if j.dest != nil && d.cfg.Now().Add(j.dest.Timeout()).After(j.lease) {
 			// The request could outlive the lease, and another node may
 			// take the row over: never send a row whose lease is not ours
 			// for the whole request. Give it back instead.

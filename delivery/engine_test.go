@@ -112,7 +112,8 @@ func TestRateLimitSpacesRequestsAndBlocksNoOne(t *testing.T) {
 		// Four workers: were a worker to wait for the limiter, the limited
 		// endpoint's rows would hold all of them and the free one would wait.
 		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
-			c.Concurrency, c.Now, c.Sender.Now = 4, clk.Now, clk.Now
+			c.Concurrency = 4
+			clocked(c, clk)
 		})
 		limited, free := newRecorder(t, 200, nil), newRecorder(t, 200, nil)
 		h.webhookWith(t, limited.srv.URL, func(w *hookgate.Webhook) { w.RateLimit = 10 })
@@ -156,7 +157,7 @@ func TestDeliveryWaitsForThePaceTriggersShare(t *testing.T) {
 		clk := newClock(time.Now().Add(time.Minute))
 		var sender *delivery.Sender
 		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
-			c.Now, c.Sender.Now, sender = clk.Now, clk.Now, c.Sender
+			sender = clocked(c, clk)
 		})
 		rec := newRecorder(t, 200, nil)
 		w := h.webhookWith(t, rec.srv.URL, func(w *hookgate.Webhook) { w.RateLimit = 10 })
@@ -272,7 +273,7 @@ func TestProjectRetryScheduleOverridesServers(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		clk := newClock(time.Now().Add(time.Minute).Truncate(time.Millisecond))
 		// The default schedule waits 5s, then 5m.
-		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { c.Now, c.Sender.Now = clk.Now, clk.Now })
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { clocked(c, clk) })
 		p, err := h.store.FindProject(context.Background(), h.proj)
 		if err != nil {
 			t.Fatal(err)
@@ -559,7 +560,8 @@ func TestSlowFullEndpointDefersNewDeliveries(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		clk := newClock(time.Now().Add(time.Minute))
 		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
-			c.BatchSize, c.PerEndpoint, c.MaxPerEndpoint, c.Now, c.Sender.Now = 4, 1, 1, clk.Now, clk.Now
+			c.BatchSize, c.PerEndpoint, c.MaxPerEndpoint = 4, 1, 1
+			clocked(c, clk)
 		})
 		var first sync.Once
 		// The first request takes 1.2 s by the dispatcher's clock: a slow

@@ -22,9 +22,9 @@ type outcome struct {
 	release, abandoned bool
 	// cause is the attempt's error as the operator may read it.
 	cause string
-	// unsendable is set when no request could be built for the delivery,
-	// so it failed without waiting for its schedule.
-	unsendable bool
+	// reason is why a permanent failure gets no retry, as its destination
+	// put it.
+	reason string
 	// exhausted is the delivery whose last scheduled attempt just failed.
 	exhausted *hookgate.Delivery
 }
@@ -227,11 +227,8 @@ func (d *Dispatcher) logOutcome(o outcome) {
 			d.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "webhook failing: delivery attempt failed; retrying", attrs...)
 		case hookgate.DeliveryFailed:
 			msg := "webhook failing: delivery failed for good: the retry schedule is exhausted"
-			switch {
-			case o.disable != nil:
-				msg = "webhook failing: delivery failed for good: the receiver answered 410 Gone"
-			case o.unsendable:
-				msg = "webhook failing: delivery failed for good: its request cannot be made"
+			if o.reason != "" {
+				msg = "webhook failing: delivery failed for good: " + o.reason
 			}
 			d.cfg.Logger.LogAttrs(ctx, slog.LevelError, msg, attrs...)
 		}

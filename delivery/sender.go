@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,17 +35,6 @@ const MaxResponseHeaders = 16 << 10
 // TruncatedHeader marks an attempt's response headers as cut at
 // MaxResponseHeaders.
 const TruncatedHeader = "Hookgate-Headers-Truncated"
-
-// Message is what one delivery request carries: an event in the Standard
-// Webhooks envelope.
-type Message struct {
-	// ID is the delivery's ID, sent as webhook-id; it is the same on every
-	// retry.
-	ID        string
-	EventType string
-	EventTime time.Time
-	Data      json.RawMessage
-}
 
 // Request is one request to a webhook's receiver, before the sender adds
 // what the registration fixes: method, URL, headers, receiver auth, the
@@ -149,8 +137,9 @@ type Sender struct {
 	swept  time.Time
 }
 
-// Send makes one delivery request for m to w.
-func (s *Sender) Send(ctx context.Context, w *hookgate.Webhook, m Message) Result {
+// Send makes one delivery request for m to w: the event in the Standard
+// Webhooks envelope, with the delivery's ID as webhook-id.
+func (s *Sender) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMessage) Result {
 	body, contentType, err := Payload(w, m)
 	if err != nil {
 		return Result{Err: err, Started: s.now()}
@@ -313,7 +302,7 @@ func (s *Sender) previousSecret(w *hookgate.Webhook, now time.Time) string {
 // Payload returns the request body for m and its default content type: the
 // Standard Webhooks envelope as JSON, or with payloadEncoding base64 the
 // bytes that data (a base64 string) encodes.
-func Payload(w *hookgate.Webhook, m Message) ([]byte, string, error) {
+func Payload(w *hookgate.Webhook, m hookgate.DeliveryMessage) ([]byte, string, error) {
 	if w.PayloadEncoding == hookgate.EncodingBase64 {
 		b, err := hookgate.DecodeBase64Data(m.Data)
 		if err != nil {

@@ -32,7 +32,7 @@ func webhook(url string) *hookgate.Webhook {
 	return w
 }
 
-var msg = delivery.Message{ID: "msg_abc", EventType: "order.created", EventTime: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), Data: json.RawMessage(`{"id":1}`)}
+var msg = hookgate.DeliveryMessage{ID: "msg_abc", EventType: "order.created", EventTime: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), Data: json.RawMessage(`{"id":1}`)}
 
 func TestSendSignedEnvelope(t *testing.T) {
 	t.Parallel()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/all"
 	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -44,7 +45,7 @@ func TestUnopenableSecretFailsDeliveryLoudly(t *testing.T) {
 		second := sqltest.OpenConfig(t, other)
 		logs := &syncBuffer{}
 		reg := prometheus.NewRegistry()
-		d := delivery.New(delivery.Config{Queue: second, Sender: newSender(), Schedule: hookgate.Schedule{time.Hour}, Poll: 50 * time.Millisecond,
+		d := delivery.New(delivery.Config{Queue: second, Destinations: all.New(newSender()), Schedule: hookgate.Schedule{time.Hour}, Poll: 50 * time.Millisecond,
 			Rand: func() float64 { return 0.5 }, Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		second.Adopt(d)
 		runCtx, cancel := context.WithCancel(ctx)

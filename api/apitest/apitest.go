@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/all"
 	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/platforms/providers"
@@ -53,7 +54,7 @@ func start(store *sqlstore.Store, logger *slog.Logger) *Server {
 		OnEvents:  func() { disp.Wake() },
 	})
 	h.Mount("/ui/", ui.New(ui.Config{API: h, Store: store, Logger: logger}))
-	disp = delivery.New(delivery.Config{Queue: store, Sender: sender, Poll: 50 * time.Millisecond, Logger: logger})
+	disp = delivery.New(delivery.Config{Queue: store, Destinations: all.New(sender), Poll: 50 * time.Millisecond, Logger: logger})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { disp.Run(ctx); close(done) }()

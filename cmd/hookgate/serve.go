@@ -24,6 +24,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/all"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore"
@@ -222,7 +223,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	dispatcher := delivery.New(delivery.Config{
 		Queue:          store,
 		Node:           node,
-		Sender:         sender,
+		Destinations:   all.New(sender),
 		Schedule:       schedule,
 		Logger:         log,
 		Registry:       reg,

@@ -1,23 +1,16 @@
-// Package delivery sends deliveries: the sender, the dispatcher that claims
-// due rows from the store, and how a receiver's Retry-After is honoured (the
-// retry schedule itself is hookgate.Schedule).
-package delivery
+package http
 
 import (
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Bounds on a Retry-After that a receiver may ask for.
-const (
-	MinRetryAfter = time.Second
-	MaxRetryAfter = 24 * time.Hour
+	"github.com/hookgate/hookgate"
 )
 
 // RetryAfter reads a Retry-After header given with a 429 or 503 answer, in
-// seconds or as an HTTP date, bounded to [MinRetryAfter, MaxRetryAfter]. It
+// seconds or as an HTTP date, bounded to [hookgate.MinRetryAfter, hookgate.MaxRetryAfter]. It
 // returns false when there is none to honour.
 func RetryAfter(status int, h http.Header, now time.Time) (time.Duration, bool) {
 	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
@@ -32,8 +25,8 @@ func RetryAfter(status int, h http.Header, now time.Time) (time.Duration, bool) 
 		if secs < 0 {
 			return 0, false
 		}
-		if secs > int64(MaxRetryAfter/time.Second) {
-			secs = int64(MaxRetryAfter / time.Second)
+		if secs > int64(hookgate.MaxRetryAfter/time.Second) {
+			secs = int64(hookgate.MaxRetryAfter / time.Second)
 		}
 		d = time.Duration(secs) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
@@ -41,5 +34,5 @@ func RetryAfter(status int, h http.Header, now time.Time) (time.Duration, bool) 
 	} else {
 		return 0, false
 	}
-	return min(max(d, MinRetryAfter), MaxRetryAfter), true
+	return min(max(d, hookgate.MinRetryAfter), hookgate.MaxRetryAfter), true
 }

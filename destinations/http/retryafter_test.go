@@ -1,14 +1,12 @@
-package delivery_test
+package http_test
 
 import (
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/delivery"
+	desthttp "github.com/hookgate/hookgate/destinations/http"
 )
-
-func fixed(v float64) func() float64 { return func() float64 { return v } }
 
 func TestRetryAfter(t *testing.T) {
 	t.Parallel()
@@ -29,7 +27,7 @@ func TestRetryAfter(t *testing.T) {
 		{429, http.Header{}, 0, false},
 		{500, h("120"), 0, false}, // only 429 and 503
 	} {
-		got, ok := delivery.RetryAfter(tc.status, tc.header, now)
+		got, ok := desthttp.RetryAfter(tc.status, tc.header, now)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("RetryAfter(%d, %v) = %v, %v; want %v, %v", tc.status, tc.header, got, ok, tc.want, tc.ok)
 		}
