@@ -64,7 +64,8 @@ const (
 type Outcome struct {
 	Class OutcomeClass
 	// Reason says, for a permanent failure, why no retry is made; it ends
-	// the operator's log line ("delivery failed for good: <reason>").
+	// the operator's log line ("delivery failed for good: <reason>"). What
+	// a tenant reads is Attempt.Error.
 	Reason string
 	// RetryAfter, for a retryable failure, is how long the receiver asked
 	// to be left alone; the dispatcher bounds it to [MinRetryAfter,
@@ -75,8 +76,8 @@ type Outcome struct {
 	Disable bool
 	// Attempt is the record of the attempt: the destination fills what it
 	// knows (start, duration, status code, request, response, error); the
-	// dispatcher adds the IDs and the attempt's number, and, when the
-	// destination left them empty, the start time and Reason as the error.
+	// dispatcher adds the IDs and the attempt's number, and the start time
+	// when the destination left it empty.
 	Attempt Attempt
 	// Cause is the full error behind a failure, for the operator's log;
 	// Attempt.Error keeps what a tenant may see.

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -30,7 +31,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		// secrets that do not open here, the attempt fails without a
 		// request and is retried on the schedule (a node that has the
 		// kind may take the retry).
-		return d.unsent(ctx, j, d.cfg.Now(), hookgate.ErrorMessage(j.destErr))
+		return d.unsent(ctx, j, d.cfg.Now(), fmt.Sprintf("not sent: this node has no destination of kind %q (every node needs the same destination kinds)", j.w.Destination))
 	}
 	res := j.dest.Send(ctx, w, hookgate.DeliveryMessage{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data})
 	if res.Class != hookgate.OutcomeSuccess && ctx.Err() != nil && d.abandoning.Load() {
@@ -65,8 +66,8 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 }
 
 // attemptRecord completes the destination's record of attempt n of
-// delivery id: its IDs and number, and its start time and error when the
-// destination left them out.
+// delivery id: its IDs and number, and its start time when the
+// destination left it out.
 func (d *Dispatcher) attemptRecord(res hookgate.Outcome, id string, n int) hookgate.Attempt {
 	a := res.Attempt
 	if a.StartedAt.IsZero() {
@@ -76,9 +77,6 @@ func (d *Dispatcher) attemptRecord(res hookgate.Outcome, id string, n int) hookg
 		a.ID = hookgate.NewID(hookgate.PrefixAttempt, a.StartedAt)
 	}
 	a.DeliveryID, a.Attempt = id, n
-	if a.Error == "" && res.Class != hookgate.OutcomeSuccess {
-		a.Error = res.Reason
-	}
 	return a
 }
 

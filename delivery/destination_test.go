@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func (f *fakeKind) Send(_ context.Context, _ *hookgate.Webhook, m hookgate.Deliv
 	case m.EventType == "flaky" && f.tries[m.ID] == 2:
 		return hookgate.Retryable(hookgate.Attempt{Error: "the fake sink is busy"}, fakeRetryAfter)
 	case m.EventType == "refused" && !f.accept:
-		return hookgate.Permanent(hookgate.Attempt{}, "the fake sink refused it")
+		return hookgate.Permanent(hookgate.Attempt{Error: "refused"}, "the fake sink refused it")
 	case m.EventType == "gone" && !f.accept:
 		o := hookgate.Permanent(hookgate.Attempt{}, "the fake sink is gone")
 		o.Disable = true
@@ -168,14 +169,14 @@ func TestFakeDestinationKindThroughTheEngine(t *testing.T) {
 			t.Errorf("sent %v; want the delivery's ID three times", ids)
 		}
 
-		// Permanent: failed at once, whatever the schedule; the reason is
-		// the attempt's error. Retried, it is sent again with its ID.
+		// Permanent: failed at once, whatever the schedule, the attempt
+		// recorded as the destination gave it. Retried, it is sent again with its ID.
 		refused := emit("refused")
 		d = waitAttempts(refused, 1)
 		if d.Status != hookgate.DeliveryFailed {
 			t.Fatalf("after a permanent failure: %s, want failed", d.Status)
 		}
-		if atts, _, _ := h.store.ListAttempts(ctx, h.proj, refused, hookgate.Page{}); len(atts) != 1 || atts[0].Error != "the fake sink refused it" {
+		if atts, _, _ := h.store.ListAttempts(ctx, h.proj, refused, hookgate.Page{}); len(atts) != 1 || atts[0].Error != "refused" {
 			t.Fatalf("attempts: %+v; want one, with the reason", atts)
 		}
 		fake.setAccept()
@@ -242,7 +243,7 @@ func TestUnregisteredDestinationKindIsRetried(t *testing.T) {
 			t.Fatalf("status %s, want pending (retried on the schedule)", d.Status)
 		}
 		atts, _, err := h.store.ListAttempts(ctx, h.proj, id, hookgate.Page{})
-		if err != nil || len(atts) != 1 || atts[0].Error == "" {
+		if err != nil || len(atts) != 1 || !strings.Contains(atts[0].Error, `no destination of kind "nats"`) {
 			t.Fatalf("attempts: %+v, %v; want one saying why", atts, err)
 		}
 	})

@@ -244,12 +244,19 @@ func TestDispatcher410DisablesWebhook(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(http.StatusGone) }))
 		defer srv.Close()
 		w := h.webhook(t, srv.URL)
-		h.send(t, 1)
+		id := hookgate.DeliveryID(h.send(t, 1)[0].ID, w.ID)
 		testwait.For(t, "the webhook disabled", func() bool {
 			got, _ := h.store.FindWebhook(context.Background(), h.proj, w.ID)
 			return got.Status == hookgate.StatusDisabled
 		})
 		testwait.For(t, "a failed delivery", func() bool { return h.status(t, hookgate.DeliveryFailed) == 1 })
+		// Issue 23, step 1: the attempt is recorded as it was before
+		// destinations classed outcomes: the status, and no error (the
+		// permanent failure's reason is for the operator's log).
+		atts, _, err := h.store.ListAttempts(context.Background(), h.proj, id, hookgate.Page{})
+		if err != nil || len(atts) != 1 || atts[0].StatusCode != http.StatusGone || atts[0].Error != "" {
+			t.Fatalf("attempts: %+v, %v; want one, 410 and no error", atts, err)
+		}
 	})
 }
 
