@@ -158,9 +158,8 @@ type job struct {
 	// pace, for a webhook with a rateLimit, spaces the requests themselves.
 	pace *rate.Limiter
 	// dest sends the delivery; nil when the webhook's kind is not
-	// registered here (destErr says so).
-	dest    hookgate.Destination
-	destErr error
+	// registered here.
+	dest hookgate.Destination
 }
 
 // New returns a dispatcher with cfg's defaults applied.

@@ -98,7 +98,7 @@ func (d *Dispatcher) spill(e *endpoint, held int, now time.Time) (time.Time, boo
 func (d *Dispatcher) enqueue(j job, now time.Time) (outcome, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	j.dest, j.destErr = d.cfg.Destinations.For(j.w)
+	j.dest, _ = d.cfg.Destinations.For(j.w) // none: deliver records why
 	e := d.endpointFor(j.w, j.dest, now)
 	if at, full := d.spill(e, len(e.queue), now); full {
 		return release(j, at), true
