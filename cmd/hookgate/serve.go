@@ -220,10 +220,17 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	// One sender for deliveries and triggers: OAuth2 tokens and rateLimit
 	// pacing are shared.
 	sender := &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version}
+	destinations := all.New(sender)
+	// Deferred before the dispatcher's stop, so run after it.
+	defer func() {
+		if err := destinations.Close(); err != nil {
+			log.Warn("close destinations", "err", err)
+		}
+	}()
 	dispatcher := delivery.New(delivery.Config{
 		Queue:          store,
 		Node:           node,
-		Destinations:   all.New(sender),
+		Destinations:   destinations,
 		Schedule:       schedule,
 		Logger:         log,
 		Registry:       reg,
