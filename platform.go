@@ -5,15 +5,6 @@ import (
 	"time"
 )
 
-// Platform providers.
-const (
-	ProviderTelegram = "telegram"
-	ProviderDiscord  = "discord"
-	ProviderWhatsApp = "whatsapp"
-	ProviderSlack    = "slack"
-	ProviderGeneric  = "generic"
-)
-
 // PrefixPlatform and PrefixMessage name platforms and sent messages.
 const (
 	PrefixPlatform = "plat_"

@@ -71,6 +71,10 @@ func (s *Server) AdminKeyID() string {
 // the dashboard shows in the requests it reconstructs.
 func (s *Server) UserAgent() string { return s.cfg.Sender.UserAgent }
 
+// Providers returns the names of the platform providers the server
+// accepts, in the order they were registered, for the dashboard's forms.
+func (s *Server) Providers() []string { return s.cfg.Providers.Names() }
+
 // Mount serves h at pattern (such as "/ui/") beside the API, with its
 // logging and metrics.
 func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }

@@ -39,7 +39,7 @@ func (s *Server) inbound(w http.ResponseWriter, r *http.Request) {
 	}
 	var prov platforms.Provider
 	if err == nil {
-		prov = s.cfg.Providers[p.Provider]
+		prov, _ = s.cfg.Providers.Get(p.Provider)
 	}
 	if prov == nil {
 		s.refuseInbound(w, r, id, addr, errors.New("no platform has this ID"))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 )
 
 type platformIn struct {
-	Provider    string  `json:"provider" doc:"telegram, discord, whatsapp, slack or generic"`
+	Provider    string  `json:"provider" doc:"The platform's provider, one of those the server registers (the enum)"`
 	Name        string  `json:"name,omitempty" maxLength:"256"`
 	Credentials rawJSON `json:"credentials" doc:"The provider's credentials object (see docs/platforms.md); answered redacted"`
 	APIBaseURL  string  `json:"apiBaseUrl,omitempty" doc:"The provider's API; default its public one. For tests against a local fake"`
@@ -62,8 +63,8 @@ func (s *Server) inboundURL(id string) string {
 func (s *Server) toPlatform(p *hookgate.Platform) platformOut {
 	out := platformOut{ID: p.ID, Provider: p.Provider, Name: p.Name, APIBaseURL: p.APIBaseURL, InboundURL: s.inboundURL(p.ID),
 		Registered: p.Registered, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
-	if prov, ok := s.cfg.Providers[p.Provider]; ok {
-		out.Credentials = rawJSON(prov.Redact(p.Credentials))
+	if prov, ok := s.cfg.Providers.Get(p.Provider); ok {
+		out.Credentials = rawJSON(platforms.Redact(prov, p.Credentials))
 	}
 	if !p.LastInboundAt.IsZero() {
 		t := utc(p.LastInboundAt)
@@ -74,13 +75,10 @@ func (s *Server) toPlatform(p *hookgate.Platform) platformOut {
 
 // provider returns the provider of name, or a 400 naming provider.
 func (s *Server) provider(name string) (platforms.Provider, error) {
-	if p, ok := s.cfg.Providers[name]; ok {
+	if p, ok := s.cfg.Providers.Get(name); ok {
 		return p, nil
 	}
-	names := make([]string, 0, len(s.cfg.Providers))
-	for n := range s.cfg.Providers {
-		names = append(names, n)
-	}
+	names := s.cfg.Providers.Names()
 	sort.Strings(names)
 	return nil, hookgate.InvalidParam("provider", name, "provider must be one of %s", strings.Join(names, ", "))
 }
@@ -169,7 +167,7 @@ func (s *Server) call(p *hookgate.Platform, prov platforms.Provider) *platforms.
 func withoutSecrets(stored json.RawMessage, prov platforms.Provider, patch rawJSON) (json.RawMessage, []string) {
 	var plain, shown, sent map[string]any
 	_ = json.Unmarshal(stored, &plain)
-	_ = json.Unmarshal(prov.Redact(stored), &shown)
+	_ = json.Unmarshal(platforms.Redact(prov, stored), &shown)
 	if !patch.isNull() {
 		_ = json.Unmarshal(patch, &sent)
 	}
@@ -225,13 +223,13 @@ func (s *Server) providerFailure(err error, p *hookgate.Platform) error {
 // secrets lists the values of p's credentials that its provider redacts:
 // the ones that must never be echoed, even inside a provider's message.
 func (s *Server) secrets(p *hookgate.Platform) []string {
-	prov, ok := s.cfg.Providers[p.Provider]
+	prov, ok := s.cfg.Providers.Get(p.Provider)
 	if !ok {
 		return nil
 	}
 	var plain, shown any
 	_ = json.Unmarshal(p.Credentials, &plain)
-	_ = json.Unmarshal(prov.Redact(p.Credentials), &shown)
+	_ = json.Unmarshal(platforms.Redact(prov, p.Credentials), &shown)
 	var out []string
 	var walk func(a, b any)
 	walk = func(a, b any) {
@@ -253,7 +251,29 @@ func (s *Server) secrets(p *hookgate.Platform) []string {
 	return out
 }
 
+// listProviders puts the registered providers' names in the schema of a
+// new platform's provider, as its enum, before the operations that read
+// it are registered. The document lists them, and the schema refuses
+// another name as it refuses any value outside an enum. With no provider
+// registered there is no enum (an empty one is not valid JSON Schema) and
+// createPlatform refuses every name.
+func (s *Server) listProviders() {
+	names := s.cfg.Providers.Names()
+	if len(names) == 0 {
+		return
+	}
+	reg := s.api.OpenAPI().Components.Schemas
+	in := reg.SchemaFromRef(reg.Schema(reflect.TypeFor[platformIn](), true, "").Ref)
+	prop := in.Properties["provider"]
+	prop.Enum = make([]any, len(names))
+	for i, n := range names {
+		prop.Enum[i] = n
+	}
+	prop.PrecomputeMessages()
+}
+
 func (s *Server) registerPlatforms() {
+	s.listProviders()
 	tags := "Platforms"
 	path := base + "/projects/{project}/platforms"
 	huma.Register(s.api, op("createPlatform", http.MethodPost, path, "Connect a messaging platform", accessOwner, http.StatusCreated, tags),
@@ -451,7 +471,7 @@ func (s *Server) platform(ctx context.Context, id string) (*hookgate.Platform, p
 	if err != nil {
 		return nil, nil, err
 	}
-	prov, ok := s.cfg.Providers[p.Provider]
+	prov, ok := s.cfg.Providers.Get(p.Provider)
 	if !ok {
 		return nil, nil, &hookgate.Error{Code: hookgate.EConflict, Message: "this server does not know provider " + p.Provider}
 	}

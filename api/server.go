@@ -85,9 +85,10 @@ type Config struct {
 	// past either cap is answered 503 with Retry-After. Defaults 128
 	// and 32.
 	InboundPerPlatform, InboundPerAddress int
-	// Providers are the platform providers by name; default none (no
-	// platform can be created).
-	Providers map[string]platforms.Provider
+	// Providers are the platform providers; default none (no platform can
+	// be created). The API accepts, and its OpenAPI document lists, the
+	// names registered here.
+	Providers *platforms.Registry
 	// PublicURL is the base of inbound URLs given to providers; default
 	// http://127.0.0.1:8080.
 	PublicURL string

@@ -1,9 +1,9 @@
 // Package platforms is what a messaging provider implements for Hookgate:
 // verify what it posts to Hookgate's inbound URL, turn it into events,
 // register that URL with the provider, and send messages through it. Each
-// provider is one package under platforms/ (telegram, discord, whatsapp,
-// slack, generic) with one type implementing Provider; platforms/providers
-// lists them.
+// provider is one package under platforms/ with one type implementing
+// Provider, which describes itself (Info) and is registered in a Registry;
+// platforms/providers registers every provider Hookgate ships.
 package platforms
 
 import (
@@ -38,9 +38,10 @@ type Provider interface {
 	// as a verify token) filled in. Errors are *hookgate.Error naming the
 	// field as "credentials.<field>".
 	CheckCredentials(creds json.RawMessage) (json.RawMessage, error)
-	// Redact returns creds for an answer: every secret value replaced by
-	// hookgate's redaction mark "********", identifiers kept.
-	Redact(creds json.RawMessage) json.RawMessage
+	// Info describes the provider: its credential fields, which are
+	// secret, and its capabilities. Answers redact credentials by it
+	// unless the provider is also a Redactor.
+	Info() Info
 	// MaxBody is the largest inbound post the provider sends, in bytes:
 	// the server reads no more of a post, and refuses a longer one with
 	// 413.

@@ -668,7 +668,7 @@ func (u *UI) showPlatforms(w http.ResponseWriter, r *http.Request, se *session, 
 	if err != nil {
 		return err
 	}
-	v := platformsView{Items: items, Providers: []string{"telegram", "discord", "whatsapp", "slack", "generic"}}
+	v := platformsView{Items: items, Providers: u.cfg.API.Providers()}
 	if done(r.URL.Query().Get("done")) == doneNotRegistered {
 		if n := noticeOf(r, se); n != nil {
 			for _, p := range items {

@@ -4,15 +4,39 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/platforms"
+	"github.com/hookgate/hookgate/platforms/providers"
 )
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// registering returns the titles of the providers that take the inbound
+// URL through their API.
+func registering(r *platforms.Registry) []string {
+	var titles []string
+	for _, n := range r.Names() {
+		if p, _ := r.Get(n); p.Info().Can(platforms.CanRegister) {
+			titles = append(titles, p.Info().Title)
+		}
+	}
+	return titles
+}
 
 func newPlatformCmd() *cobra.Command {
 	a := &apiCmd{}
-	cmd := a.group("platform", "Connect messaging platforms (Telegram, Discord, WhatsApp, Slack) and register Hookgate with them", true)
+	known := providers.All()
+	cmd := a.group("platform", "Connect messaging platforms ("+strings.Join(registering(known), ", ")+") and register Hookgate with them", true)
 	one := func(use, short string, call func(ctx context.Context, c *client.Client, id string) (*client.Platform, error)) *cobra.Command {
 		return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 			return a.platform1(func(c *client.Client) (*client.Platform, error) { return call(cmd.Context(), c, args[0]) })
@@ -36,13 +60,13 @@ func newPlatformCmd() *cobra.Command {
 			})
 		},
 	}
-	create.Flags().StringVar(&in.Provider, "provider", "", "telegram, discord, whatsapp, slack or generic")
+	create.Flags().StringVar(&in.Provider, "provider", "", orList(known.Names()))
 	create.Flags().StringVar(&in.Name, "name", "", "a name for it")
 	create.Flags().StringVar(&creds, "credentials", "", `the provider's credentials: JSON, @file or - (telegram: {"botToken": "…"})`)
 	create.Flags().StringVar(&in.APIBaseURL, "api-base-url", "", "the provider's API address; default its public one")
 	_ = create.MarkFlagRequired("provider")
 	_ = create.MarkFlagRequired("credentials")
-	_ = create.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions([]string{"telegram", "discord", "whatsapp", "slack", "generic"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = create.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(known.Names(), cobra.ShellCompDirectiveNoFileComp))
 
 	var name, ucreds, base string
 	update := &cobra.Command{

@@ -75,6 +75,14 @@ type credentials struct {
 // Name returns "discord".
 func (*Provider) Name() string { return name }
 
+// Info lists Discord's credentials: the bot token is secret, the
+// application ID and public key are not.
+func (*Provider) Info() platforms.Info {
+	return platforms.Info{Title: "Discord",
+		Fields:       []platforms.Field{{Name: "applicationId"}, {Name: "publicKey"}, {Name: "botToken", Secret: true}},
+		Capabilities: []platforms.Capability{platforms.CanRegister, platforms.CanUnregister, platforms.CanStatus, platforms.CanSend, platforms.CanNormalize}}
+}
+
 // DefaultBaseURL returns Discord's public API, version 10.
 func (*Provider) DefaultBaseURL() string { return defaultBaseURL }
 

@@ -200,12 +200,12 @@ func TestCheckCredentialsRefused(t *testing.T) {
 func TestRedact(t *testing.T) {
 	t.Parallel()
 	pub, _ := keys(t)
-	got := discord.New().Redact(creds(pub))
+	got := platforms.Redact(discord.New(), creds(pub))
 	want := `{"applicationId":"` + appID + `","publicKey":"` + hex.EncodeToString(pub) + `","botToken":"********"}`
 	if string(got) != want {
 		t.Fatalf("got %s\nwant %s", got, want)
 	}
-	if got := discord.New().Redact(json.RawMessage(`{"botToken":`)); strings.Contains(string(got), "botToken") {
+	if got := platforms.Redact(discord.New(), json.RawMessage(`{"botToken":`)); strings.Contains(string(got), "botToken") {
 		t.Fatalf("unreadable credentials: %s", got)
 	}
 }

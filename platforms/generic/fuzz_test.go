@@ -125,7 +125,7 @@ func FuzzVerify(f *testing.F) {
 			h.Add(extraName, extraValue)
 		}
 		in := &platforms.Inbound{Method: method, Header: h, Body: body, Now: now,
-			Platform: &hookgate.Platform{ID: "plat_1", Provider: hookgate.ProviderGeneric, Credentials: creds}}
+			Platform: &hookgate.Platform{ID: "plat_1", Provider: generic.Name, Credentials: creds}}
 		if _, err := generic.New().Verify(in); err != nil {
 			if strings.Contains(err.Error(), secret) {
 				t.Fatalf("the error quotes the secret: %v", err)
@@ -179,7 +179,7 @@ func FuzzCheckCredentials(f *testing.F) {
 				Key      string `json:"key"`
 			} `json:"verification"`
 		}
-		r := p.Redact(out)
+		r := platforms.Redact(p, out)
 		if err := json.Unmarshal(r, &red); err != nil {
 			t.Fatalf("redacted %s: %v", r, err)
 		}

@@ -120,6 +120,9 @@ var eventTypePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
 
 // credentials are the stored form; omitempty keeps the normalized JSON to
 // the fields that apply.
+// Name is the provider's name in the API.
+const Name = "generic"
+
 type credentials struct {
 	Preset       string        `json:"preset,omitempty"`
 	Secret       string        `json:"secret,omitempty"`
@@ -171,7 +174,19 @@ type config struct {
 	stored     credentials
 }
 
-func (provider) Name() string           { return hookgate.ProviderGeneric }
+func (provider) Name() string { return Name }
+
+// Info lists a generic source's credentials: the secrets, at either
+// level, are "secret", "password" and "key". A source only receives: it
+// is given its URL by hand and sends nothing.
+func (provider) Info() platforms.Info {
+	secrets := []platforms.Field{{Name: "secret", Secret: true}, {Name: "password", Secret: true}, {Name: "key", Secret: true}}
+	return platforms.Info{Title: "Generic source",
+		Fields: append([]platforms.Field{{Name: "preset"}, {Name: "idHeader"}, {Name: "eventType"},
+			{Name: "verification", Fields: append([]platforms.Field{{Name: "type"}, {Name: "header"}, {Name: "algorithm"},
+				{Name: "encoding"}, {Name: "prefix"}, {Name: "username"}}, secrets...)}}, secrets...),
+		Capabilities: []platforms.Capability{platforms.CanNormalize}}
+}
 func (provider) DefaultBaseURL() string { return "" }
 
 func (provider) CheckCredentials(creds json.RawMessage) (json.RawMessage, error) {

@@ -32,7 +32,7 @@ func platform(t testing.TB, creds string) *hookgate.Platform {
 	if err != nil {
 		t.Fatalf("CheckCredentials(%s): %v", creds, err)
 	}
-	return &hookgate.Platform{ID: "plat_1", Provider: hookgate.ProviderGeneric, Credentials: out}
+	return &hookgate.Platform{ID: "plat_1", Provider: generic.Name, Credentials: out}
 }
 
 func post(p *hookgate.Platform, h http.Header, body string) *platforms.Inbound {
@@ -205,7 +205,7 @@ func TestRedact(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := generic.New().Redact(json.RawMessage(tc.in)); string(got) != tc.want {
+			if got := platforms.Redact(generic.New(), json.RawMessage(tc.in)); string(got) != tc.want {
 				t.Fatalf("got  %s\nwant %s", got, tc.want)
 			}
 		})

@@ -1,4 +1,4 @@
-// Package providers lists the platform providers Hookgate knows. A new
+// Package providers registers the platform providers Hookgate ships. A new
 // provider is a package under platforms/ and one line here.
 package providers
 
@@ -11,11 +11,14 @@ import (
 	"github.com/hookgate/hookgate/platforms/whatsapp"
 )
 
-// All returns every provider by name.
-func All() map[string]platforms.Provider {
-	m := map[string]platforms.Provider{}
-	for _, p := range []platforms.Provider{telegram.New(), discord.New(), whatsapp.New(), slack.New(), generic.New()} {
-		m[p.Name()] = p
-	}
-	return m
+// All returns a registry of every provider, in the order the API, the CLI
+// and the dashboard list them.
+func All() *platforms.Registry {
+	r := &platforms.Registry{}
+	r.Register(telegram.New())
+	r.Register(discord.New())
+	r.Register(whatsapp.New())
+	r.Register(slack.New())
+	r.Register(generic.New())
+	return r
 }

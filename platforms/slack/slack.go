@@ -69,6 +69,15 @@ func (c *credentials) secrets() []string {
 // Name returns "slack".
 func (*Provider) Name() string { return name }
 
+// Info lists Slack's credentials. Slack cannot unregister; it registers
+// and tells its status only with a configuration token.
+func (*Provider) Info() platforms.Info {
+	return platforms.Info{Title: "Slack",
+		Fields: []platforms.Field{{Name: "signingSecret", Secret: true}, {Name: "botToken", Secret: true},
+			{Name: "appId"}, {Name: "configToken", Secret: true}},
+		Capabilities: []platforms.Capability{platforms.CanRegister, platforms.CanStatus, platforms.CanSend, platforms.CanNormalize}}
+}
+
 // DefaultBaseURL returns Slack's Web API.
 func (*Provider) DefaultBaseURL() string { return defaultBaseURL }
 

@@ -193,12 +193,12 @@ func TestCheckCredentialsRefused(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	t.Parallel()
-	got := string(slack.New().Redact(creds(true)))
+	got := string(platforms.Redact(slack.New(), creds(true)))
 	want := `{"signingSecret":"********","botToken":"********","appId":"` + appID + `","configToken":"********"}`
 	if got != want {
 		t.Fatalf("got %s\nwant %s", got, want)
 	}
-	got = string(slack.New().Redact(creds(false)))
+	got = string(platforms.Redact(slack.New(), creds(false)))
 	if want := `{"signingSecret":"********","botToken":"********"}`; got != want {
 		t.Fatalf("got %s\nwant %s", got, want)
 	}

@@ -24,7 +24,7 @@ import (
 )
 
 // Name is the provider's name in the API.
-const Name = hookgate.ProviderTelegram
+const Name = "telegram"
 
 // DefaultBaseURL is Telegram's public Bot API.
 const DefaultBaseURL = "https://api.telegram.org"
@@ -53,6 +53,13 @@ var _ platforms.Provider = (*Provider)(nil)
 
 // Name returns "telegram".
 func (*Provider) Name() string { return Name }
+
+// Info lists Telegram's credentials, both secret.
+func (*Provider) Info() platforms.Info {
+	return platforms.Info{Title: "Telegram",
+		Fields:       []platforms.Field{{Name: "botToken", Secret: true}, {Name: "webhookSecret", Secret: true}},
+		Capabilities: []platforms.Capability{platforms.CanRegister, platforms.CanUnregister, platforms.CanStatus, platforms.CanSend, platforms.CanNormalize}}
+}
 
 // DefaultBaseURL returns Telegram's public Bot API.
 func (*Provider) DefaultBaseURL() string { return DefaultBaseURL }

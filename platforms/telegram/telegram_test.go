@@ -143,7 +143,7 @@ func hookgateError(t *testing.T, err error, code, param string) *hookgate.Error 
 func TestProvider(t *testing.T) {
 	t.Parallel()
 	p := telegram.New()
-	if p.Name() != "telegram" || p.Name() != hookgate.ProviderTelegram {
+	if p.Name() != "telegram" || p.Name() != telegram.Name {
 		t.Errorf("Name = %q", p.Name())
 	}
 	if p.DefaultBaseURL() != "https://api.telegram.org" {
@@ -215,7 +215,7 @@ func TestRedact(t *testing.T) {
 		{credsJSON(token, ""), `{"botToken":"********"}`},
 		{`not json`, `{}`},
 	} {
-		if got := p.Redact(json.RawMessage(tc.in)); string(got) != tc.want {
+		if got := platforms.Redact(p, json.RawMessage(tc.in)); string(got) != tc.want {
 			t.Errorf("Redact(%s) = %s, want %s", tc.in, got, tc.want)
 		}
 	}

@@ -29,7 +29,7 @@ import (
 )
 
 // Name is the provider's name in the API.
-const Name = hookgate.ProviderWhatsApp
+const Name = "whatsapp"
 
 // DefaultBaseURL is Meta's Graph API, at the version this provider speaks.
 const DefaultBaseURL = "https://graph.facebook.com/v21.0"
@@ -50,6 +50,15 @@ var _ platforms.Provider = (*Provider)(nil)
 
 // Name returns "whatsapp".
 func (*Provider) Name() string { return Name }
+
+// Info lists WhatsApp's credentials: the app secret, access token and
+// verify token are secret, the IDs are not.
+func (*Provider) Info() platforms.Info {
+	return platforms.Info{Title: "WhatsApp",
+		Fields: []platforms.Field{{Name: "appId"}, {Name: "appSecret", Secret: true}, {Name: "accessToken", Secret: true},
+			{Name: "verifyToken", Secret: true}, {Name: "phoneNumberId"}},
+		Capabilities: []platforms.Capability{platforms.CanRegister, platforms.CanUnregister, platforms.CanStatus, platforms.CanSend, platforms.CanNormalize}}
+}
 
 // DefaultBaseURL returns Meta's Graph API.
 func (*Provider) DefaultBaseURL() string { return DefaultBaseURL }

@@ -216,7 +216,7 @@ func hookgateError(t *testing.T, err error, code, param string) *hookgate.Error 
 func TestProvider(t *testing.T) {
 	t.Parallel()
 	p := whatsapp.New()
-	if p.Name() != "whatsapp" || p.Name() != hookgate.ProviderWhatsApp {
+	if p.Name() != "whatsapp" || p.Name() != whatsapp.Name {
 		t.Errorf("Name = %q", p.Name())
 	}
 	if p.DefaultBaseURL() != "https://graph.facebook.com/v21.0" {
@@ -312,7 +312,7 @@ func TestRedact(t *testing.T) {
 		{creds{AppID: appID, AppSecret: appSecret, AccessToken: accessToken}.String(), `{"appId":"` + appID + `","appSecret":"********","accessToken":"********"}`},
 		{`[`, `{}`},
 	} {
-		if got := p.Redact(json.RawMessage(tc.in)); string(got) != tc.want {
+		if got := platforms.Redact(p, json.RawMessage(tc.in)); string(got) != tc.want {
 			t.Errorf("Redact(%s) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
