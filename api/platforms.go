@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
-
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/platforms"
 )
@@ -272,185 +270,200 @@ func (s *Server) listProviders() {
 	prop.PrecomputeMessages()
 }
 
-func (s *Server) registerPlatforms() {
+// platformRoutes are the operations on platforms: connect, read, change, delete, and the provider's webhook registration.
+func (s *Server) platformRoutes() []route {
 	s.listProviders()
 	tags := "Platforms"
 	path := base + "/projects/{project}/platforms"
-	huma.Register(s.api, op("createPlatform", http.MethodPost, path, "Connect a messaging platform", accessOwner, http.StatusCreated, tags),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			Body platformIn
-		}) (*struct{ Body platformOut }, error) {
-			prov, err := s.provider(in.Body.Provider)
-			if err != nil {
-				return nil, err
-			}
-			now := s.now()
-			p := &hookgate.Platform{ID: hookgate.NewID(hookgate.PrefixPlatform, now), ProjectID: projectID(ctx), Provider: prov.Name(),
-				Name: in.Body.Name, Credentials: json.RawMessage(in.Body.Credentials), APIBaseURL: in.Body.APIBaseURL, CreatedAt: now, UpdatedAt: now}
-			if p.Name == "" {
-				p.Name = p.Provider
-			}
-			if err := s.checkPlatform(p, prov); err != nil {
-				return nil, err
-			}
-			if err := s.store.CreatePlatform(ctx, p); err != nil {
-				return nil, err
-			}
-			return &struct{ Body platformOut }{Body: s.toPlatform(p)}, nil
-		})
-
-	huma.Register(s.api, op("listPlatforms", http.MethodGet, path, "List platforms", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			PageParams
-		}) (*listOutput[platformOut], error) {
-			list, next, err := s.store.ListPlatforms(ctx, projectID(ctx), in.page())
-			if err != nil {
-				return nil, err
-			}
-			return listOf(list, next, s.toPlatform), nil
-		})
-
-	huma.Register(s.api, op("getPlatform", http.MethodGet, path+"/{id}", "Read a platform", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *PlatformRef) (*struct{ Body platformOut }, error) {
-			p, err := s.store.FindPlatform(ctx, projectID(ctx), in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return &struct{ Body platformOut }{Body: s.toPlatform(p)}, nil
-		})
-
-	huma.Register(s.api, op("updatePlatform", http.MethodPatch, path+"/{id}", "Change a platform", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			PlatformRef
-			Body platformPatch
-		}) (*struct{ Body platformOut }, error) {
-			p, err := s.store.FindPlatform(ctx, projectID(ctx), in.ID)
-			if err != nil {
-				return nil, err
-			}
-			prov, err := s.provider(p.Provider)
-			if err != nil {
-				return nil, err
-			}
-			if in.Body.Name != nil {
-				p.Name = *in.Body.Name
-			}
-			reach, moved := false, false
-			if in.Body.APIBaseURL != nil && *in.Body.APIBaseURL != p.APIBaseURL {
-				before := apiBase(p, prov)
-				p.APIBaseURL, reach = *in.Body.APIBaseURL, true
-				moved = prov.DefaultBaseURL() != "" && !hookgate.SameOrigin(before, apiBase(p, prov))
-			}
-			stored, unsent := p.Credentials, []string(nil)
-			if moved {
-				// Stored secrets never follow apiBaseUrl to another host:
-				// only what this PATCH sends goes there.
-				stored, unsent = withoutSecrets(p.Credentials, prov, in.Body.Credentials)
-			}
-			if !in.Body.Credentials.isNull() {
-				merged, err := mergeCredentials(stored, json.RawMessage(in.Body.Credentials))
-				if err != nil {
-					return nil, err
-				}
-				stored = merged
-			}
-			reach = reach || string(stored) != string(p.Credentials)
-			p.Credentials = stored
-			if err := s.checkPlatform(p, prov); err != nil {
-				var he *hookgate.Error
-				if moved && len(unsent) > 0 && errors.As(err, &he) && strings.HasPrefix(he.Param, "credentials") {
-					return nil, hookgate.InvalidParam("credentials", nil, "apiBaseUrl moves to another origin (scheme, host or port), and stored credentials never follow a URL to a new host: "+
-						"send the credentials again in this PATCH (stored secrets not sent again are not kept: %s; %s)", strings.Join(unsent, ", "), he.Message)
-				}
-				return nil, err
-			}
-			if reach {
-				// Other credentials or another API: the provider knows
-				// nothing of this inbound URL until it is registered again.
-				p.Registered = false
-			}
-			p.UpdatedAt = s.now()
-			if err := s.store.UpdatePlatform(ctx, p); err != nil {
-				return nil, err
-			}
-			return &struct{ Body platformOut }{Body: s.toPlatform(p)}, nil
-		})
-
-	huma.Register(s.api, op("deletePlatform", http.MethodDelete, path+"/{id}", "Delete a platform; its inbound URL stops answering", accessOwner, http.StatusNoContent, tags),
-		func(ctx context.Context, in *PlatformRef) (*struct{}, error) {
-			return nil, s.store.DeletePlatform(ctx, projectID(ctx), in.ID)
-		})
-
 	reg := op("registerPlatformWebhook", http.MethodPost, path+"/{id}/register-webhook", "Register Hookgate's inbound URL with the provider", accessOwner, http.StatusOK, tags)
 	reg.Errors = append(reg.Errors, http.StatusConflict, http.StatusBadGateway)
-	huma.Register(s.api, reg, func(ctx context.Context, in *PlatformRef) (*struct{ Body registrationOut }, error) {
-		p, prov, err := s.platform(ctx, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		r, err := prov.Register(ctx, s.call(p, prov))
-		if err != nil {
-			return nil, s.providerFailure(err, p)
-		}
-		p.Registered = r.Registered
-		if r.Credentials != nil {
-			p.Credentials = r.Credentials
-		}
-		p.UpdatedAt = s.now()
-		if err := s.store.UpdatePlatform(ctx, p); err != nil {
-			return nil, err
-		}
-		return &struct{ Body registrationOut }{Body: registrationOut{PlatformID: p.ID, Provider: p.Provider, InboundURL: s.inboundURL(p.ID),
-			Registered: p.Registered, ProviderResponse: s.scrubJSON(r.Response, p)}}, nil
-	})
-
 	unreg := op("unregisterPlatformWebhook", http.MethodPost, path+"/{id}/unregister-webhook", "Withdraw the inbound URL from the provider, where it allows", accessOwner, http.StatusOK, tags)
 	unreg.Errors = append(unreg.Errors, http.StatusConflict, http.StatusBadGateway)
-	huma.Register(s.api, unreg, func(ctx context.Context, in *PlatformRef) (*struct{ Body registrationOut }, error) {
-		p, prov, err := s.platform(ctx, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := prov.Unregister(ctx, s.call(p, prov))
-		if errors.Is(err, platforms.ErrUnsupported) {
-			return nil, &hookgate.Error{Code: hookgate.EConflict, Message: p.Provider + " offers no way to withdraw the URL; remove it in the provider's settings"}
-		}
-		if err != nil {
-			return nil, s.providerFailure(err, p)
-		}
-		p.Registered, p.UpdatedAt = false, s.now()
-		if err := s.store.UpdatePlatform(ctx, p); err != nil {
-			return nil, err
-		}
-		return &struct{ Body registrationOut }{Body: registrationOut{PlatformID: p.ID, Provider: p.Provider, InboundURL: s.inboundURL(p.ID),
-			ProviderResponse: s.scrubJSON(resp, p)}}, nil
-	})
-
 	st := op("platformWebhookStatus", http.MethodGet, path+"/{id}/webhook-status", "Ask the provider what it has registered", accessOwner, http.StatusOK, tags)
 	st.Errors = append(st.Errors, http.StatusConflict, http.StatusBadGateway)
-	huma.Register(s.api, st, func(ctx context.Context, in *PlatformRef) (*struct{ Body statusOut }, error) {
-		p, prov, err := s.platform(ctx, in.ID)
+	return []route{
+		{op: op("createPlatform", http.MethodPost, path, "Connect a messaging platform", accessOwner, http.StatusCreated, tags), handle: handle(s.handleCreatePlatform)},
+		{op: op("listPlatforms", http.MethodGet, path, "List platforms", accessOwner, http.StatusOK, tags), handle: handle(s.handleListPlatforms)},
+		{op: op("getPlatform", http.MethodGet, path+"/{id}", "Read a platform", accessOwner, http.StatusOK, tags), handle: handle(s.handleGetPlatform)},
+		{op: op("updatePlatform", http.MethodPatch, path+"/{id}", "Change a platform", accessOwner, http.StatusOK, tags), handle: handle(s.handleUpdatePlatform)},
+		{op: op("deletePlatform", http.MethodDelete, path+"/{id}", "Delete a platform; its inbound URL stops answering", accessOwner, http.StatusNoContent, tags), handle: handle(s.handleDeletePlatform)},
+		{op: reg, handle: handle(s.handleRegisterPlatformWebhook)},
+		{op: unreg, handle: handle(s.handleUnregisterPlatformWebhook)},
+		{op: st, handle: handle(s.handlePlatformWebhookStatus)},
+	}
+}
+
+// handleCreatePlatform handles createPlatform: Connect a messaging platform.
+func (s *Server) handleCreatePlatform(ctx context.Context, in *struct {
+	ProjectRef
+	Body platformIn
+}) (*struct{ Body platformOut }, error) {
+	prov, err := s.provider(in.Body.Provider)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	p := &hookgate.Platform{ID: hookgate.NewID(hookgate.PrefixPlatform, now), ProjectID: projectID(ctx), Provider: prov.Name(),
+		Name: in.Body.Name, Credentials: json.RawMessage(in.Body.Credentials), APIBaseURL: in.Body.APIBaseURL, CreatedAt: now, UpdatedAt: now}
+	if p.Name == "" {
+		p.Name = p.Provider
+	}
+	if err := s.checkPlatform(p, prov); err != nil {
+		return nil, err
+	}
+	if err := s.store.CreatePlatform(ctx, p); err != nil {
+		return nil, err
+	}
+	return &struct{ Body platformOut }{Body: s.toPlatform(p)}, nil
+}
+
+// handleListPlatforms handles listPlatforms: List platforms.
+func (s *Server) handleListPlatforms(ctx context.Context, in *struct {
+	ProjectRef
+	PageParams
+}) (*listOutput[platformOut], error) {
+	list, next, err := s.store.ListPlatforms(ctx, projectID(ctx), in.page())
+	if err != nil {
+		return nil, err
+	}
+	return listOf(list, next, s.toPlatform), nil
+}
+
+// handleGetPlatform handles getPlatform: Read a platform.
+func (s *Server) handleGetPlatform(ctx context.Context, in *PlatformRef) (*struct{ Body platformOut }, error) {
+	p, err := s.store.FindPlatform(ctx, projectID(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &struct{ Body platformOut }{Body: s.toPlatform(p)}, nil
+}
+
+// handleUpdatePlatform handles updatePlatform: Change a platform.
+func (s *Server) handleUpdatePlatform(ctx context.Context, in *struct {
+	PlatformRef
+	Body platformPatch
+}) (*struct{ Body platformOut }, error) {
+	p, err := s.store.FindPlatform(ctx, projectID(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.provider(p.Provider)
+	if err != nil {
+		return nil, err
+	}
+	if in.Body.Name != nil {
+		p.Name = *in.Body.Name
+	}
+	reach, moved := false, false
+	if in.Body.APIBaseURL != nil && *in.Body.APIBaseURL != p.APIBaseURL {
+		before := apiBase(p, prov)
+		p.APIBaseURL, reach = *in.Body.APIBaseURL, true
+		moved = prov.DefaultBaseURL() != "" && !hookgate.SameOrigin(before, apiBase(p, prov))
+	}
+	stored, unsent := p.Credentials, []string(nil)
+	if moved {
+		// Stored secrets never follow apiBaseUrl to another host:
+		// only what this PATCH sends goes there.
+		stored, unsent = withoutSecrets(p.Credentials, prov, in.Body.Credentials)
+	}
+	if !in.Body.Credentials.isNull() {
+		merged, err := mergeCredentials(stored, json.RawMessage(in.Body.Credentials))
 		if err != nil {
 			return nil, err
 		}
-		ws, err := prov.Status(ctx, s.call(p, prov))
-		if errors.Is(err, platforms.ErrUnsupported) {
-			return nil, &hookgate.Error{Code: hookgate.EConflict, Message: p.Provider + " cannot tell what it has registered"}
+		stored = merged
+	}
+	reach = reach || string(stored) != string(p.Credentials)
+	p.Credentials = stored
+	if err := s.checkPlatform(p, prov); err != nil {
+		var he *hookgate.Error
+		if moved && len(unsent) > 0 && errors.As(err, &he) && strings.HasPrefix(he.Param, "credentials") {
+			return nil, hookgate.InvalidParam("credentials", nil, "apiBaseUrl moves to another origin (scheme, host or port), and stored credentials never follow a URL to a new host: "+
+				"send the credentials again in this PATCH (stored secrets not sent again are not kept: %s; %s)", strings.Join(unsent, ", "), he.Message)
 		}
-		if err != nil {
-			return nil, s.providerFailure(err, p)
-		}
-		out := statusOut{PlatformID: p.ID, Provider: p.Provider, InboundURL: s.inboundURL(p.ID), URL: platforms.Scrub(ws.URL, s.secrets(p)...),
-			Registered: ws.Registered, PendingUpdates: ws.PendingUpdates, LastError: platforms.Scrub(ws.LastError, s.secrets(p)...),
-			ProviderResponse: s.scrubJSON(ws.Response, p)}
-		if !ws.LastErrorAt.IsZero() {
-			t := utc(ws.LastErrorAt)
-			out.LastErrorAt = &t
-		}
-		return &struct{ Body statusOut }{Body: out}, nil
-	})
+		return nil, err
+	}
+	if reach {
+		// Other credentials or another API: the provider knows
+		// nothing of this inbound URL until it is registered again.
+		p.Registered = false
+	}
+	p.UpdatedAt = s.now()
+	if err := s.store.UpdatePlatform(ctx, p); err != nil {
+		return nil, err
+	}
+	return &struct{ Body platformOut }{Body: s.toPlatform(p)}, nil
+}
+
+// handleDeletePlatform handles deletePlatform: Delete a platform; its inbound URL stops answering.
+func (s *Server) handleDeletePlatform(ctx context.Context, in *PlatformRef) (*struct{}, error) {
+	return nil, s.store.DeletePlatform(ctx, projectID(ctx), in.ID)
+}
+
+// handleRegisterPlatformWebhook handles registerPlatformWebhook: Register Hookgate's inbound URL with the provider.
+func (s *Server) handleRegisterPlatformWebhook(ctx context.Context, in *PlatformRef) (*struct{ Body registrationOut }, error) {
+	p, prov, err := s.platform(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	r, err := prov.Register(ctx, s.call(p, prov))
+	if err != nil {
+		return nil, s.providerFailure(err, p)
+	}
+	p.Registered = r.Registered
+	if r.Credentials != nil {
+		p.Credentials = r.Credentials
+	}
+	p.UpdatedAt = s.now()
+	if err := s.store.UpdatePlatform(ctx, p); err != nil {
+		return nil, err
+	}
+	return &struct{ Body registrationOut }{Body: registrationOut{PlatformID: p.ID, Provider: p.Provider, InboundURL: s.inboundURL(p.ID),
+		Registered: p.Registered, ProviderResponse: s.scrubJSON(r.Response, p)}}, nil
+}
+
+// handleUnregisterPlatformWebhook handles unregisterPlatformWebhook: Withdraw the inbound URL from the provider, where it allows.
+func (s *Server) handleUnregisterPlatformWebhook(ctx context.Context, in *PlatformRef) (*struct{ Body registrationOut }, error) {
+	p, prov, err := s.platform(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := prov.Unregister(ctx, s.call(p, prov))
+	if errors.Is(err, platforms.ErrUnsupported) {
+		return nil, &hookgate.Error{Code: hookgate.EConflict, Message: p.Provider + " offers no way to withdraw the URL; remove it in the provider's settings"}
+	}
+	if err != nil {
+		return nil, s.providerFailure(err, p)
+	}
+	p.Registered, p.UpdatedAt = false, s.now()
+	if err := s.store.UpdatePlatform(ctx, p); err != nil {
+		return nil, err
+	}
+	return &struct{ Body registrationOut }{Body: registrationOut{PlatformID: p.ID, Provider: p.Provider, InboundURL: s.inboundURL(p.ID),
+		ProviderResponse: s.scrubJSON(resp, p)}}, nil
+}
+
+// handlePlatformWebhookStatus handles platformWebhookStatus: Ask the provider what it has registered.
+func (s *Server) handlePlatformWebhookStatus(ctx context.Context, in *PlatformRef) (*struct{ Body statusOut }, error) {
+	p, prov, err := s.platform(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := prov.Status(ctx, s.call(p, prov))
+	if errors.Is(err, platforms.ErrUnsupported) {
+		return nil, &hookgate.Error{Code: hookgate.EConflict, Message: p.Provider + " cannot tell what it has registered"}
+	}
+	if err != nil {
+		return nil, s.providerFailure(err, p)
+	}
+	out := statusOut{PlatformID: p.ID, Provider: p.Provider, InboundURL: s.inboundURL(p.ID), URL: platforms.Scrub(ws.URL, s.secrets(p)...),
+		Registered: ws.Registered, PendingUpdates: ws.PendingUpdates, LastError: platforms.Scrub(ws.LastError, s.secrets(p)...),
+		ProviderResponse: s.scrubJSON(ws.Response, p)}
+	if !ws.LastErrorAt.IsZero() {
+		t := utc(ws.LastErrorAt)
+		out.LastErrorAt = &t
+	}
+	return &struct{ Body statusOut }{Body: out}, nil
 }
 
 type statusOut struct {

@@ -228,7 +228,7 @@ func New(cfg Config) *Server {
 	s.registerDeliveries()
 	s.registerAttempts()
 	s.registerStats()
-	s.registerPlatforms()
+	s.register(s.platformRoutes())
 	s.registerMessages()
 	s.registerInbound()
 	s.registerOps()
