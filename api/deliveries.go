@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
-
 	"github.com/hookgate/hookgate"
 )
 
@@ -37,70 +35,76 @@ func toDelivery(d *hookgate.Delivery) deliveryOut {
 	return out
 }
 
-func (s *Server) registerDeliveries() {
+// deliveryRoutes are the operations on deliveries: list and read.
+func (s *Server) deliveryRoutes() []route {
 	tags := "Deliveries"
 	path := base + "/projects/{project}/deliveries"
-	huma.Register(s.api, op("listDeliveries", http.MethodGet, path, "List deliveries", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			PageParams
-			Webhook   string `query:"webhook" maxLength:"64" doc:"Only deliveries to this webhook (ID or uid)"`
-			Event     string `query:"event" maxLength:"64" doc:"Only deliveries of this event"`
-			Status    string `query:"status" enum:"pending,succeeded,failed,paused,cancelled" doc:"Only deliveries in this status"`
-			Kind      string `query:"kind" enum:"event,trigger" doc:"Only deliveries of this kind"`
-			EventType string `query:"eventType" maxLength:"256" doc:"Only deliveries of events of this type"`
-			Since     string `query:"since" doc:"Only deliveries created at or after this RFC 3339 time"`
-			Until     string `query:"until" doc:"Only deliveries created before this RFC 3339 time"`
-			// The response's field names, which users try first.
-			WebhookID string `query:"webhookId" maxLength:"64" doc:"Same as webhook"`
-			EventID   string `query:"eventId" maxLength:"64" doc:"Same as event"`
-		}) (*listOutput[deliveryOut], error) {
-			webhook, err := alias("webhook", in.Webhook, "webhookId", in.WebhookID)
-			if err != nil {
-				return nil, err
-			}
-			event, err := alias("event", in.Event, "eventId", in.EventID)
-			if err != nil {
-				return nil, err
-			}
-			if webhook != "" && !hookgate.IsWebhookID(webhook) {
-				id, err := s.webhookID(ctx, webhook)
-				if hookgate.ErrorCode(err) == hookgate.ENotFound {
-					return listOf([]*hookgate.Delivery{}, "", toDelivery), nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				webhook = id
-			}
-			since, err := queryTime("since", in.Since)
-			if err != nil {
-				return nil, err
-			}
-			until, err := queryTime("until", in.Until)
-			if err != nil {
-				return nil, err
-			}
-			list, next, err := s.store.ListDeliveries(ctx, projectID(ctx), hookgate.DeliveryFilter{
-				Page: in.page(), WebhookID: webhook, EventID: event, Status: in.Status, Kind: in.Kind,
-				EventType: in.EventType, Since: since, Until: until})
-			if err != nil {
-				return nil, err
-			}
-			return listOf(list, next, toDelivery), nil
-		})
+	return []route{
+		{op: op("listDeliveries", http.MethodGet, path, "List deliveries", accessOwner, http.StatusOK, tags), handle: handle(s.handleListDeliveries)},
+		{op: op("getDelivery", http.MethodGet, path+"/{id}", "Read a delivery", accessOwner, http.StatusOK, tags), handle: handle(s.handleGetDelivery)},
+	}
+}
 
-	huma.Register(s.api, op("getDelivery", http.MethodGet, path+"/{id}", "Read a delivery", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			ID string `path:"id"`
-		}) (*struct{ Body deliveryOut }, error) {
-			d, err := s.store.FindDelivery(ctx, projectID(ctx), in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
-		})
+// handleListDeliveries handles listDeliveries: List deliveries.
+func (s *Server) handleListDeliveries(ctx context.Context, in *struct {
+	ProjectRef
+	PageParams
+	Webhook   string `query:"webhook" maxLength:"64" doc:"Only deliveries to this webhook (ID or uid)"`
+	Event     string `query:"event" maxLength:"64" doc:"Only deliveries of this event"`
+	Status    string `query:"status" enum:"pending,succeeded,failed,paused,cancelled" doc:"Only deliveries in this status"`
+	Kind      string `query:"kind" enum:"event,trigger" doc:"Only deliveries of this kind"`
+	EventType string `query:"eventType" maxLength:"256" doc:"Only deliveries of events of this type"`
+	Since     string `query:"since" doc:"Only deliveries created at or after this RFC 3339 time"`
+	Until     string `query:"until" doc:"Only deliveries created before this RFC 3339 time"`
+	// The response's field names, which users try first.
+	WebhookID string `query:"webhookId" maxLength:"64" doc:"Same as webhook"`
+	EventID   string `query:"eventId" maxLength:"64" doc:"Same as event"`
+}) (*listOutput[deliveryOut], error) {
+	webhook, err := alias("webhook", in.Webhook, "webhookId", in.WebhookID)
+	if err != nil {
+		return nil, err
+	}
+	event, err := alias("event", in.Event, "eventId", in.EventID)
+	if err != nil {
+		return nil, err
+	}
+	if webhook != "" && !hookgate.IsWebhookID(webhook) {
+		id, err := s.webhookID(ctx, webhook)
+		if hookgate.ErrorCode(err) == hookgate.ENotFound {
+			return listOf([]*hookgate.Delivery{}, "", toDelivery), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		webhook = id
+	}
+	since, err := queryTime("since", in.Since)
+	if err != nil {
+		return nil, err
+	}
+	until, err := queryTime("until", in.Until)
+	if err != nil {
+		return nil, err
+	}
+	list, next, err := s.store.ListDeliveries(ctx, projectID(ctx), hookgate.DeliveryFilter{
+		Page: in.page(), WebhookID: webhook, EventID: event, Status: in.Status, Kind: in.Kind,
+		EventType: in.EventType, Since: since, Until: until})
+	if err != nil {
+		return nil, err
+	}
+	return listOf(list, next, toDelivery), nil
+}
+
+// handleGetDelivery handles getDelivery: Read a delivery.
+func (s *Server) handleGetDelivery(ctx context.Context, in *struct {
+	ProjectRef
+	ID string `path:"id"`
+}) (*struct{ Body deliveryOut }, error) {
+	d, err := s.store.FindDelivery(ctx, projectID(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
 }
 
 type attemptOut struct {
@@ -126,61 +130,68 @@ func toAttempt(a *hookgate.Attempt) attemptOut {
 		ResponseHeaders: emptyMapIfNil(a.ResponseHeaders), ResponseBody: a.ResponseBody, ResponseBodyEncoding: a.ResponseBodyEncoding, Error: a.Error}
 }
 
-func (s *Server) registerAttempts() {
+// attemptRoutes are the operations on a delivery's attempts: list them, and retry the delivery.
+func (s *Server) attemptRoutes() []route {
 	tags := "Deliveries"
 	path := base + "/projects/{project}/deliveries/{id}"
-	huma.Register(s.api, op("listAttempts", http.MethodGet, path+"/attempts", "List a delivery's attempts, the latest first", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			ID string `path:"id"`
-			PageParams
-		}) (*listOutput[attemptOut], error) {
-			pid := projectID(ctx)
-			if _, err := s.store.FindDelivery(ctx, pid, in.ID); err != nil {
-				return nil, err
-			}
-			list, next, err := s.store.ListAttempts(ctx, pid, in.ID, in.page())
-			if err != nil {
-				return nil, err
-			}
-			return listOf(list, next, toAttempt), nil
-		})
-
 	retry := op("retryDelivery", http.MethodPost, path+"/retry", "Send a delivery again now, with the same webhook-id", accessOwner, http.StatusAccepted, tags)
 	retry.Errors = append(retry.Errors, http.StatusConflict, http.StatusTooManyRequests)
 	retry.Description = "An event delivery is queued again, due now (202). A trigger is run again at once with the input it " +
 		"was made with, as its next attempt, and answered when recorded (200); a chain is not followed."
-	huma.Register(s.api, retry,
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			ID string `path:"id"`
-		}) (*struct {
-			Status int
-			Body   deliveryOut
-		}, error) {
-			pid := projectID(ctx)
-			d, err := s.store.FindDelivery(ctx, pid, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			status := http.StatusAccepted
-			if d.Kind == hookgate.KindTrigger {
-				d, err = s.retryTrigger(ctx, d)
-				status = http.StatusOK
-			} else {
-				d, err = s.store.RetryDelivery(ctx, pid, in.ID, s.now())
-				s.wake()
-			}
-			if err != nil {
-				return nil, err
-			}
-			return &struct {
-				Status int
-				Body   deliveryOut
-			}{Status: status, Body: toDelivery(d)}, nil
-		})
-	alsoSucceeds(s.api.OpenAPI(), retry.Method, retry.Path, http.StatusOK, http.StatusAccepted,
-		"A trigger, run again: the delivery with the new attempt's outcome")
+	return []route{
+		{op: op("listAttempts", http.MethodGet, path+"/attempts", "List a delivery's attempts, the latest first", accessOwner, http.StatusOK, tags), handle: handle(s.handleListAttempts)},
+		{op: retry, handle: handle(s.handleRetryDelivery), after: func() {
+			alsoSucceeds(s.api.OpenAPI(), retry.Method, retry.Path, http.StatusOK, http.StatusAccepted,
+				"A trigger, run again: the delivery with the new attempt's outcome")
+		}},
+	}
+}
+
+// handleListAttempts handles listAttempts: List a delivery's attempts, the latest first.
+func (s *Server) handleListAttempts(ctx context.Context, in *struct {
+	ProjectRef
+	ID string `path:"id"`
+	PageParams
+}) (*listOutput[attemptOut], error) {
+	pid := projectID(ctx)
+	if _, err := s.store.FindDelivery(ctx, pid, in.ID); err != nil {
+		return nil, err
+	}
+	list, next, err := s.store.ListAttempts(ctx, pid, in.ID, in.page())
+	if err != nil {
+		return nil, err
+	}
+	return listOf(list, next, toAttempt), nil
+}
+
+// handleRetryDelivery handles retryDelivery: Send a delivery again now, with the same webhook-id.
+func (s *Server) handleRetryDelivery(ctx context.Context, in *struct {
+	ProjectRef
+	ID string `path:"id"`
+}) (*struct {
+	Status int
+	Body   deliveryOut
+}, error) {
+	pid := projectID(ctx)
+	d, err := s.store.FindDelivery(ctx, pid, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	status := http.StatusAccepted
+	if d.Kind == hookgate.KindTrigger {
+		d, err = s.retryTrigger(ctx, d)
+		status = http.StatusOK
+	} else {
+		d, err = s.store.RetryDelivery(ctx, pid, in.ID, s.now())
+		s.wake()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &struct {
+		Status int
+		Body   deliveryOut
+	}{Status: status, Body: toDelivery(d)}, nil
 }
 
 // alias returns the value of a filter that has two names; both given and

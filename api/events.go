@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
-
 	"github.com/hookgate/hookgate"
 )
 
@@ -127,134 +125,144 @@ func (s *Server) countAccepted(events []*hookgate.Event) {
 	}
 }
 
-func (s *Server) registerEvents() {
+// eventRoutes are the operations on events: send one or a batch, list, read, replay.
+func (s *Server) eventRoutes() []route {
 	tags := "Events"
 	path := base + "/projects/{project}/events"
-
 	send := op("sendEvent", http.MethodPost, path, "Send an event", accessPublisher, http.StatusAccepted, tags)
 	send.Description = "Accepts an event and fans it out to every active webhook subscribed to its type. " +
 		"The event and its deliveries are committed before the 202 answer. With an Idempotency-Key, a repeat " +
 		"within 24 hours answers the original event and creates nothing."
 	send.MaxBodyBytes = s.cfg.MaxEventBytes
 	send.Errors = append(send.Errors, http.StatusConflict, http.StatusRequestEntityTooLarge)
-	huma.Register(s.api, send, func(ctx context.Context, in *struct {
-		ProjectRef
-		IdempotencyKey string `header:"Idempotency-Key" maxLength:"256" doc:"Makes retries of this request safe for 24 hours"`
-		Body           eventIn
-	}) (*struct {
-		Replayed string `header:"Idempotent-Replayed" doc:"true when an Idempotency-Key answered the event it created before"`
-		Body     eventAccepted
-	}, error) {
-		if in.IdempotencyKey != "" {
-			in.Body.IdempotencyKey = in.IdempotencyKey
-		}
-		pid := projectID(ctx)
-		ev, err := s.checkEvent(ctx, pid, "", &in.Body)
-		if err != nil {
-			return nil, err
-		}
-		out, err := s.store.CreateEvents(ctx, pid, []hookgate.EventInput{ev})
-		if err != nil {
-			return nil, err
-		}
-		s.countAccepted(out)
-		res := &struct {
-			Replayed string `header:"Idempotent-Replayed" doc:"true when an Idempotency-Key answered the event it created before"`
-			Body     eventAccepted
-		}{Body: toAccepted(out[0])}
-		if out[0].Replayed {
-			res.Replayed = "true"
-		}
-		return res, nil
-	})
-
 	batch := op("sendEvents", http.MethodPost, path+"/batch", "Send up to 1,000 events at once", accessPublisher, http.StatusAccepted, tags)
 	batch.Description = "All events are validated first; if one is invalid, none is accepted. Accepted events are committed together."
 	batch.MaxBodyBytes = 16 * s.cfg.MaxEventBytes
 	batch.Errors = append(batch.Errors, http.StatusConflict, http.StatusRequestEntityTooLarge)
-	huma.Register(s.api, batch, func(ctx context.Context, in *struct {
-		ProjectRef
-		Body struct {
-			Events []eventIn `json:"events" minItems:"1" maxItems:"1000"`
-		}
-	}) (*struct{ Body eventsAccepted }, error) {
-		pid := projectID(ctx)
-		evs := make([]hookgate.EventInput, len(in.Body.Events))
-		for i := range in.Body.Events {
-			ev, err := s.checkEvent(ctx, pid, fmt.Sprintf("events[%d].", i), &in.Body.Events[i])
-			if err != nil {
-				return nil, err
-			}
-			evs[i] = ev
-		}
-		got, err := s.store.CreateEvents(ctx, pid, evs)
-		var he *hookgate.Error
-		if errors.As(err, &he) && he.Code == hookgate.EIdempotencyConflict {
-			for i := range evs {
-				if evs[i].IdempotencyKey == he.Value {
-					he.Param = fmt.Sprintf("events[%d].idempotencyKey", i)
-					break
-				}
-			}
-		}
+	return []route{
+		{op: send, handle: handle(s.handleSendEvent)},
+		{op: batch, handle: handle(s.handleSendEvents)},
+		{op: op("listEvents", http.MethodGet, path, "List events", accessOwner, http.StatusOK, tags), handle: handle(s.handleListEvents)},
+		{op: op("getEvent", http.MethodGet, path+"/{id}", "Read an event", accessOwner, http.StatusOK, tags), handle: handle(s.handleGetEvent)},
+		{op: op("listEventDeliveries", http.MethodGet, path+"/{id}/deliveries", "List an event's deliveries", accessOwner, http.StatusOK, tags), handle: handle(s.handleListEventDeliveries)},
+	}
+}
+
+// handleSendEvent handles sendEvent: Send an event.
+func (s *Server) handleSendEvent(ctx context.Context, in *struct {
+	ProjectRef
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"256" doc:"Makes retries of this request safe for 24 hours"`
+	Body           eventIn
+}) (*struct {
+	Replayed string `header:"Idempotent-Replayed" doc:"true when an Idempotency-Key answered the event it created before"`
+	Body     eventAccepted
+}, error) {
+	if in.IdempotencyKey != "" {
+		in.Body.IdempotencyKey = in.IdempotencyKey
+	}
+	pid := projectID(ctx)
+	ev, err := s.checkEvent(ctx, pid, "", &in.Body)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.store.CreateEvents(ctx, pid, []hookgate.EventInput{ev})
+	if err != nil {
+		return nil, err
+	}
+	s.countAccepted(out)
+	res := &struct {
+		Replayed string `header:"Idempotent-Replayed" doc:"true when an Idempotency-Key answered the event it created before"`
+		Body     eventAccepted
+	}{Body: toAccepted(out[0])}
+	if out[0].Replayed {
+		res.Replayed = "true"
+	}
+	return res, nil
+}
+
+// handleSendEvents handles sendEvents: Send up to 1,000 events at once.
+func (s *Server) handleSendEvents(ctx context.Context, in *struct {
+	ProjectRef
+	Body struct {
+		Events []eventIn `json:"events" minItems:"1" maxItems:"1000"`
+	}
+}) (*struct{ Body eventsAccepted }, error) {
+	pid := projectID(ctx)
+	evs := make([]hookgate.EventInput, len(in.Body.Events))
+	for i := range in.Body.Events {
+		ev, err := s.checkEvent(ctx, pid, fmt.Sprintf("events[%d].", i), &in.Body.Events[i])
 		if err != nil {
 			return nil, err
 		}
-		s.countAccepted(got)
-		out := &struct{ Body eventsAccepted }{}
-		out.Body.Data = make([]eventAccepted, len(got))
-		for i, e := range got {
-			out.Body.Data[i] = toAccepted(e)
+		evs[i] = ev
+	}
+	got, err := s.store.CreateEvents(ctx, pid, evs)
+	var he *hookgate.Error
+	if errors.As(err, &he) && he.Code == hookgate.EIdempotencyConflict {
+		for i := range evs {
+			if evs[i].IdempotencyKey == he.Value {
+				he.Param = fmt.Sprintf("events[%d].idempotencyKey", i)
+				break
+			}
 		}
-		return out, nil
-	})
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.countAccepted(got)
+	out := &struct{ Body eventsAccepted }{}
+	out.Body.Data = make([]eventAccepted, len(got))
+	for i, e := range got {
+		out.Body.Data[i] = toAccepted(e)
+	}
+	return out, nil
+}
 
-	huma.Register(s.api, op("listEvents", http.MethodGet, path, "List events", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			PageParams
-			Type    string `query:"type" maxLength:"256" doc:"Only events of this type; order.* for those beginning order., hookgate.* for Hookgate's own"`
-			Include string `query:"include" enum:"operational" doc:"operational: list Hookgate's own events (hookgate.*) too; they are left out by default"`
-		}) (*listOutput[eventOut], error) {
-			if in.Type != "" {
-				pattern := strings.TrimSuffix(in.Type, ".*")
-				if err := hookgate.ValidateEventType("type", pattern); err != nil {
-					return nil, hookgate.InvalidParam("type", in.Type, "type is an event type, or one followed by .* for all types it begins")
-				}
-			}
-			list, next, err := s.store.ListEvents(ctx, projectID(ctx), hookgate.EventFilter{Page: in.page(), Type: in.Type, Operational: in.Include == "operational"})
-			if err != nil {
-				return nil, err
-			}
-			return listOf(list, next, toEvent), nil
-		})
+// handleListEvents handles listEvents: List events.
+func (s *Server) handleListEvents(ctx context.Context, in *struct {
+	ProjectRef
+	PageParams
+	Type    string `query:"type" maxLength:"256" doc:"Only events of this type; order.* for those beginning order., hookgate.* for Hookgate's own"`
+	Include string `query:"include" enum:"operational" doc:"operational: list Hookgate's own events (hookgate.*) too; they are left out by default"`
+}) (*listOutput[eventOut], error) {
+	if in.Type != "" {
+		pattern := strings.TrimSuffix(in.Type, ".*")
+		if err := hookgate.ValidateEventType("type", pattern); err != nil {
+			return nil, hookgate.InvalidParam("type", in.Type, "type is an event type, or one followed by .* for all types it begins")
+		}
+	}
+	list, next, err := s.store.ListEvents(ctx, projectID(ctx), hookgate.EventFilter{Page: in.page(), Type: in.Type, Operational: in.Include == "operational"})
+	if err != nil {
+		return nil, err
+	}
+	return listOf(list, next, toEvent), nil
+}
 
-	huma.Register(s.api, op("getEvent", http.MethodGet, path+"/{id}", "Read an event", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			ID string `path:"id"`
-		}) (*struct{ Body eventOut }, error) {
-			e, err := s.store.FindEvent(ctx, projectID(ctx), in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return &struct{ Body eventOut }{Body: toEvent(e)}, nil
-		})
+// handleGetEvent handles getEvent: Read an event.
+func (s *Server) handleGetEvent(ctx context.Context, in *struct {
+	ProjectRef
+	ID string `path:"id"`
+}) (*struct{ Body eventOut }, error) {
+	e, err := s.store.FindEvent(ctx, projectID(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &struct{ Body eventOut }{Body: toEvent(e)}, nil
+}
 
-	huma.Register(s.api, op("listEventDeliveries", http.MethodGet, path+"/{id}/deliveries", "List an event's deliveries", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			ID string `path:"id"`
-			PageParams
-		}) (*listOutput[deliveryOut], error) {
-			pid := projectID(ctx)
-			if _, err := s.store.FindEvent(ctx, pid, in.ID); err != nil {
-				return nil, err
-			}
-			list, next, err := s.store.ListDeliveries(ctx, pid, hookgate.DeliveryFilter{Page: in.page(), EventID: in.ID})
-			if err != nil {
-				return nil, err
-			}
-			return listOf(list, next, toDelivery), nil
-		})
+// handleListEventDeliveries handles listEventDeliveries: List an event's deliveries.
+func (s *Server) handleListEventDeliveries(ctx context.Context, in *struct {
+	ProjectRef
+	ID string `path:"id"`
+	PageParams
+}) (*listOutput[deliveryOut], error) {
+	pid := projectID(ctx)
+	if _, err := s.store.FindEvent(ctx, pid, in.ID); err != nil {
+		return nil, err
+	}
+	list, next, err := s.store.ListDeliveries(ctx, pid, hookgate.DeliveryFilter{Page: in.page(), EventID: in.ID})
+	if err != nil {
+		return nil, err
+	}
+	return listOf(list, next, toDelivery), nil
 }

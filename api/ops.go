@@ -16,26 +16,38 @@ import (
 // registerOps adds the operations endpoints; they are outside the v1 API and
 // need no key.
 func (s *Server) registerOps() {
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]string{"status": "ok"})
-	})
-	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.store.Ping(ctx); err != nil {
-			p := newProblem(http.StatusServiceUnavailable, hookgate.EUnavailable, "the database does not answer")
-			p.cause, p.retryAfter = err, "1"
-			writeProblem(w, r, p)
-			return
-		}
-		writeJSON(w, map[string]string{"status": "ready"})
-	})
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	if s.cfg.MetricsToken == "" {
 		return // metrics are served on their own listener (serve --metrics-addr)
 	}
+	s.mux.Handle("GET /metrics", s.handleMetrics())
+}
+
+// handleHealthz answers that the process serves.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers whether the database answers.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		p := newProblem(http.StatusServiceUnavailable, hookgate.EUnavailable, "the database does not answer")
+		p.cause, p.retryAfter = err, "1"
+		writeProblem(w, r, p)
+		return
+	}
+	writeJSON(w, map[string]string{"status": "ready"})
+}
+
+// handleMetrics serves the registry to requests that carry the metrics
+// token.
+func (s *Server) handleMetrics() http.Handler {
 	metrics := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
 	want := sha256.Sum256([]byte("Bearer " + s.cfg.MetricsToken))
-	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
 		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			writeProblem(w, r, newProblem(http.StatusUnauthorized, hookgate.EUnauthorized, "metrics need Authorization: Bearer {--metrics-token}"))

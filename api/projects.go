@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
-
 	"github.com/hookgate/hookgate"
 )
 
@@ -39,104 +37,113 @@ type ProjectRef struct {
 	Project string `path:"project" doc:"Project ID or slug"`
 }
 
-func (s *Server) registerProjects() {
+// projectRoutes are the operations on projects.
+func (s *Server) projectRoutes() []route {
 	tags := "Projects"
-	huma.Register(s.api, also(op("createProject", http.MethodPost, base+"/projects", "Create a project", accessAdmin, http.StatusCreated, tags), http.StatusConflict),
-		func(ctx context.Context, in *struct {
-			Body struct {
-				Name          string   `json:"name" maxLength:"200" doc:"Display name"`
-				Slug          string   `json:"slug,omitempty" doc:"Unique lower-case name for URLs; derived from name when absent"`
-				RetrySchedule []string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule: waits before each retry, 1s to 168h each; absent or empty for the server's"`
-			}
-		}) (*projectOutput, error) {
-			slug := in.Body.Slug
-			if slug == "" {
-				slug = slugify(in.Body.Name)
-			}
-			if err := hookgate.ValidateName("name", in.Body.Name); err != nil {
-				return nil, err
-			}
-			if err := hookgate.ValidateSlug(slug); err != nil {
-				return nil, err
-			}
-			sched, err := hookgate.ParseRetrySchedule("retrySchedule", in.Body.RetrySchedule)
-			if err != nil {
-				return nil, err
-			}
-			now := s.now().UTC()
-			p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, CreatedAt: now, UpdatedAt: now}
-			if err := s.store.CreateProject(ctx, p); err != nil {
-				return nil, err
-			}
-			return &projectOutput{Body: toProject(p)}, nil
-		})
+	return []route{
+		{op: also(op("createProject", http.MethodPost, base+"/projects", "Create a project", accessAdmin, http.StatusCreated, tags), http.StatusConflict), handle: handle(s.handleCreateProject)},
+		{op: op("listProjects", http.MethodGet, base+"/projects", "List projects", accessAdmin, http.StatusOK, tags), handle: handle(s.handleListProjects)},
+		{op: op("getProject", http.MethodGet, base+"/projects/{project}", "Read a project", accessOwner, http.StatusOK, tags), handle: handle(s.handleGetProject)},
+		{op: also(op("updateProject", http.MethodPatch, base+"/projects/{project}", "Change a project", accessAdmin, http.StatusOK, tags), http.StatusConflict), handle: handle(s.handleUpdateProject)},
+		{op: op("deleteProject", http.MethodDelete, base+"/projects/{project}", "Delete a project and everything in it", accessAdmin, http.StatusNoContent, tags), handle: handle(s.handleDeleteProject)},
+	}
+}
 
-	huma.Register(s.api, op("listProjects", http.MethodGet, base+"/projects", "List projects", accessAdmin, http.StatusOK, tags),
-		func(ctx context.Context, in *struct{ PageParams }) (*listOutput[projectOut], error) {
-			list, next, err := s.store.ListProjects(ctx, in.page())
-			if err != nil {
-				return nil, err
-			}
-			return listOf(list, next, toProject), nil
-		})
+// handleCreateProject handles createProject: Create a project.
+func (s *Server) handleCreateProject(ctx context.Context, in *struct {
+	Body struct {
+		Name          string   `json:"name" maxLength:"200" doc:"Display name"`
+		Slug          string   `json:"slug,omitempty" doc:"Unique lower-case name for URLs; derived from name when absent"`
+		RetrySchedule []string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule: waits before each retry, 1s to 168h each; absent or empty for the server's"`
+	}
+}) (*projectOutput, error) {
+	slug := in.Body.Slug
+	if slug == "" {
+		slug = slugify(in.Body.Name)
+	}
+	if err := hookgate.ValidateName("name", in.Body.Name); err != nil {
+		return nil, err
+	}
+	if err := hookgate.ValidateSlug(slug); err != nil {
+		return nil, err
+	}
+	sched, err := hookgate.ParseRetrySchedule("retrySchedule", in.Body.RetrySchedule)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateProject(ctx, p); err != nil {
+		return nil, err
+	}
+	return &projectOutput{Body: toProject(p)}, nil
+}
 
-	huma.Register(s.api, op("getProject", http.MethodGet, base+"/projects/{project}", "Read a project", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *ProjectRef) (*projectOutput, error) {
-			p, err := s.store.FindProject(ctx, projectID(ctx))
-			if err != nil {
-				return nil, err
-			}
-			return &projectOutput{Body: toProject(p)}, nil
-		})
+// handleListProjects handles listProjects: List projects.
+func (s *Server) handleListProjects(ctx context.Context, in *struct{ PageParams }) (*listOutput[projectOut], error) {
+	list, next, err := s.store.ListProjects(ctx, in.page())
+	if err != nil {
+		return nil, err
+	}
+	return listOf(list, next, toProject), nil
+}
 
-	huma.Register(s.api, also(op("updateProject", http.MethodPatch, base+"/projects/{project}", "Change a project", accessAdmin, http.StatusOK, tags), http.StatusConflict),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			Body struct {
-				Name          *string   `json:"name,omitempty" maxLength:"200"`
-				Slug          *string   `json:"slug,omitempty"`
-				RetrySchedule *[]string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule; [] for the server's"`
-			}
-		}) (*projectOutput, error) {
-			p, err := s.store.FindProject(ctx, projectID(ctx))
-			if err != nil {
-				return nil, err
-			}
-			if in.Body.Name != nil {
-				if err := hookgate.ValidateName("name", *in.Body.Name); err != nil {
-					return nil, err
-				}
-				p.Name = *in.Body.Name
-			}
-			if in.Body.Slug != nil {
-				if err := hookgate.ValidateSlug(*in.Body.Slug); err != nil {
-					return nil, err
-				}
-				p.Slug = *in.Body.Slug
-			}
-			if in.Body.RetrySchedule != nil {
-				if p.RetrySchedule, err = hookgate.ParseRetrySchedule("retrySchedule", *in.Body.RetrySchedule); err != nil {
-					return nil, err
-				}
-			}
-			p.UpdatedAt = s.now().UTC()
-			if err := s.store.UpdateProject(ctx, p); err != nil {
-				return nil, err
-			}
-			s.keys.forget("", p.ID) // cached keys remember the old slug
-			return &projectOutput{Body: toProject(p)}, nil
-		})
+// handleGetProject handles getProject: Read a project.
+func (s *Server) handleGetProject(ctx context.Context, in *ProjectRef) (*projectOutput, error) {
+	p, err := s.store.FindProject(ctx, projectID(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &projectOutput{Body: toProject(p)}, nil
+}
 
-	huma.Register(s.api, op("deleteProject", http.MethodDelete, base+"/projects/{project}", "Delete a project and everything in it", accessAdmin, http.StatusNoContent, tags),
-		func(ctx context.Context, in *ProjectRef) (*struct{}, error) {
-			id := projectID(ctx)
-			if err := s.store.DeleteProject(ctx, id); err != nil {
-				return nil, err
-			}
-			s.keys.forget("", id)
-			s.schemas.forget(id)
-			return nil, nil
-		})
+// handleUpdateProject handles updateProject: Change a project.
+func (s *Server) handleUpdateProject(ctx context.Context, in *struct {
+	ProjectRef
+	Body struct {
+		Name          *string   `json:"name,omitempty" maxLength:"200"`
+		Slug          *string   `json:"slug,omitempty"`
+		RetrySchedule *[]string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule; [] for the server's"`
+	}
+}) (*projectOutput, error) {
+	p, err := s.store.FindProject(ctx, projectID(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if in.Body.Name != nil {
+		if err := hookgate.ValidateName("name", *in.Body.Name); err != nil {
+			return nil, err
+		}
+		p.Name = *in.Body.Name
+	}
+	if in.Body.Slug != nil {
+		if err := hookgate.ValidateSlug(*in.Body.Slug); err != nil {
+			return nil, err
+		}
+		p.Slug = *in.Body.Slug
+	}
+	if in.Body.RetrySchedule != nil {
+		if p.RetrySchedule, err = hookgate.ParseRetrySchedule("retrySchedule", *in.Body.RetrySchedule); err != nil {
+			return nil, err
+		}
+	}
+	p.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateProject(ctx, p); err != nil {
+		return nil, err
+	}
+	s.keys.forget("", p.ID) // cached keys remember the old slug
+	return &projectOutput{Body: toProject(p)}, nil
+}
+
+// handleDeleteProject handles deleteProject: Delete a project and everything in it.
+func (s *Server) handleDeleteProject(ctx context.Context, in *ProjectRef) (*struct{}, error) {
+	id := projectID(ctx)
+	if err := s.store.DeleteProject(ctx, id); err != nil {
+		return nil, err
+	}
+	s.keys.forget("", id)
+	s.schemas.forget(id)
+	return nil, nil
 }
 
 // slugify derives a slug from a display name.

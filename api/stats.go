@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
-
 	"github.com/hookgate/hookgate"
 )
 
@@ -111,47 +109,58 @@ func toStats(st *hookgate.AttemptStats, window time.Duration) statsOut {
 	return out
 }
 
-func (s *Server) registerStats() {
-	stats := func(ctx context.Context, webhookID string, q StatsQuery) (*struct{ Body statsOut }, error) {
-		d, err := statsWindow(q.Window)
-		if err != nil {
-			return nil, err
-		}
-		interval, err := statsInterval(q.Interval, d)
-		if err != nil {
-			return nil, err
-		}
-		now := s.now()
-		if interval > 0 {
-			now = now.Truncate(interval).Add(interval) // whole intervals, the last one running
-		}
-		st, err := s.store.AttemptStats(ctx, projectID(ctx), webhookID, now.Add(-d), now, interval)
-		if err != nil {
-			return nil, err
-		}
-		return &struct{ Body statsOut }{Body: toStats(st, d)}, nil
+// stats answers the statistics of one webhook, or of the project with no webhookID.
+func (s *Server) stats(ctx context.Context, webhookID string, q StatsQuery) (*struct{ Body statsOut }, error) {
+	d, err := statsWindow(q.Window)
+	if err != nil {
+		return nil, err
 	}
+	interval, err := statsInterval(q.Interval, d)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if interval > 0 {
+		now = now.Truncate(interval).Add(interval) // whole intervals, the last one running
+	}
+	st, err := s.store.AttemptStats(ctx, projectID(ctx), webhookID, now.Add(-d), now, interval)
+	if err != nil {
+		return nil, err
+	}
+	return &struct{ Body statsOut }{Body: toStats(st, d)}, nil
+}
+
+// statsRoutes are the operations that answer statistics.
+func (s *Server) statsRoutes() []route {
 	wh := op("getWebhookStats", http.MethodGet, base+"/projects/{project}/webhooks/{id}/stats", "A webhook's attempts over a window: successes, failures by class, durations, the last failure", accessOwner, http.StatusOK, "Webhooks")
 	wh.Description = "Sums up the attempts the webhook's deliveries and triggers made from window ago to now, read from an index of " +
 		"the attempts table (attempts older than --retention are purged, so a window reaches back at most that far)."
-	huma.Register(s.api, wh, func(ctx context.Context, in *struct {
-		WebhookRef
-		StatsQuery
-	}) (*struct{ Body statsOut }, error) {
-		// A uid costs a lookup; an ID goes straight to the store, which
-		// answers ENotFound for another project's or none.
-		id, err := s.webhookID(ctx, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		return stats(ctx, id, in.StatsQuery)
-	})
 	pr := op("getProjectStats", http.MethodGet, base+"/projects/{project}/stats", "The project's attempts over a window, every webhook's together", accessOwner, http.StatusOK, "Projects")
 	pr.Description = "As GET …/webhooks/{id}/stats, for every webhook of the project together; lastFailure names its webhook."
-	huma.Register(s.api, pr, func(ctx context.Context, in *struct {
-		ProjectRef
-		StatsQuery
-	}) (*struct{ Body statsOut }, error) {
-		return stats(ctx, "", in.StatsQuery)
-	})
+	return []route{
+		{op: wh, handle: handle(s.handleGetWebhookStats)},
+		{op: pr, handle: handle(s.handleGetProjectStats)},
+	}
+}
+
+// handleGetWebhookStats handles getWebhookStats: A webhook's attempts over a window: successes, failures by class, durations, the last failure.
+func (s *Server) handleGetWebhookStats(ctx context.Context, in *struct {
+	WebhookRef
+	StatsQuery
+}) (*struct{ Body statsOut }, error) {
+	// A uid costs a lookup; an ID goes straight to the store, which
+	// answers ENotFound for another project's or none.
+	id, err := s.webhookID(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.stats(ctx, id, in.StatsQuery)
+}
+
+// handleGetProjectStats handles getProjectStats: The project's attempts over a window, every webhook's together.
+func (s *Server) handleGetProjectStats(ctx context.Context, in *struct {
+	ProjectRef
+	StatsQuery
+}) (*struct{ Body statsOut }, error) {
+	return s.stats(ctx, "", in.StatsQuery)
 }

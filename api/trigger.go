@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/danielgtaylor/huma/v2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/hookgate/hookgate"
@@ -200,7 +199,8 @@ func (s *Server) activeWebhook(ctx context.Context, ref string) (*hookgate.Webho
 	return w, nil
 }
 
-func (s *Server) registerTrigger() {
+// triggerRoutes are the operations that trigger a webhook synchronously.
+func (s *Server) triggerRoutes() []route {
 	o := op("triggerWebhook", http.MethodPost, base+"/projects/{project}/webhooks/{id}/trigger",
 		"Call a webhook now and answer with its receiver's response", accessPublisher, http.StatusOK, "Webhooks")
 	o.Description = "Makes the request the registration describes (method, URL, headers, receiver auth, Standard Webhooks " +
@@ -210,30 +210,35 @@ func (s *Server) registerTrigger() {
 		"URL or a credential. Triggers are never retried automatically."
 	o.MaxBodyBytes = s.cfg.MaxEventBytes
 	o.Errors = append(o.Errors, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests)
-	huma.Register(s.api, o, func(ctx context.Context, in *struct {
-		WebhookRef
-		Body *triggerIn
-	}) (*struct{ Body triggerOut }, error) {
-		w, err := s.activeWebhook(ctx, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		tin, err := s.triggerInput(in.Body)
-		if err != nil {
-			return nil, err
-		}
-		if err := w.CheckTrigger(tin); err != nil {
-			return nil, err
-		}
-		if err := s.checkTriggerData(ctx, w, tin); err != nil {
-			return nil, err
-		}
-		inv, err := s.triggers.Trigger(ctx, w, tin)
-		if err != nil {
-			return nil, err
-		}
-		return &struct{ Body triggerOut }{Body: toTriggerOut(inv)}, nil
-	})
+	return []route{
+		{op: o, handle: handle(s.handleTriggerWebhook)},
+	}
+}
+
+// handleTriggerWebhook handles triggerWebhook: Call a webhook now and answer with its receiver's response.
+func (s *Server) handleTriggerWebhook(ctx context.Context, in *struct {
+	WebhookRef
+	Body *triggerIn
+}) (*struct{ Body triggerOut }, error) {
+	w, err := s.activeWebhook(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	tin, err := s.triggerInput(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.CheckTrigger(tin); err != nil {
+		return nil, err
+	}
+	if err := s.checkTriggerData(ctx, w, tin); err != nil {
+		return nil, err
+	}
+	inv, err := s.triggers.Trigger(ctx, w, tin)
+	if err != nil {
+		return nil, err
+	}
+	return &struct{ Body triggerOut }{Body: toTriggerOut(inv)}, nil
 }
 
 // retryTrigger runs a trigger delivery again now with the input it was made

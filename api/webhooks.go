@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
-
 	"github.com/hookgate/hookgate"
 )
 
@@ -227,208 +225,227 @@ func (s *Server) checkNetwork(param, raw string) error {
 	return nil
 }
 
-func (s *Server) registerWebhooks() {
+// webhookRoutes are the operations on webhooks.
+func (s *Server) webhookRoutes() []route {
 	tags := "Webhooks"
 	path := base + "/projects/{project}/webhooks"
-	huma.Register(s.api, also(op("createWebhook", http.MethodPost, path, "Register a webhook", accessOwner, http.StatusCreated, tags), http.StatusConflict),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			Body webhookIn
-		}) (*webhookOutput, error) {
-			b := in.Body
-			now := s.now().UTC()
-			w := &hookgate.Webhook{
-				ID: hookgate.NewID(hookgate.PrefixWebhook, now), ProjectID: projectID(ctx), URL: b.URL, Description: b.Description,
-				Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), Headers: b.Headers, PublicHeaders: b.PublicHeaders, Method: b.Method,
-				QueryParams: b.QueryParams, PayloadEncoding: b.PayloadEncoding, RateLimit: b.RateLimit, Metadata: b.Metadata,
-				UID: b.UID, Then: b.Then.domain(), TriggerOnly: b.TriggerOnly, CreatedAt: now, UpdatedAt: now,
-			}
-			if !b.Schema.isNull() {
-				w.Schema = []byte(b.Schema)
-			}
-			w.ApplyDefaults()
-			if err := s.checkWebhook(ctx, w); err != nil {
-				return nil, err
-			}
-			if w.Secret == "" {
-				w.Secret = hookgate.NewSecret()
-			}
-			if err := s.store.CreateWebhook(ctx, w); err != nil {
-				return nil, err
-			}
-			out := toWebhook(w)
-			out.Secret = w.Secret
-			return &webhookOutput{Body: out}, nil
-		})
-
-	huma.Register(s.api, op("listWebhooks", http.MethodGet, path, "List webhooks", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			ProjectRef
-			PageParams
-		}) (*listOutput[webhookOut], error) {
-			list, next, err := s.store.ListWebhooks(ctx, projectID(ctx), in.page())
-			if err != nil {
-				return nil, err
-			}
-			return listOf(list, next, toWebhook), nil
-		})
-
-	huma.Register(s.api, op("getWebhook", http.MethodGet, path+"/{id}", "Read a webhook", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *WebhookRef) (*webhookOutput, error) {
-			w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return &webhookOutput{Body: toWebhook(w)}, nil
-		})
-
-	huma.Register(s.api, also(op("updateWebhook", http.MethodPatch, path+"/{id}", "Change a webhook", accessOwner, http.StatusOK, tags), http.StatusConflict),
-		func(ctx context.Context, in *struct {
-			WebhookRef
-			Body webhookPatch
-		}) (*webhookOutput, error) {
-			w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
-			if err != nil {
-				return nil, err
-			}
-			before := *w
-			if err := applyPatch(w, &in.Body); err != nil {
-				return nil, err
-			}
-			if err := s.checkWebhook(ctx, w); err != nil {
-				return nil, err
-			}
-			if err := credentialsStay(&before, w, &in.Body); err != nil {
-				return nil, err
-			}
-			w.UpdatedAt = s.now().UTC()
-			if err := s.store.UpdateWebhook(ctx, w); err != nil {
-				return nil, err
-			}
-			return &webhookOutput{Body: toWebhook(w)}, nil
-		})
-
-	huma.Register(s.api, op("deleteWebhook", http.MethodDelete, path+"/{id}", "Delete a webhook; its unfinished deliveries are cancelled", accessOwner, http.StatusNoContent, tags),
-		func(ctx context.Context, in *WebhookRef) (*struct{}, error) {
-			id, err := s.webhookID(ctx, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return nil, s.store.DeleteWebhook(ctx, projectID(ctx), id)
-		})
-
-	for _, st := range []struct{ id, verb, status, summary string }{
-		{"deactivateWebhook", "deactivate", hookgate.StatusDeactivated, "Deactivate a webhook; its pending deliveries are paused"},
-		{"activateWebhook", "activate", hookgate.StatusActive, "Activate a webhook; its paused deliveries resume"},
-	} {
-		huma.Register(s.api, op(st.id, http.MethodPost, path+"/{id}/"+st.verb, st.summary, accessOwner, http.StatusOK, tags),
-			func(ctx context.Context, in *WebhookRef) (*webhookOutput, error) {
-				id, err := s.webhookID(ctx, in.ID)
-				if err != nil {
-					return nil, err
-				}
-				w, err := s.store.SetWebhookStatus(ctx, projectID(ctx), id, st.status, s.now().UTC())
-				if err != nil {
-					return nil, err
-				}
-				return &webhookOutput{Body: toWebhook(w)}, nil
-			})
+	return []route{
+		{op: also(op("createWebhook", http.MethodPost, path, "Register a webhook", accessOwner, http.StatusCreated, tags), http.StatusConflict), handle: handle(s.handleCreateWebhook)},
+		{op: op("listWebhooks", http.MethodGet, path, "List webhooks", accessOwner, http.StatusOK, tags), handle: handle(s.handleListWebhooks)},
+		{op: op("getWebhook", http.MethodGet, path+"/{id}", "Read a webhook", accessOwner, http.StatusOK, tags), handle: handle(s.handleGetWebhook)},
+		{op: also(op("updateWebhook", http.MethodPatch, path+"/{id}", "Change a webhook", accessOwner, http.StatusOK, tags), http.StatusConflict), handle: handle(s.handleUpdateWebhook)},
+		{op: op("deleteWebhook", http.MethodDelete, path+"/{id}", "Delete a webhook; its unfinished deliveries are cancelled", accessOwner, http.StatusNoContent, tags), handle: handle(s.handleDeleteWebhook)},
+		{op: also(op("testWebhook", http.MethodPost, path+"/{id}/test", "Send a webhook.test event to this webhook now", accessOwner, http.StatusAccepted, tags), http.StatusConflict), handle: handle(s.handleTestWebhook)},
+		{op: also(op("recoverWebhook", http.MethodPost, path+"/{id}/recover", "Queue again failed deliveries since a time, and create the missed ones", accessOwner, http.StatusAccepted, tags), http.StatusConflict), handle: handle(s.handleRecoverWebhook)},
+		{op: op("getWebhookSecret", http.MethodGet, path+"/{id}/secret", "Read a webhook's signing secret and its URL in full", accessOwner, http.StatusOK, tags), handle: handle(s.handleGetWebhookSecret)},
+		{op: op("rotateWebhookSecret", http.MethodPost, path+"/{id}/secret/rotate", "Rotate a webhook's signing secret", accessOwner, http.StatusOK, tags), handle: handle(s.handleRotateWebhookSecret)},
+		{op: op("deactivateWebhook", http.MethodPost, path+"/{id}/deactivate", "Deactivate a webhook; its pending deliveries are paused", accessOwner, http.StatusOK, tags), handle: handle(s.handleDeactivateWebhook)},
+		{op: op("activateWebhook", http.MethodPost, path+"/{id}/activate", "Activate a webhook; its paused deliveries resume", accessOwner, http.StatusOK, tags), handle: handle(s.handleActivateWebhook)},
 	}
+}
 
-	huma.Register(s.api, also(op("testWebhook", http.MethodPost, path+"/{id}/test", "Send a webhook.test event to this webhook now", accessOwner, http.StatusAccepted, tags), http.StatusConflict),
-		func(ctx context.Context, in *WebhookRef) (*struct{ Body deliveryOut }, error) {
-			id, err := s.webhookID(ctx, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			data := fmt.Appendf(nil, `{"webhookId":%q,"message":"This is a test event from Hookgate."}`, id)
-			_, d, err := s.store.CreateDirectEvent(ctx, projectID(ctx), id, hookgate.EventInput{Type: "webhook.test", Data: data})
-			if err != nil {
-				return nil, err
-			}
-			s.wake()
-			return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
-		})
+// handleDeactivateWebhook handles deactivateWebhook: Deactivate a webhook; its pending deliveries are paused.
+func (s *Server) handleDeactivateWebhook(ctx context.Context, in *WebhookRef) (*webhookOutput, error) {
+	return s.setWebhookStatus(ctx, in, hookgate.StatusDeactivated)
+}
 
-	huma.Register(s.api, also(op("recoverWebhook", http.MethodPost, path+"/{id}/recover", "Queue again failed deliveries since a time, and create the missed ones", accessOwner, http.StatusAccepted, tags), http.StatusConflict),
-		func(ctx context.Context, in *struct {
-			WebhookRef
-			Body struct {
-				Since time.Time `json:"since" doc:"RFC 3339 time; deliveries and events from then on are recovered"`
-			}
-		}) (*struct{ Body recoverOut }, error) {
-			if in.Body.Since.After(s.now()) {
-				return nil, hookgate.InvalidParam("since", in.Body.Since, "since is in the future")
-			}
-			if in.Body.Since.Before(s.now().Add(-MaxRecoverWindow)) {
-				// Older events have lost their payloads to retention anyway,
-				// and the walk would cross the whole history.
-				return nil, hookgate.InvalidParam("since", in.Body.Since, "since is at most %s ago", hookgate.FormatDuration(MaxRecoverWindow))
-			}
-			id, err := s.webhookID(ctx, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			requeued, created, err := s.store.RecoverWebhook(ctx, projectID(ctx), id, in.Body.Since, s.now())
-			if err != nil {
-				return nil, err
-			}
-			s.wake()
-			return &struct{ Body recoverOut }{Body: recoverOut{Requeued: requeued, Created: created}}, nil
-		})
+// handleActivateWebhook handles activateWebhook: Activate a webhook; its paused deliveries resume.
+func (s *Server) handleActivateWebhook(ctx context.Context, in *WebhookRef) (*webhookOutput, error) {
+	return s.setWebhookStatus(ctx, in, hookgate.StatusActive)
+}
 
-	huma.Register(s.api, op("getWebhookSecret", http.MethodGet, path+"/{id}/secret", "Read a webhook's signing secret and its URL in full", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *WebhookRef) (*struct{ Body secretOut }, error) {
-			w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
-			if err != nil {
-				return nil, err
-			}
-			out := s.toSecret(w)
-			out.URL = w.URL
-			return &struct{ Body secretOut }{Body: out}, nil
-		})
+func (s *Server) setWebhookStatus(ctx context.Context, in *WebhookRef, status string) (*webhookOutput, error) {
+	id, err := s.webhookID(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.store.SetWebhookStatus(ctx, projectID(ctx), id, status, s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	return &webhookOutput{Body: toWebhook(w)}, nil
+}
 
-	huma.Register(s.api, op("rotateWebhookSecret", http.MethodPost, path+"/{id}/secret/rotate", "Rotate a webhook's signing secret", accessOwner, http.StatusOK, tags),
-		func(ctx context.Context, in *struct {
-			WebhookRef
-			Body *struct {
-				Secret      string `json:"secret,omitempty" doc:"The new secret; generated when absent"`
-				GracePeriod string `json:"gracePeriod,omitempty" doc:"How long the old secret keeps signing, as a Go duration (\"24h\", \"90m\", \"0s\"); default 24h, at most 720h"`
-			}
-		}) (*struct{ Body secretOut }, error) {
-			var secret, grace string
-			if in.Body != nil {
-				secret, grace = in.Body.Secret, in.Body.GracePeriod
-			}
-			period := DefaultGracePeriod
-			if grace != "" {
-				d, err := time.ParseDuration(grace)
-				if err != nil || d < 0 || d > MaxGracePeriod {
-					return nil, hookgate.InvalidParam("gracePeriod", grace, "gracePeriod is a duration such as 24h, between 0s and 720h")
-				}
-				period = d
-			}
-			if err := hookgate.ValidateSecret("secret", secret); err != nil {
-				return nil, err
-			}
-			if secret == "" {
-				secret = hookgate.NewSecret()
-			}
-			w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
-			if err != nil {
-				return nil, err
-			}
-			now := s.now().UTC()
-			w.PreviousSecret, w.PreviousSecretExpiresAt = w.Secret, now.Add(period)
-			if period == 0 {
-				w.PreviousSecret, w.PreviousSecretExpiresAt = "", time.Time{}
-			}
-			w.Secret, w.UpdatedAt = secret, now
-			if err := s.store.UpdateWebhook(ctx, w); err != nil {
-				return nil, err
-			}
-			return &struct{ Body secretOut }{Body: s.toSecret(w)}, nil
-		})
+// handleCreateWebhook handles createWebhook: Register a webhook.
+func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
+	ProjectRef
+	Body webhookIn
+}) (*webhookOutput, error) {
+	b := in.Body
+	now := s.now().UTC()
+	w := &hookgate.Webhook{
+		ID: hookgate.NewID(hookgate.PrefixWebhook, now), ProjectID: projectID(ctx), URL: b.URL, Description: b.Description,
+		Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), Headers: b.Headers, PublicHeaders: b.PublicHeaders, Method: b.Method,
+		QueryParams: b.QueryParams, PayloadEncoding: b.PayloadEncoding, RateLimit: b.RateLimit, Metadata: b.Metadata,
+		UID: b.UID, Then: b.Then.domain(), TriggerOnly: b.TriggerOnly, CreatedAt: now, UpdatedAt: now,
+	}
+	if !b.Schema.isNull() {
+		w.Schema = []byte(b.Schema)
+	}
+	w.ApplyDefaults()
+	if err := s.checkWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	if w.Secret == "" {
+		w.Secret = hookgate.NewSecret()
+	}
+	if err := s.store.CreateWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	out := toWebhook(w)
+	out.Secret = w.Secret
+	return &webhookOutput{Body: out}, nil
+}
+
+// handleListWebhooks handles listWebhooks: List webhooks.
+func (s *Server) handleListWebhooks(ctx context.Context, in *struct {
+	ProjectRef
+	PageParams
+}) (*listOutput[webhookOut], error) {
+	list, next, err := s.store.ListWebhooks(ctx, projectID(ctx), in.page())
+	if err != nil {
+		return nil, err
+	}
+	return listOf(list, next, toWebhook), nil
+}
+
+// handleGetWebhook handles getWebhook: Read a webhook.
+func (s *Server) handleGetWebhook(ctx context.Context, in *WebhookRef) (*webhookOutput, error) {
+	w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &webhookOutput{Body: toWebhook(w)}, nil
+}
+
+// handleUpdateWebhook handles updateWebhook: Change a webhook.
+func (s *Server) handleUpdateWebhook(ctx context.Context, in *struct {
+	WebhookRef
+	Body webhookPatch
+}) (*webhookOutput, error) {
+	w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	before := *w
+	if err := applyPatch(w, &in.Body); err != nil {
+		return nil, err
+	}
+	if err := s.checkWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	if err := credentialsStay(&before, w, &in.Body); err != nil {
+		return nil, err
+	}
+	w.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	return &webhookOutput{Body: toWebhook(w)}, nil
+}
+
+// handleDeleteWebhook handles deleteWebhook: Delete a webhook; its unfinished deliveries are cancelled.
+func (s *Server) handleDeleteWebhook(ctx context.Context, in *WebhookRef) (*struct{}, error) {
+	id, err := s.webhookID(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.store.DeleteWebhook(ctx, projectID(ctx), id)
+}
+
+// handleTestWebhook handles testWebhook: Send a webhook.test event to this webhook now.
+func (s *Server) handleTestWebhook(ctx context.Context, in *WebhookRef) (*struct{ Body deliveryOut }, error) {
+	id, err := s.webhookID(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	data := fmt.Appendf(nil, `{"webhookId":%q,"message":"This is a test event from Hookgate."}`, id)
+	_, d, err := s.store.CreateDirectEvent(ctx, projectID(ctx), id, hookgate.EventInput{Type: "webhook.test", Data: data})
+	if err != nil {
+		return nil, err
+	}
+	s.wake()
+	return &struct{ Body deliveryOut }{Body: toDelivery(d)}, nil
+}
+
+// handleRecoverWebhook handles recoverWebhook: Queue again failed deliveries since a time, and create the missed ones.
+func (s *Server) handleRecoverWebhook(ctx context.Context, in *struct {
+	WebhookRef
+	Body struct {
+		Since time.Time `json:"since" doc:"RFC 3339 time; deliveries and events from then on are recovered"`
+	}
+}) (*struct{ Body recoverOut }, error) {
+	if in.Body.Since.After(s.now()) {
+		return nil, hookgate.InvalidParam("since", in.Body.Since, "since is in the future")
+	}
+	if in.Body.Since.Before(s.now().Add(-MaxRecoverWindow)) {
+		// Older events have lost their payloads to retention anyway,
+		// and the walk would cross the whole history.
+		return nil, hookgate.InvalidParam("since", in.Body.Since, "since is at most %s ago", hookgate.FormatDuration(MaxRecoverWindow))
+	}
+	id, err := s.webhookID(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	requeued, created, err := s.store.RecoverWebhook(ctx, projectID(ctx), id, in.Body.Since, s.now())
+	if err != nil {
+		return nil, err
+	}
+	s.wake()
+	return &struct{ Body recoverOut }{Body: recoverOut{Requeued: requeued, Created: created}}, nil
+}
+
+// handleGetWebhookSecret handles getWebhookSecret: Read a webhook's signing secret and its URL in full.
+func (s *Server) handleGetWebhookSecret(ctx context.Context, in *WebhookRef) (*struct{ Body secretOut }, error) {
+	w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := s.toSecret(w)
+	out.URL = w.URL
+	return &struct{ Body secretOut }{Body: out}, nil
+}
+
+// handleRotateWebhookSecret handles rotateWebhookSecret: Rotate a webhook's signing secret.
+func (s *Server) handleRotateWebhookSecret(ctx context.Context, in *struct {
+	WebhookRef
+	Body *struct {
+		Secret      string `json:"secret,omitempty" doc:"The new secret; generated when absent"`
+		GracePeriod string `json:"gracePeriod,omitempty" doc:"How long the old secret keeps signing, as a Go duration (\"24h\", \"90m\", \"0s\"); default 24h, at most 720h"`
+	}
+}) (*struct{ Body secretOut }, error) {
+	var secret, grace string
+	if in.Body != nil {
+		secret, grace = in.Body.Secret, in.Body.GracePeriod
+	}
+	period := DefaultGracePeriod
+	if grace != "" {
+		d, err := time.ParseDuration(grace)
+		if err != nil || d < 0 || d > MaxGracePeriod {
+			return nil, hookgate.InvalidParam("gracePeriod", grace, "gracePeriod is a duration such as 24h, between 0s and 720h")
+		}
+		period = d
+	}
+	if err := hookgate.ValidateSecret("secret", secret); err != nil {
+		return nil, err
+	}
+	if secret == "" {
+		secret = hookgate.NewSecret()
+	}
+	w, err := s.store.FindWebhook(ctx, projectID(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	w.PreviousSecret, w.PreviousSecretExpiresAt = w.Secret, now.Add(period)
+	if period == 0 {
+		w.PreviousSecret, w.PreviousSecretExpiresAt = "", time.Time{}
+	}
+	w.Secret, w.UpdatedAt = secret, now
+	if err := s.store.UpdateWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	return &struct{ Body secretOut }{Body: s.toSecret(w)}, nil
 }
 
 // applyPatch changes the fields p names. Credentials sent back redacted keep
