@@ -17,3 +17,13 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
+
+// Identity is who an API key belongs to: the admin, or a project's key with
+// its role.
+type Identity struct {
+	Admin       bool
+	KeyID       string
+	ProjectID   string
+	ProjectSlug string
+	Role        Role
+}

@@ -31,30 +31,28 @@ func ActAs(ctx context.Context, keyID string) context.Context {
 	return context.WithValue(ctx, actAsKey{}, actor{admin: keyID == "", keyID: keyID})
 }
 
-// Identity is who an API key belongs to.
-type Identity struct {
-	Admin       bool
-	KeyID       string
-	ProjectID   string
-	ProjectSlug string
-	Role        hookgate.Role
+// ServeAs serves the in-process request r acting as the project key keyID,
+// or as the admin when keyID is "" (see ActAs).
+func (s *Server) ServeAs(w http.ResponseWriter, r *http.Request, keyID string) {
+	s.ServeHTTP(w, r.WithContext(ActAs(r.Context(), keyID)))
 }
 
 // Identify finds who token, given by a client at remoteAddr, belongs to;
 // EUnauthorized when nobody. Failures count against the address as the
 // API's own do: past the limit the error is ERateLimited, with the wait in
 // RetryAfter.
-func (s *Server) Identify(ctx context.Context, token, remoteAddr string) (*Identity, error) {
+func (s *Server) Identify(ctx context.Context, token, remoteAddr string) (*hookgate.Identity, error) {
 	p, err := s.principal(ctx, token)
 	if hookgate.ErrorCode(err) == hookgate.EUnauthorized {
 		if wait := s.authFails.fail(clientAddr(remoteAddr)); wait > 0 {
-			return nil, &RateLimited{RetryAfter: wait}
+			return nil, &hookgate.Error{Code: hookgate.ERateLimited, RetryAfter: wait,
+				Message: fmt.Sprintf("too many failed authentications from this address; try again in %s", wait.Round(time.Second))}
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &Identity{Admin: p.admin, KeyID: p.keyID, ProjectID: p.projectID, ProjectSlug: p.projectSlug, Role: p.role}, nil
+	return &hookgate.Identity{Admin: p.admin, KeyID: p.keyID, ProjectID: p.projectID, ProjectSlug: p.projectSlug, Role: p.role}, nil
 }
 
 // AdminKeyID names the current admin key, for sessions that act as it: a
@@ -103,11 +101,4 @@ func (s *Server) actingPrincipal(ctx context.Context) (*principal, bool, error) 
 		return nil, true, err
 	}
 	return &principal{keyID: k.ID, projectID: k.ProjectID, projectSlug: proj.Slug, role: k.Role}, true, nil
-}
-
-// RateLimited is Identify's answer to a client that failed too often.
-type RateLimited struct{ RetryAfter time.Duration }
-
-func (e *RateLimited) Error() string {
-	return fmt.Sprintf("too many failed authentications from this address; try again in %s", e.RetryAfter.Round(time.Second))
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/client"
 )
 
@@ -228,10 +227,10 @@ func (u *UI) signInPost(w http.ResponseWriter, r *http.Request) {
 	to, err := u.signIn(w, r, key)
 	if err != nil {
 		status, field, msg := http.StatusUnauthorized, "key", "That key is not valid."
-		var limited *api.RateLimited
-		if errors.As(err, &limited) {
-			w.Header().Set("Retry-After", fmt.Sprint(int(limited.RetryAfter.Seconds())+1))
-			status, field, msg = http.StatusTooManyRequests, "", "Too many wrong keys from this address: try again in "+limited.RetryAfter.Round(time.Second).String()+"."
+		var he *hookgate.Error
+		if errors.As(err, &he) && he.Code == hookgate.ERateLimited {
+			w.Header().Set("Retry-After", fmt.Sprint(int(he.RetryAfter.Seconds())+1))
+			status, field, msg = http.StatusTooManyRequests, "", "Too many wrong keys from this address: try again in "+he.RetryAfter.Round(time.Second).String()+"."
 		} else if hookgate.ErrorCode(err) == hookgate.EForbidden {
 			status, msg = http.StatusForbidden, hookgate.ErrorMessage(err)
 		} else if hookgate.ErrorCode(err) != hookgate.EUnauthorized {

@@ -3,12 +3,13 @@
 // assets embedded. A browser signs in with an owner or admin API key and
 // gets an HttpOnly, SameSite=Strict session cookie; the key itself is not
 // kept, in the browser or in the store. Pages call the API in process
-// through the Go SDK, acting as the session's key (api.ActAs), so the API's
+// through the Go SDK, acting as the session's key (API.ServeAs), so the API's
 // own checks apply to every page and button.
 package ui
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -26,7 +27,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/client"
 )
 
@@ -60,10 +60,27 @@ func SecureCookie(publicURL string) bool {
 // DefaultSessionTTL is how long a session lasts by default.
 const DefaultSessionTTL = 12 * time.Hour
 
+// API is what the dashboard needs of the API server, which it calls in
+// process; *api.Server has it. The dashboard does not import package api.
+type API interface {
+	// ServeAs serves r in process, acting as the project key keyID, or as
+	// the admin when keyID is "": the API's own checks apply.
+	ServeAs(w http.ResponseWriter, r *http.Request, keyID string)
+	// Identify finds who an API key, given at remoteAddr, belongs to:
+	// EUnauthorized when nobody, ERateLimited (with RetryAfter) after too
+	// many failures from the address.
+	Identify(ctx context.Context, token, remoteAddr string) (*hookgate.Identity, error)
+	// AdminKeyID names the current admin key; a new admin key ends the
+	// sessions that act as the old one.
+	AdminKeyID() string
+	// UserAgent is the User-Agent of the requests sent to receivers.
+	UserAgent() string
+}
+
 // Config configures the dashboard. API and Store are required.
 type Config struct {
 	// API is the server whose operations the pages call, in process.
-	API *api.Server
+	API API
 	// Store keeps the sessions.
 	Store hookgate.Store
 	// SessionTTL is how long a session lasts from sign-in; default
@@ -206,16 +223,16 @@ func (u *UI) checkForm(r *http.Request, se *session) bool {
 // inProcess serves the SDK's requests with the API handler, in this
 // process, acting as a key.
 type inProcess struct {
-	api   *api.Server
+	api   API
 	keyID string
 }
 
 func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(api.ActAs(r.Context(), t.keyID))
+	r = r.Clone(r.Context())
 	r.RemoteAddr = "127.0.0.1:0"
 	r.RequestURI = r.URL.RequestURI()
 	w := &recorder{header: http.Header{}, status: http.StatusOK}
-	t.api.ServeHTTP(w, r)
+	t.api.ServeAs(w, r, t.keyID)
 	return &http.Response{StatusCode: w.status, Status: http.StatusText(w.status), Header: w.header, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Body: io.NopCloser(bytes.NewReader(w.body.Bytes())), ContentLength: int64(w.body.Len()), Request: r}, nil
 }
