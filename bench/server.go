@@ -151,11 +151,12 @@ func startProcess(ctx context.Context, executable string, args, env []string) (*
 // drain, killing the process after 40 s.
 func (p *process) stop() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	// The exit status after SIGTERM or a kill says nothing worth reporting.
 	select {
-	case <-p.waitDone:
+	case <-p.waitDone: //nolint:errcheck // see above
 	case <-time.After(40 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-p.waitDone
+		<-p.waitDone //nolint:errcheck // see above
 	}
 }
 
