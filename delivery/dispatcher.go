@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -162,36 +163,81 @@ type job struct {
 	dest hookgate.Destination
 }
 
-// New returns a dispatcher with cfg's defaults applied.
+// MaxEndpointConcurrency bounds Config.MaxPerEndpoint.
+const MaxEndpointConcurrency = 1024
+
+// MinNodeTimeout bounds Config.NodeTimeout from below: the heartbeat is
+// sent every third of it.
+const MinNodeTimeout = 3 * time.Second
+
+// WithDefaults returns c with each unset field at its default.
+func (c Config) WithDefaults() Config {
+	if c.Schedule == nil {
+		c.Schedule = hookgate.DefaultSchedule
+	}
+	setDefault(&c.BatchSize, DefaultBatchSize)
+	setDefault(&c.Lease, DefaultLease)
+	setDefault(&c.PerEndpoint, DefaultPerEndpoint)
+	setDefault(&c.MaxPerEndpoint, max(DefaultMaxPerEndpoint, c.PerEndpoint))
+	setDefault(&c.Concurrency, DefaultConcurrency)
+	setDefault(&c.DisableAfter, DefaultDisableAfter)
+	setDefault(&c.Drain, DefaultDrain)
+	setDefault(&c.Poll, DefaultPoll)
+	setDefault(&c.NodeTimeout, DefaultNodeTimeout)
+	setDefault(&c.RecordWait, DefaultRecordWait)
+	setDefault(&c.FailureLogEvery, DefaultFailureLogEvery)
+	setDefault(&c.FailureLogInterval, DefaultFailureLogInterval)
+	if c.Node == "" {
+		c.Node = NewNodeID()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	return c
+}
+
+// Validate checks the rules between c's fields, with its defaults applied:
+// Destinations is set, Lease is longer than the longest timeout of its
+// kinds (a request must end before its claim does), PerEndpoint is at most
+// MaxPerEndpoint, itself at most MaxEndpointConcurrency, and NodeTimeout is
+// at least MinNodeTimeout. Its errors name the fields as names gives them
+// (serve passes its flags: "Lease" is "--lease"; the destinations' timeout
+// is "SendTimeout"), or by their own names.
+func (c Config) Validate(names map[string]string) error {
+	c = c.WithDefaults()
+	name := func(field string) string {
+		if n, ok := names[field]; ok {
+			return n
+		}
+		return field
+	}
+	switch {
+	case c.Destinations == nil:
+		return fmt.Errorf("delivery: %s is required", name("Destinations"))
+	case c.PerEndpoint > c.MaxPerEndpoint || c.MaxPerEndpoint > MaxEndpointConcurrency:
+		return fmt.Errorf("%s must be positive and at most %s, itself at most %d", name("PerEndpoint"), name("MaxPerEndpoint"), MaxEndpointConcurrency)
+	case c.NodeTimeout < MinNodeTimeout:
+		return fmt.Errorf("%s must be at least %s: the heartbeat is sent every third of it", name("NodeTimeout"), MinNodeTimeout)
+	case c.Lease <= c.Destinations.Timeout():
+		return fmt.Errorf("%s (%s) must be longer than %s (%s)", name("Lease"), c.Lease, name("SendTimeout"), c.Destinations.Timeout())
+	}
+	return nil
+}
+
+// New returns a dispatcher with cfg's defaults applied. It panics if cfg
+// breaks a rule of Validate, a mistake of the program; a caller whose
+// configuration comes from its user (serve's flags) calls Validate first.
 func New(cfg Config) *Dispatcher {
-	if cfg.Schedule == nil {
-		cfg.Schedule = hookgate.DefaultSchedule
+	if err := cfg.Validate(nil); err != nil {
+		panic(err)
 	}
-	setDefault(&cfg.BatchSize, DefaultBatchSize)
-	setDefault(&cfg.Lease, DefaultLease)
-	setDefault(&cfg.PerEndpoint, DefaultPerEndpoint)
-	setDefault(&cfg.MaxPerEndpoint, DefaultMaxPerEndpoint)
-	cfg.MaxPerEndpoint = max(cfg.MaxPerEndpoint, cfg.PerEndpoint)
-	setDefault(&cfg.Concurrency, DefaultConcurrency)
-	setDefault(&cfg.DisableAfter, DefaultDisableAfter)
-	setDefault(&cfg.Drain, DefaultDrain)
-	setDefault(&cfg.Poll, DefaultPoll)
-	setDefault(&cfg.NodeTimeout, DefaultNodeTimeout)
-	setDefault(&cfg.RecordWait, DefaultRecordWait)
-	setDefault(&cfg.FailureLogEvery, DefaultFailureLogEvery)
-	setDefault(&cfg.FailureLogInterval, DefaultFailureLogInterval)
-	if cfg.Node == "" {
-		cfg.Node = NewNodeID()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Rand == nil {
-		cfg.Rand = rand.Float64
-	}
+	cfg = cfg.WithDefaults()
 	d := &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), bornCh: make(chan struct{}, 1),
 		eps: map[string]*endpoint{}, projects: map[string]cachedSchedule{},
 		failures: newFailureLog(cfg.FailureLogEvery, cfg.FailureLogInterval),

@@ -75,6 +75,9 @@ type API interface {
 	AdminKeyID() string
 	// UserAgent is the User-Agent of the requests sent to receivers.
 	UserAgent() string
+	// Providers names the platform providers the server takes, in the
+	// order of its registry.
+	Providers() []string
 }
 
 // Config configures the dashboard. API and Store are required.

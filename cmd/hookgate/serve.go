@@ -58,6 +58,16 @@ type serveFlags struct {
 // ends, and the stats roll up an hour's attempts an hour after its end.
 const maxSendTimeout = 30 * time.Minute
 
+// deliveryFlags names delivery.Config's fields, in the errors of its
+// Validate, by the flags that set them.
+var deliveryFlags = map[string]string{
+	"Lease":          "--lease",
+	"SendTimeout":    "--send-timeout",
+	"NodeTimeout":    "--node-timeout",
+	"PerEndpoint":    "--endpoint-concurrency",
+	"MaxPerEndpoint": "--max-endpoint-concurrency",
+}
+
 func newServeCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
@@ -125,20 +135,43 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	if f.retention < time.Hour {
 		return fmt.Errorf("--retention must be at least 1h")
 	}
-	if f.endpointMin <= 0 || f.endpointMax < f.endpointMin || f.endpointMax > 1024 {
-		return fmt.Errorf("--endpoint-concurrency must be positive and at most --max-endpoint-concurrency, itself at most 1024")
+	if f.endpointMin <= 0 || f.endpointMax <= 0 {
+		return fmt.Errorf("--endpoint-concurrency must be positive and at most --max-endpoint-concurrency, itself at most %d", delivery.MaxEndpointConcurrency)
 	}
 	if f.triggerConcurrency <= 0 {
 		return fmt.Errorf("--trigger-concurrency must be positive")
 	}
-	if f.nodeTimeout < 3*time.Second {
-		return fmt.Errorf("--node-timeout must be at least 3s: the heartbeat is sent every third of it")
-	}
 	if f.sendTimeout <= 0 || f.sendTimeout > maxSendTimeout {
 		return fmt.Errorf("--send-timeout (%s) must be above 0 and at most %s: the stats roll up an hour of attempts an hour after its end", f.sendTimeout, maxSendTimeout)
 	}
-	if f.lease <= f.sendTimeout {
+	// To delivery.Config a duration of 0 is unset, its default; as a flag
+	// it is refused, as delivery would refuse a value too small.
+	if f.nodeTimeout <= 0 {
+		return fmt.Errorf("--node-timeout must be at least %s: the heartbeat is sent every third of it", delivery.MinNodeTimeout)
+	}
+	if f.lease <= 0 {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
+	}
+	policy := netguard.New(allow)
+	// One sender for deliveries and triggers: OAuth2 tokens and rateLimit
+	// pacing are shared.
+	sender := &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version}
+	destinations := all.New(sender)
+	dcfg := delivery.Config{
+		Destinations:   destinations,
+		Lease:          f.lease,
+		NodeTimeout:    f.nodeTimeout,
+		PerEndpoint:    f.endpointMin,
+		MaxPerEndpoint: f.endpointMax,
+		// The embedded store is locked to this process: whatever it finds
+		// leased at start was claimed by a process that died.
+		Alone:        f.databaseURL == "",
+		DisableAfter: f.disableAfter,
+		Drain:        f.drainTimeout,
+	}
+	// The dispatcher's rules are delivery's, told in the flags' names.
+	if err := dcfg.Validate(deliveryFlags); err != nil {
+		return err
 	}
 	switch f.synchronous = strings.ToLower(f.synchronous); f.synchronous {
 	case sqlstore.SynchronousFull, sqlstore.SynchronousNormal:
@@ -210,40 +243,20 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	}
 	reg := prometheus.NewRegistry()
 	registerQueueMetrics(reg, store)
-	policy := netguard.New(allow)
 	schedule := hookgate.DefaultSchedule
 	if v := os.Getenv("HOOKGATE_RETRY_SCHEDULE"); v != "" {
 		if schedule, err = hookgate.ParseSchedule(v); err != nil {
 			return fmt.Errorf("HOOKGATE_RETRY_SCHEDULE: %w", err)
 		}
 	}
-	// One sender for deliveries and triggers: OAuth2 tokens and rateLimit
-	// pacing are shared.
-	sender := &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version}
-	destinations := all.New(sender)
 	// Deferred before the dispatcher's stop, so run after it.
 	defer func() {
 		if err := destinations.Close(); err != nil {
 			log.Warn("close destinations", "err", err)
 		}
 	}()
-	dispatcher := delivery.New(delivery.Config{
-		Queue:          store,
-		Node:           node,
-		Destinations:   destinations,
-		Schedule:       schedule,
-		Logger:         log,
-		Registry:       reg,
-		Lease:          f.lease,
-		NodeTimeout:    f.nodeTimeout,
-		PerEndpoint:    f.endpointMin,
-		MaxPerEndpoint: f.endpointMax,
-		// The embedded store is locked to this process: whatever it finds
-		// leased at start was claimed by a process that died.
-		Alone:        f.databaseURL == "",
-		DisableAfter: f.disableAfter,
-		Drain:        f.drainTimeout,
-	})
+	dcfg.Queue, dcfg.Node, dcfg.Schedule, dcfg.Logger, dcfg.Registry = store, node, schedule, log, reg
+	dispatcher := delivery.New(dcfg)
 	// Deliveries of the events this node accepts are born leased to its
 	// dispatcher: no claim query on the hot path.
 	store.Adopt(dispatcher)

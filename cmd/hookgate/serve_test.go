@@ -293,6 +293,32 @@ func TestServeRefusesWeakSettings(t *testing.T) {
 	}
 }
 
+// Issue 23, step 5: the dispatcher's settings are checked by
+// delivery.Config.Validate, and serve's refusals still name its flags.
+func TestServeRefusesDeliverySettings(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lease", "10s"}, "--lease (10s) must be longer than --send-timeout (15s)"},
+		{[]string{"--lease", "0s"}, "--lease (0s) must be longer than --send-timeout (15s)"},
+		{[]string{"--node-timeout", "2s"}, "--node-timeout must be at least 3s"},
+		{[]string{"--node-timeout", "0s"}, "--node-timeout must be at least 3s"},
+		{[]string{"--endpoint-concurrency", "10", "--max-endpoint-concurrency", "5"}, "--endpoint-concurrency must be positive and at most --max-endpoint-concurrency, itself at most 1024"},
+		{[]string{"--max-endpoint-concurrency", "2000"}, "itself at most 1024"},
+		{[]string{"--endpoint-concurrency", "0"}, "--endpoint-concurrency must be positive"},
+	} {
+		cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, tc.args...)...)
+		cmd.Env = append(os.Environ(), "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=", "HOOKGATE_ADMIN_KEY=")
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("serve %v: %v, %s; want %q", tc.args, err, out, tc.want)
+		}
+	}
+}
+
 // rotate-key seals every stored secret again with a new key: a server on
 // the new key then reads them, one on the old key no longer does.
 func TestRotateKey(t *testing.T) {
