@@ -40,13 +40,15 @@ var layers = map[string][]string{
 	"api":      {".", "delivery", "netguard", "platforms"},
 	"ui":       {".", "client", "signing"},
 	"bench":    {"client"},
-	// The binary knows every package.
-	"cmd/hookgate": {".", "api", "bench", "client", "delivery", "netguard", "platforms/providers", "secrets", "signing", "sqlstore", "ui"},
+	// The composition root wires a node's API, dashboard and dispatcher;
+	// the binary knows every package.
+	"internal/app": {".", "api", "delivery", "netguard", "ui"},
+	"cmd/hookgate": {".", "api", "bench", "client", "delivery", "internal/app", "netguard", "platforms/providers", "secrets", "signing", "sqlstore", "ui"},
 	// Test helpers, imported by tests alone (see testHelpers).
 	"internal/testwait":          nil,
 	"internal/testlog":           nil,
 	"sqlstore/sqltest":           {"internal/testlog", "secrets", "sqlstore"},
-	"api/apitest":                {"api", "delivery", "internal/testlog", "netguard", "platforms/providers", "sqlstore", "sqlstore/sqltest", "ui"},
+	"api/apitest":                {"api", "delivery", "internal/app", "internal/testlog", "netguard", "platforms/providers", "sqlstore", "sqlstore/sqltest", "ui"},
 	"client/internal/servertest": nil,
 }
 

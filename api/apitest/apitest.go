@@ -16,7 +16,7 @@ import (
 
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
-	"github.com/hookgate/hookgate/destinations/all"
+	"github.com/hookgate/hookgate/internal/app"
 	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/platforms/providers"
@@ -41,20 +41,15 @@ func Start(store *sqlstore.Store) *Server {
 }
 
 func start(store *sqlstore.Store, logger *slog.Logger) *Server {
-	policy := netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
-	sender := &delivery.Sender{Client: policy.Client(5 * time.Second), UserAgent: "Hookgate/test"}
-	var disp *delivery.Dispatcher
-	h := api.New(api.Config{
+	parts := app.New(app.Config{
 		Store:     store,
-		AdminKey:  AdminKey,
-		Policy:    policy,
-		Logger:    logger,
-		Sender:    sender,
-		Providers: providers.All(),
-		OnEvents:  func() { disp.Wake() },
+		Policy:    netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}),
+		UserAgent: "Hookgate/test",
+		API:       api.Config{AdminKey: AdminKey, Logger: logger, Providers: providers.All()},
+		Delivery:  delivery.Config{Poll: 50 * time.Millisecond, Logger: logger},
+		Dashboard: &ui.Config{Logger: logger},
 	})
-	h.Mount("/ui/", ui.New(ui.Config{API: h, Store: store, Logger: logger}))
-	disp = delivery.New(delivery.Config{Queue: store, Destinations: all.New(sender), Poll: 50 * time.Millisecond, Logger: logger})
+	h, disp := parts.API, parts.Dispatcher
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { disp.Run(ctx); close(done) }()

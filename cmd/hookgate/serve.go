@@ -24,7 +24,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
-	"github.com/hookgate/hookgate/destinations/all"
+	"github.com/hookgate/hookgate/internal/app"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore"
@@ -152,25 +152,28 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	if f.lease <= 0 {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
 	}
-	policy := netguard.New(allow)
-	// One sender for deliveries and triggers: OAuth2 tokens and rateLimit
-	// pacing are shared.
-	sender := &delivery.Sender{Client: policy.Client(f.sendTimeout), UserAgent: "Hookgate/" + version}
-	destinations := all.New(sender)
-	dcfg := delivery.Config{
-		Destinations:   destinations,
-		Lease:          f.lease,
-		NodeTimeout:    f.nodeTimeout,
-		PerEndpoint:    f.endpointMin,
-		MaxPerEndpoint: f.endpointMax,
-		// The embedded store is locked to this process: whatever it finds
-		// leased at start was claimed by a process that died.
-		Alone:        f.databaseURL == "",
-		DisableAfter: f.disableAfter,
-		Drain:        f.drainTimeout,
+	// One sender for deliveries and triggers (internal/app makes it):
+	// OAuth2 tokens and rateLimit pacing are shared.
+	acfg := app.Config{
+		Policy:      netguard.New(allow),
+		SendTimeout: f.sendTimeout,
+		UserAgent:   "Hookgate/" + version,
+		Delivery: delivery.Config{
+			Lease:          f.lease,
+			NodeTimeout:    f.nodeTimeout,
+			PerEndpoint:    f.endpointMin,
+			MaxPerEndpoint: f.endpointMax,
+			// The embedded store is locked to this process: whatever it finds
+			// leased at start was claimed by a process that died.
+			Alone:        f.databaseURL == "",
+			DisableAfter: f.disableAfter,
+			Drain:        f.drainTimeout,
+		},
 	}
+	// The destinations (the HTTP kind on one Sender) are made once, here.
+	acfg = acfg.WithDefaults()
 	// The dispatcher's rules are delivery's, told in the flags' names.
-	if err := dcfg.Validate(deliveryFlags); err != nil {
+	if err := acfg.Validate(deliveryFlags); err != nil {
 		return err
 	}
 	switch f.synchronous = strings.ToLower(f.synchronous); f.synchronous {
@@ -249,18 +252,6 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 			return fmt.Errorf("HOOKGATE_RETRY_SCHEDULE: %w", err)
 		}
 	}
-	// Deferred before the dispatcher's stop, so run after it.
-	defer func() {
-		if err := destinations.Close(); err != nil {
-			log.Warn("close destinations", "err", err)
-		}
-	}()
-	dcfg.Queue, dcfg.Node, dcfg.Schedule, dcfg.Logger, dcfg.Registry = store, node, schedule, log, reg
-	dispatcher := delivery.New(dcfg)
-	// Deliveries of the events this node accepts are born leased to its
-	// dispatcher: no claim query on the hot path.
-	store.Adopt(dispatcher)
-	defer store.Adopt(nil)
 	// The listener is opened before the public URL is made from its
 	// address: with --addr 127.0.0.1:0 the port is known only then.
 	ln, err := net.Listen("tcp", f.addr)
@@ -272,16 +263,30 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{
-		Store: store, AdminKey: admin, AdminKeyTag: store.Digest("hookgate dashboard admin key", admin),
-		Policy: policy, Logger: log, Registry: reg,
-		MaxEventBytes: f.maxEventBytes, BodyReadTimeout: f.bodyTimeout, Version: version, OnEvents: dispatcher.Wake,
-		Sender: sender, SendTimeout: f.sendTimeout, TriggerConcurrency: f.triggerConcurrency,
-		Providers: providers.All(), PublicURL: publicURL, MetricsToken: f.metricsToken,
-	})
+	acfg.Store = store
+	acfg.Delivery.Node, acfg.Delivery.Schedule, acfg.Delivery.Logger, acfg.Delivery.Registry = node, schedule, log, reg
+	acfg.API = api.Config{
+		AdminKey: admin, AdminKeyTag: store.Digest("hookgate dashboard admin key", admin),
+		Logger: log, Registry: reg,
+		MaxEventBytes: f.maxEventBytes, BodyReadTimeout: f.bodyTimeout, Version: version,
+		TriggerConcurrency: f.triggerConcurrency,
+		Providers:          providers.All(), PublicURL: publicURL, MetricsToken: f.metricsToken,
+	}
 	// The dashboard, at /ui/; its cookie is Secure unless the public URL is
 	// plain http on a loopback host.
-	handler.Mount("/ui/", ui.New(ui.Config{API: handler, Store: store, Logger: log, PublicURL: publicURL}))
+	acfg.Dashboard = &ui.Config{Logger: log, PublicURL: publicURL}
+	parts := app.New(acfg)
+	dispatcher, handler := parts.Dispatcher, parts.API
+	// Deferred before the dispatcher's stop, so run after it.
+	defer func() {
+		if err := acfg.Delivery.Destinations.Close(); err != nil {
+			log.Warn("close destinations", "err", err)
+		}
+	}()
+	// Deliveries of the events this node accepts are born leased to its
+	// dispatcher: no claim query on the hot path.
+	store.Adopt(dispatcher)
+	defer store.Adopt(nil)
 	// The admin key must be the live nodes' one; with none alive, this
 	// node's replaces the record (that is how the admin key changes).
 	// The check registers the node, so that nodes starting at once see
