@@ -14,7 +14,7 @@ import (
 
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
-	"github.com/hookgate/hookgate/destinations/all"
+	"github.com/hookgate/hookgate/internal/app"
 	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/sqlstore"
@@ -42,6 +42,11 @@ func allowLoopback(c *api.Config) {
 func setup(t testing.TB, engine string, opts ...envOption) *env {
 	t.Helper()
 	store := sqltest.Open(t, engine)
+	return serveEnv(t, store, api.New(apiConfig(t, store, opts...)))
+}
+
+// apiConfig is setup's API configuration on store, with opts applied.
+func apiConfig(t testing.TB, store *sqlstore.Store, opts ...envOption) api.Config {
 	cfg := api.Config{
 		Store:    store,
 		AdminKey: adminKey,
@@ -51,25 +56,30 @@ func setup(t testing.TB, engine string, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv := httptest.NewServer(sentStatuses.wrap(api.New(cfg)))
+	return cfg
+}
+
+// serveEnv serves h over HTTP until t ends.
+func serveEnv(t testing.TB, store *sqlstore.Store, h *api.Server) *env {
+	srv := httptest.NewServer(sentStatuses.wrap(h))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, store: store}
 }
 
 // setupDelivering starts an API, as setup does, with a delivery dispatcher
-// sending to loopback (allowLoopback is applied), woken by the API; both
-// stop when t ends.
+// sending to loopback (allowLoopback is applied), woken by the API, wired
+// as serve wires them (internal/app); both stop when t ends.
 func setupDelivering(t testing.TB, engine string, opts ...envOption) *env {
 	t.Helper()
-	var disp *delivery.Dispatcher
-	wake := func(c *api.Config) { c.OnEvents = func() { disp.Wake() } }
-	e := setup(t, engine, append([]envOption{allowLoopback, wake}, opts...)...)
-	disp = delivery.New(delivery.Config{Queue: e.store, Destinations: all.New(loopbackSender()), Poll: 50 * time.Millisecond, Logger: testlog.Logger(t)})
+	store := sqltest.Open(t, engine)
+	cfg := apiConfig(t, store, append([]envOption{allowLoopback}, opts...)...)
+	parts := app.New(app.Config{Store: store, Policy: cfg.Policy, UserAgent: "Hookgate/test", API: cfg,
+		Delivery: delivery.Config{Poll: 50 * time.Millisecond, Logger: testlog.Logger(t)}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { disp.Run(ctx); close(done) }()
+	go func() { parts.Dispatcher.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return e
+	return serveEnv(t, store, parts.API)
 }
 
 // eachEngine runs fn on every engine under test (sqltest.EachEngine).
