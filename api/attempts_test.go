@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookgate/hookgate/api"
-	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/internal/testwait"
 )
 
@@ -63,13 +61,6 @@ func TestAttemptsAndRetry(t *testing.T) {
 			e.req("POST", "/api/v1/projects/att/deliveries/msg_nope/retry", owner, nil).problem(t, 404, "not_found", "")
 		})
 	})
-}
-
-// loopbackSender sends under a policy that allows the tests' receivers.
-func loopbackSender() *delivery.Sender {
-	var c api.Config
-	allowLoopback(&c)
-	return &delivery.Sender{Client: c.Policy.Client(5 * time.Second), UserAgent: "Hookgate/test"}
 }
 
 func TestWebhookTestEvent(t *testing.T) {
