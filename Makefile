@@ -10,6 +10,7 @@ PG_URL  ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export HOOKGATE_TEST_DATABASE_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && echo '$(PG_URL)')
 
 .PHONY: test build lint bench fuzz clean
+.PHONY: test-short
 
 # `go test` shows a skip only with -v: tests that skip for want of a tool
 # (the dashboard's browser test) write why to the file HOOKGATE_TEST_SKIPS names, printed
@@ -21,6 +22,13 @@ test:
 	HOOKGATE_TEST_SKIPS="$$skips" $(GO) test $(RACE) -timeout 10m -count=1 $(PKGS); status=$$?; \
 	if [ -s "$$skips" ]; then echo "SKIPPED:"; sed 's/^/  /' "$$skips"; fi; \
 	exit $$status
+
+# The inner loop: `go test -short` skips the tests that take a minute or need
+# tools and registries (hookgate bench's scenarios, the dashboard's browser
+# test, the OpenAPI client build and lint); `make test` runs them. No -count=1,
+# so unchanged packages answer from the test cache.
+test-short:
+	$(GO) test $(RACE) -short -timeout 10m $(PKGS)
 
 # The version is the git description of the tree (tag, or commit, with -dirty).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

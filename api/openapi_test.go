@@ -13,9 +13,12 @@ import (
 // (pinned by testdata/oapicheck/go.mod) generates types and a client from
 // it, and go build compiles them. It needs the go command and the module
 // proxy (or a warm module cache); without them it skips, except under
-// CI=true.
+// CI=true. Under -short (make test-short) it skips.
 func TestOpenAPIGeneratesACompilingClient(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: builds another module with oapi-codegen, which may need the module proxy")
+	}
 	if _, err := exec.LookPath("go"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("the go command is needed to check the OpenAPI document")
@@ -76,9 +79,13 @@ func TestOpenAPIGeneratesACompilingClient(t *testing.T) {
 
 // The served document passes Redocly's recommended lint with no error and
 // no warning (testdata/redocly.yaml). It runs the pinned CLI through npx;
-// without npx it skips, except under CI=true.
+// without npx it skips, except under CI=true. Under -short (make
+// test-short) it skips.
 func TestOpenAPILints(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: runs Redocly CLI through npx, which may need the npm registry")
+	}
 	if _, err := exec.LookPath("npx"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("npx (Node.js) is needed to lint the OpenAPI document")

@@ -21,9 +21,13 @@ import (
 
 // TestBenchCommand runs every scenario of hookgate bench briefly on each
 // engine, on stores preloaded with finished deliveries, and checks its JSON,
-// its plot and its table.
+// its plot and its table. It takes about a minute, so -short (make
+// test-short) skips it.
 func TestBenchCommand(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: runs every bench scenario on each engine, about a minute")
+	}
 	bin := buildBinary(t)
 	for _, engine := range sqltest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {

@@ -56,9 +56,13 @@ func skipVisibly(t *testing.T, why string) {
 // register a webhook, watch a failing delivery appear, open its attempts,
 // fix the receiver, press retry, see it succeed. Without Node.js or
 // Chromium it skips, and says so in `make test`'s output, except under
-// CI=true, where .ci/run installs them and it fails.
+// CI=true, where .ci/run installs them and it fails. Under -short (make
+// test-short) it skips quietly.
 func TestDashboardEndToEnd(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: drives a headless browser through npm's playwright-core")
+	}
 	browser := chromium()
 	node, nodeErr := exec.LookPath("node")
 	npm, npmErr := exec.LookPath("npm")
