@@ -25,7 +25,8 @@ test:
 
 # The inner loop: `go test -short` skips the tests that take a minute or need
 # tools and registries (hookgate bench's scenarios, the dashboard's browser
-# test, the OpenAPI client build and lint); `make test` runs them. No -count=1,
+# test, the OpenAPI client build and lint, the two-node take-over that waits
+# out a 15 s heartbeat); `make test` runs them. No -count=1,
 # so unchanged packages answer from the test cache.
 test-short:
 	$(GO) test $(RACE) -short -timeout 10m $(PKGS)
