@@ -37,13 +37,16 @@ var layers = map[string][]string{
 	// hookgate.Queue, the API a hookgate.Store, the dashboard a ui.API.
 	"sqlstore": {".", "secrets"},
 	"delivery": {".", "netguard", "secrets", "signing"},
-	"api":      {".", "delivery", "netguard", "platforms"},
-	"ui":       {".", "client", "signing"},
-	"bench":    {"client"},
+	// Destination kinds take what delivery sends with; all registers them.
+	"destinations/http": {".", "delivery"},
+	"destinations/all":  {".", "delivery", "destinations/http"},
+	"api":               {".", "delivery", "netguard", "platforms"},
+	"ui":                {".", "client", "signing"},
+	"bench":             {"client"},
 	// The composition root wires a node's API, dashboard and dispatcher;
 	// the binary knows every package.
-	"internal/app": {".", "api", "delivery", "netguard", "ui"},
-	"cmd/hookgate": {".", "api", "bench", "client", "delivery", "internal/app", "netguard", "platforms/providers", "secrets", "signing", "sqlstore", "ui"},
+	"internal/app": {".", "api", "delivery", "destinations/all", "netguard", "ui"},
+	"cmd/hookgate": {".", "api", "bench", "client", "delivery", "internal/app", "netguard", "platforms", "platforms/providers", "secrets", "signing", "sqlstore", "ui"},
 	// Test helpers, imported by tests alone (see testHelpers).
 	"internal/testwait":          nil,
 	"internal/testlog":           nil,
