@@ -1,5 +1,5 @@
 // Package api serves Hookgate's HTTP API (v1) with huma on net/http: the
-// routes of DESIGN.md, problem+json errors, authentication, metrics and the
+// routes of docs/api.md, problem+json errors, authentication, metrics and the
 // operations endpoints.
 package api
 
