@@ -117,15 +117,10 @@ at once.`,
 // bounds its body's far below.
 const readTimeout = 2 * time.Minute
 
-func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSignals) error {
-	log, err := newLogger(cmd.ErrOrStderr(), f.logLevel)
-	if err != nil {
-		return err
-	}
-	allow, err := netguard.ParseAllowList(os.Getenv("HOOKGATE_ALLOW_NETWORKS"))
-	if err != nil {
-		return fmt.Errorf("HOOKGATE_ALLOW_NETWORKS: %w", err)
-	}
+// check refuses flag values no configuration can take, each message naming
+// its flag; the rules between the dispatcher's settings are delivery's own
+// (delivery.Config.Validate).
+func (f *serveFlags) check() error {
 	if f.maxEventBytes <= 0 {
 		return fmt.Errorf("--max-event-bytes must be positive")
 	}
@@ -152,6 +147,31 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	if f.lease <= 0 {
 		return fmt.Errorf("--lease (%s) must be longer than --send-timeout (%s)", f.lease, f.sendTimeout)
 	}
+	switch f.synchronous = strings.ToLower(f.synchronous); f.synchronous {
+	case sqlstore.SynchronousFull, sqlstore.SynchronousNormal:
+	default:
+		return fmt.Errorf("--sqlite-synchronous (HOOKGATE_SQLITE_SYNCHRONOUS) must be full or normal, not %q", f.synchronous)
+	}
+	if f.pprofAddr != "" && !f.pprofRemote {
+		if host, _, err := net.SplitHostPort(f.pprofAddr); err != nil || !isLoopback(host) {
+			return fmt.Errorf("--pprof-addr %s is not a loopback address: the profiler shows the server's memory; add --pprof-allow-remote to serve it there anyway", f.pprofAddr)
+		}
+	}
+	return nil
+}
+
+func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSignals) error {
+	log, err := newLogger(cmd.ErrOrStderr(), f.logLevel)
+	if err != nil {
+		return err
+	}
+	allow, err := netguard.ParseAllowList(os.Getenv("HOOKGATE_ALLOW_NETWORKS"))
+	if err != nil {
+		return fmt.Errorf("HOOKGATE_ALLOW_NETWORKS: %w", err)
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
 	// One sender for deliveries and triggers (internal/app makes it):
 	// OAuth2 tokens and rateLimit pacing are shared.
 	acfg := app.Config{
@@ -176,18 +196,8 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	if err := acfg.Validate(deliveryFlags); err != nil {
 		return err
 	}
-	switch f.synchronous = strings.ToLower(f.synchronous); f.synchronous {
-	case sqlstore.SynchronousFull, sqlstore.SynchronousNormal:
-	default:
-		return fmt.Errorf("--sqlite-synchronous (HOOKGATE_SQLITE_SYNCHRONOUS) must be full or normal, not %q", f.synchronous)
-	}
 	if err := ensureDataDir(f.dataDir, log.Warn); err != nil {
 		return err
-	}
-	if f.pprofAddr != "" && !f.pprofRemote {
-		if host, _, err := net.SplitHostPort(f.pprofAddr); err != nil || !isLoopback(host) {
-			return fmt.Errorf("--pprof-addr %s is not a loopback address: the profiler shows the server's memory; add --pprof-allow-remote to serve it there anyway", f.pprofAddr)
-		}
 	}
 	if f.databaseURL == "" {
 		// The embedded database is one process's: a second server on the
@@ -326,33 +336,11 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 			<-dispatched
 		}
 	}()
-	if f.pprofAddr != "" {
-		pln, err := net.Listen("tcp", f.pprofAddr)
-		if err != nil {
-			return fmt.Errorf("--pprof-addr: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		psrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = psrv.Serve(pln) }()
-		defer psrv.Close()
-		log.Info("profiler listening", "addr", pln.Addr().String())
+	metricsAt, closeSide, err := startSideListeners(f, reg, log)
+	if err != nil {
+		return err
 	}
-	// Metrics have no port of their own unless one is asked for, so that
-	// any number of servers run on one machine.
-	var metricsAt []string
-	if f.metricsAddr != "" {
-		mln, err := net.Listen("tcp", f.metricsAddr)
-		if err != nil {
-			return fmt.Errorf("--metrics-addr: %w", err)
-		}
-		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = msrv.Serve(mln) }()
-		defer msrv.Close()
-		metricsAt = append(metricsAt, "http://"+mln.Addr().String()+"/metrics")
-	}
+	defer closeSide()
 	requests := &inFlight{h: handler}
 	srv := &http.Server{
 		Handler:           requests,
@@ -372,14 +360,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	if err != nil {
 		dataDir = f.dataDir
 	}
-	// The allow list lets webhooks reach networks the SSRF policy keeps
-	// them from: a setting to see at every start.
-	if opened := netguard.OpensBlocked(allow); len(opened) > 0 {
-		log.Warn("HOOKGATE_ALLOW_NETWORKS lets webhook and trigger URLs reach networks the SSRF policy denies: anyone who may register a webhook may make this server send requests there",
-			"opened", prefixList(opened), "allowNetworks", prefixList(allow))
-	} else if len(allow) > 0 {
-		log.Info("HOOKGATE_ALLOW_NETWORKS is set; its networks are public, which the SSRF policy allows anyway", "allowNetworks", prefixList(allow))
-	}
+	logAllowList(log, allow)
 	log.Info("hookgate listening", "addr", ln.Addr().String(), "dashboard", publicURL+"/ui/", "dataDir", dataDir, "metrics", strings.Join(metricsAt, "; "),
 		"allowNetworks", prefixList(allow), "engine", store.Engine(), "synchronous", synchronous, "keyFingerprint", store.KeyFingerprint(), "node", node, "version", version)
 	errc := make(chan error, 1)
@@ -392,6 +373,56 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	drained = true
 	return (&draining{log: log, srv: srv, requests: requests, dispatcher: dispatcher, stopDispatch: stopDispatch,
 		dispatched: dispatched, store: store, timeout: f.drainTimeout}).drain(stops)
+}
+
+// startSideListeners serves the profiler on --pprof-addr and metrics on
+// --metrics-addr, each when asked for, and returns where metrics are and
+// how to close both. Metrics have no port of their own unless one is
+// asked for, so that any number of servers run on one machine.
+func startSideListeners(f *serveFlags, reg *prometheus.Registry, log *slog.Logger) (metricsAt []string, closeAll func(), err error) {
+	var servers []*http.Server
+	closeAll = func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	}
+	if f.pprofAddr != "" {
+		pln, err := net.Listen("tcp", f.pprofAddr)
+		if err != nil {
+			return nil, closeAll, fmt.Errorf("--pprof-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		psrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = psrv.Serve(pln) }()
+		servers = append(servers, psrv)
+		log.Info("profiler listening", "addr", pln.Addr().String())
+	}
+	if f.metricsAddr != "" {
+		mln, err := net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			closeAll()
+			return nil, func() {}, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		servers = append(servers, msrv)
+		metricsAt = append(metricsAt, "http://"+mln.Addr().String()+"/metrics")
+	}
+	return metricsAt, closeAll, nil
+}
+
+// logAllowList says at every start which networks HOOKGATE_ALLOW_NETWORKS
+// opens: it lets webhooks reach networks the SSRF policy keeps them from.
+func logAllowList(log *slog.Logger, allow []netip.Prefix) {
+	if opened := netguard.OpensBlocked(allow); len(opened) > 0 {
+		log.Warn("HOOKGATE_ALLOW_NETWORKS lets webhook and trigger URLs reach networks the SSRF policy denies: anyone who may register a webhook may make this server send requests there",
+			"opened", prefixList(opened), "allowNetworks", prefixList(allow))
+	} else if len(allow) > 0 {
+		log.Info("HOOKGATE_ALLOW_NETWORKS is set; its networks are public, which the SSRF policy allows anyway", "allowNetworks", prefixList(allow))
+	}
 }
 
 // prefixList writes prefixes as HOOKGATE_ALLOW_NETWORKS takes them; "none"
