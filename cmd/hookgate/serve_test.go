@@ -162,19 +162,7 @@ func TestServeStartsDrainsAndKeepsKeys(t *testing.T) {
 	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("no exit within 30s of SIGTERM")
-	}
+	terminate(t, cmd, 30*time.Second, "SIGTERM")
 
 	// A second start keeps the keys and prints nothing secret.
 	_, stdout2, _ := start(t, bin, dataDir)
@@ -431,5 +419,25 @@ func TestServeSyncsEveryCommitByDefault(t *testing.T) {
 	cmd.Env = append(os.Environ(), "HOOKGATE_ADMIN_KEY=", "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=", "HOOKGATE_SQLITE_SYNCHRONOUS=sometimes")
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `must be full or normal, not "sometimes"`) {
 		t.Fatalf("HOOKGATE_SQLITE_SYNCHRONOUS=sometimes: %v\n%s", err, out)
+	}
+}
+
+// terminate sends SIGTERM to cmd and waits for it to exit with status 0,
+// failing the test when it has not within d: how soon it exits is what the
+// callers check.
+func terminate(t *testing.T, cmd *exec.Cmd, d time.Duration, what string) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after %s: %v", what, err)
+		}
+	case <-time.After(d):
+		t.Fatalf("the process still runs %s after %s", d, what)
 	}
 }
