@@ -80,6 +80,15 @@ func (s Schedule) String() string {
 	return strings.Join(parts, ",")
 }
 
+// Strings returns the waits as ParseRetrySchedule reads them.
+func (s Schedule) Strings() []string {
+	out := make([]string, len(s))
+	for i, d := range s {
+		out[i] = FormatDuration(d)
+	}
+	return out
+}
+
 // NextDelay returns the wait after attempt number attempts (1 for the first
 // attempt) failed, and false when the schedule is exhausted. rnd returns a
 // value in [0, 1); it is injected so that tests are exact.

@@ -97,6 +97,15 @@ type Webhook struct {
 	// webhook's deliveries (see Destinations); empty means DestinationHTTP,
 	// configured by the fields above.
 	Destination string
+	// RetrySchedule overrides the project's (or the server's) retry
+	// schedule for this webhook; empty when it does not.
+	RetrySchedule Schedule
+	// Timeout bounds each delivery request to this webhook, within the
+	// server's send timeout; 0 when the server's applies.
+	Timeout time.Duration
+	// MaxAttempts caps the attempts of each delivery, the first included,
+	// below what the schedule gives; 0 when the schedule alone decides.
+	MaxAttempts int
 	Status      string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
@@ -304,6 +313,15 @@ func (w *Webhook) Validate() error {
 		if err := w.Then.validate(); err != nil {
 			return err
 		}
+	}
+	if _, err := ParseRetrySchedule("retrySchedule", w.RetrySchedule.Strings()); err != nil {
+		return err
+	}
+	if w.Timeout < 0 {
+		return InvalidParam("timeout", FormatDuration(w.Timeout), "timeout must be above 0")
+	}
+	if w.MaxAttempts < 0 || w.MaxAttempts > MaxRetries+1 {
+		return InvalidParam("maxAttempts", w.MaxAttempts, "maxAttempts must be between 1 and %d", MaxRetries+1)
 	}
 	switch w.Status {
 	case StatusActive, StatusDeactivated, StatusDisabled:

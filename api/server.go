@@ -56,6 +56,10 @@ type Config struct {
 	// SendTimeout is the longest a trigger waits for its receiver, and the
 	// default; default delivery.DefaultSendTimeout.
 	SendTimeout time.Duration
+	// RetrySchedule is the server's retry schedule, answered as the one in
+	// force for webhooks of projects without their own; default
+	// hookgate.DefaultSchedule.
+	RetrySchedule hookgate.Schedule
 	// TriggerConcurrency caps the triggers of one webhook in flight on this
 	// node; default delivery.DefaultTriggersPerWebhook.
 	TriggerConcurrency int
@@ -163,6 +167,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = delivery.DefaultSendTimeout
+	}
+	if cfg.RetrySchedule == nil {
+		cfg.RetrySchedule = hookgate.DefaultSchedule
 	}
 	if cfg.AuthFailureBurst == 0 {
 		cfg.AuthFailureBurst = 20

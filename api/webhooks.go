@@ -53,6 +53,9 @@ type webhookIn struct {
 	Schema          rawJSON           `json:"schema,omitempty" doc:"JSON Schema that a trigger's data must match"`
 	Then            *chainBody        `json:"then,omitempty" doc:"Trigger chain: after a 2xx answer, trigger this webhook with what map selects from the answer"`
 	TriggerOnly     bool              `json:"triggerOnly,omitempty" doc:"Receive no events: only triggers call this webhook"`
+	RetrySchedule   []string          `json:"retrySchedule,omitempty" maxItems:"50" doc:"The webhook's own retry schedule: waits before each retry, 1s to 168h each; absent for the project's (or the server's)"`
+	Timeout         string            `json:"timeout,omitempty" doc:"How long one delivery request may take, such as 10s: above 0 and at most the server's send timeout; absent for the server's"`
+	MaxAttempts     *int              `json:"maxAttempts,omitempty" minimum:"1" doc:"Attempts of a delivery at most, the first included; absent for as many as the retry schedule gives"`
 }
 
 // chainBody is the next step of a trigger chain.
@@ -97,6 +100,9 @@ type webhookPatch struct {
 	Schema          rawJSON            `json:"schema,omitempty" doc:"null removes the schema"`
 	Then            rawJSON            `json:"then,omitempty" doc:"null removes the chain"`
 	TriggerOnly     *bool              `json:"triggerOnly,omitempty"`
+	RetrySchedule   rawJSON            `json:"retrySchedule,omitempty" doc:"A list of waits; null (or []) for the project's (or the server's)"`
+	Timeout         rawJSON            `json:"timeout,omitempty" doc:"A duration such as \"10s\"; null for the server's"`
+	MaxAttempts     rawJSON            `json:"maxAttempts,omitempty" doc:"An integer of at least 1; null for as many as the retry schedule gives"`
 }
 
 type webhookOut struct {
@@ -117,6 +123,10 @@ type webhookOut struct {
 	Schema          rawJSON           `json:"schema,omitempty"`
 	Then            *chainBody        `json:"then,omitempty"`
 	TriggerOnly     bool              `json:"triggerOnly"`
+	RetrySchedule   []string          `json:"retrySchedule" doc:"The webhook's own retry schedule; [] when it takes the project's or the server's"`
+	Timeout         *string           `json:"timeout" doc:"The webhook's own request timeout; null when it takes the server's"`
+	MaxAttempts     *int              `json:"maxAttempts" doc:"The webhook's own cap on attempts; null when it has none"`
+	Delivery        deliverySettings  `json:"delivery" doc:"The delivery settings in force and where each comes from"`
 	Status          string            `json:"status" enum:"active,deactivated,disabled"`
 	CreatedAt       time.Time         `json:"createdAt"`
 	UpdatedAt       time.Time         `json:"updatedAt"`
@@ -146,6 +156,7 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 		}
 		out.Headers[k] = v
 	}
+	ownOverrides(&out, w)
 	return out
 }
 
@@ -195,6 +206,9 @@ func (s *Server) toSecret(w *hookgate.Webhook) secretOut {
 // compiles its trigger schema and checks its chain.
 func (s *Server) checkWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	if err := w.Validate(); err != nil {
+		return err
+	}
+	if err := s.checkTimeout(w); err != nil {
 		return err
 	}
 	if len(w.Schema) > 0 {
@@ -263,7 +277,7 @@ func (s *Server) setWebhookStatus(ctx context.Context, in *WebhookRef, status st
 	if err != nil {
 		return nil, err
 	}
-	return &webhookOutput{Body: toWebhook(w)}, nil
+	return s.renderWebhook(ctx, w)
 }
 
 // handleCreateWebhook handles createWebhook: Register a webhook.
@@ -282,6 +296,9 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 	if !b.Schema.isNull() {
 		w.Schema = []byte(b.Schema)
 	}
+	if err := parseOverrides(w, b.RetrySchedule, b.Timeout, b.MaxAttempts); err != nil {
+		return nil, err
+	}
 	w.ApplyDefaults()
 	if err := s.checkWebhook(ctx, w); err != nil {
 		return nil, err
@@ -292,9 +309,12 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 	if err := s.store.CreateWebhook(ctx, w); err != nil {
 		return nil, err
 	}
-	out := toWebhook(w)
-	out.Secret = w.Secret
-	return &webhookOutput{Body: out}, nil
+	out, err := s.renderWebhook(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	out.Body.Secret = w.Secret
+	return out, nil
 }
 
 // handleListWebhooks handles listWebhooks: List webhooks.
@@ -306,7 +326,11 @@ func (s *Server) handleListWebhooks(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
-	return listOf(list, next, toWebhook), nil
+	render, err := s.webhookRenderer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return listOf(list, next, render), nil
 }
 
 // handleGetWebhook handles getWebhook: Read a webhook.
@@ -315,7 +339,7 @@ func (s *Server) handleGetWebhook(ctx context.Context, in *WebhookRef) (*webhook
 	if err != nil {
 		return nil, err
 	}
-	return &webhookOutput{Body: toWebhook(w)}, nil
+	return s.renderWebhook(ctx, w)
 }
 
 // handleUpdateWebhook handles updateWebhook: Change a webhook.
@@ -341,7 +365,7 @@ func (s *Server) handleUpdateWebhook(ctx context.Context, in *struct {
 	if err := s.store.UpdateWebhook(ctx, w); err != nil {
 		return nil, err
 	}
-	return &webhookOutput{Body: toWebhook(w)}, nil
+	return s.renderWebhook(ctx, w)
 }
 
 // handleDeleteWebhook handles deleteWebhook: Delete a webhook; its unfinished deliveries are cancelled.
@@ -543,6 +567,9 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 			return hookgate.InvalidParam("then", nil, "then is {\"webhook\": ID or uid, \"map\": {\"data\", \"headers\", \"queryParams\"}}: %v", err)
 		}
 		w.Then = c.domain()
+	}
+	if err := patchOverrides(w, p); err != nil {
+		return err
 	}
 	w.ApplyDefaults()
 	return nil

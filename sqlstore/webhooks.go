@@ -11,7 +11,7 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination"
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts"
 
 // webhookRow is a webhook as stored: secrets and the URL (which may itself
 // be a bearer credential: a Slack or Discord webhook URL, a ?token=)
@@ -92,10 +92,11 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 }
 
 func (s *Store) insertWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
-	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
-		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination)
+		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts)
 	return uidConflict(err)
 }
 
@@ -237,9 +238,11 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 func (s *Store) updateWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
 	res, err := db.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
-		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ?, destination = ? WHERE project_id = ? AND id = ?`),
+		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ?, destination = ?,
+		retry_schedule = ?, timeout_ms = ?, max_attempts = ? WHERE project_id = ? AND id = ?`),
 		r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
-		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination, w.ProjectID, w.ID)
+		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, w.ProjectID, w.ID)
 	return mustAffect(res, uidConflict(err), "webhook")
 }
 
@@ -293,12 +296,16 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	var prevExp, created, updated int64
 	var schema string
 	var triggerOnly int64
-	var public string
+	var public, sched string
+	var timeoutMS int64
 	if err := r.Scan(&w.ID, &w.ProjectID, &row.url, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
-		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public, &w.Destination); err != nil {
+		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public, &w.Destination,
+		&sched, &timeoutMS, &w.MaxAttempts); err != nil {
 		return nil, err
 	}
+	w.RetrySchedule = parseSchedule(sched)
+	w.Timeout = time.Duration(timeoutMS) * time.Millisecond
 	w.TriggerOnly = triggerOnly != 0
 	_ = json.Unmarshal([]byte(public), &w.PublicHeaders)
 	if schema != "" {

@@ -94,6 +94,7 @@ func New(cfg Config) *App {
 	dispatcher := delivery.New(dcfg)
 	acfg := cfg.API
 	acfg.Store, acfg.Policy, acfg.Sender, acfg.SendTimeout, acfg.OnEvents = cfg.Store, cfg.Policy, sender, cfg.SendTimeout, dispatcher.Wake
+	acfg.RetrySchedule = cfg.Delivery.Schedule
 	handler := api.New(acfg)
 	if cfg.Dashboard != nil {
 		ucfg := *cfg.Dashboard
