@@ -61,7 +61,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 	if res.RetryAfter > 0 {
 		ra = min(max(res.RetryAfter, hookgate.MinRetryAfter), hookgate.MaxRetryAfter)
 	}
-	d.retryOrFail(ctx, &o, dl, n, res.Class == hookgate.OutcomePermanent, ra)
+	d.retryOrFail(ctx, &o, w, dl, n, res.Class == hookgate.OutcomePermanent, ra)
 	return o
 }
 
@@ -80,11 +80,16 @@ func (d *Dispatcher) attemptRecord(res hookgate.Outcome, id string, n int) hookg
 	return a
 }
 
-// retryOrFail settles o, the failed attempt n of dl: pending until the
-// next attempt of its schedule (or later, until retryAfter), or failed
-// when the schedule is exhausted or no retry can do better (final).
-func (d *Dispatcher) retryOrFail(ctx context.Context, o *outcome, dl *hookgate.Delivery, n int, final bool, retryAfter time.Duration) {
-	wait, ok := d.schedule(ctx, dl.ProjectID).NextDelay(n, d.cfg.Rand)
+// retryOrFail settles o, the failed attempt n of dl to w: pending until
+// the next attempt of its schedule (or later, until retryAfter), or failed
+// when the schedule is exhausted, w's maxAttempts are spent, or no retry
+// can do better (final).
+func (d *Dispatcher) retryOrFail(ctx context.Context, o *outcome, w *hookgate.Webhook, dl *hookgate.Delivery, n int, final bool, retryAfter time.Duration) {
+	sched := d.webhookSchedule(ctx, w, dl.ProjectID)
+	wait, ok := sched.NextDelay(n, d.cfg.Rand)
+	if w != nil && w.MaxAttempts > 0 && n >= w.MaxAttempts {
+		ok = false
+	}
 	if !ok || final {
 		o.Status = hookgate.DeliveryFailed
 		if !hookgate.IsOperational(dl.EventType) { // no event about an operational event: no loops
@@ -119,8 +124,17 @@ func (d *Dispatcher) unsent(ctx context.Context, j job, now time.Time, reason st
 	n := dl.Attempts + 1
 	o := outcome{AttemptOutcome: hookgate.AttemptOutcome{ProjectID: dl.ProjectID, WebhookID: dl.WebhookID, LeaseUntil: j.lease,
 		Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: dl.ID, Attempt: n, StartedAt: now, Error: reason}}}
-	d.retryOrFail(ctx, &o, dl, n, false, 0)
+	d.retryOrFail(ctx, &o, j.w, dl, n, false, 0)
 	return o
+}
+
+// webhookSchedule returns the retry schedule of w: its own, else its
+// project's, else the server's.
+func (d *Dispatcher) webhookSchedule(ctx context.Context, w *hookgate.Webhook, projectID string) hookgate.Schedule {
+	if w != nil && len(w.RetrySchedule) > 0 {
+		return w.RetrySchedule
+	}
+	return d.schedule(ctx, projectID)
 }
 
 // schedule returns the retry schedule of a project: its own, or the

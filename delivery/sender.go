@@ -139,7 +139,24 @@ type Sender struct {
 
 // Send makes one delivery request for m to w: the event in the Standard
 // Webhooks envelope, with the delivery's ID as webhook-id.
+// A webhook's own Timeout, when shorter than the sender's, bounds the
+// request (token fetch and retry after a 401 included).
 func (s *Sender) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMessage) Result {
+	if w.Timeout > 0 && w.Timeout < s.Timeout() {
+		parent := ctx
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.Timeout)
+		defer cancel()
+		res := s.send(ctx, w, m)
+		if res.Err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
+			res.Err = fmt.Errorf("timeout: no answer within the webhook's timeout of %s: %w", hookgate.FormatDuration(w.Timeout), res.Err)
+		}
+		return res
+	}
+	return s.send(ctx, w, m)
+}
+
+func (s *Sender) send(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMessage) Result {
 	body, contentType, err := Payload(w, m)
 	if err != nil {
 		return Result{Err: err, Started: s.now()}
