@@ -142,9 +142,33 @@ type Webhook struct {
 	Schema          json.RawMessage   `json:"schema,omitempty"`
 	Then            *Chain            `json:"then,omitempty"`
 	TriggerOnly     bool              `json:"triggerOnly"`
-	Status          WebhookStatus     `json:"status"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	UpdatedAt       time.Time         `json:"updatedAt"`
+	// RetrySchedule, Timeout and MaxAttempts are the webhook's own
+	// delivery settings: empty and nil where it takes its project's or
+	// the server's. Delivery holds the settings in force.
+	RetrySchedule []string         `json:"retrySchedule"`
+	Timeout       *string          `json:"timeout"`
+	MaxAttempts   *int             `json:"maxAttempts"`
+	Delivery      DeliverySettings `json:"delivery"`
+	Status        WebhookStatus    `json:"status"`
+	CreatedAt     time.Time        `json:"createdAt"`
+	UpdatedAt     time.Time        `json:"updatedAt"`
+}
+
+// DeliverySettings are the delivery settings in force for a webhook, each
+// with where it comes from ("webhook", "project" or "server").
+type DeliverySettings struct {
+	RetrySchedule struct {
+		Value []string `json:"value"`
+		From  string   `json:"from"`
+	} `json:"retrySchedule"`
+	Timeout struct {
+		Value string `json:"value"`
+		From  string `json:"from"`
+	} `json:"timeout"`
+	MaxAttempts struct {
+		Value int    `json:"value"`
+		From  string `json:"from"`
+	} `json:"maxAttempts"`
 }
 
 // WebhookCreate is a new webhook; only URL is required. Events filters the
@@ -168,6 +192,12 @@ type WebhookCreate struct {
 	Schema          json.RawMessage   `json:"schema,omitempty"`
 	Then            *Chain            `json:"then,omitempty"`
 	TriggerOnly     bool              `json:"triggerOnly,omitempty"`
+	// RetrySchedule (waits such as "10s"), Timeout (such as "5s", at most
+	// the server's send timeout) and MaxAttempts (at least 1) override the
+	// project's and the server's; leave them out to take those.
+	RetrySchedule []string `json:"retrySchedule,omitempty"`
+	Timeout       string   `json:"timeout,omitempty"`
+	MaxAttempts   int      `json:"maxAttempts,omitempty"`
 }
 
 // WebhookUpdate changes the fields that are set; a set slice or map
@@ -190,6 +220,35 @@ type WebhookUpdate struct {
 	Schema          json.RawMessage   `json:"schema,omitempty"`
 	Then            *Chain            `json:"then,omitempty"`
 	TriggerOnly     *bool             `json:"triggerOnly,omitempty"`
+	// RetrySchedule replaces the webhook's own schedule; []string{}
+	// clears it.
+	RetrySchedule []string `json:"retrySchedule,omitzero"`
+	Timeout       *string  `json:"timeout,omitempty"`
+	MaxAttempts   *int     `json:"maxAttempts,omitempty"`
+	// ClearTimeout and ClearMaxAttempts remove the webhook's own timeout
+	// and cap, so that the server's and the schedule's apply.
+	ClearTimeout     bool `json:"-"`
+	ClearMaxAttempts bool `json:"-"`
+}
+
+// MarshalJSON writes u as PATCH takes it: a cleared setting as null.
+func (u WebhookUpdate) MarshalJSON() ([]byte, error) {
+	type plain WebhookUpdate
+	b, err := json.Marshal(plain(u))
+	if err != nil || (!u.ClearTimeout && !u.ClearMaxAttempts) {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if u.ClearTimeout {
+		m["timeout"] = json.RawMessage("null")
+	}
+	if u.ClearMaxAttempts {
+		m["maxAttempts"] = json.RawMessage("null")
+	}
+	return json.Marshal(m)
 }
 
 // Secret is a webhook's signing secret; during a rotation's grace period

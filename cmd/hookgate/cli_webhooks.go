@@ -29,6 +29,9 @@ type webhookFlags struct {
 	oauthID, oauthSecret, oauthTokenURL                       string
 	oauthScopes                                               []string
 	then                                                      string
+	retrySchedule                                             []string
+	timeout                                                   string
+	maxAttempts                                               int
 }
 
 func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
@@ -56,6 +59,17 @@ func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
 	fs.StringVar(&f.schema, "schema", "", "JSON Schema that trigger data must match: JSON, @file or -")
 	fs.BoolVar(&f.triggerOnly, "trigger-only", false, "the webhook is only triggered, never sent events")
 	fs.StringVar(&f.then, "then", "", "a trigger of this webhook calls that webhook next with the answer (ID or uid)")
+	clear := ""
+	if !create {
+		clear = `; "" for the project's or the server's`
+	}
+	fs.StringSliceVar(&f.retrySchedule, "retry-schedule", nil, "the webhook's own waits between attempts, such as 1s,1m,1h"+clear)
+	fs.StringVar(&f.timeout, "timeout", "", "the webhook's own request timeout, such as 5s, at most the server's --send-timeout"+strings.Replace(clear, "project's or the ", "", 1))
+	if create {
+		fs.IntVar(&f.maxAttempts, "max-attempts", 0, "the most attempts of a delivery, the first included; default as many as the retry schedule gives")
+	} else {
+		fs.IntVar(&f.maxAttempts, "max-attempts", 0, "the most attempts of a delivery, the first included; 0 for as many as the retry schedule gives")
+	}
 }
 
 // auth builds the receiver auth the flags ask for; nil when none is set.
@@ -88,7 +102,7 @@ func (f *webhookFlags) auth() (*client.Auth, error) {
 func (f *webhookFlags) create(url string, stdin io.Reader) (client.WebhookCreate, error) {
 	in := client.WebhookCreate{URL: url, UID: f.uid, Description: f.description, Events: f.events, Secret: f.secret,
 		PublicHeaders: f.publicHeaders, QueryParams: f.queryParams, Method: f.method, PayloadEncoding: f.payloadEncoding,
-		RateLimit: f.rateLimit, TriggerOnly: f.triggerOnly}
+		RateLimit: f.rateLimit, TriggerOnly: f.triggerOnly, RetrySchedule: f.retrySchedule, Timeout: f.timeout, MaxAttempts: f.maxAttempts}
 	var err error
 	if in.Auth, err = f.auth(); err != nil {
 		return in, err
@@ -165,6 +179,15 @@ func (f *webhookFlags) update(cmd *cobra.Command, url string) (client.WebhookUpd
 	}
 	if ch("then") {
 		up.Then = &client.Chain{Webhook: f.then}
+	}
+	if ch("retry-schedule") {
+		up.RetrySchedule = orEmpty(f.retrySchedule)
+	}
+	if ch("timeout") {
+		up.Timeout, up.ClearTimeout = &f.timeout, f.timeout == ""
+	}
+	if ch("max-attempts") {
+		up.MaxAttempts, up.ClearMaxAttempts = &f.maxAttempts, f.maxAttempts == 0
 	}
 	return up, nil
 }
@@ -295,6 +318,10 @@ func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client
 		fields(w, "id", h.ID, "uid", orDash(h.UID), "url", h.URL, "status", string(h.Status), "events", subscribed(*h),
 			"description", orDash(h.Description), "method", h.Method, "auth", string(h.Auth.Type), "headers", pairs(h.Headers),
 			"rate limit", strconv.Itoa(h.RateLimit), "metadata", pairs(h.Metadata), "trigger only", strconv.FormatBool(h.TriggerOnly))
+		d := h.Delivery
+		fields(w, "retry schedule", join(d.RetrySchedule.Value)+" ("+d.RetrySchedule.From+")",
+			"timeout", d.Timeout.Value+" ("+d.Timeout.From+")",
+			"max attempts", strconv.Itoa(d.MaxAttempts.Value)+" ("+d.MaxAttempts.From+")")
 		if h.Secret != "" {
 			fields(w, "secret", h.Secret)
 		}

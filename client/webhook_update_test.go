@@ -1,0 +1,28 @@
+package client_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/hookgate/hookgate/client"
+)
+
+// Issue 24, item 4: an update sends a webhook's own delivery settings as
+// PATCH takes them: set, left out, or null to clear.
+func TestWebhookUpdateOverridesJSON(t *testing.T) {
+	t.Parallel()
+	timeout, attempts := "5s", 3
+	for _, c := range []struct {
+		in   client.WebhookUpdate
+		want string
+	}{
+		{client.WebhookUpdate{}, `{}`},
+		{client.WebhookUpdate{RetrySchedule: []string{"1s"}, Timeout: &timeout, MaxAttempts: &attempts}, `{"retrySchedule":["1s"],"timeout":"5s","maxAttempts":3}`},
+		{client.WebhookUpdate{RetrySchedule: []string{}, ClearTimeout: true, ClearMaxAttempts: true}, `{"maxAttempts":null,"retrySchedule":[],"timeout":null}`},
+	} {
+		b, err := json.Marshal(c.in)
+		if err != nil || string(b) != c.want {
+			t.Errorf("%+v marshals as %s (%v), want %s", c.in, b, err, c.want)
+		}
+	}
+}
