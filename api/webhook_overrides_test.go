@@ -114,3 +114,15 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 		})
 	})
 }
+
+// Issue 24, item 4: maxAttempts is at most the longest schedule's attempts
+// (MaxRetries waits plus the first attempt).
+func TestWebhookMaxAttemptsBound(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, allowLoopback)
+		_, owner, _ := e.project("acme")
+		e.req("POST", "/api/v1/projects/acme/webhooks", owner, map[string]any{"url": "http://127.0.0.1:9/h", "maxAttempts": 52}).
+			problem(t, 400, "invalid_parameter", "maxAttempts")
+		e.webhook("acme", owner, map[string]any{"url": "http://127.0.0.1:9/h", "maxAttempts": 51})
+	})
+}
