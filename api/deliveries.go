@@ -35,6 +35,12 @@ func toDelivery(d *hookgate.Delivery) deliveryOut {
 	return out
 }
 
+// statusExhausted is the status filter of dead letters: the event
+// deliveries that are failed, because their retry schedule ran out or no
+// retry could do better (410, an event that cannot be sent). It is a filter
+// only: such deliveries are stored, and read, as failed.
+const statusExhausted = "exhausted"
+
 // deliveryRoutes are the operations on deliveries: list and read.
 func (s *Server) deliveryRoutes() []route {
 	tags := "Deliveries"
@@ -51,7 +57,7 @@ func (s *Server) handleListDeliveries(ctx context.Context, in *struct {
 	PageParams
 	Webhook   string `query:"webhook" maxLength:"64" doc:"Only deliveries to this webhook (ID or uid)"`
 	Event     string `query:"event" maxLength:"64" doc:"Only deliveries of this event"`
-	Status    string `query:"status" enum:"pending,succeeded,failed,paused,cancelled" doc:"Only deliveries in this status"`
+	Status    string `query:"status" enum:"pending,succeeded,failed,paused,cancelled,exhausted" doc:"Only deliveries in this status; exhausted is failed event deliveries (dead letters)"`
 	Kind      string `query:"kind" enum:"event,trigger" doc:"Only deliveries of this kind"`
 	EventType string `query:"eventType" maxLength:"256" doc:"Only deliveries of events of this type"`
 	Since     string `query:"since" doc:"Only deliveries created at or after this RFC 3339 time"`
@@ -86,8 +92,15 @@ func (s *Server) handleListDeliveries(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
+	status, kind := in.Status, in.Kind
+	if status == statusExhausted {
+		if kind == hookgate.KindTrigger {
+			return listOf([]*hookgate.Delivery{}, "", toDelivery), nil
+		}
+		status, kind = hookgate.DeliveryFailed, hookgate.KindEvent
+	}
 	list, next, err := s.store.ListDeliveries(ctx, projectID(ctx), hookgate.DeliveryFilter{
-		Page: in.page(), WebhookID: webhook, EventID: event, Status: in.Status, Kind: in.Kind,
+		Page: in.page(), WebhookID: webhook, EventID: event, Status: status, Kind: kind,
 		EventType: in.EventType, Since: since, Until: until})
 	if err != nil {
 		return nil, err

@@ -328,6 +328,9 @@ const (
 	DeliveryFailed    DeliveryStatus = "failed"
 	DeliveryPaused    DeliveryStatus = "paused"
 	DeliveryCancelled DeliveryStatus = "cancelled"
+	// DeliveryExhausted is a filter only, never a delivery's status: the
+	// failed event deliveries (dead letters).
+	DeliveryExhausted DeliveryStatus = "exhausted"
 )
 
 // DeliveryKind tells an event's delivery from a trigger's record.
