@@ -480,7 +480,7 @@ func TestCLICompletion(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"__complete", "delivery", "list", "--status", ""}, []string{"pending", "succeeded", "failed", "paused", "cancelled"}},
+		{[]string{"__complete", "delivery", "list", "--status", ""}, []string{"pending", "succeeded", "failed", "paused", "cancelled", "exhausted"}},
 		{[]string{"__complete", "webhook", "list", "-o", ""}, []string{"table", "json"}},
 		{[]string{"__complete", "platform", "create", "--provider", ""}, []string{"telegram", "discord", "whatsapp", "slack", "generic"}},
 		{[]string{"__complete", "webh"}, []string{"webhook"}},
