@@ -17,6 +17,7 @@ const (
 	PrefixEvent    = "evt_"
 	PrefixDelivery = "msg_"
 	PrefixAttempt  = "atmpt_"
+	PrefixRedrive  = "rdr_"
 )
 
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"

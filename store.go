@@ -132,6 +132,20 @@ type Store interface {
 	// since and creates those it lacks for the events since then; ENotFound,
 	// and EConflict when the webhook is not active.
 	RecoverWebhook(ctx context.Context, projectID, webhookID string, since, now time.Time) (requeued, created int, err error)
+	// CreateRedrive stores a running redrive leased to its creator until
+	// leaseUntil, or returns, with created false, the one the project's
+	// same idempotency key created before.
+	CreateRedrive(ctx context.Context, r *Redrive, leaseUntil time.Time) (got *Redrive, created bool, err error)
+	// FindRedrive finds a redrive; ENotFound.
+	FindRedrive(ctx context.Context, projectID, id string) (*Redrive, error)
+	// TakeOverRedrive leases a running redrive whose lease expired by now
+	// until leaseUntil, and reports whether it did.
+	TakeOverRedrive(ctx context.Context, projectID, id string, now, leaseUntil time.Time) (bool, error)
+	// StepRedrive requeues the next batch of a running redrive and reports
+	// whether the redrive is over for the caller.
+	StepRedrive(ctx context.Context, projectID, id string, now, leaseUntil time.Time) (bool, error)
+	// FailRedrive ends a running redrive as failed, with the error msg.
+	FailRedrive(ctx context.Context, projectID, id, msg string, now time.Time) error
 	// ListAttempts lists a page of a delivery's attempts, the latest first.
 	ListAttempts(ctx context.Context, projectID, deliveryID string, page Page) ([]*Attempt, string, error)
 	// CreateSession stores a dashboard session.

@@ -234,6 +234,7 @@ func New(cfg Config) *Server {
 	s.register(s.eventRoutes())
 	s.register(s.deliveryRoutes())
 	s.register(s.attemptRoutes())
+	s.register(s.redriveRoutes())
 	s.register(s.statsRoutes())
 	s.register(s.platformRoutes())
 	s.register(s.messageRoutes())
