@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // failDue moves the project's due deliveries of the given event types to
@@ -73,17 +74,12 @@ func TestDeliveriesStatusExhaustedListsDeadLetters(t *testing.T) {
 // its last read.
 func (e *env) waitRedrive(t *testing.T, project, key, id string) resp {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		r := e.req("GET", "/api/v1/projects/"+project+"/redrives/"+id, key, nil).must(t, 200)
-		if r.str("state") != "running" {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the redrive still runs after a minute: %s", r.Raw)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var r resp
+	testwait.For(t, "the redrive to end", func() bool {
+		r = e.req("GET", "/api/v1/projects/"+project+"/redrives/"+id, key, nil).must(t, 200)
+		return r.str("state") != "running"
+	})
+	return r
 }
 
 // counts returns a finished redrive's matched and requeued.
