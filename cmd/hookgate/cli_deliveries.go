@@ -66,6 +66,7 @@ func newDeliveryCmd() *cobra.Command {
 		return c.RetryDelivery(ctx, a.project, id)
 	})
 	cmd.AddCommand(list, get, attempts, retry)
+	cmd.AddCommand(newRedriveCmds(a)...)
 	return cmd
 }
 

@@ -122,7 +122,7 @@ func TestCLICoversEveryOperation(t *testing.T) {
 		"createEventType":     "event-type create", "listEventTypes": "event-type list", "getEventType": "event-type get",
 		"updateEventType": "event-type update", "deleteEventType": "event-type delete",
 		"listDeliveries": "delivery list", "getDelivery": "delivery get", "listAttempts": "delivery attempts",
-		"retryDelivery":  "delivery retry",
+		"retryDelivery": "delivery retry", "redriveDeliveries": "delivery redrive", "getRedrive": "delivery redrive-status",
 		"createPlatform": "platform create", "listPlatforms": "platform list", "getPlatform": "platform get",
 		"updatePlatform": "platform update", "deletePlatform": "platform delete",
 		"registerPlatformWebhook": "platform register-webhook", "unregisterPlatformWebhook": "platform unregister-webhook",
@@ -509,5 +509,41 @@ func TestCLICompletion(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%v completes %q, want %q", tc.args[1:], got, tc.want)
 		}
+	}
+}
+
+// Issue 24, item 5: delivery redrive starts a redrive and, with --wait,
+// prints it finished; redrive-status reads it; --ids with a filter flag is
+// refused.
+func TestCLIRedrive(t *testing.T) {
+	t.Parallel()
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			srv := apitest.New(t, engine)
+			admin := &cli{t: t, server: srv.URL, key: apitest.AdminKey}
+			admin.ok("project", "create", "Shop", "--slug", "shop")
+			var r client.Redrive
+			admin.json(&r, "delivery", "redrive", "-p", "shop", "--event-type", "order.created", "--since", "2026-01-01T00:00:00Z", "--wait", "--idempotency-key", "k")
+			if r.ID == "" || r.State != client.RedriveFinished || r.FinishedAt.IsZero() {
+				t.Fatalf("redrive --wait = %+v", r)
+			}
+			var again client.Redrive
+			admin.json(&again, "delivery", "redrive", "-p", "shop", "--event-type", "order.created", "--since", "2026-01-01T00:00:00Z", "--idempotency-key", "k")
+			if again.ID != r.ID {
+				t.Fatalf("the same key started %s, want %s", again.ID, r.ID)
+			}
+			if out := admin.ok("delivery", "redrive-status", r.ID, "-p", "shop"); !strings.Contains(out, "finished") {
+				t.Fatalf("redrive-status printed:\n%s", out)
+			}
+			var byIDs client.Redrive
+			admin.json(&byIDs, "delivery", "redrive", "-p", "shop", "--ids", "msg_a,msg_b", "--wait")
+			if byIDs.State != client.RedriveFinished || byIDs.Matched != 0 {
+				t.Fatalf("redrive --ids = %+v", byIDs)
+			}
+			if msg := admin.fails("delivery", "redrive", "-p", "shop", "--ids", "msg_a", "--webhook", "x"); !strings.Contains(msg, "--ids") {
+				t.Fatalf("--ids with --webhook: %s", msg)
+			}
+		})
 	}
 }
