@@ -35,10 +35,6 @@ func (s *Store) ListDeliveries(ctx context.Context, projectID string, f hookgate
 		q += ` AND id >= ? AND id < ? AND event_id = ?`
 		args = append(args, prefix, prefix+"~", f.EventID)
 	}
-	if f.WebhookID != "" {
-		q += ` AND webhook_id = ?`
-		args = append(args, f.WebhookID)
-	}
 	if f.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, f.Status)
@@ -47,20 +43,7 @@ func (s *Store) ListDeliveries(ctx context.Context, projectID string, f hookgate
 		q += ` AND kind = ?`
 		args = append(args, f.Kind)
 	}
-	if f.EventType != "" {
-		q += ` AND event_type = ?`
-		args = append(args, f.EventType)
-	}
-	// created_at, not the ID's time: IDs never go back, so after the clock
-	// did, an ID's time may be later than its row's.
-	if !f.Since.IsZero() {
-		q += ` AND created_at >= ?`
-		args = append(args, micros(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q += ` AND created_at < ?`
-		args = append(args, micros(f.Until))
-	}
+	q, args = deliveryFilter(q, args, f.WebhookID, f.EventType, f.Since, f.Until)
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 	return queryPage(ctx, s.read, s.q(q), limit, scanDelivery, func(d *hookgate.Delivery) string { return d.ID }, args...)
@@ -245,4 +228,29 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 			return requeued, created, err
 		}
 	}
+}
+
+// deliveryFilter adds to a query of deliveries the conditions of the
+// filters lists and redrives share: a webhook, an event type and a range of
+// creation, each when given. The range is on created_at, not the ID's time:
+// IDs never go back, so after the clock did, an ID's time may be later than
+// its row's.
+func deliveryFilter(q string, args []any, webhookID, eventType string, since, until time.Time) (string, []any) {
+	if webhookID != "" {
+		q += ` AND webhook_id = ?`
+		args = append(args, webhookID)
+	}
+	if eventType != "" {
+		q += ` AND event_type = ?`
+		args = append(args, eventType)
+	}
+	if !since.IsZero() {
+		q += ` AND created_at >= ?`
+		args = append(args, micros(since))
+	}
+	if !until.IsZero() {
+		q += ` AND created_at < ?`
+		args = append(args, micros(until))
+	}
+	return q, args
 }

@@ -192,22 +192,7 @@ func (s *Store) redriveBatch(ctx context.Context, projectID string, f hookgate.R
 	}
 	q := `SELECT id FROM deliveries WHERE project_id = ? AND id > ? AND kind = ? AND status = ?`
 	args := []any{projectID, last, hookgate.KindEvent, f.Status}
-	if f.WebhookID != "" {
-		q += ` AND webhook_id = ?`
-		args = append(args, f.WebhookID)
-	}
-	if f.EventType != "" {
-		q += ` AND event_type = ?`
-		args = append(args, f.EventType)
-	}
-	if !f.Since.IsZero() {
-		q += ` AND created_at >= ?`
-		args = append(args, micros(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q += ` AND created_at < ?`
-		args = append(args, micros(f.Until))
-	}
+	q, args = deliveryFilter(q, args, f.WebhookID, f.EventType, f.Since, f.Until)
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, hookgate.RedriveBatch)
 	rows, err := s.read.QueryContext(ctx, s.q(q), args...)
