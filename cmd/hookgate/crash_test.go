@@ -93,8 +93,16 @@ func TestKill9LosesNothing(t *testing.T) {
 	if len(want) < 100 {
 		t.Fatalf("only %d events were accepted before the kill", len(want))
 	}
-	recv.waitAllDelivered(t, want, "accepted, after the restart", 0.05, 40*time.Second)
+	// Duplicates are what at-least-once allows: the requests in flight at
+	// the kill, and those answered whose outcomes waited for the next
+	// commit and its fsync (SQLite syncs every commit). Measured 3–5.3 % on
+	// a loaded 2-core machine; the bound is twice that, and still fails a
+	// restart that sends again what was recorded.
+	recv.waitAllDelivered(t, want, "accepted, after the restart", maxKillDuplicates, 40*time.Second)
 }
+
+// maxKillDuplicates is the share of duplicate requests a kill -9 may cause.
+const maxKillDuplicates = 0.10
 
 func readFile(t testing.TB, path string) string {
 	t.Helper()

@@ -90,7 +90,7 @@ func TestTwoNodesShareWork(t *testing.T) {
 	// Kill node A while the second round is delivered: B finishes it.
 	second := send()
 	_ = nodeA.Process.Kill()
-	recv.waitAllDelivered(t, append(first, second...), "in all, node A killed", 0.05, 50*time.Second)
+	recv.waitAllDelivered(t, append(first, second...), "in all, node A killed", maxKillDuplicates, 50*time.Second)
 }
 
 // refused runs serve, which must stop on its own within 30 s, and returns
