@@ -84,19 +84,8 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, s
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	rc := http.NewResponseController(w)
-	deadline := time.Now().Add(s.cfg.BodyReadTimeout)
-	timed := rc.SetReadDeadline(deadline) == nil
-	br := &budgetReader{r: http.MaxBytesReader(w, r.Body, limit), sem: sem}
-	// Released when the request is done: its body is held until then.
-	context.AfterFunc(r.Context(), br.release)
+	br, deadline := s.budgeted(w, r, http.MaxBytesReader(w, r.Body, limit), sem)
 	body, err := io.ReadAll(br)
-	if timed {
-		// The rest of the request (a trigger may wait on its receiver)
-		// is bounded by the write timeout; a read deadline left behind
-		// would cancel it when it passed.
-		_ = rc.SetReadDeadline(time.Time{})
-	}
 	if err == nil {
 		return body, nil
 	}
@@ -109,7 +98,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, s
 		p := newProblem(http.StatusServiceUnavailable, hookgate.EUnavailable, errBudget.Error()+"; try again shortly")
 		p.retryAfter = "1"
 		return nil, p
-	case timed && time.Now().After(deadline):
+	case !deadline.IsZero() && time.Now().After(deadline):
 		s.metrics.bodyRefusals.WithLabelValues("timeout").Inc()
 		// The client was too slow, or sent nothing more: it will not
 		// read an answer either, but a proxy in between may.
@@ -129,18 +118,29 @@ func tooLarge(limit int64) *Problem {
 // the API's budget as it arrives and arrive within the body timeout. For
 // routes that read their own bodies (the dashboard's forms).
 func (s *Server) budgetBody(w http.ResponseWriter, r *http.Request) *http.Request {
-	br := &budgetReader{r: r.Body, sem: s.bodies}
-	rc := http.NewResponseController(w)
-	if rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout)) == nil {
-		// Once the body is in, the rest of the request is bounded by the
-		// write timeout; see readBody.
-		br.end = func() { _ = rc.SetReadDeadline(time.Time{}) }
-	}
-	context.AfterFunc(r.Context(), br.release)
+	br, _ := s.budgeted(w, r, r.Body, s.bodies)
 	r2 := r.Clone(r.Context())
 	r2.Body = struct {
 		io.Reader
 		io.Closer
 	}{br, r.Body}
 	return r2
+}
+
+// budgeted wraps body, r's, so that it counts against sem as it arrives,
+// until r is done, and must arrive within the body timeout from now. The
+// deadline is cleared once the body ends: the rest of the request (a
+// trigger may wait on its receiver) is bounded by the write timeout, and a
+// read deadline left behind would cancel it when it passed. deadline is
+// zero when the connection takes none (an in-process request).
+func (s *Server) budgeted(w http.ResponseWriter, r *http.Request, body io.Reader, sem *semaphore.Weighted) (br *budgetReader, deadline time.Time) {
+	br = &budgetReader{r: body, sem: sem}
+	rc := http.NewResponseController(w)
+	if d := time.Now().Add(s.cfg.BodyReadTimeout); rc.SetReadDeadline(d) == nil {
+		deadline = d
+		br.end = func() { _ = rc.SetReadDeadline(time.Time{}) }
+	}
+	// Released when the request is done: its body is held until then.
+	context.AfterFunc(r.Context(), br.release)
+	return br, deadline
 }

@@ -154,7 +154,7 @@ func (s *Server) attemptRoutes() []route {
 	return []route{
 		{op: op("listAttempts", http.MethodGet, path+"/attempts", "List a delivery's attempts, the latest first", accessOwner, http.StatusOK, tags), handle: handle(s.handleListAttempts)},
 		{op: retry, handle: handle(s.handleRetryDelivery), after: func() {
-			alsoSucceeds(s.api.OpenAPI(), retry.Method, retry.Path, http.StatusOK, http.StatusAccepted,
+			alsoSucceeds(s.api.OpenAPI(), retry.Path, http.StatusOK, http.StatusAccepted,
 				"A trigger, run again: the delivery with the new attempt's outcome")
 		}},
 	}

@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -358,15 +359,24 @@ const base = "/api/v1"
 // accessByPattern maps each operation's route pattern to its access level.
 func accessByPattern(doc *huma.OpenAPI) map[string]access {
 	m := map[string]access{}
-	for path, item := range doc.Paths {
-		for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
-			if o != nil {
-				acc, _ := o.Metadata[metaAccess].(access)
-				m[o.Method+" "+path] = acc
+	for path, o := range operations(doc) {
+		acc, _ := o.Metadata[metaAccess].(access)
+		m[o.Method+" "+path] = acc
+	}
+	return m
+}
+
+// operations yields every operation of doc with its path.
+func operations(doc *huma.OpenAPI) iter.Seq2[string, *huma.Operation] {
+	return func(yield func(string, *huma.Operation) bool) {
+		for path, item := range doc.Paths {
+			for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+				if o != nil && !yield(path, o) {
+					return
+				}
 			}
 		}
 	}
-	return m
 }
 
 // also adds to o the error statuses its handler may answer besides those
@@ -376,13 +386,10 @@ func also(o huma.Operation, statuses ...int) huma.Operation {
 	return o
 }
 
-// alsoSucceeds declares that the operation at method and path also
-// answers status, with the body of its response like.
-func alsoSucceeds(doc *huma.OpenAPI, method, path string, status, like int, description string) {
+// alsoSucceeds declares that the POST operation at path also answers
+// status, with the body of its response like.
+func alsoSucceeds(doc *huma.OpenAPI, path string, status, like int, description string) {
 	o := doc.Paths[path].Post
-	if method != http.MethodPost {
-		panic("alsoSucceeds: only POST operations answer two successes")
-	}
 	r := *o.Responses[strconv.Itoa(like)]
 	r.Description = description
 	o.Responses[strconv.Itoa(status)] = &r
@@ -399,26 +406,21 @@ func alsoSucceeds(doc *huma.OpenAPI, method, path string, status, like int, desc
 // the document then expects every status that comes, and none that never
 // does.
 func fitResponses(doc *huma.OpenAPI) {
-	for _, item := range doc.Paths {
-		for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
-			if o == nil {
-				continue
-			}
-			delete(o.Responses, "422")
-			problem, ok := o.Responses["400"]
-			if !ok {
-				continue // a public operation, answered by its handler alone
-			}
-			add := []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
-			if o.Method != http.MethodGet && o.Method != http.MethodDelete {
-				add = append(add, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
-			}
-			for _, status := range add {
-				if _, ok := o.Responses[strconv.Itoa(status)]; !ok {
-					r := *problem
-					r.Description = http.StatusText(status)
-					o.Responses[strconv.Itoa(status)] = &r
-				}
+	for _, o := range operations(doc) {
+		delete(o.Responses, "422")
+		problem, ok := o.Responses["400"]
+		if !ok {
+			continue // a public operation, answered by its handler alone
+		}
+		add := []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
+		if o.Method != http.MethodGet && o.Method != http.MethodDelete {
+			add = append(add, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+		}
+		for _, status := range add {
+			if _, ok := o.Responses[strconv.Itoa(status)]; !ok {
+				r := *problem
+				r.Description = http.StatusText(status)
+				o.Responses[strconv.Itoa(status)] = &r
 			}
 		}
 	}
