@@ -36,7 +36,11 @@ type Delivery struct {
 	Kind string
 	// ChainID is shared by the steps of one trigger chain; empty outside
 	// a chain.
-	ChainID        string
+	ChainID string
+	// Ordered deliveries belong to a FIFO webhook: they reach it in the
+	// order of their IDs, one in flight per OrderingKey at a time.
+	Ordered        bool
+	OrderingKey    string
 	Status         string
 	Attempts       int
 	NextAttemptAt  time.Time

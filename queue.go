@@ -17,6 +17,11 @@ type AttemptOutcome struct {
 	// streak: a 2xx ends it, anything else starts it if none runs.
 	WebhookID  string
 	LeaseUntil time.Time
+	// Ordered is set for a delivery of a FIFO webhook, with its
+	// OrderingKey and WebhookID: once it is done (neither pending nor
+	// paused), the next delivery of its key is due.
+	Ordered     bool
+	OrderingKey string
 	// Status is the delivery's new status; NextAttemptAt matters when it is
 	// pending.
 	Status        string
@@ -62,6 +67,10 @@ type Queue interface {
 	CreateEvents(ctx context.Context, projectID string, in []EventInput) ([]*Event, error)
 	// SetWebhookStatus changes a webhook's status, as Store.SetWebhookStatus.
 	SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*Webhook, error)
+	// RepairOrdering makes due every FIFO key's head that waits behind no
+	// delivery (left so by a crash between two writes) and returns how
+	// many.
+	RepairOrdering(ctx context.Context, now time.Time) (int64, error)
 	// DisableFailing disables the active webhooks whose every attempt has
 	// failed since before cutoff and returns them.
 	DisableFailing(ctx context.Context, cutoff, now time.Time) ([]*Webhook, error)

@@ -106,6 +106,12 @@ type Webhook struct {
 	// MaxAttempts caps the attempts of each delivery, the first included,
 	// below what the schedule gives; 0 when the schedule alone decides.
 	MaxAttempts int
+	// Ordering is OrderingFIFO for deliveries in order per key, else
+	// OrderingNone (or empty, read as none).
+	Ordering string
+	// OrderingKey is the JSON Pointer into the event whose value is the
+	// ordering key of a FIFO webhook; empty makes the whole webhook one key.
+	OrderingKey string
 	Status      string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
@@ -192,6 +198,9 @@ func (w *Webhook) ApplyDefaults() {
 	}
 	if w.Status == "" {
 		w.Status = StatusActive
+	}
+	if w.Ordering == "" {
+		w.Ordering = OrderingNone
 	}
 }
 
@@ -322,6 +331,9 @@ func (w *Webhook) Validate() error {
 	}
 	if w.MaxAttempts < 0 || w.MaxAttempts > MaxRetries+1 {
 		return InvalidParam("maxAttempts", w.MaxAttempts, "maxAttempts must be between 1 and %d", MaxRetries+1)
+	}
+	if err := w.validateOrdering(); err != nil {
+		return err
 	}
 	switch w.Status {
 	case StatusActive, StatusDeactivated, StatusDisabled:

@@ -13,7 +13,8 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 	dl, w := j.dl, j.w
 	var o outcome
 	out := &o.AttemptOutcome
-	*out = hookgate.AttemptOutcome{ProjectID: dl.ProjectID, WebhookID: dl.WebhookID, LeaseUntil: j.lease, Attempt: hookgate.Attempt{DeliveryID: dl.ID}}
+	*out = outcomeOf(dl, j.lease)
+	out.WebhookID = dl.WebhookID
 	ev := j.ev
 	if ev == nil || ev.Data == nil {
 		var err error
@@ -122,8 +123,9 @@ func (d *Dispatcher) unopenable(ctx context.Context, j job, now time.Time) outco
 func (d *Dispatcher) unsent(ctx context.Context, j job, now time.Time, reason string) outcome {
 	dl := j.dl
 	n := dl.Attempts + 1
-	o := outcome{AttemptOutcome: hookgate.AttemptOutcome{ProjectID: dl.ProjectID, WebhookID: dl.WebhookID, LeaseUntil: j.lease,
-		Attempt: hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: dl.ID, Attempt: n, StartedAt: now, Error: reason}}}
+	o := outcome{AttemptOutcome: outcomeOf(dl, j.lease)}
+	o.WebhookID = dl.WebhookID
+	o.Attempt = hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: dl.ID, Attempt: n, StartedAt: now, Error: reason}
 	d.retryOrFail(ctx, &o, j.w, dl, n, false, 0)
 	return o
 }

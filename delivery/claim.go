@@ -27,6 +27,12 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 		if now.Sub(swept) >= time.Minute {
 			swept = now
 			d.sweep(now)
+			if n, err := d.cfg.Queue.RepairOrdering(ctx, now); err != nil && ctx.Err() == nil {
+				d.cfg.Logger.Error("repair ordered deliveries", "err", err)
+			} else if n > 0 {
+				d.cfg.Logger.Warn("ordered deliveries made due after a crash between their head's outcome and their own promotion", "count", n)
+				continue
+			}
 		}
 		if now.Sub(summed) >= d.cfg.FailureLogInterval/4 {
 			summed = now

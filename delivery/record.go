@@ -39,8 +39,19 @@ func release(j job, at time.Time) outcome {
 
 // settle moves a claimed row to status without an attempt.
 func settle(j job, status string) outcome {
-	return outcome{AttemptOutcome: hookgate.AttemptOutcome{ProjectID: j.dl.ProjectID, LeaseUntil: j.lease, Status: status,
-		Attempt: hookgate.Attempt{DeliveryID: j.dl.ID}}}
+	o := outcome{AttemptOutcome: outcomeOf(j.dl, j.lease)}
+	o.Status = status
+	return o
+}
+
+// outcomeOf is the outcome of claimed row dl, leased until lease, before
+// anything is known of it.
+func outcomeOf(dl *hookgate.Delivery, lease time.Time) hookgate.AttemptOutcome {
+	o := hookgate.AttemptOutcome{ProjectID: dl.ProjectID, LeaseUntil: lease, Attempt: hookgate.Attempt{DeliveryID: dl.ID}}
+	if dl.Ordered {
+		o.WebhookID, o.Ordered, o.OrderingKey = dl.WebhookID, true, dl.OrderingKey
+	}
+	return o
 }
 
 // recordBatchSize bounds the outcomes written at once: small batches keep
@@ -100,6 +111,12 @@ func (d *Dispatcher) record(results <-chan outcome) {
 			// once. The operational events wait for an outcome that is kept.
 			d.cfg.Logger.Error("record attempts: given up as their leases end; they will be sent again", "count", len(batch), "err", err)
 			continue
+		}
+		for _, o := range batch {
+			if o.Ordered && o.Status != hookgate.DeliveryPending && o.Status != hookgate.DeliveryPaused {
+				d.Wake() // the next delivery of its key is due
+				break
+			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		ops := map[string][]hookgate.EventInput{}

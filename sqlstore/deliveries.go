@@ -52,11 +52,17 @@ func (s *Store) ListDeliveries(ctx context.Context, projectID string, f hookgate
 func scanDelivery(r scanner) (*hookgate.Delivery, error) {
 	var d hookgate.Delivery
 	var next, lease, created, updated int64
+	var key sql.NullString
 	if err := r.Scan(&d.ID, &d.ProjectID, &d.EventID, &d.WebhookID, &d.EventType, &d.Status, &d.Attempts, &next, &lease,
-		&d.LastStatusCode, &d.LastError, &created, &updated, &d.Kind, &d.ChainID); err != nil {
+		&d.LastStatusCode, &d.LastError, &created, &updated, &d.Kind, &d.ChainID, &key); err != nil {
 		return nil, err
 	}
-	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
+	d.Ordered, d.OrderingKey = key.Valid, key.String
+	if next != blockedUS {
+		// A row waiting behind its key's head has no time of its own.
+		d.NextAttemptAt = fromMicros(next)
+	}
+	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &d, nil
 }
 
@@ -65,10 +71,11 @@ const deliveryCols = "id, project_id, event_id, webhook_id, event_type, status, 
 // deliveryReadCols are the columns scanDelivery reads: deliveryCols, which
 // event deliveries are inserted with, and the kind and chain of a trigger.
 // ingestDeliveryCols are the columns ingest inserts deliveries with: those
-// of deliveryCols and the node whose lease they are born with.
-const ingestDeliveryCols = deliveryCols + ", lease_node"
+// of deliveryCols, the node whose lease they are born with, and the
+// ordering key of a FIFO webhook's (NULL for another's).
+const ingestDeliveryCols = deliveryCols + ", lease_node, ordering_key"
 
-const deliveryReadCols = deliveryCols + ", kind, chain_id"
+const deliveryReadCols = deliveryCols + ", kind, chain_id, ordering_key"
 
 const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error, request_method, request_url, request_headers, response_body_encoding, webhook_id"
 
@@ -132,8 +139,16 @@ func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now tim
 			// Triggers are never queued: the dispatcher sends events only.
 			return &hookgate.Error{Code: hookgate.EConflict, Message: "a trigger is not queued; it is re-run by the API at once"}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
+		// An ordered delivery goes back in line: it goes first once its
+		// key has no delivery in flight, if no older one waits.
+		if err := s.lockOrdering(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = `+requeueNext+`, lease_until = 0, updated_at = ?
 			WHERE project_id = ? AND id = ?`), hookgate.DeliveryPending, micros(now), micros(now), projectID, id); err != nil {
+			return err
+		}
+		if err := s.promoteFor(ctx, tx, projectID, []string{id}, now); err != nil {
 			return err
 		}
 		d, err = s.findDeliveryTx(ctx, tx, projectID, id)
@@ -166,13 +181,27 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 		return 0, 0, &hookgate.Error{Code: hookgate.EConflict, Message: "the webhook is " + w.Status + "; activate it first"}
 	}
 	us := micros(now)
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
-		WHERE webhook_id = ? AND status = ? AND kind = ? AND created_at >= ?`), hookgate.DeliveryPending, us, us, webhookID, hookgate.DeliveryFailed, hookgate.KindEvent, micros(since))
+	// Ordered rows go back in line, in the order of their IDs, behind the
+	// head of their key.
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockOrdering(ctx, tx); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = `+requeueNext+`, lease_until = 0, updated_at = ?
+			WHERE webhook_id = ? AND status = ? AND kind = ? AND created_at >= ?`), hookgate.DeliveryPending, us, us, webhookID, hookgate.DeliveryFailed, hookgate.KindEvent, micros(since))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		requeued = int(n)
+		if n == 0 || !w.Ordered() {
+			return nil
+		}
+		return s.promoteWebhook(ctx, tx, webhookID, now)
+	})
 	if err != nil {
 		return 0, 0, err
 	}
-	n, _ := res.RowsAffected()
-	requeued = int(n)
 	// Walk the events since then, oldest first, a page at a time; none from
 	// before the webhook existed.
 	from := micros(since)
@@ -181,19 +210,28 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 	}
 	cursor := ""
 	for {
-		rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, type FROM events WHERE project_id = ? AND created_at >= ? AND id > ? AND direct_webhook = ''
+		data := "''"
+		if w.OrderingKey != "" {
+			data = "data" // the ordering key is in it
+		}
+		rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, type, created_at, `+data+` FROM events WHERE project_id = ? AND created_at >= ? AND id > ? AND direct_webhook = ''
 			ORDER BY id LIMIT 500`), projectID, from, cursor)
 		if err != nil {
 			return requeued, created, err
 		}
-		var batch [][2]string
+		var batch []recoverEvent
 		for rows.Next() {
-			var id, typ string
-			if err := rows.Scan(&id, &typ); err != nil {
+			var ev recoverEvent
+			var at int64
+			var data string
+			if err := rows.Scan(&ev.id, &ev.typ, &at, &data); err != nil {
 				rows.Close()
 				return requeued, created, err
 			}
-			batch = append(batch, [2]string{id, typ})
+			if w.Ordered() {
+				ev.key = hookgate.OrderingKeyOf(w.OrderingKey, ev.typ, fromMicros(at), json.RawMessage(data))
+			}
+			batch = append(batch, ev)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -202,33 +240,51 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 		if len(batch) == 0 {
 			return requeued, created, nil
 		}
-		cursor = batch[len(batch)-1][0]
+		cursor = batch[len(batch)-1].id
 		err = s.tx(ctx, func(tx *sql.Tx) error {
-			ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, '', ?, ?)
+			if w.Ordered() {
+				if err := s.lockOrdering(ctx, tx); err != nil {
+					return err
+				}
+			}
+			ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`, ordering_key) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, '', ?, ?, ?)
 				ON CONFLICT (project_id, id) DO NOTHING`))
 			if err != nil {
 				return err
 			}
 			defer ins.Close()
+			made := 0
 			for _, ev := range batch {
-				if !w.Subscribes(ev[1]) {
+				if !w.Subscribes(ev.typ) {
 					continue
 				}
-				r, err := ins.ExecContext(ctx, hookgate.DeliveryID(ev[0], webhookID), projectID, ev[0], webhookID, ev[1], hookgate.DeliveryPending, us, us, us)
+				due, key := us, any(nil)
+				if w.Ordered() {
+					due, key = blockedUS, ev.key
+				}
+				r, err := ins.ExecContext(ctx, hookgate.DeliveryID(ev.id, webhookID), projectID, ev.id, webhookID, ev.typ, hookgate.DeliveryPending, due, us, us, key)
 				if err != nil {
 					return err
 				}
 				if n, _ := r.RowsAffected(); n == 1 {
-					created++
+					made++
 				}
 			}
-			return nil
+			created += made
+			if made == 0 || !w.Ordered() {
+				return nil
+			}
+			return s.promoteWebhook(ctx, tx, webhookID, now)
 		})
 		if err != nil {
 			return requeued, created, err
 		}
 	}
 }
+
+// recoverEvent is an event RecoverWebhook may create a delivery for, with
+// its ordering key for a FIFO webhook.
+type recoverEvent struct{ id, typ, key string }
 
 // deliveryFilter adds to a query of deliveries the conditions of the
 // filters lists and redrives share: a webhook, an event type and a range of

@@ -24,6 +24,9 @@ func (s *Store) CreateEvents(ctx context.Context, projectID string, in []hookgat
 type subscriber struct {
 	id     string
 	events []string
+	// ordered webhooks (FIFO) take their deliveries' keys at orderingKey.
+	ordered     bool
+	orderingKey string
 }
 
 type idemKey struct{ project, key string }
@@ -60,9 +63,9 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	// reader: the single SQLite writer is held only for the writes, however
 	// many webhooks and filters a project has. A webhook deactivated or
 	// deleted meanwhile gets a delivery the dispatcher pauses or cancels.
-	matches := make([][][]string, len(reqs))
+	matches := make([][][]*subscriber, len(reqs))
 	subs := map[string][]subscriber{}
-	hasEvents := false
+	hasEvents, ordered := false, false
 	for ri, r := range reqs {
 		if len(r.in) == 0 {
 			continue
@@ -76,11 +79,12 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			}
 			subs[r.projectID] = hooks
 		}
-		matches[ri] = make([][]string, len(r.in))
+		matches[ri] = make([][]*subscriber, len(r.in))
 		for i, in := range r.in {
-			for _, h := range hooks {
-				if hookgate.MatchesFilters(h.events, in.Type) {
-					matches[ri][i] = append(matches[ri][i], h.id)
+			for hi := range hooks {
+				if h := &hooks[hi]; hookgate.MatchesFilters(h.events, in.Type) {
+					matches[ri][i] = append(matches[ri][i], h)
+					ordered = ordered || h.ordered
 				}
 			}
 		}
@@ -88,7 +92,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	// On PostgreSQL a batch without idempotency keys is one statement (see
 	// unnest.go); otherwise a transaction, begun before the keys are
 	// claimed.
-	oneStatement := s.engine == EnginePostgres
+	oneStatement := s.engine == EnginePostgres && !ordered
 	for _, r := range reqs {
 		for _, in := range r.in {
 			if in.IdempotencyKey != "" {
@@ -103,6 +107,13 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			return err
 		}
 		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+		if ordered {
+			// Before anything else: the lock orders this transaction with
+			// the claims of every node (see ordering.go).
+			if err := s.lockOrdering(ctx, tx); err != nil {
+				return err
+			}
+		}
 	}
 
 	now := s.now().UTC()
@@ -126,6 +137,8 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var bornEvents map[[2]string]*hookgate.Event
 	bornBy := map[string]int{} // adopted in this transaction, by webhook
 	unplaced := 0              // due now and not adopted: for a claim
+	var lines []orderKey       // the keys ordered rows were put in line for
+	inLine := map[orderKey]bool{}
 	for ri, r := range reqs {
 		r.out = make([]*hookgate.Event, len(r.in))
 		for i, in := range r.in {
@@ -157,9 +170,23 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 				Data: in.Data, IdempotencyKey: in.IdempotencyKey, CreatedAt: now.Truncate(time.Microsecond),
 			}
 			placed, adoptedAny := adopter != nil, false
-			for _, hid := range matches[ri][i] {
+			for _, h := range matches[ri][i] {
+				hid := h.id
 				e.Deliveries++
 				id := hookgate.DeliveryID(e.ID, hid)
+				if h.ordered {
+					// In line behind its key's head; the head is made due
+					// once the rows are in (promoteKeys), for a claim.
+					k := orderKey{hid, hookgate.OrderingKeyOf(h.orderingKey, in.Type, e.CreatedAt, in.Data)}
+					if !inLine[k] {
+						inLine[k] = true
+						lines = append(lines, k)
+					}
+					deliveries = append(deliveries, []any{id, r.projectID, e.ID, hid, in.Type,
+						hookgate.DeliveryPending, 0, blockedUS, int64(0), 0, "", nowUS, nowUS, "", k.key})
+					placed = false
+					continue
+				}
 				adopt, due, lease, leaseNode := false, nowUS, int64(0), ""
 				if adopter != nil {
 					var at time.Time
@@ -172,7 +199,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 					}
 				}
 				deliveries = append(deliveries, []any{id, r.projectID, e.ID, hid, in.Type,
-					hookgate.DeliveryPending, 0, due, lease, 0, "", nowUS, nowUS, leaseNode})
+					hookgate.DeliveryPending, 0, due, lease, 0, "", nowUS, nowUS, leaseNode, nil})
 				if !adopt && due == nowUS {
 					unplaced++
 				}
@@ -201,7 +228,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	}
 	// Deliveries not adopted here are for whichever node claims first: on
 	// PostgreSQL every node's Listen hears of them at the commit.
-	notify := unplaced > 0 && s.engine == EnginePostgres
+	notify := (unplaced > 0 || len(lines) > 0) && s.engine == EnginePostgres
 	if oneStatement {
 		var p pgStatement
 		p.insert("events", eventCols, events)
@@ -218,6 +245,9 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			return err
 		}
 		if err := s.insertRows(ctx, tx, "deliveries", ingestDeliveryCols, deliveries); err != nil {
+			return err
+		}
+		if _, err := s.promoteKeys(ctx, tx, now, lines); err != nil {
 			return err
 		}
 		if notify {
@@ -249,7 +279,7 @@ func replayOf(e *hookgate.Event) *hookgate.Event {
 }
 
 func (s *Store) subscribers(ctx context.Context, db *sql.DB, projectID string) ([]subscriber, error) {
-	st, err := s.prepare(ctx, db, `SELECT id, events FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`)
+	st, err := s.prepare(ctx, db, `SELECT id, events, ordering, ordering_key FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -261,10 +291,11 @@ func (s *Store) subscribers(ctx context.Context, db *sql.DB, projectID string) (
 	var out []subscriber
 	for rows.Next() {
 		var sub subscriber
-		var events string
-		if err := rows.Scan(&sub.id, &events); err != nil {
+		var events, ordering string
+		if err := rows.Scan(&sub.id, &events, &ordering, &sub.orderingKey); err != nil {
 			return nil, err
 		}
+		sub.ordered = ordering == hookgate.OrderingFIFO
 		if err := json.Unmarshal([]byte(events), &sub.events); err != nil {
 			return nil, err
 		}

@@ -26,12 +26,17 @@ func (s *Store) ClaimDue(ctx context.Context, node string, now time.Time, limit 
 		st, err = s.prepare(ctx, s.write, `SELECT `+deliveryReadCols+` FROM hookgate_claim(?, ?, ?, ?)`)
 		args = []any{micros(until), node, micros(now), limit}
 	} else {
-		st, err = s.prepare(ctx, s.write, `UPDATE deliveries SET lease_until = ?, lease_node = ?
-			WHERE (project_id, id) IN (SELECT project_id, id FROM deliveries
-				WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until < ?
-				ORDER BY next_attempt_at LIMIT ?)
+		// An ordered row only when it heads its key and no row of its key
+		// is in flight (see ordering.go).
+		st, err = s.prepare(ctx, s.write, `UPDATE deliveries SET lease_until = ?1, lease_node = ?2
+			WHERE (project_id, id) IN (SELECT d.project_id, d.id FROM deliveries d
+				WHERE d.status = 'pending' AND d.next_attempt_at <= ?3 AND d.lease_until < ?3
+				AND (d.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries o
+					WHERE o.webhook_id = d.webhook_id AND o.ordering_key = d.ordering_key AND o.status = 'pending'
+					AND o.id <> d.id AND (o.id < d.id OR o.lease_until >= ?3)))
+				ORDER BY d.next_attempt_at LIMIT ?4)
 			RETURNING `+deliveryReadCols)
-		args = []any{micros(until), node, micros(now), micros(now), limit}
+		args = []any{micros(until), node, micros(now), limit}
 	}
 	if err != nil {
 		return nil, time.Time{}, err
@@ -70,7 +75,39 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 	if err := s.prepareInserts(ctx); err != nil {
 		return err
 	}
-	return s.recordPG(ctx, now, attemptRows(outs), failureStreaks(outs), outs)
+	lines := finishedLines(outs)
+	if len(lines) == 0 {
+		return s.recordPG(ctx, s.write, now, attemptRows(outs), failureStreaks(outs), outs)
+	}
+	// The heads done and their successors made due, atomically.
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.recordPG(ctx, tx, now, attemptRows(outs), failureStreaks(outs), outs); err != nil {
+			return err
+		}
+		n, err := s.promoteKeys(ctx, tx, now, lines)
+		if err == nil && n > 0 {
+			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+s.wakeCh+"', '')")
+		}
+		return err
+	})
+}
+
+// finishedLines are the keys whose head an outcome in outs finishes: an
+// ordered delivery that succeeded, failed for good or was cancelled. A
+// paused one keeps its place: the whole webhook waits.
+func finishedLines(outs []hookgate.AttemptOutcome) []orderKey {
+	var out []orderKey
+	seen := map[orderKey]bool{}
+	for _, o := range outs {
+		if !o.Ordered || o.Status == hookgate.DeliveryPending || o.Status == hookgate.DeliveryPaused {
+			continue
+		}
+		if k := (orderKey{o.WebhookID, o.OrderingKey}); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // attemptRows are the attempts made in outs, as rows of attemptCols.
@@ -100,7 +137,11 @@ func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, now time.Time, outs []
 			return err
 		}
 	}
-	return s.moveDeliveries(ctx, tx, now, outs)
+	if err := s.moveDeliveries(ctx, tx, now, outs); err != nil {
+		return err
+	}
+	_, err := s.promoteKeys(ctx, tx, now, finishedLines(outs))
+	return err
 }
 
 // moveTypes are the PostgreSQL types of moveArgs' values.
@@ -110,7 +151,7 @@ var moveTypes = []string{"text", "text", "text", "bigint", "bigint", "bigint", "
 // unnest.go): the attempts inserted, the failure streaks changed and the
 // deliveries moved on, atomically. A webhook has one streak change per
 // batch and a delivery one outcome, so no row is changed twice.
-func (s *Store) recordPG(ctx context.Context, now time.Time, attempts [][]any, streaks []streak, outs []hookgate.AttemptOutcome) error {
+func (s *Store) recordPG(ctx context.Context, db execer, now time.Time, attempts [][]any, streaks []streak, outs []hookgate.AttemptOutcome) error {
 	var p pgStatement
 	p.insert("attempts", attemptCols, attempts)
 	var reset, start [][]any
@@ -138,7 +179,7 @@ func (s *Store) recordPG(ctx context.Context, now time.Time, attempts [][]any, s
 	p.add(`UPDATE deliveries SET ` + moveSet("v.status", "v.made", "v.next", "v.code", "v.err", nowArg) + ` FROM ` + u +
 		` AS v(project_id, id, status, made, next, code, err, lease)
 		WHERE deliveries.project_id = v.project_id AND deliveries.id = v.id AND deliveries.lease_until = v.lease`)
-	_, err := s.write.ExecContext(ctx, p.sql("SELECT 1"), p.args...)
+	_, err := db.ExecContext(ctx, p.sql("SELECT 1"), p.args...)
 	return err
 }
 

@@ -119,7 +119,11 @@ func (s *Store) StepRedrive(ctx context.Context, projectID, id string, now, leas
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var requeued int64
 		if len(batch) > 0 {
-			q := `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, updated_at = ?
+			if err := s.lockOrdering(ctx, tx); err != nil {
+				return err
+			}
+			// Ordered rows go in line behind the head of their key.
+			q := `UPDATE deliveries SET status = ?, next_attempt_at = ` + requeueNext + `, lease_until = 0, updated_at = ?
 				WHERE project_id = ? AND id IN (` + placeholders(len(batch)) + `) AND kind = ? AND status <> ?
 				AND webhook_id IN (SELECT id FROM webhooks WHERE project_id = ? AND status = ?)`
 			args := []any{hookgate.DeliveryPending, micros(now), micros(now), projectID}
@@ -136,6 +140,9 @@ func (s *Store) StepRedrive(ctx context.Context, projectID, id string, now, leas
 				return err
 			}
 			requeued, _ = res.RowsAffected()
+			if err := s.promoteFor(ctx, tx, projectID, batch, now); err != nil {
+				return err
+			}
 		}
 		matched := int64(len(batch))
 		if len(f.IDs) > 0 && len(batch) > 0 {

@@ -14,7 +14,8 @@ import (
 // connection.
 
 // pgColumns turns rows (of string, int and int64 values, the same kind in
-// each column) into one array per column, and names each array's type.
+// each column; nil for a NULL string) into one array per column, and names
+// each array's type.
 func pgColumns(rows [][]any, width int) (args []any, types []string) {
 	args, types = make([]any, width), make([]string, width)
 	for c := range width {
@@ -34,6 +35,24 @@ func pgColumns(rows [][]any, width int) (args []any, types []string) {
 					col[i] = int64(v)
 				case int64:
 					col[i] = v
+				}
+			}
+			args[c] = col
+			continue
+		}
+		nullable := false
+		for _, r := range rows {
+			if r[c] == nil {
+				nullable = true
+				break
+			}
+		}
+		if nullable {
+			// A nil value is NULL: pgx sends a nil element as one.
+			col := make([]*string, len(rows))
+			for i, r := range rows {
+				if v, ok := r[c].(string); ok {
+					col[i] = &v
 				}
 			}
 			args[c] = col

@@ -11,7 +11,7 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts"
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key"
 
 // webhookRow is a webhook as stored: secrets and the URL (which may itself
 // be a bearer credential: a Slack or Discord webhook URL, a ?token=)
@@ -92,11 +92,11 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 }
 
 func (s *Store) insertWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
-	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
 		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
-		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts)
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey)
 	return uidConflict(err)
 }
 
@@ -208,10 +208,19 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	if err != nil {
 		return err
 	}
-	if w.Then == nil {
+	if w.Then == nil && w.Ordered() {
 		return s.updateWebhook(ctx, s.write, w, r)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if !w.Ordered() {
+			// Ordered no longer: the rows waiting in line go now.
+			if err := s.releaseOrdering(ctx, tx, w.ProjectID, w.ID, s.now()); err != nil {
+				return err
+			}
+		}
+		if w.Then == nil {
+			return s.updateWebhook(ctx, tx, w, r)
+		}
 		if err := s.lockChains(ctx, tx, w.ProjectID); err != nil {
 			return err
 		}
@@ -239,10 +248,10 @@ func (s *Store) updateWebhook(ctx context.Context, db execer, w *hookgate.Webhoo
 	res, err := db.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
 		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ?, destination = ?,
-		retry_schedule = ?, timeout_ms = ?, max_attempts = ? WHERE project_id = ? AND id = ?`),
+		retry_schedule = ?, timeout_ms = ?, max_attempts = ?, ordering = ?, ordering_key = ? WHERE project_id = ? AND id = ?`),
 		r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
 		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
-		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, w.ProjectID, w.ID)
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, w.ProjectID, w.ID)
 	return mustAffect(res, uidConflict(err), "webhook")
 }
 
@@ -266,8 +275,12 @@ func (s *Store) SetWebhookStatus(ctx context.Context, projectID, id, status stri
 		// still records its outcome (a success is not sent again after
 		// the webhook is activated), and a lease that has ended leaves the
 		// row claimable at once.
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, updated_at = ? WHERE webhook_id = ? AND status = ?`),
-			to, micros(now), id, from); err != nil {
+		if status != hookgate.StatusActive {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, updated_at = ? WHERE webhook_id = ? AND status = ?`),
+				to, micros(now), id, from); err != nil {
+				return err
+			}
+		} else if err := s.resume(ctx, tx, id, now); err != nil {
 			return err
 		}
 		w, err = s.findWebhook(ctx, tx, projectID, id)
@@ -301,7 +314,7 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	if err := r.Scan(&w.ID, &w.ProjectID, &row.url, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
 		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public, &w.Destination,
-		&sched, &timeoutMS, &w.MaxAttempts); err != nil {
+		&sched, &timeoutMS, &w.MaxAttempts, &w.Ordering, &w.OrderingKey); err != nil {
 		return nil, err
 	}
 	w.RetrySchedule = parseSchedule(sched)

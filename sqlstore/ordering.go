@@ -1,0 +1,161 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+// Ordered delivery (a FIFO webhook's) in the store. A delivery of a FIFO
+// webhook keeps its ordering key (deliveries.ordering_key; NULL for every
+// other). The claim (ClaimDue) takes an ordered row only when it heads its
+// key, no pending row of the key having a lower ID, and no row of the key
+// is leased: that rule alone keeps one row of a key in flight, in ID
+// order, whatever else happens. The rest is speed: the rows behind a head
+// wait due at blockedUS, outside the claim's walk of due rows, and the
+// head's successor is made due when the head is done (promoteKeys). A
+// promotion missed by a crash between two writes is made by the next
+// RepairOrdering.
+
+// blockedUS is the due time of a row waiting behind its key's head: 2^62
+// µs, which no clock reaches and no arithmetic on it overflows.
+const blockedUS int64 = 1 << 62
+
+// fifoLock is the PostgreSQL advisory lock that claims hold shared (see
+// migration 00018's hookgate_claim) and that whatever puts ordered rows in
+// a key's line (ingest, a retry, recover, redrive, an activation) holds
+// exclusively in its transaction: a claim then sees a key's line before or
+// after such a change, never in between, so two nodes cannot each take a
+// different head of one key.
+const fifoLock = 1752133483
+
+// lockOrdering takes fifoLock in tx on PostgreSQL until tx ends; SQLite's
+// single writer needs none.
+func (s *Store) lockOrdering(ctx context.Context, tx *sql.Tx) error {
+	if s.engine != EnginePostgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, fifoLock)
+	return err
+}
+
+// orderKey names one line of ordered deliveries.
+type orderKey struct{ webhookID, key string }
+
+// promoteKeySQL makes the head of a key due now if it waits as blocked.
+const promoteKeySQL = `UPDATE deliveries SET next_attempt_at = ? WHERE next_attempt_at = ` + blockedText + `
+	AND (project_id, id) IN (SELECT project_id, id FROM deliveries
+		WHERE webhook_id = ? AND ordering_key = ? AND status = 'pending' ORDER BY id LIMIT 1)`
+
+// blockedText is blockedUS in SQL.
+const blockedText = "4611686018427387904"
+
+// promoteKeys makes the head of each key due at now if it was waiting, in
+// db (a transaction, or the database for a single write), and returns how
+// many it made due.
+func (s *Store) promoteKeys(ctx context.Context, db execer, now time.Time, keys []orderKey) (int64, error) {
+	var n int64
+	for _, k := range keys {
+		res, err := db.ExecContext(ctx, s.q(promoteKeySQL), micros(now), k.webhookID, k.key)
+		if err != nil {
+			return n, err
+		}
+		m, _ := res.RowsAffected()
+		n += m
+	}
+	return n, nil
+}
+
+// promoteHeadsSQL makes due now every key head that waits as blocked,
+// optionally of one webhook ("webhook_id = ?" put in its place).
+const promoteHeadsSQL = `UPDATE deliveries SET next_attempt_at = ? WHERE next_attempt_at = ` + blockedText + `
+	AND (project_id, id) IN (SELECT project_id, MIN(id) FROM deliveries
+		WHERE %s status = 'pending' AND ordering_key IS NOT NULL GROUP BY project_id, webhook_id, ordering_key)`
+
+// promoteWebhook makes due the waiting heads of every key of one webhook:
+// after its rows were put back in line (an activation, recover, redrive).
+func (s *Store) promoteWebhook(ctx context.Context, db execer, webhookID string, now time.Time) error {
+	_, err := db.ExecContext(ctx, s.q(fmt.Sprintf(promoteHeadsSQL, "webhook_id = ? AND")), micros(now), webhookID)
+	return err
+}
+
+// RepairOrdering makes due every key head left waiting: only a crash
+// between a head's outcome and its successor's promotion (on PostgreSQL
+// they are two statements) leaves one. The dispatcher runs it at start and
+// then every minute. It returns how many heads it made due.
+func (s *Store) RepairOrdering(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.write.ExecContext(ctx, s.q(fmt.Sprintf(promoteHeadsSQL, "")), micros(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// requeueNext is the SQL of the due time of a delivery put back in line at
+// now (a placeholder): now for an unordered row, blocked for an ordered one
+// until promoteWebhook or promoteKeys makes the head of its key due.
+const requeueNext = `CASE WHEN ordering_key IS NULL THEN ? ELSE ` + blockedText + ` END`
+
+// orderedWebhook reports whether the webhook id delivers in order, read in
+// db.
+func (s *Store) orderedWebhook(ctx context.Context, db queryer, projectID, id string) (bool, error) {
+	var ordering string
+	err := db.QueryRowContext(ctx, s.q(`SELECT ordering FROM webhooks WHERE project_id = ? AND id = ?`), projectID, id).Scan(&ordering)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return ordering == hookgate.OrderingFIFO, err
+}
+
+// orderingOf is w's ordering as stored: none when it is empty.
+func orderingOf(w *hookgate.Webhook) string {
+	if w.Ordering == "" {
+		return hookgate.OrderingNone
+	}
+	return w.Ordering
+}
+
+// releaseOrdering ends the order of a webhook that no longer delivers in
+// order: its waiting rows are due now, and none keeps a key.
+func (s *Store) releaseOrdering(ctx context.Context, tx *sql.Tx, projectID, webhookID string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET ordering_key = NULL,
+		next_attempt_at = CASE WHEN next_attempt_at = `+blockedText+` THEN ? ELSE next_attempt_at END
+		WHERE project_id = ? AND webhook_id = ? AND status IN ('pending', 'paused') AND ordering_key IS NOT NULL`),
+		micros(now), projectID, webhookID)
+	return err
+}
+
+// resume puts a webhook's paused deliveries back in the queue, in tx: the
+// unordered ones as they were, the ordered ones in line behind the head of
+// their key, which is made due.
+func (s *Store) resume(ctx context.Context, tx *sql.Tx, webhookID string, now time.Time) error {
+	if err := s.lockOrdering(ctx, tx); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = 'pending', updated_at = ?,
+		next_attempt_at = CASE WHEN ordering_key IS NULL THEN next_attempt_at ELSE `+blockedText+` END
+		WHERE webhook_id = ? AND status = 'paused'`), micros(now), webhookID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	return s.promoteWebhook(ctx, tx, webhookID, now)
+}
+
+// promoteFor makes due the waiting heads of the keys of the deliveries
+// ids, after they were put back in line.
+func (s *Store) promoteFor(ctx context.Context, tx *sql.Tx, projectID string, ids []string, now time.Time) error {
+	args := []any{micros(now), projectID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(promoteHeadsSQL, `webhook_id IN (SELECT webhook_id FROM deliveries
+		WHERE project_id = ? AND id IN (`+placeholders(len(ids))+`) AND ordering_key IS NOT NULL) AND`)), args...)
+	return err
+}
