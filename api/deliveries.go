@@ -17,7 +17,8 @@ type deliveryOut struct {
 	ChainID        string     `json:"chainId,omitempty" doc:"Shared by the steps of one trigger chain"`
 	Status         string     `json:"status" enum:"pending,succeeded,failed,paused,cancelled"`
 	Attempts       int        `json:"attempts"`
-	NextAttemptAt  *time.Time `json:"nextAttemptAt" doc:"When the next attempt is due; null when none is"`
+	NextAttemptAt  *time.Time `json:"nextAttemptAt" doc:"When the next attempt is due; null when none is, or while it waits behind an older delivery of its ordering key"`
+	OrderingKey    *string    `json:"orderingKey,omitempty" doc:"The ordering key of a FIFO webhook's delivery; absent for another's"`
 	LastStatusCode int        `json:"lastStatusCode"`
 	LastError      string     `json:"lastError"`
 	CreatedAt      time.Time  `json:"createdAt"`
@@ -28,6 +29,10 @@ func toDelivery(d *hookgate.Delivery) deliveryOut {
 	out := deliveryOut{ID: d.ID, EventID: d.EventID, WebhookID: d.WebhookID, EventType: d.EventType, Kind: d.Kind, ChainID: d.ChainID, Status: d.Status,
 		Attempts: d.Attempts, LastStatusCode: d.LastStatusCode, LastError: d.LastError,
 		CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt)}
+	if d.Ordered {
+		k := d.OrderingKey
+		out.OrderingKey = &k
+	}
 	if d.Status == hookgate.DeliveryPending && !d.NextAttemptAt.IsZero() {
 		t := utc(d.NextAttemptAt)
 		out.NextAttemptAt = &t

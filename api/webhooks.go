@@ -56,6 +56,8 @@ type webhookIn struct {
 	RetrySchedule   []string          `json:"retrySchedule,omitempty" maxItems:"50" doc:"The webhook's own retry schedule: waits before each retry, 1s to 168h each; absent for the project's (or the server's)"`
 	Timeout         string            `json:"timeout,omitempty" doc:"How long one delivery request may take, such as 10s: above 0 and at most the server's send timeout; absent for the server's"`
 	MaxAttempts     *int              `json:"maxAttempts,omitempty" minimum:"1" doc:"Attempts of a delivery at most, the first included; absent for as many as the retry schedule gives"`
+	Ordering        string            `json:"ordering,omitempty" enum:"none,fifo" doc:"fifo: the events of one ordering key reach the webhook in the order they were accepted, one in flight at a time; default none"`
+	OrderingKey     string            `json:"orderingKey,omitempty" maxLength:"256" doc:"With ordering fifo: a JSON Pointer into the event as delivered ({type, timestamp, data}), such as /data/customerId, whose value is the ordering key; absent: the whole webhook is one key"`
 }
 
 // chainBody is the next step of a trigger chain.
@@ -103,6 +105,8 @@ type webhookPatch struct {
 	RetrySchedule   rawJSON            `json:"retrySchedule,omitempty" doc:"A list of waits; null (or []) for the project's (or the server's)"`
 	Timeout         rawJSON            `json:"timeout,omitempty" doc:"A duration such as \"10s\"; null for the server's"`
 	MaxAttempts     rawJSON            `json:"maxAttempts,omitempty" doc:"An integer of at least 1; null for as many as the retry schedule gives"`
+	Ordering        *string            `json:"ordering,omitempty" enum:"none,fifo" doc:"none also removes orderingKey unless one is given"`
+	OrderingKey     *string            `json:"orderingKey,omitempty" maxLength:"256" doc:"\"\" makes the whole webhook one key"`
 }
 
 type webhookOut struct {
@@ -126,6 +130,8 @@ type webhookOut struct {
 	RetrySchedule   []string          `json:"retrySchedule" doc:"The webhook's own retry schedule; [] when it takes the project's or the server's"`
 	Timeout         *string           `json:"timeout" doc:"The webhook's own request timeout; null when it takes the server's"`
 	MaxAttempts     *int              `json:"maxAttempts" doc:"The webhook's own cap on attempts; null when it has none"`
+	Ordering        string            `json:"ordering" enum:"none,fifo"`
+	OrderingKey     string            `json:"orderingKey" doc:"The JSON Pointer of the ordering key; \"\" when the whole webhook is one key (or it is not ordered)"`
 	Delivery        deliverySettings  `json:"delivery" doc:"The delivery settings in force and where each comes from"`
 	Status          string            `json:"status" enum:"active,deactivated,disabled"`
 	CreatedAt       time.Time         `json:"createdAt"`
@@ -142,7 +148,11 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 		Headers: make(map[string]string, len(w.Headers)), PublicHeaders: emptyIfNil(w.PublicHeaders), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
 		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
 		UID: w.UID, Schema: rawJSON(w.Schema), Then: toChain(w.Then), TriggerOnly: w.TriggerOnly,
+		Ordering: w.Ordering, OrderingKey: w.OrderingKey,
 		CreatedAt: utc(w.CreatedAt), UpdatedAt: utc(w.UpdatedAt),
+	}
+	if out.Ordering == "" {
+		out.Ordering = hookgate.OrderingNone
 	}
 	if a.Password != "" {
 		out.Auth.Password = redacted
@@ -291,7 +301,8 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 		ID: hookgate.NewID(hookgate.PrefixWebhook, now), ProjectID: projectID(ctx), URL: b.URL, Description: b.Description,
 		Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), Headers: b.Headers, PublicHeaders: b.PublicHeaders, Method: b.Method,
 		QueryParams: b.QueryParams, PayloadEncoding: b.PayloadEncoding, RateLimit: b.RateLimit, Metadata: b.Metadata,
-		UID: b.UID, Then: b.Then.domain(), TriggerOnly: b.TriggerOnly, CreatedAt: now, UpdatedAt: now,
+		UID: b.UID, Then: b.Then.domain(), TriggerOnly: b.TriggerOnly, Ordering: b.Ordering, OrderingKey: b.OrderingKey,
+		CreatedAt: now, UpdatedAt: now,
 	}
 	if !b.Schema.isNull() {
 		w.Schema = []byte(b.Schema)
@@ -570,6 +581,15 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 	}
 	if err := patchOverrides(w, p); err != nil {
 		return err
+	}
+	if p.Ordering != nil {
+		w.Ordering = *p.Ordering
+		if w.Ordering == hookgate.OrderingNone && p.OrderingKey == nil {
+			w.OrderingKey = ""
+		}
+	}
+	if p.OrderingKey != nil {
+		w.OrderingKey = *p.OrderingKey
 	}
 	w.ApplyDefaults()
 	return nil
