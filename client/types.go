@@ -149,9 +149,15 @@ type Webhook struct {
 	Timeout       *string          `json:"timeout"`
 	MaxAttempts   *int             `json:"maxAttempts"`
 	Delivery      DeliverySettings `json:"delivery"`
-	Status        WebhookStatus    `json:"status"`
-	CreatedAt     time.Time        `json:"createdAt"`
-	UpdatedAt     time.Time        `json:"updatedAt"`
+	// Ordering is OrderingFIFO when the events of one ordering key reach
+	// the webhook in the order they were accepted, one at a time; the key
+	// is the value at the JSON Pointer OrderingKey in the event ("": the
+	// whole webhook is one key).
+	Ordering    Ordering      `json:"ordering"`
+	OrderingKey string        `json:"orderingKey"`
+	Status      WebhookStatus `json:"status"`
+	CreatedAt   time.Time     `json:"createdAt"`
+	UpdatedAt   time.Time     `json:"updatedAt"`
 }
 
 // DeliverySettings are the delivery settings in force for a webhook, each
@@ -198,6 +204,11 @@ type WebhookCreate struct {
 	RetrySchedule []string `json:"retrySchedule,omitempty"`
 	Timeout       string   `json:"timeout,omitempty"`
 	MaxAttempts   int      `json:"maxAttempts,omitempty"`
+	// Ordering OrderingFIFO delivers the events of one key in order, one
+	// at a time; OrderingKey is a JSON Pointer into the event, such as
+	// "/data/customerId" (empty: the whole webhook is one key).
+	Ordering    Ordering `json:"ordering,omitempty"`
+	OrderingKey string   `json:"orderingKey,omitempty"`
 }
 
 // WebhookUpdate changes the fields that are set; a set slice or map
@@ -225,6 +236,10 @@ type WebhookUpdate struct {
 	RetrySchedule []string `json:"retrySchedule,omitzero"`
 	Timeout       *string  `json:"timeout,omitempty"`
 	MaxAttempts   *int     `json:"maxAttempts,omitempty"`
+	// Ordering changes the ordering; OrderingNone also removes the
+	// ordering key unless OrderingKey is set.
+	Ordering    *Ordering `json:"ordering,omitempty"`
+	OrderingKey *string   `json:"orderingKey,omitempty"`
 	// ClearTimeout and ClearMaxAttempts remove the webhook's own timeout
 	// and cap, so that the server's and the schedule's apply.
 	ClearTimeout     bool `json:"-"`
@@ -352,11 +367,15 @@ type Delivery struct {
 	Attempts       int            `json:"attempts"`
 	LastStatusCode int            `json:"lastStatusCode"`
 	LastError      string         `json:"lastError"`
-	// NextAttemptAt is zero when no attempt is scheduled.
+	// NextAttemptAt is zero when no attempt is scheduled, also while the
+	// delivery waits behind an older one of its ordering key.
 	NextAttemptAt time.Time `json:"nextAttemptAt"`
-	ChainID       string    `json:"chainId,omitempty"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	// OrderingKey is the key of a FIFO webhook's delivery; nil for
+	// another's.
+	OrderingKey *string   `json:"orderingKey,omitempty"`
+	ChainID     string    `json:"chainId,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // DeliveryListOptions filters ListDeliveries.
@@ -572,3 +591,12 @@ type MessageListOptions struct {
 	ListOptions
 	Platform string // platform ID
 }
+
+// Ordering is how a webhook's deliveries are ordered.
+type Ordering string
+
+// Orderings.
+const (
+	OrderingNone Ordering = "none"
+	OrderingFIFO Ordering = "fifo"
+)

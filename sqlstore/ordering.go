@@ -30,7 +30,10 @@ const blockedUS int64 = 1 << 62
 // a key's line (ingest, a retry, recover, redrive, an activation) holds
 // exclusively in its transaction: a claim then sees a key's line before or
 // after such a change, never in between, so two nodes cannot each take a
-// different head of one key.
+// different head of one key. The recording of a head's outcome holds it
+// too, so that its promotion of the next row and an ingest's of its own
+// cannot both miss a row that the other has not committed yet. Every
+// holder takes it before any row lock: no deadlock.
 const fifoLock = 1752133483
 
 // lockOrdering takes fifoLock in tx on PostgreSQL until tx ends; SQLite's

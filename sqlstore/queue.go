@@ -79,8 +79,14 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 	if len(lines) == 0 {
 		return s.recordPG(ctx, s.write, now, attemptRows(outs), failureStreaks(outs), outs)
 	}
-	// The heads done and their successors made due, atomically.
+	// The heads done and their successors made due, atomically, under the
+	// ordering lock (first, as every holder takes it): an ingest that puts
+	// a row in line behind one of these heads either committed before the
+	// promotion, which then sees its row, or promotes it itself.
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockOrdering(ctx, tx); err != nil {
+			return err
+		}
 		if err := s.recordPG(ctx, tx, now, attemptRows(outs), failureStreaks(outs), outs); err != nil {
 			return err
 		}

@@ -85,6 +85,9 @@ func (a *apiCmd) showDelivery(d *client.Delivery) error {
 			"event", orDash(d.EventID), "event type", orDash(d.EventType), "attempts", strconv.Itoa(d.Attempts),
 			"last status", strconv.Itoa(d.LastStatusCode), "last error", orDash(d.LastError),
 			"next attempt", ts(d.NextAttemptAt), "created", ts(d.CreatedAt), "updated", ts(d.UpdatedAt))
+		if d.OrderingKey != nil {
+			fields(w, "ordering key", *d.OrderingKey)
+		}
 	})
 }
 

@@ -32,6 +32,7 @@ type webhookFlags struct {
 	retrySchedule                                             []string
 	timeout                                                   string
 	maxAttempts                                               int
+	ordering, orderingKey                                     string
 }
 
 func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
@@ -65,6 +66,8 @@ func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
 	}
 	fs.StringSliceVar(&f.retrySchedule, "retry-schedule", nil, "the webhook's own waits between attempts, such as 1s,1m,1h"+clear)
 	fs.StringVar(&f.timeout, "timeout", "", "the webhook's own request timeout, such as 5s, at most the server's --send-timeout"+strings.Replace(clear, "project's or the ", "", 1))
+	fs.StringVar(&f.ordering, "ordering", "", "fifo: the events of one ordering key arrive in the order they were accepted, one at a time; none (default): in parallel")
+	fs.StringVar(&f.orderingKey, "ordering-key", "", `with --ordering fifo: a JSON Pointer into the event, such as /data/customerId, whose value is the key; "" for one key`)
 	if create {
 		fs.IntVar(&f.maxAttempts, "max-attempts", 0, "the most attempts of a delivery, the first included; default as many as the retry schedule gives")
 	} else {
@@ -102,7 +105,8 @@ func (f *webhookFlags) auth() (*client.Auth, error) {
 func (f *webhookFlags) create(url string, stdin io.Reader) (client.WebhookCreate, error) {
 	in := client.WebhookCreate{URL: url, UID: f.uid, Description: f.description, Events: f.events, Secret: f.secret,
 		PublicHeaders: f.publicHeaders, QueryParams: f.queryParams, Method: f.method, PayloadEncoding: f.payloadEncoding,
-		RateLimit: f.rateLimit, TriggerOnly: f.triggerOnly, RetrySchedule: f.retrySchedule, Timeout: f.timeout, MaxAttempts: f.maxAttempts}
+		RateLimit: f.rateLimit, TriggerOnly: f.triggerOnly, RetrySchedule: f.retrySchedule, Timeout: f.timeout, MaxAttempts: f.maxAttempts,
+		Ordering: client.Ordering(f.ordering), OrderingKey: f.orderingKey}
 	var err error
 	if in.Auth, err = f.auth(); err != nil {
 		return in, err
@@ -188,6 +192,13 @@ func (f *webhookFlags) update(cmd *cobra.Command, url string) (client.WebhookUpd
 	}
 	if ch("max-attempts") {
 		up.MaxAttempts, up.ClearMaxAttempts = &f.maxAttempts, f.maxAttempts == 0
+	}
+	if ch("ordering") {
+		o := client.Ordering(f.ordering)
+		up.Ordering = &o
+	}
+	if ch("ordering-key") {
+		up.OrderingKey = &f.orderingKey
 	}
 	return up, nil
 }
@@ -322,6 +333,9 @@ func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client
 		fields(w, "retry schedule", join(d.RetrySchedule.Value)+" ("+d.RetrySchedule.From+")",
 			"timeout", d.Timeout.Value+" ("+d.Timeout.From+")",
 			"max attempts", strconv.Itoa(d.MaxAttempts.Value)+" ("+d.MaxAttempts.From+")")
+		if h.Ordering == client.OrderingFIFO {
+			fields(w, "ordering", "fifo, key "+orDash(h.OrderingKey))
+		}
 		if h.Secret != "" {
 			fields(w, "secret", h.Secret)
 		}
