@@ -14,7 +14,11 @@ import (
 )
 
 // Scenarios, in the order "all" runs them.
-var Scenarios = []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu"}
+var Scenarios = []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu", "fifo"}
+
+// FIFOKeys are the numbers of ordering keys the fifo scenario runs with,
+// one server each.
+var FIFOKeys = []int{1, 100}
 
 // DefaultCPURates are the rates the cpu scenario offers, in events a second.
 var DefaultCPURates = []int{100, 1000, 5000}
@@ -38,6 +42,9 @@ type Config struct {
 	Backlog int
 	// Fanout is the number of endpoints of the fanout scenario.
 	Fanout int
+	// FIFOEvents is the number of events the fifo scenario offers at each
+	// number of keys.
+	FIFOEvents int
 	// CPURates are the rates the cpu scenario offers, one server each;
 	// default DefaultCPURates.
 	CPURates []int
@@ -61,6 +68,7 @@ type Parameters struct {
 	Rate        int      `json:"rate"`
 	Backlog     int      `json:"backlog"`
 	Fanout      int      `json:"fanout"`
+	FIFOEvents  int      `json:"fifo_events"`
 	CPURates    []int    `json:"cpu_rates"`
 	Preload     int      `json:"preload"`
 	// Version is the benchmarked binary's version.
@@ -77,7 +85,7 @@ func ParametersOf(cfg Config, version string, started time.Time) Parameters {
 		store = "postgres"
 	}
 	return Parameters{Scenarios: cfg.Scenarios, Store: store, DurationS: cfg.Duration.Seconds(), Concurrency: cfg.Concurrency,
-		Rate: cfg.Rate, Backlog: cfg.Backlog, Fanout: cfg.Fanout, CPURates: cfg.CPURates, Preload: cfg.Preload, Version: version, GoVersion: runtime.Version(),
+		Rate: cfg.Rate, Backlog: cfg.Backlog, Fanout: cfg.Fanout, FIFOEvents: cfg.FIFOEvents, CPURates: cfg.CPURates, Preload: cfg.Preload, Version: version, GoVersion: runtime.Version(),
 		CPUs: runtime.NumCPU(), StartedAt: started.UTC()}
 }
 
@@ -151,6 +159,12 @@ type Result struct {
 	// slow endpoint itself costs the other.
 	PairDeliveriesPerS *float64 `json:"pair_deliveries_per_s,omitempty"`
 	OthersVsPair       *float64 `json:"others_vs_pair,omitempty"`
+	// FIFOKeys (fifo): the ordering keys the events were spread over, one
+	// webhook with ordering fifo receiving them all.
+	FIFOKeys *int `json:"fifo_keys,omitempty"`
+	// VsThroughput (fifo): DeliveriesPerS over the throughput scenario's
+	// in the same run, when it ran.
+	VsThroughput *float64 `json:"vs_throughput,omitempty"`
 	// DrainS (backlog): from the receiver coming back to the last delivery.
 	DrainS *float64 `json:"drain_s,omitempty"`
 	// Series is deliveries arriving in each step from the start of load,
@@ -167,8 +181,11 @@ type Result struct {
 // is measured first, once, in the same run; cpu and throughput also run the
 // plain relay (see Relay) under the same load, after each server.
 func Run(ctx context.Context, cfg Config) ([]*Result, error) {
-	if cfg.Duration <= 0 || cfg.Concurrency <= 0 || cfg.Rate <= 0 || cfg.Backlog <= 0 || cfg.Fanout <= 0 || cfg.Preload < 0 {
-		return nil, errors.New("bench: duration, concurrency, rate, backlog and fanout must be positive, preload not negative")
+	if cfg.FIFOEvents == 0 {
+		cfg.FIFOEvents = DefaultFIFOEvents
+	}
+	if cfg.Duration <= 0 || cfg.Concurrency <= 0 || cfg.Rate <= 0 || cfg.Backlog <= 0 || cfg.Fanout <= 0 || cfg.Preload < 0 || cfg.FIFOEvents < 0 {
+		return nil, errors.New("bench: duration, concurrency, rate, backlog, fanout and fifo events must be positive, preload not negative")
 	}
 	if len(cfg.CPURates) == 0 {
 		cfg.CPURates = DefaultCPURates
@@ -195,8 +212,11 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 			return out, ctx.Err()
 		}
 		rates := []int{0}
-		if name == "cpu" {
+		switch name {
+		case "cpu":
 			rates = cfg.CPURates
+		case "fifo":
+			rates = FIFOKeys
 		}
 		for i, rate := range rates {
 			r, err := runScenario(ctx, cfg, name, rate, name == "cpu" && i == 0)
@@ -214,6 +234,14 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 			}
 			if name == "throughput" {
 				throughput = r
+			}
+			if name == "fifo" {
+				keys := rate
+				r.FIFOKeys = &keys
+				if throughput != nil && throughput.DeliveriesPerS > 0 {
+					v := r.DeliveriesPerS / throughput.DeliveriesPerS
+					r.VsThroughput = &v
+				}
 			}
 			if name == "slow-receiver" {
 				if throughput != nil && throughput.DeliveriesPerS > 0 {
@@ -249,6 +277,7 @@ type spec struct {
 	drive     func(ctx context.Context, l *loader)
 	timed     bool
 	producers int // connections drive uses (throughput, cpu), for the relay's pool
+	fifoKeys  int // the webhooks deliver in order per key, over this many keys
 }
 
 // ParseScenarios reads a comma-separated list, or "all".
@@ -297,6 +326,9 @@ func specOf(cfg Config, name string, rate int) (spec, error) {
 	case healthyPair:
 		sp.extra = true
 		sp.drive = func(ctx context.Context, l *loader) { l.flood(ctx, cfg.Concurrency, 1, 0) }
+	case "fifo":
+		sp.fifoKeys, sp.timed = rate, false
+		sp.drive = func(ctx context.Context, l *loader) { l.floodKeyed(ctx, cfg.Concurrency, rate, cfg.FIFOEvents) }
 	case "cpu":
 		producers := max(cfg.Concurrency, rate/10)
 		sp.producers = producers
@@ -309,8 +341,11 @@ func specOf(cfg Config, name string, rate int) (spec, error) {
 
 // scenarioLabel names a scenario's run in progress reports.
 func scenarioLabel(name string, rate int) string {
-	if name == "cpu" {
+	switch name {
+	case "cpu":
 		return fmt.Sprintf("cpu@%d/s", rate)
+	case "fifo":
+		return fifoLabel(rate)
 	}
 	return name
 }
@@ -344,7 +379,7 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 	if sp.extra {
 		urls = append(urls, rec.url("/extra"))
 	}
-	key, ids, err := srv.setup(urls)
+	key, ids, err := srv.setup(urls, sp.fifoKeys > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -606,4 +641,16 @@ func percentiles(d []time.Duration) Latency {
 		return float64(d[int(math.Ceil(p*float64(len(d))))-1]) / float64(time.Millisecond)
 	}
 	return Latency{P50: q(0.5), P90: q(0.9), P99: q(0.99), Max: q(1)}
+}
+
+// DefaultFIFOEvents is the fifo scenario's events at each number of keys:
+// one key's are sent one at a time, so a few thousand take seconds.
+const DefaultFIFOEvents = 3000
+
+// fifoLabel names the fifo scenario's run over keys ordering keys.
+func fifoLabel(keys int) string {
+	if keys == 1 {
+		return "fifo@1key"
+	}
+	return fmt.Sprintf("fifo@%dkeys", keys)
 }

@@ -86,7 +86,7 @@ func TestMeasureCountsLostAndLatency(t *testing.T) {
 
 func TestParseScenarios(t *testing.T) {
 	t.Parallel()
-	if s, err := ParseScenarios("all"); err != nil || len(s) != 7 || s[6] != "cpu" {
+	if s, err := ParseScenarios("all"); err != nil || len(s) != 8 || s[7] != "fifo" {
 		t.Fatalf("all = %v, %v", s, err)
 	}
 	if s, err := ParseScenarios("latency, backlog"); err != nil || len(s) != 2 || s[1] != "backlog" {

@@ -236,6 +236,31 @@ func (l *loader) flood(ctx context.Context, conns, batch, limit int) {
 	wg.Wait()
 }
 
+// floodKeyed posts limit single events from conns goroutines as fast as
+// answers come, event i with the ordering key "k<i mod keys>" in its data.
+func (l *loader) floodKeyed(ctx context.Context, conns, keys, limit int) {
+	bodies := make([][]byte, keys)
+	for k := range bodies {
+		bodies[k] = fmt.Appendf(nil, `{"type":"order.updated","data":{"k":"k%d","id":12345,"amount":"19.99","currency":"EUR"}}`, k)
+	}
+	var wg sync.WaitGroup
+	var offered atomic.Int64
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := offered.Add(1) - 1
+				if i >= int64(limit) {
+					return
+				}
+				l.post(bodies[i%int64(keys)], 1)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // steady offers rate single events a second until ctx ends, from a pool of
 // goroutines large enough that a slow answer does not lower the rate.
 func (l *loader) steady(ctx context.Context, rate, conns int) {

@@ -45,6 +45,9 @@ func rowName(r *Result) string {
 	if r.OfferedPerS != nil {
 		return fmt.Sprintf("%s@%.0f/s", r.Scenario, *r.OfferedPerS)
 	}
+	if r.FIFOKeys != nil {
+		return fifoLabel(*r.FIFOKeys)
+	}
 	return r.Scenario
 }
 
@@ -73,6 +76,9 @@ func writeNotes(w io.Writer, r *Result) {
 	}
 	if r.IdleCPUPct != nil {
 		fmt.Fprintf(w, "cpu: the idle server used %.2f %% of a core\n", *r.IdleCPUPct)
+	}
+	if r.VsThroughput != nil {
+		fmt.Fprintf(w, "%s: %.2f× the throughput scenario's deliveries/s (one webhook delivering in order over %d key(s))\n", rowName(r), *r.VsThroughput, *r.FIFOKeys)
 	}
 	if r.DrainS != nil {
 		fmt.Fprintf(w, "backlog: drained in %.1f s after the receiver came back (%.0f deliveries/s)\n", *r.DrainS, r.DeliveriesPerS)

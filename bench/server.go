@@ -195,7 +195,7 @@ func benchSchema(ctx context.Context, base string) (string, func(), error) {
 // setup makes a project with webhooks to urls, through the Go SDK with the
 // admin key, and returns a publisher key and the webhooks' IDs (without
 // "wh_"), in the order of urls.
-func (s *server) setup(urls []string) (string, []string, error) {
+func (s *server) setup(urls []string, ordered bool) (string, []string, error) {
 	ctx := context.Background()
 	c, err := client.New(s.base, s.admin, client.WithUserAgent("hookgate-bench"))
 	if err != nil {
@@ -206,7 +206,11 @@ func (s *server) setup(urls []string) (string, []string, error) {
 	}
 	ids := make([]string, len(urls))
 	for i, u := range urls {
-		w, err := c.CreateWebhook(ctx, "bench", client.WebhookCreate{URL: u})
+		in := client.WebhookCreate{URL: u}
+		if ordered {
+			in.Ordering, in.OrderingKey = client.OrderingFIFO, "/data/k"
+		}
+		w, err := c.CreateWebhook(ctx, "bench", in)
 		if err != nil {
 			return "", nil, err
 		}

@@ -64,8 +64,9 @@ const recordBatchSize = 100
 const recordCompany = 16
 
 // record writes outcomes in batches: an outcome waits up to RecordWait for
-// others, until recordCompany are there; the batch then takes whatever else
-// has arrived, up to recordBatchSize. Then it disables the webhooks that
+// others, until recordCompany are there (an ordered delivery's waits for
+// none); the batch then takes whatever else has arrived, up to
+// recordBatchSize. Then it disables the webhooks that
 // answered 410 and those failing for too long, and sends the operational
 // events.
 func (d *Dispatcher) record(results <-chan outcome) {
@@ -76,10 +77,13 @@ func (d *Dispatcher) record(results <-chan outcome) {
 	wait.Stop()
 	for o := range results {
 		batch, done = batch[:0], append(done[:0], o)
+		// An ordered delivery's key waits for its outcome: with one in the
+		// batch, it takes what has arrived and waits no more.
+		hurry := o.Ordered
 		wait.Reset(d.cfg.RecordWait)
 	fill:
 		for len(done) < recordBatchSize {
-			if len(done) >= recordCompany {
+			if len(done) >= recordCompany || hurry {
 				// Company enough: take what has arrived, wait no more.
 				select {
 				case o, ok := <-results:
@@ -98,6 +102,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 					break fill
 				}
 				done = append(done, o)
+				hurry = o.Ordered
 			case <-wait.C:
 				break fill
 			}

@@ -36,9 +36,11 @@ generator, all on loopback, runs the scenarios and stops them all. Every figure 
 given as a ratio to a plain HTTP client posting to the same kind of receiver at the same
 concurrency in the same run. It exits non-zero when an accepted event was lost.
 
-Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver, cpu (or all).
-cpu offers each of --cpu-rates on a server of its own and reports the server process's
-CPU time per delivery (every scenario reports it too), and the idle server's CPU.
+Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver, cpu, fifo
+(or all). cpu offers each of --cpu-rates on a server of its own and reports the server
+process's CPU time per delivery (every scenario reports it too), and the idle server's CPU.
+fifo sends --fifo-events events to one webhook with ordering fifo, over 1 key and then
+over 100 keys (a server each), and compares its deliveries/s with throughput's.
 
 cpu and throughput also run a plain relay (this binary's hidden bench-relay: HTTP in,
 202, HTTP out, no store, no signing) under the same load in the same run, and report its
@@ -112,6 +114,7 @@ CPU per delivery and deliveries/s beside Hookgate's: the cost of the least a gat
 	f.IntVar(&cfg.Rate, "rate", 1000, "events a second offered by the latency scenario")
 	f.IntVar(&cfg.Backlog, "backlog", 100000, "events queued by the backlog scenario while the receiver is down")
 	f.IntVar(&cfg.Fanout, "fanout", 100, "endpoints of the fanout scenario")
+	f.IntVar(&cfg.FIFOEvents, "fifo-events", bench.DefaultFIFOEvents, "events offered by the fifo scenario at each number of keys (1 and 100)")
 	f.IntSliceVar(&cfg.CPURates, "cpu-rates", bench.DefaultCPURates, "events a second offered by the cpu scenario, one server each")
 	f.IntVar(&cfg.Preload, "preload", 0, "finished deliveries (with their events and an attempt each) written to each scenario's store before its load")
 	f.StringVar(&jsonPath, "json", "", "write the results to this file as JSON")

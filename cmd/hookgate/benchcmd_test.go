@@ -33,7 +33,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			dir := t.TempDir()
 			args := []string{"bench", "--scenario", "all", "--duration", "1s", "--concurrency", "8", "--rate", "200",
-				"--backlog", "2000", "--fanout", "5", "--cpu-rates", "50,100", "--preload", "2000", "--json", filepath.Join(dir, "r.json"), "--plot", filepath.Join(dir, "r.svg"), "--quiet"}
+				"--backlog", "2000", "--fanout", "5", "--cpu-rates", "50,100", "--fifo-events", "200", "--preload", "2000", "--json", filepath.Join(dir, "r.json"), "--plot", filepath.Join(dir, "r.svg"), "--quiet"}
 			if engine == "postgres" {
 				args = append(args, "--database-url", os.Getenv(sqltest.EnvDatabaseURL))
 			}
@@ -59,10 +59,10 @@ func TestBenchCommand(t *testing.T) {
 			}
 			results := doc.Results
 			if p := doc.Parameters; p["store"] != engine || p["concurrency"] != float64(8) || p["rate"] != float64(200) || p["fanout"] != float64(5) ||
-				p["duration_s"] != float64(1) || p["version"] == "" || len(p["scenarios"].([]any)) != 7 || p["preload"] != float64(2000) {
+				p["duration_s"] != float64(1) || p["version"] == "" || len(p["scenarios"].([]any)) != 8 || p["preload"] != float64(2000) || p["fifo_events"] != float64(200) {
 				t.Fatalf("parameters = %v", p)
 			}
-			want := []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu", "cpu"}
+			want := []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu", "cpu", "fifo", "fifo"}
 			if len(results) != len(want) {
 				t.Fatalf("%d results, want %d", len(results), len(want))
 			}
@@ -106,6 +106,10 @@ func TestBenchCommand(t *testing.T) {
 			}
 			if !strings.Contains(string(out), "cpu@100/s") || !strings.Contains(string(out), "the idle server used") {
 				t.Fatalf("the table lacks the cpu rows:\n%s", out)
+			}
+			if results[8]["fifo_keys"] != float64(1) || results[9]["fifo_keys"] != float64(100) || results[8]["vs_throughput"] == nil ||
+				!strings.Contains(string(out), "fifo@1key") || !strings.Contains(string(out), "fifo@100keys: ") {
+				t.Fatalf("fifo figures: keys %v, %v; vs throughput %v; or the table lacks them:\n%s", results[8]["fifo_keys"], results[9]["fifo_keys"], results[8]["vs_throughput"], out)
 			}
 			// The relay ran beside throughput and each cpu rate.
 			relayFigures := map[int][]string{0: {"relay_deliveries_per_s", "ratio_to_relay"},
