@@ -53,6 +53,8 @@ var funcs = template.FuncMap{
 	},
 	// input is a form's field for the "input" template (templates/fields.html).
 	"input": newInput,
+	// from says where a webhook's delivery setting in force comes from.
+	"from": settingFrom,
 }
 
 func (u *UI) routes() {
@@ -587,13 +589,17 @@ func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) 
 	project := r.PathValue("project")
 	in := client.WebhookCreate{URL: strings.TrimSpace(r.PostFormValue("url")), UID: strings.TrimSpace(r.PostFormValue("uid")),
 		Description: strings.TrimSpace(r.PostFormValue("description")), Events: list(r.PostFormValue("events"))}
-	wh, err := se.c.CreateWebhook(r.Context(), project, in)
+	var wh *client.Webhook
+	err := createDelivery(&in, r.PostForm)
+	if err == nil {
+		wh, err = se.c.CreateWebhook(r.Context(), project, in)
+	}
 	if err != nil {
 		rf, ok := refused(err)
 		if !ok {
 			return err
 		}
-		return u.showWebhooks(w, r, se, shown{status: rf.status, form: formOf(r.PostForm, rf, fieldsNamed("url", "uid", "events", "description"))})
+		return u.showWebhooks(w, r, se, shown{status: rf.status, form: formOf(r.PostForm, rf, fieldsNamed(append([]string{"url", "uid", "events", "description"}, deliveryFields...)...))})
 	}
 	redirectDone(w, r, project, "webhooks/"+url.PathEscape(wh.ID)+"/secret", doneCreated)
 	return nil

@@ -76,7 +76,7 @@ func secretNames(secrets []secretField) []string {
 // auth.password and auth.clientSecret to theirs, headers.NAME to the
 // header's, the rest by name.
 func editFieldOf(wh *client.Webhook) func(param string) string {
-	byName := fieldsNamed("url", "uid", "description", "events")
+	byName := fieldsNamed(append([]string{"url", "uid", "description", "events"}, deliveryFields...)...)
 	return func(param string) string {
 		switch param {
 		case "auth.password":
@@ -102,7 +102,10 @@ func (u *UI) editPage(w http.ResponseWriter, r *http.Request, se *session) error
 	if err != nil {
 		return err
 	}
-	f := &form{values: url.Values{"url": {wh.URL}, "uid": {wh.UID}, "description": {wh.Description}, "events": {strings.Join(wh.Events, ", ")}}}
+	f := &form{values: ownDelivery(wh)}
+	for k, v := range map[string]string{"url": wh.URL, "uid": wh.UID, "description": wh.Description, "events": strings.Join(wh.Events, ", ")} {
+		f.values.Set(k, v)
+	}
 	u.showEdit(w, r, se, wh, http.StatusOK, f)
 	return nil
 }
@@ -122,12 +125,15 @@ func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request, se *session) er
 		return err
 	}
 	to := "webhooks/" + url.PathEscape(wh.ID)
-	p, changed := patchOf(wh, r.PostForm)
-	if !changed {
+	p, changed, err := patchOf(wh, r.PostForm)
+	if err == nil && !changed {
 		redirectDone(w, r, project, to, doneUnchanged)
 		return nil
 	}
-	if _, err := se.c.UpdateWebhook(r.Context(), project, wh.ID, p); err != nil {
+	if err == nil {
+		_, err = se.c.UpdateWebhook(r.Context(), project, wh.ID, p)
+	}
+	if err != nil {
 		rf, ok := refused(err)
 		if !ok {
 			return err
@@ -141,8 +147,9 @@ func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request, se *session) er
 
 // patchOf is the update the edit form asks for: the fields whose value
 // differs from wh's, and the credentials typed (an empty credential field
-// keeps the stored value). changed is false when there is nothing to send.
-func patchOf(wh *client.Webhook, v url.Values) (p client.WebhookUpdate, changed bool) {
+// keeps the stored value), and the delivery settings that differ
+// (patchDelivery). changed is false when there is nothing to send.
+func patchOf(wh *client.Webhook, v url.Values) (p client.WebhookUpdate, changed bool, err error) {
 	for _, f := range []struct {
 		field, was string
 		to         **string
@@ -173,7 +180,8 @@ func patchOf(wh *client.Webhook, v url.Values) (p client.WebhookUpdate, changed 
 	if typed {
 		p.Headers, changed = headers, true
 	}
-	return p, changed
+	delivery, err := patchDelivery(&p, wh, v)
+	return p, changed || delivery, err
 }
 
 // deleteView is the confirmation of a webhook's deletion.
