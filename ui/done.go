@@ -25,6 +25,7 @@ const (
 	doneUpdated       done = "updated"
 	doneUnchanged     done = "unchanged"
 	doneDeleted       done = "deleted"
+	doneRedriving     done = "redriving"
 )
 
 // doneTexts are the texts of the codes.
@@ -42,6 +43,7 @@ var doneTexts = map[done]string{
 	doneUpdated:       "Saved: the webhook's settings below are the new ones.",
 	doneUnchanged:     "Nothing to save: the form held the webhook's settings as they were.",
 	doneDeleted:       "Deleted: the webhook is gone, and its pending and paused deliveries are cancelled.",
+	doneRedriving:     "Redrive started: the deliveries it finds are queued again, a batch at a time.",
 }
 
 // redirectDone sends the browser to a page of the project, which says

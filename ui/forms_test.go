@@ -78,7 +78,7 @@ func TestEveryFormRedirects(t *testing.T) {
 		var token string
 		for _, path := range []string{"/ui/projects", "/ui/p/shop/webhooks", "/ui/p/shop/webhooks/" + wh.ID, "/ui/p/shop/webhooks/" + wh.ID + "/secret",
 			"/ui/p/shop/webhooks/" + wh.ID + "/edit", "/ui/p/shop/webhooks/" + wh.ID + "/delete", "/ui/p/shop/deliveries", "/ui/p/shop/deliveries/" + d.ID,
-			"/ui/p/shop/events", "/ui/p/shop/platforms", "/ui/p/shop/live"} {
+			"/ui/p/shop/events", "/ui/p/shop/platforms", "/ui/p/shop/live", "/ui/p/shop/deliveries/redrive?status=succeeded"} {
 			st, _, page := b.get(path)
 			if st != http.StatusOK {
 				t.Fatalf("%s: %d", path, st)
@@ -107,6 +107,7 @@ func TestEveryFormRedirects(t *testing.T) {
 			{"/ui/p/shop/webhooks/" + wh.ID + "/deactivate", nil},
 			{"/ui/p/shop/webhooks/" + wh.ID + "/activate", nil},
 			{"/ui/p/shop/deliveries/" + d.ID + "/retry", nil},
+			{"/ui/p/shop/deliveries/redrive", url.Values{"status": {"succeeded"}, "webhook": {"orders"}}},
 			{"/ui/p/shop/platforms", url.Values{"provider": {"generic"}, "credentials": {`{"preset": "github", "secret": "gh-secret-0123456789"}`}}},
 			{"/ui/p/shop/platforms/" + p.ID + "/register-webhook", nil},
 			{"/ui/p/shop/webhooks/" + wh.ID + "/delete", nil},

@@ -85,6 +85,9 @@ func (u *UI) routes() {
 	m.HandleFunc("GET /ui/p/{project}/deliveries", u.page(u.deliveriesPage))
 	m.HandleFunc("GET /ui/p/{project}/deliveries/{id}", u.page(u.deliveryPage))
 	m.HandleFunc("POST /ui/p/{project}/deliveries/{id}/retry", u.form(u.retryDelivery))
+	m.HandleFunc("GET /ui/p/{project}/deliveries/redrive", u.page(u.redriveConfirmPage))
+	m.HandleFunc("POST /ui/p/{project}/deliveries/redrive", u.form(u.startRedrive))
+	m.HandleFunc("GET /ui/p/{project}/redrives/{id}", u.page(u.redrivePage))
 }
 
 // view is what every page template gets. Every form that changes
@@ -434,6 +437,9 @@ type deliveriesView struct {
 	Cursor     string
 	NextCursor string
 	Statuses   []string
+	// Redrive is the query of the confirmation of a redrive of this
+	// filter; "" when a redrive cannot take it, RedriveWhy saying why.
+	Redrive, RedriveWhy string
 }
 
 func (u *UI) deliveriesPage(w http.ResponseWriter, r *http.Request, se *session) error {
@@ -441,7 +447,7 @@ func (u *UI) deliveriesPage(w http.ResponseWriter, r *http.Request, se *session)
 	q := r.URL.Query()
 	v := deliveriesView{Status: q.Get("status"), Webhook: q.Get("webhook"), Event: q.Get("event"), EventType: q.Get("eventType"),
 		Since: q.Get("since"), Until: q.Get("until"), Cursor: q.Get("cursor"),
-		Statuses: []string{"pending", "succeeded", "failed", "paused", "cancelled"}}
+		Statuses: []string{"pending", "succeeded", "failed", "paused", "cancelled", "exhausted"}}
 	opts := &client.DeliveryListOptions{Webhook: v.Webhook, Event: v.Event, EventType: v.EventType,
 		Status: client.DeliveryStatus(v.Status), ListOptions: client.ListOptions{Limit: 50, Cursor: v.Cursor}}
 	for _, f := range []struct {
@@ -470,6 +476,7 @@ func (u *UI) deliveriesPage(w http.ResponseWriter, r *http.Request, se *session)
 		return err
 	}
 	v.Items, v.NextCursor = page.Data, page.NextCursor
+	v.Redrive, v.RedriveWhy = redriveQuery(&v)
 	if v.Names, err = namesOf(r.Context(), se, project, webhookIDs(v.Items)...); err != nil {
 		return err
 	}
