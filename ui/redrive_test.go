@@ -67,7 +67,7 @@ func TestRedriveFromTheExplorer(t *testing.T) {
 		}
 		// A filter a redrive cannot take offers no link, and says why.
 		for q, why := range map[string]string{
-			"?status=pending":               "A redrive takes exhausted, failed or succeeded deliveries",
+			"?status=pending":                "A redrive takes exhausted, failed or succeeded deliveries",
 			"?event=" + firstEvent(t, admin): "A redrive does not filter by event",
 		} {
 			if _, _, page := b.get("/ui/p/shop/deliveries" + q); redriveLink.MatchString(page) || !strings.Contains(page, why) {
