@@ -1,7 +1,8 @@
 // The operator's path through the dashboard, in headless Chromium at a
 // phone's width (375 px): sign in (after a wrong key), register a webhook
 // (after a bad URL), watch a failing delivery appear, open its attempts,
-// fix the receiver, press retry, see it succeed; edit a webhook, delete
+// redrive it from the explorer, fix the receiver, press retry, see it
+// succeed; edit a webhook, delete
 // one, register a generic platform. Run by TestDashboardEndToEnd (cmd/hookgate), which starts a real
 // `hookgate serve` and a receiver and passes them in the environment. On
 // failure a screenshot and the page's HTML go to $ARTIFACTS; with
@@ -88,6 +89,7 @@ const browser = await chromium.launch({
 const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
 page.on("dialog", (d) => d.accept()); // data-confirm buttons ask first
 let step = "start";
+const pages = []; // more pages to check at 375 px, found on the way
 try {
   step = "sign in";
   await page.goto(base + "/ui/");
@@ -158,6 +160,22 @@ try {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   check(width <= 375, `the page is ${width} px wide at a 375 px viewport: ${await overflowing(page)}`);
 
+  // Issue 24, item 5: the failed delivery is a dead letter; Redrive… on
+  // the explorer's filter confirms it with the count, starts the redrive
+  // and leads to its page, which reloads itself until it is finished.
+  step = "redrive the dead letters from the explorer";
+  await page.goto(base + "/ui/p/shop/deliveries?status=exhausted&webhook=orders");
+  await page.getByRole("link", { name: "Redrive…" }).click();
+  await page.getByText("1 delivery matches this filter now.").waitFor();
+  await page.getByRole("button", { name: "Redrive", exact: true }).click();
+  await page.getByText("Redrive started").waitFor();
+  const redrive = page.url().replace(base + "/ui/p/shop/", "").replace(/\?.*$/, "");
+  check(/^redrives\/rdr_[a-z0-9]+$/.test(redrive), `not sent to the redrive's page: ${page.url()}`);
+  await page.locator(".badge.finished").waitFor({ timeout: 20000 });
+  check((await page.locator("#redrive-progress").textContent()).replace(/\s+/g, " ").match(/Requeued ?1 /), "the redrive did not requeue the dead letter");
+  pages.push(redrive, "deliveries/redrive?status=exhausted&webhook=orders");
+  await page.goto(base + delivery);
+
   step = "fix the receiver and retry";
   const fixed = await fetch(receiver + "/fix", { method: "POST" });
   check(fixed.ok, `fixing the receiver: ${fixed.status}`);
@@ -192,7 +210,7 @@ try {
 
   step = "every page fits a phone";
   for (const path of ["webhooks", "webhooks/orders", "webhooks/orders/secret", "webhooks/orders/edit", "webhooks/orders/delete",
-    "deliveries", delivery.replace("/ui/p/shop/", ""), "events", "platforms", "live"]) {
+    "deliveries", delivery.replace("/ui/p/shop/", ""), "events", "platforms", "live", ...pages]) {
     await page.goto(`${base}/ui/p/shop/${path}`);
     check((await page.locator("h1").count()) === 1, `${path}: no heading`);
     if (process.env.HOOKGATE_E2E_SCREENSHOTS) {
