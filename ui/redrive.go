@@ -130,13 +130,17 @@ func (u *UI) redriveConfirmPage(w http.ResponseWriter, r *http.Request, se *sess
 // in v, with what s says of its form.
 func (u *UI) showRedriveConfirm(w http.ResponseWriter, r *http.Request, se *session, v url.Values, s shown) error {
 	project := r.PathValue("project")
-	c, f, err := redriveFilterOf(v)
-	if err != nil {
-		return err
-	}
 	page := func(status int, msg string, data any) error {
 		u.render(w, status, "redrive_confirm", view{Title: "Redrive", Session: se, Project: project, Error: msg, Data: data})
 		return nil
+	}
+	c, f, err := redriveFilterOf(v)
+	if err != nil {
+		rf, ok := refused(err)
+		if !ok {
+			return err
+		}
+		return page(rf.status, rf.said(), nil)
 	}
 	if !slices.Contains(redriveStatuses, c.Status) {
 		return page(http.StatusBadRequest, "A redrive takes exhausted, failed or succeeded deliveries, not "+c.Status+" (status).", nil)
@@ -175,11 +179,7 @@ func (u *UI) startRedrive(w http.ResponseWriter, r *http.Request, se *session) e
 		if !ok {
 			return err
 		}
-		msg := rf.message
-		if rf.param != "" {
-			msg += " (" + rf.param + ")"
-		}
-		return u.showRedriveConfirm(w, r, se, r.PostForm, shown{status: rf.status, err: msg})
+		return u.showRedriveConfirm(w, r, se, r.PostForm, shown{status: rf.status, err: rf.said()})
 	}
 	redirectDone(w, r, project, "redrives/"+url.PathEscape(rd.ID), doneRedriving)
 	return nil
@@ -207,4 +207,13 @@ func (u *UI) redrivePage(w http.ResponseWriter, r *http.Request, se *session) er
 	}
 	u.render(w, http.StatusOK, "redrive", v)
 	return nil
+}
+
+// said is the refusal's message with the parameter it names, for a page
+// without a field of it.
+func (rf refusal) said() string {
+	if rf.param == "" {
+		return rf.message
+	}
+	return rf.message + " (" + rf.param + ")"
 }

@@ -107,7 +107,8 @@ func TestRedriveFromTheExplorer(t *testing.T) {
 			}
 			bad.Set(field, v)
 			bad.Set("key", "refused-"+field)
-			if st, _, page := b.post("/ui/p/shop/deliveries/redrive", bad, srv.URL); st < 400 || st >= 500 || !strings.Contains(page, `<p class="error" role="alert">`) {
+			if st, _, page := b.post("/ui/p/shop/deliveries/redrive", bad, srv.URL); st < 400 || st >= 500 || !strings.Contains(page, `<p class="error" role="alert">`) ||
+				!strings.Contains(page, "<h1>Redrive</h1>") || !strings.Contains(page, "("+field+")") {
 				t.Errorf("a redrive with %s %q: %d\n%s", field, v, st, page)
 			}
 		}
