@@ -21,7 +21,8 @@ import (
 var redriveStatuses = []string{string(client.DeliveryExhausted), string(client.DeliveryFailed), string(client.DeliverySucceeded)}
 
 // redriveCountPages is how many pages of 250 the confirmation counts
-// before it says "at least": 1,000 deliveries, a few milliseconds.
+// before it says "more than": 1,000 deliveries, 25 to 70 ms measured (the
+// explorer's page of 50: 8 to 14 ms).
 const redriveCountPages = 4
 
 // redriveRefresh is how often a running redrive's page reloads, in
