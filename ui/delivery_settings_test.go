@@ -30,6 +30,7 @@ func TestWebhookDeliverySettings(t *testing.T) {
 			`<dt>Retry schedule</dt><dd><code>1h</code> <small>(the project&#39;s)</small></dd>`,
 			`<dt>Timeout</dt><dd><code>` + wh.Delivery.Timeout.Value + `</code> <small>(the server&#39;s)</small></dd>`,
 			`<dt>Max attempts</dt><dd>2 <small>(as the project&#39;s retry schedule gives: the first attempt and one per wait)</small></dd>`,
+			`<a href="/ui/p/shop/deliveries?status=exhausted&amp;webhook=` + wh.ID + `">Its dead letters</a>`,
 		} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the webhook's page lacks %s\n%s", want, page[strings.Index(page, "dlv"):][:900])
