@@ -122,7 +122,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var adopter hookgate.Adopter
 	var node string
 	var until time.Time
-	if box := s.adopter.Load(); box != nil && hasEvents {
+	if box := s.adopter.Load(); box != nil && (hasEvents || finishesHeads(reqs)) {
 		if n, lease, ok := box.a.AdoptLease(); ok {
 			adopter, node, until = box.a, n, now.Add(lease).Truncate(time.Microsecond)
 		}
@@ -247,8 +247,17 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 		if err := s.insertRows(ctx, tx, "deliveries", ingestDeliveryCols, deliveries); err != nil {
 			return err
 		}
-		if _, err := s.promoteKeys(ctx, tx, now, lines); err != nil {
+		// A key's head made due goes to this node with its new rows.
+		var h *handoff
+		if adopter != nil {
+			h = &handoff{node, until}
+		}
+		heads, err := s.promoteKeys(ctx, tx, now, lines, h)
+		if err != nil {
 			return err
+		}
+		if h != nil {
+			born = append(born, heads...)
 		}
 		if notify {
 			if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+s.wakeCh+"', '')"); err != nil {
@@ -257,8 +266,16 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 		}
 		for _, r := range reqs {
 			if r.outcomes != nil {
-				if err := s.recordTx(ctx, tx, r.now, r.outcomes); err != nil {
+				var h *handoff
+				if adopter != nil {
+					h = &handoff{node, until}
+				}
+				heads, err := s.recordTx(ctx, tx, r.now, r.outcomes, h)
+				if err != nil {
 					return err
+				}
+				if h != nil {
+					born = append(born, heads...)
 				}
 			}
 		}
@@ -375,4 +392,15 @@ func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID stri
 		return nil, nil, err
 	}
 	return e, d, nil
+}
+
+// finishesHeads reports whether the outcomes of reqs finish the head of a
+// FIFO key: its successor may then go to the adopter.
+func finishesHeads(reqs []*ingestReq) bool {
+	for _, r := range reqs {
+		if len(finishedLines(r.outcomes)) > 0 {
+			return true
+		}
+	}
+	return false
 }

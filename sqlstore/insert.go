@@ -89,7 +89,7 @@ func (s *Store) prepareInserts(ctx context.Context) error {
 func (s *Store) hotWrites() []string {
 	qs := []string{streakSQL(true), streakSQL(false), claimKeySQL}
 	if s.engine == EngineSQLite {
-		qs = append(qs, moveOneSQL) // numbered placeholders: SQLite's own
+		qs = append(qs, moveOneSQL, promoteKeySQL) // moveOneSQL has numbered placeholders: SQLite's own
 	}
 	return qs
 }

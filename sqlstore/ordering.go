@@ -49,28 +49,103 @@ func (s *Store) lockOrdering(ctx context.Context, tx *sql.Tx) error {
 // orderKey names one line of ordered deliveries.
 type orderKey struct{ webhookID, key string }
 
-// promoteKeySQL makes the head of a key due now if it waits as blocked.
-const promoteKeySQL = `UPDATE deliveries SET next_attempt_at = ? WHERE next_attempt_at = ` + blockedText + `
+// handoff leases the heads that promoteKeys makes due to the adopter's
+// node (see hookgate.Adopter), which is handed them once the transaction
+// commits: the next delivery of a key goes without a claim, in the write
+// that recorded its predecessor. Nil makes them due for a claim.
+type handoff struct {
+	node  string
+	until time.Time
+}
+
+// promoteKeySQL makes the head of a key due now if it waits as blocked,
+// leased as given (0 and '' for none), and returns it.
+const promoteKeySQL = `UPDATE deliveries SET next_attempt_at = ?, lease_until = ?, lease_node = ? WHERE next_attempt_at = ` + blockedText + `
 	AND (project_id, id) IN (SELECT project_id, id FROM deliveries
-		WHERE webhook_id = ? AND ordering_key = ? AND status = 'pending' ORDER BY id LIMIT 1)`
+		WHERE webhook_id = ? AND ordering_key = ? AND status = 'pending' ORDER BY id LIMIT 1)
+	RETURNING ` + deliveryReadCols
+
+// promoteKeysPG is promoteKeySQL for many keys at once, on PostgreSQL:
+// $4 and $5 are the keys' webhooks and values.
+const promoteKeysPG = `UPDATE deliveries SET next_attempt_at = $1, lease_until = $2, lease_node = $3 WHERE next_attempt_at = ` + blockedText + `
+	AND (project_id, id) IN (SELECT h.project_id, h.id FROM unnest($4::text[], $5::text[]) AS k(webhook_id, key)
+		CROSS JOIN LATERAL (SELECT project_id, id FROM deliveries
+			WHERE webhook_id = k.webhook_id AND ordering_key = k.key AND status = 'pending' ORDER BY id LIMIT 1) h)
+	RETURNING ` + deliveryReadCols
 
 // blockedText is blockedUS in SQL.
 const blockedText = "4611686018427387904"
 
 // promoteKeys makes the head of each key due at now if it was waiting, in
-// db (a transaction, or the database for a single write), and returns how
-// many it made due.
-func (s *Store) promoteKeys(ctx context.Context, db execer, now time.Time, keys []orderKey) (int64, error) {
-	var n int64
-	for _, k := range keys {
-		res, err := db.ExecContext(ctx, s.q(promoteKeySQL), micros(now), k.webhookID, k.key)
-		if err != nil {
-			return n, err
-		}
-		m, _ := res.RowsAffected()
-		n += m
+// tx, leased to h's node when h is set, and returns the heads it made due.
+func (s *Store) promoteKeys(ctx context.Context, tx *sql.Tx, now time.Time, keys []orderKey, h *handoff) ([]*hookgate.Delivery, error) {
+	if len(keys) == 0 {
+		return nil, nil
 	}
-	return n, nil
+	lease, node := int64(0), ""
+	if h != nil {
+		lease, node = micros(h.until), h.node
+	}
+	if s.engine == EnginePostgres {
+		// One round trip for them all.
+		ws, ks := make([]string, len(keys)), make([]string, len(keys))
+		for i, k := range keys {
+			ws[i], ks[i] = k.webhookID, k.key
+		}
+		rows, err := tx.QueryContext(ctx, promoteKeysPG, micros(now), lease, node, ws, ks)
+		if err != nil {
+			return nil, err
+		}
+		return scanDeliveries(rows)
+	}
+	st, err := s.hotTx(ctx, tx, promoteKeySQL)
+	if err != nil {
+		return nil, err
+	}
+	var out []*hookgate.Delivery
+	for _, k := range keys {
+		rows, err := st.QueryContext(ctx, micros(now), lease, node, k.webhookID, k.key)
+		if err != nil {
+			return out, err
+		}
+		ds, err := scanDeliveries(rows)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ds...)
+	}
+	return out, nil
+}
+
+// scanDeliveries reads and closes rows of deliveryReadCols.
+func scanDeliveries(rows *sql.Rows) ([]*hookgate.Delivery, error) {
+	defer rows.Close()
+	var out []*hookgate.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// handoffFor asks the adopter, if any, for a lease for the heads a write
+// makes due; nil when there is none or it has no room.
+func (s *Store) handoffFor(keys []orderKey) (hookgate.Adopter, *handoff) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	box := s.adopter.Load()
+	if box == nil {
+		return nil, nil
+	}
+	node, lease, ok := box.a.AdoptLease()
+	if !ok {
+		return nil, nil
+	}
+	return box.a, &handoff{node, s.now().Add(lease).Truncate(time.Microsecond)}
 }
 
 // promoteHeadsSQL makes due now every key head that waits as blocked,

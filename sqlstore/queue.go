@@ -79,23 +79,31 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 	if len(lines) == 0 {
 		return s.recordPG(ctx, s.write, now, attemptRows(outs), failureStreaks(outs), outs)
 	}
-	// The heads done and their successors made due, atomically, under the
-	// ordering lock (first, as every holder takes it): an ingest that puts
-	// a row in line behind one of these heads either committed before the
-	// promotion, which then sees its row, or promotes it itself.
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	// The heads done and their successors made due (leased to this node's
+	// dispatcher when it has room), atomically, under the ordering lock
+	// (first, as every holder takes it): an ingest that puts a row in line
+	// behind one of these heads either committed before the promotion,
+	// which then sees its row, or promotes it itself.
+	adopter, h := s.handoffFor(lines)
+	var taken []*hookgate.Delivery
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockOrdering(ctx, tx); err != nil {
 			return err
 		}
 		if err := s.recordPG(ctx, tx, now, attemptRows(outs), failureStreaks(outs), outs); err != nil {
 			return err
 		}
-		n, err := s.promoteKeys(ctx, tx, now, lines)
-		if err == nil && n > 0 {
+		var err error
+		taken, err = s.promoteKeys(ctx, tx, now, lines, h)
+		if err == nil && len(taken) > 0 && h == nil {
 			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+s.wakeCh+"', '')")
 		}
 		return err
 	})
+	if err == nil && h != nil && len(taken) > 0 {
+		adopter.Adopt(taken, nil, h.until)
+	}
+	return err
 }
 
 // finishedLines are the keys whose head an outcome in outs finishes: an
@@ -129,25 +137,25 @@ func attemptRows(outs []hookgate.AttemptOutcome) [][]any {
 	return attempts
 }
 
-// recordTx records outcomes in tx, on SQLite.
-func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, now time.Time, outs []hookgate.AttemptOutcome) error {
+// recordTx records outcomes in tx, on SQLite, and returns the heads of
+// keys it made due, leased as h says.
+func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, now time.Time, outs []hookgate.AttemptOutcome, h *handoff) ([]*hookgate.Delivery, error) {
 	if err := s.insertRows(ctx, tx, "attempts", attemptCols, attemptRows(outs)); err != nil {
-		return err
+		return nil, err
 	}
 	for _, st := range failureStreaks(outs) {
 		stmt, err := s.hotTx(ctx, tx, streakSQL(st.reset))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := stmt.ExecContext(ctx, st.since, st.webhookID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := s.moveDeliveries(ctx, tx, now, outs); err != nil {
-		return err
+		return nil, err
 	}
-	_, err := s.promoteKeys(ctx, tx, now, finishedLines(outs))
-	return err
+	return s.promoteKeys(ctx, tx, now, finishedLines(outs), h)
 }
 
 // moveTypes are the PostgreSQL types of moveArgs' values.
