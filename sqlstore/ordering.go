@@ -59,7 +59,7 @@ type handoff struct {
 }
 
 // promoteKeySQL makes the head of a key due now if it waits as blocked,
-// leased as given (0 and ” for none), and returns it.
+// leased as given (0 and an empty node for none), and returns it.
 const promoteKeySQL = `UPDATE deliveries SET next_attempt_at = ?, lease_until = ?, lease_node = ? WHERE next_attempt_at = ` + blockedText + `
 	AND (project_id, id) IN (SELECT project_id, id FROM deliveries
 		WHERE webhook_id = ? AND ordering_key = ? AND status = 'pending' ORDER BY id LIMIT 1)
