@@ -313,3 +313,70 @@ func TestOrderedDeliveriesOnTwoNodes(t *testing.T) {
 		t.Fatalf("accepted %d", len(want))
 	}
 }
+
+// Issue 24, item 1: dead letters of a FIFO webhook queued again by a
+// redrive or by recover go back in line by ID: after the delivery of their
+// key in flight, before the key's younger pending ones.
+func TestOrderedRequeuesKeepTheOrder(t *testing.T) {
+	for _, how := range []string{"redrive", "recover"} {
+		t.Run(how, func(t *testing.T) {
+			eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+				ctx := context.Background()
+				p := newProject(t, s, "fifo-"+how)
+				w := newOrderedWebhook(t, s, p.ID, "")
+				evs, err := s.CreateEvents(ctx, p.ID, keyed("a", "b", "c", "d"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				id := func(i int) string { return hookgate.DeliveryID(evs[i].ID, w.ID) }
+				now := time.Now().Add(time.Second)
+				step := func(wantID string, status string) {
+					t.Helper()
+					got, lease, err := s.ClaimDue(ctx, "n1", now, 100, time.Minute)
+					if err != nil || len(got) != 1 || got[0].ID != wantID {
+						t.Fatalf("claimed %v, %v; want %s alone", got, err, wantID)
+					}
+					if status == "" {
+						return // left in flight
+					}
+					if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{outcomeOf(got[0], lease, status, time.Time{})}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				step(id(0), hookgate.DeliveryFailed)
+				step(id(1), hookgate.DeliveryFailed)
+				step(id(2), "") // the third in flight
+				switch how {
+				case "redrive":
+					r := &hookgate.Redrive{ID: hookgate.NewID(hookgate.PrefixRedrive, now), ProjectID: p.ID, State: hookgate.RedriveRunning,
+						Selection: hookgate.RedriveSelection{Status: hookgate.DeliveryFailed, WebhookID: w.ID}, StartedAt: now}
+					if _, _, err := s.CreateRedrive(ctx, r, now.Add(time.Minute)); err != nil {
+						t.Fatal(err)
+					}
+					if over, err := s.StepRedrive(ctx, p.ID, r.ID, now, now.Add(time.Minute)); err != nil || !over {
+						t.Fatalf("redrive step = %v, %v", over, err)
+					}
+				case "recover":
+					if n, _, err := s.RecoverWebhook(ctx, p.ID, w.ID, now.Add(-time.Hour), now); err != nil || n != 2 {
+						t.Fatalf("recover = %d, %v; want 2 requeued", n, err)
+					}
+				}
+				if got, _, _ := s.ClaimDue(ctx, "n1", now, 100, time.Minute); len(got) != 0 {
+					t.Fatalf("claimed %v while the third is in flight", got)
+				}
+				// The third is recorded: its key goes on with the oldest.
+				inFlight, err := s.FindDelivery(ctx, p.ID, id(2))
+				if err != nil {
+					t.Fatal(err)
+				}
+				lease := now.Add(time.Minute).Truncate(time.Microsecond)
+				if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{outcomeOf(inFlight, lease, hookgate.DeliverySucceeded, time.Time{})}); err != nil {
+					t.Fatal(err)
+				}
+				step(id(0), hookgate.DeliverySucceeded)
+				step(id(1), hookgate.DeliverySucceeded)
+				step(id(3), hookgate.DeliverySucceeded)
+			})
+		})
+	}
+}
