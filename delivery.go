@@ -20,6 +20,10 @@ const (
 	// KindTrigger deliveries record a synchronous trigger: made at once,
 	// answered to the caller, never retried automatically.
 	KindTrigger = "trigger"
+	// KindProbe deliveries record a recovery probe (a hookgate.ping) of a
+	// disabled webhook: made by the prober, recorded with their attempt,
+	// never queued or retried.
+	KindProbe = "probe"
 )
 
 // Delivery is one event on its way to one webhook. It is both the audit
@@ -31,7 +35,7 @@ type Delivery struct {
 	EventID   string
 	WebhookID string
 	EventType string
-	// Kind is KindEvent or KindTrigger; EventID and EventType are empty
+	// Kind is KindEvent, KindTrigger or KindProbe; EventID and EventType are empty
 	// for a trigger.
 	Kind string
 	// ChainID is shared by the steps of one trigger chain; empty outside

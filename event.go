@@ -17,6 +17,12 @@ const (
 	EventWebhookDisabled = "hookgate.webhook.disabled"
 	// EventDeliveryExhausted: a delivery failed its last scheduled attempt.
 	EventDeliveryExhausted = "hookgate.delivery.exhausted"
+	// EventWebhookRecovered: a webhook Hookgate disabled answered a
+	// recovery probe with a 2xx and was enabled again.
+	EventWebhookRecovered = "hookgate.webhook.recovered"
+	// EventPing is the type of a recovery probe: an event sent to the one
+	// disabled webhook it probes, never fanned out.
+	EventPing = "hookgate.ping"
 )
 
 // IsOperational reports whether an event type is reserved for Hookgate.

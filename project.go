@@ -13,8 +13,12 @@ type Project struct {
 	// RetrySchedule overrides the server's retry schedule for this project's
 	// deliveries when not empty.
 	RetrySchedule Schedule
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// AutoRecover, when set, says whether the project's webhooks that
+	// Hookgate disabled are probed (see Recovery), unless a webhook says
+	// otherwise; nil means they are.
+	AutoRecover *bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

@@ -74,6 +74,30 @@ type Queue interface {
 	// DisableFailing disables the active webhooks whose every attempt has
 	// failed since before cutoff and returns them.
 	DisableFailing(ctx context.Context, cutoff, now time.Time) ([]*Webhook, error)
+
+	// DueRecoveries first schedules the recoveries not yet scheduled: the
+	// first probe first after the disabling, the end window after it. Then
+	// it returns up to limit recoveries whose probe is due at now, before
+	// their end, not stopped, of disabled webhooks whose autoRecover in
+	// force is on.
+	DueRecoveries(ctx context.Context, now time.Time, first, window time.Duration, limit int) ([]*Recovery, error)
+	// ClaimProbe takes the step of r that is due (a compare-and-set on
+	// r.NextProbeAt, so that one node alone makes each probe): it counts
+	// the probe, made at now, and moves the next to next. False when
+	// another node took the step, or the recovery ended.
+	ClaimProbe(ctx context.Context, r *Recovery, next, now time.Time) (bool, error)
+	// SaveProbe records a probe: its hookgate.ping event (for d's webhook
+	// alone), its delivery d (KindProbe, in a final status) and its attempt,
+	// and the answer on the recovery, in one transaction.
+	SaveProbe(ctx context.Context, e *Event, d *Delivery, a *Attempt) error
+	// StopRecovery ends a webhook's probing for reason (RecoveryGone); the
+	// webhook stays disabled.
+	StopRecovery(ctx context.Context, projectID, webhookID, reason string) error
+	// EnableRecovered activates a webhook that is still disabled, as
+	// SetWebhookStatus does (its paused deliveries are queued again), and
+	// returns it with the number of deliveries queued again and when it
+	// was disabled; EConflict when it is no longer disabled.
+	EnableRecovered(ctx context.Context, projectID, webhookID string, now time.Time) (w *Webhook, requeued int, disabledAt time.Time, err error)
 }
 
 // Adopter takes the deliveries that ingest creates, leased to it in the

@@ -62,7 +62,7 @@ type Store interface {
 	FindProject(ctx context.Context, ref string) (*Project, error)
 	// ListProjects lists projects, newest first.
 	ListProjects(ctx context.Context, page Page) (list []*Project, next string, err error)
-	// UpdateProject saves p's name, slug and retry schedule; ENotFound, EConflict.
+	// UpdateProject saves p's name, slug, retry schedule and autoRecover; ENotFound, EConflict.
 	UpdateProject(ctx context.Context, p *Project) error
 	// DeleteProject deletes a project and everything it owns; ENotFound.
 	DeleteProject(ctx context.Context, id string) error
@@ -93,8 +93,12 @@ type Store interface {
 	UpdateWebhook(ctx context.Context, w *Webhook) error
 	// SetWebhookStatus changes a webhook's status and, in the same
 	// transaction, pauses its pending deliveries (status other than active)
-	// or resumes its paused ones (active); ENotFound.
+	// or resumes its paused ones (active); ENotFound. StatusDisabled starts
+	// a Recovery, any other status ends the webhook's.
 	SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*Webhook, error)
+	// FindRecoveries returns the recoveries of those of a project's
+	// webhooks named by ids that have one, by webhook ID.
+	FindRecoveries(ctx context.Context, projectID string, ids []string) (map[string]*Recovery, error)
 	// DeleteWebhook deletes a webhook and cancels its unfinished deliveries,
 	// which stay readable for audit; ENotFound.
 	DeleteWebhook(ctx context.Context, projectID, id string) error

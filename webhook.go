@@ -112,6 +112,9 @@ type Webhook struct {
 	// OrderingKey is the JSON Pointer into the event whose value is the
 	// ordering key of a FIFO webhook; empty makes the whole webhook one key.
 	OrderingKey string
+	// AutoRecover, when set, says whether the webhook is probed once
+	// Hookgate disabled it (see Recovery); nil takes the project's setting.
+	AutoRecover *bool
 	Status      string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time

@@ -28,6 +28,7 @@ const (
 	DefaultPoll           = time.Second
 	DefaultNodeTimeout    = 15 * time.Second
 	DefaultRecordWait     = 20 * time.Millisecond
+	DefaultProbePoll      = 10 * time.Second
 )
 
 // Config configures a Dispatcher; Queue and Destinations are required.
@@ -72,6 +73,17 @@ type Config struct {
 	// DisableAfter disables a webhook whose every attempt has failed for
 	// this long; default DefaultDisableAfter.
 	DisableAfter time.Duration
+	// RecoverySchedule is the wait before each recovery probe of a webhook
+	// Hookgate disabled: the first after the disabling, each next after
+	// the probe before, the last repeated; default
+	// hookgate.DefaultRecoverySchedule.
+	RecoverySchedule hookgate.Schedule
+	// RecoveryFor is how long after its disabling a webhook is probed;
+	// default hookgate.DefaultRecoveryFor. Negative: never.
+	RecoveryFor time.Duration
+	// ProbePoll is how often the recovery probes due are looked for;
+	// default DefaultProbePoll.
+	ProbePoll time.Duration
 	// Drain is how long requests in flight may go on once Run's context
 	// ends; default DefaultDrain.
 	Drain time.Duration
@@ -146,6 +158,7 @@ type Dispatcher struct {
 	latency  prometheus.Histogram
 	failing  prometheus.Gauge
 	unopened prometheus.Counter
+	probes   *prometheus.CounterVec
 }
 
 // job is a claimed delivery with its webhook and the end of its lease.
@@ -181,6 +194,13 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.MaxPerEndpoint, max(DefaultMaxPerEndpoint, c.PerEndpoint))
 	setDefault(&c.Concurrency, DefaultConcurrency)
 	setDefault(&c.DisableAfter, DefaultDisableAfter)
+	if c.RecoverySchedule == nil {
+		c.RecoverySchedule = hookgate.DefaultRecoverySchedule
+	}
+	if c.RecoveryFor == 0 {
+		c.RecoveryFor = hookgate.DefaultRecoveryFor
+	}
+	setDefault(&c.ProbePoll, DefaultProbePoll)
 	setDefault(&c.Drain, DefaultDrain)
 	setDefault(&c.Poll, DefaultPoll)
 	setDefault(&c.NodeTimeout, DefaultNodeTimeout)
@@ -224,6 +244,8 @@ func (c Config) Validate(names map[string]string) error {
 		return fmt.Errorf("%s must be positive and at most %s, itself at most %d", name("PerEndpoint"), name("MaxPerEndpoint"), MaxEndpointConcurrency)
 	case c.NodeTimeout < MinNodeTimeout:
 		return fmt.Errorf("%s must be at least %s: the heartbeat is sent every third of it", name("NodeTimeout"), MinNodeTimeout)
+	case len(c.RecoverySchedule) == 0:
+		return fmt.Errorf("%s must have at least one wait", name("RecoverySchedule"))
 	case c.Lease <= c.Destinations.Timeout():
 		return fmt.Errorf("%s (%s) must be longer than %s (%s)", name("Lease"), c.Lease, name("SendTimeout"), c.Destinations.Timeout())
 	}
@@ -259,10 +281,14 @@ func New(cfg Config) *Dispatcher {
 			Name: "hookgate_delivery_decrypt_failures_total",
 			Help: "Delivery attempts failed without a request because the webhook's secrets could not be decrypted with this node's encryption key.",
 		}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_recovery_probes_total",
+			Help: "Recovery probes of disabled webhooks by their outcome: succeeded (the webhook is enabled again), failed, gone (a 410 stopped the probing).",
+		}, []string{"outcome"}),
 	}
 	d.work = sync.NewCond(&d.mu)
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(d.outcomes, d.latency, d.failing, d.unopened)
+		cfg.Registry.MustRegister(d.outcomes, d.latency, d.failing, d.unopened, d.probes)
 	}
 	return d
 }
@@ -375,6 +401,13 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	beatCtx, stopBeating := context.WithCancel(context.WithoutCancel(ctx))
 	d.join(ctx)
 	go func() { d.heartbeat(beatCtx); close(beating) }()
+	probing := make(chan struct{})
+	go func() {
+		defer close(probing)
+		if d.cfg.RecoveryFor > 0 {
+			d.probeLoop(ctx)
+		}
+	}()
 	d.mu.Lock()
 	d.running = true
 	d.mu.Unlock()
@@ -411,6 +444,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	drain.Stop()
 	close(results)
 	<-recorded
+	<-probing
 	d.logDueSummaries(true)
 	stopBeating()
 	<-beating

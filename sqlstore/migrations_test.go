@@ -15,6 +15,7 @@ var portableMigrations = []string{
 	"00004_trigger.sql", "00005_platforms.sql", "00006_direct_events.sql", "00007_idempotency_body.sql",
 	"00008_public_headers.sql", "00009_nodes.sql", "00011_attempt_stats.sql", "00014_key_fingerprints.sql",
 	"00015_webhook_destination.sql", "00016_webhook_overrides.sql", "00017_redrives.sql",
+	"00019_webhook_recovery.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the

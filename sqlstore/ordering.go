@@ -210,20 +210,19 @@ func (s *Store) releaseOrdering(ctx context.Context, tx *sql.Tx, projectID, webh
 // resume puts a webhook's paused deliveries back in the queue, in tx: the
 // unordered ones as they were, the ordered ones in line behind the head of
 // their key, which is made due.
-func (s *Store) resume(ctx context.Context, tx *sql.Tx, webhookID string, now time.Time) error {
-	if err := s.lockOrdering(ctx, tx); err != nil {
-		return err
-	}
+// It returns how many it put back. The caller holds the ordering lock.
+func (s *Store) resume(ctx context.Context, tx *sql.Tx, webhookID string, now time.Time) (int64, error) {
 	res, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = 'pending', updated_at = ?,
 		next_attempt_at = CASE WHEN ordering_key IS NULL THEN next_attempt_at ELSE `+blockedText+` END
 		WHERE webhook_id = ? AND status = 'paused'`), micros(now), webhookID)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
+	n, _ := res.RowsAffected()
+	if n == 0 {
+		return 0, nil
 	}
-	return s.promoteWebhook(ctx, tx, webhookID, now)
+	return n, s.promoteWebhook(ctx, tx, webhookID, now)
 }
 
 // promoteFor makes due the waiting heads of the keys of the deliveries

@@ -11,7 +11,7 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key"
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key, auto_recover"
 
 // webhookRow is a webhook as stored: secrets and the URL (which may itself
 // be a bearer credential: a Slack or Discord webhook URL, a ?token=)
@@ -92,11 +92,11 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 }
 
 func (s *Store) insertWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
-	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
 		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
-		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey)
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover))
 	return uidConflict(err)
 }
 
@@ -248,45 +248,65 @@ func (s *Store) updateWebhook(ctx context.Context, db execer, w *hookgate.Webhoo
 	res, err := db.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
 		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ?, destination = ?,
-		retry_schedule = ?, timeout_ms = ?, max_attempts = ?, ordering = ?, ordering_key = ? WHERE project_id = ? AND id = ?`),
+		retry_schedule = ?, timeout_ms = ?, max_attempts = ?, ordering = ?, ordering_key = ?, auto_recover = ? WHERE project_id = ? AND id = ?`),
 		r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
 		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
-		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, w.ProjectID, w.ID)
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.ProjectID, w.ID)
 	return mustAffect(res, uidConflict(err), "webhook")
 }
 
 // SetWebhookStatus changes a webhook's status and pauses or resumes its
-// deliveries in the same transaction.
+// deliveries in the same transaction; disabling starts its recovery, any
+// other status ends it.
 func (s *Store) SetWebhookStatus(ctx context.Context, projectID, id, status string, now time.Time) (*hookgate.Webhook, error) {
 	defer s.webhooksChanged(ctx)
 	var w *hookgate.Webhook
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		// Any change of status starts the failure streak anew.
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE webhooks SET status = ?, failing_since = 0, updated_at = ? WHERE project_id = ? AND id = ?`),
-			status, micros(now), projectID, id)
-		if err := mustAffect(res, err, "webhook"); err != nil {
+		if _, err := s.setWebhookStatus(ctx, tx, projectID, id, "", status, now); err != nil {
 			return err
 		}
-		from, to := hookgate.DeliveryPending, hookgate.DeliveryPaused
-		if status == hookgate.StatusActive {
-			from, to = hookgate.DeliveryPaused, hookgate.DeliveryPending
-		}
-		// The lease stays: an attempt in flight when the webhook is paused
-		// still records its outcome (a success is not sent again after
-		// the webhook is activated), and a lease that has ended leaves the
-		// row claimable at once.
-		if status != hookgate.StatusActive {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, updated_at = ? WHERE webhook_id = ? AND status = ?`),
-				to, micros(now), id, from); err != nil {
-				return err
-			}
-		} else if err := s.resume(ctx, tx, id, now); err != nil {
-			return err
-		}
+		var err error
 		w, err = s.findWebhook(ctx, tx, projectID, id)
 		return err
 	})
 	return w, err
+}
+
+// setWebhookStatus changes a webhook's status in tx, when it is from (any
+// status when from is empty), pauses or resumes its deliveries, and
+// starts or ends its recovery; it returns the deliveries resumed.
+// ENotFound when no webhook changed.
+func (s *Store) setWebhookStatus(ctx context.Context, tx *sql.Tx, projectID, id, from, status string, now time.Time) (int64, error) {
+	if status == hookgate.StatusActive {
+		// Before any row: every holder of the ordering lock takes it first
+		// (resume puts ordered deliveries back in line).
+		if err := s.lockOrdering(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
+	// Any change of status starts the failure streak anew.
+	q, args := `UPDATE webhooks SET status = ?, failing_since = 0, updated_at = ? WHERE project_id = ? AND id = ?`, []any{status, micros(now), projectID, id}
+	if from != "" {
+		q, args = q+` AND status = ?`, append(args, from)
+	}
+	res, err := tx.ExecContext(ctx, s.q(q), args...)
+	if err := mustAffect(res, err, "webhook"); err != nil {
+		return 0, err
+	}
+	// The lease stays: an attempt in flight when the webhook is paused
+	// still records its outcome (a success is not sent again after
+	// the webhook is activated), and a lease that has ended leaves the
+	// row claimable at once.
+	var resumed int64
+	if status == hookgate.StatusActive {
+		if resumed, err = s.resume(ctx, tx, id, now); err != nil {
+			return 0, err
+		}
+	} else if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, updated_at = ? WHERE webhook_id = ? AND status = ?`),
+		hookgate.DeliveryPaused, micros(now), id, hookgate.DeliveryPending); err != nil {
+		return 0, err
+	}
+	return resumed, s.startOrEndRecovery(ctx, tx, projectID, id, status, now)
 }
 
 // DeleteWebhook deletes a webhook and cancels its unfinished deliveries.
@@ -295,6 +315,9 @@ func (s *Store) DeleteWebhook(ctx context.Context, projectID, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhooks WHERE project_id = ? AND id = ?`), projectID, id)
 		if err := mustAffect(res, err, "webhook"); err != nil {
+			return err
+		}
+		if err := s.startOrEndRecovery(ctx, tx, projectID, id, "", time.Time{}); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, lease_until = 0, updated_at = ? WHERE webhook_id = ? AND status IN (?, ?)`),
@@ -311,13 +334,15 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	var triggerOnly int64
 	var public, sched string
 	var timeoutMS int64
+	var autoRecover sql.NullInt64
 	if err := r.Scan(&w.ID, &w.ProjectID, &row.url, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
 		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public, &w.Destination,
-		&sched, &timeoutMS, &w.MaxAttempts, &w.Ordering, &w.OrderingKey); err != nil {
+		&sched, &timeoutMS, &w.MaxAttempts, &w.Ordering, &w.OrderingKey, &autoRecover); err != nil {
 		return nil, err
 	}
 	w.RetrySchedule = parseSchedule(sched)
+	w.AutoRecover = boolOf(autoRecover)
 	w.Timeout = time.Duration(timeoutMS) * time.Millisecond
 	w.TriggerOnly = triggerOnly != 0
 	_ = json.Unmarshal([]byte(public), &w.PublicHeaders)
