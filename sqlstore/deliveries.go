@@ -135,6 +135,9 @@ func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now tim
 		if status != hookgate.StatusActive {
 			return &hookgate.Error{Code: hookgate.EConflict, Message: "the delivery's webhook is " + status + "; activate it first"}
 		}
+		if kind == hookgate.KindProbe {
+			return &hookgate.Error{Code: hookgate.EConflict, Message: "a recovery probe is not sent again; the webhook's recovery makes the next one"}
+		}
 		if kind != hookgate.KindEvent {
 			// Triggers are never queued: the dispatcher sends events only.
 			return &hookgate.Error{Code: hookgate.EConflict, Message: "a trigger is not queued; it is re-run by the API at once"}
