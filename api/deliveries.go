@@ -13,7 +13,7 @@ type deliveryOut struct {
 	EventID        string     `json:"eventId"`
 	WebhookID      string     `json:"webhookId"`
 	EventType      string     `json:"eventType" doc:"Empty for a trigger"`
-	Kind           string     `json:"kind" enum:"event,trigger" doc:"event: an event for a subscribed webhook; trigger: a synchronous call"`
+	Kind           string     `json:"kind" enum:"event,trigger,probe" doc:"event: an event for a subscribed webhook; trigger: a synchronous call; probe: a recovery probe (hookgate.ping) of a disabled webhook"`
 	ChainID        string     `json:"chainId,omitempty" doc:"Shared by the steps of one trigger chain"`
 	Status         string     `json:"status" enum:"pending,succeeded,failed,paused,cancelled"`
 	Attempts       int        `json:"attempts"`
@@ -63,7 +63,7 @@ func (s *Server) handleListDeliveries(ctx context.Context, in *struct {
 	Webhook   string `query:"webhook" maxLength:"64" doc:"Only deliveries to this webhook (ID or uid)"`
 	Event     string `query:"event" maxLength:"64" doc:"Only deliveries of this event"`
 	Status    string `query:"status" enum:"pending,succeeded,failed,paused,cancelled,exhausted" doc:"Only deliveries in this status; exhausted is failed event deliveries (dead letters)"`
-	Kind      string `query:"kind" enum:"event,trigger" doc:"Only deliveries of this kind"`
+	Kind      string `query:"kind" enum:"event,trigger,probe" doc:"Only deliveries of this kind"`
 	EventType string `query:"eventType" maxLength:"256" doc:"Only deliveries of events of this type"`
 	Since     string `query:"since" doc:"Only deliveries created at or after this RFC 3339 time"`
 	Until     string `query:"until" doc:"Only deliveries created before this RFC 3339 time"`
@@ -99,7 +99,7 @@ func (s *Server) handleListDeliveries(ctx context.Context, in *struct {
 	}
 	status, kind := in.Status, in.Kind
 	if status == statusExhausted {
-		if kind == hookgate.KindTrigger {
+		if kind == hookgate.KindTrigger || kind == hookgate.KindProbe {
 			return listOf([]*hookgate.Delivery{}, "", toDelivery), nil
 		}
 		status, kind = hookgate.DeliveryFailed, hookgate.KindEvent

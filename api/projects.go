@@ -16,6 +16,7 @@ type projectOut struct {
 	// RetrySchedule is the project's own retry schedule; empty when the
 	// server's applies.
 	RetrySchedule []string  `json:"retrySchedule" doc:"Waits before each retry, such as [\"10s\",\"1m\",\"1h\"]; empty when the server's schedule (HOOKGATE_RETRY_SCHEDULE) applies"`
+	AutoRecover   *bool     `json:"autoRecover" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; null for the server's (on)"`
 	CreatedAt     time.Time `json:"createdAt"`
 	UpdatedAt     time.Time `json:"updatedAt"`
 }
@@ -25,7 +26,7 @@ func toProject(p *hookgate.Project) projectOut {
 	for i, d := range p.RetrySchedule {
 		sched[i] = hookgate.FormatDuration(d)
 	}
-	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, RetrySchedule: sched, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
+	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, RetrySchedule: sched, AutoRecover: p.AutoRecover, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
 }
 
 type projectOutput struct {
@@ -55,6 +56,7 @@ func (s *Server) handleCreateProject(ctx context.Context, in *struct {
 		Name          string   `json:"name" maxLength:"200" doc:"Display name"`
 		Slug          string   `json:"slug,omitempty" doc:"Unique lower-case name for URLs; derived from name when absent"`
 		RetrySchedule []string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule: waits before each retry, 1s to 168h each; absent or empty for the server's"`
+		AutoRecover   *bool    `json:"autoRecover,omitempty" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; absent for the server's (on)"`
 	}
 }) (*projectOutput, error) {
 	slug := in.Body.Slug
@@ -72,7 +74,7 @@ func (s *Server) handleCreateProject(ctx context.Context, in *struct {
 		return nil, err
 	}
 	now := s.now().UTC()
-	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, CreatedAt: now, UpdatedAt: now}
+	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, AutoRecover: in.Body.AutoRecover, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateProject(ctx, p); err != nil {
 		return nil, err
 	}
@@ -104,6 +106,7 @@ func (s *Server) handleUpdateProject(ctx context.Context, in *struct {
 		Name          *string   `json:"name,omitempty" maxLength:"200"`
 		Slug          *string   `json:"slug,omitempty"`
 		RetrySchedule *[]string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule; [] for the server's"`
+		AutoRecover   rawJSON   `json:"autoRecover,omitempty" doc:"true or false; null for the server's (on)"`
 	}
 }) (*projectOutput, error) {
 	p, err := s.store.FindProject(ctx, projectID(ctx))
@@ -124,6 +127,11 @@ func (s *Server) handleUpdateProject(ctx context.Context, in *struct {
 	}
 	if in.Body.RetrySchedule != nil {
 		if p.RetrySchedule, err = hookgate.ParseRetrySchedule("retrySchedule", *in.Body.RetrySchedule); err != nil {
+			return nil, err
+		}
+	}
+	if len(in.Body.AutoRecover) > 0 {
+		if p.AutoRecover, err = parseAutoRecover(in.Body.AutoRecover); err != nil {
 			return nil, err
 		}
 	}

@@ -61,6 +61,13 @@ type Config struct {
 	// force for webhooks of projects without their own; default
 	// hookgate.DefaultSchedule.
 	RetrySchedule hookgate.Schedule
+	// RecoverySchedule and RecoveryFor are the dispatcher's, answered in
+	// the recovery of a disabled webhook; defaults
+	// hookgate.DefaultRecoverySchedule and hookgate.DefaultRecoveryFor.
+	// A negative RecoveryFor (serve --recovery-for 0) probes no webhook:
+	// autoRecover is answered off, from the server.
+	RecoverySchedule hookgate.Schedule
+	RecoveryFor      time.Duration
 	// TriggerConcurrency caps the triggers of one webhook in flight on this
 	// node; default delivery.DefaultTriggersPerWebhook.
 	TriggerConcurrency int
@@ -171,6 +178,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.RetrySchedule == nil {
 		cfg.RetrySchedule = hookgate.DefaultSchedule
+	}
+	if len(cfg.RecoverySchedule) == 0 {
+		cfg.RecoverySchedule = hookgate.DefaultRecoverySchedule
+	}
+	if cfg.RecoveryFor == 0 {
+		cfg.RecoveryFor = hookgate.DefaultRecoveryFor
 	}
 	if cfg.AuthFailureBurst == 0 {
 		cfg.AuthFailureBurst = 20

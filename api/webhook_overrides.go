@@ -22,6 +22,8 @@ type deliverySettings struct {
 	RetrySchedule scheduleSetting `json:"retrySchedule"`
 	Timeout       timeoutSetting  `json:"timeout"`
 	MaxAttempts   attemptsSetting `json:"maxAttempts"`
+	// AutoRecover is the webhook's, else its project's, else the server's.
+	AutoRecover autoRecoverSetting `json:"autoRecover"`
 }
 
 type scheduleSetting struct {
@@ -53,6 +55,7 @@ func (s *Server) effectiveDelivery(w *hookgate.Webhook, p *hookgate.Project) del
 		RetrySchedule: scheduleSetting{Value: sched.Strings(), From: from},
 		Timeout:       timeoutSetting{Value: hookgate.FormatDuration(s.cfg.SendTimeout), From: fromServer},
 		MaxAttempts:   attemptsSetting{Value: len(sched) + 1, From: from},
+		AutoRecover:   s.effectiveAutoRecover(w, p),
 	}
 	if w.Timeout > 0 {
 		out.Timeout = timeoutSetting{Value: hookgate.FormatDuration(w.Timeout), From: fromWebhook}
@@ -64,22 +67,28 @@ func (s *Server) effectiveDelivery(w *hookgate.Webhook, p *hookgate.Project) del
 }
 
 // webhookRenderer returns the function that renders a webhook of the
-// request's project for an answer, with its effective delivery settings.
-func (s *Server) webhookRenderer(ctx context.Context) (func(*hookgate.Webhook) webhookOut, error) {
+// request's project for an answer, with its effective delivery settings
+// and, when disabled, its recovery: that of ws, read at once.
+func (s *Server) webhookRenderer(ctx context.Context, ws ...*hookgate.Webhook) (func(*hookgate.Webhook) webhookOut, error) {
 	p, err := s.store.FindProject(ctx, projectID(ctx))
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.recoveries(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
 	return func(w *hookgate.Webhook) webhookOut {
 		out := toWebhook(w)
 		out.Delivery = s.effectiveDelivery(w, p)
+		out.Recovery = s.toRecovery(w, recs[w.ID], out.Delivery.AutoRecover.Value)
 		return out
 	}, nil
 }
 
 // renderWebhook renders w, of the request's project, for an answer.
 func (s *Server) renderWebhook(ctx context.Context, w *hookgate.Webhook) (*webhookOutput, error) {
-	render, err := s.webhookRenderer(ctx)
+	render, err := s.webhookRenderer(ctx, w)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +107,7 @@ func ownOverrides(out *webhookOut, w *hookgate.Webhook) {
 		n := w.MaxAttempts
 		out.MaxAttempts = &n
 	}
+	out.AutoRecover = w.AutoRecover
 }
 
 // parseOverrides sets w's own delivery settings from a registration.
@@ -146,6 +156,13 @@ func patchOverrides(w *hookgate.Webhook, p *webhookPatch) error {
 			return err
 		}
 		w.Timeout = d
+	}
+	if len(p.AutoRecover) > 0 {
+		v, err := parseAutoRecover(p.AutoRecover)
+		if err != nil {
+			return err
+		}
+		w.AutoRecover = v
 	}
 	if len(p.MaxAttempts) > 0 {
 		var n *int

@@ -72,6 +72,7 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 			"retrySchedule": map[string]any{"value": []string{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}, "from": "server"},
 			"timeout":       map[string]any{"value": "15s", "from": "server"},
 			"maxAttempts":   map[string]any{"value": 8, "from": "server"},
+			"autoRecover":   map[string]any{"value": true, "from": "server"},
 		})
 		e.req("PATCH", "/api/v1/projects/acme", adminKey, map[string]any{"retrySchedule": []string{"10s", "1m"}}).must(t, 200)
 		r := e.req("GET", path+"/"+id, owner, nil).must(t, 200)
@@ -79,12 +80,14 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 			"retrySchedule": map[string]any{"value": []string{"10s", "1m"}, "from": "project"},
 			"timeout":       map[string]any{"value": "15s", "from": "server"},
 			"maxAttempts":   map[string]any{"value": 3, "from": "project"},
+			"autoRecover":   map[string]any{"value": true, "from": "server"},
 		})
 		r = e.req("PATCH", path+"/"+id, owner, map[string]any{"retrySchedule": []string{"1s", "2s", "3s"}, "timeout": "5s", "maxAttempts": 2}).must(t, 200)
 		want := map[string]any{
 			"retrySchedule": map[string]any{"value": []string{"1s", "2s", "3s"}, "from": "webhook"},
 			"timeout":       map[string]any{"value": "5s", "from": "webhook"},
 			"maxAttempts":   map[string]any{"value": 2, "from": "webhook"},
+			"autoRecover":   map[string]any{"value": true, "from": "server"},
 		}
 		jsonEq(t, "webhook's, in the PATCH's answer", r.Body["delivery"], want)
 		r = e.req("GET", path+"/"+id, owner, nil).must(t, 200)
@@ -102,6 +105,7 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 			"retrySchedule": map[string]any{"value": []string{"10s", "1m"}, "from": "project"},
 			"timeout":       map[string]any{"value": "15s", "from": "server"},
 			"maxAttempts":   map[string]any{"value": 3, "from": "project"},
+			"autoRecover":   map[string]any{"value": true, "from": "server"},
 		})
 		jsonEq(t, "own timeout cleared", r.Body["timeout"], nil)
 
@@ -111,6 +115,7 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 			"retrySchedule": map[string]any{"value": []string{"1s"}, "from": "webhook"},
 			"timeout":       map[string]any{"value": "1s", "from": "webhook"},
 			"maxAttempts":   map[string]any{"value": 1, "from": "webhook"},
+			"autoRecover":   map[string]any{"value": true, "from": "server"},
 		})
 	})
 }

@@ -58,6 +58,7 @@ type webhookIn struct {
 	MaxAttempts     *int              `json:"maxAttempts,omitempty" minimum:"1" doc:"Attempts of a delivery at most, the first included; absent for as many as the retry schedule gives"`
 	Ordering        string            `json:"ordering,omitempty" enum:"none,fifo" doc:"fifo: the events of one ordering key reach the webhook in the order they were accepted, one in flight at a time; default none"`
 	OrderingKey     string            `json:"orderingKey,omitempty" maxLength:"256" doc:"With ordering fifo: a JSON Pointer into the event as delivered ({type, timestamp, data}), such as /data/customerId, whose value is the ordering key; absent: the whole webhook is one key"`
+	AutoRecover     *bool             `json:"autoRecover,omitempty" doc:"Whether the webhook is probed, and enabled again at the first 2xx, once Hookgate disabled it; absent for the project's setting (or the server's: on)"`
 }
 
 // chainBody is the next step of a trigger chain.
@@ -107,6 +108,7 @@ type webhookPatch struct {
 	MaxAttempts     rawJSON            `json:"maxAttempts,omitempty" doc:"An integer of at least 1; null for as many as the retry schedule gives"`
 	Ordering        *string            `json:"ordering,omitempty" enum:"none,fifo" doc:"none also removes orderingKey unless one is given"`
 	OrderingKey     *string            `json:"orderingKey,omitempty" maxLength:"256" doc:"\"\" makes the whole webhook one key"`
+	AutoRecover     rawJSON            `json:"autoRecover,omitempty" doc:"true or false; null for the project's setting (or the server's)"`
 }
 
 type webhookOut struct {
@@ -132,8 +134,10 @@ type webhookOut struct {
 	MaxAttempts     *int              `json:"maxAttempts" doc:"The webhook's own cap on attempts; null when it has none"`
 	Ordering        string            `json:"ordering" enum:"none,fifo"`
 	OrderingKey     string            `json:"orderingKey" doc:"The JSON Pointer of the ordering key; \"\" when the whole webhook is one key (or it is not ordered)"`
+	AutoRecover     *bool             `json:"autoRecover" doc:"The webhook's own autoRecover; null when it takes the project's (or the server's)"`
 	Delivery        deliverySettings  `json:"delivery" doc:"The delivery settings in force and where each comes from"`
 	Status          string            `json:"status" enum:"active,deactivated,disabled"`
+	Recovery        *recoveryOut      `json:"recovery,omitempty" doc:"Only while Hookgate keeps the webhook disabled: its recovery probes"`
 	CreatedAt       time.Time         `json:"createdAt"`
 	UpdatedAt       time.Time         `json:"updatedAt"`
 	Secret          string            `json:"secret,omitempty" doc:"Signing secret; only in the answer to creation"`
@@ -310,6 +314,7 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 	if err := parseOverrides(w, b.RetrySchedule, b.Timeout, b.MaxAttempts); err != nil {
 		return nil, err
 	}
+	w.AutoRecover = b.AutoRecover
 	w.ApplyDefaults()
 	if err := s.checkWebhook(ctx, w); err != nil {
 		return nil, err
@@ -337,7 +342,7 @@ func (s *Server) handleListWebhooks(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
-	render, err := s.webhookRenderer(ctx)
+	render, err := s.webhookRenderer(ctx, list...)
 	if err != nil {
 		return nil, err
 	}

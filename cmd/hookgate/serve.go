@@ -44,12 +44,16 @@ type serveFlags struct {
 	retention     time.Duration
 	disableAfter  time.Duration
 	nodeTimeout   time.Duration
-	endpointMin   int
-	endpointMax   int
-	pprofAddr     string
-	pprofRemote   bool
-	metricsAddr   string
-	metricsToken  string
+	// recoverySchedule and recoveryFor pace the probes of disabled
+	// webhooks (delivery.Config.RecoverySchedule, RecoveryFor).
+	recoverySchedule string
+	recoveryFor      time.Duration
+	endpointMin      int
+	endpointMax      int
+	pprofAddr        string
+	pprofRemote      bool
+	metricsAddr      string
+	metricsToken     string
 
 	triggerConcurrency int
 }
@@ -61,11 +65,12 @@ const maxSendTimeout = 30 * time.Minute
 // deliveryFlags names delivery.Config's fields, in the errors of its
 // Validate, by the flags that set them.
 var deliveryFlags = map[string]string{
-	"Lease":          "--lease",
-	"SendTimeout":    "--send-timeout",
-	"NodeTimeout":    "--node-timeout",
-	"PerEndpoint":    "--endpoint-concurrency",
-	"MaxPerEndpoint": "--max-endpoint-concurrency",
+	"Lease":            "--lease",
+	"SendTimeout":      "--send-timeout",
+	"NodeTimeout":      "--node-timeout",
+	"PerEndpoint":      "--endpoint-concurrency",
+	"MaxPerEndpoint":   "--max-endpoint-concurrency",
+	"RecoverySchedule": "--recovery-schedule",
 }
 
 func newServeCmd() *cobra.Command {
@@ -102,6 +107,8 @@ at once.`,
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "serve GET /metrics (Prometheus) without authentication on a listener of its own at this address, such as 127.0.0.1:9464; none when empty")
 	cmd.Flags().StringVar(&f.metricsToken, "metrics-token", "", "serve GET /metrics on the main listener, to requests with Authorization: Bearer this token")
 	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", delivery.DefaultDisableAfter, "a webhook whose every attempt has failed for this long is disabled")
+	cmd.Flags().StringVar(&f.recoverySchedule, "recovery-schedule", hookgate.DefaultRecoverySchedule.String(), "waits before each recovery probe of a webhook Hookgate disabled: the first after the disabling, each next after the probe before, the last repeated (same syntax as HOOKGATE_RETRY_SCHEDULE)")
+	cmd.Flags().DurationVar(&f.recoveryFor, "recovery-for", hookgate.DefaultRecoveryFor, "how long after its disabling a webhook is probed; 0 turns recovery probes off")
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts, finished events' payloads and triggers' stored input older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this node, while it beats, before another may take it over; more than --send-timeout")
 	cmd.Flags().DurationVar(&f.nodeTimeout, "node-timeout", delivery.DefaultNodeTimeout, "on PostgreSQL, how long a node's heartbeat may be silent before the other nodes take its deliveries over")
@@ -129,6 +136,9 @@ func (f *serveFlags) check() error {
 	}
 	if f.retention < time.Hour {
 		return fmt.Errorf("--retention must be at least 1h")
+	}
+	if f.recoveryFor < 0 {
+		return fmt.Errorf("--recovery-for must be 0 (no recovery probes) or more")
 	}
 	if f.endpointMin <= 0 || f.endpointMax <= 0 {
 		return fmt.Errorf("--endpoint-concurrency must be positive and at most --max-endpoint-concurrency, itself at most %d", delivery.MaxEndpointConcurrency)
@@ -188,7 +198,14 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 			Alone:        f.databaseURL == "",
 			DisableAfter: f.disableAfter,
 			Drain:        f.drainTimeout,
+			RecoveryFor:  f.recoveryFor,
 		},
+	}
+	if f.recoveryFor == 0 {
+		acfg.Delivery.RecoveryFor = -1 // to delivery.Config, 0 is its default
+	}
+	if acfg.Delivery.RecoverySchedule, err = hookgate.ParseSchedule(f.recoverySchedule); err != nil {
+		return fmt.Errorf("--recovery-schedule: %w", err)
 	}
 	// The destinations (the HTTP kind on one Sender) are made once, here.
 	acfg = acfg.WithDefaults()

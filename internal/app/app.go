@@ -95,6 +95,7 @@ func New(cfg Config) *App {
 	acfg := cfg.API
 	acfg.Store, acfg.Policy, acfg.Sender, acfg.SendTimeout, acfg.OnEvents = cfg.Store, cfg.Policy, sender, cfg.SendTimeout, dispatcher.Wake
 	acfg.RetrySchedule = cfg.Delivery.Schedule
+	acfg.RecoverySchedule, acfg.RecoveryFor = cfg.Delivery.RecoverySchedule, cfg.Delivery.RecoveryFor
 	handler := api.New(acfg)
 	if cfg.Dashboard != nil {
 		ucfg := *cfg.Dashboard
