@@ -29,24 +29,61 @@ type Project struct {
 	Name string `json:"name"`
 	Slug string `json:"slug"`
 	// RetrySchedule is the waits between attempts, as Go durations.
-	RetrySchedule []string  `json:"retrySchedule"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	RetrySchedule []string `json:"retrySchedule"`
+	// AutoRecover says whether the project's webhooks that Hookgate
+	// disabled are probed and enabled again; nil for the server's (on).
+	AutoRecover *bool     `json:"autoRecover"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // ProjectCreate is a new project. Slug defaults to one made from Name;
-// RetrySchedule to the server's.
+// RetrySchedule and AutoRecover to the server's.
 type ProjectCreate struct {
 	Name          string   `json:"name"`
 	Slug          string   `json:"slug,omitempty"`
 	RetrySchedule []string `json:"retrySchedule,omitempty"`
+	AutoRecover   *bool    `json:"autoRecover,omitempty"`
 }
 
-// ProjectUpdate changes the fields that are set.
+// ProjectUpdate changes the fields that are set; ClearAutoRecover removes
+// the project's autoRecover, so that the server's applies.
 type ProjectUpdate struct {
-	Name          *string  `json:"name,omitempty"`
-	Slug          *string  `json:"slug,omitempty"`
-	RetrySchedule []string `json:"retrySchedule,omitempty"`
+	Name             *string  `json:"name,omitempty"`
+	Slug             *string  `json:"slug,omitempty"`
+	RetrySchedule    []string `json:"retrySchedule,omitempty"`
+	AutoRecover      *bool    `json:"autoRecover,omitempty"`
+	ClearAutoRecover bool     `json:"-"`
+}
+
+// MarshalJSON writes u as PATCH takes it: a cleared setting as null.
+func (u ProjectUpdate) MarshalJSON() ([]byte, error) {
+	type plain ProjectUpdate
+	return withNulls(plain(u), map[string]bool{"autoRecover": u.ClearAutoRecover})
+}
+
+// withNulls marshals v with the fields named in clear, when true, as null.
+func withNulls(v any, clear map[string]bool) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	for name, on := range clear {
+		if !on {
+			continue
+		}
+		if m == nil {
+			if err := json.Unmarshal(b, &m); err != nil {
+				return nil, err
+			}
+		}
+		m[name] = json.RawMessage("null")
+	}
+	if m == nil {
+		return b, nil
+	}
+	return json.Marshal(m)
 }
 
 // KeyRole is what a project key may do.
@@ -145,10 +182,13 @@ type Webhook struct {
 	// RetrySchedule, Timeout and MaxAttempts are the webhook's own
 	// delivery settings: empty and nil where it takes its project's or
 	// the server's. Delivery holds the settings in force.
-	RetrySchedule []string         `json:"retrySchedule"`
-	Timeout       *string          `json:"timeout"`
-	MaxAttempts   *int             `json:"maxAttempts"`
-	Delivery      DeliverySettings `json:"delivery"`
+	RetrySchedule []string `json:"retrySchedule"`
+	Timeout       *string  `json:"timeout"`
+	MaxAttempts   *int     `json:"maxAttempts"`
+	// AutoRecover is the webhook's own: nil where it takes its project's
+	// or the server's (Delivery.AutoRecover is the one in force).
+	AutoRecover *bool            `json:"autoRecover"`
+	Delivery    DeliverySettings `json:"delivery"`
 	// Ordering is OrderingFIFO when the events of one ordering key reach
 	// the webhook in the order they were accepted, one at a time; the key
 	// is the value at the JSON Pointer OrderingKey in the event ("": the
@@ -156,8 +196,28 @@ type Webhook struct {
 	Ordering    Ordering      `json:"ordering"`
 	OrderingKey string        `json:"orderingKey"`
 	Status      WebhookStatus `json:"status"`
-	CreatedAt   time.Time     `json:"createdAt"`
-	UpdatedAt   time.Time     `json:"updatedAt"`
+	// Recovery is set while Hookgate keeps the webhook disabled: its
+	// recovery probes.
+	Recovery  *Recovery `json:"recovery,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Recovery is the probing of a webhook Hookgate disabled: a signed
+// hookgate.ping at each step of the server's recovery schedule until one
+// is answered 2xx (the webhook is enabled again) or 410, or EndsAt.
+type Recovery struct {
+	// State is "probing" (NextProbeAt is set), "gone" (a probe was
+	// answered 410), "ended" (EndsAt passed) or "off" (autoRecover in
+	// force is false).
+	State          string     `json:"state"`
+	DisabledAt     time.Time  `json:"disabledAt"`
+	NextProbeAt    *time.Time `json:"nextProbeAt"`
+	EndsAt         time.Time  `json:"endsAt"`
+	Probes         int        `json:"probes"`
+	LastProbeAt    *time.Time `json:"lastProbeAt"`
+	LastStatusCode int        `json:"lastStatusCode"`
+	LastError      string     `json:"lastError"`
 }
 
 // DeliverySettings are the delivery settings in force for a webhook, each
@@ -175,6 +235,10 @@ type DeliverySettings struct {
 		Value int    `json:"value"`
 		From  string `json:"from"`
 	} `json:"maxAttempts"`
+	AutoRecover struct {
+		Value bool   `json:"value"`
+		From  string `json:"from"`
+	} `json:"autoRecover"`
 }
 
 // WebhookCreate is a new webhook; only URL is required. Events filters the
@@ -209,6 +273,9 @@ type WebhookCreate struct {
 	// "/data/customerId" (empty: the whole webhook is one key).
 	Ordering    Ordering `json:"ordering,omitempty"`
 	OrderingKey string   `json:"orderingKey,omitempty"`
+	// AutoRecover, when set, says whether the webhook is probed and
+	// enabled again once Hookgate disabled it; nil takes the project's.
+	AutoRecover *bool `json:"autoRecover,omitempty"`
 }
 
 // WebhookUpdate changes the fields that are set; a set slice or map
@@ -240,30 +307,19 @@ type WebhookUpdate struct {
 	// ordering key unless OrderingKey is set.
 	Ordering    *Ordering `json:"ordering,omitempty"`
 	OrderingKey *string   `json:"orderingKey,omitempty"`
-	// ClearTimeout and ClearMaxAttempts remove the webhook's own timeout
-	// and cap, so that the server's and the schedule's apply.
+	AutoRecover *bool     `json:"autoRecover,omitempty"`
+	// ClearTimeout, ClearMaxAttempts and ClearAutoRecover remove the
+	// webhook's own timeout, cap and autoRecover, so that the server's,
+	// the schedule's and the project's apply.
 	ClearTimeout     bool `json:"-"`
 	ClearMaxAttempts bool `json:"-"`
+	ClearAutoRecover bool `json:"-"`
 }
 
 // MarshalJSON writes u as PATCH takes it: a cleared setting as null.
 func (u WebhookUpdate) MarshalJSON() ([]byte, error) {
 	type plain WebhookUpdate
-	b, err := json.Marshal(plain(u))
-	if err != nil || (!u.ClearTimeout && !u.ClearMaxAttempts) {
-		return b, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	if u.ClearTimeout {
-		m["timeout"] = json.RawMessage("null")
-	}
-	if u.ClearMaxAttempts {
-		m["maxAttempts"] = json.RawMessage("null")
-	}
-	return json.Marshal(m)
+	return withNulls(plain(u), map[string]bool{"timeout": u.ClearTimeout, "maxAttempts": u.ClearMaxAttempts, "autoRecover": u.ClearAutoRecover})
 }
 
 // Secret is a webhook's signing secret; during a rotation's grace period
@@ -354,6 +410,9 @@ type DeliveryKind string
 const (
 	KindEvent   DeliveryKind = "event"
 	KindTrigger DeliveryKind = "trigger"
+	// KindProbe is a recovery probe (a hookgate.ping) of a disabled
+	// webhook: never queued, never sent again.
+	KindProbe DeliveryKind = "probe"
 )
 
 // Delivery is one event sent to one webhook, over its attempts.

@@ -19,6 +19,27 @@ func TestWebhookUpdateOverridesJSON(t *testing.T) {
 		{client.WebhookUpdate{}, `{}`},
 		{client.WebhookUpdate{RetrySchedule: []string{"1s"}, Timeout: &timeout, MaxAttempts: &attempts}, `{"retrySchedule":["1s"],"timeout":"5s","maxAttempts":3}`},
 		{client.WebhookUpdate{RetrySchedule: []string{}, ClearTimeout: true, ClearMaxAttempts: true}, `{"maxAttempts":null,"retrySchedule":[],"timeout":null}`},
+		{client.WebhookUpdate{AutoRecover: client.Ptr(false)}, `{"autoRecover":false}`},
+		{client.WebhookUpdate{ClearAutoRecover: true}, `{"autoRecover":null}`},
+	} {
+		b, err := json.Marshal(c.in)
+		if err != nil || string(b) != c.want {
+			t.Errorf("%+v marshals as %s (%v), want %s", c.in, b, err, c.want)
+		}
+	}
+}
+
+// Issue 24, item 3: a project update sends autoRecover set, left out, or
+// null to clear it.
+func TestProjectUpdateAutoRecoverJSON(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   client.ProjectUpdate
+		want string
+	}{
+		{client.ProjectUpdate{}, `{}`},
+		{client.ProjectUpdate{AutoRecover: client.Ptr(true)}, `{"autoRecover":true}`},
+		{client.ProjectUpdate{ClearAutoRecover: true}, `{"autoRecover":null}`},
 	} {
 		b, err := json.Marshal(c.in)
 		if err != nil || string(b) != c.want {
