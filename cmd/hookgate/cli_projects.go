@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -15,17 +16,23 @@ func newProjectCmd() *cobra.Command {
 	cmd := a.group("project", "Create, list, change and delete projects (the admin key)", false)
 
 	var create client.ProjectCreate
+	var createRecover string
 	c := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a project",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			create.Name = args[0]
+			var err error
+			if create.AutoRecover, err = autoRecoverFlag(createRecover); err != nil {
+				return err
+			}
 			return a.project1(cmd, func(c *client.Client) (*client.Project, error) { return c.CreateProject(cmd.Context(), create) })
 		},
 	}
 	c.Flags().StringVar(&create.Slug, "slug", "", "lower-case name for URLs; default made from NAME")
 	c.Flags().StringSliceVar(&create.RetrySchedule, "retry-schedule", nil, "the project's own waits between attempts, such as 10s,1m,1h; default the server's")
+	c.Flags().StringVar(&createRecover, "auto-recover", "", "true or false: whether webhooks Hookgate disabled are probed and enabled again, unless a webhook says otherwise; default the server's (true)")
 
 	list := listCmd(a, "list", "List projects", 0,
 		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Project], error) {
@@ -46,9 +53,10 @@ func newProjectCmd() *cobra.Command {
 
 	var name, slug string
 	var schedule []string
+	var autoRecover string
 	update := &cobra.Command{
 		Use:   "update PROJECT",
-		Short: "Change a project's name, slug or retry schedule",
+		Short: "Change a project's name, slug, retry schedule or autoRecover",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var up client.ProjectUpdate
@@ -59,6 +67,13 @@ func newProjectCmd() *cobra.Command {
 				up.Slug = &slug
 			}
 			up.RetrySchedule = schedule
+			if cmd.Flags().Changed("auto-recover") {
+				var err error
+				if up.AutoRecover, err = autoRecoverFlag(autoRecover); err != nil {
+					return err
+				}
+				up.ClearAutoRecover = up.AutoRecover == nil
+			}
 			return a.project1(cmd, func(c *client.Client) (*client.Project, error) {
 				return c.UpdateProject(cmd.Context(), args[0], up)
 			})
@@ -67,6 +82,7 @@ func newProjectCmd() *cobra.Command {
 	update.Flags().StringVar(&name, "name", "", "new display name")
 	update.Flags().StringVar(&slug, "slug", "", "new slug")
 	update.Flags().StringSliceVar(&schedule, "retry-schedule", nil, "new retry schedule, such as 10s,1m,1h")
+	update.Flags().StringVar(&autoRecover, "auto-recover", "", `true or false: whether webhooks Hookgate disabled are probed and enabled again; "" for the server's`)
 
 	del := removeCmd(a, "delete PROJECT", "Delete a project and everything in it", "deleted project",
 		func(ctx context.Context, c *client.Client, project string) error {
@@ -91,8 +107,11 @@ func (a *apiCmd) project1(cmd *cobra.Command, call func(*client.Client) (*client
 		return err
 	}
 	return a.show(p, func(w io.Writer) {
-		fields(w, "id", p.ID, "slug", p.Slug, "name", p.Name, "retry schedule", join(p.RetrySchedule),
-			"created", ts(p.CreatedAt), "updated", ts(p.UpdatedAt))
+		fields(w, "id", p.ID, "slug", p.Slug, "name", p.Name, "retry schedule", join(p.RetrySchedule))
+		if p.AutoRecover != nil {
+			fields(w, "auto recover", strconv.FormatBool(*p.AutoRecover))
+		}
+		fields(w, "created", ts(p.CreatedAt), "updated", ts(p.UpdatedAt))
 	})
 }
 

@@ -33,6 +33,7 @@ type webhookFlags struct {
 	timeout                                                   string
 	maxAttempts                                               int
 	ordering, orderingKey                                     string
+	autoRecover                                               string
 }
 
 func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
@@ -73,6 +74,20 @@ func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
 	} else {
 		fs.IntVar(&f.maxAttempts, "max-attempts", 0, "the most attempts of a delivery, the first included; 0 for as many as the retry schedule gives")
 	}
+	fs.StringVar(&f.autoRecover, "auto-recover", "", "true or false: whether the webhook is probed, and enabled again at the first 2xx, once Hookgate disabled it"+strings.Replace(clear, " or the server's", "", 1))
+}
+
+// autoRecoverFlag reads --auto-recover: true, false, or "" (nil: the
+// project's setting).
+func autoRecoverFlag(v string) (*bool, error) {
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, fmt.Errorf("--auto-recover: want true or false, not %q", v)
+	}
+	return &b, nil
 }
 
 // auth builds the receiver auth the flags ask for; nil when none is set.
@@ -108,6 +123,9 @@ func (f *webhookFlags) create(url string, stdin io.Reader) (client.WebhookCreate
 		RateLimit: f.rateLimit, TriggerOnly: f.triggerOnly, RetrySchedule: f.retrySchedule, Timeout: f.timeout, MaxAttempts: f.maxAttempts,
 		Ordering: client.Ordering(f.ordering), OrderingKey: f.orderingKey}
 	var err error
+	if in.AutoRecover, err = autoRecoverFlag(f.autoRecover); err != nil {
+		return in, err
+	}
 	if in.Auth, err = f.auth(); err != nil {
 		return in, err
 	}
@@ -199,6 +217,12 @@ func (f *webhookFlags) update(cmd *cobra.Command, url string) (client.WebhookUpd
 	}
 	if ch("ordering-key") {
 		up.OrderingKey = &f.orderingKey
+	}
+	if ch("auto-recover") {
+		if up.AutoRecover, err = autoRecoverFlag(f.autoRecover); err != nil {
+			return up, err
+		}
+		up.ClearAutoRecover = up.AutoRecover == nil
 	}
 	return up, nil
 }
@@ -332,7 +356,11 @@ func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client
 		d := h.Delivery
 		fields(w, "retry schedule", join(d.RetrySchedule.Value)+" ("+d.RetrySchedule.From+")",
 			"timeout", d.Timeout.Value+" ("+d.Timeout.From+")",
-			"max attempts", strconv.Itoa(d.MaxAttempts.Value)+" ("+d.MaxAttempts.From+")")
+			"max attempts", strconv.Itoa(d.MaxAttempts.Value)+" ("+d.MaxAttempts.From+")",
+			"auto recover", strconv.FormatBool(d.AutoRecover.Value)+" ("+d.AutoRecover.From+")")
+		if r := h.Recovery; r != nil {
+			fields(w, "recovery", recoveryLine(r))
+		}
 		if h.Ordering == client.OrderingFIFO {
 			fields(w, "ordering", "fifo, key "+orDash(h.OrderingKey))
 		}
@@ -523,4 +551,21 @@ func subscribed(h client.Webhook) string {
 		return "all"
 	}
 	return strings.Join(h.Events, ",")
+}
+
+// recoveryLine sums up a disabled webhook's recovery.
+func recoveryLine(r *client.Recovery) string {
+	probes := fmt.Sprintf("%d probes", r.Probes)
+	if r.LastProbeAt != nil {
+		probes += fmt.Sprintf(", the last at %s answered %d", ts(*r.LastProbeAt), r.LastStatusCode)
+	}
+	switch {
+	case r.State == "probing" && r.NextProbeAt != nil:
+		return fmt.Sprintf("recovering: next probe at %s (until %s); %s", ts(*r.NextProbeAt), ts(r.EndsAt), probes)
+	case r.State == "gone":
+		return "stopped: a probe was answered 410 Gone; " + probes
+	case r.State == "ended":
+		return fmt.Sprintf("ended at %s; %s", ts(r.EndsAt), probes)
+	}
+	return "off: autoRecover is false; " + probes
 }
