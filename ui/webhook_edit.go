@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hookgate/hookgate"
@@ -76,7 +77,7 @@ func secretNames(secrets []secretField) []string {
 // auth.password and auth.clientSecret to theirs, headers.NAME to the
 // header's, the rest by name.
 func editFieldOf(wh *client.Webhook) func(param string) string {
-	byName := fieldsNamed(append([]string{"url", "uid", "description", "events"}, deliveryFields...)...)
+	byName := fieldsNamed(append([]string{"url", "uid", "description", "events", "autoRecover"}, deliveryFields...)...)
 	return func(param string) string {
 		switch param {
 		case "auth.password":
@@ -106,6 +107,7 @@ func (u *UI) editPage(w http.ResponseWriter, r *http.Request, se *session) error
 	for k, v := range map[string]string{"url": wh.URL, "uid": wh.UID, "description": wh.Description, "events": strings.Join(wh.Events, ", ")} {
 		f.values.Set(k, v)
 	}
+	f.values.Set("autoRecover", autoRecoverValue(wh.AutoRecover))
 	u.showEdit(w, r, se, wh, http.StatusOK, f)
 	return nil
 }
@@ -180,8 +182,29 @@ func patchOf(wh *client.Webhook, v url.Values) (p client.WebhookUpdate, changed 
 	if typed {
 		p.Headers, changed = headers, true
 	}
+	if v.Has("autoRecover") {
+		if to := v.Get("autoRecover"); to != autoRecoverValue(wh.AutoRecover) {
+			switch to {
+			case "true", "false":
+				b := to == "true"
+				p.AutoRecover = &b
+			default: // the project's
+				p.ClearAutoRecover = true
+			}
+			changed = true
+		}
+	}
 	delivery, err := patchDelivery(&p, wh, v)
 	return p, changed || delivery, err
+}
+
+// autoRecoverValue is the edit form's value of a webhook's own
+// autoRecover: "true", "false", or "" for the project's.
+func autoRecoverValue(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
 }
 
 // deleteView is the confirmation of a webhook's deletion.
