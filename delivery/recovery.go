@@ -87,6 +87,9 @@ func (d *Dispatcher) probeDue(ctx context.Context, slots chan struct{}, running 
 func (d *Dispatcher) probe(ctx context.Context, r *hookgate.Recovery, n int) {
 	log := d.cfg.Logger.With("project", r.ProjectID, "webhook", r.WebhookID, "probe", n)
 	w, err := d.cfg.Queue.FindWebhook(ctx, r.ProjectID, r.WebhookID)
+	if hookgate.ErrorCode(err) == hookgate.ENotFound {
+		return // deleted since the step was read
+	}
 	if err != nil {
 		log.Error("recovery probe not made: the webhook cannot be read", "err", err)
 		return

@@ -108,8 +108,8 @@ func deliveriesIn(t *testing.T, s *sqlstore.Store, projectID, status string) []*
 	return list
 }
 
-// Issue 24, item 3: no probe is due for a webhook a person deactivated,
-// activated or deleted, for one whose autoRecover in force is false (its
+// Issue 24, item 3: no probe is due for a webhook a person deactivated
+// (even if a 410 disables it afterwards), activated or deleted, for one whose autoRecover in force is false (its
 // own, else its project's), after a 410 stopped the probing, or after
 // the recovery's end; a webhook disabled again keeps its running
 // recovery.
@@ -145,6 +145,14 @@ func TestRecoveryNotDue(t *testing.T) {
 			status string
 		}{{deactivated, hookgate.StatusDeactivated}, {activated, hookgate.StatusActive}} {
 			if _, err := s.SetWebhookStatus(ctx, p.ID, c.w.ID, c.status, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Deactivated by a person, then disabled by the 410 of a request
+		// in flight: still not probed.
+		lateGone := newWebhook(t, s, p.ID)
+		for _, st := range []string{hookgate.StatusDeactivated, hookgate.StatusDisabled} {
+			if _, err := s.SetWebhookStatus(ctx, p.ID, lateGone.ID, st, at); err != nil {
 				t.Fatal(err)
 			}
 		}

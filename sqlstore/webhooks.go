@@ -284,6 +284,15 @@ func (s *Store) setWebhookStatus(ctx context.Context, tx *sql.Tx, projectID, id,
 			return 0, err
 		}
 	}
+	var was string
+	if status == hookgate.StatusDisabled {
+		// A webhook a person deactivated is never probed, even if a 410
+		// of a request in flight disables it.
+		err := tx.QueryRowContext(ctx, s.q(`SELECT status FROM webhooks WHERE project_id = ? AND id = ?`), projectID, id).Scan(&was)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+	}
 	// Any change of status starts the failure streak anew.
 	q, args := `UPDATE webhooks SET status = ?, failing_since = 0, updated_at = ? WHERE project_id = ? AND id = ?`, []any{status, micros(now), projectID, id}
 	if from != "" {
@@ -305,6 +314,9 @@ func (s *Store) setWebhookStatus(ctx context.Context, tx *sql.Tx, projectID, id,
 	} else if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, updated_at = ? WHERE webhook_id = ? AND status = ?`),
 		hookgate.DeliveryPaused, micros(now), id, hookgate.DeliveryPending); err != nil {
 		return 0, err
+	}
+	if was == hookgate.StatusDeactivated {
+		return resumed, nil
 	}
 	return resumed, s.startOrEndRecovery(ctx, tx, projectID, id, status, now)
 }
