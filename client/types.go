@@ -404,7 +404,8 @@ const (
 	DeliveryExhausted DeliveryStatus = "exhausted"
 )
 
-// DeliveryKind tells an event's delivery from a trigger's record.
+// DeliveryKind tells an event's delivery from a trigger's record and a
+// recovery probe's.
 type DeliveryKind string
 
 const (
