@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/destinations/all"
 )
@@ -28,6 +29,7 @@ func TestConfigValidate(t *testing.T) {
 		{"PerEndpointAboveMax", delivery.Config{Destinations: all.New(sender), PerEndpoint: 10, MaxPerEndpoint: 5}, "PerEndpoint must be positive and at most MaxPerEndpoint, itself at most 1024"},
 		{"MaxPerEndpointTooLarge", delivery.Config{Destinations: all.New(sender), MaxPerEndpoint: 2000}, "itself at most 1024"},
 		{"PerEndpointAboveDefaultMax", delivery.Config{Destinations: all.New(sender), PerEndpoint: 100}, ""},
+		{"EmptyRecoverySchedule", delivery.Config{Destinations: all.New(sender), RecoverySchedule: hookgate.Schedule{}}, "RecoverySchedule must have at least one wait"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate(nil)

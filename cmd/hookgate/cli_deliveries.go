@@ -47,7 +47,7 @@ func newDeliveryCmd() *cobra.Command {
 	list.Flags().StringVar(&since, "since", "", "only created since: an RFC 3339 time, or a duration ago such as 1h")
 	list.Flags().StringVar(&until, "until", "", "only created before: an RFC 3339 time, or a duration ago")
 	_ = list.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{"pending", "succeeded", "failed", "paused", "cancelled", "exhausted"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = list.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"event", "trigger"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = list.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"event", "trigger", "probe"}, cobra.ShellCompDirectiveNoFileComp))
 
 	get := deliveryCmd(a, "get ID", "Show a delivery", func(ctx context.Context, c *client.Client, id string) (*client.Delivery, error) {
 		return c.GetDelivery(ctx, a.project, id)

@@ -297,6 +297,10 @@ func TestServeRefusesDeliverySettings(t *testing.T) {
 		{[]string{"--endpoint-concurrency", "10", "--max-endpoint-concurrency", "5"}, "--endpoint-concurrency must be positive and at most --max-endpoint-concurrency, itself at most 1024"},
 		{[]string{"--max-endpoint-concurrency", "2000"}, "itself at most 1024"},
 		{[]string{"--endpoint-concurrency", "0"}, "--endpoint-concurrency must be positive"},
+		{[]string{"--recovery-schedule", ""}, "--recovery-schedule must have at least one wait"},
+		{[]string{"--recovery-schedule", "5m,soon"}, "--recovery-schedule: retry schedule[1] is not a duration"},
+		{[]string{"--recovery-schedule", "5m,200h"}, "--recovery-schedule: retry schedule[1] must be between 1s and 168h0m0s"},
+		{[]string{"--recovery-for", "-1h"}, "--recovery-for must be 0 (no recovery probes) or more"},
 	} {
 		cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, tc.args...)...)
 		cmd.Env = append(os.Environ(), "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=", "HOOKGATE_ADMIN_KEY=")
