@@ -42,7 +42,7 @@ func newDeliveryCmd() *cobra.Command {
 	list.Flags().StringVar(&filter.Webhook, "webhook", "", "only this webhook's (ID or uid)")
 	list.Flags().StringVar(&filter.Event, "event", "", "only this event's")
 	list.Flags().StringVar(&status, "status", "", "only in this status: pending, succeeded, failed, paused or cancelled; exhausted is failed event deliveries")
-	list.Flags().StringVar(&kind, "kind", "", "only of this kind: event or trigger")
+	list.Flags().StringVar(&kind, "kind", "", "only of this kind: event, trigger or probe (recovery probes)")
 	list.Flags().StringVar(&filter.EventType, "event-type", "", "only of events of this type")
 	list.Flags().StringVar(&since, "since", "", "only created since: an RFC 3339 time, or a duration ago such as 1h")
 	list.Flags().StringVar(&until, "until", "", "only created before: an RFC 3339 time, or a duration ago")
