@@ -239,3 +239,66 @@ func TestRecoveryStopsOn410(t *testing.T) {
 		}
 	})
 }
+
+// Issue 24, item 3: a disabled webhook whose own autoRecover is false, one
+// whose project's is, and one a person deactivated before a 410 disabled
+// it are never probed. A webhook disabled at the same time with
+// autoRecover on is the witness: the read of the due probes that found
+// its step would have found theirs.
+func TestRecoveryNeverProbesOffOrDeactivated(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		clk := newClock(time.Now().Add(time.Minute).UTC().Truncate(time.Millisecond))
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
+			clocked(c, clk)
+			c.ProbePoll = 10 * time.Millisecond
+		})
+		var witness, selfOff, projectOff, deactivated *hookgate.Webhook
+		rcv := map[string]*probeReceiver{}
+		secret := func(w **hookgate.Webhook) func() string { return func() string { return (*w).Secret } }
+		for _, c := range []struct {
+			w    **hookgate.Webhook
+			name string
+		}{{&witness, "witness"}, {&selfOff, "selfOff"}, {&projectOff, "projectOff"}, {&deactivated, "deactivated"}} {
+			rcv[c.name] = newProbeReceiver(t, secret(c.w))
+		}
+		off := false
+		witness = h.webhook(t, rcv["witness"].srv.URL)
+		selfOff = h.webhookWith(t, rcv["selfOff"].srv.URL, func(w *hookgate.Webhook) { w.AutoRecover = &off })
+		deactivated = h.webhook(t, rcv["deactivated"].srv.URL)
+		now := clk.Now()
+		quiet := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: "quiet", Name: "quiet", AutoRecover: &off, CreatedAt: now, UpdatedAt: now}
+		if err := h.store.CreateProject(ctx, quiet); err != nil {
+			t.Fatal(err)
+		}
+		projectOff = webhook(rcv["projectOff"].srv.URL)
+		projectOff.ID, projectOff.ProjectID = hookgate.NewID(hookgate.PrefixWebhook, now), quiet.ID
+		if err := h.store.CreateWebhook(ctx, projectOff); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.store.SetWebhookStatus(ctx, h.proj, deactivated.ID, hookgate.StatusDeactivated, now); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []*hookgate.Webhook{witness, selfOff, projectOff, deactivated} {
+			if _, err := h.store.SetWebhookStatus(ctx, w.ProjectID, w.ID, hookgate.StatusDisabled, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Two steps of the witness: the second read of the due probes comes
+		// after every claim of the first, so a probe the others wrongly got
+		// is counted by then.
+		clk.Advance(hookgate.DefaultRecoverySchedule[0])
+		testwait.For(t, "the witness probed", func() bool { return rcv["witness"].count(hookgate.EventPing) == 1 })
+		clk.Advance(hookgate.DefaultRecoverySchedule[1])
+		testwait.For(t, "the witness probed again", func() bool { return rcv["witness"].count(hookgate.EventPing) == 2 })
+		for _, name := range []string{"selfOff", "projectOff", "deactivated"} {
+			if n := rcv[name].count(hookgate.EventPing); n != 0 {
+				t.Errorf("%s: %d probes, want none", name, n)
+			}
+		}
+		got, err := h.store.FindRecoveries(ctx, h.proj, []string{selfOff.ID, deactivated.ID})
+		if err != nil || got[selfOff.ID] == nil || got[selfOff.ID].Probes != 0 || got[deactivated.ID] != nil {
+			t.Fatalf("recoveries %+v (%v); want selfOff's unprobed and none for the deactivated one", got, err)
+		}
+	})
+}
