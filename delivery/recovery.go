@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -99,6 +100,12 @@ func (d *Dispatcher) probe(ctx context.Context, r *hookgate.Recovery, n int) {
 	}
 	now := d.cfg.Now()
 	data, _ := json.Marshal(map[string]any{"webhookId": w.ID, "probe": n, "disabledAt": r.DisabledAt.UTC()})
+	if w.PayloadEncoding == hookgate.EncodingBase64 {
+		// Its requests carry the bytes an event's data encodes: the ping's
+		// are the envelope a JSON webhook gets.
+		env, _, _ := Payload(&hookgate.Webhook{}, hookgate.DeliveryMessage{EventType: hookgate.EventPing, EventTime: now, Data: data})
+		data, _ = json.Marshal(base64.StdEncoding.EncodeToString(env))
+	}
 	ev := &hookgate.Event{ID: hookgate.NewID(hookgate.PrefixEvent, now), ProjectID: w.ProjectID, Type: hookgate.EventPing,
 		Data: data, Deliveries: 1, CreatedAt: now.UTC().Truncate(time.Microsecond)}
 	dl := &hookgate.Delivery{ID: hookgate.DeliveryID(ev.ID, w.ID), ProjectID: w.ProjectID, EventID: ev.ID, WebhookID: w.ID,

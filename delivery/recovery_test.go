@@ -302,3 +302,41 @@ func TestRecoveryNeverProbesOffOrDeactivated(t *testing.T) {
 		}
 	})
 }
+
+// Issue 24, item 3: a webhook with payloadEncoding base64 receives its
+// probe as the bytes of the ping's JSON envelope, and recovers.
+func TestRecoveryProbesABase64Webhook(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		clk := newClock(time.Now().Add(time.Minute).UTC().Truncate(time.Millisecond))
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
+			clocked(c, clk)
+			c.ProbePoll = 10 * time.Millisecond
+		})
+		bodies := make(chan []byte, 4)
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+			b, _ := io.ReadAll(req.Body)
+			bodies <- b
+		}))
+		t.Cleanup(srv.Close)
+		w := h.webhookWith(t, srv.URL, func(w *hookgate.Webhook) { w.PayloadEncoding = hookgate.EncodingBase64 })
+		if _, err := h.store.SetWebhookStatus(ctx, h.proj, w.ID, hookgate.StatusDisabled, clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(hookgate.DefaultRecoverySchedule[0])
+		var env struct {
+			Type string `json:"type"`
+			Data struct {
+				WebhookID string `json:"webhookId"`
+				Probe     int    `json:"probe"`
+			} `json:"data"`
+		}
+		if b := testwait.Recv(t, "the probe", (<-chan []byte)(bodies)); json.Unmarshal(b, &env) != nil || env.Type != hookgate.EventPing || env.Data.WebhookID != w.ID || env.Data.Probe != 1 {
+			t.Fatalf("probe body %q, want the ping's JSON envelope", b)
+		}
+		testwait.For(t, "the webhook enabled again", func() bool {
+			got, err := h.store.FindWebhook(ctx, h.proj, w.ID)
+			return err == nil && got.Status == hookgate.StatusActive
+		})
+	})
+}
