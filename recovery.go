@@ -41,12 +41,6 @@ type Recovery struct {
 	Stopped string
 }
 
-// Over reports whether no probe is to come: it was stopped, or the next
-// step falls after its end.
-func (r *Recovery) Over() bool {
-	return r.Stopped != "" || (!r.EndsAt.IsZero() && r.NextProbeAt.After(r.EndsAt))
-}
-
 // NextProbeWait is the wait after probe n (1 for the first) of a recovery
 // on schedule s: the schedule's n-th wait, its last one repeated once it
 // runs out. The first probe comes s[0] after the disabling.
