@@ -164,7 +164,7 @@ func TestWebhookDefaults(t *testing.T) {
 			"events": []string{}, "auth": map[string]any{"type": "none"}, "headers": map[string]string{}, "method": "POST",
 			"queryParams": []string{}, "payloadEncoding": "json", "rateLimit": 0, "metadata": map[string]string{},
 			"publicHeaders": []string{}, "triggerOnly": false, "status": "active", "createdAt": r.str("createdAt"), "updatedAt": r.str("updatedAt"), "secret": r.str("secret"),
-			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "delivery": serverDelivery,
+			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "ordering": "none", "orderingKey": "", "delivery": serverDelivery,
 		}
 		jsonEq(t, "webhook", r.Body, want)
 		checkGeneratedSecret(t, r.str("secret"))
@@ -490,7 +490,7 @@ func TestWebhookPatchPartial(t *testing.T) {
 			"id": id, "projectId": pid, "url": "http://127.0.0.1:9/new", "description": "after", "events": []string{},
 			"auth": map[string]any{"type": "none"}, "headers": map[string]string{}, "method": "POST", "queryParams": []string{},
 			"payloadEncoding": "base64", "rateLimit": 0, "metadata": map[string]string{}, "publicHeaders": []string{}, "triggerOnly": false, "status": "active",
-			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "delivery": serverDelivery,
+			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "ordering": "none", "orderingKey": "", "delivery": serverDelivery,
 			"createdAt": r.Body["createdAt"], "updatedAt": r.Body["updatedAt"],
 		})
 		if w := e.find(pid, id); w.Auth.Password != "" || len(w.Headers) != 0 || w.Secret != c.str("secret") {
