@@ -55,6 +55,11 @@ var funcs = template.FuncMap{
 	"input": newInput,
 	// from says where a webhook's delivery setting in force comes from.
 	"from": settingFrom,
+	// waitsBehindItsKey, orderingKey and listKey tell a FIFO webhook's
+	// deliveries (templates/ordering.html).
+	"waitsBehindItsKey": waitsBehindItsKey,
+	"orderingKey":       orderingKey,
+	"listKey":           listKey,
 }
 
 func (u *UI) routes() {

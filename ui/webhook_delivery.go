@@ -24,8 +24,9 @@ const (
 	fieldMaxAttempts   = "maxAttempts"
 )
 
-// deliveryFields are the names of the delivery settings' fields.
-var deliveryFields = []string{fieldRetrySchedule, fieldTimeout, fieldMaxAttempts}
+// deliveryFields are the names of the Delivery fieldset's fields: the
+// delivery settings and the ordering (webhook_ordering.go).
+var deliveryFields = []string{fieldRetrySchedule, fieldTimeout, fieldMaxAttempts, fieldOrdering, fieldOrderingKey}
 
 // typedAttempts reads the maxAttempts field: nil when empty.
 func typedAttempts(v string) (*int, error) {
@@ -40,9 +41,10 @@ func typedAttempts(v string) (*int, error) {
 	return &n, nil
 }
 
-// createDelivery sets the delivery settings typed in the registration
-// form on in; the empty ones are left out.
+// createDelivery sets the delivery settings and the ordering typed in
+// the registration form on in; the empty ones are left out.
 func createDelivery(in *client.WebhookCreate, v url.Values) error {
+	createOrdering(in, v)
 	in.RetrySchedule = list(v.Get(fieldRetrySchedule))
 	in.Timeout = strings.TrimSpace(v.Get(fieldTimeout))
 	n, err := typedAttempts(v.Get(fieldMaxAttempts))
@@ -64,9 +66,12 @@ func createDelivery(in *client.WebhookCreate, v url.Values) error {
 var errZeroAttempts = &client.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: "maxAttempts must be at least 1", Parameter: fieldMaxAttempts}
 
 // ownDelivery is wh's own delivery settings as the edit form shows them:
-// empty where it takes the project's or the server's.
+// empty where it takes the project's or the server's; and its ordering.
 func ownDelivery(wh *client.Webhook) url.Values {
-	v := url.Values{fieldRetrySchedule: {strings.Join(wh.RetrySchedule, ", ")}, fieldTimeout: {""}, fieldMaxAttempts: {""}}
+	v := ownOrdering(wh)
+	v.Set(fieldRetrySchedule, strings.Join(wh.RetrySchedule, ", "))
+	v.Set(fieldTimeout, "")
+	v.Set(fieldMaxAttempts, "")
 	if wh.Timeout != nil {
 		v.Set(fieldTimeout, *wh.Timeout)
 	}
@@ -77,8 +82,9 @@ func ownDelivery(wh *client.Webhook) url.Values {
 }
 
 // patchDelivery adds to p the delivery settings typed that differ from
-// wh's own; an emptied field clears the webhook's own setting, and a
-// field the form lacks leaves it. changed reports whether it added any.
+// wh's own, and the ordering (patchOrdering); an emptied field clears the
+// webhook's own setting, and a field the form lacks leaves it. changed
+// reports whether it added any.
 func patchDelivery(p *client.WebhookUpdate, wh *client.Webhook, v url.Values) (changed bool, err error) {
 	was, typed := ownDelivery(wh), url.Values{}
 	for _, f := range deliveryFields {
@@ -111,7 +117,7 @@ func patchDelivery(p *client.WebhookUpdate, wh *client.Webhook, v url.Values) (c
 		}
 		changed = true
 	}
-	return changed, nil
+	return patchOrdering(p, was, v) || changed, nil
 }
 
 // settingFrom says where a delivery setting in force comes from.
