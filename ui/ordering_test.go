@@ -151,6 +151,19 @@ func TestWebhookOrderingForms(t *testing.T) {
 		if got, _ := admin.GetWebhook(ctx, "shop", "billing"); got.Ordering != client.OrderingFIFO || got.OrderingKey != "" || got.Description != "no ordering fields" {
 			t.Fatalf("an edit without the ordering fields: %q %q %q", got.Ordering, got.OrderingKey, got.Description)
 		}
+
+		// A trigger-only webhook receives no events to order: the API's
+		// refusal shows next to the select, In order per key kept.
+		trig, err := admin.CreateWebhook(ctx, "shop", client.WebhookCreate{URL: "http://127.0.0.1:9/rpc", UID: "rpc", TriggerOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := url.Values{"csrf": {token}, "url": {trig.URL}, "uid": {"rpc"}, "ordering": {"fifo"}, "orderingKey": {""}}
+		if st, _, page := b.post("/ui/p/shop/webhooks/"+trig.ID+"/edit", form, srv.URL); st != http.StatusBadRequest ||
+			!strings.Contains(page, fieldError("ordering", "a triggerOnly webhook receives no events to order")) ||
+			!strings.Contains(page, `<select id="ordering" name="ordering" aria-invalid="true" aria-describedby="ordering-error" autofocus>`) || !strings.Contains(page, selected("fifo")) {
+			t.Errorf("In order per key on a trigger-only webhook: %d\n%s", st, page)
+		}
 	})
 }
 
