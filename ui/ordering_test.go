@@ -251,10 +251,19 @@ func TestOrderedDeliveriesShowTheirKeyAndWait(t *testing.T) {
 		}
 
 		_, _, page := b.get("/ui/p/shop/deliveries/" + waiting.ID)
-		for _, want := range []string{`<dt>Next attempt</dt><dd>waiting behind an older delivery of its key</dd>`, `<dt>Ordering key</dt><dd><code>c_42</code></dd>`} {
+		for _, want := range []string{`<dt>Next attempt</dt><dd>waiting behind an older delivery of its key</dd>`, `<dt>Ordering key</dt><dd><code>c_42</code></dd>`,
+			`<p class="hint">It waits behind an older delivery of its key and is sent once that one is done: Retry now would leave it where it is`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the waiting delivery's page lacks %s\n%s", want, page)
 			}
+		}
+		// Retry now, which would leave it in line, is not offered; the
+		// head's page offers it, which sends the head now.
+		if strings.Contains(page, "/retry") {
+			t.Errorf("the waiting delivery's page offers Retry now\n%s", page)
+		}
+		if _, _, page := b.get("/ui/p/shop/deliveries/" + head.ID); !strings.Contains(page, `action="/ui/p/shop/deliveries/`+head.ID+`/retry"`) || strings.Contains(page, "waiting behind") {
+			t.Errorf("the head's page\n%s", page)
 		}
 		if _, _, page := b.get("/ui/p/shop/deliveries/" + other.ID); !strings.Contains(page, `<dt>Ordering key</dt><dd><code>`+long+`</code></dd>`) {
 			t.Errorf("the long key is not whole on its delivery's page\n%s", page)

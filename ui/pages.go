@@ -558,6 +558,9 @@ func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request, se *session, s
 		if !v.CanRetry {
 			v.RetryHint = "The webhook is " + string(v.Webhook.Status) + ". Activate the webhook to send it again."
 		}
+		if v.CanRetry && waitsBehindItsKey(*d) {
+			v.CanRetry, v.RetryHint = false, waitingRetryHint
+		}
 	}
 	var ev *client.Event
 	if d.Kind != client.KindTrigger && d.EventID != "" {

@@ -64,6 +64,11 @@ func waitsBehindItsKey(d client.Delivery) bool {
 	return d.Status == client.DeliveryPending && d.NextAttemptAt.IsZero() && d.OrderingKey != nil
 }
 
+// waitingRetryHint is what a waiting delivery's page says instead of
+// offering Retry now: the API would only put it back in its key's line,
+// where it is already.
+const waitingRetryHint = "It waits behind an older delivery of its key and is sent once that one is done: Retry now would leave it where it is, in its key's line."
+
 // orderingKey is d's ordering key; "" when it has none or it is empty.
 func orderingKey(d client.Delivery) string {
 	if d.OrderingKey == nil {
