@@ -107,13 +107,6 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			return err
 		}
 		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-		if ordered {
-			// Before anything else: the lock orders this transaction with
-			// the claims of every node (see ordering.go).
-			if err := s.lockOrdering(ctx, tx); err != nil {
-				return err
-			}
-		}
 	}
 
 	now := s.now().UTC()
@@ -242,6 +235,12 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 		}
 	} else {
 		if err := s.insertRows(ctx, tx, "events", eventCols, events); err != nil {
+			return err
+		}
+		// The keys' locks before their rows: a head's outcome recorded
+		// meanwhile on another node either committed before this
+		// promotion, which sees it, or promotes these rows itself.
+		if err := s.lockKeys(ctx, tx, lines); err != nil {
 			return err
 		}
 		if err := s.insertRows(ctx, tx, "deliveries", ingestDeliveryCols, deliveries); err != nil {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -26,14 +28,17 @@ import (
 const blockedUS int64 = 1 << 62
 
 // fifoLock is the PostgreSQL advisory lock that claims hold shared (see
-// migration 00018's hookgate_claim) and that whatever puts ordered rows in
-// a key's line (ingest, a retry, recover, redrive, an activation) holds
-// exclusively in its transaction: a claim then sees a key's line before or
-// after such a change, never in between, so two nodes cannot each take a
-// different head of one key. The recording of a head's outcome holds it
-// too, so that its promotion of the next row and an ingest's of its own
-// cannot both miss a row that the other has not committed yet. Every
-// holder takes it before any row lock: no deadlock.
+// migration 00018's hookgate_claim) and that whatever puts an older row in
+// front of a key's line (a retry, recover, redrive, an activation, the
+// repair of a stranded key) holds exclusively in its transaction: a claim
+// then sees a key's line before or after such a change, never in between,
+// so two nodes cannot each take a different row of one key. Ingest and
+// the recording of a head's outcome only make a key's head due when no row
+// of the key is due or in flight (noneGoing), which no snapshot can see
+// otherwise, so they hold the key's own lock instead (lockKeys): its
+// promotion of the next row and an ingest's of its own cannot both miss
+// a row that the other has not committed yet. Every holder takes its
+// locks before any row lock: no deadlock.
 const fifoLock = 1752133483
 
 // lockOrdering takes fifoLock in tx on PostgreSQL until tx ends; SQLite's
@@ -58,12 +63,49 @@ type handoff struct {
 	until time.Time
 }
 
+// lockKeys takes, in tx on PostgreSQL until tx ends, the advisory lock of
+// each key (fifoLock and a 32-bit hash of the key; two keys may share
+// one), in the order of the hashes so that two writers never wait for each
+// other. An ingest of ordered deliveries and the recording of a head's
+// outcome hold the locks of their keys.
+func (s *Store) lockKeys(ctx context.Context, tx *sql.Tx, keys []orderKey) error {
+	if s.engine != EnginePostgres || len(keys) == 0 {
+		return nil
+	}
+	seen := map[int32]bool{}
+	var hs []int32
+	for _, k := range keys {
+		h := fnv.New32a()
+		h.Write([]byte(k.webhookID))
+		h.Write([]byte{0})
+		h.Write([]byte(k.key))
+		v := int32(h.Sum32())
+		if !seen[v] {
+			seen[v] = true
+			hs = append(hs, v)
+		}
+	}
+	slices.Sort(hs)
+	_, err := tx.ExecContext(ctx, `SELECT count(pg_advisory_xact_lock($1::int4, h)) FROM unnest($2::int4[]) AS h`, fifoLock, hs)
+	return err
+}
+
 // promoteKeySQL makes the head of a key due now if it waits as blocked,
 // leased as given (0 and an empty node for none), and returns it.
 const promoteKeySQL = `UPDATE deliveries SET next_attempt_at = ?, lease_until = ?, lease_node = ? WHERE next_attempt_at = ` + blockedText + `
 	AND (project_id, id) IN (SELECT project_id, id FROM deliveries
 		WHERE webhook_id = ? AND ordering_key = ? AND status = 'pending' ORDER BY id LIMIT 1)
+	AND ` + noneGoing + `
 	RETURNING ` + deliveryReadCols
+
+// noneGoing is the condition, on a row of deliveries, that no pending
+// delivery of its key is due (or leased): every one waits. Only then may
+// ingest or a recorded outcome, which hold the key's lock but not the
+// ordering lock, make the key's head due; if another is going, it goes
+// first (an older row from a node whose clock is behind waits for it),
+// and its own outcome promotes the next.
+const noneGoing = `NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.webhook_id = deliveries.webhook_id
+		AND o.ordering_key = deliveries.ordering_key AND o.status = 'pending' AND o.next_attempt_at <> ` + blockedText + `)`
 
 // promoteKeysPG is promoteKeySQL for many keys at once, on PostgreSQL:
 // $4 and $5 are the keys' webhooks and values.
@@ -71,6 +113,7 @@ const promoteKeysPG = `UPDATE deliveries SET next_attempt_at = $1, lease_until =
 	AND (project_id, id) IN (SELECT h.project_id, h.id FROM unnest($4::text[], $5::text[]) AS k(webhook_id, key)
 		CROSS JOIN LATERAL (SELECT project_id, id FROM deliveries
 			WHERE webhook_id = k.webhook_id AND ordering_key = k.key AND status = 'pending' ORDER BY id LIMIT 1) h)
+	AND ` + noneGoing + `
 	RETURNING ` + deliveryReadCols
 
 // blockedText is blockedUS in SQL.
@@ -166,11 +209,19 @@ func (s *Store) promoteWebhook(ctx context.Context, db execer, webhookID string,
 // they are two statements) leaves one. The dispatcher runs it at start and
 // then every minute. It returns how many heads it made due.
 func (s *Store) RepairOrdering(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx, s.q(fmt.Sprintf(promoteHeadsSQL, "")), micros(now))
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockOrdering(ctx, tx); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(promoteHeadsSQL, "")+" AND "+noneGoing), micros(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // requeueNext is the SQL of the due time of a delivery put back in line at

@@ -26,14 +26,15 @@ func (s *Store) ClaimDue(ctx context.Context, node string, now time.Time, limit 
 		st, err = s.prepare(ctx, s.write, `SELECT `+deliveryReadCols+` FROM hookgate_claim(?, ?, ?, ?)`)
 		args = []any{micros(until), node, micros(now), limit}
 	} else {
-		// An ordered row only when it heads its key and no row of its key
-		// is in flight (see ordering.go).
+		// An ordered row only when no older row of its key is due (rows
+		// waiting as blocked do not count) and no row of its key is in
+		// flight (see ordering.go).
 		st, err = s.prepare(ctx, s.write, `UPDATE deliveries SET lease_until = ?1, lease_node = ?2
 			WHERE (project_id, id) IN (SELECT d.project_id, d.id FROM deliveries d
 				WHERE d.status = 'pending' AND d.next_attempt_at <= ?3 AND d.lease_until < ?3
 				AND (d.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries o
 					WHERE o.webhook_id = d.webhook_id AND o.ordering_key = d.ordering_key AND o.status = 'pending'
-					AND o.id <> d.id AND (o.id < d.id OR o.lease_until >= ?3)))
+					AND o.id <> d.id AND ((o.id < d.id AND o.next_attempt_at <> `+blockedText+`) OR o.lease_until >= ?3)))
 				ORDER BY d.next_attempt_at LIMIT ?4)
 			RETURNING `+deliveryReadCols)
 		args = []any{micros(until), node, micros(now), limit}
@@ -80,14 +81,14 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 		return s.recordPG(ctx, s.write, now, attemptRows(outs), failureStreaks(outs), outs)
 	}
 	// The heads done and their successors made due (leased to this node's
-	// dispatcher when it has room), atomically, under the ordering lock
-	// (first, as every holder takes it): an ingest that puts a row in line
-	// behind one of these heads either committed before the promotion,
-	// which then sees its row, or promotes it itself.
+	// dispatcher when it has room), atomically, under the keys' locks
+	// (first, as every holder takes them): an ingest that puts a row in
+	// line behind one of these heads either committed before the
+	// promotion, which then sees its row, or promotes it itself.
 	adopter, h := s.handoffFor(lines)
 	var taken []*hookgate.Delivery
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockOrdering(ctx, tx); err != nil {
+		if err := s.lockKeys(ctx, tx, lines); err != nil {
 			return err
 		}
 		if err := s.recordPG(ctx, tx, now, attemptRows(outs), failureStreaks(outs), outs); err != nil {
