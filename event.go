@@ -15,6 +15,10 @@ const (
 	// EventWebhookDisabled: Hookgate disabled a webhook (410 Gone, or every
 	// attempt failed for the disable-after period).
 	EventWebhookDisabled = "hookgate.webhook.disabled"
+	// EventCircuitOpened: a webhook's circuit breaker opened after
+	// consecutive failed attempts; EventCircuitClosed: its probe succeeded.
+	EventCircuitOpened = "hookgate.webhook.circuit_opened"
+	EventCircuitClosed = "hookgate.webhook.circuit_closed"
 	// EventDeliveryExhausted: a delivery failed its last scheduled attempt.
 	EventDeliveryExhausted = "hookgate.delivery.exhausted"
 	// EventWebhookRecovered: a webhook Hookgate disabled answered a

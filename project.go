@@ -17,8 +17,11 @@ type Project struct {
 	// Hookgate disabled are probed (see Recovery), unless a webhook says
 	// otherwise; nil means they are.
 	AutoRecover *bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Breaker overrides the server's circuit breaker settings for this
+	// project's webhooks, field by field; zero when it does not.
+	Breaker   Breaker
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

@@ -71,6 +71,19 @@ type Queue interface {
 	// delivery (left so by a crash between two writes) and returns how
 	// many.
 	RepairOrdering(ctx context.Context, now time.Time) (int64, error)
+	// Circuits returns every circuit that is not clean: open, half-open,
+	// or closed with failures counted.
+	Circuits(ctx context.Context) ([]*Circuit, error)
+	// TakeProbe makes a webhook's circuit half-open with probe in flight
+	// until until, when at now it may send one (Circuit.TakeProbe), as a
+	// compare-and-set that one caller wins; it returns the circuit after,
+	// and whether the probe is the caller's.
+	TakeProbe(ctx context.Context, projectID, webhookID, probe string, now, until time.Time) (*Circuit, bool, error)
+	// RecordCircuits applies reports to their circuits (Circuit.Record),
+	// atomically, and returns each circuit after with its transition. A
+	// circuit that closes makes the deliveries held for its probe (pending,
+	// due at its ProbeUntil) due at now.
+	RecordCircuits(ctx context.Context, now time.Time, reports []CircuitReport) ([]CircuitChange, error)
 	// DisableFailing disables the active webhooks whose every attempt has
 	// failed since before cutoff and returns them.
 	DisableFailing(ctx context.Context, cutoff, now time.Time) ([]*Webhook, error)

@@ -164,6 +164,9 @@ type Store interface {
 	// interval above 0, splits them into a series of that interval;
 	// ENotFound when the webhook is not the project's.
 	AttemptStats(ctx context.Context, projectID, webhookID string, since, until time.Time, interval time.Duration) (*AttemptStats, error)
+	// FindCircuits returns the circuits of a project's webhooks named, by
+	// webhook ID; a webhook left out has a closed circuit with no failure.
+	FindCircuits(ctx context.Context, projectID string, webhookIDs []string) (map[string]*Circuit, error)
 	// SaveTrigger records an invocation of a trigger: its delivery (kind
 	// KindTrigger, never pending) and its attempt, in one transaction. A
 	// delivery that exists already (a retry by hand) takes the attempt's

@@ -115,9 +115,12 @@ type Webhook struct {
 	// AutoRecover, when set, says whether the webhook is probed once
 	// Hookgate disabled it (see Recovery); nil takes the project's setting.
 	AutoRecover *bool
-	Status      string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Breaker overrides the project's (or the server's) circuit breaker
+	// settings for this webhook, field by field; zero when it does not.
+	Breaker   Breaker
+	Status    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // DestinationKind returns the kind of w's destination: Destination, or
@@ -336,6 +339,9 @@ func (w *Webhook) Validate() error {
 		return InvalidParam("maxAttempts", w.MaxAttempts, "maxAttempts must be between 1 and %d", MaxRetries+1)
 	}
 	if err := w.validateOrdering(); err != nil {
+		return err
+	}
+	if err := w.Breaker.Validate("breaker"); err != nil {
 		return err
 	}
 	switch w.Status {

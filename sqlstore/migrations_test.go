@@ -16,6 +16,7 @@ var portableMigrations = []string{
 	"00008_public_headers.sql", "00009_nodes.sql", "00011_attempt_stats.sql", "00014_key_fingerprints.sql",
 	"00015_webhook_destination.sql", "00016_webhook_overrides.sql", "00017_redrives.sql",
 	"00019_webhook_recovery.sql",
+	"00020_circuit_breaker.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the

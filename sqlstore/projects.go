@@ -5,16 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/hookgate/hookgate"
 )
 
-const projectCols = "id, slug, name, retry_schedule, created_at, updated_at, auto_recover"
+const projectCols = "id, slug, name, retry_schedule, created_at, updated_at, auto_recover, breaker_failures, breaker_cooldown_ms"
 
 // CreateProject stores p; EConflict when the slug is taken.
 func (s *Store) CreateProject(ctx context.Context, p *hookgate.Project) error {
-	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		p.ID, p.Slug, p.Name, p.RetrySchedule.String(), micros(p.CreatedAt), micros(p.UpdatedAt), nullBool(p.AutoRecover))
+	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		p.ID, p.Slug, p.Name, p.RetrySchedule.String(), micros(p.CreatedAt), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.Breaker.Failures, p.Breaker.Cooldown.Milliseconds())
 	if isUniqueViolation(err) {
 		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
 	}
@@ -43,8 +44,8 @@ func (s *Store) ListProjects(ctx context.Context, page hookgate.Page) ([]*hookga
 
 // UpdateProject saves p's slug, name, retry schedule and autoRecover.
 func (s *Store) UpdateProject(ctx context.Context, p *hookgate.Project) error {
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE projects SET slug = ?, name = ?, retry_schedule = ?, updated_at = ?, auto_recover = ? WHERE id = ?`),
-		p.Slug, p.Name, p.RetrySchedule.String(), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.ID)
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE projects SET slug = ?, name = ?, retry_schedule = ?, updated_at = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ? WHERE id = ?`),
+		p.Slug, p.Name, p.RetrySchedule.String(), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.Breaker.Failures, p.Breaker.Cooldown.Milliseconds(), p.ID)
 	if isUniqueViolation(err) {
 		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
 	}
@@ -56,7 +57,7 @@ func (s *Store) UpdateProject(ctx context.Context, p *hookgate.Project) error {
 }
 
 // projectTables lists every table with a project_id column, children first.
-var projectTables = []string{"attempts", "deliveries", "idempotency_keys", "events", "event_types", "webhook_recovery", "webhooks", "api_keys", "messages", "platforms"}
+var projectTables = []string{"attempts", "deliveries", "circuits", "idempotency_keys", "events", "event_types", "webhook_recovery", "webhooks", "api_keys", "messages", "platforms"}
 
 // DeleteProject deletes a project and everything it owns.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
@@ -78,12 +79,13 @@ type scanner interface{ Scan(dest ...any) error }
 func scanProject(r scanner) (*hookgate.Project, error) {
 	var p hookgate.Project
 	var sched string
-	var created, updated int64
+	var created, updated, cooldownMS int64
 	var autoRecover sql.NullInt64
-	if err := r.Scan(&p.ID, &p.Slug, &p.Name, &sched, &created, &updated, &autoRecover); err != nil {
+	if err := r.Scan(&p.ID, &p.Slug, &p.Name, &sched, &created, &updated, &autoRecover, &p.Breaker.Failures, &cooldownMS); err != nil {
 		return nil, err
 	}
 	p.AutoRecover = boolOf(autoRecover)
+	p.Breaker.Cooldown = time.Duration(cooldownMS) * time.Millisecond
 	p.RetrySchedule = parseSchedule(sched)
 	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &p, nil

@@ -11,7 +11,7 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key, auto_recover"
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key, auto_recover, breaker_failures, breaker_cooldown_ms"
 
 // webhookRow is a webhook as stored: secrets and the URL (which may itself
 // be a bearer credential: a Slack or Discord webhook URL, a ?token=)
@@ -92,11 +92,11 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 }
 
 func (s *Store) insertWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
-	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
 		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
-		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover))
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds())
 	return uidConflict(err)
 }
 
@@ -248,10 +248,10 @@ func (s *Store) updateWebhook(ctx context.Context, db execer, w *hookgate.Webhoo
 	res, err := db.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
 		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ?, destination = ?,
-		retry_schedule = ?, timeout_ms = ?, max_attempts = ?, ordering = ?, ordering_key = ?, auto_recover = ? WHERE project_id = ? AND id = ?`),
+		retry_schedule = ?, timeout_ms = ?, max_attempts = ?, ordering = ?, ordering_key = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ? WHERE project_id = ? AND id = ?`),
 		r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
 		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
-		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.ProjectID, w.ID)
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds(), w.ProjectID, w.ID)
 	return mustAffect(res, uidConflict(err), "webhook")
 }
 
@@ -302,6 +302,10 @@ func (s *Store) setWebhookStatus(ctx context.Context, tx *sql.Tx, projectID, id,
 	if err := mustAffect(res, err, "webhook"); err != nil {
 		return 0, err
 	}
+	// And its circuit breaker: closed, no failure counted.
+	if err := s.forgetCircuit(ctx, tx, projectID, id); err != nil {
+		return 0, err
+	}
 	// The lease stays: an attempt in flight when the webhook is paused
 	// still records its outcome (a success is not sent again after
 	// the webhook is activated), and a lease that has ended leaves the
@@ -332,6 +336,9 @@ func (s *Store) DeleteWebhook(ctx context.Context, projectID, id string) error {
 		if err := s.startOrEndRecovery(ctx, tx, projectID, id, "", time.Time{}); err != nil {
 			return err
 		}
+		if err := s.forgetCircuit(ctx, tx, projectID, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, lease_until = 0, updated_at = ? WHERE webhook_id = ? AND status IN (?, ?)`),
 			hookgate.DeliveryCancelled, micros(s.now()), id, hookgate.DeliveryPending, hookgate.DeliveryPaused)
 		return err
@@ -345,17 +352,18 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	var schema string
 	var triggerOnly int64
 	var public, sched string
-	var timeoutMS int64
+	var timeoutMS, cooldownMS int64
 	var autoRecover sql.NullInt64
 	if err := r.Scan(&w.ID, &w.ProjectID, &row.url, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
 		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public, &w.Destination,
-		&sched, &timeoutMS, &w.MaxAttempts, &w.Ordering, &w.OrderingKey, &autoRecover); err != nil {
+		&sched, &timeoutMS, &w.MaxAttempts, &w.Ordering, &w.OrderingKey, &autoRecover, &w.Breaker.Failures, &cooldownMS); err != nil {
 		return nil, err
 	}
 	w.RetrySchedule = parseSchedule(sched)
 	w.AutoRecover = boolOf(autoRecover)
 	w.Timeout = time.Duration(timeoutMS) * time.Millisecond
+	w.Breaker.Cooldown = time.Duration(cooldownMS) * time.Millisecond
 	w.TriggerOnly = triggerOnly != 0
 	_ = json.Unmarshal([]byte(public), &w.PublicHeaders)
 	if schema != "" {
