@@ -80,9 +80,10 @@ type Queue interface {
 	// and whether the probe is the caller's.
 	TakeProbe(ctx context.Context, projectID, webhookID, probe string, now, until time.Time) (*Circuit, bool, error)
 	// RecordCircuits applies reports to their circuits (Circuit.Record),
-	// atomically, and returns each circuit after with its transition. A
-	// circuit that closes makes the deliveries held for its probe (pending,
-	// due at its ProbeUntil) due at now.
+	// atomically, and returns each circuit after with its transition. Once
+	// a probe's outcome is in, the deliveries held for it (pending, due at
+	// its ProbeUntil) become due at now if the circuit closed, at its next
+	// probe if it opened again.
 	RecordCircuits(ctx context.Context, now time.Time, reports []CircuitReport) ([]CircuitChange, error)
 	// DisableFailing disables the active webhooks whose every attempt has
 	// failed since before cutoff and returns them.

@@ -140,34 +140,42 @@ func (d *Dispatcher) webhookSchedule(ctx context.Context, w *hookgate.Webhook, p
 }
 
 // schedule returns the retry schedule of a project: its own, or the
-// server's. Projects are read again after 10 seconds.
+// server's.
 func (d *Dispatcher) schedule(ctx context.Context, projectID string) hookgate.Schedule {
+	return d.project(ctx, projectID).s
+}
+
+// project returns the settings of a project that rule its deliveries.
+// Projects are read again after 10 seconds.
+func (d *Dispatcher) project(ctx context.Context, projectID string) cachedProject {
 	now := d.cfg.Now()
 	d.projMu.Lock()
 	c, ok := d.projects[projectID]
 	d.projMu.Unlock()
 	if ok && now.Sub(c.at) < 10*time.Second {
-		return c.s
+		return c
 	}
 	p, err := d.cfg.Queue.FindProject(ctx, projectID)
 	if err != nil {
 		if ok {
-			return c.s
+			return c
 		}
-		return d.cfg.Schedule
+		return cachedProject{s: d.cfg.Schedule, breaker: d.cfg.Breaker}
 	}
-	s := d.cfg.Schedule
+	c = cachedProject{s: d.cfg.Schedule, breaker: p.Breaker.Over(d.cfg.Breaker), at: now}
 	if len(p.RetrySchedule) > 0 {
-		s = p.RetrySchedule
+		c.s = p.RetrySchedule
 	}
 	d.projMu.Lock()
-	d.projects[projectID] = cachedSchedule{s: s, at: now}
+	d.projects[projectID] = c
 	d.projMu.Unlock()
-	return s
+	return c
 }
 
-// cachedSchedule is a project's retry schedule and when it was read.
-type cachedSchedule struct {
-	s  hookgate.Schedule
-	at time.Time
+// cachedProject is a project's retry schedule and circuit breaker, over
+// the server's, and when they were read.
+type cachedProject struct {
+	s       hookgate.Schedule
+	breaker hookgate.Breaker
+	at      time.Time
 }

@@ -19,6 +19,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 			return
 		}
 		now := d.cfg.Now()
+		d.refreshCircuits(ctx, now)
 		claimed, lease, err := d.cfg.Queue.ClaimDue(ctx, d.cfg.Node, now, d.cfg.BatchSize, d.cfg.Lease)
 		if err != nil && ctx.Err() == nil {
 			d.cfg.Logger.Error("claim due deliveries", "err", err)
@@ -92,6 +93,12 @@ const slowRequest = time.Second
 func (d *Dispatcher) AdoptDue(webhookID string, adopted int, now time.Time) (bool, time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if len(d.circuits) > 0 {
+		if at, held := d.holdLocked(webhookID, now); held {
+			// Its circuit is open: born unleased, due when it may send.
+			return false, at
+		}
+	}
 	held := d.bornBy[webhookID] + adopted
 	e, ok := d.eps[webhookID]
 	if ok {
@@ -237,6 +244,14 @@ func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, le
 		case w.Status != hookgate.StatusActive:
 			settled = append(settled, settle(j, hookgate.DeliveryPaused))
 		default:
+			probe, at, held := d.gate(ctx, w, lease, now)
+			if held {
+				settled = append(settled, release(j, at)) // no attempt while the circuit is open
+				continue
+			}
+			if probe != "" {
+				j.probe, j.breaker = probe, d.breakerOf(ctx, w)
+			}
 			if o, full := d.enqueue(j, now); full {
 				settled = append(settled, o)
 			}

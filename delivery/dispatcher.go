@@ -110,6 +110,10 @@ type Config struct {
 	Now      func() time.Time
 	// Rand returns values in [0, 1) for jitter; default math/rand/v2.
 	Rand func() float64
+	// Breaker is the server's circuit breaker, which projects and webhooks
+	// may override field by field; a zero field takes
+	// hookgate.DefaultBreaker's.
+	Breaker hookgate.Breaker
 }
 
 // Dispatcher claims due deliveries, sends them and records the outcomes.
@@ -142,8 +146,16 @@ type Dispatcher struct {
 	bornBy map[string]int
 	bornCh chan struct{}
 
+	// circuits is what this node knows of the circuit breakers that are
+	// not clean, by webhook ID, under mu; circuitsRead is when the store's
+	// were last read.
+	circuits     map[string]*circuit
+	circuitsRead time.Time
+	// circuitProbes numbers this node's half-open probes.
+	circuitProbes atomic.Int64
+
 	projMu   sync.Mutex
-	projects map[string]cachedSchedule
+	projects map[string]cachedProject
 
 	failures *failureLog
 
@@ -174,6 +186,13 @@ type job struct {
 	// dest sends the delivery; nil when the webhook's kind is not
 	// registered here.
 	dest hookgate.Destination
+	// probe names the circuit's probe this delivery is, with the breaker
+	// in force; held is set when the webhook's circuit holds the row,
+	// which is then given back due at holdUntil.
+	probe     string
+	breaker   hookgate.Breaker
+	held      bool
+	holdUntil time.Time
 }
 
 // MaxEndpointConcurrency bounds Config.MaxPerEndpoint.
@@ -219,6 +238,7 @@ func (c Config) WithDefaults() Config {
 	if c.Rand == nil {
 		c.Rand = rand.Float64
 	}
+	c.Breaker = c.Breaker.Over(hookgate.DefaultBreaker)
 	return c
 }
 
@@ -261,7 +281,7 @@ func New(cfg Config) *Dispatcher {
 	}
 	cfg = cfg.WithDefaults()
 	d := &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), bornCh: make(chan struct{}, 1),
-		eps: map[string]*endpoint{}, projects: map[string]cachedSchedule{},
+		eps: map[string]*endpoint{}, circuits: map[string]*circuit{}, projects: map[string]cachedProject{},
 		failures: newFailureLog(cfg.FailureLogEvery, cfg.FailureLogInterval),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookgate_delivery_outcomes_total",

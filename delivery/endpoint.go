@@ -183,6 +183,10 @@ func (d *Dispatcher) next() (job, *endpoint, bool) {
 			e.token, e.res = false, nil
 			j := e.queue[0]
 			j.pace = e.pace
+			if j.probe == "" && len(d.circuits) > 0 {
+				// The circuit opened since the row was queued.
+				j.holdUntil, j.held = d.holdLocked(e.id, d.cfg.Now())
+			}
 			e.queue[0] = job{}
 			e.queue = e.queue[1:]
 			e.active++
@@ -223,23 +227,37 @@ func (d *Dispatcher) worker(ctx context.Context, results chan<- outcome) {
 			return
 		}
 		var o outcome
-		if j.dest != nil && d.cfg.Now().Add(j.dest.Timeout()).After(j.lease) {
+		switch {
+		case j.held:
+			o = release(j, j.holdUntil) // no attempt while the circuit is open
+		case j.dest != nil && d.cfg.Now().Add(j.dest.Timeout()).After(j.lease):
 			// The request could outlive the lease, and another node may
 			// take the row over: never send a row whose lease is not ours
 			// for the whole request. Give it back instead.
 			o = release(j, d.cfg.Now())
-		} else {
+		default:
 			o = d.deliver(ctx, j)
+			o.probe = j.probe
+			if o.Attempt.ID != "" && o.Status != hookgate.DeliverySucceeded {
+				o.breaker = d.breakerOf(ctx, j.w)
+			}
 		}
-		d.finished(e, j, o)
+		if d.finished(e, j, &o) && !o.release {
+			o.report, o.url = true, j.w.URL
+			if o.breaker.IsZero() {
+				o.breaker = d.breakerOf(ctx, j.w)
+			}
+		}
 		d.count(o)
 		d.logOutcome(o)
 		results <- o
 	}
 }
 
-// finished frees e's slot and keeps its request time and failure streak.
-func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
+// finished frees e's slot and keeps its request time and failure streak,
+// and the circuit's; it reports whether the attempt goes to its circuit
+// breaker (circuitFinished).
+func (d *Dispatcher) finished(e *endpoint, j job, o *outcome) bool {
 	d.mu.Lock()
 	busy := e.active >= e.slots // every slot was taken: more may be wanted
 	e.active--
@@ -276,6 +294,7 @@ func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
 	}
 	streak := e.streak
 	e.lastUsed = d.cfg.Now()
+	report := made && !o.abandoned && d.circuitFinished(e.id, o, e.lastUsed)
 	d.makeReady(e)
 	d.mu.Unlock()
 	switch {
@@ -284,6 +303,7 @@ func (d *Dispatcher) finished(e *endpoint, j job, o outcome) {
 	case was > 0 && streak == 0:
 		d.failing.Dec()
 	}
+	return report
 }
 
 // sweep forgets endpoints idle for ten minutes with no failure streak.

@@ -536,7 +536,10 @@ func (f *inflight) peak() int {
 // keeps the slots it started with.
 func TestEndpointConcurrencyAdapts(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		h := runDispatcher(t, engine, hookgate.Schedule{time.Hour}, func(c *delivery.Config) { c.PerEndpoint, c.MaxPerEndpoint = 2, 6 })
+		h := runDispatcher(t, engine, hookgate.Schedule{time.Hour}, func(c *delivery.Config) {
+			c.PerEndpoint, c.MaxPerEndpoint = 2, 6
+			c.Breaker = hookgate.Breaker{Failures: hookgate.BreakerOff} // the failing endpoint keeps failing
+		})
 		var good, bad inflight
 		ok := newRecorder(t, 200, good.holdUntil(3, 200*time.Millisecond))
 		failing := newRecorder(t, 500, bad.hold(5*time.Millisecond))

@@ -61,6 +61,7 @@ func TestDeadEndpointLogsItsStreakNotEachAttempt(t *testing.T) {
 			c.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 			// No summary falls due by time while the test runs, however slow.
 			c.FailureLogEvery, c.FailureLogInterval = 25, 24*time.Hour
+			c.Breaker = hookgate.Breaker{Failures: hookgate.BreakerOff} // 100 failures in a row
 		})
 		var up atomic.Bool
 		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -27,6 +27,13 @@ type outcome struct {
 	reason string
 	// exhausted is the delivery whose last scheduled attempt just failed.
 	exhausted *hookgate.Delivery
+	// report is set when the outcome goes to its webhook's circuit
+	// breaker (see circuitFinished), with the breaker in force and the
+	// webhook's URL; probe names the circuit's probe the delivery was.
+	report  bool
+	breaker hookgate.Breaker
+	url     string
+	probe   string
 }
 
 // release gives a claimed row back to the store, due at at, without
@@ -41,6 +48,10 @@ func release(j job, at time.Time) outcome {
 func settle(j job, status string) outcome {
 	o := outcome{AttemptOutcome: outcomeOf(j.dl, j.lease)}
 	o.Status = status
+	if j.probe != "" {
+		// A probe given back unsent: its circuit lets another go.
+		o.WebhookID, o.probe, o.report, o.breaker = j.dl.WebhookID, j.probe, true, j.breaker
+	}
 	return o
 }
 
@@ -152,6 +163,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 				ops[w.ProjectID] = append(ops[w.ProjectID], disabledEvent(w, "failing", hookgate.Attempt{}))
 			}
 		}
+		d.recordCircuits(ctx, done, ops)
 		for project, in := range ops {
 			if _, err := d.cfg.Queue.CreateEvents(ctx, project, in); err != nil {
 				d.cfg.Logger.Error("send operational events", "project", project, "count", len(in), "err", err)

@@ -144,9 +144,10 @@ func (s *Store) TakeProbe(ctx context.Context, projectID, webhookID, probe strin
 // RecordCircuits applies reports to their circuits
 // (hookgate.Circuit.Record) in one transaction, and returns each circuit
 // after, with the transition it made. A report of successes alone to a
-// webhook without a row changes nothing. A circuit that closes makes the
-// deliveries held for its probe (pending and due at its ProbeUntil, as the
-// dispatcher gives them back) due at now.
+// webhook without a row changes nothing. Once a probe's outcome is in, the
+// deliveries held for it (pending and due at its ProbeUntil, as the
+// dispatcher gives them back) become due at now if the circuit closed, at
+// its next probe if it opened again.
 func (s *Store) RecordCircuits(ctx context.Context, now time.Time, reports []hookgate.CircuitReport) ([]hookgate.CircuitChange, error) {
 	// In the order of their keys, so that two nodes never wait on each
 	// other's rows.
@@ -176,10 +177,16 @@ func (s *Store) RecordCircuits(ctx context.Context, now time.Time, reports []hoo
 			if err := s.saveCircuit(ctx, tx, &next); err != nil {
 				return err
 			}
-			if c.State == hookgate.CircuitHalfOpen && next.State == hookgate.CircuitClosed && !c.ProbeUntil.IsZero() {
+			if c.State == hookgate.CircuitHalfOpen && next.State != hookgate.CircuitHalfOpen && !c.ProbeUntil.IsZero() {
+				// The probe's outcome is in: the rows held for it are due
+				// at once when it closed the circuit, else at its next probe.
+				due := now
+				if next.State == hookgate.CircuitOpen {
+					due = next.NextProbeAt
+				}
 				if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
 					WHERE webhook_id = ? AND status = ? AND next_attempt_at = ? AND project_id = ?`),
-					micros(now), micros(now), r.WebhookID, hookgate.DeliveryPending, micros(c.ProbeUntil), r.ProjectID); err != nil {
+					micros(due), micros(now), r.WebhookID, hookgate.DeliveryPending, micros(c.ProbeUntil), r.ProjectID); err != nil {
 					return err
 				}
 			}
