@@ -15,10 +15,13 @@ type projectOut struct {
 	Name string `json:"name"`
 	// RetrySchedule is the project's own retry schedule; empty when the
 	// server's applies.
-	RetrySchedule []string  `json:"retrySchedule" doc:"Waits before each retry, such as [\"10s\",\"1m\",\"1h\"]; empty when the server's schedule (HOOKGATE_RETRY_SCHEDULE) applies"`
-	AutoRecover   *bool     `json:"autoRecover" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; null for the server's (on)"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	RetrySchedule []string `json:"retrySchedule" doc:"Waits before each retry, such as [\"10s\",\"1m\",\"1h\"]; empty when the server's schedule (HOOKGATE_RETRY_SCHEDULE) applies"`
+	AutoRecover   *bool    `json:"autoRecover" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; null for the server's (on)"`
+	// Breaker is the project's own circuit breaker settings; nil when the
+	// server's apply.
+	Breaker   *breakerBody `json:"breaker" doc:"The project's own circuit breaker settings, which its webhooks take unless they set their own; null when the server's apply (10 failures, 30s)"`
+	CreatedAt time.Time    `json:"createdAt"`
+	UpdatedAt time.Time    `json:"updatedAt"`
 }
 
 func toProject(p *hookgate.Project) projectOut {
@@ -26,7 +29,7 @@ func toProject(p *hookgate.Project) projectOut {
 	for i, d := range p.RetrySchedule {
 		sched[i] = hookgate.FormatDuration(d)
 	}
-	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, RetrySchedule: sched, AutoRecover: p.AutoRecover, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
+	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, RetrySchedule: sched, AutoRecover: p.AutoRecover, Breaker: toBreaker(p.Breaker), CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
 }
 
 type projectOutput struct {
@@ -53,10 +56,11 @@ func (s *Server) projectRoutes() []route {
 // handleCreateProject handles createProject: Create a project.
 func (s *Server) handleCreateProject(ctx context.Context, in *struct {
 	Body struct {
-		Name          string   `json:"name" maxLength:"200" doc:"Display name"`
-		Slug          string   `json:"slug,omitempty" doc:"Unique lower-case name for URLs; derived from name when absent"`
-		RetrySchedule []string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule: waits before each retry, 1s to 168h each; absent or empty for the server's"`
-		AutoRecover   *bool    `json:"autoRecover,omitempty" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; absent for the server's (on)"`
+		Name          string       `json:"name" maxLength:"200" doc:"Display name"`
+		Slug          string       `json:"slug,omitempty" doc:"Unique lower-case name for URLs; derived from name when absent"`
+		RetrySchedule []string     `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule: waits before each retry, 1s to 168h each; absent or empty for the server's"`
+		AutoRecover   *bool        `json:"autoRecover,omitempty" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; absent for the server's (on)"`
+		Breaker       *breakerBody `json:"breaker,omitempty" doc:"The project's own circuit breaker settings; a field absent takes the server's"`
 	}
 }) (*projectOutput, error) {
 	slug := in.Body.Slug
@@ -73,8 +77,12 @@ func (s *Server) handleCreateProject(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
+	br, err := in.Body.Breaker.domain("breaker")
+	if err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
-	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, AutoRecover: in.Body.AutoRecover, CreatedAt: now, UpdatedAt: now}
+	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, AutoRecover: in.Body.AutoRecover, Breaker: br, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateProject(ctx, p); err != nil {
 		return nil, err
 	}
@@ -107,6 +115,7 @@ func (s *Server) handleUpdateProject(ctx context.Context, in *struct {
 		Slug          *string   `json:"slug,omitempty"`
 		RetrySchedule *[]string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule; [] for the server's"`
 		AutoRecover   rawJSON   `json:"autoRecover,omitempty" doc:"true or false; null for the server's (on)"`
+		Breaker       rawJSON   `json:"breaker,omitempty" doc:"{\"failures\", \"cooldown\"}: a field given changes it, a field null takes the server's again; null clears both"`
 	}
 }) (*projectOutput, error) {
 	p, err := s.store.FindProject(ctx, projectID(ctx))
@@ -134,6 +143,9 @@ func (s *Server) handleUpdateProject(ctx context.Context, in *struct {
 		if p.AutoRecover, err = parseAutoRecover(in.Body.AutoRecover); err != nil {
 			return nil, err
 		}
+	}
+	if err := patchBreaker(&p.Breaker, in.Body.Breaker, "breaker"); err != nil {
+		return nil, err
 	}
 	p.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateProject(ctx, p); err != nil {

@@ -48,6 +48,7 @@ type statsOut struct {
 	LastSuccessAt *time.Time      `json:"lastSuccessAt" doc:"The latest 2xx in the window; null when none"`
 	LastFailure   *lastFailureOut `json:"lastFailure" doc:"The latest attempt in the window that got no 2xx; null when none"`
 	Series        []pointOut      `json:"series,omitempty" doc:"With interval: the window in intervals, oldest first"`
+	Circuit       *circuitOut     `json:"circuit,omitempty" doc:"A webhook's stats only: its circuit breaker as it stands now"`
 }
 
 type pointOut struct {
@@ -154,7 +155,17 @@ func (s *Server) handleGetWebhookStats(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
-	return s.stats(ctx, id, in.StatsQuery)
+	out, err := s.stats(ctx, id, in.StatsQuery)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := s.store.FindCircuits(ctx, projectID(ctx), []string{id})
+	if err != nil {
+		return nil, err
+	}
+	c := toCircuit(cs[id])
+	out.Body.Circuit = &c
+	return out, nil
 }
 
 // handleGetProjectStats handles getProjectStats: The project's attempts over a window, every webhook's together.

@@ -24,6 +24,7 @@ type deliverySettings struct {
 	MaxAttempts   attemptsSetting `json:"maxAttempts"`
 	// AutoRecover is the webhook's, else its project's, else the server's.
 	AutoRecover autoRecoverSetting `json:"autoRecover"`
+	Breaker     breakerSettings    `json:"breaker"`
 }
 
 type scheduleSetting struct {
@@ -63,12 +64,14 @@ func (s *Server) effectiveDelivery(w *hookgate.Webhook, p *hookgate.Project) del
 	if w.MaxAttempts > 0 && w.MaxAttempts < out.MaxAttempts.Value {
 		out.MaxAttempts = attemptsSetting{Value: w.MaxAttempts, From: fromWebhook}
 	}
+	out.Breaker = s.effectiveBreaker(w, p)
 	return out
 }
 
-// webhookRenderer returns the function that renders a webhook of the
-// request's project for an answer, with its effective delivery settings
-// and, when disabled, its recovery: that of ws, read at once.
+// webhookRenderer returns the function that renders webhooks of the
+// request's project for an answer, with their effective delivery settings
+// and, for those of ws (read at once), their circuit breaker and, when
+// disabled, their recovery.
 func (s *Server) webhookRenderer(ctx context.Context, ws ...*hookgate.Webhook) (func(*hookgate.Webhook) webhookOut, error) {
 	p, err := s.store.FindProject(ctx, projectID(ctx))
 	if err != nil {
@@ -78,10 +81,15 @@ func (s *Server) webhookRenderer(ctx context.Context, ws ...*hookgate.Webhook) (
 	if err != nil {
 		return nil, err
 	}
+	circuits, err := s.circuitsOf(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
 	return func(w *hookgate.Webhook) webhookOut {
 		out := toWebhook(w)
 		out.Delivery = s.effectiveDelivery(w, p)
 		out.Recovery = s.toRecovery(w, recs[w.ID], out.Delivery.AutoRecover.Value)
+		out.Circuit = toCircuit(circuits[w.ID])
 		return out
 	}, nil
 }
@@ -98,6 +106,7 @@ func (s *Server) renderWebhook(ctx context.Context, w *hookgate.Webhook) (*webho
 // ownOverrides writes w's own delivery settings into out: null (or [])
 // where w takes the project's or the server's.
 func ownOverrides(out *webhookOut, w *hookgate.Webhook) {
+	out.Breaker = toBreaker(w.Breaker)
 	out.RetrySchedule = w.RetrySchedule.Strings()
 	if w.Timeout > 0 {
 		t := hookgate.FormatDuration(w.Timeout)

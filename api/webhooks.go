@@ -59,6 +59,7 @@ type webhookIn struct {
 	Ordering        string            `json:"ordering,omitempty" enum:"none,fifo" doc:"fifo: the events of one ordering key reach the webhook in the order they were accepted, one in flight at a time; default none"`
 	OrderingKey     string            `json:"orderingKey,omitempty" maxLength:"256" doc:"With ordering fifo: a JSON Pointer into the event as delivered ({type, timestamp, data}), such as /data/customerId, whose value is the ordering key; absent: the whole webhook is one key"`
 	AutoRecover     *bool             `json:"autoRecover,omitempty" doc:"Whether the webhook is probed, and enabled again at the first 2xx, once Hookgate disabled it; absent for the project's setting (or the server's: on)"`
+	Breaker         *breakerBody      `json:"breaker,omitempty" doc:"The webhook's own circuit breaker settings; a field absent takes the project's (or the server's)"`
 }
 
 // chainBody is the next step of a trigger chain.
@@ -109,6 +110,7 @@ type webhookPatch struct {
 	Ordering        *string            `json:"ordering,omitempty" enum:"none,fifo" doc:"none also removes orderingKey unless one is given"`
 	OrderingKey     *string            `json:"orderingKey,omitempty" maxLength:"256" doc:"\"\" makes the whole webhook one key"`
 	AutoRecover     rawJSON            `json:"autoRecover,omitempty" doc:"true or false; null for the project's setting (or the server's)"`
+	Breaker         rawJSON            `json:"breaker,omitempty" doc:"{\"failures\", \"cooldown\"}: a field given changes it, a field null takes the project's (or the server's) again; null clears both"`
 }
 
 type webhookOut struct {
@@ -135,7 +137,9 @@ type webhookOut struct {
 	Ordering        string            `json:"ordering" enum:"none,fifo"`
 	OrderingKey     string            `json:"orderingKey" doc:"The JSON Pointer of the ordering key; \"\" when the whole webhook is one key (or it is not ordered)"`
 	AutoRecover     *bool             `json:"autoRecover" doc:"The webhook's own autoRecover; null when it takes the project's (or the server's)"`
+	Breaker         *breakerBody      `json:"breaker" doc:"The webhook's own circuit breaker settings; null when it takes the project's (or the server's)"`
 	Delivery        deliverySettings  `json:"delivery" doc:"The delivery settings in force and where each comes from"`
+	Circuit         circuitOut        `json:"circuit" doc:"The webhook's circuit breaker as it stands, the same for every node"`
 	Status          string            `json:"status" enum:"active,deactivated,disabled"`
 	Recovery        *recoveryOut      `json:"recovery,omitempty" doc:"Only while Hookgate keeps the webhook disabled: its recovery probes"`
 	CreatedAt       time.Time         `json:"createdAt"`
@@ -315,6 +319,10 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 		return nil, err
 	}
 	w.AutoRecover = b.AutoRecover
+	var err error
+	if w.Breaker, err = b.Breaker.domain("breaker"); err != nil {
+		return nil, err
+	}
 	w.ApplyDefaults()
 	if err := s.checkWebhook(ctx, w); err != nil {
 		return nil, err
@@ -595,6 +603,9 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 	}
 	if p.OrderingKey != nil {
 		w.OrderingKey = *p.OrderingKey
+	}
+	if err := patchBreaker(&w.Breaker, p.Breaker, "breaker"); err != nil {
+		return err
 	}
 	w.ApplyDefaults()
 	return nil

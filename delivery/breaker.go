@@ -140,10 +140,13 @@ func (d *Dispatcher) circuitFinished(id string, o *outcome, now time.Time) bool 
 // webhook, in order, and keeps each webhook's latest failed attempt.
 func circuitReports(done []outcome) []hookgate.CircuitReport {
 	var out []hookgate.CircuitReport
-	at := map[string]int{}
+	var at map[string]int
 	for _, o := range done {
 		if !o.report {
 			continue
+		}
+		if at == nil {
+			at = map[string]int{}
 		}
 		i, ok := at[o.WebhookID]
 		if !ok {

@@ -510,12 +510,14 @@ func purgeEvery(ctx context.Context, every, retention time.Duration, purge func(
 type queueCollector struct {
 	store                *sqlstore.Store
 	due, scheduled, aged *prometheus.Desc
+	circuits             *prometheus.Desc
 
 	// The counts are read at most every queueStatsEvery, however often
 	// scrapers come: each read scans the pending rows.
 	mu                     sync.Mutex
 	readAt                 time.Time
 	nDue, nScheduled, ageS float64
+	nCircuits              map[string]int64
 }
 
 // queueStatsEvery bounds how often a scrape reads the queue's counts.
@@ -527,6 +529,8 @@ func registerQueueMetrics(reg *prometheus.Registry, store *sqlstore.Store) {
 		due:       prometheus.NewDesc("hookgate_queue_due", "Pending deliveries that are due now.", nil, nil),
 		scheduled: prometheus.NewDesc("hookgate_queue_scheduled", "Pending deliveries scheduled for later.", nil, nil),
 		aged:      prometheus.NewDesc("hookgate_queue_oldest_due_age_seconds", "How long the oldest due delivery has waited; 0 when none is due.", nil, nil),
+		circuits: prometheus.NewDesc("hookgate_circuit_state", "Active webhooks by the state of their circuit breaker (closed, open, half_open), the whole cluster's.",
+			[]string{"state"}, nil),
 	})
 }
 
@@ -535,6 +539,7 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.due
 	ch <- c.scheduled
 	ch <- c.aged
+	ch <- c.circuits
 }
 
 // Collect implements prometheus.Collector. When the database does not
@@ -554,6 +559,12 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		if !oldest.IsZero() {
 			c.ageS = now.Sub(oldest).Seconds()
 		}
+		if counts, err := c.store.CircuitCounts(ctx); err == nil {
+			c.nCircuits = counts
+		}
+	}
+	for state, n := range c.nCircuits {
+		ch <- prometheus.MustNewConstMetric(c.circuits, prometheus.GaugeValue, float64(n), state)
 	}
 	ch <- prometheus.MustNewConstMetric(c.due, prometheus.GaugeValue, c.nDue)
 	ch <- prometheus.MustNewConstMetric(c.scheduled, prometheus.GaugeValue, c.nScheduled)

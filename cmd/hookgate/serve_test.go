@@ -147,7 +147,7 @@ func TestServeStartsDrainsAndKeepsKeys(t *testing.T) {
 	} else {
 		b, _ := io.ReadAll(m.Body)
 		m.Body.Close()
-		for _, name := range []string{"hookgate_queue_due 0", "hookgate_queue_scheduled 0", "hookgate_queue_oldest_due_age_seconds 0", "hookgate_http_requests_total"} {
+		for _, name := range []string{"hookgate_queue_due 0", "hookgate_queue_scheduled 0", "hookgate_queue_oldest_due_age_seconds 0", "hookgate_http_requests_total", `hookgate_circuit_state{state="open"} 0`} {
 			if !strings.Contains(string(b), name) {
 				t.Errorf("/metrics lacks %s", name)
 			}
