@@ -73,6 +73,7 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 			"timeout":       map[string]any{"value": "15s", "from": "server"},
 			"maxAttempts":   map[string]any{"value": 8, "from": "server"},
 			"autoRecover":   map[string]any{"value": true, "from": "server"},
+			"breaker":       serverBreaker,
 		})
 		e.req("PATCH", "/api/v1/projects/acme", adminKey, map[string]any{"retrySchedule": []string{"10s", "1m"}}).must(t, 200)
 		r := e.req("GET", path+"/"+id, owner, nil).must(t, 200)
@@ -81,6 +82,7 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 			"timeout":       map[string]any{"value": "15s", "from": "server"},
 			"maxAttempts":   map[string]any{"value": 3, "from": "project"},
 			"autoRecover":   map[string]any{"value": true, "from": "server"},
+			"breaker":       serverBreaker,
 		})
 		r = e.req("PATCH", path+"/"+id, owner, map[string]any{"retrySchedule": []string{"1s", "2s", "3s"}, "timeout": "5s", "maxAttempts": 2}).must(t, 200)
 		want := map[string]any{
@@ -88,6 +90,7 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 			"timeout":       map[string]any{"value": "5s", "from": "webhook"},
 			"maxAttempts":   map[string]any{"value": 2, "from": "webhook"},
 			"autoRecover":   map[string]any{"value": true, "from": "server"},
+			"breaker":       serverBreaker,
 		}
 		jsonEq(t, "webhook's, in the PATCH's answer", r.Body["delivery"], want)
 		r = e.req("GET", path+"/"+id, owner, nil).must(t, 200)
@@ -106,6 +109,7 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 			"timeout":       map[string]any{"value": "15s", "from": "server"},
 			"maxAttempts":   map[string]any{"value": 3, "from": "project"},
 			"autoRecover":   map[string]any{"value": true, "from": "server"},
+			"breaker":       serverBreaker,
 		})
 		jsonEq(t, "own timeout cleared", r.Body["timeout"], nil)
 
@@ -116,6 +120,7 @@ func TestWebhookOverridesPrecedence(t *testing.T) {
 			"timeout":       map[string]any{"value": "1s", "from": "webhook"},
 			"maxAttempts":   map[string]any{"value": 1, "from": "webhook"},
 			"autoRecover":   map[string]any{"value": true, "from": "server"},
+			"breaker":       serverBreaker,
 		})
 	})
 }

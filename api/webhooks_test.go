@@ -152,7 +152,15 @@ var serverDelivery = map[string]any{
 	"timeout":       map[string]any{"value": "15s", "from": "server"},
 	"maxAttempts":   map[string]any{"value": 8, "from": "server"},
 	"autoRecover":   map[string]any{"value": true, "from": "server"},
+	"breaker":       serverBreaker,
 }
+
+// serverBreaker is the circuit breaker settings answered for a webhook
+// that takes the server's.
+var serverBreaker = map[string]any{"failures": map[string]any{"value": 10, "from": "server"}, "cooldown": map[string]any{"value": "30s", "from": "server"}}
+
+// closedCircuit is the circuit of a webhook that never failed.
+var closedCircuit = map[string]any{"state": "closed", "since": nil, "consecutiveFailures": 0, "nextProbeAt": nil, "openedAt": nil, "cooldown": nil}
 
 func TestWebhookDefaults(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
@@ -164,7 +172,7 @@ func TestWebhookDefaults(t *testing.T) {
 			"events": []string{}, "auth": map[string]any{"type": "none"}, "headers": map[string]string{}, "method": "POST",
 			"queryParams": []string{}, "payloadEncoding": "json", "rateLimit": 0, "metadata": map[string]string{},
 			"publicHeaders": []string{}, "triggerOnly": false, "status": "active", "createdAt": r.str("createdAt"), "updatedAt": r.str("updatedAt"), "secret": r.str("secret"),
-			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "ordering": "none", "orderingKey": "", "delivery": serverDelivery,
+			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "ordering": "none", "orderingKey": "", "delivery": serverDelivery, "breaker": nil, "circuit": closedCircuit,
 		}
 		jsonEq(t, "webhook", r.Body, want)
 		checkGeneratedSecret(t, r.str("secret"))
@@ -490,7 +498,7 @@ func TestWebhookPatchPartial(t *testing.T) {
 			"id": id, "projectId": pid, "url": "http://127.0.0.1:9/new", "description": "after", "events": []string{},
 			"auth": map[string]any{"type": "none"}, "headers": map[string]string{}, "method": "POST", "queryParams": []string{},
 			"payloadEncoding": "base64", "rateLimit": 0, "metadata": map[string]string{}, "publicHeaders": []string{}, "triggerOnly": false, "status": "active",
-			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "ordering": "none", "orderingKey": "", "delivery": serverDelivery,
+			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "ordering": "none", "orderingKey": "", "delivery": serverDelivery, "breaker": nil, "circuit": closedCircuit,
 			"createdAt": r.Body["createdAt"], "updatedAt": r.Body["updatedAt"],
 		})
 		if w := e.find(pid, id); w.Auth.Password != "" || len(w.Headers) != 0 || w.Secret != c.str("secret") {

@@ -30,6 +30,9 @@ type Stats struct {
 	// Series splits the window into StatsOptions.Interval, oldest first;
 	// empty without an interval.
 	Series []StatsPoint `json:"series,omitempty"`
+	// Circuit is the webhook's circuit breaker as it stands now; nil in a
+	// project's stats.
+	Circuit *Circuit `json:"circuit,omitempty"`
 }
 
 // StatsOptions choose the window of stats, and an interval to split it

@@ -32,34 +32,42 @@ type Project struct {
 	RetrySchedule []string `json:"retrySchedule"`
 	// AutoRecover says whether the project's webhooks that Hookgate
 	// disabled are probed and enabled again; nil for the server's (on).
-	AutoRecover *bool     `json:"autoRecover"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	AutoRecover *bool `json:"autoRecover"`
+	// Breaker is the project's own circuit breaker settings, which its
+	// webhooks take unless they set their own; nil for the server's.
+	Breaker   *Breaker  `json:"breaker"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // ProjectCreate is a new project. Slug defaults to one made from Name;
-// RetrySchedule and AutoRecover to the server's.
+// RetrySchedule, AutoRecover and Breaker to the server's.
 type ProjectCreate struct {
 	Name          string   `json:"name"`
 	Slug          string   `json:"slug,omitempty"`
 	RetrySchedule []string `json:"retrySchedule,omitempty"`
 	AutoRecover   *bool    `json:"autoRecover,omitempty"`
+	Breaker       *Breaker `json:"breaker,omitempty"`
 }
 
-// ProjectUpdate changes the fields that are set; ClearAutoRecover removes
-// the project's autoRecover, so that the server's applies.
+// ProjectUpdate changes the fields that are set; Breaker the fields of
+// the project's breaker settings that are set. ClearAutoRecover and
+// ClearBreaker remove the project's autoRecover and breaker settings, so
+// that the server's apply.
 type ProjectUpdate struct {
 	Name             *string  `json:"name,omitempty"`
 	Slug             *string  `json:"slug,omitempty"`
 	RetrySchedule    []string `json:"retrySchedule,omitempty"`
 	AutoRecover      *bool    `json:"autoRecover,omitempty"`
+	Breaker          *Breaker `json:"breaker,omitempty"`
 	ClearAutoRecover bool     `json:"-"`
+	ClearBreaker     bool     `json:"-"`
 }
 
 // MarshalJSON writes u as PATCH takes it: a cleared setting as null.
 func (u ProjectUpdate) MarshalJSON() ([]byte, error) {
 	type plain ProjectUpdate
-	return withNulls(plain(u), map[string]bool{"autoRecover": u.ClearAutoRecover})
+	return withNulls(plain(u), map[string]bool{"autoRecover": u.ClearAutoRecover, "breaker": u.ClearBreaker})
 }
 
 // withNulls marshals v with the fields named in clear, when true, as null.
@@ -187,8 +195,13 @@ type Webhook struct {
 	MaxAttempts   *int     `json:"maxAttempts"`
 	// AutoRecover is the webhook's own: nil where it takes its project's
 	// or the server's (Delivery.AutoRecover is the one in force).
-	AutoRecover *bool            `json:"autoRecover"`
-	Delivery    DeliverySettings `json:"delivery"`
+	AutoRecover *bool `json:"autoRecover"`
+	// Breaker is the webhook's own circuit breaker settings; nil where it
+	// takes its project's or the server's (Delivery.Breaker holds those in
+	// force). Circuit is its circuit breaker as it stands.
+	Breaker  *Breaker         `json:"breaker"`
+	Delivery DeliverySettings `json:"delivery"`
+	Circuit  Circuit          `json:"circuit"`
 	// Ordering is OrderingFIFO when the events of one ordering key reach
 	// the webhook in the order they were accepted, one at a time; the key
 	// is the value at the JSON Pointer OrderingKey in the event ("": the
@@ -239,6 +252,49 @@ type DeliverySettings struct {
 		Value bool   `json:"value"`
 		From  string `json:"from"`
 	} `json:"autoRecover"`
+	Breaker struct {
+		// Failures is 0 when the breaker is off.
+		Failures struct {
+			Value int    `json:"value"`
+			From  string `json:"from"`
+		} `json:"failures"`
+		Cooldown struct {
+			Value string `json:"value"`
+			From  string `json:"from"`
+		} `json:"cooldown"`
+	} `json:"breaker"`
+}
+
+// Breaker is a circuit breaker's settings, a webhook's or a project's.
+// After Failures consecutive failed attempts (1 to 1000; 0 turns the
+// breaker off) a webhook's deliveries wait, with no attempt counted, for
+// Cooldown (such as "30s", 1s to 10m; it doubles after each failed probe,
+// up to 10m); then one is sent as a probe. A nil field takes the next
+// level's: the project's, then the server's (10 failures, 30s).
+type Breaker struct {
+	Failures *int    `json:"failures,omitempty"`
+	Cooldown *string `json:"cooldown,omitempty"`
+}
+
+// Circuit states.
+const (
+	CircuitClosed   = "closed"
+	CircuitOpen     = "open"
+	CircuitHalfOpen = "half_open"
+)
+
+// Circuit is a webhook's circuit breaker as it stands, the same on every
+// node: closed (deliveries go), open (they wait until NextProbeAt) or
+// half_open (one delivery is in flight as the probe). Since and OpenedAt
+// are nil for a circuit that never failed.
+type Circuit struct {
+	State               string     `json:"state"`
+	Since               *time.Time `json:"since"`
+	ConsecutiveFailures int        `json:"consecutiveFailures"`
+	NextProbeAt         *time.Time `json:"nextProbeAt"`
+	OpenedAt            *time.Time `json:"openedAt"`
+	// Cooldown is the wait of the current opening; nil while closed.
+	Cooldown *string `json:"cooldown"`
 }
 
 // WebhookCreate is a new webhook; only URL is required. Events filters the
@@ -276,6 +332,9 @@ type WebhookCreate struct {
 	// AutoRecover, when set, says whether the webhook is probed and
 	// enabled again once Hookgate disabled it; nil takes the project's.
 	AutoRecover *bool `json:"autoRecover,omitempty"`
+	// Breaker overrides the project's (and the server's) circuit breaker
+	// settings, field by field.
+	Breaker *Breaker `json:"breaker,omitempty"`
 }
 
 // WebhookUpdate changes the fields that are set; a set slice or map
@@ -308,18 +367,23 @@ type WebhookUpdate struct {
 	Ordering    *Ordering `json:"ordering,omitempty"`
 	OrderingKey *string   `json:"orderingKey,omitempty"`
 	AutoRecover *bool     `json:"autoRecover,omitempty"`
-	// ClearTimeout, ClearMaxAttempts and ClearAutoRecover remove the
-	// webhook's own timeout, cap and autoRecover, so that the server's,
-	// the schedule's and the project's apply.
+	// Breaker changes the fields of the webhook's own circuit breaker
+	// settings that are set.
+	Breaker *Breaker `json:"breaker,omitempty"`
+	// ClearTimeout, ClearMaxAttempts, ClearAutoRecover and ClearBreaker
+	// remove the webhook's own timeout, cap, autoRecover and breaker
+	// settings, so that the server's, the schedule's and the project's
+	// apply.
 	ClearTimeout     bool `json:"-"`
 	ClearMaxAttempts bool `json:"-"`
 	ClearAutoRecover bool `json:"-"`
+	ClearBreaker     bool `json:"-"`
 }
 
 // MarshalJSON writes u as PATCH takes it: a cleared setting as null.
 func (u WebhookUpdate) MarshalJSON() ([]byte, error) {
 	type plain WebhookUpdate
-	return withNulls(plain(u), map[string]bool{"timeout": u.ClearTimeout, "maxAttempts": u.ClearMaxAttempts, "autoRecover": u.ClearAutoRecover})
+	return withNulls(plain(u), map[string]bool{"timeout": u.ClearTimeout, "maxAttempts": u.ClearMaxAttempts, "autoRecover": u.ClearAutoRecover, "breaker": u.ClearBreaker})
 }
 
 // Secret is a webhook's signing secret; during a rotation's grace period

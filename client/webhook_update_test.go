@@ -21,6 +21,8 @@ func TestWebhookUpdateOverridesJSON(t *testing.T) {
 		{client.WebhookUpdate{RetrySchedule: []string{}, ClearTimeout: true, ClearMaxAttempts: true}, `{"maxAttempts":null,"retrySchedule":[],"timeout":null}`},
 		{client.WebhookUpdate{AutoRecover: client.Ptr(false)}, `{"autoRecover":false}`},
 		{client.WebhookUpdate{ClearAutoRecover: true}, `{"autoRecover":null}`},
+		{client.WebhookUpdate{Breaker: &client.Breaker{Failures: &attempts, Cooldown: &timeout}}, `{"breaker":{"failures":3,"cooldown":"5s"}}`},
+		{client.WebhookUpdate{ClearBreaker: true}, `{"breaker":null}`},
 	} {
 		b, err := json.Marshal(c.in)
 		if err != nil || string(b) != c.want {
@@ -29,10 +31,11 @@ func TestWebhookUpdateOverridesJSON(t *testing.T) {
 	}
 }
 
-// Issue 24, item 3: a project update sends autoRecover set, left out, or
-// null to clear it.
-func TestProjectUpdateAutoRecoverJSON(t *testing.T) {
+// Issue 24, items 2 and 3: a project update sends its autoRecover and
+// breaker settings set, left out, or null to clear them.
+func TestProjectUpdateSettingsJSON(t *testing.T) {
 	t.Parallel()
+	n := 0
 	for _, c := range []struct {
 		in   client.ProjectUpdate
 		want string
@@ -40,6 +43,8 @@ func TestProjectUpdateAutoRecoverJSON(t *testing.T) {
 		{client.ProjectUpdate{}, `{}`},
 		{client.ProjectUpdate{AutoRecover: client.Ptr(true)}, `{"autoRecover":true}`},
 		{client.ProjectUpdate{ClearAutoRecover: true}, `{"autoRecover":null}`},
+		{client.ProjectUpdate{Breaker: &client.Breaker{Failures: &n}}, `{"breaker":{"failures":0}}`},
+		{client.ProjectUpdate{ClearBreaker: true}, `{"breaker":null}`},
 	} {
 		b, err := json.Marshal(c.in)
 		if err != nil || string(b) != c.want {

@@ -17,6 +17,7 @@ func newProjectCmd() *cobra.Command {
 
 	var create client.ProjectCreate
 	var createRecover string
+	var cb, ub breakerFlags
 	c := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a project",
@@ -27,12 +28,16 @@ func newProjectCmd() *cobra.Command {
 			if create.AutoRecover, err = autoRecoverFlag(createRecover); err != nil {
 				return err
 			}
+			if create.Breaker, err = cb.breaker(); err != nil {
+				return err
+			}
 			return a.project1(cmd, func(c *client.Client) (*client.Project, error) { return c.CreateProject(cmd.Context(), create) })
 		},
 	}
 	c.Flags().StringVar(&create.Slug, "slug", "", "lower-case name for URLs; default made from NAME")
 	c.Flags().StringSliceVar(&create.RetrySchedule, "retry-schedule", nil, "the project's own waits between attempts, such as 10s,1m,1h; default the server's")
 	c.Flags().StringVar(&createRecover, "auto-recover", "", "true or false: whether webhooks Hookgate disabled are probed and enabled again, unless a webhook says otherwise; default the server's (true)")
+	cb.add(c.Flags(), false, "the server's")
 
 	list := listCmd(a, "list", "List projects", 0,
 		func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) (*client.Page[client.Project], error) {
@@ -56,7 +61,7 @@ func newProjectCmd() *cobra.Command {
 	var autoRecover string
 	update := &cobra.Command{
 		Use:   "update PROJECT",
-		Short: "Change a project's name, slug, retry schedule or autoRecover",
+		Short: "Change a project's name, slug, retry schedule, autoRecover or circuit breaker",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var up client.ProjectUpdate
@@ -74,6 +79,11 @@ func newProjectCmd() *cobra.Command {
 				}
 				up.ClearAutoRecover = up.AutoRecover == nil
 			}
+			var err error
+			if up.Breaker, err = ub.breaker(); err != nil {
+				return err
+			}
+			up.ClearBreaker = ub.clear
 			return a.project1(cmd, func(c *client.Client) (*client.Project, error) {
 				return c.UpdateProject(cmd.Context(), args[0], up)
 			})
@@ -83,6 +93,7 @@ func newProjectCmd() *cobra.Command {
 	update.Flags().StringVar(&slug, "slug", "", "new slug")
 	update.Flags().StringSliceVar(&schedule, "retry-schedule", nil, "new retry schedule, such as 10s,1m,1h")
 	update.Flags().StringVar(&autoRecover, "auto-recover", "", `true or false: whether webhooks Hookgate disabled are probed and enabled again; "" for the server's`)
+	ub.add(update.Flags(), true, "the server's")
 
 	del := removeCmd(a, "delete PROJECT", "Delete a project and everything in it", "deleted project",
 		func(ctx context.Context, c *client.Client, project string) error {
@@ -107,7 +118,7 @@ func (a *apiCmd) project1(cmd *cobra.Command, call func(*client.Client) (*client
 		return err
 	}
 	return a.show(p, func(w io.Writer) {
-		fields(w, "id", p.ID, "slug", p.Slug, "name", p.Name, "retry schedule", join(p.RetrySchedule))
+		fields(w, "id", p.ID, "slug", p.Slug, "name", p.Name, "retry schedule", join(p.RetrySchedule), "breaker", projectBreaker(p.Breaker))
 		if p.AutoRecover != nil {
 			fields(w, "auto recover", strconv.FormatBool(*p.AutoRecover))
 		}

@@ -34,6 +34,7 @@ type webhookFlags struct {
 	maxAttempts                                               int
 	ordering, orderingKey                                     string
 	autoRecover                                               string
+	breaker                                                   breakerFlags
 }
 
 func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
@@ -74,6 +75,7 @@ func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
 	} else {
 		fs.IntVar(&f.maxAttempts, "max-attempts", 0, "the most attempts of a delivery, the first included; 0 for as many as the retry schedule gives")
 	}
+	f.breaker.add(fs, !create, "the project's (or the server's)")
 	fs.StringVar(&f.autoRecover, "auto-recover", "", "true or false: whether the webhook is probed, and enabled again at the first 2xx, once Hookgate disabled it"+strings.Replace(clear, " or the server's", "", 1))
 }
 
@@ -127,6 +129,9 @@ func (f *webhookFlags) create(url string, stdin io.Reader) (client.WebhookCreate
 		return in, err
 	}
 	if in.Auth, err = f.auth(); err != nil {
+		return in, err
+	}
+	if in.Breaker, err = f.breaker.breaker(); err != nil {
 		return in, err
 	}
 	if in.Headers, err = parsePairs("header", f.headers); err != nil {
@@ -224,6 +229,10 @@ func (f *webhookFlags) update(cmd *cobra.Command, url string) (client.WebhookUpd
 		}
 		up.ClearAutoRecover = up.AutoRecover == nil
 	}
+	if up.Breaker, err = f.breaker.breaker(); err != nil {
+		return up, err
+	}
+	up.ClearBreaker = f.breaker.clear
 	return up, nil
 }
 
@@ -357,7 +366,8 @@ func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client
 		fields(w, "retry schedule", join(d.RetrySchedule.Value)+" ("+d.RetrySchedule.From+")",
 			"timeout", d.Timeout.Value+" ("+d.Timeout.From+")",
 			"max attempts", strconv.Itoa(d.MaxAttempts.Value)+" ("+d.MaxAttempts.From+")",
-			"auto recover", strconv.FormatBool(d.AutoRecover.Value)+" ("+d.AutoRecover.From+")")
+			"auto recover", strconv.FormatBool(d.AutoRecover.Value)+" ("+d.AutoRecover.From+")",
+			"breaker", breakerInForce(h), "circuit", circuitState(h.Circuit))
 		if r := h.Recovery; r != nil {
 			fields(w, "recovery", recoveryLine(r))
 		}
