@@ -60,6 +60,15 @@ var funcs = template.FuncMap{
 	"waitsBehindItsKey": waitsBehindItsKey,
 	"orderingKey":       orderingKey,
 	"listKey":           listKey,
+	// tsp is ts of a time that may be absent.
+	"tsp": func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	},
+	// circuit names a circuit breaker's state as people read it.
+	"circuit": func(state string) string { return strings.ReplaceAll(state, "_", " ") },
 }
 
 func (u *UI) routes() {

@@ -44,3 +44,44 @@ func TestCLIWebhookOverrides(t *testing.T) {
 		})
 	}
 }
+
+// Issue 24, item 2: webhook and project create and update set breaker
+// settings, webhook get shows those in force and the circuit, a bad value
+// is refused naming the field, and --breaker-default clears them.
+func TestCLIBreaker(t *testing.T) {
+	t.Parallel()
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			srv := apitest.New(t, engine)
+			c := &cli{t: t, server: srv.URL, key: apitest.AdminKey}
+			var p client.Project
+			c.json(&p, "project", "create", "O", "--slug", "o", "--breaker-cooldown", "1m")
+			if p.Breaker == nil || p.Breaker.Cooldown == nil || *p.Breaker.Cooldown != "1m" {
+				t.Fatalf("project created with %+v", p.Breaker)
+			}
+			var wh client.Webhook
+			c.json(&wh, "webhook", "create", "http://127.0.0.1:9/h", "-p", "o", "--uid", "h", "--breaker-failures", "5")
+			b := wh.Delivery.Breaker
+			if b.Failures.Value != 5 || b.Failures.From != "webhook" || b.Cooldown.Value != "1m" || b.Cooldown.From != "project" || wh.Circuit.State != client.CircuitClosed {
+				t.Fatalf("created with %+v, circuit %+v", b, wh.Circuit)
+			}
+			out := c.ok("webhook", "get", "h", "-p", "o")
+			if !strings.Contains(out, "5 failures (webhook), cooldown 1m (project)") || !strings.Contains(out, "closed, 0 consecutive failures") {
+				t.Fatalf("webhook get:\n%s", out)
+			}
+			if out := c.fails("webhook", "update", "h", "-p", "o", "--breaker-cooldown", "1h"); !strings.Contains(out, "breaker.cooldown") {
+				t.Fatalf("a cooldown above 10m:\n%s", out)
+			}
+			c.json(&wh, "webhook", "update", "h", "-p", "o", "--breaker-failures", "0")
+			if wh.Delivery.Breaker.Failures.Value != 0 || !strings.Contains(c.ok("webhook", "get", "h", "-p", "o"), "off (webhook)") {
+				t.Fatalf("turned off: %+v", wh.Delivery.Breaker)
+			}
+			c.json(&wh, "webhook", "update", "h", "-p", "o", "--breaker-default")
+			c.json(&p, "project", "update", "o", "--breaker-default")
+			if wh.Breaker != nil || wh.Delivery.Breaker.Failures.From != "server" || p.Breaker != nil {
+				t.Fatalf("cleared: %+v %+v", wh.Breaker, p.Breaker)
+			}
+		})
+	}
+}
