@@ -31,18 +31,19 @@ type circuit struct {
 	hookgate.Circuit
 	// breaker is the breaker in force, as last resolved; zero until then.
 	breaker hookgate.Breaker
-	// pending counts this node's failed attempts that the store's count
-	// does not hold yet. Once they take the count to the threshold, the
-	// webhook's rows are held until heldUntil (a cooldown later) without
-	// waiting for the record step to open the circuit in the store.
-	pending   int
+	// run counts this node's failed attempts since its last success (or
+	// since the store's circuit last left closed). Once it reaches the
+	// threshold, the webhook's rows are held until heldUntil (a cooldown
+	// later) without waiting for the record step to open the circuit in
+	// the store: on one node, no attempt follows the one that opens it.
+	run       int
 	heldUntil time.Time
 }
 
 // idle reports whether c holds nothing this node needs: the store's
 // circuit is clean and no failure of this node waits to be recorded.
 func (c *circuit) idle() bool {
-	return c.Clean() && c.pending == 0 && c.heldUntil.IsZero()
+	return c.Clean() && c.run == 0 && c.heldUntil.IsZero()
 }
 
 // breakerOf returns the circuit breaker in force for w: its own settings
@@ -52,7 +53,9 @@ func (d *Dispatcher) breakerOf(ctx context.Context, w *hookgate.Webhook) hookgat
 }
 
 // holdLocked reports whether the circuit of webhook id holds its rows at
-// now, and until when; d.mu is held.
+// now, and until when; d.mu is held. A half-open circuit holds them until
+// now only: this node's view of it may be out of date (another node's
+// probe may have closed it), and the claim asks the store (see gate).
 func (d *Dispatcher) holdLocked(id string, now time.Time) (time.Time, bool) {
 	c := d.circuits[id]
 	if c == nil || c.breaker.Off() {
@@ -60,6 +63,9 @@ func (d *Dispatcher) holdLocked(id string, now time.Time) (time.Time, bool) {
 	}
 	if c.heldUntil.After(now) {
 		return c.heldUntil, true
+	}
+	if c.State == hookgate.CircuitHalfOpen {
+		return now, true
 	}
 	return c.Holds(now)
 }
@@ -69,8 +75,13 @@ func (d *Dispatcher) holdLocked(id string, now time.Time) (time.Time, bool) {
 // or held and when the row should be due again. A held row waits in the
 // store, with no attempt counted: until the probe is due while the
 // circuit is open, and until the probe's lease ends while it is half-open
-// (the store makes those rows due at once if the probe closes it).
-func (d *Dispatcher) gate(ctx context.Context, w *hookgate.Webhook, lease, now time.Time) (probe string, at time.Time, held bool) {
+// (the store moves those rows once the probe's outcome is in). When the
+// probe is due, or the circuit is half-open (another node's probe may
+// have closed it since this node last read it), the store's circuit is
+// asked first, once per batch (read lists the webhooks asked already):
+// Queue.TakeProbe takes the probe if it may, and answers the circuit as it
+// is.
+func (d *Dispatcher) gate(ctx context.Context, w *hookgate.Webhook, lease, now time.Time, read map[string]bool) (probe string, at time.Time, held bool) {
 	d.mu.Lock()
 	c := d.circuits[w.ID]
 	d.mu.Unlock()
@@ -89,10 +100,12 @@ func (d *Dispatcher) gate(ctx context.Context, w *hookgate.Webhook, lease, now t
 		return "", c.heldUntil, true
 	}
 	at, held = c.Holds(now)
+	ask := held && !read[w.ID] && (!at.After(now) || c.State == hookgate.CircuitHalfOpen)
 	d.mu.Unlock()
-	if !held || at.After(now) {
+	if !ask {
 		return "", at, held
 	}
+	read[w.ID] = true
 	probe = fmt.Sprintf("%s/%d", d.cfg.Node, d.circuitProbes.Add(1))
 	got, took, err := d.cfg.Queue.TakeProbe(ctx, w.ProjectID, w.ID, probe, now, lease)
 	if err != nil {
@@ -111,8 +124,8 @@ func (d *Dispatcher) gate(ctx context.Context, w *hookgate.Webhook, lease, now t
 }
 
 // circuitFinished keeps, for the circuit of the webhook of an attempt
-// made, this node's failures not yet recorded, and holds the webhook's
-// rows once they reach the threshold. It reports whether the record step
+// made, this node's failures in a row, and holds the webhook's rows once
+// they reach the threshold. It reports whether the record step
 // must report the attempt to the store: a failure, a probe, or a success
 // of a webhook whose circuit is not clean. d.mu is held.
 func (d *Dispatcher) circuitFinished(id string, o *outcome, now time.Time) bool {
@@ -121,7 +134,7 @@ func (d *Dispatcher) circuitFinished(id string, o *outcome, now time.Time) bool 
 		if c == nil {
 			return o.probe != ""
 		}
-		c.pending, c.heldUntil = 0, time.Time{}
+		c.run, c.heldUntil = 0, time.Time{}
 		return true
 	}
 	if c == nil {
@@ -129,8 +142,8 @@ func (d *Dispatcher) circuitFinished(id string, o *outcome, now time.Time) bool 
 		d.circuits[id] = c
 	}
 	c.breaker = o.breaker
-	c.pending++
-	if br := o.breaker; !br.Off() && br.Failures > 0 && c.State == hookgate.CircuitClosed && c.Failures+c.pending >= br.Failures && c.heldUntil.IsZero() {
+	c.run++
+	if br := o.breaker; !br.Off() && br.Failures > 0 && c.State == hookgate.CircuitClosed && c.run >= br.Failures && c.heldUntil.IsZero() {
 		c.heldUntil = now.Add(br.Cooldown)
 	}
 	return true
@@ -194,9 +207,9 @@ func (d *Dispatcher) recordCircuits(ctx context.Context, done []outcome, ops map
 		d.cfg.Logger.Error("record attempts in the webhooks' circuit breakers", "count", len(reports), "err", err)
 		return
 	}
-	failed := map[string]hookgate.CircuitReport{}
+	reported := map[string]hookgate.CircuitReport{}
 	for _, r := range reports {
-		failed[r.WebhookID] = r
+		reported[r.WebhookID] = r
 	}
 	urls := map[string]string{}
 	for _, o := range done {
@@ -214,9 +227,8 @@ func (d *Dispatcher) recordCircuits(ctx context.Context, done []outcome, ops map
 			d.circuits[id] = c
 		}
 		c.Circuit = ch.Circuit
-		c.pending = max(0, c.pending-failed[id].Failures)
-		if c.State != hookgate.CircuitClosed {
-			c.heldUntil = time.Time{} // the store's circuit rules now
+		if c.State != hookgate.CircuitClosed || ch.Transition != "" {
+			c.run, c.heldUntil = 0, time.Time{} // the store's circuit rules now
 		}
 		if c.idle() {
 			delete(d.circuits, id)
@@ -224,7 +236,7 @@ func (d *Dispatcher) recordCircuits(ctx context.Context, done []outcome, ops map
 	}
 	d.mu.Unlock()
 	for _, ch := range changes {
-		c, r := ch.Circuit, failed[ch.Circuit.WebhookID]
+		c, r := ch.Circuit, reported[ch.Circuit.WebhookID]
 		switch ch.Transition {
 		case hookgate.TransitionOpened:
 			d.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "webhook circuit opened: its deliveries wait, with no attempt, until a probe succeeds",
@@ -291,7 +303,7 @@ func (d *Dispatcher) refreshCircuits(ctx context.Context, now time.Time) {
 		}
 		c.Circuit = *s
 		if c.State != hookgate.CircuitClosed {
-			c.heldUntil = time.Time{}
+			c.run, c.heldUntil = 0, time.Time{}
 		}
 	}
 	for id, c := range d.circuits {

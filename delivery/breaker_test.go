@@ -11,7 +11,11 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/all"
+	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/internal/testwait"
+	"github.com/hookgate/hookgate/sqlstore"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
 // Issue 24, item 2: a webhook's circuit breaker, on a clock the test
@@ -145,4 +149,147 @@ func TestCircuitBreaker(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Issue 24, item 2: on PostgreSQL two dispatchers (two stores on one
+// database: two nodes) share a webhook's circuit. While it is open
+// neither sends; when the probe is due both claim the held deliveries,
+// and one sends the probe alone: while the receiver holds it, the other
+// deliveries wait, given back due at the probe's lease end. The probe
+// succeeds, the circuit closes, and both nodes send the rest at once,
+// each delivery once.
+func TestCircuitOneProbeAcrossTwoDispatchers(t *testing.T) {
+	t.Parallel()
+	if len(sqltest.Engines(t)) < 2 {
+		t.Skip("PostgreSQL only: SQLite has no other nodes")
+	}
+	ctx := context.Background()
+	clk := newClock(time.Now().Add(time.Minute).Truncate(time.Millisecond))
+	cfg := sqltest.Config(t, sqlstore.EnginePostgres)
+	stores := []*sqlstore.Store{sqltest.OpenConfig(t, cfg), sqltest.OpenConfig(t, cfg)}
+	now := clk.Now()
+	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: "two", Name: "two", CreatedAt: now, UpdatedAt: now}
+	if err := stores[0].CreateProject(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			select { // the probe: held until the test lets it go
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	w := webhook(srv.URL)
+	w.ID, w.ProjectID = hookgate.NewID(hookgate.PrefixWebhook, now), p.ID
+	if err := stores[0].CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	// The circuit is open: its probe is due in 30s.
+	if _, err := stores[0].RecordCircuits(ctx, now, []hookgate.CircuitReport{{ProjectID: p.ID, WebhookID: w.ID, Breaker: hookgate.DefaultBreaker, Failures: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	var disps []*delivery.Dispatcher
+	for _, s := range stores {
+		c := delivery.Config{Queue: s, Destinations: all.New(newSender()), Poll: 20 * time.Millisecond, Rand: func() float64 { return 0.5 }, Logger: testlog.Logger(t)}
+		clocked(&c, clk)
+		d := delivery.New(c)
+		disps = append(disps, d)
+		runCtx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(runCtx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	const n = 40
+	in := make([]hookgate.EventInput, n)
+	for i := range in {
+		in[i] = hookgate.EventInput{Type: "a", Data: json.RawMessage(`1`)}
+	}
+	evs, err := stores[1].CreateEvents(ctx, p.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range disps {
+		d.Wake()
+	}
+	circuit := func() *hookgate.Circuit {
+		cs, err := stores[1].FindCircuits(ctx, p.ID, []string{w.ID})
+		if err != nil || cs[w.ID] == nil {
+			t.Fatalf("FindCircuits = %v, %v", cs, err)
+		}
+		return cs[w.ID]
+	}
+	next := circuit().NextProbeAt
+	deliveries := func() []*hookgate.Delivery {
+		out := make([]*hookgate.Delivery, n)
+		for i, ev := range evs {
+			var err error
+			if out[i], err = stores[0].FindDelivery(ctx, p.ID, hookgate.DeliveryID(ev.ID, w.ID)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	heldUntil := func(at time.Time) func() bool {
+		return func() bool {
+			for _, d := range deliveries() {
+				if d.Status != hookgate.DeliveryPending || d.Attempts != 0 || !d.NextAttemptAt.Equal(at) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	testwait.For(t, "every delivery held until the probe is due", heldUntil(next))
+	if c := calls.Load(); c != 0 {
+		t.Fatalf("%d requests while the circuit is open", c)
+	}
+
+	clk.Advance(next.Sub(clk.Now()))
+	for _, d := range disps {
+		d.Wake()
+	}
+	testwait.For(t, "the probe at the receiver", func() bool { return calls.Load() == 1 })
+	c := circuit()
+	if c.State != hookgate.CircuitHalfOpen {
+		t.Fatalf("with the probe in flight: %+v", c)
+	}
+	testwait.For(t, "the other deliveries held until the probe's lease ends", func() bool {
+		held := 0
+		for _, d := range deliveries() {
+			if d.Status == hookgate.DeliveryPending && d.Attempts == 0 && d.NextAttemptAt.Equal(c.ProbeUntil) {
+				held++
+			}
+		}
+		return held == n-1
+	})
+	if got := calls.Load(); got != 1 {
+		t.Fatalf("%d requests with the probe in flight, want the probe alone", got)
+	}
+
+	close(release)
+	testwait.For(t, "every delivery sent", func() bool {
+		for _, d := range deliveries() {
+			if d.Status != hookgate.DeliverySucceeded {
+				return false
+			}
+		}
+		return true
+	})
+	if got := calls.Load(); got != n {
+		t.Fatalf("%d requests for %d deliveries", got, n)
+	}
+	if c := circuit(); c.State != hookgate.CircuitClosed {
+		t.Fatalf("after the probe: %+v", c)
+	}
 }

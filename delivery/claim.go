@@ -202,6 +202,7 @@ func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, le
 	}
 	hooks := map[string]*hookgate.Webhook{} // nil: deleted
 	sealed := map[string]bool{}             // webhooks whose secrets do not open here
+	asked := map[string]bool{}              // webhooks whose circuit was read from the store
 	var settled []outcome
 	if events == nil {
 		var err error
@@ -244,7 +245,7 @@ func (d *Dispatcher) route(ctx context.Context, claimed []*hookgate.Delivery, le
 		case w.Status != hookgate.StatusActive:
 			settled = append(settled, settle(j, hookgate.DeliveryPaused))
 		default:
-			probe, at, held := d.gate(ctx, w, lease, now)
+			probe, at, held := d.gate(ctx, w, lease, now, asked)
 			if held {
 				settled = append(settled, release(j, at)) // no attempt while the circuit is open
 				continue
