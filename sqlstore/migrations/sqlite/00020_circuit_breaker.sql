@@ -22,8 +22,11 @@ CREATE TABLE circuits (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (project_id, webhook_id)
 );
+-- Every node reads the circuits that are not clean every second.
+CREATE INDEX circuits_unclean ON circuits (project_id, webhook_id) WHERE state <> 'closed' OR failures > 0;
 
 -- +goose Down
+DROP INDEX circuits_unclean;
 DROP TABLE circuits;
 ALTER TABLE projects DROP COLUMN breaker_cooldown_ms;
 ALTER TABLE projects DROP COLUMN breaker_failures;
