@@ -13,7 +13,7 @@ import (
 // breakerBody is a circuit breaker's settings as a webhook or a project
 // sets them: a field absent (or null) takes the next level's.
 type breakerBody struct {
-	Failures *int    `json:"failures,omitempty" minimum:"0" maximum:"1000" doc:"Consecutive failed attempts (network errors, timeouts, 5xx, 429, any non-2xx) that open the circuit, 1 to 1000; 0 turns the breaker off; absent for the next level's (the project's, then the server's 10)"`
+	Failures *int    `json:"failures,omitempty" minimum:"0" maximum:"1000" doc:"Consecutive failed attempts (no answer: network errors and timeouts; 5xx; 429) that open the circuit, 1 to 1000; 0 turns the breaker off; absent for the next level's (the project's, then the server's 10)"`
 	Cooldown *string `json:"cooldown,omitempty" doc:"How long an open circuit waits before its probe, 1s to 10m, such as 30s; it doubles after each failed probe, up to 10m; absent for the next level's (the project's, then the server's 30s)"`
 }
 

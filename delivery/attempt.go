@@ -126,6 +126,7 @@ func (d *Dispatcher) unsent(ctx context.Context, j job, now time.Time, reason st
 	o := outcome{AttemptOutcome: outcomeOf(dl, j.lease)}
 	o.WebhookID = dl.WebhookID
 	o.Attempt = hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, now), DeliveryID: dl.ID, Attempt: n, StartedAt: now, Error: reason}
+	o.unsent = true
 	d.retryOrFail(ctx, &o, j.w, dl, n, false, 0)
 	return o
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -123,6 +124,19 @@ func (d *Dispatcher) gate(ctx context.Context, w *hookgate.Webhook, lease, now t
 	return "", at, held
 }
 
+// breakerFailure reports whether an attempt made counts as a failure for
+// its circuit: no answer came (a network error, a timeout), or a 5xx or a
+// 429. Any other answer (a 2xx, or a 4xx, 3xx that says the receiver is up
+// and answering) ends a run of failures, and a probe that gets it closes
+// the circuit.
+func breakerFailure(o *outcome) bool {
+	c := o.Attempt.StatusCode
+	if o.Status == hookgate.DeliverySucceeded {
+		return false
+	}
+	return c == 0 || c >= 500 || c == http.StatusTooManyRequests
+}
+
 // circuitFinished keeps, for the circuit of the webhook of an attempt
 // made, this node's failures in a row, and holds the webhook's rows once
 // they reach the threshold. It reports whether the record step
@@ -130,7 +144,7 @@ func (d *Dispatcher) gate(ctx context.Context, w *hookgate.Webhook, lease, now t
 // of a webhook whose circuit is not clean. d.mu is held.
 func (d *Dispatcher) circuitFinished(id string, o *outcome, now time.Time) bool {
 	c := d.circuits[id]
-	if o.Status == hookgate.DeliverySucceeded {
+	if !breakerFailure(o) {
 		if c == nil {
 			return o.probe != ""
 		}
@@ -168,11 +182,11 @@ func circuitReports(done []outcome) []hookgate.CircuitReport {
 			out = append(out, hookgate.CircuitReport{ProjectID: o.ProjectID, WebhookID: o.WebhookID, Breaker: o.breaker})
 		}
 		r := &out[i]
-		made := o.Attempt.ID != ""
+		made := o.Attempt.ID != "" && !o.unsent
 		switch {
 		case o.release || !made:
 			// The probe was given back unsent.
-		case o.Status == hookgate.DeliverySucceeded:
+		case !breakerFailure(&o):
 			r.Succeeded, r.Failures = true, 0
 		default:
 			r.Failures++
@@ -183,7 +197,7 @@ func circuitReports(done []outcome) []hookgate.CircuitReport {
 			switch {
 			case o.release || !made:
 				r.ProbeResult = hookgate.ProbeReturned
-			case o.Status == hookgate.DeliverySucceeded:
+			case !breakerFailure(&o):
 				r.ProbeResult = hookgate.ProbeSucceeded
 			default:
 				r.ProbeResult = hookgate.ProbeFailed

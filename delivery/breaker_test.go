@@ -21,8 +21,10 @@ import (
 // Issue 24, item 2: a webhook's circuit breaker, on a clock the test
 // moves. The project says 4 failures and a 10s cooldown; the webhook's own
 // 3 failures beat the project's, and its cooldown is the project's. Two
-// failures, a success and two failures do not open it; a third failure in
-// a row does. While it is open the receiver gets nothing and the deliveries
+// failures (500), a success and two failures do not open it; nor do a 400
+// (the receiver is up: not a failure for the breaker, which counts no
+// answer, 5xx and 429) and two more; a third failure in a row (a 429)
+// does. While it is open the receiver gets nothing and the deliveries
 // waiting count no attempt. After the cooldown one delivery is the probe:
 // it fails, and the circuit opens again for twice the cooldown; after that
 // the next probe succeeds, the circuit closes, and every delivery held
@@ -43,15 +45,20 @@ func TestCircuitBreaker(t *testing.T) {
 		if err := h.store.UpdateProject(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		// Answers by the request's rank: 500, 500, 200, 500, 500, 500, then
-		// 500 until up.
+		// Answers by the request's rank: 500, 500, 200, 500, 500, 400, 500,
+		// 500, 429, then 500 until up.
 		var calls atomic.Int32
 		var up atomic.Bool
 		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
-			if n := calls.Add(1); n == 3 || up.Load() {
-				return
+			switch n := calls.Add(1); {
+			case n == 3 || up.Load():
+			case n == 6:
+				rw.WriteHeader(http.StatusBadRequest)
+			case n == 9:
+				rw.WriteHeader(http.StatusTooManyRequests)
+			default:
+				rw.WriteHeader(http.StatusInternalServerError)
 			}
-			rw.WriteHeader(http.StatusInternalServerError)
 		}))
 		t.Cleanup(srv.Close)
 		w := h.webhookWith(t, srv.URL, func(w *hookgate.Webhook) { w.Breaker = hookgate.Breaker{Failures: 3} })
@@ -66,20 +73,24 @@ func TestCircuitBreaker(t *testing.T) {
 			return &hookgate.Circuit{State: hookgate.CircuitClosed}
 		}
 
-		first := h.send(t, 5)
-		testwait.For(t, "5 attempts recorded", func() bool {
-			for _, ev := range first {
-				d, err := h.store.FindDelivery(ctx, h.proj, hookgate.DeliveryID(ev.ID, w.ID))
-				if err != nil || d.Attempts != 1 {
-					return false
-				}
-			}
-			return circuit().Failures == 2
-		})
-		if c := circuit(); c.State != hookgate.CircuitClosed || c.Failures != 2 {
-			t.Fatalf("after 500, 500, 200, 500, 500: %+v; want closed with 2 failures", c)
+		// One at a time, each recorded before the next is sent: the count
+		// follows the order in which outcomes are recorded.
+		sendOne := func() {
+			t.Helper()
+			id := hookgate.DeliveryID(h.send(t, 1)[0].ID, w.ID)
+			testwait.For(t, "the attempt recorded", func() bool {
+				d, err := h.store.FindDelivery(ctx, h.proj, id)
+				return err == nil && d.Attempts == 1
+			})
 		}
-		h.send(t, 1)
+		for range 8 {
+			sendOne()
+		}
+		testwait.For(t, "the circuit's count", func() bool { return circuit().Failures == 2 })
+		if c := circuit(); c.State != hookgate.CircuitClosed || c.Failures != 2 {
+			t.Fatalf("after 500, 500, 200, 500, 500, 400, 500, 500: %+v; want closed with 2 failures", c)
+		}
+		sendOne()
 		testwait.For(t, "the circuit open", func() bool { return circuit().State == hookgate.CircuitOpen })
 		opened := circuit()
 		if opened.Failures != 3 || opened.Cooldown != 10*time.Second {
@@ -97,8 +108,8 @@ func TestCircuitBreaker(t *testing.T) {
 			}
 			return true
 		})
-		if n := calls.Load(); n != 6 {
-			t.Fatalf("the receiver got %d requests, want 6: none while the circuit is open", n)
+		if n := calls.Load(); n != 9 {
+			t.Fatalf("the receiver got %d requests, want 9: none while the circuit is open", n)
 		}
 
 		// The cooldown is over: one probe, which fails.
@@ -109,8 +120,8 @@ func TestCircuitBreaker(t *testing.T) {
 			return c.State == hookgate.CircuitOpen && c.Cooldown == 20*time.Second
 		})
 		reopened := circuit()
-		if n := calls.Load(); n != 7 {
-			t.Fatalf("the receiver got %d requests, want 7: one probe", n)
+		if n := calls.Load(); n != 10 {
+			t.Fatalf("the receiver got %d requests, want 10: one probe", n)
 		}
 		if want := clk.Now().Add(20 * time.Second); !reopened.NextProbeAt.Equal(want) {
 			t.Fatalf("next probe at %s, want %s: twice the cooldown", reopened.NextProbeAt, want)
@@ -134,8 +145,8 @@ func TestCircuitBreaker(t *testing.T) {
 		if c := circuit(); c.State != hookgate.CircuitClosed || c.Failures != 0 {
 			t.Fatalf("after a good probe: %+v", c)
 		}
-		if n := calls.Load(); n != 10 {
-			t.Fatalf("the receiver got %d requests, want 10: the failed probe, then the 3 others held once each", n)
+		if n := calls.Load(); n != 13 {
+			t.Fatalf("the receiver got %d requests, want 13: the failed probe, then the 3 others held once each", n)
 		}
 		for typ, want := range map[string]int{hookgate.EventCircuitOpened: 1, hookgate.EventCircuitClosed: 1} {
 			var evs []*hookgate.Event

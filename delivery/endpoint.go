@@ -238,11 +238,13 @@ func (d *Dispatcher) worker(ctx context.Context, results chan<- outcome) {
 		default:
 			o = d.deliver(ctx, j)
 			o.probe = j.probe
-			if o.Attempt.ID != "" && o.Status != hookgate.DeliverySucceeded {
+			if o.Attempt.ID != "" && breakerFailure(&o) {
 				o.breaker = d.breakerOf(ctx, j.w)
 			}
 		}
-		if d.finished(e, j, &o) && !o.release {
+		if report := d.finished(e, j, &o); report && !o.release || o.probe != "" {
+			// To the circuit breaker: an attempt that counts, or the
+			// outcome of its probe, whatever it was.
 			o.report, o.url = true, j.w.URL
 			if o.breaker.IsZero() {
 				o.breaker = d.breakerOf(ctx, j.w)
@@ -294,7 +296,7 @@ func (d *Dispatcher) finished(e *endpoint, j job, o *outcome) bool {
 	}
 	streak := e.streak
 	e.lastUsed = d.cfg.Now()
-	report := made && !o.abandoned && d.circuitFinished(e.id, o, e.lastUsed)
+	report := made && !o.unsent && !o.abandoned && d.circuitFinished(e.id, o, e.lastUsed)
 	d.makeReady(e)
 	d.mu.Unlock()
 	switch {

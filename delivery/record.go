@@ -34,6 +34,9 @@ type outcome struct {
 	breaker hookgate.Breaker
 	url     string
 	probe   string
+	// unsent is set on an attempt failed without a request (unsent): not
+	// the receiver's doing, so its circuit does not count it.
+	unsent bool
 }
 
 // release gives a claimed row back to the store, due at at, without
