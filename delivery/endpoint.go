@@ -321,6 +321,9 @@ func (d *Dispatcher) sweep(now time.Time) {
 				d.failing.Dec()
 			}
 			delete(d.eps, id)
+			// What this node knows of its circuit goes too: a circuit that
+			// is not clean comes back with the next read of the store's.
+			delete(d.circuits, id)
 		}
 	}
 }
