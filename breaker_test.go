@@ -72,10 +72,10 @@ func TestCircuitTransitions(t *testing.T) {
 	})
 
 	t.Run("FailedProbesDoubleTheCooldownUpToTenMinutes", func(t *testing.T) {
-		c, now := open, t0
+		c := open
 		var waits []time.Duration
 		for i := range 7 {
-			now = c.NextProbeAt
+			now := c.NextProbeAt
 			h, ok := c.TakeProbe("p", now, now.Add(time.Minute))
 			if !ok {
 				t.Fatalf("probe %d not taken", i)
