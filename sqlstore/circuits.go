@@ -178,16 +178,17 @@ func (s *Store) RecordCircuits(ctx context.Context, now time.Time, reports []hoo
 			if err := s.saveCircuit(ctx, tx, &next); err != nil {
 				return err
 			}
-			if c.State == hookgate.CircuitHalfOpen && next.State != hookgate.CircuitHalfOpen && !c.ProbeUntil.IsZero() {
-				// The probe's outcome is in: the rows held for it are due
-				// at once when it closed the circuit, else at its next probe.
-				due := now
-				if next.State == hookgate.CircuitOpen {
-					due = next.NextProbeAt
+			switch {
+			case next.State == hookgate.CircuitClosed && c.State != hookgate.CircuitClosed:
+				// Closed (a probe succeeded, the breaker was turned off): the
+				// rows it held are due at once.
+				if err := s.releaseHeld(ctx, tx, c, now, now); err != nil {
+					return err
 				}
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
-					WHERE webhook_id = ? AND status = ? AND next_attempt_at = ? AND project_id = ?`),
-					micros(due), micros(now), r.WebhookID, hookgate.DeliveryPending, micros(c.ProbeUntil), r.ProjectID); err != nil {
+			case c.State == hookgate.CircuitHalfOpen && next.State == hookgate.CircuitOpen:
+				// The probe failed, or came back unsent: the rows held for it
+				// are due at the next probe.
+				if err := s.releaseHeld(ctx, tx, &hookgate.Circuit{ProjectID: c.ProjectID, WebhookID: c.WebhookID, ProbeUntil: c.ProbeUntil}, next.NextProbeAt, now); err != nil {
 					return err
 				}
 			}
@@ -221,9 +222,35 @@ func (s *Store) saveCircuit(ctx context.Context, tx *sql.Tx, c *hookgate.Circuit
 	return err
 }
 
-// forgetCircuit deletes a webhook's circuit in tx: a change of its status
-// or its deletion starts it anew.
-func (s *Store) forgetCircuit(ctx context.Context, tx *sql.Tx, projectID, webhookID string) error {
-	_, err := tx.ExecContext(ctx, s.q(`DELETE FROM circuits WHERE project_id = ? AND webhook_id = ?`), projectID, webhookID)
+// releaseHeld makes the deliveries c holds due at due: those given back
+// due at its next probe or at its probe's lease end, to the microsecond,
+// as the dispatcher gives them back. Paused ones too (the webhook is being
+// deactivated): they are due at due once it is active again.
+func (s *Store) releaseHeld(ctx context.Context, tx *sql.Tx, c *hookgate.Circuit, due, now time.Time) error {
+	for _, at := range []time.Time{c.NextProbeAt, c.ProbeUntil} {
+		if at.IsZero() || at.Equal(due) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
+			WHERE webhook_id = ? AND status IN (?, ?) AND next_attempt_at = ? AND project_id = ?`),
+			micros(due), micros(now), c.WebhookID, hookgate.DeliveryPending, hookgate.DeliveryPaused, micros(at), c.ProjectID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forgetCircuit deletes a webhook's circuit in tx, and makes the
+// deliveries it held due at now: a change of the webhook's status or its
+// deletion starts its circuit anew.
+func (s *Store) forgetCircuit(ctx context.Context, tx *sql.Tx, projectID, webhookID string, now time.Time) error {
+	c, err := s.lockCircuit(ctx, tx, projectID, webhookID)
+	if err != nil || c == nil {
+		return err
+	}
+	if err := s.releaseHeld(ctx, tx, c, now, now); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, s.q(`DELETE FROM circuits WHERE project_id = ? AND webhook_id = ?`), projectID, webhookID)
 	return err
 }

@@ -93,13 +93,30 @@ func TestCircuitLifecycle(t *testing.T) {
 			t.Fatalf("the held delivery: %+v, %v; want due at the close, %s, with no attempt", d, err, closedAt)
 		}
 
-		// A change of status forgets the circuit.
-		report(hookgate.CircuitReport{Failures: 5}, closedAt)
-		if _, err := s.SetWebhookStatus(ctx, p.ID, w.ID, hookgate.StatusDeactivated, closedAt); err != nil {
+		// Open again, a delivery held until its probe: a change of status
+		// forgets the circuit, and the held delivery is due at once (when
+		// the webhook is active again).
+		ch = report(hookgate.CircuitReport{Failures: 5}, closedAt)
+		if ch.Transition != hookgate.TransitionOpened {
+			t.Fatalf("opened again: %+v", ch)
+		}
+		ds, lease, err = s.ClaimDue(ctx, "n1", closedAt, 10, time.Minute)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("claimed %d, %v", len(ds), err)
+		}
+		if err := s.RecordAttempts(ctx, closedAt, []hookgate.AttemptOutcome{{Attempt: hookgate.Attempt{DeliveryID: ds[0].ID}, ProjectID: p.ID,
+			LeaseUntil: lease, Status: hookgate.DeliveryPending, NextAttemptAt: ch.Circuit.NextProbeAt}}); err != nil {
+			t.Fatal(err)
+		}
+		offAt := closedAt.Add(time.Second)
+		if _, err := s.SetWebhookStatus(ctx, p.ID, w.ID, hookgate.StatusDeactivated, offAt); err != nil {
 			t.Fatal(err)
 		}
 		if cs, _ := s.Circuits(ctx); len(cs) != 0 {
 			t.Fatalf("a circuit stayed after a change of status: %+v", cs[0])
+		}
+		if d, err := s.FindDelivery(ctx, p.ID, ds[0].ID); err != nil || d.Status != hookgate.DeliveryPaused || !d.NextAttemptAt.Equal(offAt) {
+			t.Fatalf("the held delivery after deactivation: %+v, %v; want paused, due at %s", d, err, offAt)
 		}
 	})
 }

@@ -303,7 +303,7 @@ func (s *Store) setWebhookStatus(ctx context.Context, tx *sql.Tx, projectID, id,
 		return 0, err
 	}
 	// And its circuit breaker: closed, no failure counted.
-	if err := s.forgetCircuit(ctx, tx, projectID, id); err != nil {
+	if err := s.forgetCircuit(ctx, tx, projectID, id, now); err != nil {
 		return 0, err
 	}
 	// The lease stays: an attempt in flight when the webhook is paused
@@ -336,7 +336,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, projectID, id string) error {
 		if err := s.startOrEndRecovery(ctx, tx, projectID, id, "", time.Time{}); err != nil {
 			return err
 		}
-		if err := s.forgetCircuit(ctx, tx, projectID, id); err != nil {
+		if err := s.forgetCircuit(ctx, tx, projectID, id, s.now()); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, lease_until = 0, updated_at = ? WHERE webhook_id = ? AND status IN (?, ?)`),
