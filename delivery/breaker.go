@@ -76,12 +76,12 @@ func (d *Dispatcher) holdLocked(id string, now time.Time) (time.Time, bool) {
 // or held and when the row should be due again. A held row waits in the
 // store, with no attempt counted: until the probe is due while the
 // circuit is open, and until the probe's lease ends while it is half-open
-// (the store moves those rows once the probe's outcome is in). When the
-// probe is due, or the circuit is half-open (another node's probe may
-// have closed it since this node last read it), the store's circuit is
-// asked first, once per batch (read lists the webhooks asked already):
-// Queue.TakeProbe takes the probe if it may, and answers the circuit as it
-// is.
+// (the store moves those rows once the probe's outcome is in). Before it
+// holds a row, the store's circuit is asked, once per batch (read lists
+// the webhooks asked already), since this node's view may be a second old
+// (another node's probe may have closed it, a change of status forgotten
+// it): Queue.TakeProbe takes the probe if it may, and answers the circuit
+// as it is.
 func (d *Dispatcher) gate(ctx context.Context, w *hookgate.Webhook, lease, now time.Time, read map[string]bool) (probe string, at time.Time, held bool) {
 	d.mu.Lock()
 	c := d.circuits[w.ID]
@@ -101,7 +101,7 @@ func (d *Dispatcher) gate(ctx context.Context, w *hookgate.Webhook, lease, now t
 		return "", c.heldUntil, true
 	}
 	at, held = c.Holds(now)
-	ask := held && !read[w.ID] && (!at.After(now) || c.State == hookgate.CircuitHalfOpen)
+	ask := held && !read[w.ID]
 	d.mu.Unlock()
 	if !ask {
 		return "", at, held
