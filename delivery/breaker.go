@@ -151,6 +151,10 @@ func (d *Dispatcher) circuitFinished(id string, o *outcome, now time.Time) bool 
 		c.run, c.heldUntil = 0, time.Time{}
 		return true
 	}
+	if o.breaker.Off() {
+		// Nothing to count; a circuit still open closes.
+		return c != nil && c.State != hookgate.CircuitClosed
+	}
 	if c == nil {
 		c = &circuit{Circuit: hookgate.Circuit{ProjectID: o.ProjectID, WebhookID: id, State: hookgate.CircuitClosed}}
 		d.circuits[id] = c
