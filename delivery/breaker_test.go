@@ -26,14 +26,15 @@ import (
 // answer, 5xx and 429) and two more; a third failure in a row (a 429)
 // does. While it is open the receiver gets nothing and the deliveries
 // waiting count no attempt. After the cooldown one delivery is the probe:
-// it fails, and the circuit opens again for twice the cooldown; after that
-// the next probe succeeds, the circuit closes, and every delivery held
-// goes. circuit_opened and circuit_closed are each sent once.
+// it fails, and the circuit opens again for twice the cooldown, and so on
+// up to 10 minutes; then a probe succeeds, the circuit closes, and every
+// delivery held goes. circuit_opened and circuit_closed are each sent
+// once. (Retries wait a day: none comes due meanwhile.)
 func TestCircuitBreaker(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		ctx := context.Background()
 		clk := newClock(time.Now().Add(time.Minute).Truncate(time.Millisecond))
-		h := runDispatcher(t, engine, hookgate.Schedule{time.Hour}, func(c *delivery.Config) {
+		h := runDispatcher(t, engine, hookgate.Schedule{24 * time.Hour}, func(c *delivery.Config) {
 			clocked(c, clk)
 			c.PerEndpoint, c.MaxPerEndpoint = 1, 1 // one request at a time: the counts are exact
 		})
@@ -98,7 +99,7 @@ func TestCircuitBreaker(t *testing.T) {
 		}
 
 		// Open: nothing is sent, no attempt counted.
-		held := h.send(t, 4)
+		held := h.send(t, 10)
 		testwait.For(t, "the new deliveries held until the probe", func() bool {
 			for _, ev := range held {
 				d, err := h.store.FindDelivery(ctx, h.proj, hookgate.DeliveryID(ev.ID, w.ID))
@@ -127,10 +128,23 @@ func TestCircuitBreaker(t *testing.T) {
 			t.Fatalf("next probe at %s, want %s: twice the cooldown", reopened.NextProbeAt, want)
 		}
 
+		// Each failed probe doubles the cooldown, up to 10 minutes.
+		for i, want := range []time.Duration{40 * time.Second, 80 * time.Second, 160 * time.Second, 320 * time.Second, 10 * time.Minute, 10 * time.Minute} {
+			clk.Advance(circuit().NextProbeAt.Sub(clk.Now()))
+			h.disp.Wake()
+			testwait.For(t, "failed probe "+want.String(), func() bool {
+				c := circuit()
+				return c.State == hookgate.CircuitOpen && c.Cooldown == want && int(calls.Load()) == 11+i
+			})
+			if c := circuit(); !c.NextProbeAt.Equal(clk.Now().Add(want)) {
+				t.Fatalf("after failed probe %d: next probe at %s, want %s", i+2, c.NextProbeAt, clk.Now().Add(want))
+			}
+		}
+
 		// The next probe succeeds: closed, and the held deliveries go (the
-		// first probe's delivery waits for its retry, an hour later).
+		// failed probes' deliveries wait for their retries, a day later).
 		up.Store(true)
-		clk.Advance(20 * time.Second)
+		clk.Advance(circuit().NextProbeAt.Sub(clk.Now()))
 		h.disp.Wake()
 		testwait.For(t, "the held deliveries delivered", func() bool {
 			n := 0
@@ -140,13 +154,13 @@ func TestCircuitBreaker(t *testing.T) {
 					n++
 				}
 			}
-			return n == 3
+			return n == 3 // 10 held, 7 probes failed
 		})
 		if c := circuit(); c.State != hookgate.CircuitClosed || c.Failures != 0 {
 			t.Fatalf("after a good probe: %+v", c)
 		}
-		if n := calls.Load(); n != 13 {
-			t.Fatalf("the receiver got %d requests, want 13: the failed probe, then the 3 others held once each", n)
+		if n := calls.Load(); n != 19 {
+			t.Fatalf("the receiver got %d requests, want 19: 9, 7 failed probes, then the 3 others held once each", n)
 		}
 		for typ, want := range map[string]int{hookgate.EventCircuitOpened: 1, hookgate.EventCircuitClosed: 1} {
 			var evs []*hookgate.Event
