@@ -18,8 +18,8 @@ import (
 // of the cluster sends it. This node keeps what it knows of the circuits
 // that are not clean in Dispatcher.circuits: what the store answered, the
 // store's circuits read at most every circuitRefresh, and its own failures
-// not yet recorded. A webhook with a clean circuit has no entry: its
-// deliveries cost a map lookup, and its successes write nothing.
+// in a row. A webhook with a clean circuit has no entry: its deliveries
+// cost a map lookup, and its successes write nothing.
 
 // circuitRefresh is how often the store's circuits are read, so that a
 // node learns of circuits other nodes opened or closed, and of failures
