@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -228,17 +227,6 @@ func (s *Store) RepairOrdering(ctx context.Context, now time.Time) (int64, error
 // now (a placeholder): now for an unordered row, blocked for an ordered one
 // until promoteWebhook or promoteKeys makes the head of its key due.
 const requeueNext = `CASE WHEN ordering_key IS NULL THEN ? ELSE ` + blockedText + ` END`
-
-// orderedWebhook reports whether the webhook id delivers in order, read in
-// db.
-func (s *Store) orderedWebhook(ctx context.Context, db queryer, projectID, id string) (bool, error) {
-	var ordering string
-	err := db.QueryRowContext(ctx, s.q(`SELECT ordering FROM webhooks WHERE project_id = ? AND id = ?`), projectID, id).Scan(&ordering)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return ordering == hookgate.OrderingFIFO, err
-}
 
 // orderingOf is w's ordering as stored: none when it is empty.
 func orderingOf(w *hookgate.Webhook) string {
