@@ -318,3 +318,112 @@ func TestCircuitOneProbeAcrossTwoDispatchers(t *testing.T) {
 		t.Fatalf("after the probe: %+v", c)
 	}
 }
+
+// circuitOf reads w's circuit; a webhook without a row is closed.
+func (h *harness) circuitOf(t *testing.T, w *hookgate.Webhook) *hookgate.Circuit {
+	t.Helper()
+	cs, err := h.store.FindCircuits(context.Background(), h.proj, []string{w.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cs[w.ID]; c != nil {
+		return c
+	}
+	return &hookgate.Circuit{State: hookgate.CircuitClosed}
+}
+
+// sendAttempted sends one event and waits until its delivery to w has
+// made its attempt, recorded.
+func (h *harness) sendAttempted(t *testing.T, w *hookgate.Webhook) {
+	t.Helper()
+	id := hookgate.DeliveryID(h.send(t, 1)[0].ID, w.ID)
+	testwait.For(t, "the attempt recorded", func() bool {
+		d, err := h.store.FindDelivery(context.Background(), h.proj, id)
+		return err == nil && d.Attempts == 1
+	})
+}
+
+// serve --breaker-failures 3 --breaker-cooldown 5s: the server's breaker
+// (Config.Breaker) opens the circuit of a webhook that, like its project,
+// sets none, after 3 failures in a row, for 5s; then nothing is sent.
+func TestCircuitBreakerServerSettings(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		clk := newClock(time.Now().Add(time.Minute).Truncate(time.Millisecond))
+		h := runDispatcher(t, engine, hookgate.Schedule{24 * time.Hour}, func(c *delivery.Config) {
+			clocked(c, clk)
+			c.PerEndpoint, c.MaxPerEndpoint = 1, 1 // one request at a time: the counts are exact
+			c.Breaker = hookgate.Breaker{Failures: 3, Cooldown: 5 * time.Second}
+		})
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+			calls.Add(1)
+			rw.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		t.Cleanup(srv.Close)
+		w := h.webhook(t, srv.URL)
+		h.sendAttempted(t, w)
+		h.sendAttempted(t, w)
+		testwait.For(t, "2 failures counted", func() bool { return h.circuitOf(t, w).Failures == 2 })
+		if c := h.circuitOf(t, w); c.State != hookgate.CircuitClosed {
+			t.Fatalf("after 2 failures: %+v; want closed", c)
+		}
+		h.sendAttempted(t, w)
+		testwait.For(t, "the circuit open", func() bool { return h.circuitOf(t, w).State == hookgate.CircuitOpen })
+		c := h.circuitOf(t, w)
+		if c.Failures != 3 || c.Cooldown != 5*time.Second || !c.NextProbeAt.Equal(c.OpenedAt.Add(5*time.Second)) {
+			t.Fatalf("opened: %+v; want 3 failures and the server's cooldown of 5s", c)
+		}
+		held := h.send(t, 2)
+		testwait.For(t, "the new deliveries held until the probe", func() bool {
+			for _, ev := range held {
+				d, err := h.store.FindDelivery(context.Background(), h.proj, hookgate.DeliveryID(ev.ID, w.ID))
+				if err != nil || d.Status != hookgate.DeliveryPending || d.Attempts != 0 || d.NextAttemptAt.Before(c.NextProbeAt) {
+					return false
+				}
+			}
+			return true
+		})
+		if n := calls.Load(); n != 3 {
+			t.Fatalf("the receiver got %d requests, want 3", n)
+		}
+	})
+}
+
+// serve --breaker-failures 0: the server's breaker is off, so a webhook
+// that sets no failures is sent to however often it fails; one whose own
+// failures is 2 still opens after 2, for the server's default cooldown.
+func TestCircuitBreakerServerOff(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		clk := newClock(time.Now().Add(time.Minute).Truncate(time.Millisecond))
+		h := runDispatcher(t, engine, hookgate.Schedule{24 * time.Hour}, func(c *delivery.Config) {
+			clocked(c, clk)
+			c.PerEndpoint, c.MaxPerEndpoint = 1, 1
+			c.Breaker = hookgate.Breaker{Failures: hookgate.BreakerOff}
+		})
+		var calls [2]atomic.Int32 // by path: /plain, /own
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/own" {
+				calls[1].Add(1)
+			} else {
+				calls[0].Add(1)
+			}
+			rw.WriteHeader(http.StatusInternalServerError)
+		}))
+		t.Cleanup(srv.Close)
+		plain := h.webhook(t, srv.URL+"/plain")
+		own := h.webhookWith(t, srv.URL+"/own", func(w *hookgate.Webhook) { w.Breaker = hookgate.Breaker{Failures: 2} })
+		for range hookgate.DefaultBreakerFailures + 2 {
+			h.sendAttempted(t, plain)
+		}
+		testwait.For(t, "the own breaker open", func() bool { return h.circuitOf(t, own).State == hookgate.CircuitOpen })
+		if c := h.circuitOf(t, own); c.Failures != 2 || c.Cooldown != hookgate.DefaultBreakerCooldown {
+			t.Fatalf("the webhook's own breaker: %+v; want open after 2 failures for 30s", c)
+		}
+		if c := h.circuitOf(t, plain); c.State != hookgate.CircuitClosed {
+			t.Fatalf("with the server's breaker off: %+v; want closed", c)
+		}
+		if n, m := calls[0].Load(), calls[1].Load(); n != hookgate.DefaultBreakerFailures+2 || m != 2 {
+			t.Fatalf("the receiver got %d requests without a breaker, want 12, and %d with one, want 2", n, m)
+		}
+	})
+}

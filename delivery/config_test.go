@@ -30,6 +30,12 @@ func TestConfigValidate(t *testing.T) {
 		{"MaxPerEndpointTooLarge", delivery.Config{Destinations: all.New(sender), MaxPerEndpoint: 2000}, "itself at most 1024"},
 		{"PerEndpointAboveDefaultMax", delivery.Config{Destinations: all.New(sender), PerEndpoint: 100}, ""},
 		{"EmptyRecoverySchedule", delivery.Config{Destinations: all.New(sender), RecoverySchedule: hookgate.Schedule{}}, "RecoverySchedule must have at least one wait"},
+		{"BreakerOff", delivery.Config{Destinations: all.New(sender), Breaker: hookgate.Breaker{Failures: hookgate.BreakerOff}}, ""},
+		{"BreakerBounds", delivery.Config{Destinations: all.New(sender), Breaker: hookgate.Breaker{Failures: 1000, Cooldown: 10 * time.Minute}}, ""},
+		{"BreakerFailuresTooMany", delivery.Config{Destinations: all.New(sender), Breaker: hookgate.Breaker{Failures: 1001}}, "Breaker.Failures (1001) must be between 1 and 1000"},
+		{"BreakerFailuresNegative", delivery.Config{Destinations: all.New(sender), Breaker: hookgate.Breaker{Failures: -2}}, "Breaker.Failures (-2) must be between 1 and 1000"},
+		{"BreakerCooldownTooShort", delivery.Config{Destinations: all.New(sender), Breaker: hookgate.Breaker{Cooldown: 500 * time.Millisecond}}, "Breaker.Cooldown (500ms) must be between 1s and 10m"},
+		{"BreakerCooldownTooLong", delivery.Config{Destinations: all.New(sender), Breaker: hookgate.Breaker{Cooldown: 11 * time.Minute}}, "Breaker.Cooldown (11m) must be between 1s and 10m"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate(nil)

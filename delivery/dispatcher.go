@@ -112,7 +112,8 @@ type Config struct {
 	Rand func() float64
 	// Breaker is the server's circuit breaker, which projects and webhooks
 	// may override field by field; a zero field takes
-	// hookgate.DefaultBreaker's.
+	// hookgate.DefaultBreaker's, and Failures hookgate.BreakerOff turns
+	// it off where neither sets failures (serve --breaker-failures 0).
 	Breaker hookgate.Breaker
 }
 
@@ -245,10 +246,12 @@ func (c Config) WithDefaults() Config {
 // Validate checks the rules between c's fields, with its defaults applied:
 // Destinations is set, Lease is longer than the longest timeout of its
 // kinds (a request must end before its claim does), PerEndpoint is at most
-// MaxPerEndpoint, itself at most MaxEndpointConcurrency, and NodeTimeout is
-// at least MinNodeTimeout. Its errors name the fields as names gives them
-// (serve passes its flags: "Lease" is "--lease"; the destinations' timeout
-// is "SendTimeout"), or by their own names.
+// MaxPerEndpoint, itself at most MaxEndpointConcurrency, NodeTimeout is
+// at least MinNodeTimeout, and Breaker is within hookgate's bounds. Its
+// errors name the fields as names gives them (serve passes its flags:
+// "Lease" is "--lease"; the destinations' timeout is "SendTimeout", the
+// breaker's fields "Breaker.Failures" and "Breaker.Cooldown"), or by
+// their own names.
 func (c Config) Validate(names map[string]string) error {
 	c = c.WithDefaults()
 	name := func(field string) string {
@@ -268,6 +271,10 @@ func (c Config) Validate(names map[string]string) error {
 		return fmt.Errorf("%s must have at least one wait", name("RecoverySchedule"))
 	case c.Lease <= c.Destinations.Timeout():
 		return fmt.Errorf("%s (%s) must be longer than %s (%s)", name("Lease"), c.Lease, name("SendTimeout"), c.Destinations.Timeout())
+	case !c.Breaker.Off() && (c.Breaker.Failures < 1 || c.Breaker.Failures > hookgate.MaxBreakerFailures):
+		return fmt.Errorf("%s (%d) must be between 1 and %d, or hookgate.BreakerOff", name("Breaker.Failures"), c.Breaker.Failures, hookgate.MaxBreakerFailures)
+	case c.Breaker.Cooldown < hookgate.MinBreakerCooldown || c.Breaker.Cooldown > hookgate.MaxBreakerCooldown:
+		return fmt.Errorf("%s (%s) must be between %s and %s", name("Breaker.Cooldown"), hookgate.FormatDuration(c.Breaker.Cooldown), hookgate.FormatDuration(hookgate.MinBreakerCooldown), hookgate.FormatDuration(hookgate.MaxBreakerCooldown))
 	}
 	return nil
 }
