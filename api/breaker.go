@@ -13,8 +13,8 @@ import (
 // breakerBody is a circuit breaker's settings as a webhook or a project
 // sets them: a field absent (or null) takes the next level's.
 type breakerBody struct {
-	Failures *int    `json:"failures,omitempty" minimum:"0" maximum:"1000" doc:"Consecutive failed attempts (no answer: network errors and timeouts; 5xx; 429) that open the circuit, 1 to 1000; 0 turns the breaker off; absent for the next level's (the project's, then the server's 10)"`
-	Cooldown *string `json:"cooldown,omitempty" doc:"How long an open circuit waits before its probe, 1s to 10m, such as 30s; it doubles after each failed probe, up to 10m; absent for the next level's (the project's, then the server's 30s)"`
+	Failures *int    `json:"failures,omitempty" minimum:"0" maximum:"1000" doc:"Consecutive failed attempts (no answer: network errors and timeouts; 5xx; 429) that open the circuit, 1 to 1000; 0 turns the breaker off; absent for the next level's (the project's, then the server's: 10 unless serve's --breaker-failures says otherwise)"`
+	Cooldown *string `json:"cooldown,omitempty" doc:"How long an open circuit waits before its probe, 1s to 10m, such as 30s; it doubles after each failed probe, up to 10m; absent for the next level's (the project's, then the server's: 30s unless serve's --breaker-cooldown says otherwise)"`
 }
 
 // domain reads b, naming its fields under param.
@@ -133,8 +133,8 @@ func (s *Server) effectiveBreaker(w *hookgate.Webhook, p *hookgate.Project) brea
 		}
 		return server, fromServer
 	}
-	n, nFrom := pick(int64(w.Breaker.Failures), int64(pb.Failures), hookgate.DefaultBreakerFailures)
-	c, cFrom := pick(int64(w.Breaker.Cooldown), int64(pb.Cooldown), int64(hookgate.DefaultBreakerCooldown))
+	n, nFrom := pick(int64(w.Breaker.Failures), int64(pb.Failures), int64(s.cfg.Breaker.Failures))
+	c, cFrom := pick(int64(w.Breaker.Cooldown), int64(pb.Cooldown), int64(s.cfg.Breaker.Cooldown))
 	return breakerSettings{
 		Failures: breakerFailuresSetting{Value: max(int(n), 0), From: nFrom},
 		Cooldown: timeoutSetting{Value: hookgate.FormatDuration(time.Duration(c)), From: cFrom},

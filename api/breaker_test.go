@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/api"
 )
 
 // Issue 24, item 2: a webhook's breaker settings override its project's,
@@ -43,6 +44,38 @@ func TestWebhookBreakerSettings(t *testing.T) {
 			"failures": map[string]any{"value": 20, "from": "project"}, "cooldown": map[string]any{"value": "1m", "from": "project"}})
 		p = e.req("PATCH", "/api/v1/projects/acme", adminKey, map[string]any{"breaker": nil}).must(t, 200)
 		jsonEq(t, "project breaker cleared", p.Body["breaker"], nil)
+	})
+}
+
+// The server's breaker (serve --breaker-failures, --breaker-cooldown) is
+// answered as the one in force where neither the webhook nor its project
+// sets a field; failures 0 (hookgate.BreakerOff) is answered off, from the
+// server, and a webhook's own failures still apply.
+func TestWebhookBreakerServerSettings(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		for _, tc := range []struct {
+			name    string
+			server  hookgate.Breaker
+			in, own map[string]any // in force for a webhook without, and with, failures 5 of its own
+		}{
+			{"Configured", hookgate.Breaker{Failures: 3, Cooldown: time.Minute},
+				map[string]any{"failures": map[string]any{"value": 3, "from": "server"}, "cooldown": map[string]any{"value": "1m", "from": "server"}},
+				map[string]any{"failures": map[string]any{"value": 5, "from": "webhook"}, "cooldown": map[string]any{"value": "1m", "from": "server"}}},
+			{"Off", hookgate.Breaker{Failures: hookgate.BreakerOff},
+				map[string]any{"failures": map[string]any{"value": 0, "from": "server"}, "cooldown": map[string]any{"value": "30s", "from": "server"}},
+				map[string]any{"failures": map[string]any{"value": 5, "from": "webhook"}, "cooldown": map[string]any{"value": "30s", "from": "server"}}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e := setup(t, engine, allowLoopback, func(c *api.Config) { c.Breaker = tc.server })
+				_, owner, _ := e.project("acme")
+				w := e.webhook("acme", owner, map[string]any{"url": "http://127.0.0.1:9/h"})
+				jsonEq(t, "in force", w.Body["delivery"].(map[string]any)["breaker"], tc.in)
+				got := e.req("GET", "/api/v1/projects/acme/webhooks/"+w.str("id"), owner, nil).must(t, 200)
+				jsonEq(t, "read", got.Body["delivery"].(map[string]any)["breaker"], tc.in)
+				own := e.webhook("acme", owner, map[string]any{"url": "http://127.0.0.1:9/own", "breaker": map[string]any{"failures": 5}})
+				jsonEq(t, "its own failures", own.Body["delivery"].(map[string]any)["breaker"], tc.own)
+			})
+		}
 	})
 }
 

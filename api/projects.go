@@ -19,7 +19,7 @@ type projectOut struct {
 	AutoRecover   *bool    `json:"autoRecover" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; null for the server's (on)"`
 	// Breaker is the project's own circuit breaker settings; nil when the
 	// server's apply.
-	Breaker   *breakerBody `json:"breaker" doc:"The project's own circuit breaker settings, which its webhooks take unless they set their own; null when the server's apply (10 failures, 30s)"`
+	Breaker   *breakerBody `json:"breaker" doc:"The project's own circuit breaker settings, which its webhooks take unless they set their own; null when the server's apply (10 failures, 30s, unless serve's --breaker-failures and --breaker-cooldown say otherwise)"`
 	CreatedAt time.Time    `json:"createdAt"`
 	UpdatedAt time.Time    `json:"updatedAt"`
 }

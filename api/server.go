@@ -68,6 +68,12 @@ type Config struct {
 	// autoRecover is answered off, from the server.
 	RecoverySchedule hookgate.Schedule
 	RecoveryFor      time.Duration
+	// Breaker is the server's circuit breaker (the dispatcher's), answered
+	// as the one in force for webhooks where neither the webhook nor its
+	// project sets a field; a zero field takes hookgate.DefaultBreaker's.
+	// Failures hookgate.BreakerOff (serve --breaker-failures 0) is
+	// answered 0 from the server: off.
+	Breaker hookgate.Breaker
 	// TriggerConcurrency caps the triggers of one webhook in flight on this
 	// node; default delivery.DefaultTriggersPerWebhook.
 	TriggerConcurrency int
@@ -185,6 +191,7 @@ func New(cfg Config) *Server {
 	if cfg.RecoveryFor == 0 {
 		cfg.RecoveryFor = hookgate.DefaultRecoveryFor
 	}
+	cfg.Breaker = cfg.Breaker.Over(hookgate.DefaultBreaker)
 	if cfg.AuthFailureBurst == 0 {
 		cfg.AuthFailureBurst = 20
 	}
