@@ -56,6 +56,11 @@ type serveFlags struct {
 	metricsToken     string
 
 	triggerConcurrency int
+	// breakerFailures and breakerCooldown are the server's circuit
+	// breaker (delivery.Config.Breaker); failures 0 turns it off where
+	// neither the webhook nor its project sets failures.
+	breakerFailures int
+	breakerCooldown time.Duration
 }
 
 // maxSendTimeout bounds --send-timeout: an attempt is recorded when it
@@ -71,6 +76,8 @@ var deliveryFlags = map[string]string{
 	"PerEndpoint":      "--endpoint-concurrency",
 	"MaxPerEndpoint":   "--max-endpoint-concurrency",
 	"RecoverySchedule": "--recovery-schedule",
+	"Breaker.Failures": "--breaker-failures",
+	"Breaker.Cooldown": "--breaker-cooldown",
 }
 
 func newServeCmd() *cobra.Command {
@@ -109,6 +116,8 @@ at once.`,
 	cmd.Flags().DurationVar(&f.disableAfter, "disable-after", delivery.DefaultDisableAfter, "a webhook whose every attempt has failed for this long is disabled")
 	cmd.Flags().StringVar(&f.recoverySchedule, "recovery-schedule", hookgate.DefaultRecoverySchedule.String(), "waits before each recovery probe of a webhook Hookgate disabled: the first after the disabling, each next after the probe before, the last repeated (same syntax as HOOKGATE_RETRY_SCHEDULE)")
 	cmd.Flags().DurationVar(&f.recoveryFor, "recovery-for", hookgate.DefaultRecoveryFor, "how long after its disabling a webhook is probed; 0 turns recovery probes off")
+	cmd.Flags().IntVar(&f.breakerFailures, "breaker-failures", hookgate.DefaultBreakerFailures, fmt.Sprintf("consecutive failed attempts that open a webhook's circuit breaker, 1 to %d, unless its project or the webhook sets its own; 0 turns the breaker off where neither does", hookgate.MaxBreakerFailures))
+	cmd.Flags().DurationVar(&f.breakerCooldown, "breaker-cooldown", hookgate.DefaultBreakerCooldown, fmt.Sprintf("how long an open circuit waits before its probe, %s to %s (it doubles after each failed probe, up to %s), unless the project or the webhook sets its own", hookgate.FormatDuration(hookgate.MinBreakerCooldown), hookgate.FormatDuration(hookgate.MaxBreakerCooldown), hookgate.FormatDuration(hookgate.MaxBreakerCooldown)))
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts, finished events' payloads and triggers' stored input older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this node, while it beats, before another may take it over; more than --send-timeout")
 	cmd.Flags().DurationVar(&f.nodeTimeout, "node-timeout", delivery.DefaultNodeTimeout, "on PostgreSQL, how long a node's heartbeat may be silent before the other nodes take its deliveries over")
@@ -139,6 +148,12 @@ func (f *serveFlags) check() error {
 	}
 	if f.recoveryFor < 0 {
 		return fmt.Errorf("--recovery-for must be 0 (no recovery probes) or more")
+	}
+	if f.breakerFailures < 0 || f.breakerFailures > hookgate.MaxBreakerFailures {
+		return fmt.Errorf("--breaker-failures (%d) must be between 1 and %d, or 0 to turn the breaker off", f.breakerFailures, hookgate.MaxBreakerFailures)
+	}
+	if f.breakerCooldown < hookgate.MinBreakerCooldown || f.breakerCooldown > hookgate.MaxBreakerCooldown {
+		return fmt.Errorf("--breaker-cooldown (%s) must be between %s and %s", hookgate.FormatDuration(f.breakerCooldown), hookgate.FormatDuration(hookgate.MinBreakerCooldown), hookgate.FormatDuration(hookgate.MaxBreakerCooldown))
 	}
 	if f.endpointMin <= 0 || f.endpointMax <= 0 {
 		return fmt.Errorf("--endpoint-concurrency must be positive and at most --max-endpoint-concurrency, itself at most %d", delivery.MaxEndpointConcurrency)
@@ -199,10 +214,14 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 			DisableAfter: f.disableAfter,
 			Drain:        f.drainTimeout,
 			RecoveryFor:  f.recoveryFor,
+			Breaker:      hookgate.Breaker{Failures: f.breakerFailures, Cooldown: f.breakerCooldown},
 		},
 	}
 	if f.recoveryFor == 0 {
 		acfg.Delivery.RecoveryFor = -1 // to delivery.Config, 0 is its default
+	}
+	if f.breakerFailures == 0 {
+		acfg.Delivery.Breaker.Failures = hookgate.BreakerOff // to delivery.Config, 0 is its default
 	}
 	if acfg.Delivery.RecoverySchedule, err = hookgate.ParseSchedule(f.recoverySchedule); err != nil {
 		return fmt.Errorf("--recovery-schedule: %w", err)

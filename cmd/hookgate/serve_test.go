@@ -301,6 +301,12 @@ func TestServeRefusesDeliverySettings(t *testing.T) {
 		{[]string{"--recovery-schedule", "5m,soon"}, "--recovery-schedule: retry schedule[1] is not a duration"},
 		{[]string{"--recovery-schedule", "5m,200h"}, "--recovery-schedule: retry schedule[1] must be between 1s and 168h0m0s"},
 		{[]string{"--recovery-for", "-1h"}, "--recovery-for must be 0 (no recovery probes) or more"},
+		{[]string{"--breaker-failures", "-1"}, "--breaker-failures (-1) must be between 1 and 1000, or 0 to turn the breaker off"},
+		{[]string{"--breaker-failures", "1001"}, "--breaker-failures (1001) must be between 1 and 1000, or 0 to turn the breaker off"},
+		{[]string{"--breaker-failures", "ten"}, `invalid argument "ten" for "--breaker-failures"`},
+		{[]string{"--breaker-cooldown", "0s"}, "--breaker-cooldown (0s) must be between 1s and 10m"},
+		{[]string{"--breaker-cooldown", "500ms"}, "--breaker-cooldown (500ms) must be between 1s and 10m"},
+		{[]string{"--breaker-cooldown", "11m"}, "--breaker-cooldown (11m) must be between 1s and 10m"},
 	} {
 		cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, tc.args...)...)
 		cmd.Env = append(os.Environ(), "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=", "HOOKGATE_ADMIN_KEY=")
