@@ -270,7 +270,8 @@ type DeliverySettings struct {
 // breaker off) a webhook's deliveries wait, with no attempt counted, for
 // Cooldown (such as "30s", 1s to 10m; it doubles after each failed probe,
 // up to 10m); then one is sent as a probe. A nil field takes the next
-// level's: the project's, then the server's (10 failures, 30s).
+// level's: the project's, then the server's (10 failures, 30s unless
+// serve's --breaker-failures and --breaker-cooldown say otherwise).
 type Breaker struct {
 	Failures *int    `json:"failures,omitempty"`
 	Cooldown *string `json:"cooldown,omitempty"`
