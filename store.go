@@ -145,6 +145,9 @@ type Store interface {
 	// TakeOverRedrive leases a running redrive whose lease expired by now
 	// until leaseUntil, and reports whether it did.
 	TakeOverRedrive(ctx context.Context, projectID, id string, now, leaseUntil time.Time) (bool, error)
+	// ExpiredRedrives lists at most limit running redrives whose lease
+	// expired by now, oldest first: those a stopped node left.
+	ExpiredRedrives(ctx context.Context, now time.Time, limit int) ([]*Redrive, error)
 	// StepRedrive requeues the next batch of a running redrive and reports
 	// whether the redrive is over for the caller.
 	StepRedrive(ctx context.Context, projectID, id string, now, leaseUntil time.Time) (bool, error)

@@ -82,6 +82,29 @@ func (s *Store) TakeOverRedrive(ctx context.Context, projectID, id string, now, 
 	return n == 1, nil
 }
 
+// ExpiredRedrives lists, oldest first, at most limit running redrives whose
+// lease expired by now: those whose node stopped, which any node may take
+// over (TakeOverRedrive). Every node asks every RedrivePoll; the running
+// redrives are few, and the query reads only them (see
+// BenchmarkExpiredRedrives).
+func (s *Store) ExpiredRedrives(ctx context.Context, now time.Time, limit int) ([]*hookgate.Redrive, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+redriveCols+` FROM redrives WHERE state = ? AND lease_until < ?
+		ORDER BY started_at, id LIMIT ?`), hookgate.RedriveRunning, micros(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*hookgate.Redrive
+	for rows.Next() {
+		r, err := scanRedrive(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // FailRedrive ends a running redrive as failed, with the error msg.
 func (s *Store) FailRedrive(ctx context.Context, projectID, id, msg string, now time.Time) error {
 	_, err := s.write.ExecContext(ctx, s.q(`UPDATE redrives SET state = ?, error = ?, finished_at = ? WHERE project_id = ? AND id = ? AND state = ?`),

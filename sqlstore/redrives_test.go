@@ -129,3 +129,62 @@ func TestRedriveSteppedByTwoNodesCountsEachDeliveryOnce(t *testing.T) {
 		}
 	})
 }
+
+// ExpiredRedrives lists, oldest first and up to its limit, the running
+// redrives whose lease expired: not those within their lease, nor those
+// that ended, nor one a node just took over.
+func TestExpiredRedrivesListsOnlyAbandonedOnes(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "ex")
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		create := func(started time.Time, leaseUntil time.Time) *hookgate.Redrive {
+			t.Helper()
+			r := &hookgate.Redrive{ID: hookgate.NewID(hookgate.PrefixRedrive, started), ProjectID: p.ID, State: hookgate.RedriveRunning,
+				Selection: hookgate.RedriveSelection{Status: hookgate.DeliveryFailed}, StartedAt: started}
+			if _, created, err := s.CreateRedrive(ctx, r, leaseUntil); err != nil || !created {
+				t.Fatalf("CreateRedrive = %v, %v", created, err)
+			}
+			return r
+		}
+		older := create(now.Add(-3*time.Minute), now.Add(-time.Second))
+		old := create(now.Add(-2*time.Minute), now.Add(-time.Second))
+		create(now.Add(-time.Minute), now.Add(time.Second)) // its node is alive
+		ended := create(now.Add(-4*time.Minute), now.Add(-time.Second))
+		if err := s.FailRedrive(ctx, p.ID, ended.ID, "stopped", now); err != nil {
+			t.Fatal(err)
+		}
+		finished := create(now.Add(-5*time.Minute), now.Add(-time.Second))
+		if over, err := s.StepRedrive(ctx, p.ID, finished.ID, now, now); err != nil || !over {
+			t.Fatalf("a step over no delivery = %v, %v; want finished", over, err)
+		}
+
+		ids := func(limit int) []string {
+			t.Helper()
+			got, err := s.ExpiredRedrives(ctx, now, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, r := range got {
+				if r.State != hookgate.RedriveRunning || r.ProjectID != p.ID {
+					t.Fatalf("listed %+v", r)
+				}
+				out = append(out, r.ID)
+			}
+			return out
+		}
+		if got := ids(10); len(got) != 2 || got[0] != older.ID || got[1] != old.ID {
+			t.Fatalf("expired = %v, want [%s %s]", got, older.ID, old.ID)
+		}
+		if got := ids(1); len(got) != 1 || got[0] != older.ID {
+			t.Fatalf("expired, limit 1 = %v, want [%s]", got, older.ID)
+		}
+		if took, err := s.TakeOverRedrive(ctx, p.ID, older.ID, now, now.Add(hookgate.RedriveLease)); err != nil || !took {
+			t.Fatalf("TakeOverRedrive = %v, %v", took, err)
+		}
+		if got := ids(10); len(got) != 1 || got[0] != old.ID {
+			t.Fatalf("expired after a take-over = %v, want [%s]", got, old.ID)
+		}
+	})
+}
