@@ -77,7 +77,7 @@ func setupDelivering(t testing.TB, engine string, opts ...envOption) *env {
 		Delivery: delivery.Config{Poll: 50 * time.Millisecond, Logger: testlog.Logger(t)}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { parts.Dispatcher.Run(ctx); close(done) }()
+	go func() { parts.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return serveEnv(t, store, parts.API)
 }

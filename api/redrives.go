@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -78,7 +79,7 @@ func (s *Server) handleRedriveDeliveries(ctx context.Context, in *struct {
 			Message: "this Idempotency-Key started a redrive with another body; use a new key for a new redrive"}
 	}
 	if created {
-		go s.runRedrive(got.ProjectID, got.ID)
+		s.goRedrive(s.redrives.done, got.ProjectID, got.ID)
 	}
 	return &struct{ Body redriveOut }{Body: toRedrive(got)}, nil
 }
@@ -128,12 +129,44 @@ func (s *Server) redriveSelection(ctx context.Context, in *redriveIn) (hookgate.
 	return sel, nil
 }
 
+// redriveRuns are the redrives a node runs in the background, so that
+// RunRedrives, when it ends, stops them between two batches and waits for
+// them.
+type redriveRuns struct {
+	mu      sync.Mutex
+	stopped bool
+	// done is closed once RunRedrives ends.
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// goRedrive runs a redrive leased to this node in the background until it
+// is over or stop is closed, unless the node is stopping: then the redrive
+// is left to the next node that finds its lease expired.
+func (s *Server) goRedrive(stop <-chan struct{}, projectID, id string) {
+	s.redrives.mu.Lock()
+	defer s.redrives.mu.Unlock()
+	if s.redrives.stopped {
+		return
+	}
+	s.redrives.wg.Go(func() { s.runRedrive(stop, projectID, id) })
+}
+
 // runRedrive walks a redrive leased to this node to its end, a batch at a
 // time, waking the delivery engine after each batch. It runs apart from
-// the request that started it.
-func (s *Server) runRedrive(projectID, id string) {
+// the request that started it, and stops between two batches once stop is
+// closed (the node is stopping: RunRedrives ended, or is ending), leaving
+// the redrive running for another node.
+func (s *Server) runRedrive(stop <-chan struct{}, projectID, id string) {
 	ctx := context.Background()
 	for {
+		select {
+		case <-stop:
+			return
+		case <-s.redrives.done:
+			return
+		default:
+		}
 		now := s.now()
 		over, err := s.store.StepRedrive(ctx, projectID, id, now, now.Add(hookgate.RedriveLease))
 		s.wake()
@@ -150,8 +183,82 @@ func (s *Server) runRedrive(projectID, id string) {
 	}
 }
 
+// takeOverRedrive takes over a running redrive whose lease expired, and
+// runs it on this node until it is over or stop is closed; it reports
+// whether it did. The compare-and-set of the store gives each expired
+// lease to one node.
+func (s *Server) takeOverRedrive(ctx context.Context, stop <-chan struct{}, projectID, id string) (bool, error) {
+	now := s.now()
+	took, err := s.store.TakeOverRedrive(ctx, projectID, id, now, now.Add(hookgate.RedriveLease))
+	if err != nil || !took {
+		return false, err
+	}
+	s.goRedrive(stop, projectID, id)
+	return true, nil
+}
+
+// expiredRedrivesPerLook bounds the redrives one look of RunRedrives takes
+// over; the next look finds the rest.
+const expiredRedrivesPerLook = 100
+
+// RunRedrives resumes the redrives that stopped nodes left running (their
+// lease expired), at once and then every RedrivePoll, until ctx is done, so
+// that a redrive is finished even if nobody reads it again. Then it stops
+// the redrives this node runs after their current batch, leaving them to
+// the next node once their lease expired, and returns when they stopped.
+// A node runs it once, beside its dispatcher (internal/app's App.Run).
+func (s *Server) RunRedrives(ctx context.Context) {
+	defer s.stopRedrives()
+	t := time.NewTicker(s.cfg.RedrivePoll)
+	defer t.Stop()
+	for {
+		s.resumeRedrives(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// resumeRedrives takes over and runs the running redrives whose lease
+// expired.
+func (s *Server) resumeRedrives(ctx context.Context) {
+	expired, err := s.store.ExpiredRedrives(ctx, s.now(), expiredRedrivesPerLook)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("look for redrives left by a stopped node", "err", err)
+		}
+		return
+	}
+	for _, r := range expired {
+		took, err := s.takeOverRedrive(ctx, ctx.Done(), r.ProjectID, r.ID)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("take over a redrive left by a stopped node", "project", r.ProjectID, "redrive", r.ID, "err", err)
+			}
+			return
+		}
+		if took {
+			s.log.Info("resuming a redrive whose node stopped", "project", r.ProjectID, "redrive", r.ID,
+				"matched", r.Matched, "requeued", r.Requeued)
+		}
+	}
+}
+
+// stopRedrives stops the redrives this node runs after their current
+// batch and waits for them; no redrive starts on this node afterwards.
+func (s *Server) stopRedrives() {
+	s.redrives.mu.Lock()
+	s.redrives.stopped = true
+	close(s.redrives.done)
+	s.redrives.mu.Unlock()
+	s.redrives.wg.Wait()
+}
+
 // handleGetRedrive handles getRedrive: Read a redrive's progress. A running
-// redrive whose node stopped (its lease expired) is taken over here.
+// redrive whose node stopped (its lease expired) is taken over here, unless
+// RunRedrives took it over first.
 func (s *Server) handleGetRedrive(ctx context.Context, in *struct {
 	ProjectRef
 	ID string `path:"id" maxLength:"64"`
@@ -162,13 +269,8 @@ func (s *Server) handleGetRedrive(ctx context.Context, in *struct {
 		return nil, err
 	}
 	if r.State == hookgate.RedriveRunning {
-		now := s.now()
-		took, err := s.store.TakeOverRedrive(ctx, pid, r.ID, now, now.Add(hookgate.RedriveLease))
-		if err != nil {
+		if _, err := s.takeOverRedrive(ctx, s.redrives.done, pid, r.ID); err != nil {
 			return nil, err
-		}
-		if took {
-			go s.runRedrive(pid, r.ID)
 		}
 	}
 	return &struct{ Body redriveOut }{Body: toRedrive(r)}, nil

@@ -119,6 +119,9 @@ type Config struct {
 	// changed on another node; default 5s. Changes made through this node
 	// apply at once.
 	CacheTTL time.Duration
+	// RedrivePoll is how often RunRedrives looks for the redrives a stopped
+	// node left running; default hookgate.RedriveLease (30s).
+	RedrivePoll time.Duration
 }
 
 // Server is the HTTP API.
@@ -144,6 +147,8 @@ type Server struct {
 	// ("POST /api/v1/projects/{project}/events").
 	access     map[string]access
 	inboundLim inboundLimits
+	// redrives are the redrives this node runs in the background.
+	redrives redriveRuns
 }
 
 // Access levels of operations.
@@ -175,6 +180,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 5 * time.Second
+	}
+	if cfg.RedrivePoll <= 0 {
+		cfg.RedrivePoll = hookgate.RedriveLease
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
@@ -224,6 +232,7 @@ func New(cfg Config) *Server {
 		mux:     http.NewServeMux(),
 		metrics: newMetrics(cfg.Registry),
 	}
+	s.redrives.done = make(chan struct{})
 	s.keys = newKeyCache(cfg.CacheTTL, s.now)
 	s.schemas = newSchemaCache(cfg.Store, cfg.CacheTTL, s.now)
 	s.providerClient = cfg.Policy.Client(cfg.SendTimeout)

@@ -49,10 +49,10 @@ func start(store *sqlstore.Store, logger *slog.Logger) *Server {
 		Delivery:  delivery.Config{Poll: 50 * time.Millisecond, Logger: logger},
 		Dashboard: &ui.Config{Logger: logger},
 	})
-	h, disp := parts.API, parts.Dispatcher
+	h := parts.API
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { disp.Run(ctx); close(done) }()
+	go func() { parts.Run(ctx); close(done) }()
 	srv := httptest.NewServer(h)
 	return &Server{URL: srv.URL, stop: func() { srv.Close(); cancel(); <-done }}
 }

@@ -358,7 +358,8 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	}
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
-	go func() { dispatcher.Run(dctx); close(dispatched) }()
+	// The dispatcher, and the redrives this node resumes or runs.
+	go func() { parts.Run(dctx); close(dispatched) }()
 	// Events committed by other nodes, and keys, projects and schemas they
 	// changed.
 	go store.Listen(dctx, sqlstore.Listeners{Wake: dispatcher.Wake, Changed: handler.Changed})

@@ -6,6 +6,8 @@
 package app
 
 import (
+	"context"
+	"sync"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -55,6 +57,18 @@ type App struct {
 	API        *api.Server
 	Dispatcher *delivery.Dispatcher
 	Sender     *delivery.Sender
+}
+
+// Run does the node's background work until ctx is done: the dispatcher
+// delivers, and the API server resumes the redrives stopped nodes left
+// (api.Server.RunRedrives). It returns once both stopped: deliveries in
+// flight recorded or given back (delivery.Config.Drain), and the redrives
+// this node runs stopped after their current batch.
+func (a *App) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { a.API.RunRedrives(ctx) })
+	a.Dispatcher.Run(ctx)
+	wg.Wait()
 }
 
 // WithDefaults returns c with each unset field at its default, and the
