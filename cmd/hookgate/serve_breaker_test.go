@@ -12,23 +12,6 @@ import (
 	"github.com/hookgate/hookgate/internal/testwait"
 )
 
-// getJSON reads base+"/api/v1"+path with an API key.
-func getJSON(t *testing.T, base, key, path string) map[string]any {
-	t.Helper()
-	req, _ := http.NewRequest("GET", base+"/api/v1"+path, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
-		t.Fatalf("GET %s: %d, %v", path, res.StatusCode, err)
-	}
-	return out
-}
-
 // The server's circuit breaker from serve's flags and their environment
 // twins: a server started with --breaker-failures 3 and
 // HOOKGATE_BREAKER_COOLDOWN=1m answers them as the webhook's breaker in
