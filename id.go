@@ -18,6 +18,8 @@ const (
 	PrefixDelivery = "msg_"
 	PrefixAttempt  = "atmpt_"
 	PrefixRedrive  = "rdr_"
+	// PrefixPortalLink names a consumer portal link.
+	PrefixPortalLink = "prtl_"
 )
 
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"

@@ -16,6 +16,12 @@ type Session struct {
 	CSRF      string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// PortalLinkID, for a portal session, is the link it was opened with;
+	// such a session acts in ProjectID only, within Capabilities, and ends
+	// when its link is revoked. KeyID and AdminKey are then empty.
+	PortalLinkID string
+	ProjectID    string
+	Capabilities []string
 }
 
 // Identity is who an API key belongs to: the admin, or a project's key with

@@ -162,6 +162,23 @@ type Store interface {
 	FindSession(ctx context.Context, hash string, now time.Time) (*Session, error)
 	// DeleteSession ends a session, and every session expired by now.
 	DeleteSession(ctx context.Context, hash string, now time.Time) error
+	// CreatePortalLink stores l.
+	CreatePortalLink(ctx context.Context, l *PortalLink) error
+	// ListPortalLinks lists a project's portal links, newest first.
+	ListPortalLinks(ctx context.Context, projectID string, page Page) ([]*PortalLink, string, error)
+	// FindPortalLink finds a project's portal link; ENotFound.
+	FindPortalLink(ctx context.Context, projectID, id string) (*PortalLink, error)
+	// RevokePortalLink marks a link revoked at now (a link revoked before
+	// keeps its first time) and, in the same transaction, deletes the
+	// sessions it opened; ENotFound.
+	RevokePortalLink(ctx context.Context, projectID, id string, now time.Time) (*PortalLink, error)
+	// UsePortalLink marks the link whose token hashes to tokenHash used at
+	// now, only when it is unused, unexpired and unrevoked, and stores se
+	// as its portal session (PortalLinkID, ProjectID and Capabilities taken
+	// from the link), in one transaction: of concurrent uses exactly one
+	// wins. ENotFound for no such link, else EPortalLinkRevoked,
+	// EPortalLinkUsed or EPortalLinkExpired, in that order.
+	UsePortalLink(ctx context.Context, tokenHash string, se *Session, now time.Time) (*PortalLink, error)
 	// AttemptStats sums up the attempts started in [since, until) of one
 	// webhook, or of the whole project when webhookID is "", and with an
 	// interval above 0, splits them into a series of that interval;

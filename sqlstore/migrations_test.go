@@ -17,6 +17,7 @@ var portableMigrations = []string{
 	"00015_webhook_destination.sql", "00016_webhook_overrides.sql", "00017_redrives.sql",
 	"00019_webhook_recovery.sql",
 	"00020_circuit_breaker.sql",
+	"00021_portal_links.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the
