@@ -22,6 +22,10 @@ type actAsKey struct{}
 type actor struct {
 	admin bool
 	keyID string
+	// portal, with projectID and caps, is a consumer portal session.
+	portal    bool
+	projectID string
+	caps      []string
 }
 
 // ActAs returns ctx for an in-process request acting as the project key
@@ -85,6 +89,9 @@ func (s *Server) actingPrincipal(ctx context.Context) (*principal, bool, error) 
 	}
 	if a.admin {
 		return &principal{admin: true}, true, nil
+	}
+	if a.portal {
+		return s.portalPrincipal(ctx, a)
 	}
 	k, err := s.store.FindAPIKey(ctx, a.keyID)
 	if hookgate.ErrorCode(err) == hookgate.ENotFound {

@@ -46,6 +46,10 @@ type principal struct {
 	projectID   string
 	projectSlug string
 	role        hookgate.Role
+	// portal marks a consumer portal session, allowed only the
+	// operations of portalAccess that caps grant, in projectID only.
+	portal bool
+	caps   []string
 }
 
 type principalKey struct{}
@@ -133,6 +137,12 @@ func preAuthenticated(ctx context.Context) *principal {
 // authorized lets p through to next if its access level allows the
 // operation, and for routes under a project, if p may see the project.
 func (s *Server) authorized(ctx huma.Context, acc access, p *principal, next func(huma.Context)) {
+	if p.portal && !portalAllows(ctx.Operation().OperationID, p.caps) {
+		// As for a route that does not exist: a portal session learns
+		// nothing of what it may not do.
+		writeHumaProblem(ctx, newProblem(http.StatusNotFound, hookgate.ENotFound, "no route for "+ctx.Method()+" "+ctx.URL().Path))
+		return
+	}
 	if acc == accessAdmin && !p.admin {
 		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this operation needs the admin key")
 		return

@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookgate/hookgate"
 )
 
 // route is one operation of the API and the method that handles it. Each
@@ -33,4 +36,58 @@ func (s *Server) register(routes []route) {
 			r.after()
 		}
 	}
+}
+
+// portalNever marks, in portalAccess, an operation no portal session may
+// call.
+const portalNever = ""
+
+// portalAccess decides, for every operation, the capability a consumer
+// portal session needs to call it, or portalNever. A portal session acts in
+// its own project only, and any operation it may not call answers 404, as a
+// route that does not exist. An operation without an entry is refused too;
+// TestEveryOperationHasAPortalDecision fails until it has one.
+var portalAccess = map[string]string{
+	"listWebhooks":      hookgate.CapWebhooks,
+	"getWebhook":        hookgate.CapWebhooks,
+	"createWebhook":     hookgate.CapWebhooks,
+	"updateWebhook":     hookgate.CapWebhooks,
+	"deleteWebhook":     hookgate.CapWebhooks,
+	"activateWebhook":   hookgate.CapWebhooks,
+	"deactivateWebhook": hookgate.CapWebhooks,
+	"testWebhook":       hookgate.CapWebhooks,
+	"recoverWebhook":    hookgate.CapWebhooks,
+	"getWebhookStats":   hookgate.CapWebhooks,
+
+	"listDeliveries": hookgate.CapDeliveries,
+	"getDelivery":    hookgate.CapDeliveries,
+	"listAttempts":   hookgate.CapDeliveries,
+	"retryDelivery":  hookgate.CapDeliveries,
+
+	"getWebhookSecret":    hookgate.CapSecrets,
+	"rotateWebhookSecret": hookgate.CapSecrets,
+
+	"listEventTypes": hookgate.CapEventTypes,
+	"getEventType":   hookgate.CapEventTypes,
+
+	// The producer's side: its projects, keys, catalog, events, triggers,
+	// redrives, platforms and messages.
+	"createProject": portalNever, "listProjects": portalNever, "getProject": portalNever,
+	"updateProject": portalNever, "deleteProject": portalNever, "getProjectStats": portalNever,
+	"createKey": portalNever, "listKeys": portalNever, "deleteKey": portalNever,
+	"createEventType": portalNever, "updateEventType": portalNever, "deleteEventType": portalNever,
+	"sendEvent": portalNever, "sendEvents": portalNever, "listEvents": portalNever, "getEvent": portalNever,
+	"listEventDeliveries": portalNever, "triggerWebhook": portalNever,
+	"redriveDeliveries": portalNever, "getRedrive": portalNever,
+	"createPlatform": portalNever, "listPlatforms": portalNever, "getPlatform": portalNever,
+	"updatePlatform": portalNever, "deletePlatform": portalNever, "platformWebhookStatus": portalNever,
+	"registerPlatformWebhook": portalNever, "unregisterPlatformWebhook": portalNever,
+	"sendMessage": portalNever, "listMessages": portalNever,
+}
+
+// portalAllows reports whether a portal session with caps may call the
+// operation operationID.
+func portalAllows(operationID string, caps []string) bool {
+	need, ok := portalAccess[operationID]
+	return ok && need != portalNever && slices.Contains(caps, need)
 }
