@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/client"
 )
 
@@ -144,6 +145,9 @@ func failureOf(ctx context.Context, se *session, project string, f *client.Faile
 	}
 	out.outcome = answered(f.StatusCode, "", "")
 	out.Detail = "" // unknown until the attempt is found
+	if !se.Can(hookgate.CapDeliveries) {
+		return out, nil // a portal session that may not read attempts
+	}
 	for a, err := range se.c.Attempts(ctx, project, f.DeliveryID) {
 		if isNotFound(err) {
 			break // the delivery is gone: its status is all there is

@@ -75,9 +75,14 @@ func (u *UI) routes() {
 	m := u.mux
 	m.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/projects", http.StatusSeeOther) })
 	m.HandleFunc("GET /ui/sign-in", u.signInPage)
+	m.HandleFunc("GET /ui/portal/{token}", u.openPortal)
 	m.HandleFunc("POST /ui/sign-in", u.signInPost)
 	m.HandleFunc("POST /ui/sign-out", u.form(func(w http.ResponseWriter, r *http.Request, se *session) error {
 		u.signOut(w, r)
+		if se.Portal() {
+			u.render(w, http.StatusOK, "error", view{Title: "Signed out", Error: "You left the portal. Open a new link to come back."})
+			return nil
+		}
 		http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
 		return nil
 	}))
@@ -165,6 +170,10 @@ func (u *UI) page(fn func(w http.ResponseWriter, r *http.Request, se *session) e
 			http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
 			return
 		}
+		if se.Portal() && !portalMay(r, se) {
+			u.notFound(w, se)
+			return
+		}
 		if err := fn(w, r, se); err != nil {
 			u.fail(w, r, se, err)
 		}
@@ -177,6 +186,10 @@ func (u *UI) form(fn func(w http.ResponseWriter, r *http.Request, se *session) e
 		se := u.session(r)
 		if se == nil {
 			http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
+			return
+		}
+		if se.Portal() && !portalMay(r, se) {
+			u.notFound(w, se)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -368,9 +381,11 @@ func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request, se *session, id
 	if err != nil {
 		return err
 	}
-	recent, err := se.c.ListDeliveries(r.Context(), project, &client.DeliveryListOptions{Webhook: wh.ID, ListOptions: client.ListOptions{Limit: 10}})
-	if err != nil {
-		return err
+	recent := &client.Page[client.Delivery]{}
+	if se.Can(hookgate.CapDeliveries) {
+		if recent, err = se.c.ListDeliveries(r.Context(), project, &client.DeliveryListOptions{Webhook: wh.ID, ListOptions: client.ListOptions{Limit: 10}}); err != nil {
+			return err
+		}
 	}
 	since := u.cfg.Now().Add(-24 * time.Hour).UTC().Format(formTimeLayout)
 	if typed := s.form.Get("since"); typed != "" {
@@ -625,7 +640,11 @@ func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) 
 		}
 		return u.showWebhooks(w, r, se, shown{status: rf.status, form: formOf(r.PostForm, rf, fieldsNamed(append([]string{"url", "uid", "events", "description"}, deliveryFields...)...))})
 	}
-	redirectDone(w, r, project, "webhooks/"+url.PathEscape(wh.ID)+"/secret", doneCreated)
+	to := "webhooks/" + url.PathEscape(wh.ID) + "/secret"
+	if !se.Can(hookgate.CapSecrets) {
+		to = "webhooks/" + url.PathEscape(wh.ID) // a portal session that may not see secrets
+	}
+	redirectDone(w, r, project, to, doneCreated)
 	return nil
 }
 

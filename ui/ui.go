@@ -66,6 +66,9 @@ type API interface {
 	// ServeAs serves r in process, acting as the project key keyID, or as
 	// the admin when keyID is "": the API's own checks apply.
 	ServeAs(w http.ResponseWriter, r *http.Request, keyID string)
+	// ServeAsPortal serves r in process for a consumer portal session:
+	// only projectID, only the operations caps grant; the rest is 404.
+	ServeAsPortal(w http.ResponseWriter, r *http.Request, projectID string, caps []string)
 	// Identify finds who an API key, given at remoteAddr, belongs to:
 	// EUnauthorized when nobody, ERateLimited (with RetryAfter) after too
 	// many failures from the address.
@@ -159,11 +162,12 @@ func (u *UI) session(r *http.Request) *session {
 	if err != nil {
 		return nil
 	}
-	if se.KeyID == "" && se.AdminKey != u.cfg.API.AdminKeyID() {
+	if se.KeyID == "" && se.PortalLinkID == "" && se.AdminKey != u.cfg.API.AdminKeyID() {
 		return nil // the admin key changed since
 	}
 	c, _ := client.New("http://hookgate.in-process", "", client.WithRetries(0),
-		client.WithHTTPClient(&http.Client{Transport: inProcess{api: u.cfg.API, keyID: se.KeyID}}), client.WithUserAgent("hookgate-ui"))
+		client.WithHTTPClient(&http.Client{Transport: inProcess{api: u.cfg.API, keyID: se.KeyID, portal: se.PortalLinkID != "",
+			projectID: se.ProjectID, caps: se.Capabilities}}), client.WithUserAgent("hookgate-ui"))
 	return &session{Session: se, c: c}
 }
 
@@ -196,12 +200,17 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request, key string) (string,
 	if err := u.cfg.Store.CreateSession(r.Context(), se); err != nil {
 		return "", err
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/ui/", HttpOnly: true, Secure: u.secure,
-		SameSite: http.SameSiteStrictMode, Expires: se.ExpiresAt, MaxAge: int(u.cfg.SessionTTL.Seconds())})
+	u.setSessionCookie(w, token, se)
 	if id.Admin {
 		return "/ui/projects", nil
 	}
 	return "/ui/p/" + url.PathEscape(id.ProjectSlug) + "/webhooks", nil
+}
+
+// setSessionCookie gives the browser the session's token.
+func (u *UI) setSessionCookie(w http.ResponseWriter, token string, se *hookgate.Session) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/ui/", HttpOnly: true, Secure: u.secure,
+		SameSite: http.SameSiteStrictMode, Expires: se.ExpiresAt, MaxAge: int(se.ExpiresAt.Sub(se.CreatedAt).Seconds())})
 }
 
 // signOut ends the request's session and clears its cookie.
@@ -224,10 +233,13 @@ func (u *UI) checkForm(r *http.Request, se *session) bool {
 }
 
 // inProcess serves the SDK's requests with the API handler, in this
-// process, acting as a key.
+// process, acting as a key or, with portal, as a portal session.
 type inProcess struct {
-	api   API
-	keyID string
+	api       API
+	keyID     string
+	portal    bool
+	projectID string
+	caps      []string
 }
 
 func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -235,7 +247,11 @@ func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.RemoteAddr = "127.0.0.1:0"
 	r.RequestURI = r.URL.RequestURI()
 	w := &recorder{header: http.Header{}, status: http.StatusOK}
-	t.api.ServeAs(w, r, t.keyID)
+	if t.portal {
+		t.api.ServeAsPortal(w, r, t.projectID, t.caps)
+	} else {
+		t.api.ServeAs(w, r, t.keyID)
+	}
 	return &http.Response{StatusCode: w.status, Status: http.StatusText(w.status), Header: w.header, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Body: io.NopCloser(bytes.NewReader(w.body.Bytes())), ContentLength: int64(w.body.Len()), Request: r}, nil
 }
