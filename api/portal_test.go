@@ -2,9 +2,12 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/api"
@@ -123,6 +126,73 @@ func TestPortalIdentity(t *testing.T) {
 		}
 		if r := only.req("POST", wh+"/"+mine+"/secret/rotate", "", nil); r.Status != 404 {
 			t.Errorf("rotate as a webhooks-only portal session: %d, want 404", r.Status)
+		}
+	})
+}
+
+// Portal links: created by an owner or the admin, with errors naming the
+// parameter; listed without their URL, with who made each; revoked with
+// 204; another project's are not found.
+func TestPortalLinks(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, owner, publisher := e.project("acme")
+		_, globexOwner, _ := e.project("globex")
+		path := "/api/v1/projects/acme/portal-links"
+
+		r := e.req("POST", path, owner, map[string]any{}).must(t, 201)
+		url, _ := r.Body["url"].(string)
+		if !strings.HasPrefix(url, "http://127.0.0.1:8080/ui/portal/") || len(url) != len("http://127.0.0.1:8080/ui/portal/")+43 {
+			t.Fatalf("url = %q", url)
+		}
+		created, _ := time.Parse(time.RFC3339Nano, r.str("createdAt"))
+		expires, _ := time.Parse(time.RFC3339Nano, r.str("expiresAt"))
+		if expires.Sub(created) != time.Hour || fmt.Sprint(r.Body["capabilities"]) != "[webhooks deliveries secrets eventTypes]" ||
+			!strings.HasPrefix(r.str("id"), "prtl_") || r.str("createdBy") == "admin" || r.Body["usedAt"] != nil {
+			t.Fatalf("a default link: %s", r.Raw)
+		}
+		first := r.str("id")
+		r = e.req("POST", path, adminKey, map[string]any{"expiresIn": "2h", "capabilities": []string{"deliveries", "webhooks"}, "returnUrl": "https://app.example/back"}).must(t, 201)
+		created, _ = time.Parse(time.RFC3339Nano, r.str("createdAt"))
+		expires, _ = time.Parse(time.RFC3339Nano, r.str("expiresAt"))
+		if expires.Sub(created) != 2*time.Hour || fmt.Sprint(r.Body["capabilities"]) != "[webhooks deliveries]" ||
+			r.str("createdBy") != "admin" || r.str("returnUrl") != "https://app.example/back" {
+			t.Fatalf("a link with options: %s", r.Raw)
+		}
+
+		for _, c := range []struct {
+			body  map[string]any
+			param string
+		}{
+			{map[string]any{"expiresIn": "169h"}, "expiresIn"},
+			{map[string]any{"expiresIn": "soon"}, "expiresIn"},
+			{map[string]any{"expiresIn": "-1h"}, "expiresIn"},
+			{map[string]any{"capabilities": []string{"webhooks", "keys"}}, "capabilities[1]"},
+			{map[string]any{"returnUrl": "/relative"}, "returnUrl"},
+			{map[string]any{"returnUrl": "javascript:alert(1)"}, "returnUrl"},
+			{map[string]any{"returnUrl": "https://app.example/" + strings.Repeat("a", 2048)}, "returnUrl"},
+		} {
+			r := e.req("POST", path, owner, c.body)
+			if r.Status != 400 || r.str("parameter_name") != c.param {
+				t.Errorf("%v: %d %s, want 400 naming %s", c.body, r.Status, r.Raw, c.param)
+			}
+		}
+		e.req("POST", path, publisher, map[string]any{}).must(t, 403)
+		e.req("POST", path, globexOwner, map[string]any{}).must(t, 404)
+
+		list := e.req("GET", path, owner, nil).must(t, 200)
+		if ids := list.ids(t); len(ids) != 2 || ids[1] != first || strings.Contains(string(list.Raw), "/ui/portal/") || strings.Contains(string(list.Raw), `"url"`) {
+			t.Fatalf("list: %s", list.Raw)
+		}
+		e.req("GET", path, globexOwner, nil).must(t, 404)
+		e.req("GET", "/api/v1/projects/globex/portal-links", globexOwner, nil).must(t, 200)
+
+		e.req("DELETE", "/api/v1/projects/globex/portal-links/"+first, globexOwner, nil).must(t, 404)
+		e.req("DELETE", path+"/"+first, owner, nil).must(t, 204)
+		e.req("DELETE", path+"/prtl_nosuchlink", owner, nil).must(t, 404)
+		list = e.req("GET", path+"?limit=1", owner, nil).must(t, 200)
+		if list.Body["nextCursor"] == nil {
+			t.Fatalf("a page of 1 of 2 links has no next cursor: %s", list.Raw)
 		}
 	})
 }

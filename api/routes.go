@@ -83,6 +83,7 @@ var portalAccess = map[string]string{
 	"updatePlatform": portalNever, "deletePlatform": portalNever, "platformWebhookStatus": portalNever,
 	"registerPlatformWebhook": portalNever, "unregisterPlatformWebhook": portalNever,
 	"sendMessage": portalNever, "listMessages": portalNever,
+	"createPortalLink": portalNever, "listPortalLinks": portalNever, "revokePortalLink": portalNever,
 }
 
 // portalAllows reports whether a portal session with caps may call the

@@ -268,6 +268,7 @@ func New(cfg Config) *Server {
 	s.register(s.statsRoutes())
 	s.register(s.platformRoutes())
 	s.register(s.messageRoutes())
+	s.register(s.portalLinkRoutes())
 	s.registerInbound()
 	s.registerOps()
 	fitResponses(s.api.OpenAPI())

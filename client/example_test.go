@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,4 +236,26 @@ func ExampleClient_TriggerWebhook() {
 	}
 	fmt.Println(res.Status, string(res.Data))
 	// Output: 200 {"price":42}
+}
+
+// A portal link hands a customer a page where they manage their own
+// webhooks in one project: create it server-side and send the customer to
+// its URL, which opens once.
+func ExampleClient_CreatePortalLink() {
+	ctx := context.Background()
+	c, err := ownerClient(ctx, "example-portal")
+	if err != nil {
+		log.Fatal(err)
+	}
+	link, err := c.CreatePortalLink(ctx, "example-portal", client.PortalLinkCreate{
+		ExpiresIn:    "2h",
+		Capabilities: []string{client.CapabilityWebhooks, client.CapabilityDeliveries},
+		ReturnURL:    "https://app.example.com/settings/webhooks",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Redirect the signed-in customer to link.URL, or show it to them once.
+	fmt.Println(strings.Contains(link.URL, "/ui/portal/"), link.Capabilities, link.ExpiresAt.Sub(link.CreatedAt))
+	// Output: true [webhooks deliveries] 2h0m0s
 }

@@ -184,3 +184,49 @@ func TestPortal(t *testing.T) {
 		}
 	})
 }
+
+// The whole path through the API: an owner key makes a link, the
+// customer opens its URL, the listing shows when it was used, and the
+// API's revocation signs the session out at once.
+func TestPortalLinkFromTheAPI(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv := apitest.New(t, engine)
+		admin, _ := client.New(srv.URL, apitest.AdminKey)
+		ctx := context.Background()
+		p, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Acme", Slug: "acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := admin.CreateKey(ctx, "acme", client.KeyCreate{Name: "backend", Role: client.RoleOwner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner, _ := client.New(srv.URL, k.Key)
+		l, err := owner.CreatePortalLink(ctx, "acme", client.PortalLinkCreate{ExpiresIn: "2h", Capabilities: []string{client.CapabilityWebhooks}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(l.URL)
+		if err != nil || !strings.HasPrefix(u.Path, "/ui/portal/") {
+			t.Fatalf("the link's URL %q: %v", l.URL, err)
+		}
+		b := newBrowser(t, srv.URL)
+		home, _ := openPortal(t, b, u.Path)
+		if st, _, page := b.get(home); st != 200 || strings.Contains(page, ">Deliveries</a>") {
+			t.Fatalf("the portal: %d\n%s", st, page)
+		}
+		list, err := owner.ListPortalLinks(ctx, "acme", nil)
+		if err != nil || len(list.Data) != 1 || list.Data[0].UsedAt == nil || list.Data[0].CreatedBy != k.ID || list.Data[0].URL != "" {
+			t.Fatalf("ListPortalLinks = %+v, %v", list, err)
+		}
+		if err := owner.RevokePortalLink(ctx, "acme", l.ID); err != nil {
+			t.Fatal(err)
+		}
+		if st, loc, _ := b.get(home); st != http.StatusSeeOther || loc != "/ui/sign-in" {
+			t.Fatalf("after the API revoked the link: %d %q", st, loc)
+		}
+		if home != "/ui/p/"+p.ID+"/webhooks" {
+			t.Fatalf("home = %q", home)
+		}
+	})
+}

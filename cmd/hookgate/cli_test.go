@@ -129,6 +129,7 @@ func TestCLICoversEveryOperation(t *testing.T) {
 		"platformWebhookStatus": "platform status",
 		"sendMessage":           "message send", "listMessages": "message list",
 		"getWebhookStats": "webhook stats", "getProjectStats": "project stats",
+		"createPortalLink": "portal link", "listPortalLinks": "portal list", "revokePortalLink": "portal revoke",
 	}
 	root := newRootCmd()
 	for op, path := range byOp {

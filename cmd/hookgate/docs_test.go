@@ -181,6 +181,11 @@ func TestCLIDocs(t *testing.T) {
 				if err == nil && len(p.Data) > 0 {
 					id = p.Data[0].ID
 				}
+			case "PORTAL_LINK_ID":
+				p, err := sdk.ListPortalLinks(ctx, project, nil)
+				if err == nil && len(p.Data) > 0 {
+					id = p.Data[0].ID
+				}
 			case "PLATFORM_ID":
 				p, err := sdk.ListPlatforms(ctx, project, nil)
 				if err == nil && len(p.Data) > 0 {
@@ -205,7 +210,7 @@ func TestCLIDocs(t *testing.T) {
 		}
 		args := make([]string, len(dc.args))
 		for i, a := range dc.args {
-			for _, ph := range []string{"KEY_ID", "EVENT_ID", "DELIVERY_ID", "PLATFORM_ID"} {
+			for _, ph := range []string{"KEY_ID", "EVENT_ID", "DELIVERY_ID", "PORTAL_LINK_ID", "PLATFORM_ID"} {
 				if strings.Contains(a, ph) {
 					a = strings.ReplaceAll(a, ph, newest(ph))
 				}

@@ -76,7 +76,7 @@ func newRootCmd() *cobra.Command {
 		c.GroupID = "server"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newProjectCmd(), newKeyCmd(), newWebhookCmd(), newEventCmd(), newEventTypeCmd(), newDeliveryCmd(), newPlatformCmd(), newMessageCmd()} {
+	for _, c := range []*cobra.Command{newProjectCmd(), newKeyCmd(), newWebhookCmd(), newEventCmd(), newEventTypeCmd(), newDeliveryCmd(), newPlatformCmd(), newMessageCmd(), newPortalCmd()} {
 		c.GroupID = "api"
 		root.AddCommand(c)
 	}
