@@ -202,7 +202,8 @@ func TestPortalLinkFromTheAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		owner, _ := client.New(srv.URL, k.Key)
-		l, err := owner.CreatePortalLink(ctx, "acme", client.PortalLinkCreate{ExpiresIn: "2h", Capabilities: []string{client.CapabilityWebhooks}})
+		l, err := owner.CreatePortalLink(ctx, "acme", client.PortalLinkCreate{ExpiresIn: "2h", Capabilities: []string{client.CapabilityWebhooks},
+			ReturnURL: "https://app.example.com/settings?tab=webhooks"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +213,8 @@ func TestPortalLinkFromTheAPI(t *testing.T) {
 		}
 		b := newBrowser(t, srv.URL)
 		home, _ := openPortal(t, b, u.Path)
-		if st, _, page := b.get(home); st != 200 || strings.Contains(page, ">Deliveries</a>") {
+		if st, _, page := b.get(home); st != 200 || strings.Contains(page, ">Deliveries</a>") ||
+			!strings.Contains(page, `<a href="https://app.example.com/settings?tab=webhooks">Back</a>`) {
 			t.Fatalf("the portal: %d\n%s", st, page)
 		}
 		list, err := owner.ListPortalLinks(ctx, "acme", nil)

@@ -150,6 +150,9 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type session struct {
 	*hookgate.Session
 	c *client.Client
+	// ReturnURL, for a portal session, is its link's way back to the
+	// producer's app ("" for none).
+	ReturnURL string
 }
 
 // session returns the request's live session; nil when there is none.
@@ -168,7 +171,15 @@ func (u *UI) session(r *http.Request) *session {
 	c, _ := client.New("http://hookgate.in-process", "", client.WithRetries(0),
 		client.WithHTTPClient(&http.Client{Transport: inProcess{api: u.cfg.API, keyID: se.KeyID, portal: se.PortalLinkID != "",
 			projectID: se.ProjectID, caps: se.Capabilities}}), client.WithUserAgent("hookgate-ui"))
-	return &session{Session: se, c: c}
+	out := &session{Session: se, c: c}
+	if se.PortalLinkID != "" {
+		link, err := u.cfg.Store.FindPortalLink(r.Context(), se.ProjectID, se.PortalLinkID)
+		if err != nil || !link.RevokedAt.IsZero() {
+			return nil // revoking deletes the link's sessions; this is belt and braces
+		}
+		out.ReturnURL = link.ReturnURL
+	}
+	return out
 }
 
 func tokenHash(token string) string {
