@@ -65,7 +65,7 @@ func TestPortalLinkSingleUse(t *testing.T) {
 	})
 }
 
-// Of concurrent uses of one link exactly one wins; the others are refused
+// Of 8 concurrent uses of one link exactly one wins; the others are refused
 // as used and store no session.
 func TestPortalLinkConcurrentUse(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
@@ -74,7 +74,7 @@ func TestPortalLinkConcurrentUse(t *testing.T) {
 		p := newProject(t, s, "acme")
 		for round := range 5 {
 			_, token := newPortalLink(t, s, p.ID, hookgate.PortalLinkInput{}, now)
-			const n = 2
+			const n = 8
 			errs := make([]error, n)
 			var wg sync.WaitGroup
 			for i := range n {
