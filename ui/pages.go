@@ -97,6 +97,7 @@ func (u *UI) routes() {
 	m.HandleFunc("POST /ui/p/{project}/webhooks/{id}/delete", u.form(u.deleteWebhook))
 	m.HandleFunc("POST /ui/p/{project}/webhooks/{id}/{action}", u.form(u.webhookAction))
 	m.HandleFunc("GET /ui/p/{project}/events", u.page(u.eventsPage))
+	m.HandleFunc("GET /ui/p/{project}/event-types", u.page(u.eventTypesPage))
 	m.HandleFunc("GET /ui/p/{project}/live", u.page(u.livePage))
 	m.HandleFunc("GET /ui/p/{project}/platforms", u.page(u.platformsPage))
 	m.HandleFunc("POST /ui/p/{project}/platforms", u.form(u.createPlatform))
@@ -124,7 +125,10 @@ type view struct {
 	// Form is the page's form shown again after a refusal; nil shows it
 	// afresh.
 	Form *form
-	Data any
+	// Catalog is the project's event types, offered as checkboxes by the
+	// webhook forms (templates/fields.html, "catalogFields").
+	Catalog []client.EventType
+	Data    any
 }
 
 // shown is what a page shows of a form besides its own data: the status
@@ -330,7 +334,12 @@ func (u *UI) showWebhooks(w http.ResponseWriter, r *http.Request, se *session, s
 		}
 		rows = append(rows, webhookRow{Webhook: wh, Name: listName(&wh), Stats: st, LastFailure: f})
 	}
-	u.render(w, s.code(), "webhooks", view{Title: "Webhooks", Session: se, Project: project, Flash: s.flash, Error: s.err, Form: s.form, Data: rows})
+	catalog, err := catalogOf(r.Context(), se, project)
+	if err != nil {
+		return err
+	}
+	u.render(w, s.code(), "webhooks", view{Title: "Webhooks", Session: se, Project: project, Flash: s.flash, Error: s.err, Form: s.form,
+		Catalog: catalog, Data: rows})
 	return nil
 }
 
@@ -627,7 +636,7 @@ func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, se *session) 
 func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) error {
 	project := r.PathValue("project")
 	in := client.WebhookCreate{URL: strings.TrimSpace(r.PostFormValue("url")), UID: strings.TrimSpace(r.PostFormValue("uid")),
-		Description: strings.TrimSpace(r.PostFormValue("description")), Events: list(r.PostFormValue("events"))}
+		Description: strings.TrimSpace(r.PostFormValue("description")), Events: eventsOf(r.PostForm)}
 	var wh *client.Webhook
 	err := createDelivery(&in, r.PostForm)
 	if err == nil {

@@ -26,6 +26,7 @@ var portalPages = map[string]string{
 	"GET /ui/p/{project}/deliveries":              hookgate.CapDeliveries,
 	"GET /ui/p/{project}/deliveries/{id}":         hookgate.CapDeliveries,
 	"POST /ui/p/{project}/deliveries/{id}/retry":  hookgate.CapDeliveries,
+	"GET /ui/p/{project}/event-types":             hookgate.CapEventTypes,
 }
 
 // Portal reports whether the session is a consumer portal session.

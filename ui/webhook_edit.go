@@ -103,18 +103,29 @@ func (u *UI) editPage(w http.ResponseWriter, r *http.Request, se *session) error
 	if err != nil {
 		return err
 	}
+	catalog, err := catalogOf(r.Context(), se, r.PathValue("project"))
+	if err != nil {
+		return err
+	}
+	checked, typed := splitCatalog(wh.Events, catalog)
 	f := &form{values: ownDelivery(wh)}
-	for k, v := range map[string]string{"url": wh.URL, "uid": wh.UID, "description": wh.Description, "events": strings.Join(wh.Events, ", ")} {
+	for k, v := range map[string]string{"url": wh.URL, "uid": wh.UID, "description": wh.Description, "events": strings.Join(typed, ", ")} {
 		f.values.Set(k, v)
 	}
+	f.values["eventType"] = checked
 	f.values.Set("autoRecover", autoRecoverValue(wh.AutoRecover))
-	u.showEdit(w, r, se, wh, http.StatusOK, f)
-	return nil
+	return u.showEdit(w, r, se, wh, http.StatusOK, f)
 }
 
-func (u *UI) showEdit(w http.ResponseWriter, r *http.Request, se *session, wh *client.Webhook, status int, f *form) {
-	u.render(w, status, "webhook_edit", view{Title: "Edit webhook " + orID(wh), Session: se, Project: r.PathValue("project"), Form: f,
+func (u *UI) showEdit(w http.ResponseWriter, r *http.Request, se *session, wh *client.Webhook, status int, f *form) error {
+	project := r.PathValue("project")
+	catalog, err := catalogOf(r.Context(), se, project)
+	if err != nil {
+		return err
+	}
+	u.render(w, status, "webhook_edit", view{Title: "Edit webhook " + orID(wh), Session: se, Project: project, Form: f, Catalog: catalog,
 		Data: editView{Webhook: wh, Secrets: secretsOf(wh), Redacted: hookgate.HasRedactedQuery(wh.URL)}})
+	return nil
 }
 
 // editWebhook sends the fields of the edit form that differ from the
@@ -140,8 +151,7 @@ func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request, se *session) er
 		if !ok {
 			return err
 		}
-		u.showEdit(w, r, se, wh, rf.status, formOf(r.PostForm, rf, editFieldOf(wh), secretNames(secretsOf(wh))...))
-		return nil
+		return u.showEdit(w, r, se, wh, rf.status, formOf(r.PostForm, rf, editFieldOf(wh), secretNames(secretsOf(wh))...))
 	}
 	redirectDone(w, r, project, to, doneUpdated)
 	return nil
@@ -160,7 +170,7 @@ func patchOf(wh *client.Webhook, v url.Values) (p client.WebhookUpdate, changed 
 			*f.to, changed = &s, true
 		}
 	}
-	if ev := list(v.Get("events")); !slices.Equal(ev, wh.Events) {
+	if ev := eventsOf(v); !sameSet(ev, wh.Events) {
 		p.Events, changed = ev, true
 	}
 	a := wh.Auth // sent back as read: the API keeps the redacted values
@@ -240,4 +250,18 @@ func (u *UI) deleteWebhook(w http.ResponseWriter, r *http.Request, se *session) 
 	}
 	redirectDone(w, r, project, "webhooks", doneDeleted)
 	return nil
+}
+
+// sameSet reports whether a and b hold the same events, in any order: the
+// edit form shows a webhook's catalog types apart from the rest.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, e := range a {
+		if !slices.Contains(b, e) {
+			return false
+		}
+	}
+	return true
 }
