@@ -210,7 +210,7 @@ try {
 
   step = "every page fits a phone";
   for (const path of ["webhooks", "webhooks/orders", "webhooks/orders/secret", "webhooks/orders/edit", "webhooks/orders/delete",
-    "deliveries", delivery.replace("/ui/p/shop/", ""), "events", "platforms", "live", ...pages]) {
+    "deliveries", delivery.replace("/ui/p/shop/", ""), "events", "event-types", "platforms", "live", ...pages]) {
     await page.goto(`${base}/ui/p/shop/${path}`);
     check((await page.locator("h1").count()) === 1, `${path}: no heading`);
     if (process.env.HOOKGATE_E2E_SCREENSHOTS) {

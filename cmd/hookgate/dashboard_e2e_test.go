@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -125,6 +126,16 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// public URL makes it.
 	if _, err := admin.CreatePlatform(ctx, "shop", client.PlatformCreate{Provider: "generic", Name: "GitHub organisation webhooks (production)",
 		Credentials: map[string]any{"preset": "github", "secret": "e2e-github-secret"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Issue 25, item 2: an event type with a long name, description and
+	// schema, so that the event types page and the webhook forms'
+	// checkboxes are checked at 375 px with a catalog.
+	if _, err := admin.CreateEventType(ctx, "shop", client.EventTypeCreate{Name: "subscription.payment_method.automatically_updated",
+		Description: "The card on file of a subscription was replaced by the card network's account updater, without the customer doing anything.",
+		Schema: json.RawMessage(`{"type":"object","required":["subscriptionId","paymentMethod"],"properties":{"subscriptionId":{"type":"string","format":"uuid"},` +
+			`"paymentMethod":{"type":"object","properties":{"brand":{"enum":["visa","mastercard"]},"last4":{"type":"string"},"expiresAt":{"type":"string","format":"date"}}}}}`)}); err != nil {
 		t.Fatal(err)
 	}
 
