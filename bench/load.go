@@ -212,28 +212,12 @@ func (l *loader) flood(ctx context.Context, conns, batch, limit int) {
 	if l.batch {
 		body = batchBody(batch)
 	}
-	var wg sync.WaitGroup
-	var offered atomic.Int64
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				n, b := batch, body
-				if limit > 0 {
-					from := offered.Add(int64(batch)) - int64(batch)
-					if from >= int64(limit) {
-						return
-					}
-					if left := int64(limit) - from; left < int64(batch) {
-						n, b = int(left), batchBody(int(left)) // the last, partial batch
-					}
-				}
-				l.post(b, n)
-			}
-		}()
-	}
-	wg.Wait()
+	l.offer(ctx, conns, batch, limit, func(_ int64, n int) []byte {
+		if n < batch {
+			return batchBody(n) // the last, partial batch
+		}
+		return body
+	})
 }
 
 // floodKeyed posts limit single events from conns goroutines as fast as
@@ -243,6 +227,13 @@ func (l *loader) floodKeyed(ctx context.Context, conns, keys, limit int) {
 	for k := range bodies {
 		bodies[k] = fmt.Appendf(nil, `{"type":"order.updated","data":{"k":"k%d","id":12345,"amount":"19.99","currency":"EUR"}}`, k)
 	}
+	l.offer(ctx, conns, 1, limit, func(from int64, _ int) []byte { return bodies[from%int64(keys)] })
+}
+
+// offer posts from conns goroutines as fast as answers come, batch events a
+// request, until ctx ends or limit events were offered (0: no limit); body
+// gives the request of the n events from the from-th offered.
+func (l *loader) offer(ctx context.Context, conns, batch, limit int, body func(from int64, n int) []byte) {
 	var wg sync.WaitGroup
 	var offered atomic.Int64
 	for range conns {
@@ -250,11 +241,15 @@ func (l *loader) floodKeyed(ctx context.Context, conns, keys, limit int) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				i := offered.Add(1) - 1
-				if i >= int64(limit) {
-					return
+				n := batch
+				from := offered.Add(int64(batch)) - int64(batch)
+				if limit > 0 {
+					if from >= int64(limit) {
+						return
+					}
+					n = int(min(int64(batch), int64(limit)-from))
 				}
-				l.post(bodies[i%int64(keys)], 1)
+				l.post(body(from, n), n)
 			}
 		}()
 	}
