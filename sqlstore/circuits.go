@@ -36,19 +36,7 @@ func scanCircuit(r scanner) (*hookgate.Circuit, error) {
 func (s *Store) Circuits(ctx context.Context) ([]*hookgate.Circuit, error) {
 	// The predicate of the partial index circuits_unclean, to the letter.
 	rows, err := s.read.QueryContext(ctx, `SELECT `+circuitCols+` FROM circuits WHERE state <> 'closed' OR failures > 0`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*hookgate.Circuit
-	for rows.Next() {
-		c, err := scanCircuit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanCircuit)
 }
 
 // FindCircuits returns the circuits of a project's webhooks named, by

@@ -190,19 +190,10 @@ func liveNodes(ctx context.Context, s *Store, tx *sql.Tx, node string, live time
 
 // scanStrings reads the one text column of every row of a query.
 func scanStrings(rows *sql.Rows, err error) ([]string, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return scanAll(rows, err, func(r scanner) (string, error) {
 		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return v, r.Scan(&v)
+	})
 }
 
 // recordedFingerprint returns the fingerprint recorded for name, or "".

@@ -135,10 +135,7 @@ func (s *Store) promoteKeys(ctx context.Context, tx *sql.Tx, now time.Time, keys
 			ws[i], ks[i] = k.webhookID, k.key
 		}
 		rows, err := tx.QueryContext(ctx, promoteKeysPG, micros(now), lease, node, ws, ks)
-		if err != nil {
-			return nil, err
-		}
-		return scanDeliveries(rows)
+		return scanAll(rows, err, scanDelivery)
 	}
 	st, err := s.hotTx(ctx, tx, promoteKeySQL)
 	if err != nil {
@@ -147,30 +144,13 @@ func (s *Store) promoteKeys(ctx context.Context, tx *sql.Tx, now time.Time, keys
 	var out []*hookgate.Delivery
 	for _, k := range keys {
 		rows, err := st.QueryContext(ctx, micros(now), lease, node, k.webhookID, k.key)
-		if err != nil {
-			return out, err
-		}
-		ds, err := scanDeliveries(rows)
+		ds, err := scanAll(rows, err, scanDelivery)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, ds...)
 	}
 	return out, nil
-}
-
-// scanDeliveries reads and closes rows of deliveryReadCols.
-func scanDeliveries(rows *sql.Rows) ([]*hookgate.Delivery, error) {
-	defer rows.Close()
-	var out []*hookgate.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
 }
 
 // handoffFor asks the adopter, if any, for a lease for the heads a write

@@ -43,19 +43,8 @@ func (s *Store) ClaimDue(ctx context.Context, node string, now time.Time, limit 
 		return nil, time.Time{}, err
 	}
 	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	defer rows.Close()
-	var out []*hookgate.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, time.Time{}, err
-		}
-		out = append(out, d)
-	}
-	return out, until, rows.Err()
+	out, err := scanAll(rows, err, scanDelivery)
+	return out, until, err
 }
 
 // RecordAttempts stores attempts and moves their deliveries on: on

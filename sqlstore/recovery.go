@@ -98,19 +98,7 @@ func (s *Store) DueRecoveries(ctx context.Context, now time.Time, first, window 
 		WHERE r.next_probe_at > 0 AND r.next_probe_at <= ? AND r.next_probe_at <= r.ends_at AND r.ends_at >= ? AND r.stopped = ''
 			AND w.status = ? AND COALESCE(w.auto_recover, p.auto_recover, 1) = 1
 		ORDER BY r.next_probe_at LIMIT ?`), micros(now), micros(now), hookgate.StatusDisabled, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*hookgate.Recovery
-	for rows.Next() {
-		r, err := scanRecovery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanRecovery)
 }
 
 // ClaimProbe moves r's next probe from the time read to next, counting

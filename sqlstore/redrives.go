@@ -90,19 +90,7 @@ func (s *Store) TakeOverRedrive(ctx context.Context, projectID, id string, now, 
 func (s *Store) ExpiredRedrives(ctx context.Context, now time.Time, limit int) ([]*hookgate.Redrive, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+redriveCols+` FROM redrives WHERE state = ? AND lease_until < ?
 		ORDER BY started_at, id LIMIT ?`), hookgate.RedriveRunning, micros(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*hookgate.Redrive
-	for rows.Next() {
-		r, err := scanRedrive(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanRedrive)
 }
 
 // FailRedrive ends a running redrive as failed, with the error msg.

@@ -442,21 +442,31 @@ func trimPage[T any](list []T, limit int, key func(T) string) ([]T, string) {
 // and the cursor of the next.
 func queryPage[T any](ctx context.Context, db *sql.DB, query string, limit int, scan func(scanner) (T, error), key func(T) string, args ...any) ([]T, string, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
+	list, err := scanAll(rows, err, scan)
 	if err != nil {
 		return nil, "", err
 	}
-	defer rows.Close()
-	list := make([]T, 0, min(limit+1, 64))
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		list = append(list, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
+	if list == nil {
+		list = []T{} // an empty page is a list, not null
 	}
 	list, next := trimPage(list, limit, key)
 	return list, next, nil
+}
+
+// scanAll reads every row of a query with scan and closes them; rows and
+// err are what the query returned.
+func scanAll[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
