@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -128,10 +129,10 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var events, deliveries [][]any
 	var born []*hookgate.Delivery
 	var bornEvents map[[2]string]*hookgate.Event
-	bornBy := map[string]int{} // adopted in this transaction, by webhook
-	unplaced := 0              // due now and not adopted: for a claim
-	var lines []orderKey       // the keys ordered rows were put in line for
-	inLine := map[orderKey]bool{}
+	bornBy := map[string]int{}   // adopted in this transaction, by webhook
+	unplaced := 0                // due now and not adopted: for a claim
+	var lines []orderKey         // the keys ordered rows were put in line for
+	var inLine map[orderKey]bool // made with the first ordered row
 	for ri, r := range reqs {
 		r.out = make([]*hookgate.Event, len(r.in))
 		for i, in := range r.in {
@@ -171,6 +172,9 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 					// In line behind its key's head; the head is made due
 					// once the rows are in (promoteKeys), for a claim.
 					k := orderKey{hid, hookgate.OrderingKeyOf(h.orderingKey, in.Type, e.CreatedAt, in.Data)}
+					if inLine == nil {
+						inLine = map[orderKey]bool{}
+					}
 					if !inLine[k] {
 						inLine[k] = true
 						lines = append(lines, k)
@@ -397,7 +401,7 @@ func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID stri
 // FIFO key: its successor may then go to the adopter.
 func finishesHeads(reqs []*ingestReq) bool {
 	for _, r := range reqs {
-		if len(finishedLines(r.outcomes)) > 0 {
+		if slices.ContainsFunc(r.outcomes, finishesHead) {
 			return true
 		}
 	}

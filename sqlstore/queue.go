@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -101,17 +102,17 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 // paused one keeps its place: the whole webhook waits.
 func finishedLines(outs []hookgate.AttemptOutcome) []orderKey {
 	var out []orderKey
-	seen := map[orderKey]bool{}
 	for _, o := range outs {
-		if !o.Ordered || o.Status == hookgate.DeliveryPending || o.Status == hookgate.DeliveryPaused {
-			continue
-		}
-		if k := (orderKey{o.WebhookID, o.OrderingKey}); !seen[k] {
-			seen[k] = true
+		if k := (orderKey{o.WebhookID, o.OrderingKey}); finishesHead(o) && !slices.Contains(out, k) {
 			out = append(out, k)
 		}
 	}
 	return out
+}
+
+// finishesHead reports whether o finishes the head of a FIFO key.
+func finishesHead(o hookgate.AttemptOutcome) bool {
+	return o.Ordered && o.Status != hookgate.DeliveryPending && o.Status != hookgate.DeliveryPaused
 }
 
 // attemptRows are the attempts made in outs, as rows of attemptCols.
