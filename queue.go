@@ -28,6 +28,13 @@ type AttemptOutcome struct {
 	NextAttemptAt time.Time
 }
 
+// FinishesHead reports whether o finishes the head of a FIFO key (an
+// ordered delivery neither pending nor paused): the next delivery of its
+// key is then due.
+func (o *AttemptOutcome) FinishesHead() bool {
+	return o.Ordered && o.Status != DeliveryPending && o.Status != DeliveryPaused
+}
+
 // Queue is what the delivery engine needs of the store: the deliveries table
 // read as a queue of leased rows, and the few reads and writes around an
 // attempt.

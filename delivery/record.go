@@ -132,7 +132,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 			continue
 		}
 		for _, o := range batch {
-			if o.Ordered && o.Status != hookgate.DeliveryPending && o.Status != hookgate.DeliveryPaused {
+			if o.FinishesHead() {
 				d.Wake() // the next delivery of its key is due
 				break
 			}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -401,8 +400,10 @@ func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID stri
 // FIFO key: its successor may then go to the adopter.
 func finishesHeads(reqs []*ingestReq) bool {
 	for _, r := range reqs {
-		if slices.ContainsFunc(r.outcomes, finishesHead) {
-			return true
+		for i := range r.outcomes {
+			if r.outcomes[i].FinishesHead() {
+				return true
+			}
 		}
 	}
 	return false

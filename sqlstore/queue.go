@@ -103,17 +103,13 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 func finishedLines(outs []hookgate.AttemptOutcome) []orderKey {
 	var out []orderKey
 	for _, o := range outs {
-		if k := (orderKey{o.WebhookID, o.OrderingKey}); finishesHead(o) && !slices.Contains(out, k) {
+		if k := (orderKey{o.WebhookID, o.OrderingKey}); o.FinishesHead() && !slices.Contains(out, k) {
 			out = append(out, k)
 		}
 	}
 	return out
 }
 
-// finishesHead reports whether o finishes the head of a FIFO key.
-func finishesHead(o hookgate.AttemptOutcome) bool {
-	return o.Ordered && o.Status != hookgate.DeliveryPending && o.Status != hookgate.DeliveryPaused
-}
 
 // attemptRows are the attempts made in outs, as rows of attemptCols.
 func attemptRows(outs []hookgate.AttemptOutcome) [][]any {
