@@ -110,7 +110,6 @@ func finishedLines(outs []hookgate.AttemptOutcome) []orderKey {
 	return out
 }
 
-
 // attemptRows are the attempts made in outs, as rows of attemptCols.
 func attemptRows(outs []hookgate.AttemptOutcome) [][]any {
 	var attempts [][]any
