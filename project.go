@@ -19,7 +19,9 @@ type Project struct {
 	AutoRecover *bool
 	// Breaker overrides the server's circuit breaker settings for this
 	// project's webhooks, field by field; zero when it does not.
-	Breaker   Breaker
+	Breaker Breaker
+	// Portal is how the project's consumer portal is embedded and looks.
+	Portal    PortalSettings
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

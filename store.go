@@ -62,8 +62,13 @@ type Store interface {
 	FindProject(ctx context.Context, ref string) (*Project, error)
 	// ListProjects lists projects, newest first.
 	ListProjects(ctx context.Context, page Page) (list []*Project, next string, err error)
-	// UpdateProject saves p's name, slug, retry schedule and autoRecover; ENotFound, EConflict.
+	// UpdateProject saves p's settings; ENotFound, EConflict. The portal's
+	// logo is replaced when p.Portal.Theme.Logo carries Data, removed when
+	// it is nil, and kept otherwise.
 	UpdateProject(ctx context.Context, p *Project) error
+	// FindPortalLogo returns the project's portal logo with its Data;
+	// ENotFound when it has none.
+	FindPortalLogo(ctx context.Context, projectID string) (*PortalLogo, error)
 	// DeleteProject deletes a project and everything it owns; ENotFound.
 	DeleteProject(ctx context.Context, id string) error
 

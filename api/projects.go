@@ -20,6 +20,7 @@ type projectOut struct {
 	// Breaker is the project's own circuit breaker settings; nil when the
 	// server's apply.
 	Breaker   *breakerBody `json:"breaker" doc:"The project's own circuit breaker settings, which its webhooks take unless they set their own; null when the server's apply (10 failures, 30s, unless serve's --breaker-failures and --breaker-cooldown say otherwise)"`
+	Portal    portalOut    `json:"portal" doc:"The consumer portal's embedding and theme"`
 	CreatedAt time.Time    `json:"createdAt"`
 	UpdatedAt time.Time    `json:"updatedAt"`
 }
@@ -29,7 +30,7 @@ func toProject(p *hookgate.Project) projectOut {
 	for i, d := range p.RetrySchedule {
 		sched[i] = hookgate.FormatDuration(d)
 	}
-	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, RetrySchedule: sched, AutoRecover: p.AutoRecover, Breaker: toBreaker(p.Breaker), CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
+	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, RetrySchedule: sched, AutoRecover: p.AutoRecover, Breaker: toBreaker(p.Breaker), Portal: toPortal(p.Portal), CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
 }
 
 type projectOutput struct {
@@ -61,6 +62,7 @@ func (s *Server) handleCreateProject(ctx context.Context, in *struct {
 		RetrySchedule []string     `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule: waits before each retry, 1s to 168h each; absent or empty for the server's"`
 		AutoRecover   *bool        `json:"autoRecover,omitempty" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; absent for the server's (on)"`
 		Breaker       *breakerBody `json:"breaker,omitempty" doc:"The project's own circuit breaker settings; a field absent takes the server's"`
+		Portal        *portalBody  `json:"portal,omitempty" doc:"The consumer portal's embedding and theme"`
 	}
 }) (*projectOutput, error) {
 	slug := in.Body.Slug
@@ -81,8 +83,12 @@ func (s *Server) handleCreateProject(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
+	var portal hookgate.PortalSettings
+	if err := in.Body.Portal.apply(&portal); err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
-	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, AutoRecover: in.Body.AutoRecover, Breaker: br, CreatedAt: now, UpdatedAt: now}
+	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, AutoRecover: in.Body.AutoRecover, Breaker: br, Portal: portal, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateProject(ctx, p); err != nil {
 		return nil, err
 	}
@@ -111,11 +117,12 @@ func (s *Server) handleGetProject(ctx context.Context, in *ProjectRef) (*project
 func (s *Server) handleUpdateProject(ctx context.Context, in *struct {
 	ProjectRef
 	Body struct {
-		Name          *string   `json:"name,omitempty" maxLength:"200"`
-		Slug          *string   `json:"slug,omitempty"`
-		RetrySchedule *[]string `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule; [] for the server's"`
-		AutoRecover   rawJSON   `json:"autoRecover,omitempty" doc:"true or false; null for the server's (on)"`
-		Breaker       rawJSON   `json:"breaker,omitempty" doc:"{\"failures\", \"cooldown\"}: a field given changes it, a field null takes the server's again; null clears both"`
+		Name          *string     `json:"name,omitempty" maxLength:"200"`
+		Slug          *string     `json:"slug,omitempty"`
+		RetrySchedule *[]string   `json:"retrySchedule,omitempty" maxItems:"50" doc:"The project's own retry schedule; [] for the server's"`
+		AutoRecover   rawJSON     `json:"autoRecover,omitempty" doc:"true or false; null for the server's (on)"`
+		Breaker       rawJSON     `json:"breaker,omitempty" doc:"{\"failures\", \"cooldown\"}: a field given changes it, a field null takes the server's again; null clears both"`
+		Portal        *portalBody `json:"portal,omitempty" doc:"The consumer portal's embedding and theme: a field given changes it"`
 	}
 }) (*projectOutput, error) {
 	p, err := s.store.FindProject(ctx, projectID(ctx))
@@ -145,6 +152,9 @@ func (s *Server) handleUpdateProject(ctx context.Context, in *struct {
 		}
 	}
 	if err := patchBreaker(&p.Breaker, in.Body.Breaker, "breaker"); err != nil {
+		return nil, err
+	}
+	if err := in.Body.Portal.apply(&p.Portal); err != nil {
 		return nil, err
 	}
 	p.UpdatedAt = s.now().UTC()

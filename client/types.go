@@ -1,7 +1,9 @@
 package client
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"time"
 )
 
@@ -35,9 +37,70 @@ type Project struct {
 	AutoRecover *bool `json:"autoRecover"`
 	// Breaker is the project's own circuit breaker settings, which its
 	// webhooks take unless they set their own; nil for the server's.
-	Breaker   *Breaker  `json:"breaker"`
+	Breaker *Breaker `json:"breaker"`
+	// Portal is how the project's consumer portal is embedded and looks.
+	Portal    Portal    `json:"portal"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Portal is a project's consumer portal settings as read.
+type Portal struct {
+	// AllowedOrigins may frame the portal; empty: it cannot be framed.
+	AllowedOrigins []string    `json:"allowedOrigins"`
+	Theme          PortalTheme `json:"theme"`
+}
+
+// PortalTheme is the portal's look. ProductName "" shows "Webhooks
+// portal", AccentColor "" Hookgate's blue; Applied is the accent as
+// shown in each mode, kept at 4.5:1 contrast.
+type PortalTheme struct {
+	ProductName string      `json:"productName"`
+	AccentColor string      `json:"accentColor"`
+	Mode        string      `json:"mode"`
+	Logo        *PortalLogo `json:"logo"`
+	Applied     struct {
+		Light PortalAccent `json:"light"`
+		Dark  PortalAccent `json:"dark"`
+	} `json:"applied"`
+}
+
+// PortalLogo describes the uploaded logo.
+type PortalLogo struct {
+	ContentType string `json:"contentType"`
+	Size        int    `json:"size"`
+	SHA256      string `json:"sha256"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+}
+
+// PortalAccent is an accent colour as applied: Color for links and
+// buttons, OnColor for the text on buttons.
+type PortalAccent struct {
+	Color   string `json:"color"`
+	OnColor string `json:"onColor"`
+}
+
+// PortalSettings changes a project's portal: a field set changes it.
+// AllowedOrigins set to an empty slice makes the portal not embeddable.
+type PortalSettings struct {
+	AllowedOrigins *[]string          `json:"allowedOrigins,omitempty"`
+	Theme          *PortalThemeUpdate `json:"theme,omitempty"`
+}
+
+// PortalThemeUpdate changes the fields that are set; "" takes a field's
+// default, and removes the logo. Logo is a data URL (see LogoDataURL).
+type PortalThemeUpdate struct {
+	ProductName *string `json:"productName,omitempty"`
+	AccentColor *string `json:"accentColor,omitempty"`
+	Mode        *string `json:"mode,omitempty"`
+	Logo        *string `json:"logo,omitempty"`
+}
+
+// LogoDataURL returns an image (PNG, JPEG or GIF, at most 64 KiB and
+// 512×512 pixels) as the data URL PortalThemeUpdate.Logo takes.
+func LogoDataURL(image []byte) string {
+	return "data:" + http.DetectContentType(image) + ";base64," + base64.StdEncoding.EncodeToString(image)
 }
 
 // ProjectCreate is a new project. Slug defaults to one made from Name;
@@ -48,6 +111,8 @@ type ProjectCreate struct {
 	RetrySchedule []string `json:"retrySchedule,omitempty"`
 	AutoRecover   *bool    `json:"autoRecover,omitempty"`
 	Breaker       *Breaker `json:"breaker,omitempty"`
+	// Portal sets the consumer portal's embedding and theme.
+	Portal *PortalSettings `json:"portal,omitempty"`
 }
 
 // ProjectUpdate changes the fields that are set; Breaker the fields of
@@ -55,13 +120,15 @@ type ProjectCreate struct {
 // ClearBreaker remove the project's autoRecover and breaker settings, so
 // that the server's apply.
 type ProjectUpdate struct {
-	Name             *string  `json:"name,omitempty"`
-	Slug             *string  `json:"slug,omitempty"`
-	RetrySchedule    []string `json:"retrySchedule,omitempty"`
-	AutoRecover      *bool    `json:"autoRecover,omitempty"`
-	Breaker          *Breaker `json:"breaker,omitempty"`
-	ClearAutoRecover bool     `json:"-"`
-	ClearBreaker     bool     `json:"-"`
+	Name          *string  `json:"name,omitempty"`
+	Slug          *string  `json:"slug,omitempty"`
+	RetrySchedule []string `json:"retrySchedule,omitempty"`
+	AutoRecover   *bool    `json:"autoRecover,omitempty"`
+	Breaker       *Breaker `json:"breaker,omitempty"`
+	// Portal changes the consumer portal's fields that are set.
+	Portal           *PortalSettings `json:"portal,omitempty"`
+	ClearAutoRecover bool            `json:"-"`
+	ClearBreaker     bool            `json:"-"`
 }
 
 // MarshalJSON writes u as PATCH takes it: a cleared setting as null.

@@ -10,12 +10,14 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const projectCols = "id, slug, name, retry_schedule, created_at, updated_at, auto_recover, breaker_failures, breaker_cooldown_ms"
+const projectCols = "id, slug, name, retry_schedule, created_at, updated_at, auto_recover, breaker_failures, breaker_cooldown_ms, portal_origins, portal_theme"
 
 // CreateProject stores p; EConflict when the slug is taken.
 func (s *Store) CreateProject(ctx context.Context, p *hookgate.Project) error {
-	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		p.ID, p.Slug, p.Name, p.RetrySchedule.String(), micros(p.CreatedAt), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.Breaker.Failures, p.Breaker.Cooldown.Milliseconds())
+	origins, theme := portalColumns(p.Portal)
+	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO projects (`+projectCols+`, portal_logo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		p.ID, p.Slug, p.Name, p.RetrySchedule.String(), micros(p.CreatedAt), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.Breaker.Failures, p.Breaker.Cooldown.Milliseconds(),
+		origins, theme, logoData(p.Portal.Theme.Logo))
 	if isUniqueViolation(err) {
 		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
 	}
@@ -42,10 +44,19 @@ func (s *Store) ListProjects(ctx context.Context, page hookgate.Page) ([]*hookga
 		limit, scanProject, func(p *hookgate.Project) string { return p.ID }, page.Cursor, page.Cursor, limit+1)
 }
 
-// UpdateProject saves p's slug, name, retry schedule and autoRecover.
+// UpdateProject saves p's settings; the portal's logo is replaced when
+// p.Portal.Theme.Logo carries Data, removed when it is nil, kept otherwise.
 func (s *Store) UpdateProject(ctx context.Context, p *hookgate.Project) error {
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE projects SET slug = ?, name = ?, retry_schedule = ?, updated_at = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ? WHERE id = ?`),
-		p.Slug, p.Name, p.RetrySchedule.String(), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.Breaker.Failures, p.Breaker.Cooldown.Milliseconds(), p.ID)
+	origins, theme := portalColumns(p.Portal)
+	logo := `, portal_logo = ?`
+	args := []any{p.Slug, p.Name, p.RetrySchedule.String(), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.Breaker.Failures, p.Breaker.Cooldown.Milliseconds(), origins, theme}
+	if l := p.Portal.Theme.Logo; l != nil && l.Data == nil {
+		logo = ""
+	} else {
+		args = append(args, logoData(l))
+	}
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE projects SET slug = ?, name = ?, retry_schedule = ?, updated_at = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ?, portal_origins = ?, portal_theme = ?`+logo+` WHERE id = ?`),
+		append(args, p.ID)...)
 	if isUniqueViolation(err) {
 		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
 	}
@@ -81,9 +92,11 @@ func scanProject(r scanner) (*hookgate.Project, error) {
 	var sched string
 	var created, updated, cooldownMS int64
 	var autoRecover sql.NullInt64
-	if err := r.Scan(&p.ID, &p.Slug, &p.Name, &sched, &created, &updated, &autoRecover, &p.Breaker.Failures, &cooldownMS); err != nil {
+	var origins, theme string
+	if err := r.Scan(&p.ID, &p.Slug, &p.Name, &sched, &created, &updated, &autoRecover, &p.Breaker.Failures, &cooldownMS, &origins, &theme); err != nil {
 		return nil, err
 	}
+	p.Portal = portalOf(origins, theme)
 	p.AutoRecover = boolOf(autoRecover)
 	p.Breaker.Cooldown = time.Duration(cooldownMS) * time.Millisecond
 	p.RetrySchedule = parseSchedule(sched)

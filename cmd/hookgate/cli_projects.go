@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hookgate/hookgate/client"
 )
@@ -59,9 +61,10 @@ func newProjectCmd() *cobra.Command {
 	var name, slug string
 	var schedule []string
 	var autoRecover string
+	var pf portalFlags
 	update := &cobra.Command{
 		Use:   "update PROJECT",
-		Short: "Change a project's name, slug, retry schedule, autoRecover or circuit breaker",
+		Short: "Change a project's name, slug, retry schedule, autoRecover, circuit breaker or consumer portal",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var up client.ProjectUpdate
@@ -84,6 +87,9 @@ func newProjectCmd() *cobra.Command {
 				return err
 			}
 			up.ClearBreaker = ub.clear
+			if up.Portal, err = pf.settings(cmd.Flags()); err != nil {
+				return err
+			}
 			return a.project1(cmd, func(c *client.Client) (*client.Project, error) {
 				return c.UpdateProject(cmd.Context(), args[0], up)
 			})
@@ -94,6 +100,7 @@ func newProjectCmd() *cobra.Command {
 	update.Flags().StringSliceVar(&schedule, "retry-schedule", nil, "new retry schedule, such as 10s,1m,1h")
 	update.Flags().StringVar(&autoRecover, "auto-recover", "", `true or false: whether webhooks Hookgate disabled are probed and enabled again; "" for the server's`)
 	ub.add(update.Flags(), true, "the server's")
+	pf.add(update.Flags())
 
 	del := removeCmd(a, "delete PROJECT", "Delete a project and everything in it", "deleted project",
 		func(ctx context.Context, c *client.Client, project string) error {
@@ -122,8 +129,73 @@ func (a *apiCmd) project1(cmd *cobra.Command, call func(*client.Client) (*client
 		if p.AutoRecover != nil {
 			fields(w, "auto recover", strconv.FormatBool(*p.AutoRecover))
 		}
+		if th := p.Portal.Theme; len(p.Portal.AllowedOrigins) > 0 || th.ProductName != "" || th.AccentColor != "" || th.Mode != "light" || th.Logo != nil {
+			logo := "none"
+			if th.Logo != nil {
+				logo = fmt.Sprintf("%s, %d×%d, %d bytes", th.Logo.ContentType, th.Logo.Width, th.Logo.Height, th.Logo.Size)
+			}
+			fields(w, "portal origins", join(p.Portal.AllowedOrigins), "portal name", th.ProductName,
+				"portal accent", fmt.Sprintf("%s (applied: light %s, dark %s)", th.AccentColor, th.Applied.Light.Color, th.Applied.Dark.Color),
+				"portal mode", th.Mode, "portal logo", logo)
+		}
 		fields(w, "created", ts(p.CreatedAt), "updated", ts(p.UpdatedAt))
 	})
+}
+
+// portalFlags are project update's flags for the consumer portal.
+type portalFlags struct {
+	origins                  []string
+	name, accent, mode, logo string
+}
+
+func (f *portalFlags) add(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&f.origins, "portal-origins", nil, `origins that may frame the portal, such as https://app.example.com (comma-separated); "" for none`)
+	fs.StringVar(&f.name, "portal-name", "", `product name shown in the portal; "" for "Webhooks portal"`)
+	fs.StringVar(&f.accent, "portal-accent", "", `accent colour, #rrggbb; "" for the default`)
+	fs.StringVar(&f.mode, "portal-mode", "", "light, dark or auto")
+	fs.StringVar(&f.logo, "portal-logo", "", `a PNG, JPEG or GIF file (at most 64 KiB, 512×512) for the portal's header; "" removes the logo`)
+}
+
+// settings returns the portal changes the flags ask for; nil for none.
+func (f *portalFlags) settings(fs *pflag.FlagSet) (*client.PortalSettings, error) {
+	var s client.PortalSettings
+	var th client.PortalThemeUpdate
+	if fs.Changed("portal-origins") {
+		origins := []string{}
+		for _, o := range f.origins {
+			if o != "" {
+				origins = append(origins, o)
+			}
+		}
+		s.AllowedOrigins = &origins
+	}
+	for _, v := range []struct {
+		flag string
+		val  string
+		to   **string
+	}{{"portal-name", f.name, &th.ProductName}, {"portal-accent", f.accent, &th.AccentColor}, {"portal-mode", f.mode, &th.Mode}} {
+		if fs.Changed(v.flag) {
+			*v.to = client.Ptr(v.val)
+		}
+	}
+	if fs.Changed("portal-logo") {
+		logo := ""
+		if f.logo != "" {
+			b, err := os.ReadFile(f.logo)
+			if err != nil {
+				return nil, fmt.Errorf("--portal-logo: %w", err)
+			}
+			logo = client.LogoDataURL(b)
+		}
+		th.Logo = &logo
+	}
+	if th != (client.PortalThemeUpdate{}) {
+		s.Theme = &th
+	}
+	if s == (client.PortalSettings{}) {
+		return nil, nil
+	}
+	return &s, nil
 }
 
 // done reports an action that answers nothing: a line in a table, an
