@@ -153,6 +153,9 @@ type session struct {
 	// ReturnURL, for a portal session, is its link's way back to the
 	// producer's app ("" for none).
 	ReturnURL string
+	// Settings, for a portal session, are its project's portal settings:
+	// who may frame it, and its theme.
+	Settings hookgate.PortalSettings
 }
 
 // session returns the request's live session; nil when there is none.
@@ -178,6 +181,11 @@ func (u *UI) session(r *http.Request) *session {
 			return nil // revoking deletes the link's sessions; this is belt and braces
 		}
 		out.ReturnURL = link.ReturnURL
+		p, err := u.cfg.Store.FindProject(r.Context(), se.ProjectID)
+		if err != nil {
+			return nil
+		}
+		out.Settings = p.Portal
 	}
 	return out
 }
