@@ -69,6 +69,20 @@ type PortalLink struct {
 	RevokedAt time.Time
 }
 
+// Refusal says why l cannot be opened at now: EPortalLinkRevoked,
+// EPortalLinkUsed or EPortalLinkExpired, in that order; nil when it can.
+func (l *PortalLink) Refusal(now time.Time) error {
+	switch {
+	case !l.RevokedAt.IsZero():
+		return Errorf(EPortalLinkRevoked, "this link was revoked")
+	case !l.UsedAt.IsZero():
+		return Errorf(EPortalLinkUsed, "this link was used already; ask for a new one")
+	case !now.Before(l.ExpiresAt):
+		return Errorf(EPortalLinkExpired, "this link expired; ask for a new one")
+	}
+	return nil
+}
+
 // PortalLinkInput is what a producer asks for; the zero value is a link of
 // every capability, valid DefaultPortalLinkTTL, with no return URL.
 type PortalLinkInput struct {

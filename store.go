@@ -173,6 +173,9 @@ type Store interface {
 	ListPortalLinks(ctx context.Context, projectID string, page Page) ([]*PortalLink, string, error)
 	// FindPortalLink finds a project's portal link; ENotFound.
 	FindPortalLink(ctx context.Context, projectID, id string) (*PortalLink, error)
+	// FindPortalLinkByToken finds the link whose token hashes to
+	// tokenHash, used or not; ENotFound.
+	FindPortalLinkByToken(ctx context.Context, tokenHash string) (*PortalLink, error)
 	// RevokePortalLink marks a link revoked at now (a link revoked before
 	// keeps its first time) and, in the same transaction, deletes the
 	// sessions it opened; ENotFound.

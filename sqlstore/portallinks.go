@@ -54,6 +54,16 @@ func (s *Store) FindPortalLink(ctx context.Context, projectID, id string) (*hook
 	return l, err
 }
 
+// FindPortalLinkByToken finds the link whose token hashes to tokenHash;
+// ENotFound.
+func (s *Store) FindPortalLinkByToken(ctx context.Context, tokenHash string) (*hookgate.PortalLink, error) {
+	l, err := scanPortalLink(s.write.QueryRowContext(ctx, s.q(`SELECT `+portalLinkCols+` FROM portal_links WHERE token_hash = ?`), tokenHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookgate.NotFound("portal link")
+	}
+	return l, err
+}
+
 // RevokePortalLink marks a link revoked and deletes its sessions in one
 // transaction. The link's row is written first: a concurrent
 // UsePortalLink, which writes the same row, either commits its session
@@ -98,7 +108,10 @@ func (s *Store) UsePortalLink(ctx context.Context, tokenHash string, se *hookgat
 			return err
 		}
 		if n == 0 {
-			return portalLinkRefusal(l)
+			if err := l.Refusal(now); err != nil {
+				return err
+			}
+			return hookgate.Errorf(hookgate.EPortalLinkUsed, "this link was used already; ask for a new one")
 		}
 		se.PortalLinkID, se.ProjectID, se.Capabilities = l.ID, l.ProjectID, l.Capabilities
 		se.KeyID, se.AdminKey = "", ""
@@ -111,14 +124,3 @@ func (s *Store) UsePortalLink(ctx context.Context, tokenHash string, se *hookgat
 	return link, err
 }
 
-// portalLinkRefusal says why a link that exists cannot be used.
-func portalLinkRefusal(l *hookgate.PortalLink) error {
-	switch {
-	case !l.RevokedAt.IsZero():
-		return hookgate.Errorf(hookgate.EPortalLinkRevoked, "this link was revoked")
-	case !l.UsedAt.IsZero():
-		return hookgate.Errorf(hookgate.EPortalLinkUsed, "this link was used already; ask for a new one")
-	default:
-		return hookgate.Errorf(hookgate.EPortalLinkExpired, "this link expired; ask for a new one")
-	}
-}

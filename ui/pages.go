@@ -75,7 +75,8 @@ func (u *UI) routes() {
 	m := u.mux
 	m.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/projects", http.StatusSeeOther) })
 	m.HandleFunc("GET /ui/sign-in", u.signInPage)
-	m.HandleFunc("GET /ui/portal/{token}", u.openPortal)
+	m.HandleFunc("GET /ui/portal/{token}", u.startPortal)
+	m.HandleFunc("GET /ui/portal/{token}/open", u.openPortal)
 	m.HandleFunc("POST /ui/sign-in", u.signInPost)
 	m.HandleFunc("POST /ui/sign-out", u.form(func(w http.ResponseWriter, r *http.Request, se *session) error {
 		u.signOut(w, r)
@@ -118,6 +119,8 @@ type view struct {
 	Title string
 	// Refresh reloads the page every so many seconds (the live view).
 	Refresh int
+	// Next is a page to go to at once (a portal link's open).
+	Next    string
 	Session *session
 	Project string
 	Flash   string
@@ -171,12 +174,17 @@ func (u *UI) page(fn func(w http.ResponseWriter, r *http.Request, se *session) e
 	return func(w http.ResponseWriter, r *http.Request) {
 		se := u.session(r)
 		if se == nil {
-			http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
+			if !u.endedInFrame(w, r) {
+				http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
+			}
 			return
 		}
-		if se.Portal() && !portalMay(r, se) {
-			u.notFound(w, se)
-			return
+		if se.Portal() {
+			allowFraming(w, se.Settings)
+			if !portalMay(r, se) {
+				u.notFound(w, se)
+				return
+			}
 		}
 		if err := fn(w, r, se); err != nil {
 			u.fail(w, r, se, err)
@@ -189,12 +197,17 @@ func (u *UI) form(fn func(w http.ResponseWriter, r *http.Request, se *session) e
 	return func(w http.ResponseWriter, r *http.Request) {
 		se := u.session(r)
 		if se == nil {
-			http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
+			if !u.endedInFrame(w, r) {
+				http.Redirect(w, r, "/ui/sign-in", http.StatusSeeOther)
+			}
 			return
 		}
-		if se.Portal() && !portalMay(r, se) {
-			u.notFound(w, se)
-			return
+		if se.Portal() {
+			allowFraming(w, se.Settings)
+			if !portalMay(r, se) {
+				u.notFound(w, se)
+				return
+			}
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if !u.checkForm(r, se) {

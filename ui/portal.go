@@ -3,6 +3,7 @@ package ui
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/hookgate/hookgate"
 )
@@ -64,32 +65,52 @@ func (u *UI) notFound(w http.ResponseWriter, se *session) {
 	u.render(w, http.StatusNotFound, "error", view{Title: "Not found", Session: se, Error: "There is no such page."})
 }
 
-// openPortal exchanges a portal link's token for a portal session, once:
-// a second open, an expired or a revoked link get a page that says which
-// (410), an unknown one 404; none of them a session.
+// openPortal is the second request of a link's open (startPortal is the
+// first): it exchanges the token for a portal session, once. The session
+// goes in a cookie when the probe cookie came back, else in the path
+// (see embed.go). A second open, an expired or a revoked link get a page
+// that says which (410), an unknown one 404; none of them a session.
 func (u *UI) openPortal(w http.ResponseWriter, r *http.Request) {
 	now := u.cfg.Now()
 	token := randomToken()
 	se := &hookgate.Session{Hash: tokenHash(token), CSRF: randomToken(), CreatedAt: now, ExpiresAt: now.Add(u.cfg.SessionTTL)}
-	link, err := u.cfg.Store.UsePortalLink(r.Context(), hookgate.PortalTokenHash(r.PathValue("token")), se, now)
+	hash := hookgate.PortalTokenHash(r.PathValue("token"))
+	link, err := u.cfg.Store.UsePortalLink(r.Context(), hash, se, now)
 	if err != nil {
-		status, title, msg := http.StatusGone, "Link no longer valid", ""
-		switch hookgate.ErrorCode(err) {
-		case hookgate.ENotFound:
-			status, title, msg = http.StatusNotFound, "Link not valid", "This link is not valid. Check that you copied all of it, or ask for a new one."
-		case hookgate.EPortalLinkUsed:
-			msg = "This link was opened already: each link opens once. Ask for a new one."
-		case hookgate.EPortalLinkExpired:
-			msg = "This link expired. Ask for a new one."
-		case hookgate.EPortalLinkRevoked:
-			msg = "This link was revoked. Ask for a new one."
-		default:
-			u.cfg.Logger.Error("dashboard portal link", "err", err)
-			status, title, msg = http.StatusInternalServerError, "Error", "Something went wrong; the server's log has the details."
+		if l, ferr := u.cfg.Store.FindPortalLinkByToken(r.Context(), hash); ferr == nil {
+			allowFraming(w, u.portalSettings(r.Context(), l.ProjectID))
 		}
-		u.render(w, status, "error", view{Title: title, Error: msg})
+		u.linkRefused(w, err)
 		return
 	}
-	u.setSessionCookie(w, token, se)
-	http.Redirect(w, r, portalHome(link.ProjectID, link.Capabilities), http.StatusSeeOther)
+	settings := u.portalSettings(r.Context(), link.ProjectID)
+	allowFraming(w, settings)
+	home := portalHome(link.ProjectID, link.Capabilities)
+	if _, err := r.Cookie(probeCookie); err != nil {
+		http.Redirect(w, r, urlSessionPrefix+token+strings.TrimPrefix(home, "/ui"), http.StatusSeeOther)
+		return
+	}
+	http.SetCookie(w, u.cookie(probeCookie, "", "/ui/portal/", -1, settings.Embeddable()))
+	u.setSessionCookie(w, token, se, settings.Embeddable())
+	http.Redirect(w, r, home, http.StatusSeeOther)
+}
+
+// linkRefused shows why a link cannot be opened: used, expired or revoked
+// (410), unknown (404).
+func (u *UI) linkRefused(w http.ResponseWriter, err error) {
+	status, title, msg := http.StatusGone, "Link no longer valid", ""
+	switch hookgate.ErrorCode(err) {
+	case hookgate.ENotFound:
+		status, title, msg = http.StatusNotFound, "Link not valid", "This link is not valid. Check that you copied all of it, or ask for a new one."
+	case hookgate.EPortalLinkUsed:
+		msg = "This link was opened already: each link opens once. Ask for a new one."
+	case hookgate.EPortalLinkExpired:
+		msg = "This link expired. Ask for a new one."
+	case hookgate.EPortalLinkRevoked:
+		msg = "This link was revoked. Ask for a new one."
+	default:
+		u.cfg.Logger.Error("dashboard portal link", "err", err)
+		status, title, msg = http.StatusInternalServerError, "Error", "Something went wrong; the server's log has the details."
+	}
+	u.render(w, status, "error", view{Title: title, Error: msg})
 }

@@ -30,11 +30,16 @@ func portalLink(t *testing.T, store *sqlstore.Store, projectID string, in hookga
 	return l, "/ui/portal/" + token
 }
 
-// openPortal opens a link in b and returns where it sent the browser and
-// the session cookie it set.
+// openPortal opens a link in b as a browser does (its first page moves
+// on to /open by itself) and returns where it sent the browser and the
+// session cookie it set.
 func openPortal(t *testing.T, b *browser, path string) (string, *http.Cookie) {
 	t.Helper()
-	res, err := b.hc.Get(b.base + path)
+	st, _, page := b.get(path)
+	if st != http.StatusOK || !strings.Contains(page, `<meta http-equiv="refresh" content="0; url=`+path+`/open">`) {
+		t.Fatalf("the first page of a fresh link: %d\n%s", st, page)
+	}
+	res, err := b.hc.Get(b.base + path + "/open")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +219,7 @@ func TestPortalLinkFromTheAPI(t *testing.T) {
 		b := newBrowser(t, srv.URL)
 		home, _ := openPortal(t, b, u.Path)
 		if st, _, page := b.get(home); st != 200 || strings.Contains(page, ">Deliveries</a>") ||
-			!strings.Contains(page, `<a href="https://app.example.com/settings?tab=webhooks">Back</a>`) {
+			!strings.Contains(page, `<a href="https://app.example.com/settings?tab=webhooks" target="_top" rel="noreferrer">Back</a>`) {
 			t.Fatalf("the portal: %d\n%s", st, page)
 		}
 		list, err := owner.ListPortalLinks(ctx, "acme", nil)

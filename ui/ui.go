@@ -127,7 +127,7 @@ func New(cfg Config) *UI {
 	}
 	u := &UI{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{},
 		publicOrigin: originOfURL(cfg.PublicURL), secure: SecureCookie(cfg.PublicURL)}
-	for _, name := range []string{"signin", "projects", "webhooks", "webhook", "deliveries", "delivery", "events", "platforms", "live", "error", "webhook_edit", "webhook_delete", "redrive_confirm", "redrive", "event_types"} {
+	for _, name := range []string{"signin", "projects", "webhooks", "webhook", "deliveries", "delivery", "events", "platforms", "live", "error", "webhook_edit", "webhook_delete", "redrive_confirm", "redrive", "event_types", "portal_open"} {
 		u.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/fields.html", "templates/ordering.html", "templates/"+name+".html"))
 	}
 	static, _ := fs.Sub(assets, "static")
@@ -136,13 +136,19 @@ func New(cfg Config) *UI {
 	return u
 }
 
-// ServeHTTP serves /ui/ with security headers on every answer.
+// ServeHTTP serves /ui/ with security headers on every answer: no page
+// may be framed, except a portal's by the origins its project allows
+// (see embed.go).
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	strictFraming(h)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
+	if token, rest, ok := splitURLSession(r.URL.Path); ok {
+		u.serveURLSession(w, r, token, rest)
+		return
+	}
 	u.mux.ServeHTTP(w, r)
 }
 
@@ -158,14 +164,26 @@ type session struct {
 	Settings hookgate.PortalSettings
 }
 
+// sessionToken is the request's session token: the one its path carries
+// (only a portal session's is taken there), or its cookie's.
+func sessionToken(r *http.Request) (token string, inURL bool) {
+	if t, ok := urlToken(r); ok {
+		return t, true
+	}
+	if ck, err := r.Cookie(CookieName); err == nil {
+		return ck.Value, false
+	}
+	return "", false
+}
+
 // session returns the request's live session; nil when there is none.
 func (u *UI) session(r *http.Request) *session {
-	ck, err := r.Cookie(CookieName)
-	if err != nil || ck.Value == "" {
+	token, inURL := sessionToken(r)
+	if token == "" {
 		return nil
 	}
-	se, err := u.cfg.Store.FindSession(r.Context(), tokenHash(ck.Value), u.cfg.Now())
-	if err != nil {
+	se, err := u.cfg.Store.FindSession(r.Context(), tokenHash(token), u.cfg.Now())
+	if err != nil || (inURL && se.PortalLinkID == "") {
 		return nil
 	}
 	if se.KeyID == "" && se.PortalLinkID == "" && se.AdminKey != u.cfg.API.AdminKeyID() {
@@ -219,26 +237,29 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request, key string) (string,
 	if err := u.cfg.Store.CreateSession(r.Context(), se); err != nil {
 		return "", err
 	}
-	u.setSessionCookie(w, token, se)
+	u.setSessionCookie(w, token, se, false)
 	if id.Admin {
 		return "/ui/projects", nil
 	}
 	return "/ui/p/" + url.PathEscape(id.ProjectSlug) + "/webhooks", nil
 }
 
-// setSessionCookie gives the browser the session's token.
-func (u *UI) setSessionCookie(w http.ResponseWriter, token string, se *hookgate.Session) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/ui/", HttpOnly: true, Secure: u.secure,
-		SameSite: http.SameSiteStrictMode, Expires: se.ExpiresAt, MaxAge: int(se.ExpiresAt.Sub(se.CreatedAt).Seconds())})
+// setSessionCookie gives the browser the session's token; embeddable
+// makes it a cookie a frame of another site keeps (see UI.cookie).
+func (u *UI) setSessionCookie(w http.ResponseWriter, token string, se *hookgate.Session, embeddable bool) {
+	c := u.cookie(CookieName, token, "/ui/", int(se.ExpiresAt.Sub(se.CreatedAt).Seconds()), embeddable)
+	c.Expires = se.ExpiresAt
+	http.SetCookie(w, c)
 }
 
-// signOut ends the request's session and clears its cookie.
+// signOut ends the request's session and clears its cookie, of either
+// kind.
 func (u *UI) signOut(w http.ResponseWriter, r *http.Request) {
-	if ck, err := r.Cookie(CookieName); err == nil {
-		_ = u.cfg.Store.DeleteSession(r.Context(), tokenHash(ck.Value), u.cfg.Now())
+	if token, _ := sessionToken(r); token != "" {
+		_ = u.cfg.Store.DeleteSession(r.Context(), tokenHash(token), u.cfg.Now())
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/ui/", HttpOnly: true, Secure: u.secure,
-		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.SetCookie(w, u.cookie(CookieName, "", "/ui/", -1, false))
+	http.SetCookie(w, u.cookie(CookieName, "", "/ui/", -1, true))
 }
 
 // checkForm checks a state-changing request: it comes from this dashboard
