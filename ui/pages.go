@@ -109,6 +109,8 @@ func (u *UI) routes() {
 	m.HandleFunc("GET /ui/p/{project}/deliveries/redrive", u.page(u.redriveConfirmPage))
 	m.HandleFunc("POST /ui/p/{project}/deliveries/redrive", u.form(u.startRedrive))
 	m.HandleFunc("GET /ui/p/{project}/redrives/{id}", u.page(u.redrivePage))
+	m.HandleFunc("GET /ui/p/{project}/portal.css", u.page(u.portalStylesheet))
+	m.HandleFunc("GET /ui/p/{project}/portal-logo", u.page(u.portalLogo))
 }
 
 // view is what every page template gets. Every form that changes

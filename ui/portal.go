@@ -10,9 +10,10 @@ import (
 
 // portalPages decides, for each dashboard route, the capability a consumer
 // portal session needs to open it; "" lets every portal session in (its
-// sign-out). Any route without an entry, and any page of another project,
-// answers a portal session 404. The API checks the same capabilities
-// again (api.ServeAsPortal) on every call a page makes.
+// sign-out, its theme's stylesheet and logo). Any route without an entry,
+// and any page of another project, answers a portal session 404. The API
+// checks the same capabilities again (api.ServeAsPortal) on every call a
+// page makes.
 var portalPages = map[string]string{
 	"POST /ui/sign-out":                           "",
 	"GET /ui/p/{project}/webhooks":                hookgate.CapWebhooks,
@@ -28,6 +29,8 @@ var portalPages = map[string]string{
 	"GET /ui/p/{project}/deliveries/{id}":         hookgate.CapDeliveries,
 	"POST /ui/p/{project}/deliveries/{id}/retry":  hookgate.CapDeliveries,
 	"GET /ui/p/{project}/event-types":             hookgate.CapEventTypes,
+	"GET /ui/p/{project}/portal.css":              "",
+	"GET /ui/p/{project}/portal-logo":             "",
 }
 
 // Portal reports whether the session is a consumer portal session.
