@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,6 +53,55 @@ func skipVisibly(t *testing.T, why string) {
 	t.Skip(why)
 }
 
+// e2eTools are what the browser tests need, found and installed once.
+var e2eTools struct {
+	once                sync.Once
+	node, browser, dir  string
+	missing, installErr string
+}
+
+// browserTools returns Node.js, a headless Chromium and the e2e/ directory
+// with playwright-core installed (npm ci, once for every test). Without
+// Node.js, npm or Chromium the test skips, and says so in make test's
+// output, except under CI=true, where .ci/run installs them and it fails.
+func browserTools(t *testing.T) (node, browser, dir string) {
+	t.Helper()
+	e := &e2eTools
+	e.once.Do(func() {
+		e.browser = chromium()
+		var nodeErr, npmErr error
+		e.node, nodeErr = exec.LookPath("node")
+		npm, npmErr := exec.LookPath("npm")
+		if e.browser == "" || nodeErr != nil || npmErr != nil {
+			e.missing = fmt.Sprintf("node %v, npm %v, chromium %q", nodeErr, npmErr, e.browser)
+			return
+		}
+		dir, err := filepath.Abs(filepath.Join("..", "..", "e2e"))
+		if err != nil {
+			e.installErr = err.Error()
+			return
+		}
+		e.dir = dir
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+			install := exec.Command(npm, "ci", "--no-audit", "--no-fund")
+			install.Dir = dir
+			if out, err := install.CombinedOutput(); err != nil {
+				e.installErr = fmt.Sprintf("npm ci in e2e/: %v\n%s", err, out)
+			}
+		}
+	})
+	if e.missing != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the browser tests need Node.js, npm and Chromium (chromium-headless-shell): %s", e.missing)
+		}
+		skipVisibly(t, "the browser tests did not run: no Node.js, npm or Chromium (apt-get install nodejs npm chromium-headless-shell)")
+	}
+	if e.installErr != "" {
+		t.Fatal(e.installErr)
+	}
+	return e.node, e.browser, e.dir
+}
+
 // The dashboard end to end, in headless Chromium driven by playwright-core
 // (e2e/dashboard.test.mjs), against a real `hookgate serve`: sign in,
 // register a webhook, watch a failing delivery appear, open its attempts,
@@ -64,26 +114,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: drives a headless browser through npm's playwright-core")
 	}
-	browser := chromium()
-	node, nodeErr := exec.LookPath("node")
-	npm, npmErr := exec.LookPath("npm")
-	if browser == "" || nodeErr != nil || npmErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the dashboard's end-to-end test needs Node.js, npm and Chromium (chromium-headless-shell): node %v, npm %v, chromium %q", nodeErr, npmErr, browser)
-		}
-		skipVisibly(t, "the dashboard's browser test did not run: no Node.js, npm or Chromium (apt-get install nodejs npm chromium-headless-shell)")
-	}
-	e2e, err := filepath.Abs(filepath.Join("..", "..", "e2e"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(e2e, "node_modules", "playwright-core")); err != nil {
-		install := exec.Command(npm, "ci", "--no-audit", "--no-fund")
-		install.Dir = e2e
-		if out, err := install.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in e2e/: %v\n%s", err, out)
-		}
-	}
+	node, browser, e2e := browserTools(t)
 
 	// A receiver that fails until the browser's test fixes it.
 	var healthy atomic.Bool
