@@ -21,6 +21,8 @@ const base = env("HOOKGATE_URL");
 const appURL = env("APP_URL");
 const otherURL = env("OTHER_URL");
 const receiver = env("RECEIVER_URL");
+const product = env("PRODUCT");
+const accent = env("ACCENT");
 const artifacts = process.env.ARTIFACTS || "artifacts/portal";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -46,6 +48,10 @@ async function portalFrame(page, re) {
 
 // fits checks that the frame's page is no wider than the frame.
 async function fits(frame, what) {
+  if (process.env.HOOKGATE_E2E_SCREENSHOTS) {
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: `${artifacts}/${what.replaceAll(" ", "_").replaceAll("'", "")}.png`, fullPage: true });
+  }
   const w = await frame.evaluate(() => document.documentElement.scrollWidth);
   check(w <= 375, `${what} is ${w} px wide in a 375 px frame`);
   check((await frame.locator("h1").count()) === 1, `${what}: no heading`);
@@ -97,6 +103,16 @@ try {
       check(session && session.sameSite === "None" && session.secure && session.httpOnly, `session cookie: ${JSON.stringify(session)} among ${JSON.stringify(cookies)}`);
     }
     check((await frame.getByRole("link", { name: "Back" }).getAttribute("target")) === "_top", "the Back link does not leave the frame");
+
+    step = `${mode}: the portal wears the project's theme`;
+    check((await frame.locator(".brand").textContent()).trim() === product, `the header says ${await frame.locator(".brand").textContent()}`);
+    check((await frame.title()).endsWith(`· ${product}`), `the title is ${await frame.title()}`);
+    const logo = frame.locator(".brand img");
+    await logo.waitFor();
+    check(await logo.evaluate((img) => img.complete && img.naturalWidth === 64), "the logo did not load");
+    const rgb = (hex) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(", ")})`;
+    const button = await frame.getByRole("button", { name: "Register" }).evaluate((b) => getComputedStyle(b).backgroundColor);
+    check(button === rgb(accent), `the Register button is ${button}, want the applied accent ${rgb(accent)}`);
     await fits(frame, "webhooks");
 
     step = `${mode}: a bad URL is refused beside its field`;

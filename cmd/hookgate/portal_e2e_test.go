@@ -1,9 +1,14 @@
 package main_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"html/template"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -67,7 +72,7 @@ func (h *hostApp) localhost() string {
 
 // Issue 25, item 5: the consumer portal embedded in a producer's app, in
 // headless Chromium (e2e/portal.test.mjs): a page on another loopback
-// site frames a fresh link, the customer registers a webhook in the frame,
+// site frames a fresh link, themed (product name, logo, accent), the customer registers a webhook in the frame,
 // sends a test event and sees its delivery succeed, at 375 px; a page on
 // an origin the project does not allow cannot frame it (and its link is
 // not used); where the browser refuses the cookie, the session travels in
@@ -115,7 +120,15 @@ func TestPortalEndToEnd(t *testing.T) {
 	app := newHostApp(t, base, owner, "acme")
 	other := newHostApp(t, base, owner, "acme") // an origin the project does not allow
 	origins := []string{app.localhost()}
-	if _, err := admin.UpdateProject(ctx, "acme", client.ProjectUpdate{Portal: &client.PortalSettings{AllowedOrigins: &origins}}); err != nil {
+	var logo bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 64, 32))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{R: 255, G: 204, A: 255}), image.Point{}, draw.Src)
+	if err := png.Encode(&logo, img); err != nil {
+		t.Fatal(err)
+	}
+	p, err := admin.UpdateProject(ctx, "acme", client.ProjectUpdate{Portal: &client.PortalSettings{AllowedOrigins: &origins,
+		Theme: &client.PortalThemeUpdate{ProductName: client.Ptr("Acme webhooks"), AccentColor: client.Ptr("#ffcc00"), Logo: client.Ptr(client.LogoDataURL(logo.Bytes()))}}})
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -128,7 +141,7 @@ func TestPortalEndToEnd(t *testing.T) {
 	js := exec.CommandContext(run, node, "portal.test.mjs")
 	js.Dir = e2e
 	js.Env = append(os.Environ(), "HOOKGATE_URL="+base, "HOOKGATE_KEY="+k.Key, "APP_URL="+app.localhost()+"/app",
-		"OTHER_URL="+other.localhost()+"/app", "RECEIVER_URL="+recv.URL, "CHROMIUM="+browser, "ARTIFACTS="+artifacts+"/portal")
+		"OTHER_URL="+other.localhost()+"/app", "PRODUCT=Acme webhooks", "ACCENT="+p.Portal.Theme.Applied.Light.Color, "RECEIVER_URL="+recv.URL, "CHROMIUM="+browser, "ARTIFACTS="+artifacts+"/portal")
 	out, err := js.CombinedOutput()
 	if err != nil {
 		t.Fatalf("e2e/portal.test.mjs: %v\n%s", err, out)
