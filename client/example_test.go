@@ -1,9 +1,12 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"log"
 	"net/http"
@@ -258,4 +261,37 @@ func ExampleClient_CreatePortalLink() {
 	// Redirect the signed-in customer to link.URL, or show it to them once.
 	fmt.Println(strings.Contains(link.URL, "/ui/portal/"), link.Capabilities, link.ExpiresAt.Sub(link.CreatedAt))
 	// Output: true [webhooks deliveries] 2h0m0s
+}
+
+// A project's portal may be framed by the producer's app and wear its
+// name, colour and logo; the accent is kept readable (4.5:1 contrast).
+func ExampleClient_UpdateProject_portal() {
+	ctx := context.Background()
+	admin, err := client.New(hookgateURL, adminKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Acme", Slug: "example-themed"}); err != nil {
+		log.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 64, 32))); err != nil {
+		log.Fatal(err)
+	}
+	pngBytes := b.Bytes()
+	origins := []string{"https://app.example.com"}
+	p, err := admin.UpdateProject(ctx, "example-themed", client.ProjectUpdate{Portal: &client.PortalSettings{
+		AllowedOrigins: &origins,
+		Theme: &client.PortalThemeUpdate{
+			ProductName: client.Ptr("Acme webhooks"),
+			AccentColor: client.Ptr("#ffcc00"),
+			Logo:        client.Ptr(client.LogoDataURL(pngBytes)),
+		},
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// p.Portal.Theme.Applied.Light.Color is the accent as shown: "#8f7200".
+	fmt.Println(p.Portal.AllowedOrigins, p.Portal.Theme.Applied.Light.Color, p.Portal.Theme.Logo.Width)
+	// Output: [https://app.example.com] #8f7200 64
 }
