@@ -13,7 +13,7 @@ export HOOKGATE_TEST_DATABASE_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/5432) 2
 .PHONY: test-short
 
 # `go test` shows a skip only with -v: tests that skip for want of a tool
-# (the dashboard's browser test) write why to the file HOOKGATE_TEST_SKIPS names, printed
+# (the browser tests) write why to the file HOOKGATE_TEST_SKIPS names, printed
 # after the run.
 test:
 	@if [ -z "$$HOOKGATE_TEST_DATABASE_URL" ]; then echo "PostgreSQL not reachable: its tests will skip (they fail under CI=true)"; fi
