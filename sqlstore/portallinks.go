@@ -123,4 +123,3 @@ func (s *Store) UsePortalLink(ctx context.Context, tokenHash string, se *hookgat
 	})
 	return link, err
 }
-
