@@ -132,19 +132,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}))
 	defer recv.Close()
 
-	bin := buildBinary(t)
-	const adminKey = "dashboard-e2e-admin-key-0123456789abcdef"
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--metrics-addr", "",
-		"--public-url", "https://webhooks.gateway.example-company.invalid")
-	cmd.Env = append(os.Environ(), "HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_ADMIN_KEY="+adminKey,
-		"HOOKGATE_ENCRYPTION_KEY="+strings.Repeat("cd", 32), "HOOKGATE_DATABASE_URL=")
-	base, _, _ := startCmd(t, cmd)
-
+	base, admin := startE2EServer(t, "https://webhooks.gateway.example-company.invalid")
 	ctx := context.Background()
-	admin, err := client.New(base, adminKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Shop", Slug: "shop", RetrySchedule: []string{"1s"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -170,19 +159,44 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	runNode(t, node, e2e, "dashboard.test.mjs", "", "HOOKGATE_URL="+base, "HOOKGATE_KEY="+owner.Key, "RECEIVER_URL="+recv.URL, "CHROMIUM="+browser)
+}
+
+// startE2EServer starts `hookgate serve` on SQLite for a browser test,
+// sending to loopback, with publicURL as its --public-url; it returns its
+// address and an admin client.
+func startE2EServer(t *testing.T, publicURL string) (string, *client.Client) {
+	t.Helper()
+	const adminKey = "browser-e2e-admin-key-0123456789abcdef"
+	cmd := exec.Command(buildBinary(t), "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--metrics-addr", "",
+		"--public-url", publicURL)
+	cmd.Env = append(os.Environ(), "HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_ADMIN_KEY="+adminKey,
+		"HOOKGATE_ENCRYPTION_KEY="+strings.Repeat("cd", 32), "HOOKGATE_DATABASE_URL=")
+	base, _, _ := startCmd(t, cmd)
+	admin, err := client.New(base, adminKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base, admin
+}
+
+// runNode runs a browser test script of e2e/ with env, for up to three
+// minutes; its artifacts go to $HOOKGATE_E2E_ARTIFACTS (default
+// e2e/artifacts), under sub.
+func runNode(t *testing.T, node, dir, script, sub string, env ...string) {
+	t.Helper()
 	artifacts := os.Getenv("HOOKGATE_E2E_ARTIFACTS")
 	if artifacts == "" {
-		artifacts = filepath.Join(e2e, "artifacts")
+		artifacts = filepath.Join(dir, "artifacts")
 	}
-	run, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	run, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	js := exec.CommandContext(run, node, "dashboard.test.mjs")
-	js.Dir = e2e
-	js.Env = append(os.Environ(), "HOOKGATE_URL="+base, "HOOKGATE_KEY="+owner.Key, "RECEIVER_URL="+recv.URL,
-		"CHROMIUM="+browser, "ARTIFACTS="+artifacts)
+	js := exec.CommandContext(run, node, script)
+	js.Dir = dir
+	js.Env = append(append(os.Environ(), "ARTIFACTS="+filepath.Join(artifacts, sub)), env...)
 	out, err := js.CombinedOutput()
 	if err != nil {
-		t.Fatalf("e2e/dashboard.test.mjs: %v\n%s", err, out)
+		t.Fatalf("e2e/%s: %v\n%s", script, err, out)
 	}
 	t.Logf("%s", out)
 }

@@ -12,13 +12,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/hookgate/hookgate/client"
 )
@@ -90,19 +86,8 @@ func TestPortalEndToEnd(t *testing.T) {
 	}))
 	defer recv.Close()
 
-	bin := buildBinary(t)
-	const adminKey = "portal-e2e-admin-key-0123456789abcdef"
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--metrics-addr", "",
-		"--public-url", "https://webhooks.example-producer.invalid")
-	cmd.Env = append(os.Environ(), "HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_ADMIN_KEY="+adminKey,
-		"HOOKGATE_ENCRYPTION_KEY="+strings.Repeat("ef", 32), "HOOKGATE_DATABASE_URL=")
-	base, _, _ := startCmd(t, cmd)
-
+	base, admin := startE2EServer(t, "https://webhooks.example-producer.invalid")
 	ctx := context.Background()
-	admin, err := client.New(base, adminKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Acme", Slug: "acme"}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,21 +117,8 @@ func TestPortalEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	artifacts := os.Getenv("HOOKGATE_E2E_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = filepath.Join(e2e, "artifacts")
-	}
-	run, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	js := exec.CommandContext(run, node, "portal.test.mjs")
-	js.Dir = e2e
-	js.Env = append(os.Environ(), "HOOKGATE_URL="+base, "HOOKGATE_KEY="+k.Key, "APP_URL="+app.localhost()+"/app",
-		"OTHER_URL="+other.localhost()+"/app", "PRODUCT=Acme webhooks", "ACCENT="+p.Portal.Theme.Applied.Light.Color, "RECEIVER_URL="+recv.URL, "CHROMIUM="+browser, "ARTIFACTS="+artifacts+"/portal")
-	out, err := js.CombinedOutput()
-	if err != nil {
-		t.Fatalf("e2e/portal.test.mjs: %v\n%s", err, out)
-	}
-	t.Logf("%s", out)
+	runNode(t, node, e2e, "portal.test.mjs", "portal", "HOOKGATE_URL="+base, "APP_URL="+app.localhost()+"/app", "OTHER_URL="+other.localhost()+"/app",
+		"PRODUCT=Acme webhooks", "ACCENT="+p.Portal.Theme.Applied.Light.Color, "RECEIVER_URL="+recv.URL, "CHROMIUM="+browser)
 	if delivered.Load() < 2 {
 		t.Fatalf("the receiver got %d requests, want the test events of both runs", delivered.Load())
 	}
