@@ -73,4 +73,9 @@ type Attempt struct {
 	ResponseBody         string
 	ResponseBodyEncoding string
 	Error                string
+	// TraceID and SpanID name the attempt's span (lower-case hex), whose
+	// parent is the event's; "" for an attempt made before traces were
+	// kept.
+	TraceID string
+	SpanID  string
 }

@@ -43,6 +43,10 @@ type DeliveryMessage struct {
 	EventType string
 	EventTime time.Time
 	Data      json.RawMessage
+	// Trace is the attempt's own span in the event's trace: a destination
+	// that carries headers sends it as traceparent (and tracestate).
+	// Zero when the project turned trace headers off.
+	Trace TraceContext
 }
 
 // OutcomeClass is what one attempt came to, as the dispatcher acts on it.

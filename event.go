@@ -47,7 +47,11 @@ type Event struct {
 	IdempotencyKey string
 	// Deliveries is the number of delivery rows created for the event.
 	Deliveries int
-	CreatedAt  time.Time
+	// Trace is the trace the event belongs to, with Hookgate's span that
+	// accepted it: its attempts are children of that span. Zero for an
+	// event accepted before traces were kept (see TraceOfEvent).
+	Trace     TraceContext
+	CreatedAt time.Time
 	// Replayed is set by Store.CreateEvents when an idempotency key returned
 	// this earlier event instead of creating one.
 	Replayed bool
@@ -62,6 +66,9 @@ type EventInput struct {
 	Type           string
 	Data           json.RawMessage
 	IdempotencyKey string
+	// Trace is the accepting span's trace context; zero starts a trace
+	// for the event (ChildOf).
+	Trace TraceContext
 	// BodyHash is a digest of what the producer sent. When IdempotencyKey
 	// was used within the window for a different BodyHash, the input is
 	// refused with EIdempotencyConflict; empty compares with nothing (a

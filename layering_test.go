@@ -25,6 +25,8 @@ var layers = map[string][]string{
 	"secrets":  nil,
 	"client":   nil,
 	"signing":  {"."},
+	// Spans: OpenTelemetry when configured, W3C trace contexts always.
+	"tracing": {"."},
 	// The provider interface and one package per provider; providers lists them.
 	"platforms":           {".", "netguard"},
 	"platforms/discord":   {".", "platforms"},
@@ -36,17 +38,17 @@ var layers = map[string][]string{
 	// The engines: the store wraps the databases, delivery takes a
 	// hookgate.Queue, the API a hookgate.Store, the dashboard a ui.API.
 	"sqlstore": {".", "secrets"},
-	"delivery": {".", "netguard", "secrets", "signing"},
+	"delivery": {".", "netguard", "secrets", "signing", "tracing"},
 	// Destination kinds take what delivery sends with; all registers them.
 	"destinations/http": {".", "delivery"},
 	"destinations/all":  {".", "delivery", "destinations/http"},
-	"api":               {".", "delivery", "netguard", "platforms"},
+	"api":               {".", "delivery", "netguard", "platforms", "tracing"},
 	"ui":                {".", "client", "signing"},
 	"bench":             {"client"},
 	// The composition root wires a node's API, dashboard and dispatcher;
 	// the binary knows every package.
 	"internal/app": {".", "api", "delivery", "destinations/all", "netguard", "ui"},
-	"cmd/hookgate": {".", "api", "bench", "client", "delivery", "internal/app", "netguard", "platforms", "platforms/providers", "secrets", "signing", "sqlstore", "ui"},
+	"cmd/hookgate": {".", "api", "bench", "client", "delivery", "internal/app", "netguard", "platforms", "platforms/providers", "secrets", "signing", "sqlstore", "tracing", "ui"},
 	// Test helpers, imported by tests alone (see testHelpers).
 	"internal/testwait":          nil,
 	"internal/testlog":           nil,
@@ -65,7 +67,7 @@ var drivers = []string{"modernc.org/sqlite", "github.com/jackc/pgx/v5/stdlib"}
 
 // driverFree are the packages that must not depend on a database driver,
 // even indirectly: they take the root package's interfaces.
-var driverFree = []string{".", "api", "delivery", "ui", "platforms", "signing", "netguard", "secrets", "client"}
+var driverFree = []string{".", "api", "delivery", "ui", "platforms", "signing", "netguard", "secrets", "client", "tracing"}
 
 // pkgInfo is what go list says of one package.
 type pkgInfo struct {

@@ -21,9 +21,12 @@ type Project struct {
 	// project's webhooks, field by field; zero when it does not.
 	Breaker Breaker
 	// Portal is how the project's consumer portal is embedded and looks.
-	Portal    PortalSettings
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Portal PortalSettings
+	// TraceHeadersOff stops the traceparent and tracestate headers on the
+	// project's deliveries; their attempts still have trace IDs.
+	TraceHeadersOff bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

@@ -118,6 +118,11 @@ type TriggerInput struct {
 	QueryParams map[string]string `json:"queryParams,omitempty"`
 	// Timeout bounds the request; 0 means the server's send timeout.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Traceparent and Tracestate are the trace context of the call that
+	// made the trigger (Hookgate's span of it): each step, and each retry
+	// by hand, is a child of that span. Kept with the step's record.
+	Traceparent string `json:"traceparent,omitempty"`
+	Tracestate  string `json:"tracestate,omitempty"`
 }
 
 // HasData reports whether the input carries data (JSON null counts as none).

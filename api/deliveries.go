@@ -140,12 +140,15 @@ type attemptOut struct {
 	// ResponseBodyEncoding is "base64" when the body was not UTF-8 text.
 	ResponseBodyEncoding string `json:"responseBodyEncoding,omitempty" enum:"base64"`
 	Error                string `json:"error"`
+	TraceID              string `json:"traceId" doc:"The attempt's trace (32 hex digits): the event's, which the producer's traceparent names when it sent one; \"\" for an attempt made before traces were kept"`
+	SpanID               string `json:"spanId" doc:"The attempt's own span (16 hex digits), the parent in the traceparent the receiver got"`
 }
 
 func toAttempt(a *hookgate.Attempt) attemptOut {
 	return attemptOut{ID: a.ID, DeliveryID: a.DeliveryID, Attempt: a.Attempt, StartedAt: utc(a.StartedAt), DurationMs: a.DurationMs,
 		StatusCode: a.StatusCode, RequestMethod: a.RequestMethod, RequestURL: a.RequestURL, RequestHeaders: a.RequestHeaders,
-		ResponseHeaders: emptyMapIfNil(a.ResponseHeaders), ResponseBody: a.ResponseBody, ResponseBodyEncoding: a.ResponseBodyEncoding, Error: a.Error}
+		ResponseHeaders: emptyMapIfNil(a.ResponseHeaders), ResponseBody: a.ResponseBody, ResponseBodyEncoding: a.ResponseBodyEncoding, Error: a.Error,
+		TraceID: a.TraceID, SpanID: a.SpanID}
 }
 
 // attemptRoutes are the operations on a delivery's attempts: list them, and retry the delivery.

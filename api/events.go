@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/hookgate/hookgate"
 )
 
@@ -152,7 +154,8 @@ func (s *Server) eventRoutes() []route {
 func (s *Server) handleSendEvent(ctx context.Context, in *struct {
 	ProjectRef
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"256" doc:"Makes retries of this request safe for 24 hours"`
-	Body           eventIn
+	TraceHeaders
+	Body eventIn
 }) (*struct {
 	Replayed string `header:"Idempotent-Replayed" doc:"true when an Idempotency-Key answered the event it created before"`
 	Body     eventAccepted
@@ -161,12 +164,18 @@ func (s *Server) handleSendEvent(ctx context.Context, in *struct {
 		in.Body.IdempotencyKey = in.IdempotencyKey
 	}
 	pid := projectID(ctx)
+	ctx, span := s.serverSpan(ctx, "hookgate.ingest", in.TraceParent, in.TraceState, attribute.String("hookgate.project.id", pid), attribute.Int("hookgate.events", 1))
+	defer span.End()
 	ev, err := s.checkEvent(ctx, pid, "", &in.Body)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.store.CreateEvents(ctx, pid, []hookgate.EventInput{ev})
-	if err != nil {
+	ev.Trace = span.Trace
+	var out []*hookgate.Event
+	if err := s.commit(ctx, "hookgate.commit", func(ctx context.Context) (err error) {
+		out, err = s.store.CreateEvents(ctx, pid, []hookgate.EventInput{ev})
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	s.countAccepted(out)
@@ -183,20 +192,28 @@ func (s *Server) handleSendEvent(ctx context.Context, in *struct {
 // handleSendEvents handles sendEvents: Send up to 1,000 events at once.
 func (s *Server) handleSendEvents(ctx context.Context, in *struct {
 	ProjectRef
+	TraceHeaders
 	Body struct {
 		Events []eventIn `json:"events" minItems:"1" maxItems:"1000"`
 	}
 }) (*struct{ Body eventsAccepted }, error) {
 	pid := projectID(ctx)
+	ctx, span := s.serverSpan(ctx, "hookgate.ingest", in.TraceParent, in.TraceState, attribute.String("hookgate.project.id", pid), attribute.Int("hookgate.events", len(in.Body.Events)))
+	defer span.End()
 	evs := make([]hookgate.EventInput, len(in.Body.Events))
 	for i := range in.Body.Events {
 		ev, err := s.checkEvent(ctx, pid, fmt.Sprintf("events[%d].", i), &in.Body.Events[i])
 		if err != nil {
 			return nil, err
 		}
+		ev.Trace = span.Trace
 		evs[i] = ev
 	}
-	got, err := s.store.CreateEvents(ctx, pid, evs)
+	var got []*hookgate.Event
+	err := s.commit(ctx, "hookgate.commit", func(ctx context.Context) (err error) {
+		got, err = s.store.CreateEvents(ctx, pid, evs)
+		return err
+	})
 	var he *hookgate.Error
 	if errors.As(err, &he) && he.Code == hookgate.EIdempotencyConflict {
 		for i := range evs {

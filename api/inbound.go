@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/platforms"
 )
@@ -82,17 +84,27 @@ func (s *Server) inbound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(events) > 0 {
+		// A verified post's events are one trace, under the platform's
+		// traceparent if it sent one.
+		ctx, span := s.serverSpan(ctx, "hookgate.inbound", r.Header.Get("traceparent"), r.Header.Get("tracestate"),
+			attribute.String("hookgate.project.id", p.ProjectID), attribute.String("hookgate.platform.id", p.ID),
+			attribute.String("hookgate.platform.provider", p.Provider), attribute.Int("hookgate.events", len(events)))
+		defer span.End()
 		inputs := make([]hookgate.EventInput, len(events))
 		for i := range events {
 			e := &events[i]
-			inputs[i] = hookgate.EventInput{Type: e.Type, Data: e.Data(p)}
+			inputs[i] = hookgate.EventInput{Type: e.Type, Data: e.Data(p), Trace: span.Trace}
 			if e.DedupKey != "" {
 				// A provider retries until it is answered: the same key
 				// within the idempotency window creates nothing new.
 				inputs[i].IdempotencyKey = "inbound:" + p.ID + ":" + e.DedupKey
 			}
 		}
-		got, err := s.store.CreateEvents(ctx, p.ProjectID, inputs)
+		var got []*hookgate.Event
+		err := s.commit(ctx, "hookgate.commit", func(ctx context.Context) (err error) {
+			got, err = s.store.CreateEvents(ctx, p.ProjectID, inputs)
+			return err
+		})
 		if err != nil {
 			writeProblem(w, r, problemFrom(err))
 			return

@@ -50,7 +50,14 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
-func (m *metrics) observe(route string, status int, elapsed time.Duration) {
+// observe counts a request and its latency, with its trace ID as the
+// latency's exemplar when it started a span.
+func (m *metrics) observe(route string, status int, elapsed time.Duration, traceID string) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(elapsed.Seconds())
+	h := m.latency.WithLabelValues(route)
+	if e, ok := h.(prometheus.ExemplarObserver); ok && traceID != "" {
+		e.ObserveWithExemplar(elapsed.Seconds(), prometheus.Labels{"trace_id": traceID})
+		return
+	}
+	h.Observe(elapsed.Seconds())
 }

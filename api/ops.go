@@ -45,7 +45,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 // handleMetrics serves the registry to requests that carry the metrics
 // token.
 func (s *Server) handleMetrics() http.Handler {
-	metrics := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
+	metrics := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true})
 	want := sha256.Sum256([]byte("Bearer " + s.cfg.MetricsToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))

@@ -303,6 +303,8 @@ type reqInfo struct {
 	// principal is who ServeHTTP authenticated the request as, from its
 	// headers, before reading its body.
 	principal *principal
+	// trace is the request's span, when it started one (serverSpan).
+	trace hookgate.TraceContext
 }
 
 type reqInfoKey struct{}

@@ -19,10 +19,11 @@ type projectOut struct {
 	AutoRecover   *bool    `json:"autoRecover" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; null for the server's (on)"`
 	// Breaker is the project's own circuit breaker settings; nil when the
 	// server's apply.
-	Breaker   *breakerBody `json:"breaker" doc:"The project's own circuit breaker settings, which its webhooks take unless they set their own; null when the server's apply (10 failures, 30s, unless serve's --breaker-failures and --breaker-cooldown say otherwise)"`
-	Portal    portalOut    `json:"portal" doc:"The consumer portal's embedding and theme"`
-	CreatedAt time.Time    `json:"createdAt"`
-	UpdatedAt time.Time    `json:"updatedAt"`
+	Breaker      *breakerBody `json:"breaker" doc:"The project's own circuit breaker settings, which its webhooks take unless they set their own; null when the server's apply (10 failures, 30s, unless serve's --breaker-failures and --breaker-cooldown say otherwise)"`
+	Portal       portalOut    `json:"portal" doc:"The consumer portal's embedding and theme"`
+	TraceHeaders bool         `json:"traceHeaders" doc:"Whether the project's receivers get traceparent and tracestate headers (default true)"`
+	CreatedAt    time.Time    `json:"createdAt"`
+	UpdatedAt    time.Time    `json:"updatedAt"`
 }
 
 func toProject(p *hookgate.Project) projectOut {
@@ -30,7 +31,7 @@ func toProject(p *hookgate.Project) projectOut {
 	for i, d := range p.RetrySchedule {
 		sched[i] = hookgate.FormatDuration(d)
 	}
-	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, RetrySchedule: sched, AutoRecover: p.AutoRecover, Breaker: toBreaker(p.Breaker), Portal: toPortal(p.Portal), CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
+	return projectOut{ID: p.ID, Slug: p.Slug, Name: p.Name, RetrySchedule: sched, AutoRecover: p.AutoRecover, Breaker: toBreaker(p.Breaker), Portal: toPortal(p.Portal), TraceHeaders: !p.TraceHeadersOff, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
 }
 
 type projectOutput struct {
@@ -63,6 +64,7 @@ func (s *Server) handleCreateProject(ctx context.Context, in *struct {
 		AutoRecover   *bool        `json:"autoRecover,omitempty" doc:"Whether the project's webhooks that Hookgate disabled are probed and enabled again, unless a webhook says otherwise; absent for the server's (on)"`
 		Breaker       *breakerBody `json:"breaker,omitempty" doc:"The project's own circuit breaker settings; a field absent takes the server's"`
 		Portal        *portalBody  `json:"portal,omitempty" doc:"The consumer portal's embedding and theme"`
+		TraceHeaders  *bool        `json:"traceHeaders,omitempty" doc:"false: the project's receivers get no traceparent or tracestate header (attempts keep their trace IDs); default true"`
 	}
 }) (*projectOutput, error) {
 	slug := in.Body.Slug
@@ -89,6 +91,9 @@ func (s *Server) handleCreateProject(ctx context.Context, in *struct {
 	}
 	now := s.now().UTC()
 	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: slug, Name: in.Body.Name, RetrySchedule: sched, AutoRecover: in.Body.AutoRecover, Breaker: br, Portal: portal, CreatedAt: now, UpdatedAt: now}
+	if in.Body.TraceHeaders != nil {
+		p.TraceHeadersOff = !*in.Body.TraceHeaders
+	}
 	if err := s.store.CreateProject(ctx, p); err != nil {
 		return nil, err
 	}
@@ -123,6 +128,7 @@ func (s *Server) handleUpdateProject(ctx context.Context, in *struct {
 		AutoRecover   rawJSON     `json:"autoRecover,omitempty" doc:"true or false; null for the server's (on)"`
 		Breaker       rawJSON     `json:"breaker,omitempty" doc:"{\"failures\", \"cooldown\"}: a field given changes it, a field null takes the server's again; null clears both"`
 		Portal        *portalBody `json:"portal,omitempty" doc:"The consumer portal's embedding and theme: a field given changes it"`
+		TraceHeaders  *bool       `json:"traceHeaders,omitempty" doc:"false: the project's receivers get no traceparent or tracestate header"`
 	}
 }) (*projectOutput, error) {
 	p, err := s.store.FindProject(ctx, projectID(ctx))
@@ -156,6 +162,9 @@ func (s *Server) handleUpdateProject(ctx context.Context, in *struct {
 	}
 	if err := in.Body.Portal.apply(&p.Portal); err != nil {
 		return nil, err
+	}
+	if in.Body.TraceHeaders != nil {
+		p.TraceHeadersOff = !*in.Body.TraceHeaders
 	}
 	p.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateProject(ctx, p); err != nil {

@@ -42,8 +42,8 @@ func TestProjectCreate(t *testing.T) {
 		if c.Before(before) || c.After(time.Now().Add(time.Minute)) || !u.Equal(c) {
 			t.Fatalf("createdAt %v updatedAt %v", c, u)
 		}
-		if len(r.Body) != 9 || r.Body["autoRecover"] != nil || r.Body["portal"] == nil {
-			t.Fatalf("want exactly id, slug, name, retrySchedule, autoRecover (null), breaker, portal, createdAt, updatedAt: %s", r.Raw)
+		if len(r.Body) != 10 || r.Body["autoRecover"] != nil || r.Body["portal"] == nil || r.Body["traceHeaders"] != true {
+			t.Fatalf("want exactly id, slug, name, retrySchedule, autoRecover (null), breaker, portal, traceHeaders (true), createdAt, updatedAt: %s", r.Raw)
 		}
 		g := e.req("GET", "/api/v1/projects/"+r.str("id"), adminKey, nil).must(t, 200)
 		// Equality to the microsecond: the exact stamp is TestTimestampsStableOnReadBack's.

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookgate/hookgate"
 )
 
@@ -168,7 +171,14 @@ func (s *Server) runRedrive(stop <-chan struct{}, projectID, id string) {
 		default:
 		}
 		now := s.now()
+		// Each batch is a span of its own: a redrive outlives any request.
+		_, span := s.cfg.Tracer.Start(ctx, "hookgate.redrive.batch", hookgate.TraceContext{}, trace.SpanKindInternal,
+			attribute.String("hookgate.project.id", projectID), attribute.String("hookgate.redrive.id", id))
 		over, err := s.store.StepRedrive(ctx, projectID, id, now, now.Add(hookgate.RedriveLease))
+		if err != nil {
+			span.Fail(hookgate.ErrorCode(err))
+		}
+		span.End()
 		s.wake()
 		if err != nil {
 			s.log.Error("redrive failed", "project", projectID, "redrive", id, "err", err)

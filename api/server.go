@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -21,6 +22,7 @@ import (
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/platforms"
+	"github.com/hookgate/hookgate/tracing"
 )
 
 // DefaultMaxEventBytes is the largest body of POST …/events unless
@@ -30,6 +32,9 @@ const DefaultMaxEventBytes = 1 << 20
 // Config configures a Server. Store, AdminKey and Policy are required.
 type Config struct {
 	Store hookgate.Store
+	// Tracer starts the spans of requests that accept work; nil exports
+	// none, and events still get trace IDs.
+	Tracer *tracing.Tracer
 	// AdminKey manages projects and keys, and may act on any project.
 	AdminKey string
 	// Policy judges webhook URLs given as literal addresses.
@@ -135,6 +140,9 @@ type Server struct {
 	metrics *metrics
 	keys    *keyCache
 	schemas *schemaCache
+	// traceOffs caches whether projects send trace headers, for triggers.
+	traceMu   sync.Mutex
+	traceOffs map[string]traceOff
 
 	triggers    *delivery.Triggers
 	hookSchemas webhookSchemas
@@ -239,8 +247,9 @@ func New(cfg Config) *Server {
 	s.bodies = semaphore.NewWeighted(cfg.BodyBytesInFlight)
 	s.inboundLim = newInboundLimits(cfg)
 	s.authFails.burst = cfg.AuthFailureBurst
+	s.traceOffs = map[string]traceOff{}
 	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData,
-		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry, Now: cfg.Now})
+		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry, Now: cfg.Now, Tracer: cfg.Tracer, TraceOff: s.traceHeadersOff})
 
 	hc := huma.DefaultConfig("Hookgate API", cfg.Version)
 	hc.Info.Description = "Self-hosted webhook gateway. Authenticate with `Authorization: Bearer KEY` or `X-API-Key: KEY`."
@@ -306,7 +315,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	elapsed := time.Since(start)
-	s.metrics.observe(route, rec.status, elapsed)
+	s.metrics.observe(route, rec.status, elapsed, info.trace.TraceIDString())
 	if p := info.problem; p != nil {
 		level := slog.LevelInfo
 		if p.Status >= 500 {
@@ -316,6 +325,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("errorId", p.ErrorID), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", p.Status), slog.String("code", p.Code), slog.String("detail", p.Detail),
 			slog.Int64("elapsed_ms", elapsed.Milliseconds()),
+		}
+		if !info.trace.IsZero() {
+			attrs = append(attrs, slog.String("trace_id", info.trace.TraceIDString()), slog.String("span_id", info.trace.SpanIDString()))
 		}
 		if p.cause != nil {
 			attrs = append(attrs, slog.String("cause", p.cause.Error()))

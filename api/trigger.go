@@ -15,6 +15,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
 )
@@ -218,8 +220,12 @@ func (s *Server) triggerRoutes() []route {
 // handleTriggerWebhook handles triggerWebhook: Call a webhook now and answer with its receiver's response.
 func (s *Server) handleTriggerWebhook(ctx context.Context, in *struct {
 	WebhookRef
+	TraceHeaders
 	Body *triggerIn
 }) (*struct{ Body triggerOut }, error) {
+	ctx, span := s.serverSpan(ctx, "hookgate.trigger", in.TraceParent, in.TraceState, attribute.String("hookgate.project.id", projectID(ctx)),
+		attribute.String("hookgate.webhook.ref", in.ID))
+	defer span.End()
 	w, err := s.activeWebhook(ctx, in.ID)
 	if err != nil {
 		return nil, err
@@ -234,6 +240,7 @@ func (s *Server) handleTriggerWebhook(ctx context.Context, in *struct {
 	if err := s.checkTriggerData(ctx, w, tin); err != nil {
 		return nil, err
 	}
+	tin.Traceparent, tin.Tracestate = span.Trace.Traceparent(), span.Trace.State
 	inv, err := s.triggers.Trigger(ctx, w, tin)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/hookgate/hookgate"
 )
 
@@ -419,10 +421,16 @@ func (s *Server) handleTestWebhook(ctx context.Context, in *WebhookRef) (*struct
 // handleRecoverWebhook handles recoverWebhook: Queue again failed deliveries since a time, and create the missed ones.
 func (s *Server) handleRecoverWebhook(ctx context.Context, in *struct {
 	WebhookRef
+	TraceHeaders
 	Body struct {
 		Since time.Time `json:"since" doc:"RFC 3339 time; deliveries and events from then on are recovered"`
 	}
 }) (*struct{ Body recoverOut }, error) {
+	// The job's span; the deliveries it queues again stay in their
+	// events' traces.
+	ctx, span := s.serverSpan(ctx, "hookgate.recover", in.TraceParent, in.TraceState,
+		attribute.String("hookgate.project.id", projectID(ctx)), attribute.String("hookgate.webhook.ref", in.ID))
+	defer span.End()
 	if in.Body.Since.After(s.now()) {
 		return nil, hookgate.InvalidParam("since", in.Body.Since, "since is in the future")
 	}

@@ -39,9 +39,12 @@ type Project struct {
 	// webhooks take unless they set their own; nil for the server's.
 	Breaker *Breaker `json:"breaker"`
 	// Portal is how the project's consumer portal is embedded and looks.
-	Portal    Portal    `json:"portal"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	Portal Portal `json:"portal"`
+	// TraceHeaders says whether the project's receivers get traceparent
+	// and tracestate headers.
+	TraceHeaders bool      `json:"traceHeaders"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
 // Portal is a project's consumer portal settings as read.
@@ -113,6 +116,8 @@ type ProjectCreate struct {
 	Breaker       *Breaker `json:"breaker,omitempty"`
 	// Portal sets the consumer portal's embedding and theme.
 	Portal *PortalSettings `json:"portal,omitempty"`
+	// TraceHeaders false sends the project's receivers no trace headers.
+	TraceHeaders *bool `json:"traceHeaders,omitempty"`
 }
 
 // ProjectUpdate changes the fields that are set; Breaker the fields of
@@ -126,9 +131,11 @@ type ProjectUpdate struct {
 	AutoRecover   *bool    `json:"autoRecover,omitempty"`
 	Breaker       *Breaker `json:"breaker,omitempty"`
 	// Portal changes the consumer portal's fields that are set.
-	Portal           *PortalSettings `json:"portal,omitempty"`
-	ClearAutoRecover bool            `json:"-"`
-	ClearBreaker     bool            `json:"-"`
+	Portal *PortalSettings `json:"portal,omitempty"`
+	// TraceHeaders, when set, turns the project's trace headers on or off.
+	TraceHeaders     *bool `json:"traceHeaders,omitempty"`
+	ClearAutoRecover bool  `json:"-"`
+	ClearBreaker     bool  `json:"-"`
 }
 
 // MarshalJSON writes u as PATCH takes it: a cleared setting as null.
@@ -606,6 +613,11 @@ type Attempt struct {
 	ResponseBody         string            `json:"responseBody"`
 	ResponseBodyEncoding string            `json:"responseBodyEncoding,omitempty"`
 	ResponseHeaders      map[string]string `json:"responseHeaders"`
+	// TraceID and SpanID name the attempt's span: the receiver's
+	// traceparent is 00-{TraceID}-{SpanID}-…; "" for an attempt made
+	// before traces were kept.
+	TraceID string `json:"traceId"`
+	SpanID  string `json:"spanId"`
 }
 
 // UnmarshalJSON reads durationMs into Duration.

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/tracing"
 )
 
 // deliver makes one attempt for j and returns its outcome.
@@ -34,7 +38,20 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		// kind may take the retry).
 		return d.unsent(ctx, j, d.cfg.Now(), fmt.Sprintf("not sent: this node has no destination of kind %q (every node needs the same destination kinds)", j.w.Destination))
 	}
-	res := j.dest.Send(ctx, w, hookgate.DeliveryMessage{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data})
+	n := dl.Attempts + 1
+	parent := ev.Trace
+	if parent.IsZero() {
+		parent = hookgate.TraceOfEvent(ev.ID)
+	}
+	_, span := d.cfg.Tracer.Start(ctx, "hookgate.attempt", parent, trace.SpanKindClient,
+		attribute.String("hookgate.project.id", dl.ProjectID), attribute.String("hookgate.webhook.id", dl.WebhookID),
+		attribute.String("hookgate.delivery.id", dl.ID), attribute.String("hookgate.event.type", ev.Type), attribute.Int("hookgate.attempt", n))
+	msg := hookgate.DeliveryMessage{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data}
+	if !d.project(ctx, dl.ProjectID).traceOff {
+		msg.Trace = span.Trace
+	}
+	res := j.dest.Send(ctx, w, msg)
+	endAttemptSpan(span, res)
 	if res.Class != hookgate.OutcomeSuccess && ctx.Err() != nil && d.abandoning.Load() {
 		// Cut short by Abandon: no fault of the receiver's. The row goes
 		// back due at once, no attempt counted; the receiver may have had
@@ -43,8 +60,8 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		o.abandoned = true
 		return o
 	}
-	n := dl.Attempts + 1
 	out.Attempt = d.attemptRecord(res, dl.ID, n)
+	out.Attempt.TraceID, out.Attempt.SpanID = span.Trace.TraceIDString(), span.Trace.SpanIDString()
 	o.cause = res.Cause
 	switch res.Class {
 	case hookgate.OutcomeSuccess:
@@ -163,7 +180,7 @@ func (d *Dispatcher) project(ctx context.Context, projectID string) cachedProjec
 		}
 		return cachedProject{s: d.cfg.Schedule, breaker: d.cfg.Breaker}
 	}
-	c = cachedProject{s: d.cfg.Schedule, breaker: p.Breaker.Over(d.cfg.Breaker), at: now}
+	c = cachedProject{s: d.cfg.Schedule, breaker: p.Breaker.Over(d.cfg.Breaker), traceOff: p.TraceHeadersOff, at: now}
 	if len(p.RetrySchedule) > 0 {
 		c.s = p.RetrySchedule
 	}
@@ -174,9 +191,41 @@ func (d *Dispatcher) project(ctx context.Context, projectID string) cachedProjec
 }
 
 // cachedProject is a project's retry schedule and circuit breaker, over
-// the server's, and when they were read.
+// the server's, whether it sends no trace headers, and when they were
+// read.
 type cachedProject struct {
-	s       hookgate.Schedule
-	breaker hookgate.Breaker
-	at      time.Time
+	s        hookgate.Schedule
+	breaker  hookgate.Breaker
+	traceOff bool
+	at       time.Time
+}
+
+// endAttemptSpan ends an attempt's span with what the attempt came to: the
+// status code, the outcome's class, and a failure's short reason (never a
+// body, a URL or a secret).
+func endAttemptSpan(span tracing.Span, res hookgate.Outcome) {
+	if span.Recording() {
+		span.SetAttributes(attribute.Int("http.response.status_code", res.Attempt.StatusCode),
+			attribute.String("hookgate.outcome", outcomeName(res.Class)), attribute.Int64("hookgate.attempt.duration_ms", res.Attempt.DurationMs))
+		if res.Class != hookgate.OutcomeSuccess {
+			reason := res.Reason
+			if reason == "" {
+				reason = outcomeName(res.Class)
+			}
+			span.Fail(reason)
+		}
+	}
+	span.End()
+}
+
+// outcomeName names an outcome class for a span.
+func outcomeName(c hookgate.OutcomeClass) string {
+	switch c {
+	case hookgate.OutcomeSuccess:
+		return "success"
+	case hookgate.OutcomePermanent:
+		return "permanent"
+	default:
+		return "retryable"
+	}
 }

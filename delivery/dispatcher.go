@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/tracing"
 )
 
 // The dispatcher's defaults, used by New for a zero Config field and by
@@ -107,7 +108,10 @@ type Config struct {
 	Logger             *slog.Logger
 	// Registry receives the delivery metrics; default none.
 	Registry prometheus.Registerer
-	Now      func() time.Time
+	// Tracer starts each attempt's span; nil exports none, and attempts
+	// still carry trace IDs.
+	Tracer *tracing.Tracer
+	Now    func() time.Time
 	// Rand returns values in [0, 1) for jitter; default math/rand/v2.
 	Rand func() float64
 	// Breaker is the server's circuit breaker, which projects and webhooks
@@ -341,8 +345,17 @@ func (d *Dispatcher) count(o outcome) {
 	}
 	d.outcomes.WithLabelValues(label).Inc()
 	if o.Attempt.ID != "" {
-		d.latency.Observe(float64(o.Attempt.DurationMs) / 1000)
+		observe(d.latency, float64(o.Attempt.DurationMs)/1000, o.Attempt.TraceID)
 	}
+}
+
+// observe records v in h, with traceID as its exemplar when there is one.
+func observe(h prometheus.Histogram, v float64, traceID string) {
+	if e, ok := h.(prometheus.ExemplarObserver); ok && traceID != "" {
+		e.ObserveWithExemplar(v, prometheus.Labels{"trace_id": traceID})
+		return
+	}
+	h.Observe(v)
 }
 
 // Wake tells the dispatcher that deliveries may be due now. It never blocks.

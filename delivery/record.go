@@ -287,6 +287,9 @@ func (d *Dispatcher) attemptAttrs(o outcome) []slog.Attr {
 	if o.cause != "" && o.cause != a.Error {
 		attrs = append(attrs, slog.String("cause", o.cause))
 	}
+	if a.TraceID != "" {
+		attrs = append(attrs, slog.String("trace_id", a.TraceID), slog.String("span_id", a.SpanID))
+	}
 	return attrs
 }
 

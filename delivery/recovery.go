@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookgate/hookgate"
 )
 
@@ -106,17 +109,31 @@ func (d *Dispatcher) probe(ctx context.Context, r *hookgate.Recovery, n int) {
 		env, _, _ := Payload(&hookgate.Webhook{}, hookgate.DeliveryMessage{EventType: hookgate.EventPing, EventTime: now, Data: data})
 		data, _ = json.Marshal(base64.StdEncoding.EncodeToString(env))
 	}
+	// The probe is a trace of its own: a job span, the ping event's, with
+	// the attempt's under it.
+	ctx, job := d.cfg.Tracer.Start(ctx, "hookgate.recovery.probe", hookgate.TraceContext{}, trace.SpanKindInternal,
+		attribute.String("hookgate.project.id", w.ProjectID), attribute.String("hookgate.webhook.id", w.ID), attribute.Int("hookgate.probe", n))
+	defer job.End()
 	ev := &hookgate.Event{ID: hookgate.NewID(hookgate.PrefixEvent, now), ProjectID: w.ProjectID, Type: hookgate.EventPing,
-		Data: data, Deliveries: 1, CreatedAt: now.UTC().Truncate(time.Microsecond)}
+		Data: data, Deliveries: 1, Trace: job.Trace, CreatedAt: now.UTC().Truncate(time.Microsecond)}
 	dl := &hookgate.Delivery{ID: hookgate.DeliveryID(ev.ID, w.ID), ProjectID: w.ProjectID, EventID: ev.ID, WebhookID: w.ID,
 		EventType: ev.Type, Kind: hookgate.KindProbe, Attempts: 1, CreatedAt: ev.CreatedAt}
+	_, span := d.cfg.Tracer.Start(ctx, "hookgate.attempt", ev.Trace, trace.SpanKindClient,
+		attribute.String("hookgate.project.id", w.ProjectID), attribute.String("hookgate.webhook.id", w.ID),
+		attribute.String("hookgate.delivery.id", dl.ID), attribute.String("hookgate.event.type", ev.Type), attribute.Int("hookgate.attempt", 1))
+	msg := hookgate.DeliveryMessage{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data}
+	if !d.project(ctx, w.ProjectID).traceOff {
+		msg.Trace = span.Trace
+	}
 	var res hookgate.Outcome
 	if dest, err := d.cfg.Destinations.For(w); err != nil {
 		res = hookgate.Retryable(hookgate.Attempt{Error: fmt.Sprintf("not sent: this node has no destination of kind %q (every node needs the same destination kinds)", w.Destination)}, 0)
 	} else {
-		res = dest.Send(ctx, w, hookgate.DeliveryMessage{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data})
+		res = dest.Send(ctx, w, msg)
 	}
+	endAttemptSpan(span, res)
 	a := d.attemptRecord(res, dl.ID, 1)
+	a.TraceID, a.SpanID = span.Trace.TraceIDString(), span.Trace.SpanIDString()
 	dl.Status, dl.LastStatusCode, dl.LastError, dl.UpdatedAt = hookgate.DeliveryFailed, a.StatusCode, a.Error, d.cfg.Now()
 	if res.Class == hookgate.OutcomeSuccess {
 		dl.Status = hookgate.DeliverySucceeded

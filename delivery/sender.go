@@ -161,7 +161,21 @@ func (s *Sender) send(ctx context.Context, w *hookgate.Webhook, m hookgate.Deliv
 	if err != nil {
 		return Result{Err: err, Started: s.now()}
 	}
-	return s.Do(ctx, w, Request{ID: m.ID, Body: body, ContentType: contentType})
+	return s.Do(ctx, w, Request{ID: m.ID, Body: body, ContentType: contentType, Header: TraceHeaders(m.Trace)})
+}
+
+// TraceHeaders are the traceparent and tracestate headers of t; nil when
+// t names no span (trace headers off).
+func TraceHeaders(t hookgate.TraceContext) http.Header {
+	tp := t.Traceparent()
+	if tp == "" {
+		return nil
+	}
+	h := http.Header{"Traceparent": {tp}}
+	if t.State != "" {
+		h["Tracestate"] = []string{t.State}
+	}
+	return h
 }
 
 // Do makes one request to w and reports what happened. With OAuth2 client

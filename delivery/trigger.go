@@ -15,7 +15,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/tracing"
 )
 
 // TriggerStore is what triggers need of the store.
@@ -45,6 +49,12 @@ type TriggerConfig struct {
 	MaxWait time.Duration
 	// Registry receives the trigger metrics; default none.
 	Registry prometheus.Registerer
+	// Tracer starts each step's span; nil exports none, and steps still
+	// carry trace IDs.
+	Tracer *tracing.Tracer
+	// TraceOff reports whether a project sends no trace headers; nil:
+	// every project sends them.
+	TraceOff func(ctx context.Context, projectID string) bool
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -127,6 +137,11 @@ func (inv *Invocation) Last() Step { return inv.Steps[len(inv.Steps)-1] }
 // failure is a result, not an error.
 func (t *Triggers) Trigger(ctx context.Context, w *hookgate.Webhook, in *hookgate.TriggerInput) (*Invocation, error) {
 	inv := &Invocation{}
+	if in.Traceparent == "" {
+		// Each step is a child of the caller's span (the API's).
+		tc := tracing.FromContext(ctx)
+		in.Traceparent, in.Tracestate = tc.Traceparent(), tc.State
+	}
 	if w.Then != nil {
 		inv.ChainID = hookgate.NewID("chn_", t.cfg.Now())
 	}
@@ -165,6 +180,7 @@ func (t *Triggers) Trigger(ctx context.Context, w *hookgate.Webhook, in *hookgat
 			inv.Steps = append(inv.Steps, st)
 			return inv, nil
 		}
+		nextIn.Traceparent, nextIn.Tracestate = in.Traceparent, in.Tracestate
 		cur, in = next, nextIn
 	}
 }
@@ -211,6 +227,19 @@ func (t *Triggers) call(ctx context.Context, w *hookgate.Webhook, in *hookgate.T
 			req.Query.Set(k, v)
 		}
 	}
+	parent, _ := hookgate.ParseTraceparent(in.Traceparent, in.Tracestate)
+	_, span := t.cfg.Tracer.Start(ctx, "hookgate.trigger.step", parent, trace.SpanKindClient,
+		attribute.String("hookgate.project.id", w.ProjectID), attribute.String("hookgate.webhook.id", w.ID),
+		attribute.String("hookgate.delivery.id", d.ID), attribute.Int("hookgate.attempt", d.Attempts+1))
+	defer span.End()
+	if t.cfg.TraceOff == nil || !t.cfg.TraceOff(ctx, w.ProjectID) {
+		for k, v := range TraceHeaders(span.Trace) {
+			if req.Header == nil {
+				req.Header = http.Header{}
+			}
+			req.Header[k] = v
+		}
+	}
 	timeout := in.Timeout
 	if timeout <= 0 {
 		timeout = t.cfg.Sender.Timeout()
@@ -221,6 +250,13 @@ func (t *Triggers) call(ctx context.Context, w *hookgate.Webhook, in *hookgate.T
 	defer cancel()
 	res := t.cfg.Sender.Do(sendCtx, w, req)
 	a := res.Attempt(d.ID, d.Attempts+1)
+	a.TraceID, a.SpanID = span.Trace.TraceIDString(), span.Trace.SpanIDString()
+	if span.Recording() {
+		span.SetAttributes(attribute.Int("http.response.status_code", res.StatusCode))
+		if !res.OK() {
+			span.Fail("the receiver did not answer 2xx")
+		}
+	}
 	t.duration.Observe(res.Duration.Seconds())
 	switch {
 	case res.OK():

@@ -11,7 +11,7 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const eventCols = "id, project_id, type, data, idempotency_key, deliveries, created_at"
+const eventCols = "id, project_id, type, data, idempotency_key, deliveries, created_at, trace, trace_state"
 
 // MaxPageBytes bounds the event data of one page of a list.
 const MaxPageBytes = 4 << 20
@@ -60,11 +60,12 @@ func (s *Store) ListEvents(ctx context.Context, projectID string, f hookgate.Eve
 
 func scanEvent(r scanner) (*hookgate.Event, error) {
 	var e hookgate.Event
-	var data string
+	var data, trace, state string
 	var created int64
-	if err := r.Scan(&e.ID, &e.ProjectID, &e.Type, &data, &e.IdempotencyKey, &e.Deliveries, &created); err != nil {
+	if err := r.Scan(&e.ID, &e.ProjectID, &e.Type, &data, &e.IdempotencyKey, &e.Deliveries, &created, &trace, &state); err != nil {
 		return nil, err
 	}
+	e.Trace, _ = hookgate.ParseTraceparent(trace, state)
 	e.Data = json.RawMessage(data)
 	e.CreatedAt = fromMicros(created)
 	return &e, nil
@@ -99,7 +100,7 @@ func (s *Store) FindEventsForDelivery(ctx context.Context, ds []*hookgate.Delive
 			for i, id := range ids {
 				list[i] = id.(string)
 			}
-			if err := s.readEventsQuery(ctx, `SELECT id, project_id, type, CASE WHEN LENGTH(data) <= `+strconv.Itoa(InlineEventBytes)+` THEN data END, created_at
+			if err := s.readEventsQuery(ctx, `SELECT id, project_id, type, CASE WHEN LENGTH(data) <= `+strconv.Itoa(InlineEventBytes)+` THEN data END, created_at, trace, trace_state
 				FROM events WHERE project_id = ? AND id = ANY(?)`, []any{project, list}, out); err != nil {
 				return nil, err
 			}
@@ -134,7 +135,7 @@ func inChunk(n int) int {
 // readEvents reads the events ids (padded to n with the last) of project
 // into out.
 func (s *Store) readEvents(ctx context.Context, project string, ids []any, n int, out map[[2]string]*hookgate.Event) error {
-	q := `SELECT id, project_id, type, CASE WHEN LENGTH(data) <= ` + strconv.Itoa(InlineEventBytes) + ` THEN data END, created_at
+	q := `SELECT id, project_id, type, CASE WHEN LENGTH(data) <= ` + strconv.Itoa(InlineEventBytes) + ` THEN data END, created_at, trace, trace_state
 		FROM events WHERE project_id = ? AND id IN (?` + strings.Repeat(", ?", n-1) + `)`
 	st, err := s.prepare(ctx, s.read, q)
 	if err != nil {
@@ -163,16 +164,18 @@ func (s *Store) readEventsQuery(ctx context.Context, query string, args []any, o
 }
 
 // readEventRows reads rows of (id, project_id, type, data or NULL,
-// created_at) into out, and closes them.
+// created_at, trace, trace_state) into out, and closes them.
 func readEventRows(rows *sql.Rows, out map[[2]string]*hookgate.Event) error {
 	defer rows.Close()
 	for rows.Next() {
 		var e hookgate.Event
 		var data sql.NullString
 		var created int64
-		if err := rows.Scan(&e.ID, &e.ProjectID, &e.Type, &data, &created); err != nil {
+		var trace, state string
+		if err := rows.Scan(&e.ID, &e.ProjectID, &e.Type, &data, &created, &trace, &state); err != nil {
 			return err
 		}
+		e.Trace, _ = hookgate.ParseTraceparent(trace, state)
 		if data.Valid {
 			e.Data = json.RawMessage(data.String)
 		}

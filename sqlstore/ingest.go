@@ -160,7 +160,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			}
 			e := &hookgate.Event{
 				ID: id, ProjectID: r.projectID, Type: in.Type,
-				Data: in.Data, IdempotencyKey: in.IdempotencyKey, CreatedAt: now.Truncate(time.Microsecond),
+				Data: in.Data, IdempotencyKey: in.IdempotencyKey, Trace: eventTrace(in.Trace), CreatedAt: now.Truncate(time.Microsecond),
 			}
 			placed, adoptedAny := adopter != nil, false
 			for _, h := range matches[ri][i] {
@@ -215,7 +215,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 				}
 				bornEvents[[2]string{r.projectID, e.ID}] = e
 			}
-			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, nowUS})
+			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, nowUS, e.Trace.Traceparent(), e.Trace.State})
 			if in.IdempotencyKey != "" {
 				seen[idemKey{r.projectID, in.IdempotencyKey}] = claimed{e, in.BodyHash}
 			}
@@ -356,12 +356,21 @@ func (s *Store) claimIdempotencyKey(ctx context.Context, tx *sql.Tx, k idemKey, 
 	return e, stored, err
 }
 
+// eventTrace is the trace an event keeps: the accepting span's, or a
+// span of a new trace when the input names none.
+func eventTrace(t hookgate.TraceContext) hookgate.TraceContext {
+	if t.SpanID == [8]byte{} {
+		return hookgate.ChildOf(t)
+	}
+	return t
+}
+
 // CreateDirectEvent accepts an event for one webhook only, whatever its
 // filter: the event and its one delivery are committed together. The
 // webhook must exist (ENotFound) and be active (EConflict).
 func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID string, in hookgate.EventInput) (*hookgate.Event, *hookgate.Delivery, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
-	e := &hookgate.Event{ID: hookgate.NewID(hookgate.PrefixEvent, now), ProjectID: projectID, Type: in.Type, Data: in.Data, Deliveries: 1, CreatedAt: now}
+	e := &hookgate.Event{ID: hookgate.NewID(hookgate.PrefixEvent, now), ProjectID: projectID, Type: in.Type, Data: in.Data, Deliveries: 1, Trace: eventTrace(in.Trace), CreatedAt: now}
 	d := &hookgate.Delivery{ID: hookgate.DeliveryID(e.ID, webhookID), ProjectID: projectID, EventID: e.ID, WebhookID: webhookID,
 		EventType: in.Type, Kind: hookgate.KindEvent, Status: hookgate.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -377,8 +386,8 @@ func (s *Store) CreateDirectEvent(ctx context.Context, projectID, webhookID stri
 			return &hookgate.Error{Code: hookgate.EConflict, Message: "the webhook is " + status + "; activate it first"}
 		}
 		us := micros(now)
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (`+eventCols+`, direct_webhook) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			e.ID, projectID, e.Type, string(e.Data), "", 1, us, webhookID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (`+eventCols+`, direct_webhook) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, projectID, e.Type, string(e.Data), "", 1, us, e.Trace.Traceparent(), e.Trace.State, webhookID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),

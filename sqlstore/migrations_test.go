@@ -18,6 +18,7 @@ var portableMigrations = []string{
 	"00019_webhook_recovery.sql",
 	"00020_circuit_breaker.sql",
 	"00021_portal_links.sql",
+	"00023_traces.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the

@@ -10,14 +10,14 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const projectCols = "id, slug, name, retry_schedule, created_at, updated_at, auto_recover, breaker_failures, breaker_cooldown_ms, portal_origins, portal_theme"
+const projectCols = "id, slug, name, retry_schedule, created_at, updated_at, auto_recover, breaker_failures, breaker_cooldown_ms, portal_origins, portal_theme, trace_headers_off"
 
 // CreateProject stores p; EConflict when the slug is taken.
 func (s *Store) CreateProject(ctx context.Context, p *hookgate.Project) error {
 	origins, theme := portalColumns(p.Portal)
-	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO projects (`+projectCols+`, portal_logo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO projects (`+projectCols+`, portal_logo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		p.ID, p.Slug, p.Name, p.RetrySchedule.String(), micros(p.CreatedAt), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.Breaker.Failures, p.Breaker.Cooldown.Milliseconds(),
-		origins, theme, logoData(p.Portal.Theme.Logo))
+		origins, theme, boolInt(p.TraceHeadersOff), logoData(p.Portal.Theme.Logo))
 	if isUniqueViolation(err) {
 		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
 	}
@@ -49,13 +49,13 @@ func (s *Store) ListProjects(ctx context.Context, page hookgate.Page) ([]*hookga
 func (s *Store) UpdateProject(ctx context.Context, p *hookgate.Project) error {
 	origins, theme := portalColumns(p.Portal)
 	logo := `, portal_logo = ?`
-	args := []any{p.Slug, p.Name, p.RetrySchedule.String(), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.Breaker.Failures, p.Breaker.Cooldown.Milliseconds(), origins, theme}
+	args := []any{p.Slug, p.Name, p.RetrySchedule.String(), micros(p.UpdatedAt), nullBool(p.AutoRecover), p.Breaker.Failures, p.Breaker.Cooldown.Milliseconds(), origins, theme, boolInt(p.TraceHeadersOff)}
 	if l := p.Portal.Theme.Logo; l != nil && l.Data == nil {
 		logo = ""
 	} else {
 		args = append(args, logoData(l))
 	}
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE projects SET slug = ?, name = ?, retry_schedule = ?, updated_at = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ?, portal_origins = ?, portal_theme = ?`+logo+` WHERE id = ?`),
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE projects SET slug = ?, name = ?, retry_schedule = ?, updated_at = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ?, portal_origins = ?, portal_theme = ?, trace_headers_off = ?`+logo+` WHERE id = ?`),
 		append(args, p.ID)...)
 	if isUniqueViolation(err) {
 		return &hookgate.Error{Code: hookgate.EConflict, Message: "a project with this slug exists", Param: "slug", Value: p.Slug}
@@ -93,10 +93,12 @@ func scanProject(r scanner) (*hookgate.Project, error) {
 	var created, updated, cooldownMS int64
 	var autoRecover sql.NullInt64
 	var origins, theme string
-	if err := r.Scan(&p.ID, &p.Slug, &p.Name, &sched, &created, &updated, &autoRecover, &p.Breaker.Failures, &cooldownMS, &origins, &theme); err != nil {
+	var traceOff int
+	if err := r.Scan(&p.ID, &p.Slug, &p.Name, &sched, &created, &updated, &autoRecover, &p.Breaker.Failures, &cooldownMS, &origins, &theme, &traceOff); err != nil {
 		return nil, err
 	}
 	p.Portal = portalOf(origins, theme)
+	p.TraceHeadersOff = traceOff == 1
 	p.AutoRecover = boolOf(autoRecover)
 	p.Breaker.Cooldown = time.Duration(cooldownMS) * time.Millisecond
 	p.RetrySchedule = parseSchedule(sched)

@@ -119,8 +119,8 @@ func (s *Store) ClaimProbe(ctx context.Context, r *hookgate.Recovery, next, now 
 // probed webhook alone), so a recover of other webhooks never takes it.
 func (s *Store) SaveProbe(ctx context.Context, e *hookgate.Event, d *hookgate.Delivery, a *hookgate.Attempt) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (`+eventCols+`, direct_webhook) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			e.ID, e.ProjectID, e.Type, string(e.Data), "", 1, micros(e.CreatedAt), d.WebhookID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (`+eventCols+`, direct_webhook) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, e.ProjectID, e.Type, string(e.Data), "", 1, micros(e.CreatedAt), e.Trace.Traceparent(), e.Trace.State, d.WebhookID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -128,7 +128,7 @@ func (s *Store) SaveProbe(ctx context.Context, e *hookgate.Event, d *hookgate.De
 			micros(d.CreatedAt), micros(d.UpdatedAt), hookgate.KindProbe); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			attemptRow(d.ProjectID, d.WebhookID, a)...); err != nil {
 			return err
 		}

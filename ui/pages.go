@@ -577,6 +577,9 @@ type attemptView struct {
 	Failure outcome
 	Failed  bool
 	Request *requestView
+	// TraceLink opens the attempt's trace in the operator's tracing UI
+	// (Config.TraceURL); "" without one, and for a portal session.
+	TraceLink string
 }
 
 func (u *UI) deliveryPage(w http.ResponseWriter, r *http.Request, se *session) error {
@@ -621,6 +624,9 @@ func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request, se *session, s
 	for _, a := range atts {
 		av := attemptView{Attempt: a}
 		av.Failure, av.Failed = describe(a)
+		if u.cfg.TraceURL != "" && a.TraceID != "" && !se.Portal() {
+			av.TraceLink = strings.NewReplacer("{traceId}", a.TraceID, "{spanId}", a.SpanID).Replace(u.cfg.TraceURL)
+		}
 		switch {
 		case a.RequestURL == "":
 		case a.RequestHeaders != nil || d.Kind == client.KindTrigger:

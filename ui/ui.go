@@ -98,6 +98,10 @@ type Config struct {
 	// is plain http on a loopback host (see SecureCookie). Empty: forms are
 	// judged by the request's own origin, and the cookie is Secure.
 	PublicURL string
+	// TraceURL links each attempt's trace in the operator's tracing UI:
+	// {traceId} (and {spanId}) in it are replaced by the attempt's. ""
+	// shows the IDs without a link. Portal sessions never get the link.
+	TraceURL string
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time

@@ -62,6 +62,7 @@ func newProjectCmd() *cobra.Command {
 	var schedule []string
 	var autoRecover string
 	var pf portalFlags
+	var traceHeaders bool
 	update := &cobra.Command{
 		Use:   "update PROJECT",
 		Short: "Change a project's name, slug, retry schedule, autoRecover, circuit breaker or consumer portal",
@@ -90,6 +91,9 @@ func newProjectCmd() *cobra.Command {
 			if up.Portal, err = pf.settings(cmd.Flags()); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("trace-headers") {
+				up.TraceHeaders = &traceHeaders
+			}
 			return a.project1(cmd, func(c *client.Client) (*client.Project, error) {
 				return c.UpdateProject(cmd.Context(), args[0], up)
 			})
@@ -101,6 +105,7 @@ func newProjectCmd() *cobra.Command {
 	update.Flags().StringVar(&autoRecover, "auto-recover", "", `true or false: whether webhooks Hookgate disabled are probed and enabled again; "" for the server's`)
 	ub.add(update.Flags(), true, "the server's")
 	pf.add(update.Flags())
+	update.Flags().BoolVar(&traceHeaders, "trace-headers", true, "false: the project's receivers get no traceparent or tracestate header")
 
 	del := removeCmd(a, "delete PROJECT", "Delete a project and everything in it", "deleted project",
 		func(ctx context.Context, c *client.Client, project string) error {
@@ -126,6 +131,9 @@ func (a *apiCmd) project1(cmd *cobra.Command, call func(*client.Client) (*client
 	}
 	return a.show(p, func(w io.Writer) {
 		fields(w, "id", p.ID, "slug", p.Slug, "name", p.Name, "retry schedule", join(p.RetrySchedule), "breaker", projectBreaker(p.Breaker))
+		if !p.TraceHeaders {
+			fields(w, "trace headers", "off")
+		}
 		if p.AutoRecover != nil {
 			fields(w, "auto recover", strconv.FormatBool(*p.AutoRecover))
 		}

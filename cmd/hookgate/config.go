@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookgate/hookgate/secrets"
 	"github.com/hookgate/hookgate/sqlstore"
+	"github.com/hookgate/hookgate/tracing"
 )
 
 // storeFlags are the flags shared by every command that opens the store.
@@ -149,10 +150,20 @@ func ensureDataDir(dir string, warn func(msg string, args ...any)) error {
 	return nil
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+// newLogger logs at level in format, json (one object a line) or text
+// (key=value); a record logged with a context that carries a span gets
+// its trace_id and span_id.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json", "":
+		return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, opts))), nil
+	case "text":
+		return slog.New(tracing.LogHandler(slog.NewTextHandler(w, opts))), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: json or text", format)
 }

@@ -15,7 +15,7 @@ func newMigrateCmd() *cobra.Command {
 		Long:  "Apply every pending migration. Safe while other nodes start or run: on PostgreSQL the migrations hold an advisory lock.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(cmd.ErrOrStderr(), logLevel)
+			log, err := newLogger(cmd.ErrOrStderr(), logLevel, "json")
 			if err != nil {
 				return err
 			}

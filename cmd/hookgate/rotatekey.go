@@ -28,7 +28,7 @@ the new key, and a node with another key refuses to start. The first node to sta
 records its admin key again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(cmd.ErrOrStderr(), "info")
+			log, err := newLogger(cmd.ErrOrStderr(), "info", "json")
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/platforms/providers"
 	"github.com/hookgate/hookgate/sqlstore"
+	"github.com/hookgate/hookgate/tracing"
 	"github.com/hookgate/hookgate/ui"
 )
 
@@ -36,6 +38,8 @@ type serveFlags struct {
 	addr          string
 	publicURL     string
 	logLevel      string
+	logFormat     string
+	traceURL      string
 	maxEventBytes int64
 	bodyTimeout   time.Duration
 	drainTimeout  time.Duration
@@ -106,6 +110,8 @@ at once.`,
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "base URL of inbound endpoints given to platforms, and of the dashboard (https://… behind a TLS proxy); default http://{addr}")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&f.logFormat, "log-format", "json", "json (one object a line) or text (key=value)")
+	cmd.Flags().StringVar(&f.traceURL, "trace-url", "", "a link to a trace in your tracing UI, with {traceId} in it (https://tempo.example/trace/{traceId}): the dashboard links each attempt's trace there")
 	cmd.Flags().StringVar(&f.synchronous, "sqlite-synchronous", sqlstore.SynchronousFull, "embedded SQLite only: full syncs every commit to disk, so an event answered 202 survives a power cut; normal syncs only at checkpoints (fewer fsyncs), so the last commits may vanish in an OS crash or power loss, though not in a crash of the process")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", api.DefaultMaxEventBytes, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
 	cmd.Flags().DurationVar(&f.bodyTimeout, "body-timeout", 20*time.Second, "how long a request body may take to arrive once the server reads it (at most 2m, the listener's read timeout); a slower one is answered 408")
@@ -186,7 +192,7 @@ func (f *serveFlags) check() error {
 }
 
 func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSignals) error {
-	log, err := newLogger(cmd.ErrOrStderr(), f.logLevel)
+	log, err := newLogger(cmd.ErrOrStderr(), f.logLevel, f.logFormat)
 	if err != nil {
 		return err
 	}
@@ -309,18 +315,33 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	if err != nil {
 		return err
 	}
+	if err := checkTraceURL(f.traceURL); err != nil {
+		return err
+	}
+	tracer, stopTracing, err := tracing.Setup(ctx, node, version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flush); err != nil {
+			log.Warn("flush the spans still queued", "err", err)
+		}
+	}()
 	acfg.Store = store
 	acfg.Delivery.Node, acfg.Delivery.Schedule, acfg.Delivery.Logger, acfg.Delivery.Registry = node, schedule, log, reg
+	acfg.Delivery.Tracer = tracer
 	acfg.API = api.Config{
 		AdminKey: admin, AdminKeyTag: store.Digest("hookgate dashboard admin key", admin),
-		Logger: log, Registry: reg,
+		Logger: log, Registry: reg, Tracer: tracer,
 		MaxEventBytes: f.maxEventBytes, BodyReadTimeout: f.bodyTimeout, Version: version,
 		TriggerConcurrency: f.triggerConcurrency,
 		Providers:          providers.All(), PublicURL: publicURL, MetricsToken: f.metricsToken,
 	}
 	// The dashboard, at /ui/; its cookie is Secure unless the public URL is
 	// plain http on a loopback host.
-	acfg.Dashboard = &ui.Config{Logger: log, PublicURL: publicURL}
+	acfg.Dashboard = &ui.Config{Logger: log, PublicURL: publicURL, TraceURL: f.traceURL}
 	parts := app.New(acfg)
 	dispatcher, handler := parts.Dispatcher, parts.API
 	// Deferred before the dispatcher's stop, so run after it.
@@ -443,7 +464,7 @@ func startSideListeners(f *serveFlags, reg *prometheus.Registry, log *slog.Logge
 			closeAll()
 			return nil, func() {}, fmt.Errorf("--metrics-addr: %w", err)
 		}
-		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = msrv.Serve(mln) }()
 		servers = append(servers, msrv)
 		metricsAt = append(metricsAt, "http://"+mln.Addr().String()+"/metrics")
@@ -589,4 +610,16 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.due, prometheus.GaugeValue, c.nDue)
 	ch <- prometheus.MustNewConstMetric(c.scheduled, prometheus.GaugeValue, c.nScheduled)
 	ch <- prometheus.MustNewConstMetric(c.aged, prometheus.GaugeValue, c.ageS)
+}
+
+// checkTraceURL accepts "" or an absolute http(s) URL with {traceId} in it.
+func checkTraceURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(strings.NewReplacer("{traceId}", "t", "{spanId}", "s").Replace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.Contains(raw, "{traceId}") {
+		return fmt.Errorf("--trace-url %q: an http or https URL with {traceId} in it, such as https://tempo.example/trace/{traceId}", raw)
+	}
+	return nil
 }
