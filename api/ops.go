@@ -29,8 +29,26 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]string{"status": "ok"})
 }
 
-// handleReadyz answers whether the database answers.
+// Drain marks the node as stopping: /readyz answers 503 from now on, so
+// that load balancers and orchestrators send it no new traffic, while
+// every other route, /healthz included, is served as before. serve calls
+// it on SIGTERM, before the listener closes (--drain-delay apart).
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// handleReadyz answers whether this node should be sent traffic: it is
+// not draining, and the database answers. serve opens its listener only
+// after the schema is migrated and the keys are checked, so no node
+// answers at all before then.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		// No Retry-After: this node will not be ready again. Not through
+		// writeProblem, which logs a failed request: a drain is expected,
+		// serve logs it once, and probes ask every few seconds.
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(newProblem(http.StatusServiceUnavailable, hookgate.EUnavailable, "this node is draining: it is stopping"))
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {

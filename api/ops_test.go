@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"github.com/hookgate/hookgate/api"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
 
 	"encoding/json"
 	"strings"
@@ -28,6 +29,27 @@ func TestHealthAndReadiness(t *testing.T) {
 			t.Fatalf("503 without Retry-After: %v", r.Header)
 		}
 		e.req("GET", "/healthz", "", nil).must(t, 200)
+	})
+}
+
+// A draining node is unready, and still alive and serving: orchestrators
+// stop sending it traffic while its requests in flight finish.
+func TestReadinessWhileDraining(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		store := sqltest.Open(t, engine)
+		srv := api.New(apiConfig(t, store))
+		e := serveEnv(t, store, srv)
+		e.req("GET", "/readyz", "", nil).must(t, 200)
+		srv.Drain()
+		r := e.req("GET", "/readyz", "", nil).problem(t, 503, "unavailable", "")
+		if !strings.Contains(r.str("detail"), "draining") {
+			t.Fatalf("readyz while draining: %s", r.Raw)
+		}
+		if r.Header.Get("Retry-After") != "" {
+			t.Fatalf("a draining node will not be ready again, yet it answers Retry-After: %v", r.Header)
+		}
+		e.req("GET", "/healthz", "", nil).must(t, 200)
+		e.req("GET", "/api/v1/projects", adminKey, nil).must(t, 200)
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -157,6 +158,8 @@ type Server struct {
 	inboundLim inboundLimits
 	// redrives are the redrives this node runs in the background.
 	redrives redriveRuns
+	// draining is set by Drain: /readyz answers 503 from then on.
+	draining atomic.Bool
 }
 
 // Access levels of operations.
