@@ -1,6 +1,7 @@
 // Command hookgate is the Hookgate webhook gateway: `hookgate serve` runs the
-// server, `hookgate migrate` brings the database schema up to date, and
-// `hookgate version` prints the version, and `hookgate bench` measures it.
+// server, `hookgate migrate` brings the database schema up to date,
+// `hookgate version` prints the version, `hookgate healthcheck` probes a
+// server (for container health checks), and `hookgate bench` measures it.
 package main
 
 import (
@@ -72,7 +73,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddGroup(&cobra.Group{ID: "server", Title: "Run and measure the server:"},
 		&cobra.Group{ID: "api", Title: "Drive a server's API (--server, --api-key, -o json):"})
-	for _, c := range []*cobra.Command{newServeCmd(), newMigrateCmd(), newVersionCmd(), newBenchCmd(), newBenchRelayCmd(), newListenCmd(), newRotateKeyCmd()} {
+	for _, c := range []*cobra.Command{newServeCmd(), newMigrateCmd(), newVersionCmd(), newHealthcheckCmd(), newBenchCmd(), newBenchRelayCmd(), newListenCmd(), newRotateKeyCmd()} {
 		c.GroupID = "server"
 		root.AddCommand(c)
 	}

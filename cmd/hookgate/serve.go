@@ -43,6 +43,7 @@ type serveFlags struct {
 	maxEventBytes int64
 	bodyTimeout   time.Duration
 	drainTimeout  time.Duration
+	drainDelay    time.Duration
 	sendTimeout   time.Duration
 	lease         time.Duration
 	retention     time.Duration
@@ -132,6 +133,7 @@ at once.`,
 	cmd.Flags().IntVar(&f.endpointMax, "max-endpoint-concurrency", delivery.DefaultMaxPerEndpoint, "most deliveries in flight to one webhook from this node")
 	cmd.Flags().IntVar(&f.triggerConcurrency, "trigger-concurrency", delivery.DefaultTriggersPerWebhook, "triggers of one webhook in flight on this node; more are answered 429")
 	cmd.Flags().DurationVar(&f.drainTimeout, "drain-timeout", delivery.DefaultDrain, "how long SIGTERM waits for API requests and delivery requests in flight")
+	cmd.Flags().DurationVar(&f.drainDelay, "drain-delay", 0, "on SIGTERM, how long to keep serving with /readyz answering 503 before the listener closes and --drain-timeout starts, so that load balancers stop sending new requests first (such as 5s behind a Kubernetes Service); a second SIGTERM cuts it short")
 	return withEnv(cmd)
 }
 
@@ -148,6 +150,9 @@ func (f *serveFlags) check() error {
 	}
 	if f.bodyTimeout <= 0 || f.bodyTimeout > readTimeout {
 		return fmt.Errorf("--body-timeout (%s) must be above 0 and at most %s", f.bodyTimeout, readTimeout)
+	}
+	if f.drainDelay < 0 {
+		return fmt.Errorf("--drain-delay must be 0 (none) or more")
 	}
 	if f.retention < time.Hour {
 		return fmt.Errorf("--retention must be at least 1h")
@@ -430,7 +435,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	}
 	drained = true
 	return (&draining{log: log, srv: srv, requests: requests, dispatcher: dispatcher, stopDispatch: stopDispatch,
-		dispatched: dispatched, store: store, timeout: f.drainTimeout}).drain(stops)
+		dispatched: dispatched, store: store, timeout: f.drainTimeout, unready: handler.Drain, delay: f.drainDelay}).drain(stops)
 }
 
 // startSideListeners serves the profiler on --pprof-addr and metrics on

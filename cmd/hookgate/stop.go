@@ -87,6 +87,11 @@ type draining struct {
 	dispatched   <-chan struct{}
 	store        *sqlstore.Store
 	timeout      time.Duration
+	// unready makes /readyz answer 503 (api.Server.Drain); delay is how
+	// long the listener stays open after that (--drain-delay), so that
+	// load balancers see it and stop sending new requests first.
+	unready func()
+	delay   time.Duration
 }
 
 // drain stops the server as the signals ask, logging what is in flight as
@@ -105,6 +110,8 @@ func (d *draining) drain(stops *stopSignals) error {
 	d.log.Info("draining: no new requests; those in flight finish, accepted events are committed, deliveries in flight finish and are recorded; a second SIGTERM or Ctrl-C stops at once",
 		"signal", signalName(stops.first), "timeout", d.timeout.String(), "requestsInFlight", d.requests.n.Load(),
 		"deliveriesInFlight", sending, "deliveriesWaiting", waiting, "eventsQueued", queued)
+	d.unready()
+	d.waitDelay(stops)
 
 	sctx, cancel := context.WithTimeout(context.Background(), d.timeout)
 	defer cancel()
@@ -151,4 +158,19 @@ func (d *draining) drain(stops *stopSignals) error {
 		"deliveriesFinished", r.Finished, "deliveriesAbandoned", r.Abandoned,
 		"leasesReleased", int64(r.GivenBack+r.Abandoned)+r.Left)
 	return err
+}
+
+// waitDelay keeps serving, unready, for the drain delay, or until a second
+// signal comes, which then cuts the drain short as well.
+func (d *draining) waitDelay(stops *stopSignals) {
+	if d.delay <= 0 {
+		return
+	}
+	d.log.Info("draining: /readyz answers 503; requests are still served for --drain-delay, so that load balancers stop sending new ones first", "delay", d.delay.String())
+	t := time.NewTimer(d.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-stops.second:
+	}
 }
