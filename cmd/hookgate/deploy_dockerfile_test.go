@@ -188,6 +188,9 @@ func TestDockerfileFinalStage(t *testing.T) {
 // image's HOOKGATE_ADDR, answers for a server it serves.
 func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: the Dockerfile's build line (-trimpath) is a build of its own, minutes on a cold cache")
+	}
 	stages := readDockerfile(t)
 	build, final := stages[0], stages[len(stages)-1]
 	entry := execForm(t, "ENTRYPOINT", strings.Join(final.all("ENTRYPOINT"), ""))

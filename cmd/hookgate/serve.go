@@ -92,8 +92,9 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the Hookgate server",
 		Long: `Run the Hookgate server. With no flags it keeps everything in ./hookgate-data
 (embedded SQLite). With --database-url postgres://… many nodes can share one
-PostgreSQL database. SIGTERM or SIGINT (Ctrl-C) drains: stop taking requests,
-finish the ones in flight, commit accepted events, exit 0. A second one cuts the
+PostgreSQL database. SIGTERM or SIGINT (Ctrl-C) drains: /readyz answers 503
+(for --drain-delay, requests are still served), stop taking requests, finish
+the ones in flight, commit accepted events, exit 0. A second one cuts the
 drain short: requests in flight are closed and deliveries in flight abandoned,
 given back to the queue (sent again at the next start); a third ends the process
 at once.`,
