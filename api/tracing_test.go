@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/internal/app"
 	"github.com/hookgate/hookgate/internal/testlog"
@@ -297,4 +298,18 @@ func TestTraceThroughTrigger(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Issue 26, item 3: the request latency histogram carries the trace ID of
+// an ingest as an exemplar, in the OpenMetrics exposition.
+func TestLatencyExemplarHasTheTrace(t *testing.T) {
+	e := setup(t, "sqlite", func(c *api.Config) { c.MetricsToken = "metrics-secret" })
+	_, owner, _ := e.project("shop")
+	caller := "0af7651916cd43dd8448eb211c80319c"
+	e.reqH("POST", "/api/v1/projects/shop/events", map[string]string{"Authorization": "Bearer " + owner,
+		"traceparent": "00-" + caller + "-b7ad6b7169203331-01"}, map[string]any{"type": "a", "data": 1}).must(t, 202)
+	r := e.reqH("GET", "/metrics", map[string]string{"Authorization": "Bearer metrics-secret", "Accept": "application/openmetrics-text; version=1.0.0"}, nil).must(t, 200)
+	if !strings.Contains(string(r.Raw), `route="POST /api/v1/projects/{project}/events"`) || !strings.Contains(string(r.Raw), `# {trace_id="`+caller+`"}`) {
+		t.Fatalf("no exemplar with the trace in:\n%s", r.Raw)
+	}
 }
