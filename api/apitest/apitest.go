@@ -28,6 +28,9 @@ import (
 // AdminKey is the servers' admin key.
 const AdminKey = "hgadmin_apitest_0123456789abcdef"
 
+// TraceURL is the servers' dashboard link to a trace (serve --trace-url).
+const TraceURL = "https://tempo.example/trace/{traceId}?span={spanId}"
+
 // Server is a running API with a dispatcher.
 type Server struct {
 	// URL is the base URL, http://127.0.0.1:port.
@@ -47,7 +50,7 @@ func start(store *sqlstore.Store, logger *slog.Logger) *Server {
 		UserAgent: "Hookgate/test",
 		API:       api.Config{AdminKey: AdminKey, Logger: logger, Providers: providers.All()},
 		Delivery:  delivery.Config{Poll: 50 * time.Millisecond, Logger: logger},
-		Dashboard: &ui.Config{Logger: logger},
+		Dashboard: &ui.Config{Logger: logger, TraceURL: TraceURL},
 	})
 	h := parts.API
 	ctx, cancel := context.WithCancel(context.Background())
