@@ -46,8 +46,8 @@ type Queue interface {
 	Heartbeat(ctx context.Context, node string, now time.Time) error
 	// TakeOver gives back to the queue the leased rows of the nodes other
 	// than node whose latest heartbeat is before stale, forgets those nodes,
-	// and returns how many rows it gave back.
-	TakeOver(ctx context.Context, node string, stale time.Time) (int64, error)
+	// and returns how many nodes it forgot and rows it gave back.
+	TakeOver(ctx context.Context, node string, stale time.Time) (nodes, rows int64, err error)
 	// ReleaseLeases gives back every leased row not held by node: for a
 	// node that knows it is the only one (the embedded store's lock), so
 	// every other lease is an orphan of a process that died.

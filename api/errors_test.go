@@ -180,8 +180,12 @@ func TestUnknownQueryParameter(t *testing.T) {
 // that clients try again, never 500.
 func TestDatabaseDownIs503(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		e := setup(t, engine)
+		e := setup(t, engine, func(c *api.Config) { c.MetricsToken = "metrics-secret" })
 		_, owner, pub := e.project("down")
+		counted := `hookgate_store_errors_total{component="api",op="request"} `
+		if m := string(e.req("GET", "/metrics", "metrics-secret", nil).must(t, 200).Raw); !strings.Contains(m, counted+"0\n") {
+			t.Fatalf("before the database goes: want %s0 in\n%s", counted, m)
+		}
 		if err := e.store.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -194,6 +198,10 @@ func TestDatabaseDownIs503(t *testing.T) {
 			if r.Header.Get("Retry-After") == "" {
 				t.Fatalf("503 without Retry-After: %s", r.Raw)
 			}
+		}
+		// Issue 26, item 4: each is counted as a store error.
+		if m := string(e.req("GET", "/metrics", "metrics-secret", nil).must(t, 200).Raw); !strings.Contains(m, counted+"3\n") {
+			t.Fatalf("want %s3 in\n%s", counted, m)
 		}
 	})
 }

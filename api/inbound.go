@@ -111,6 +111,7 @@ func (s *Server) inbound(w http.ResponseWriter, r *http.Request) {
 		}
 		s.countAccepted(got)
 	}
+	s.metrics.inboundAccepted.WithLabelValues(p.Provider).Inc()
 	s.touch(p.ID)
 	if ack, ok := prov.(platforms.Acknowledger); ok {
 		if reply := ack.Ack(in); reply != nil {

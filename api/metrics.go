@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hookgate/hookgate/delivery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -19,9 +20,17 @@ type metrics struct {
 	// inboundRefusals counts inbound posts refused: unverified,
 	// throttled (429 after too many), busy (concurrency caps).
 	inboundRefusals *prometheus.CounterVec
+	// inboundAccepted counts inbound posts verified and committed, by
+	// provider: a label of at most the registered providers.
+	inboundAccepted *prometheus.CounterVec
+	// storeErrors counts answers whose cause is the store's, the API's
+	// share of hookgate_store_errors_total.
+	storeErrors prometheus.Counter
 }
 
-func newMetrics(reg *prometheus.Registry) *metrics {
+// newMetrics registers the API's collectors; providers are the names of
+// the registered platform providers, whose series start at zero.
+func newMetrics(reg *prometheus.Registry, providers []string) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookgate_http_requests_total", Help: "HTTP requests by route and status.",
@@ -42,8 +51,27 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		inboundRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookgate_inbound_refused_total", Help: "Inbound posts refused, by reason (unverified, throttled, busy).",
 		}, []string{"reason"}),
+		inboundAccepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookgate_inbound_accepted_total", Help: "Inbound posts verified and committed, by platform provider.",
+		}, []string{"provider"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.eventsAccepted, m.deliveriesCreated, m.bodyRefusals, m.inboundRefusals)
+	// The dispatcher counts its own store errors under the same name, with
+	// component="dispatcher" and the same help text.
+	storeErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: delivery.StoreErrorsName, Help: delivery.StoreErrorsHelp,
+		ConstLabels: prometheus.Labels{"component": "api"},
+	}, []string{"op"})
+	m.storeErrors = storeErrors.WithLabelValues("request")
+	for _, p := range providers {
+		m.inboundAccepted.WithLabelValues(p)
+	}
+	for _, reason := range []string{"budget", "timeout"} {
+		m.bodyRefusals.WithLabelValues(reason)
+	}
+	for _, reason := range []string{"unverified", "throttled", "busy"} {
+		m.inboundRefusals.WithLabelValues(reason)
+	}
+	reg.MustRegister(m.requests, m.latency, m.eventsAccepted, m.deliveriesCreated, m.bodyRefusals, m.inboundRefusals, m.inboundAccepted, storeErrors)
 	// A registry may already hold the runtime collectors (a caller's own).
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

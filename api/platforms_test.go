@@ -302,7 +302,7 @@ func TestSlackInbound(t *testing.T) {
 // A generic source with the GitHub preset.
 func TestGenericInbound(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		e := setup(t, engine, allowLoopback, withPlatforms)
+		e := setup(t, engine, allowLoopback, withPlatforms, func(c *api.Config) { c.MetricsToken = "metrics-secret" })
 		_, owner, _ := e.project("gh")
 		p := e.req("POST", "/api/v1/projects/gh/platforms", owner, map[string]any{"provider": "generic",
 			"credentials": map[string]any{"preset": "github", "secret": "gh-secret-0123456789"}}).must(t, 201)
@@ -318,6 +318,15 @@ func TestGenericInbound(t *testing.T) {
 		e.post(inboundPath(id), h, body).must(t, 200)
 		h["X-Hub-Signature-256"] = "sha256=" + strings.Repeat("0", 64)
 		e.post(inboundPath(id), h, body).problem(t, 401, "unauthorized", "")
+		// Issue 26, item 4: both verified posts are counted as accepted
+		// (the second created no event), the forged one as refused.
+		m := string(e.req("GET", "/metrics", "metrics-secret", nil).must(t, 200).Raw)
+		for _, want := range []string{`hookgate_inbound_accepted_total{provider="generic"} 2` + "\n",
+			`hookgate_inbound_accepted_total{provider="telegram"} 0` + "\n", `hookgate_inbound_refused_total{reason="unverified"} 1` + "\n"} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
 		evs := e.events(t, "gh", owner, "platform.event")
 		if len(evs) != 1 || !strings.Contains(fmt.Sprint(evs[0]["data"]), "opened") {
 			t.Fatalf("events = %v", evs)

@@ -36,6 +36,10 @@ type Problem struct {
 
 	cause      error  // logged, never shown
 	retryAfter string // Retry-After header for 429 and 503
+	// fromStore marks a cause that is not the request's: the database did
+	// not answer, or failed in a way no error code names. It is counted in
+	// hookgate_store_errors_total.
+	fromStore bool
 }
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
@@ -118,7 +122,7 @@ func problemFrom(err error) *Problem {
 	}
 	if storeUnavailable(err) {
 		p := newProblem(http.StatusServiceUnavailable, hookgate.EUnavailable, "the database does not answer; try again shortly")
-		p.cause, p.retryAfter = err, "1"
+		p.cause, p.retryAfter, p.fromStore = err, "1", true
 		return p
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -127,7 +131,7 @@ func problemFrom(err error) *Problem {
 		return p
 	}
 	p = newProblem(http.StatusInternalServerError, hookgate.EInternal, "internal error; quote the errorId to support")
-	p.cause = err
+	p.cause, p.fromStore = err, true
 	return p
 }
 

@@ -241,7 +241,7 @@ func New(cfg Config) *Server {
 		// resource's times equal between its creation and every read.
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) },
 		mux:     http.NewServeMux(),
-		metrics: newMetrics(cfg.Registry),
+		metrics: newMetrics(cfg.Registry, cfg.Providers.Names()),
 	}
 	s.redrives.done = make(chan struct{})
 	s.keys = newKeyCache(cfg.CacheTTL, s.now)
@@ -320,6 +320,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	elapsed := time.Since(start)
 	s.metrics.observe(route, rec.status, elapsed, info.trace.TraceIDString())
 	if p := info.problem; p != nil {
+		if p.fromStore {
+			s.metrics.storeErrors.Inc()
+		}
 		level := slog.LevelInfo
 		if p.Status >= 500 {
 			level = slog.LevelError

@@ -221,6 +221,7 @@ func (d *Dispatcher) recordCircuits(ctx context.Context, done []outcome, ops map
 	}
 	changes, err := d.cfg.Queue.RecordCircuits(ctx, d.cfg.Now(), reports)
 	if err != nil {
+		d.storeError(opCircuits)
 		// The attempts are recorded; only the circuits' counts miss them.
 		d.cfg.Logger.Error("record attempts in the webhooks' circuit breakers", "count", len(reports), "err", err)
 		return
@@ -302,6 +303,7 @@ func (d *Dispatcher) refreshCircuits(ctx context.Context, now time.Time) {
 	cs, err := d.cfg.Queue.Circuits(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
+			d.storeError(opCircuits)
 			d.cfg.Logger.Warn("read the circuit breakers", "err", err)
 		}
 		return

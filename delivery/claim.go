@@ -22,6 +22,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 		d.refreshCircuits(ctx, now)
 		claimed, lease, err := d.cfg.Queue.ClaimDue(ctx, d.cfg.Node, now, d.cfg.BatchSize, d.cfg.Lease)
 		if err != nil && ctx.Err() == nil {
+			d.storeError(opClaim)
 			d.cfg.Logger.Error("claim due deliveries", "err", err)
 		}
 		d.route(ctx, claimed, lease, nil, results)
@@ -29,6 +30,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 			swept = now
 			d.sweep(now)
 			if n, err := d.cfg.Queue.RepairOrdering(ctx, now); err != nil && ctx.Err() == nil {
+				d.storeError(opClaim)
 				d.cfg.Logger.Error("repair ordered deliveries", "err", err)
 			} else if n > 0 {
 				d.cfg.Logger.Warn("ordered deliveries made due after a crash between their head's outcome and their own promotion", "count", n)

@@ -176,6 +176,10 @@ type Dispatcher struct {
 	failing  prometheus.Gauge
 	unopened prometheus.Counter
 	probes   *prometheus.CounterVec
+	// storeErrors counts failed store operations by op; nodesLost the
+	// silent nodes this node forgot.
+	storeErrors *prometheus.CounterVec
+	nodesLost   prometheus.Counter
 }
 
 // job is a claimed delivery with its webhook and the end of its lease.
@@ -316,10 +320,14 @@ func New(cfg Config) *Dispatcher {
 			Name: "hookgate_recovery_probes_total",
 			Help: "Recovery probes of disabled webhooks by their outcome: succeeded (the webhook is enabled again), failed, gone (a 410 stopped the probing).",
 		}, []string{"outcome"}),
+		storeErrors: newStoreErrors(),
+		nodesLost:   newNodesLost(),
 	}
+	zeroSeries(d.outcomes, hookgate.DeliverySucceeded, "retry", hookgate.DeliveryFailed, hookgate.DeliveryPaused, hookgate.DeliveryCancelled)
+	zeroSeries(d.probes, "succeeded", "failed", "gone")
 	d.work = sync.NewCond(&d.mu)
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(d.outcomes, d.latency, d.failing, d.unopened, d.probes)
+		cfg.Registry.MustRegister(d.outcomes, d.latency, d.failing, d.unopened, d.probes, d.storeErrors, d.nodesLost)
 	}
 	return d
 }

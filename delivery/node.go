@@ -28,12 +28,14 @@ func NewNodeID() string {
 func (d *Dispatcher) join(ctx context.Context) {
 	now := d.cfg.Now()
 	if err := d.cfg.Queue.Heartbeat(ctx, d.cfg.Node, now); err != nil && ctx.Err() == nil {
+		d.storeError(opHeartbeat)
 		d.cfg.Logger.Error("node heartbeat", "node", d.cfg.Node, "err", err)
 	}
 	if d.cfg.Alone {
 		n, err := d.cfg.Queue.ReleaseLeases(ctx, d.cfg.Node)
 		switch {
 		case err != nil && ctx.Err() == nil:
+			d.storeError(opTakeOver)
 			d.cfg.Logger.Error("take back the deliveries claimed before a crash; they wait for their lease", "err", err)
 		case n > 0:
 			d.cfg.Logger.Info("took back deliveries claimed before a crash", "count", n)
@@ -56,6 +58,7 @@ func (d *Dispatcher) heartbeat(ctx context.Context) {
 		}
 		now := d.cfg.Now()
 		if err := d.cfg.Queue.Heartbeat(ctx, d.cfg.Node, now); err != nil && ctx.Err() == nil {
+			d.storeError(opHeartbeat)
 			d.cfg.Logger.Error("node heartbeat; other nodes take this one's deliveries over when it lasts", "node", d.cfg.Node, "err", err)
 			continue
 		}
@@ -68,11 +71,19 @@ func (d *Dispatcher) heartbeat(ctx context.Context) {
 // takeOver gives back the rows of the nodes silent for the node timeout,
 // and wakes the claim loop when there were some.
 func (d *Dispatcher) takeOver(ctx context.Context, now time.Time) {
-	n, err := d.cfg.Queue.TakeOver(ctx, d.cfg.Node, now.Add(-d.cfg.NodeTimeout))
-	switch {
-	case err != nil && ctx.Err() == nil:
-		d.cfg.Logger.Error("take over the deliveries of silent nodes", "err", err)
-	case n > 0:
+	nodes, n, err := d.cfg.Queue.TakeOver(ctx, d.cfg.Node, now.Add(-d.cfg.NodeTimeout))
+	if err != nil {
+		if ctx.Err() == nil {
+			d.storeError(opTakeOver)
+			d.cfg.Logger.Error("take over the deliveries of silent nodes", "err", err)
+		}
+		return
+	}
+	if nodes > 0 {
+		d.nodesLost.Add(float64(nodes))
+		d.cfg.Logger.Warn("nodes whose heartbeat stopped were forgotten", "nodes", nodes, "timeout", d.cfg.NodeTimeout.String())
+	}
+	if n > 0 {
 		d.cfg.Logger.Warn("took over the deliveries of a node whose heartbeat stopped", "count", n, "timeout", d.cfg.NodeTimeout.String())
 		d.Wake()
 	}

@@ -146,6 +146,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 				disabled[o.disable.ID] = true
 				w, err := d.cfg.Queue.SetWebhookStatus(ctx, o.disable.ProjectID, o.disable.ID, hookgate.StatusDisabled, d.cfg.Now())
 				if err != nil {
+					d.storeError(opDisable)
 					d.cfg.Logger.Error("disable webhook after 410", "webhook", o.disable.ID, "err", err)
 					continue
 				}
@@ -159,6 +160,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 			lastStreakCheck = now
 			gone, err := d.cfg.Queue.DisableFailing(ctx, now.Add(-d.cfg.DisableAfter), now)
 			if err != nil {
+				d.storeError(opDisable)
 				d.cfg.Logger.Error("disable failing webhooks", "err", err)
 			}
 			for _, w := range gone {
@@ -220,6 +222,7 @@ func (d *Dispatcher) recordBatch(batch []hookgate.AttemptOutcome) error {
 		if err == nil {
 			return nil
 		}
+		d.storeError(opRecord)
 		if d.cfg.Now().Add(wait).After(deadline) {
 			return err
 		}

@@ -105,6 +105,7 @@ func NewTriggers(cfg TriggerConfig) *Triggers {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
 		}),
 	}
+	zeroSeries(t.total, TriggerSucceeded, TriggerFailed, TriggerUnreachable, TriggerInvalid, TriggerRateLimited)
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(t.total, t.duration)
 	}

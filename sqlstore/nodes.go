@@ -24,12 +24,14 @@ func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error
 
 // TakeOver gives back to the queue, due as they were, the pending rows
 // leased by the nodes other than node whose latest heartbeat is before
-// stale, and forgets those nodes. A node that was only cut off and comes
-// back finds its leases changed: RecordAttempts keeps the state the new
-// holder writes, and the node registers again with its next heartbeat.
-func (s *Store) TakeOver(ctx context.Context, node string, stale time.Time) (int64, error) {
-	var n int64
+// stale, forgets those nodes, and returns how many nodes and rows. A node
+// that was only cut off and comes back finds its leases changed:
+// RecordAttempts keeps the state the new holder writes, and the node
+// registers again with its next heartbeat.
+func (s *Store) TakeOver(ctx context.Context, node string, stale time.Time) (int64, int64, error) {
+	var nodes, n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		nodes, n = 0, 0
 		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM nodes WHERE heartbeat_at < ? AND id <> ?`), micros(stale), node)
 		if err != nil {
 			return err
@@ -57,10 +59,11 @@ func (s *Store) TakeOver(ctx context.Context, node string, stale time.Time) (int
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM nodes WHERE id = ?`), id); err != nil {
 				return err
 			}
+			nodes++
 		}
 		return nil
 	})
-	return n, err
+	return nodes, n, err
 }
 
 // ReleaseLeases gives back every pending row leased by a node other than

@@ -376,11 +376,11 @@ func TestTakeOverSilentNode(t *testing.T) {
 		if err := s.Heartbeat(ctx, "live", later); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := s.TakeOver(ctx, "live", later.Add(-15*time.Second)); err != nil || n != 1 {
-			t.Fatalf("take over = %d, %v; want the dead node's 1 row", n, err)
+		if nodes, n, err := s.TakeOver(ctx, "live", later.Add(-15*time.Second)); err != nil || nodes != 1 || n != 1 {
+			t.Fatalf("take over = %d nodes, %d rows, %v; want the dead node and its 1 row", nodes, n, err)
 		}
-		if n, err := s.TakeOver(ctx, "live", later.Add(-15*time.Second)); err != nil || n != 0 {
-			t.Fatalf("second take over = %d, %v; want 0", n, err)
+		if nodes, n, err := s.TakeOver(ctx, "live", later.Add(-15*time.Second)); err != nil || nodes != 0 || n != 0 {
+			t.Fatalf("second take over = %d nodes, %d rows, %v; want 0", nodes, n, err)
 		}
 		again, lease, err := s.ClaimDue(ctx, "live", later, 10, time.Hour)
 		if err != nil || len(again) != 1 || again[0].ID != deadRows[0].ID {

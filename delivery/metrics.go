@@ -1,0 +1,57 @@
+package delivery
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Operations of the dispatcher on the store, the op label of
+// hookgate_store_errors_total{component="dispatcher"}.
+const (
+	opClaim     = "claim"     // claiming due deliveries, repairing ordered ones
+	opRecord    = "record"    // recording attempts: each failed try of a batch
+	opHeartbeat = "heartbeat" // this node's heartbeat
+	opTakeOver  = "takeover"  // taking over silent nodes' leases
+	opCircuits  = "circuits"  // reading and recording circuit breakers
+	opDisable   = "disable"   // disabling failing or gone webhooks
+)
+
+// StoreErrorsName and StoreErrorsHelp name the counter of failed store
+// queries and commits. The API counts its own under the same name with
+// component="api": the registry requires one help text for one name.
+const (
+	StoreErrorsName = "hookgate_store_errors_total"
+	StoreErrorsHelp = "Store queries and commits that failed, by component (api, dispatcher) and operation."
+)
+
+// newStoreErrors returns the dispatcher's store error counter, each
+// operation's series present from the start so that rate() sees the
+// first error.
+func newStoreErrors() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: StoreErrorsName, Help: StoreErrorsHelp,
+		ConstLabels: prometheus.Labels{"component": "dispatcher"},
+	}, []string{"op"})
+	zeroSeries(c, opClaim, opRecord, opHeartbeat, opTakeOver, opCircuits, opDisable)
+	return c
+}
+
+// newNodesLost returns the counter of nodes this node forgot because
+// their heartbeat stopped.
+func newNodesLost() prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hookgate_nodes_lost_total",
+		Help: "Nodes whose heartbeat stopped for the node timeout, forgotten by this node as it took their deliveries over (not those that stopped cleanly).",
+	})
+}
+
+// storeError counts a failed store operation.
+func (d *Dispatcher) storeError(op string) {
+	d.storeErrors.WithLabelValues(op).Inc()
+}
+
+// zeroSeries makes the series of each value of a one-label vector exist
+// at zero from the start: rate() and increase() then see the first
+// count, and a dashboard lists every value before it happens.
+func zeroSeries(vec *prometheus.CounterVec, values ...string) {
+	for _, v := range values {
+		vec.WithLabelValues(v)
+	}
+}
