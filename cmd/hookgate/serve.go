@@ -304,6 +304,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	}
 	reg := prometheus.NewRegistry()
 	registerQueueMetrics(reg, store)
+	registerStoreMetrics(reg, store, f.nodeTimeout, log)
 	schedule := hookgate.DefaultSchedule
 	if v := os.Getenv("HOOKGATE_RETRY_SCHEDULE"); v != "" {
 		if schedule, err = hookgate.ParseSchedule(v); err != nil {
