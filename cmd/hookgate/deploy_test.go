@@ -24,6 +24,8 @@ import (
 const (
 	dashboardFile = "../../deploy/grafana/hookgate.json"
 	alertsFile    = "../../deploy/prometheus/alerts.yml"
+	// alertTestsFile holds promtool's unit tests of the rules.
+	alertTestsFile = "../../deploy/prometheus/alerts_test.yml"
 )
 
 // TestDeployedQueriesNameExportedMetrics is issue 26, item 4: every metric
@@ -50,6 +52,7 @@ func TestDeployedQueriesNameExportedMetrics(t *testing.T) {
 	}
 	queries := dashboardQueries(t)
 	queries = append(queries, alertQueries(t)...)
+	queries = append(queries, alertTestSeries(t)...)
 	if len(queries) < 20 {
 		t.Fatalf("only %d queries found in the files: are they read?", len(queries))
 	}
@@ -111,6 +114,12 @@ func TestAlertRulesPassPromtool(t *testing.T) {
 	out, err := exec.Command(promtool, "check", "rules", alertsFile).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+	// Each alert fires on the series that should fire it, after its for,
+	// and not before.
+	out, err = exec.Command(promtool, "test", "rules", alertTestsFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool test rules: %v\n%s", err, out)
 	}
 }
 
@@ -275,6 +284,30 @@ func alertQueries(t *testing.T) []query {
 				t.Errorf("%s: runbook_url %q names no section of docs/operations.md", where, r.Annotations["runbook_url"])
 			}
 		}
+	}
+	return out
+}
+
+// alertTestSeries returns the series the rules' unit tests feed
+// promtool, so that they too name only what the server exports.
+func alertTestSeries(t *testing.T) []query {
+	t.Helper()
+	var tests struct {
+		Tests []struct {
+			InputSeries []struct{ Series string } `yaml:"input_series"`
+		}
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, alertTestsFile)), &tests); err != nil {
+		t.Fatalf("%s: %v", alertTestsFile, err)
+	}
+	var out []query
+	for i, tc := range tests.Tests {
+		for _, in := range tc.InputSeries {
+			out = append(out, query{where: fmt.Sprintf("%s test %d", alertTestsFile, i), expr: in.Series})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no input series read", alertTestsFile)
 	}
 	return out
 }
