@@ -143,9 +143,11 @@ func scrapeRunningServer(t *testing.T) exported {
 	if st, out := postJSON(url, key, "/projects", map[string]any{"name": "ops"}); st != 201 {
 		t.Fatalf("project: %d %v", st, out)
 	}
-	if st, out := postJSON(url, key, "/projects/ops/webhooks", map[string]any{"url": failing.URL + "/hook"}); st != 201 {
-		t.Fatalf("webhook: %d %v", st, out)
+	st, wh := postJSON(url, key, "/projects/ops/webhooks", map[string]any{"url": failing.URL + "/hook"})
+	if st != 201 {
+		t.Fatalf("webhook: %d %v", st, wh)
 	}
+	webhookID, _ := wh["id"].(string)
 	if st, out := postJSON(url, key, "/projects/ops/events", map[string]any{"type": "t", "data": 1}); st != 202 {
 		t.Fatalf("event: %d %v", st, out)
 	}
@@ -155,6 +157,17 @@ func scrapeRunningServer(t *testing.T) exported {
 		f := families["hookgate_webhook_failure_streak"]
 		return f != nil && len(f.GetMetric()) > 0
 	})
+	// The store's figures are the server's: one active webhook, this node
+	// alive, and the webhook's streak.
+	if got := gaugeValue(families["hookgate_webhooks"], "status", "active"); got != 1 {
+		t.Errorf(`hookgate_webhooks{status="active"} = %v; want 1`, got)
+	}
+	if got := gaugeValue(families["hookgate_nodes"], "state", "alive"); got != 1 {
+		t.Errorf(`hookgate_nodes{state="alive"} = %v; want 1`, got)
+	}
+	if got := gaugeValue(families["hookgate_webhook_failure_streak"], "webhook", webhookID); got < 1 {
+		t.Errorf(`hookgate_webhook_failure_streak{webhook=%q} = %v; want 1 or more`, webhookID, got)
+	}
 	out := exported{}
 	for name, f := range families {
 		var labels []string
@@ -171,6 +184,18 @@ func scrapeRunningServer(t *testing.T) exported {
 		out[name] = labels
 	}
 	return out
+}
+
+// gaugeValue returns the value of f's series whose label is value, or -1.
+func gaugeValue(f *dto.MetricFamily, label, value string) float64 {
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label && l.GetValue() == value {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return -1
 }
 
 // scrape reads the server's /metrics.
