@@ -200,6 +200,7 @@ func (s *Server) handleSendEvents(ctx context.Context, in *struct {
 	pid := projectID(ctx)
 	ctx, span := s.serverSpan(ctx, "hookgate.ingest", in.TraceParent, in.TraceState, attribute.String("hookgate.project.id", pid), attribute.Int("hookgate.events", len(in.Body.Events)))
 	defer span.End()
+	_, fromProducer := hookgate.ParseTraceparent(in.TraceParent, "")
 	evs := make([]hookgate.EventInput, len(in.Body.Events))
 	for i := range in.Body.Events {
 		ev, err := s.checkEvent(ctx, pid, fmt.Sprintf("events[%d].", i), &in.Body.Events[i])
@@ -207,6 +208,10 @@ func (s *Server) handleSendEvents(ctx context.Context, in *struct {
 			return nil, err
 		}
 		ev.Trace = span.Trace
+		if !fromProducer && len(in.Body.Events) > 1 {
+			// No producer trace: each event starts one of its own.
+			ev.Trace = hookgate.ChildOf(hookgate.TraceContext{})
+		}
 		evs[i] = ev
 	}
 	var got []*hookgate.Event

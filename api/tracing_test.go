@@ -313,3 +313,24 @@ func TestLatencyExemplarHasTheTrace(t *testing.T) {
 		t.Fatalf("no exemplar with the trace in:\n%s", r.Raw)
 	}
 }
+
+// Issue 26, item 2: a batch sent without a traceparent starts a trace per
+// event; sent with one, its events are all in the producer's trace.
+func TestTraceOfBatchEvents(t *testing.T) {
+	e := setupDelivering(t, "sqlite")
+	rcv := newTraceReceiver(t)
+	_, owner, _ := e.project("shop")
+	e.req("POST", "/api/v1/projects/shop/webhooks", owner, map[string]any{"url": rcv.URL, "maxAttempts": 1}).must(t, 201)
+	batch := map[string]any{"events": []map[string]any{{"type": "a", "data": 1}, {"type": "a", "data": 2}}}
+	e.req("POST", "/api/v1/projects/shop/events/batch", owner, batch).must(t, 202)
+	testwait.Within(t, "two requests", 20*time.Second, func() bool { p, _ := rcv.seen(); return len(p) == 2 })
+	caller := "0af7651916cd43dd8448eb211c80319c"
+	e.reqH("POST", "/api/v1/projects/shop/events/batch", map[string]string{"Authorization": "Bearer " + owner,
+		"traceparent": "00-" + caller + "-b7ad6b7169203331-01"}, batch).must(t, 202)
+	testwait.Within(t, "four requests", 20*time.Second, func() bool { p, _ := rcv.seen(); return len(p) == 4 })
+	p, _ := rcv.seen()
+	trace := func(tp string) string { return strings.Split(tp, "-")[1] }
+	if trace(p[0]) == trace(p[1]) || trace(p[2]) != caller || trace(p[3]) != caller {
+		t.Fatalf("traceparents %v", p)
+	}
+}
