@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -332,5 +334,27 @@ func TestTraceOfBatchEvents(t *testing.T) {
 	trace := func(tp string) string { return strings.Split(tp, "-")[1] }
 	if trace(p[0]) == trace(p[1]) || trace(p[2]) != caller || trace(p[3]) != caller {
 		t.Fatalf("traceparents %v", p)
+	}
+}
+
+// Issue 26, item 1: a verified inbound post's events are in the trace of
+// the post (the platform's traceparent, when it sent one): their
+// deliveries' requests carry it.
+func TestTraceThroughInbound(t *testing.T) {
+	e := setupDelivering(t, "sqlite", withPlatforms)
+	rcv := newTraceReceiver(t)
+	_, owner, _ := e.project("gh")
+	e.req("POST", "/api/v1/projects/gh/webhooks", owner, map[string]any{"url": rcv.URL, "maxAttempts": 1}).must(t, 201)
+	p := e.req("POST", "/api/v1/projects/gh/platforms", owner, map[string]any{"provider": "generic",
+		"credentials": map[string]any{"preset": "github", "secret": "gh-secret-0123456789"}}).must(t, 201)
+	body := []byte(`{"action":"opened","number":1}`)
+	mac := hmac.New(sha256.New, []byte("gh-secret-0123456789"))
+	mac.Write(body)
+	caller := "0af7651916cd43dd8448eb211c80319c"
+	e.post(inboundPath(p.str("id")), map[string]string{"Content-Type": "application/json", "X-GitHub-Delivery": "d-1",
+		"X-Hub-Signature-256": "sha256=" + hex.EncodeToString(mac.Sum(nil)), "traceparent": "00-" + caller + "-b7ad6b7169203331-01"}, body).must(t, 200)
+	testwait.Within(t, "the delivery", 20*time.Second, func() bool { p, _ := rcv.seen(); return len(p) == 1 })
+	if got, _ := rcv.seen(); !strings.HasPrefix(got[0], "00-"+caller+"-") || strings.Contains(got[0], "b7ad6b7169203331") {
+		t.Fatalf("the delivery of an inbound event carried %q", got[0])
 	}
 }
