@@ -66,6 +66,9 @@ type Store interface {
 	// logo is replaced when p.Portal.Theme.Logo carries Data, removed when
 	// it is nil, and kept otherwise.
 	UpdateProject(ctx context.Context, p *Project) error
+	// PublicKeys returns the Ed25519 public keys of a project's webhooks
+	// that sign at now: current ones, and previous ones in their grace.
+	PublicKeys(ctx context.Context, projectID string, now time.Time) ([]PublicKey, error)
 	// FindPortalLogo returns the project's portal logo with its Data;
 	// ENotFound when it has none.
 	FindPortalLogo(ctx context.Context, projectID string) (*PortalLogo, error)

@@ -72,8 +72,11 @@ type Webhook struct {
 	// rotation.
 	PreviousSecret          string
 	PreviousSecretExpiresAt time.Time
-	Auth                    WebhookAuth
-	Headers                 map[string]string
+	// Signature says which Standard Webhooks signatures the webhook's
+	// requests carry, and holds its Ed25519 keys (signature.go).
+	Signature Signature
+	Auth      WebhookAuth
+	Headers   map[string]string
 	// PublicHeaders names the headers whose values are not secret; every
 	// other header's value is answered redacted.
 	PublicHeaders   []string

@@ -18,6 +18,7 @@ import (
 func (s *Server) registerOps() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.mux.HandleFunc("GET /.well-known/hookgate/{project}/jwks.json", s.handleJWKS)
 	if s.cfg.MetricsToken == "" {
 		return // metrics are served on their own listener (serve --metrics-addr)
 	}

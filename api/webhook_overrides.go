@@ -90,6 +90,7 @@ func (s *Server) webhookRenderer(ctx context.Context, ws ...*hookgate.Webhook) (
 		out.Delivery = s.effectiveDelivery(w, p)
 		out.Recovery = s.toRecovery(w, recs[w.ID], out.Delivery.AutoRecover.Value)
 		out.Circuit = toCircuit(circuits[w.ID])
+		out.Signature = toSignature(w, s.now())
 		return out
 	}, nil
 }

@@ -62,6 +62,7 @@ type webhookIn struct {
 	OrderingKey     string            `json:"orderingKey,omitempty" maxLength:"256" doc:"With ordering fifo: a JSON Pointer into the event as delivered ({type, timestamp, data}), such as /data/customerId, whose value is the ordering key; absent: the whole webhook is one key"`
 	AutoRecover     *bool             `json:"autoRecover,omitempty" doc:"Whether the webhook is probed, and enabled again at the first 2xx, once Hookgate disabled it; absent for the project's setting (or the server's: on)"`
 	Breaker         *breakerBody      `json:"breaker,omitempty" doc:"The webhook's own circuit breaker settings; a field absent takes the project's (or the server's)"`
+	Signature       *signatureIn      `json:"signature,omitempty" doc:"The signatures its requests carry; default v1 (HMAC-SHA256 with the secret)"`
 }
 
 // chainBody is the next step of a trigger chain.
@@ -113,6 +114,7 @@ type webhookPatch struct {
 	OrderingKey     *string            `json:"orderingKey,omitempty" maxLength:"256" doc:"\"\" makes the whole webhook one key"`
 	AutoRecover     rawJSON            `json:"autoRecover,omitempty" doc:"true or false; null for the project's setting (or the server's)"`
 	Breaker         rawJSON            `json:"breaker,omitempty" doc:"{\"failures\", \"cooldown\"}: a field given changes it, a field null takes the project's (or the server's) again; null clears both"`
+	Signature       *signatureIn       `json:"signature,omitempty" doc:"A new scheme: the previous one's signatures are still sent during gracePeriod"`
 }
 
 type webhookOut struct {
@@ -144,6 +146,7 @@ type webhookOut struct {
 	Circuit         circuitOut        `json:"circuit" doc:"The webhook's circuit breaker as it stands, the same for every node"`
 	Status          string            `json:"status" enum:"active,deactivated,disabled"`
 	Recovery        *recoveryOut      `json:"recovery,omitempty" doc:"Only while Hookgate keeps the webhook disabled: its recovery probes"`
+	Signature       signatureOut      `json:"signature" doc:"The signatures its requests carry, and the public keys of v1a"`
 	CreatedAt       time.Time         `json:"createdAt"`
 	UpdatedAt       time.Time         `json:"updatedAt"`
 	Secret          string            `json:"secret,omitempty" doc:"Signing secret; only in the answer to creation"`
@@ -325,6 +328,12 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 	if w.Breaker, err = b.Breaker.domain("breaker"); err != nil {
 		return nil, err
 	}
+	if b.Signature != nil {
+		b.Signature.GracePeriod = "0s" // nothing to move from
+		if err := applySignature(w, b.Signature, now); err != nil {
+			return nil, err
+		}
+	}
 	w.ApplyDefaults()
 	if err := s.checkWebhook(ctx, w); err != nil {
 		return nil, err
@@ -379,6 +388,9 @@ func (s *Server) handleUpdateWebhook(ctx context.Context, in *struct {
 	}
 	before := *w
 	if err := applyPatch(w, &in.Body); err != nil {
+		return nil, err
+	}
+	if err := applySignature(w, in.Body.Signature, s.now().UTC()); err != nil {
 		return nil, err
 	}
 	if err := s.checkWebhook(ctx, w); err != nil {
@@ -498,6 +510,13 @@ func (s *Server) handleRotateWebhookSecret(ctx context.Context, in *struct {
 		w.PreviousSecret, w.PreviousSecretExpiresAt = "", time.Time{}
 	}
 	w.Secret, w.UpdatedAt = secret, now
+	if w.Signature.Key != nil {
+		// The Ed25519 key turns over with the secret, with the same grace.
+		w.Signature.PreviousKey, w.Signature.Key = w.Signature.Key, hookgate.NewSigningKey()
+		if period == 0 {
+			w.Signature.PreviousKey = nil
+		}
+	}
 	if err := s.store.UpdateWebhook(ctx, w); err != nil {
 		return nil, err
 	}

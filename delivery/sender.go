@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -242,7 +243,7 @@ func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 		req.Header.Set("Content-Type", r.ContentType)
 	}
 	req.Header.Set("User-Agent", s.UserAgent)
-	signer, err := signing.NewSigner(w.Secret, s.previousSecret(w, start))
+	signer, err := s.signer(w, start)
 	if err != nil {
 		res.Err = fmt.Errorf("signing secret: %w", err)
 		return res
@@ -251,6 +252,9 @@ func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 	req.Header.Set(signing.HeaderID, r.ID)
 	req.Header.Set(signing.HeaderTimestamp, strconv.FormatInt(ts, 10))
 	req.Header.Set(signing.HeaderSignature, signer.Sign(r.ID, ts, r.Body))
+	if kids := signer.KeyIDs(); kids != "" {
+		req.Header.Set(signing.HeaderKeyID, kids)
+	}
 	switch w.Auth.Type {
 	case hookgate.AuthBasic:
 		req.SetBasicAuth(w.Auth.Username, w.Auth.Password)
@@ -321,6 +325,35 @@ func redactHeader(name, value string) string {
 		return scheme + " " + Redacted
 	}
 	return Redacted
+}
+
+// signer signs a request made at now to w as its signature scheme says:
+// v1 with its secret (and the previous one, in its grace), v1a with its
+// Ed25519 key (and the previous one, in the same grace). A webhook whose
+// scheme asks for v1a before it has a key is signed v1, never unsigned.
+func (s *Sender) signer(w *hookgate.Webhook, now time.Time) (*signing.Signer, error) {
+	v1, v1a := w.Signature.Signs(now)
+	var sg *signing.Signer
+	var err error
+	if v1 {
+		sg, err = signing.NewSigner(w.Secret, s.previousSecret(w, now))
+	} else {
+		sg, err = signing.NewSigner()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v1a {
+		var prev ed25519.PrivateKey
+		if now.Before(w.PreviousSecretExpiresAt) {
+			prev = w.Signature.PreviousKey
+		}
+		sg.WithEd25519(w.Signature.Key, prev)
+	}
+	if sg.Empty() {
+		return signing.NewSigner(w.Secret, s.previousSecret(w, now))
+	}
+	return sg, nil
 }
 
 func (s *Sender) previousSecret(w *hookgate.Webhook, now time.Time) string {

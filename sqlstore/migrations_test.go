@@ -19,6 +19,7 @@ var portableMigrations = []string{
 	"00020_circuit_breaker.sql",
 	"00021_portal_links.sql",
 	"00023_traces.sql",
+	"00024_webhook_signature.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the

@@ -11,13 +11,14 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key, auto_recover, breaker_failures, breaker_cooldown_ms"
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key, auto_recover, breaker_failures, breaker_cooldown_ms, signature, signing_public"
 
 // webhookRow is a webhook as stored: secrets and the URL (which may itself
 // be a bearer credential: a Slack or Discord webhook URL, a ?token=)
 // sealed, lists as JSON.
 type webhookRow struct {
 	url, events, secret, prevSecret, auth, headers, queryParams, metadata, then string
+	signature, signingPublic                                                    string
 }
 
 func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
@@ -25,16 +26,19 @@ func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
 	if err != nil {
 		return webhookRow{}, err
 	}
+	sig, public := signatureColumns(w.Signature)
 	return webhookRow{
-		url:         s.box.SealFor(w.URL, where("webhooks.url", w.ProjectID, w.ID)),
-		events:      jsonText(w.Events),
-		secret:      s.box.SealFor(w.Secret, where("webhooks.secret", w.ProjectID, w.ID)),
-		prevSecret:  s.box.SealFor(w.PreviousSecret, where("webhooks.previous_secret", w.ProjectID, w.ID)),
-		auth:        s.box.SealFor(string(auth), where("webhooks.auth", w.ProjectID, w.ID)),
-		headers:     s.box.SealFor(jsonText(w.Headers), where("webhooks.headers", w.ProjectID, w.ID)),
-		queryParams: jsonText(w.QueryParams),
-		metadata:    jsonText(w.Metadata),
-		then:        thenText(w.Then),
+		signature:     s.box.SealFor(sig, where("webhooks.signature", w.ProjectID, w.ID)),
+		signingPublic: public,
+		url:           s.box.SealFor(w.URL, where("webhooks.url", w.ProjectID, w.ID)),
+		events:        jsonText(w.Events),
+		secret:        s.box.SealFor(w.Secret, where("webhooks.secret", w.ProjectID, w.ID)),
+		prevSecret:    s.box.SealFor(w.PreviousSecret, where("webhooks.previous_secret", w.ProjectID, w.ID)),
+		auth:          s.box.SealFor(string(auth), where("webhooks.auth", w.ProjectID, w.ID)),
+		headers:       s.box.SealFor(jsonText(w.Headers), where("webhooks.headers", w.ProjectID, w.ID)),
+		queryParams:   jsonText(w.QueryParams),
+		metadata:      jsonText(w.Metadata),
+		then:          thenText(w.Then),
 	}, nil
 }
 
@@ -92,11 +96,12 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 }
 
 func (s *Store) insertWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
-	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
 		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
-		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds())
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds(),
+		r.signature, r.signingPublic)
 	return uidConflict(err)
 }
 
@@ -248,10 +253,12 @@ func (s *Store) updateWebhook(ctx context.Context, db execer, w *hookgate.Webhoo
 	res, err := db.ExecContext(ctx, s.q(`UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?, previous_secret = ?,
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
 		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ?, destination = ?,
-		retry_schedule = ?, timeout_ms = ?, max_attempts = ?, ordering = ?, ordering_key = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ? WHERE project_id = ? AND id = ?`),
+		retry_schedule = ?, timeout_ms = ?, max_attempts = ?, ordering = ?, ordering_key = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ?,
+		signature = ?, signing_public = ? WHERE project_id = ? AND id = ?`),
 		r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
 		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
-		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds(), w.ProjectID, w.ID)
+		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds(),
+		r.signature, r.signingPublic, w.ProjectID, w.ID)
 	return mustAffect(res, uidConflict(err), "webhook")
 }
 
@@ -357,7 +364,8 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	if err := r.Scan(&w.ID, &w.ProjectID, &row.url, &w.Description, &row.events, &row.secret, &row.prevSecret, &prevExp,
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
 		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public, &w.Destination,
-		&sched, &timeoutMS, &w.MaxAttempts, &w.Ordering, &w.OrderingKey, &autoRecover, &w.Breaker.Failures, &cooldownMS); err != nil {
+		&sched, &timeoutMS, &w.MaxAttempts, &w.Ordering, &w.OrderingKey, &autoRecover, &w.Breaker.Failures, &cooldownMS,
+		&row.signature, &row.signingPublic); err != nil {
 		return nil, err
 	}
 	w.RetrySchedule = parseSchedule(sched)
@@ -382,6 +390,13 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 	}
 	if w.PreviousSecret, err = s.box.OpenFor(row.prevSecret, where("webhooks.previous_secret", w.ProjectID, w.ID)); err != nil {
 		return nil, fmt.Errorf("webhook %s previous secret: %w", w.ID, err)
+	}
+	sig, err := s.box.OpenFor(row.signature, where("webhooks.signature", w.ProjectID, w.ID))
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s signature: %w", w.ID, err)
+	}
+	if w.Signature, err = signatureOf(sig); err != nil {
+		return nil, fmt.Errorf("webhook %s signature: %w", w.ID, err)
 	}
 	auth, err := s.box.OpenFor(row.auth, where("webhooks.auth", w.ProjectID, w.ID))
 	if err != nil {
