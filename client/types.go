@@ -276,6 +276,9 @@ type Webhook struct {
 	Breaker  *Breaker         `json:"breaker"`
 	Delivery DeliverySettings `json:"delivery"`
 	Circuit  Circuit          `json:"circuit"`
+	// Signature is the signatures its requests carry, and the public keys
+	// of v1a (verify with Verify, or JWKSVerifier).
+	Signature WebhookSignature `json:"signature"`
 	// Ordering is OrderingFIFO when the events of one ordering key reach
 	// the webhook in the order they were accepted, one at a time; the key
 	// is the value at the JSON Pointer OrderingKey in the event ("": the
@@ -410,6 +413,31 @@ type WebhookCreate struct {
 	// Breaker overrides the project's (and the server's) circuit breaker
 	// settings, field by field.
 	Breaker *Breaker `json:"breaker,omitempty"`
+	// Signature chooses the signatures; nil for v1.
+	Signature *SignatureSettings `json:"signature,omitempty"`
+}
+
+// SignatureSettings chooses a webhook's signatures: Scheme v1 (HMAC-SHA256
+// with the secret), v1a (Ed25519) or v1+v1a. On a change, GracePeriod (a
+// Go duration; default 24h) is how long the previous scheme's signatures
+// are still sent beside the new one's.
+type SignatureSettings struct {
+	Scheme      string `json:"scheme"`
+	GracePeriod string `json:"gracePeriod,omitempty"`
+}
+
+// WebhookSignature is a webhook's signatures as read: its scheme (and the
+// previous one during a change), and its Ed25519 public key ("whpk_…")
+// with its kid, and the previous key during a rotation's grace.
+type WebhookSignature struct {
+	Scheme                  string     `json:"scheme"`
+	PreviousScheme          string     `json:"previousScheme,omitempty"`
+	PreviousSchemeExpiresAt *time.Time `json:"previousSchemeExpiresAt,omitempty"`
+	PublicKey               string     `json:"publicKey,omitempty"`
+	KeyID                   string     `json:"keyId,omitempty"`
+	PreviousPublicKey       string     `json:"previousPublicKey,omitempty"`
+	PreviousKeyID           string     `json:"previousKeyId,omitempty"`
+	PreviousKeyExpiresAt    *time.Time `json:"previousKeyExpiresAt,omitempty"`
 }
 
 // WebhookUpdate changes the fields that are set; a set slice or map
@@ -445,6 +473,8 @@ type WebhookUpdate struct {
 	// Breaker changes the fields of the webhook's own circuit breaker
 	// settings that are set.
 	Breaker *Breaker `json:"breaker,omitempty"`
+	// Signature changes the scheme of its signatures.
+	Signature *SignatureSettings `json:"signature,omitempty"`
 	// ClearTimeout, ClearMaxAttempts, ClearAutoRecover and ClearBreaker
 	// remove the webhook's own timeout, cap, autoRecover and breaker
 	// settings, so that the server's, the schedule's and the project's

@@ -55,3 +55,29 @@ func TestCLIPortalSettings(t *testing.T) {
 		t.Fatalf("after clearing: %+v", p.Portal)
 	}
 }
+
+// Issue 27, item 1: webhook create and update choose the signature
+// scheme; the webhook shows its public key.
+func TestCLISignatureScheme(t *testing.T) {
+	t.Parallel()
+	store := sqltest.Open(t, "sqlite")
+	srv := apitest.Start(store)
+	t.Cleanup(srv.Close)
+	c := &cli{t: t, server: srv.URL, key: apitest.AdminKey}
+	c.ok("project", "create", "Acme", "--slug", "acme")
+	var wh client.Webhook
+	c.json(&wh, "webhook", "create", "http://127.0.0.1:9/h", "-p", "acme", "--uid", "h", "--signature", "v1a")
+	if wh.Signature.Scheme != "v1a" || !strings.HasPrefix(wh.Signature.PublicKey, "whpk_") {
+		t.Fatalf("created: %+v", wh.Signature)
+	}
+	c.json(&wh, "webhook", "update", "h", "-p", "acme", "--signature", "v1+v1a", "--signature-grace", "2h")
+	if wh.Signature.Scheme != "v1+v1a" || wh.Signature.PreviousScheme != "v1a" {
+		t.Fatalf("updated: %+v", wh.Signature)
+	}
+	if out := c.ok("webhook", "get", "h", "-p", "acme"); !strings.Contains(out, wh.Signature.PublicKey) || !strings.Contains(out, "previous signature") {
+		t.Fatalf("webhook get:\n%s", out)
+	}
+	if out := c.fails("webhook", "update", "h", "-p", "acme", "--signature", "v9"); !strings.Contains(out, "signature.scheme") {
+		t.Fatalf("a bad scheme:\n%s", out)
+	}
+}

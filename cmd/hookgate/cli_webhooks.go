@@ -19,6 +19,7 @@ import (
 
 // webhookFlags are the settings of webhook create and update.
 type webhookFlags struct {
+	signature, signatureGrace                                 string
 	uid, description, secret, method, payloadEncoding, schema string
 	events, publicHeaders, queryParams                        []string
 	headers, metadata                                         []string
@@ -77,6 +78,19 @@ func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
 	}
 	f.breaker.add(fs, !create, "the project's (or the server's)")
 	fs.StringVar(&f.autoRecover, "auto-recover", "", "true or false: whether the webhook is probed, and enabled again at the first 2xx, once Hookgate disabled it"+strings.Replace(clear, " or the server's", "", 1))
+	fs.StringVar(&f.signature, "signature", "", "the signatures its requests carry: v1 (HMAC with the secret; the default), v1a (Ed25519) or v1+v1a")
+	if !create {
+		fs.StringVar(&f.signatureGrace, "signature-grace", "", "with --signature: how long the previous scheme is still signed with, such as 24h (the default) or 0s")
+	}
+}
+
+// signatureSettings is --signature (and --signature-grace); nil when not
+// given.
+func (f *webhookFlags) signatureSettings() *client.SignatureSettings {
+	if f.signature == "" {
+		return nil
+	}
+	return &client.SignatureSettings{Scheme: f.signature, GracePeriod: f.signatureGrace}
 }
 
 // autoRecoverFlag reads --auto-recover: true, false, or "" (nil: the
@@ -123,7 +137,7 @@ func (f *webhookFlags) create(url string, stdin io.Reader) (client.WebhookCreate
 	in := client.WebhookCreate{URL: url, UID: f.uid, Description: f.description, Events: f.events, Secret: f.secret,
 		PublicHeaders: f.publicHeaders, QueryParams: f.queryParams, Method: f.method, PayloadEncoding: f.payloadEncoding,
 		RateLimit: f.rateLimit, TriggerOnly: f.triggerOnly, RetrySchedule: f.retrySchedule, Timeout: f.timeout, MaxAttempts: f.maxAttempts,
-		Ordering: client.Ordering(f.ordering), OrderingKey: f.orderingKey}
+		Ordering: client.Ordering(f.ordering), OrderingKey: f.orderingKey, Signature: f.signatureSettings()}
 	var err error
 	if in.AutoRecover, err = autoRecoverFlag(f.autoRecover); err != nil {
 		return in, err
@@ -233,6 +247,7 @@ func (f *webhookFlags) update(cmd *cobra.Command, url string) (client.WebhookUpd
 		return up, err
 	}
 	up.ClearBreaker = f.breaker.clear
+	up.Signature = f.signatureSettings()
 	return up, nil
 }
 
@@ -373,6 +388,12 @@ func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client
 		}
 		if h.Ordering == client.OrderingFIFO {
 			fields(w, "ordering", "fifo, key "+orDash(h.OrderingKey))
+		}
+		if sg := h.Signature; sg.Scheme != "" && sg.Scheme != "v1" || sg.PublicKey != "" {
+			fields(w, "signature", sg.Scheme, "public key", orDash(sg.PublicKey), "key id", orDash(sg.KeyID))
+			if sg.PreviousScheme != "" && sg.PreviousSchemeExpiresAt != nil {
+				fields(w, "previous signature", sg.PreviousScheme+" until "+ts(*sg.PreviousSchemeExpiresAt))
+			}
 		}
 		if h.Secret != "" {
 			fields(w, "secret", h.Secret)

@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -10,8 +12,11 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/api/apitest"
+	"github.com/hookgate/hookgate/client"
 	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/signing"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
 // hookgate listen prints each request, verifies its signature with
@@ -72,5 +77,69 @@ func TestListen(t *testing.T) {
 	}
 	if strings.Contains(got, "c2VjcmV0OnBhc3M=") {
 		t.Fatalf("the Authorization value was printed:\n%s", got)
+	}
+}
+
+// Issue 27, item 4: hookgate listen --jwks verifies v1a with the key each
+// request names, taken from the JWKS a real server publishes, and answers
+// a request signed with another key 401.
+func TestListenJWKS(t *testing.T) {
+	t.Parallel()
+	store := sqltest.Open(t, "sqlite")
+	srv := apitest.Start(store)
+	t.Cleanup(srv.Close)
+	admin, _ := client.New(srv.URL, apitest.AdminKey)
+	ctx := context.Background()
+	if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Shop", Slug: "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "listen", "--addr", "127.0.0.1:0", "--jwks", srv.URL+"/.well-known/hookgate/shop/jwks.json")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "listening on http://") {
+		t.Fatalf("first line %q", sc.Text())
+	}
+	listener := strings.Fields(strings.TrimPrefix(sc.Text(), "listening on "))[0]
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	// A webhook signing v1a to the listener: Hookgate's own request.
+	if _, err := admin.CreateWebhook(ctx, "shop", client.WebhookCreate{URL: listener + "/hooks", Signature: &client.SignatureSettings{Scheme: "v1a"}}); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := admin.SendEvent(ctx, "shop", client.EventSend{Type: "order.paid", Data: map[string]int{"id": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, "the delivery, verified by listen", func() bool {
+		list, err := admin.ListEventDeliveries(ctx, "shop", ev.ID, nil)
+		return err == nil && len(list.Data) == 1 && list.Data[0].Status == client.DeliverySucceeded
+	})
+	// A request signed with a key the JWKS does not list.
+	body := []byte(`{"type":"order.paid"}`)
+	s, _ := signing.NewSigner()
+	s.WithEd25519(hookgate.NewSigningKey())
+	now := time.Now().Unix()
+	req, _ := http.NewRequest("POST", listener+"/hooks", bytes.NewReader(body))
+	req.Header.Set("webhook-id", "msg_forged")
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now, 10))
+	req.Header.Set("webhook-signature", s.Sign("msg_forged", now, body))
+	req.Header.Set("webhook-key-id", s.KeyIDs())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a request signed with another key: %d", res.StatusCode)
 	}
 }
