@@ -26,7 +26,8 @@ type jwk struct {
 }
 
 // handleJWKS answers GET /.well-known/hookgate/{project}/jwks.json: the
-// public keys that sign the project's v1a signatures, with no key needed.
+// public keys that sign the project's v1a signatures, with no key needed;
+// ?webhook={id} lists one webhook's alone.
 // A receiver may keep it for max-age, which is never past the end of a
 // listed previous key's grace (nor past MaxJWKSAge); a kid it does not
 // know means a new key: fetch again.
@@ -46,7 +47,11 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	doc := struct {
 		Keys []jwk `json:"keys"`
 	}{Keys: make([]jwk, 0, len(keys))}
+	only := r.URL.Query().Get("webhook")
 	for _, k := range keys {
+		if only != "" && k.WebhookID != only {
+			continue
+		}
 		doc.Keys = append(doc.Keys, jwk{Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k.Key), Kid: hookgate.KeyID(k.Key), Use: "sig", Alg: "EdDSA"})
 		if !k.ExpiresAt.IsZero() {
 			age = min(age, k.ExpiresAt.Sub(now))

@@ -190,6 +190,15 @@ func TestV1aSignaturesAndJWKS(t *testing.T) {
 		if keys, _ = jwks(t, e); len(keys) != 1 || keys[newKid] != nil {
 			t.Fatalf("JWKS after a rotation with no grace: %v", keys)
 		}
+		// ?webhook= lists one webhook's keys alone.
+		other := e.req("POST", "/api/v1/projects/shop/webhooks", owner, map[string]any{"url": rcv.URL, "signature": map[string]any{"scheme": "v1a"}}).must(t, 201)
+		if all, _ := jwks(t, e); len(all) != 2 {
+			t.Fatalf("two webhooks' keys: %v", all)
+		}
+		one := e.req("GET", "/.well-known/hookgate/shop/jwks.json?webhook="+other.str("id"), "", nil).must(t, 200)
+		if !strings.Contains(string(one.Raw), other.Body["signature"].(map[string]any)["keyId"].(string)) || strings.Count(string(one.Raw), `"kid"`) != 1 {
+			t.Fatalf("?webhook=: %s", one.Raw)
+		}
 		e.req("GET", "/.well-known/hookgate/nope/jwks.json", "", nil).problem(t, 404, "not_found", "")
 		e.req("PATCH", "/api/v1/projects/shop/webhooks/"+id, owner, map[string]any{"signature": map[string]any{"scheme": "v2"}}).problem(t, 400, "invalid_parameter", "signature.scheme")
 		e.req("PATCH", "/api/v1/projects/shop/webhooks/"+id, owner, map[string]any{"signature": map[string]any{"scheme": "v1", "gracePeriod": "9999h"}}).problem(t, 400, "invalid_parameter", "signature.gracePeriod")

@@ -20,7 +20,7 @@ import (
 // and at most whatever its Cache-Control says, and how often an unknown
 // kid may make the verifier fetch it again.
 const (
-	maxJWKSBytes     = 1 << 20
+	maxJWKSBytes     = 4 << 20
 	minJWKSAge       = 30 * time.Second
 	maxJWKSAge       = time.Hour
 	jwksRefetchEvery = 30 * time.Second
@@ -131,7 +131,7 @@ func (v *JWKSVerifier) fetch(now time.Time) error {
 		return fmt.Errorf("fetch the JWKS: %w", err)
 	}
 	if len(raw) > maxJWKSBytes {
-		return errors.New("fetch the JWKS: larger than 1 MiB")
+		return errors.New("fetch the JWKS: larger than 4 MiB (add ?webhook={your webhook's ID} to its URL)")
 	}
 	var doc struct {
 		Keys []struct {
