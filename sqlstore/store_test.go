@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -130,8 +131,13 @@ func TestWebhookSecretsEncryptedAtRest(t *testing.T) {
 	w := newWebhook(t, s, p.ID)
 	w.Auth = hookgate.WebhookAuth{Type: hookgate.AuthBasic, Username: "u", Password: "hunter2-password"}
 	w.Headers = map[string]string{"X-Api-Key": "header-credential"}
+	w.Signature = hookgate.Signature{Scheme: hookgate.SchemeV1a, Key: hookgate.NewSigningKey(), PreviousKey: hookgate.NewSigningKey()}
 	if err := s.UpdateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
+	}
+	// Issue 27: the Ed25519 keys read back whole.
+	if got, err := s.FindWebhook(ctx, p.ID, w.ID); err != nil || !got.Signature.Key.Equal(w.Signature.Key) || !got.Signature.PreviousKey.Equal(w.Signature.PreviousKey) || got.Signature.Scheme != hookgate.SchemeV1a {
+		t.Fatalf("signature read back: %+v, %v", got.Signature, err)
 	}
 	s.Close()
 	db, err := sql.Open("sqlite", "file:"+cfg.DataDir+"/hookgate.db")
@@ -139,12 +145,14 @@ func TestWebhookSecretsEncryptedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var secret, auth, headers string
-	if err := db.QueryRow(`SELECT secret, auth, headers FROM webhooks WHERE id = ?`, w.ID).Scan(&secret, &auth, &headers); err != nil {
+	var secret, auth, headers, signature, public string
+	if err := db.QueryRow(`SELECT secret, auth, headers, signature, signing_public FROM webhooks WHERE id = ?`, w.ID).Scan(&secret, &auth, &headers, &signature, &public); err != nil {
 		t.Fatal(err)
 	}
-	for _, leak := range []string{w.Secret, "hunter2-password", "header-credential"} {
-		if strings.Contains(secret+auth+headers, leak) {
+	seed := base64.StdEncoding.EncodeToString(w.Signature.Key.Seed())
+	prevSeed := base64.StdEncoding.EncodeToString(w.Signature.PreviousKey.Seed())
+	for _, leak := range []string{w.Secret, "hunter2-password", "header-credential", seed, prevSeed} {
+		if strings.Contains(secret+auth+headers+signature+public, leak) {
 			t.Fatalf("%q stored in plain text", leak)
 		}
 	}
