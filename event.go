@@ -24,6 +24,9 @@ const (
 	// EventWebhookRecovered: a webhook Hookgate disabled answered a
 	// recovery probe with a 2xx and was enabled again.
 	EventWebhookRecovered = "hookgate.webhook.recovered"
+	// EventCertificateExpiring: a webhook's client certificate expires
+	// within CertificateExpiryNotice; sent once per certificate.
+	EventCertificateExpiring = "hookgate.webhook.certificate_expiring"
 	// EventPing is the type of a recovery probe: an event sent to the one
 	// disabled webhook it probes, never fanned out.
 	EventPing = "hookgate.ping"

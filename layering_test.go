@@ -52,6 +52,7 @@ var layers = map[string][]string{
 	// Test helpers, imported by tests alone (see testHelpers).
 	"internal/testwait":          nil,
 	"internal/testlog":           nil,
+	"internal/testcert":          nil,
 	"sqlstore/sqltest":           {"internal/testlog", "secrets", "sqlstore"},
 	"api/apitest":                {"api", "delivery", "internal/app", "internal/testlog", "netguard", "platforms/providers", "sqlstore", "sqlstore/sqltest", "ui"},
 	"client/internal/servertest": nil,
@@ -59,7 +60,7 @@ var layers = map[string][]string{
 
 // testHelpers are the packages that only tests and other test helpers may
 // import, even indirectly.
-var testHelpers = []string{"internal/testwait", "internal/testlog", "sqlstore/sqltest", "api/apitest", "client/internal/servertest"}
+var testHelpers = []string{"internal/testwait", "internal/testlog", "internal/testcert", "sqlstore/sqltest", "api/apitest", "client/internal/servertest"}
 
 // drivers are the database drivers: only the store and what wires it may
 // depend on them.

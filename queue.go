@@ -78,6 +78,15 @@ type Queue interface {
 	// delivery (left so by a crash between two writes) and returns how
 	// many.
 	RepairOrdering(ctx context.Context, now time.Time) (int64, error)
+	// ExpiringCertificates returns up to limit webhooks whose client
+	// certificate expires before before and has not been announced
+	// (AnnounceCertificate), in ID order after the ID after.
+	ExpiringCertificates(ctx context.Context, before time.Time, after string, limit int) ([]*Webhook, error)
+	// AnnounceCertificate records that the expiry of the client
+	// certificate of fingerprint (hex SHA-256) of a webhook was announced,
+	// as a compare-and-set that one caller wins: false when it was
+	// already, or the webhook's certificate is another now.
+	AnnounceCertificate(ctx context.Context, projectID, webhookID, fingerprint string) (bool, error)
 	// Circuits returns every circuit that is not clean: open, half-open,
 	// or closed with failures counted.
 	Circuits(ctx context.Context) ([]*Circuit, error)

@@ -76,7 +76,10 @@ type Webhook struct {
 	// requests carry, and holds its Ed25519 keys (signature.go).
 	Signature Signature
 	Auth      WebhookAuth
-	Headers   map[string]string
+	// TLS holds the client certificate and the CAs of the webhook's
+	// requests; zero for the defaults.
+	TLS     WebhookTLS
+	Headers map[string]string
 	// PublicHeaders names the headers whose values are not secret; every
 	// other header's value is answered redacted.
 	PublicHeaders   []string

@@ -20,6 +20,7 @@ var portableMigrations = []string{
 	"00021_portal_links.sql",
 	"00023_traces.sql",
 	"00024_webhook_signature.sql",
+	"00025_webhook_tls.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the
