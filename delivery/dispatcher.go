@@ -85,6 +85,10 @@ type Config struct {
 	// ProbePoll is how often the recovery probes due are looked for;
 	// default DefaultProbePoll.
 	ProbePoll time.Duration
+	// CertificateCheck is how often the webhooks' client certificates
+	// about to expire are looked for (and once at start); default
+	// DefaultCertificateCheck.
+	CertificateCheck time.Duration
 	// Drain is how long requests in flight may go on once Run's context
 	// ends; default DefaultDrain.
 	Drain time.Duration
@@ -229,6 +233,7 @@ func (c Config) WithDefaults() Config {
 		c.RecoveryFor = hookgate.DefaultRecoveryFor
 	}
 	setDefault(&c.ProbePoll, DefaultProbePoll)
+	setDefault(&c.CertificateCheck, DefaultCertificateCheck)
 	setDefault(&c.Drain, DefaultDrain)
 	setDefault(&c.Poll, DefaultPoll)
 	setDefault(&c.NodeTimeout, DefaultNodeTimeout)
@@ -456,6 +461,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			d.probeLoop(ctx)
 		}
 	}()
+	checking := make(chan struct{})
+	go func() { defer close(checking); d.certificateLoop(ctx) }()
 	d.mu.Lock()
 	d.running = true
 	d.mu.Unlock()
@@ -493,6 +500,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	close(results)
 	<-recorded
 	<-probing
+	<-checking
 	d.logDueSummaries(true)
 	stopBeating()
 	<-beating

@@ -136,6 +136,10 @@ type Sender struct {
 	tokens map[string]tokenSource // by webhook ID
 	paces  map[string]*pacer      // by webhook ID
 	swept  time.Time
+	// tlsClients are the clients of webhooks with TLS settings, by
+	// webhook ID; tlsSwept is when the idle ones were last dropped.
+	tlsClients map[string]*tlsClient
+	tlsSwept   time.Time
 }
 
 // Send makes one delivery request for m to w: the event in the Standard
@@ -259,7 +263,12 @@ func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 	case hookgate.AuthBasic:
 		req.SetBasicAuth(w.Auth.Username, w.Auth.Password)
 	case hookgate.AuthClientCredential:
-		tok, err := s.tokenSource(w).Token()
+		ts, err := s.tokenSource(w)
+		if err != nil {
+			res.Err, res.Duration = err, s.now().Sub(start)
+			return res
+		}
+		tok, err := ts.Token()
 		if err != nil {
 			res.Err, res.Duration = fmt.Errorf("oauth2 token from %s: %w", w.Auth.TokenURL, err), s.now().Sub(start)
 			return res
@@ -270,7 +279,12 @@ func (s *Sender) do(ctx context.Context, w *hookgate.Webhook, r Request) Result 
 	if r.RecordHeaders {
 		res.Sent = req.Header
 	}
-	resp, err := s.Client.Do(req)
+	client, err := s.clientFor(w)
+	if err != nil {
+		res.Err, res.Duration = err, s.now().Sub(start)
+		return res
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		res.Err, res.Duration = err, s.now().Sub(start)
 		return res
@@ -405,22 +419,29 @@ type tokenSource struct {
 const maxTokenSources = 10000
 
 // tokenSource returns the cached token source of w; a changed webhook (another
-// UpdatedAt) gets a new one in the place of the old.
-func (s *Sender) tokenSource(w *hookgate.Webhook) oauth2.TokenSource {
+// UpdatedAt) gets a new one in the place of the old. Its token requests go
+// through w's client: with TLS settings, they present w's client
+// certificate and trust w's CAs.
+func (s *Sender) tokenSource(w *hookgate.Webhook) (oauth2.TokenSource, error) {
+	client, err := s.clientFor(w)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.tokens[w.ID]; ok && e.version.Equal(w.UpdatedAt) {
-		return e.ts
+		return e.ts, nil
 	}
 	if s.tokens == nil || len(s.tokens) >= maxTokenSources {
 		s.tokens = map[string]tokenSource{}
 	}
 	cfg := clientcredentials.Config{ClientID: w.Auth.ClientID, ClientSecret: w.Auth.ClientSecret, TokenURL: w.Auth.TokenURL, Scopes: w.Auth.Scopes}
-	// The token client is the sender's: same network policy, no redirects.
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.Client)
+	// The token client is the sender's (or w's clone of it): same network
+	// policy, no redirects.
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, client)
 	ts := oauth2.ReuseTokenSource(nil, cfg.TokenSource(ctx))
 	s.tokens[w.ID] = tokenSource{version: w.UpdatedAt, ts: ts}
-	return ts
+	return ts, nil
 }
 
 func (s *Sender) forgetToken(w *hookgate.Webhook) {
