@@ -44,6 +44,7 @@ type webhookIn struct {
 	Events          []string          `json:"events,omitempty" doc:"Event types to receive; '*' matches any run of characters; empty means all"`
 	Secret          string            `json:"secret,omitempty" doc:"whsec_ + base64 of 24-64 bytes; generated when absent"`
 	Auth            *authBody         `json:"auth,omitempty"`
+	TLS             *tlsBody          `json:"tls,omitempty" doc:"Client certificate (mTLS) and CAs of the webhook's requests"`
 	Headers         map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every request; their values are answered ******** unless named in publicHeaders"`
 	PublicHeaders   []string          `json:"publicHeaders,omitempty" doc:"Headers whose values are not secret and are answered in full; not one named like a credential"`
 	Method          string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE" doc:"Default POST"`
@@ -96,6 +97,7 @@ type webhookPatch struct {
 	Description     *string            `json:"description,omitempty"`
 	Events          *[]string          `json:"events,omitempty" doc:"[] subscribes to all event types"`
 	Auth            *authBody          `json:"auth,omitempty" doc:"Credentials sent back as ******** keep their stored value"`
+	TLS             rawJSON            `json:"tls,omitempty" doc:"{\"clientCertificate\", \"clientKey\", \"caBundle\"} replaces the TLS settings whole; null removes them"`
 	Headers         *map[string]string `json:"headers,omitempty" doc:"Replaces all headers; a value of ******** keeps the stored one"`
 	PublicHeaders   *[]string          `json:"publicHeaders,omitempty"`
 	Method          *string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE"`
@@ -124,6 +126,7 @@ type webhookOut struct {
 	Description     string            `json:"description"`
 	Events          []string          `json:"events"`
 	Auth            authBody          `json:"auth"`
+	TLS             *tlsOut           `json:"tls" doc:"What the TLS settings are, never the PEM itself; null when there are none"`
 	Headers         map[string]string `json:"headers"`
 	PublicHeaders   []string          `json:"publicHeaders"`
 	Method          string            `json:"method"`
@@ -161,7 +164,7 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 		Headers: make(map[string]string, len(w.Headers)), PublicHeaders: emptyIfNil(w.PublicHeaders), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
 		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
 		UID: w.UID, Schema: rawJSON(w.Schema), Then: toChain(w.Then), TriggerOnly: w.TriggerOnly,
-		Ordering: w.Ordering, OrderingKey: w.OrderingKey,
+		Ordering: w.Ordering, OrderingKey: w.OrderingKey, TLS: toTLS(&w.TLS),
 		CreatedAt: utc(w.CreatedAt), UpdatedAt: utc(w.UpdatedAt),
 	}
 	if out.Ordering == "" {
@@ -245,6 +248,9 @@ func (s *Server) checkWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	if err := s.checkNetwork("url", w.URL); err != nil {
 		return err
 	}
+	if err := tlsNeedsHTTPS(w); err != nil {
+		return err
+	}
 	if w.Auth.Type == hookgate.AuthClientCredential {
 		return s.checkNetwork("auth.tokenURL", w.Auth.TokenURL)
 	}
@@ -312,7 +318,7 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 	now := s.now().UTC()
 	w := &hookgate.Webhook{
 		ID: hookgate.NewID(hookgate.PrefixWebhook, now), ProjectID: projectID(ctx), URL: b.URL, Description: b.Description,
-		Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), Headers: b.Headers, PublicHeaders: b.PublicHeaders, Method: b.Method,
+		Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), TLS: b.TLS.domain(), Headers: b.Headers, PublicHeaders: b.PublicHeaders, Method: b.Method,
 		QueryParams: b.QueryParams, PayloadEncoding: b.PayloadEncoding, RateLimit: b.RateLimit, Metadata: b.Metadata,
 		UID: b.UID, Then: b.Then.domain(), TriggerOnly: b.TriggerOnly, Ordering: b.Ordering, OrderingKey: b.OrderingKey,
 		CreatedAt: now, UpdatedAt: now,
@@ -336,6 +342,9 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 	}
 	w.ApplyDefaults()
 	if err := s.checkWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	if err := s.checkTLS(w); err != nil {
 		return nil, err
 	}
 	if w.Secret == "" {
@@ -393,8 +402,17 @@ func (s *Server) handleUpdateWebhook(ctx context.Context, in *struct {
 	if err := applySignature(w, in.Body.Signature, s.now().UTC()); err != nil {
 		return nil, err
 	}
+	sentTLS, err := patchTLS(w, in.Body.TLS)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.checkWebhook(ctx, w); err != nil {
 		return nil, err
+	}
+	if sentTLS {
+		if err := s.checkTLS(w); err != nil {
+			return nil, err
+		}
 	}
 	if err := credentialsStay(&before, w, &in.Body); err != nil {
 		return nil, err
@@ -642,9 +660,9 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 // new origin: an owner who cannot read them could otherwise point the URL
 // (or the OAuth2 token URL) at a host of theirs and be sent them, or have
 // them sent over plain HTTP. When the origin (scheme, host or port)
-// changes, the password, the client secret and each credential header must
-// be sent again, in the clear, in the same PATCH, and so must every header
-// value that is not public.
+// changes, the password, the client secret, the TLS client key (tls, sent
+// whole) and each credential header must be sent again, in the clear, in
+// the same PATCH, and so must every header value that is not public.
 func credentialsStay(old, w *hookgate.Webhook, p *webhookPatch) error {
 	fresh := func(v string) bool { return v != "" && v != redacted }
 	if !hookgate.SameOrigin(old.URL, w.URL) {
@@ -653,6 +671,9 @@ func credentialsStay(old, w *hookgate.Webhook, p *webhookPatch) error {
 		}
 		if w.Auth.Type == hookgate.AuthClientCredential && (p.Auth == nil || !fresh(p.Auth.ClientSecret)) {
 			return movedCredential("url", "auth.clientSecret")
+		}
+		if w.TLS.ClientKey != "" && len(p.TLS) == 0 {
+			return movedCredential("url", "tls.clientKey")
 		}
 		for k := range w.Headers {
 			if w.IsPublicHeader(k) {
@@ -674,6 +695,10 @@ func credentialsStay(old, w *hookgate.Webhook, p *webhookPatch) error {
 	if w.Auth.Type == hookgate.AuthClientCredential && old.Auth.Type == hookgate.AuthClientCredential &&
 		!hookgate.SameOrigin(old.Auth.TokenURL, w.Auth.TokenURL) && (p.Auth == nil || !fresh(p.Auth.ClientSecret)) {
 		return movedCredential("auth.tokenURL", "auth.clientSecret")
+	}
+	if w.Auth.Type == hookgate.AuthClientCredential && old.Auth.Type == hookgate.AuthClientCredential &&
+		!hookgate.SameOrigin(old.Auth.TokenURL, w.Auth.TokenURL) && w.TLS.ClientKey != "" && len(p.TLS) == 0 {
+		return movedCredential("auth.tokenURL", "tls.clientKey")
 	}
 	return nil
 }
