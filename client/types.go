@@ -224,6 +224,42 @@ type Auth struct {
 	Scopes       []string `json:"scopes,omitempty"`
 }
 
+// TLS is what a webhook sends of its TLS settings: PEM text. With
+// ClientCertificate and ClientKey (both or neither) its requests, and its
+// OAuth2 token requests, present that client certificate (mTLS); with
+// CABundle they trust only those CAs instead of the system's. Answers
+// never hold them: a read shows TLSInfo.
+type TLS struct {
+	ClientCertificate string `json:"clientCertificate,omitempty"`
+	ClientKey         string `json:"clientKey,omitempty"`
+	CABundle          string `json:"caBundle,omitempty"`
+}
+
+// TLSInfo is what a read shows of a webhook's TLS settings.
+type TLSInfo struct {
+	// ClientCertificate describes the client certificate's leaf; nil when
+	// there is none.
+	ClientCertificate *CertificateInfo `json:"clientCertificate"`
+	// CABundle describes the CAs trusted; nil when the system's are.
+	CABundle *CABundleInfo `json:"caBundle"`
+}
+
+// CertificateInfo describes a certificate; SHA256 is the hex SHA-256 of
+// its DER, its fingerprint.
+type CertificateInfo struct {
+	Subject   string    `json:"subject"`
+	Issuer    string    `json:"issuer"`
+	NotBefore time.Time `json:"notBefore"`
+	NotAfter  time.Time `json:"notAfter"`
+	SHA256    string    `json:"sha256"`
+}
+
+// CABundleInfo counts the certificates of a CA bundle and names them.
+type CABundleInfo struct {
+	Certificates int      `json:"certificates"`
+	Subjects     []string `json:"subjects"`
+}
+
 // Chain makes a trigger of this webhook call another with its answer.
 type Chain struct {
 	Webhook string    `json:"webhook"`
@@ -243,14 +279,16 @@ type ChainMap struct {
 // "********"; GetWebhookSecret answers it in full, and an update that sends
 // it back as read keeps the stored one.
 type Webhook struct {
-	ID              string            `json:"id"`
-	UID             string            `json:"uid,omitempty"`
-	ProjectID       string            `json:"projectId"`
-	URL             string            `json:"url"`
-	Description     string            `json:"description"`
-	Events          []string          `json:"events"`
-	Secret          string            `json:"secret,omitempty"`
-	Auth            Auth              `json:"auth"`
+	ID          string   `json:"id"`
+	UID         string   `json:"uid,omitempty"`
+	ProjectID   string   `json:"projectId"`
+	URL         string   `json:"url"`
+	Description string   `json:"description"`
+	Events      []string `json:"events"`
+	Secret      string   `json:"secret,omitempty"`
+	Auth        Auth     `json:"auth"`
+	// TLS describes the webhook's TLS settings; nil when it has none.
+	TLS             *TLSInfo          `json:"tls"`
 	Headers         map[string]string `json:"headers"`
 	PublicHeaders   []string          `json:"publicHeaders"`
 	QueryParams     []string          `json:"queryParams"`
@@ -386,6 +424,7 @@ type WebhookCreate struct {
 	Events          []string          `json:"events,omitempty"`
 	Secret          string            `json:"secret,omitempty"`
 	Auth            *Auth             `json:"auth,omitempty"`
+	TLS             *TLS              `json:"tls,omitempty"`
 	Headers         map[string]string `json:"headers,omitempty"`
 	PublicHeaders   []string          `json:"publicHeaders,omitempty"`
 	QueryParams     []string          `json:"queryParams,omitempty"`
@@ -445,11 +484,14 @@ type WebhookSignature struct {
 // (Events: []string{} subscribes to every event type). A nil one leaves
 // the field as it is.
 type WebhookUpdate struct {
-	URL             *string           `json:"url,omitempty"`
-	UID             *string           `json:"uid,omitempty"`
-	Description     *string           `json:"description,omitempty"`
-	Events          []string          `json:"events,omitzero"`
-	Auth            *Auth             `json:"auth,omitempty"`
+	URL         *string  `json:"url,omitempty"`
+	UID         *string  `json:"uid,omitempty"`
+	Description *string  `json:"description,omitempty"`
+	Events      []string `json:"events,omitzero"`
+	Auth        *Auth    `json:"auth,omitempty"`
+	// TLS replaces the webhook's TLS settings whole (the key is never
+	// read back, so send all three as wanted); ClearTLS removes them.
+	TLS             *TLS              `json:"tls,omitempty"`
 	Headers         map[string]string `json:"headers,omitzero"`
 	PublicHeaders   []string          `json:"publicHeaders,omitzero"`
 	QueryParams     []string          `json:"queryParams,omitzero"`
@@ -483,12 +525,13 @@ type WebhookUpdate struct {
 	ClearMaxAttempts bool `json:"-"`
 	ClearAutoRecover bool `json:"-"`
 	ClearBreaker     bool `json:"-"`
+	ClearTLS         bool `json:"-"`
 }
 
 // MarshalJSON writes u as PATCH takes it: a cleared setting as null.
 func (u WebhookUpdate) MarshalJSON() ([]byte, error) {
 	type plain WebhookUpdate
-	return withNulls(plain(u), map[string]bool{"timeout": u.ClearTimeout, "maxAttempts": u.ClearMaxAttempts, "autoRecover": u.ClearAutoRecover, "breaker": u.ClearBreaker})
+	return withNulls(plain(u), map[string]bool{"timeout": u.ClearTimeout, "maxAttempts": u.ClearMaxAttempts, "autoRecover": u.ClearAutoRecover, "breaker": u.ClearBreaker, "tls": u.ClearTLS})
 }
 
 // Secret is a webhook's signing secret; during a rotation's grace period

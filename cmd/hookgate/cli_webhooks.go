@@ -36,6 +36,7 @@ type webhookFlags struct {
 	ordering, orderingKey                                     string
 	autoRecover                                               string
 	breaker                                                   breakerFlags
+	tls                                                       tlsFlags
 }
 
 func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
@@ -53,6 +54,7 @@ func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
 	if !create {
 		fs.BoolVar(&f.authNone, "auth-none", false, "stop authenticating to the receiver")
 	}
+	f.tls.add(fs, create)
 	fs.StringArrayVar(&f.headers, "header", nil, "a header sent with every request, NAME=VALUE (repeat the flag)")
 	fs.StringSliceVar(&f.publicHeaders, "public-header", nil, "header names shown unredacted when the webhook is read")
 	fs.StringSliceVar(&f.queryParams, "query-param", nil, "query parameters triggers may set")
@@ -145,6 +147,9 @@ func (f *webhookFlags) create(url string, stdin io.Reader) (client.WebhookCreate
 	if in.Auth, err = f.auth(); err != nil {
 		return in, err
 	}
+	if in.TLS, err = f.tls.settings(); err != nil {
+		return in, err
+	}
 	if in.Breaker, err = f.breaker.breaker(); err != nil {
 		return in, err
 	}
@@ -185,6 +190,10 @@ func (f *webhookFlags) update(cmd *cobra.Command, url string) (client.WebhookUpd
 	if up.Auth, err = f.auth(); err != nil {
 		return up, err
 	}
+	if up.TLS, err = f.tls.settings(); err != nil {
+		return up, err
+	}
+	up.ClearTLS = f.tls.none
 	if ch("header") {
 		if up.Headers, err = parsePairs("header", f.headers); err != nil {
 			return up, err
@@ -376,7 +385,8 @@ func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client
 	return a.show(h, func(w io.Writer) {
 		fields(w, "id", h.ID, "uid", orDash(h.UID), "url", h.URL, "status", string(h.Status), "events", subscribed(*h),
 			"description", orDash(h.Description), "method", h.Method, "auth", string(h.Auth.Type), "headers", pairs(h.Headers),
-			"rate limit", strconv.Itoa(h.RateLimit), "metadata", pairs(h.Metadata), "trigger only", strconv.FormatBool(h.TriggerOnly))
+			"rate limit", strconv.Itoa(h.RateLimit), "metadata", pairs(h.Metadata), "trigger only", strconv.FormatBool(h.TriggerOnly),
+			"tls", tlsLine(h.TLS))
 		d := h.Delivery
 		fields(w, "retry schedule", join(d.RetrySchedule.Value)+" ("+d.RetrySchedule.From+")",
 			"timeout", d.Timeout.Value+" ("+d.Timeout.From+")",
