@@ -3,12 +3,16 @@ package api_test
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hookgate/hookgate/internal/testcert"
+	"github.com/hookgate/hookgate/internal/testwait"
 )
 
 // tlsPath is the path of the webhooks of project acme.
@@ -160,5 +164,40 @@ func TestWebhookTLSKeyFollowsNoHost(t *testing.T) {
 		// A CA bundle alone is no credential: it follows.
 		e.req("PATCH", tlsPath+"/"+id, owner, map[string]any{"tls": map[string]any{"caBundle": ca.PEM}}).must(t, 200)
 		e.req("PATCH", tlsPath+"/"+id, owner, map[string]any{"url": "https://third.example.invalid/h"}).must(t, 200)
+	})
+}
+
+// End to end through the API and the dispatcher: a trigger and a test
+// event to an mTLS receiver on loopback both present the webhook's client
+// certificate, and trust its caBundle.
+func TestWebhookTLSEndToEnd(t *testing.T) {
+	ca := testcert.NewCA(t, "receivers CA")
+	pair := ca.Issue(t, testcert.Spec{CommonName: "hookgate-client"})
+	eachEngine(t, func(t *testing.T, engine string) {
+		seen := make(chan string, 4)
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			seen <- r.TLS.PeerCertificates[0].Subject.CommonName
+			rw.Header().Set("Content-Type", "application/json")
+			_, _ = rw.Write([]byte(`{"ok":true}`))
+		}))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, testcert.Spec{CommonName: "receiver", Server: true}).TLS},
+			ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()}
+		srv.StartTLS()
+		defer srv.Close()
+		e := setupDelivering(t, engine)
+		_, owner, _ := e.project("acme")
+		id := e.webhook("acme", owner, map[string]any{"url": srv.URL + "/hook", "triggerOnly": true,
+			"tls": map[string]any{"clientCertificate": pair.CertPEM, "clientKey": pair.KeyPEM, "caBundle": ca.PEM}}).str("id")
+		r := e.trigger("acme", id, owner, map[string]any{"data": map[string]any{"n": 1}}).must(t, 200)
+		if cn := testwait.Recv(t, "the trigger's request", seen); cn != "hookgate-client" {
+			t.Fatalf("the receiver saw %q for the trigger", cn)
+		}
+		if r.Body["status"] != float64(200) || r.Body["error"] != false {
+			t.Fatalf("trigger answer: %s", r.Raw)
+		}
+		e.req("POST", tlsPath+"/"+id+"/test", owner, nil).must(t, 202)
+		if cn := testwait.Recv(t, "the test event's delivery", seen); cn != "hookgate-client" {
+			t.Fatalf("the receiver saw %q for the test event", cn)
+		}
 	})
 }
