@@ -35,9 +35,11 @@ func (d *Dispatcher) certificateLoop(ctx context.Context) {
 // CheckCertificates sends hookgate.webhook.certificate_expiring for each
 // webhook whose client certificate ends within
 // hookgate.CertificateExpiryNotice of now and was not announced yet, and
-// returns how many it sent. Each certificate is announced once, by one
-// node: the store's compare-and-set (Queue.AnnounceCertificate) picks the
-// node that sends the event; a new certificate is announced anew.
+// returns how many it sent. Each certificate is announced once: once its
+// event is in, the store records its fingerprint as announced
+// (Queue.AnnounceCertificate), and the event's idempotency key keeps
+// nodes checking at once to one event; a new certificate is announced
+// anew.
 func (d *Dispatcher) CheckCertificates(ctx context.Context) (int, error) {
 	before := d.cfg.Now().Add(hookgate.CertificateExpiryNotice)
 	sent, after := 0, ""
@@ -62,26 +64,43 @@ func (d *Dispatcher) CheckCertificates(ctx context.Context) (int, error) {
 	}
 }
 
-// announceCertificate sends the expiry event of w's certificate if this
-// node wins its announcement.
+// announceCertificate sends the expiry event of w's certificate unless it
+// was sent already, and records it as announced. The event goes first,
+// under an idempotency key of the webhook and the fingerprint, then the
+// compare-and-set: nodes checking at once make one event (the store's
+// idempotency claim), and a node that stops between the two leaves the
+// certificate unannounced, so that the next check announces it, and
+// finds the same event (within the key's 24 hours) instead of sending
+// another. It reports whether this call created the event.
 func (d *Dispatcher) announceCertificate(ctx context.Context, w *hookgate.Webhook) (bool, error) {
 	c := w.TLS.ClientCertificateInfo()
 	if c == nil {
 		return false, nil
 	}
-	won, err := d.cfg.Queue.AnnounceCertificate(ctx, w.ProjectID, w.ID, c.SHA256)
-	if err != nil || !won {
-		return false, err
-	}
 	data, _ := json.Marshal(map[string]any{
 		"webhookId": w.ID, "url": hookgate.RedactURL(w.URL), "notAfter": c.NotAfter, "subject": c.Subject,
 		"issuer": c.Issuer, "fingerprint": c.SHA256,
 	})
-	if _, err := d.cfg.Queue.CreateEvents(ctx, w.ProjectID, []hookgate.EventInput{{Type: hookgate.EventCertificateExpiring, Data: data}}); err != nil {
+	in := hookgate.EventInput{Type: hookgate.EventCertificateExpiring, Data: data,
+		IdempotencyKey: hookgate.EventCertificateExpiring + "/" + w.ID + "/" + c.SHA256}
+	evs, err := d.cfg.Queue.CreateEvents(ctx, w.ProjectID, []hookgate.EventInput{in})
+	if err == nil && len(evs) == 1 && evs[0].Replayed && evs[0].Type != hookgate.EventCertificateExpiring {
+		// A producer's event holds the key (producers choose theirs
+		// freely): it may not silence the announcement.
+		in.IdempotencyKey = ""
+		evs, err = d.cfg.Queue.CreateEvents(ctx, w.ProjectID, []hookgate.EventInput{in})
+	}
+	if err != nil {
 		return false, err
 	}
-	d.cfg.Logger.Warn("a webhook's client certificate expires soon", "project", w.ProjectID, "webhook", w.ID,
-		"notAfter", c.NotAfter, "fingerprint", c.SHA256)
-	d.Wake()
-	return true, nil
+	if _, err := d.cfg.Queue.AnnounceCertificate(ctx, w.ProjectID, w.ID, c.SHA256); err != nil {
+		return false, err
+	}
+	created := len(evs) == 1 && !evs[0].Replayed
+	if created {
+		d.cfg.Logger.Warn("a webhook's client certificate expires soon", "project", w.ProjectID, "webhook", w.ID,
+			"notAfter", c.NotAfter, "fingerprint", c.SHA256)
+		d.Wake()
+	}
+	return created, nil
 }

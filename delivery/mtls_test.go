@@ -4,16 +4,20 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/all"
 	"github.com/hookgate/hookgate/internal/testcert"
+	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/internal/testwait"
 )
 
@@ -291,4 +295,74 @@ func expiringEvents(t *testing.T, h *harness) []*hookgate.Event {
 		t.Fatal(err)
 	}
 	return evs
+}
+
+// failAnnounce fails AnnounceCertificate, as a node that stops between the
+// event and the record of its announcement.
+type failAnnounce struct {
+	hookgate.Queue
+}
+
+func (failAnnounce) AnnounceCertificate(context.Context, string, string, string) (bool, error) {
+	return false, errors.New("the node stopped")
+}
+
+// The expiry event is not lost nor doubled when a node stops between the
+// event and the record of its announcement, when nodes check at once, or
+// when a producer's event holds the event's idempotency key.
+func TestCertificateExpiringOnce(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		ca := testcert.NewCA(t, "receivers CA")
+		soon := ca.Issue(t, testcert.Spec{CommonName: "soon", NotAfter: time.Now().Add(3 * 24 * time.Hour)})
+		h := newHarness(t, engine, nil)
+		w := h.webhookWith(t, "https://127.0.0.1:9/", func(w *hookgate.Webhook) {
+			w.TLS = hookgate.WebhookTLS{ClientCertificate: soon.CertPEM, ClientKey: soon.KeyPEM}
+		})
+		stopped := delivery.New(delivery.Config{Queue: failAnnounce{h.store}, Destinations: all.New(newSender()), Logger: testlog.Logger(t)})
+		if _, err := stopped.CheckCertificates(context.Background()); err == nil {
+			t.Fatal("the check did not report the failed record")
+		}
+		var wg sync.WaitGroup
+		sent := make(chan int, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := h.disp.CheckCertificates(context.Background())
+				if err != nil {
+					t.Error(err)
+				}
+				sent <- n
+			}()
+		}
+		wg.Wait()
+		close(sent)
+		for n := range sent {
+			if n != 0 {
+				t.Fatalf("a check after the stopped one sent %d events: the first was already in", n)
+			}
+		}
+		if n := len(expiringEvents(t, h)); n != 1 {
+			t.Fatalf("%d expiry events, want 1", n)
+		}
+
+		// A producer's event under the key the next certificate's event
+		// would take does not silence it.
+		next := ca.Issue(t, testcert.Spec{CommonName: "next", NotAfter: time.Now().Add(4 * 24 * time.Hour)})
+		w.TLS = hookgate.WebhookTLS{ClientCertificate: next.CertPEM, ClientKey: next.KeyPEM}
+		w.UpdatedAt = w.UpdatedAt.Add(time.Second)
+		if err := h.store.UpdateWebhook(context.Background(), w); err != nil {
+			t.Fatal(err)
+		}
+		key := hookgate.EventCertificateExpiring + "/" + w.ID + "/" + w.TLS.ClientCertificateInfo().SHA256
+		if _, err := h.store.CreateEvents(context.Background(), h.proj, []hookgate.EventInput{{Type: "order.created", Data: json.RawMessage(`{}`), IdempotencyKey: key}}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := h.disp.CheckCertificates(context.Background()); err != nil || n != 1 {
+			t.Fatalf("the next certificate's check sent %d events (%v), want 1", n, err)
+		}
+		if n := len(expiringEvents(t, h)); n != 2 {
+			t.Fatalf("%d expiry events, want 2", n)
+		}
+	})
 }
