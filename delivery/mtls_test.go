@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -37,6 +39,8 @@ func mtlsServer(t *testing.T, ca *testcert.CA, handler http.HandlerFunc) (*httpt
 		Certificates: []tls.Certificate{ca.Issue(t, testcert.Spec{CommonName: "receiver", Server: true}).TLS},
 		ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool(),
 	}
+	// The refused handshakes are the point of these tests, not news.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv, peer
@@ -124,6 +128,14 @@ func TestSendMTLSSettingsChange(t *testing.T) {
 	}
 	if n := sender.TLSClients(); n != 1 {
 		t.Fatalf("%d TLS clients cached for one webhook, want 1", n)
+	}
+	// Unused for ten minutes (the webhook deleted, say): dropped by the
+	// next sweep, which any webhook's requests make.
+	clk := newClock(time.Now().Add(11 * time.Minute))
+	sender.Now = clk.Now
+	sender.Pace(webhook(plain.URL))
+	if n := sender.TLSClients(); n != 0 {
+		t.Fatalf("%d TLS clients cached after ten idle minutes, want 0", n)
 	}
 }
 

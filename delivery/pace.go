@@ -32,6 +32,9 @@ func (s *Sender) Pace(w *hookgate.Webhook) *rate.Limiter {
 				delete(s.paces, id)
 			}
 		}
+		// And the clients of webhooks with TLS settings, even when no
+		// such webhook sends any more.
+		s.sweepTLSClients(now)
 	}
 	p, ok := s.paces[w.ID]
 	if w.RateLimit <= 0 {
