@@ -378,3 +378,46 @@ func TestCertificateExpiringOnce(t *testing.T) {
 		}
 	})
 }
+
+// A recovery probe of a disabled webhook with a client certificate
+// presents it: the mTLS receiver answers 2xx and the webhook is enabled
+// again.
+func TestRecoveryProbeMTLS(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		ca := testcert.NewCA(t, "receivers CA")
+		good := ca.Issue(t, testcert.Spec{CommonName: "hookgate-client"})
+		pings := make(chan string, 4)
+		srv, _ := mtlsServer(t, ca, func(rw http.ResponseWriter, r *http.Request) {
+			var env struct {
+				Type string `json:"type"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&env)
+			if env.Type == hookgate.EventPing {
+				pings <- r.TLS.PeerCertificates[0].Subject.CommonName
+			}
+			rw.WriteHeader(http.StatusOK)
+		})
+		clk := newClock(time.Now().UTC().Truncate(time.Millisecond))
+		sched := hookgate.Schedule{5 * time.Minute}
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
+			clocked(c, clk)
+			c.RecoverySchedule, c.ProbePoll = sched, 10*time.Millisecond
+		})
+		w := h.webhookWith(t, srv.URL, func(w *hookgate.Webhook) {
+			w.TLS = hookgate.WebhookTLS{ClientCertificate: good.CertPEM, ClientKey: good.KeyPEM, CABundle: ca.PEM}
+		})
+		if _, err := h.store.SetWebhookStatus(ctx, h.proj, w.ID, hookgate.StatusDisabled, clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		testwait.For(t, "the first probe scheduled", func() bool { return h.recovery(t, w.ID) != nil && !h.recovery(t, w.ID).NextProbeAt.IsZero() })
+		clk.Advance(sched[0])
+		if cn := testwait.Recv(t, "the probe", pings); cn != "hookgate-client" {
+			t.Fatalf("the probe came from %q", cn)
+		}
+		testwait.For(t, "the webhook enabled again", func() bool {
+			got, err := h.store.FindWebhook(ctx, h.proj, w.ID)
+			return err == nil && got.Status == hookgate.StatusActive
+		})
+	})
+}
