@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"strings"
 	"time"
 )
 
@@ -184,6 +185,9 @@ func parseKey(s string) (any, error) {
 	b, _ := pem.Decode([]byte(s))
 	if b == nil {
 		return nil, InvalidParam("tls.clientKey", nil, "tls.clientKey is not PEM: no -----BEGIN block found")
+	}
+	if strings.Contains(b.Type, "ENCRYPTED") || strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED") {
+		return nil, InvalidParam("tls.clientKey", nil, "tls.clientKey is encrypted: send it decrypted (Hookgate seals it at rest)")
 	}
 	if k, err := x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
 		switch k.(type) {
