@@ -23,28 +23,8 @@ import (
 // --secret and answers 401 when it does not verify.
 func TestListen(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
 	secret := hookgate.NewSecret()
-	cmd := exec.Command(bin, "listen", "--addr", "127.0.0.1:0", "--secret", secret)
-	out := &syncBuffer{}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(stdout)
-	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "listening on http://") {
-		t.Fatalf("first line %q", sc.Text())
-	}
-	url := strings.Fields(strings.TrimPrefix(sc.Text(), "listening on "))[0]
-	go func() {
-		for sc.Scan() {
-			_, _ = out.Write([]byte(sc.Text() + "\n"))
-		}
-	}()
+	url, out := startListen(t, "--secret", secret)
 
 	body := `{"type":"order.created","data":{"id":1}}`
 	signer, _ := signing.NewSigner(secret)
@@ -93,25 +73,7 @@ func TestListenJWKS(t *testing.T) {
 	if _, err := admin.CreateProject(ctx, client.ProjectCreate{Name: "Shop", Slug: "shop"}); err != nil {
 		t.Fatal(err)
 	}
-	bin := buildBinary(t)
-	cmd := exec.Command(bin, "listen", "--addr", "127.0.0.1:0", "--jwks", srv.URL+"/.well-known/hookgate/shop/jwks.json")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(stdout)
-	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "listening on http://") {
-		t.Fatalf("first line %q", sc.Text())
-	}
-	listener := strings.Fields(strings.TrimPrefix(sc.Text(), "listening on "))[0]
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	listener, _ := startListen(t, "--jwks", srv.URL+"/.well-known/hookgate/shop/jwks.json")
 	// A webhook signing v1a to the listener: Hookgate's own request.
 	if _, err := admin.CreateWebhook(ctx, "shop", client.WebhookCreate{URL: listener + "/hooks", Signature: &client.SignatureSettings{Scheme: "v1a"}}); err != nil {
 		t.Fatal(err)
@@ -142,4 +104,31 @@ func TestListenJWKS(t *testing.T) {
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a request signed with another key: %d", res.StatusCode)
 	}
+}
+
+// startListen runs hookgate listen with args on a free loopback port
+// until t ends, and returns its URL and what it prints after its first
+// line.
+func startListen(t *testing.T, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(buildBinary(t), append([]string{"listen", "--addr", "127.0.0.1:0"}, args...)...)
+	out := &syncBuffer{}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "listening on http://") {
+		t.Fatalf("first line %q", sc.Text())
+	}
+	go func() {
+		for sc.Scan() {
+			_, _ = out.Write([]byte(sc.Text() + "\n"))
+		}
+	}()
+	return strings.Fields(strings.TrimPrefix(sc.Text(), "listening on "))[0], out
 }
