@@ -214,7 +214,14 @@ func TestV1aVerifiedByNode(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("Node.js is needed to check v1a signatures with a verifier that is not Hookgate's")
 		}
-		t.Skip("no Node.js: v1a is not checked by Node's crypto here")
+		why := "no Node.js: v1a signatures were not checked by Node's crypto"
+		if path := os.Getenv("HOOKGATE_TEST_SKIPS"); path != "" { // make test prints them
+			if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+				_, _ = f.WriteString(t.Name() + ": " + why + "\n")
+				_ = f.Close()
+			}
+		}
+		t.Skip(why)
 	}
 	e := setupDelivering(t, "sqlite")
 	rcv := newSigReceiver(t)
