@@ -103,6 +103,9 @@ type Webhook struct {
 	// webhook's deliveries (see Destinations); empty means DestinationHTTP,
 	// configured by the fields above.
 	Destination string
+	// DestinationConfig configures a destination of another kind than
+	// DestinationHTTP; zero for HTTP.
+	DestinationConfig DestinationConfig
 	// RetrySchedule overrides the project's (or the server's) retry
 	// schedule for this webhook; empty when it does not.
 	RetrySchedule Schedule

@@ -23,7 +23,7 @@ var sealedColumns = []struct {
 	columns []string
 	plain   string
 }{
-	{"webhooks", []string{"url", "secret", "previous_secret", "auth", "headers", "signature", "tls"}, "url"},
+	{"webhooks", []string{"url", "secret", "previous_secret", "auth", "headers", "signature", "tls", "destination_config"}, "url"},
 	{"platforms", []string{"credentials"}, ""},
 	{"deliveries", []string{"request"}, ""},
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key, auto_recover, breaker_failures, breaker_cooldown_ms, signature, signing_public, tls"
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key, auto_recover, breaker_failures, breaker_cooldown_ms, signature, signing_public, tls, destination_config"
 
 // webhookRow is a webhook as stored: secrets and the URL (which may itself
 // be a bearer credential: a Slack or Discord webhook URL, a ?token=)
@@ -24,6 +24,9 @@ type webhookRow struct {
 	// the clear, for the expiry check.
 	tls, tlsFingerprint string
 	tlsNotAfter         int64
+	// destination is the sealed JSON of the destination's configuration
+	// ('' for an HTTP webhook).
+	destination string
 }
 
 func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
@@ -54,6 +57,9 @@ func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
 		if c := w.TLS.ClientCertificateInfo(); c != nil {
 			r.tlsFingerprint, r.tlsNotAfter = c.SHA256, micros(c.NotAfter)
 		}
+	}
+	if !w.DestinationConfig.IsZero() {
+		r.destination = s.box.SealFor(jsonText(w.DestinationConfig), where("webhooks.destination_config", w.ProjectID, w.ID))
 	}
 	return r, nil
 }
@@ -112,12 +118,12 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 }
 
 func (s *Store) insertWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
-	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`, tls_fingerprint, tls_not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`, tls_fingerprint, tls_not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
 		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
 		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds(),
-		r.signature, r.signingPublic, r.tls, r.tlsFingerprint, r.tlsNotAfter)
+		r.signature, r.signingPublic, r.tls, r.destination, r.tlsFingerprint, r.tlsNotAfter)
 	return uidConflict(err)
 }
 
@@ -270,11 +276,11 @@ func (s *Store) updateWebhook(ctx context.Context, db execer, w *hookgate.Webhoo
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
 		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ?, destination = ?,
 		retry_schedule = ?, timeout_ms = ?, max_attempts = ?, ordering = ?, ordering_key = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ?,
-		signature = ?, signing_public = ?, tls = ?, tls_fingerprint = ?, tls_not_after = ? WHERE project_id = ? AND id = ?`),
+		signature = ?, signing_public = ?, tls = ?, destination_config = ?, tls_fingerprint = ?, tls_not_after = ? WHERE project_id = ? AND id = ?`),
 		r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
 		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
 		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds(),
-		r.signature, r.signingPublic, r.tls, r.tlsFingerprint, r.tlsNotAfter, w.ProjectID, w.ID)
+		r.signature, r.signingPublic, r.tls, r.destination, r.tlsFingerprint, r.tlsNotAfter, w.ProjectID, w.ID)
 	return mustAffect(res, uidConflict(err), "webhook")
 }
 
@@ -381,7 +387,7 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
 		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public, &w.Destination,
 		&sched, &timeoutMS, &w.MaxAttempts, &w.Ordering, &w.OrderingKey, &autoRecover, &w.Breaker.Failures, &cooldownMS,
-		&row.signature, &row.signingPublic, &row.tls); err != nil {
+		&row.signature, &row.signingPublic, &row.tls, &row.destination); err != nil {
 		return nil, err
 	}
 	w.RetrySchedule = parseSchedule(sched)
@@ -429,6 +435,15 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 		}
 		if err := json.Unmarshal([]byte(text), &w.TLS); err != nil {
 			return nil, fmt.Errorf("webhook %s tls: %w", w.ID, err)
+		}
+	}
+	if row.destination != "" {
+		text, err := s.box.OpenFor(row.destination, where("webhooks.destination_config", w.ProjectID, w.ID))
+		if err != nil {
+			return nil, fmt.Errorf("webhook %s destination: %w", w.ID, err)
+		}
+		if err := json.Unmarshal([]byte(text), &w.DestinationConfig); err != nil {
+			return nil, fmt.Errorf("webhook %s destination: %w", w.ID, err)
 		}
 	}
 	for _, f := range []struct {

@@ -1,0 +1,49 @@
+package hookgate
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+)
+
+// DestinationConfig configures a webhook's destination of a kind other
+// than HTTP (whose configuration is the webhook's own request fields). It is
+// stored sealed as a whole: the broker's address is as private as a
+// webhook's URL, and Auth holds credentials.
+type DestinationConfig struct {
+	// URL is the broker's address, such as redis://host:6379/0; the
+	// webhook's URL holds the same.
+	URL string `json:"url"`
+	// Fields holds the kind's other fields (such as stream and maxLen) as
+	// they were given, JSON values by name; the kind's Check reads them.
+	Fields map[string]json.RawMessage `json:"fields,omitempty"`
+	// Auth holds the credentials the broker takes; never in URL.
+	Auth DestinationAuth `json:"auth,omitzero"`
+}
+
+// DestinationAuth is how a destination authenticates to its broker.
+type DestinationAuth struct {
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// IsZero reports whether c configures nothing: the webhook is HTTP's.
+func (c *DestinationConfig) IsZero() bool {
+	return c.URL == "" && len(c.Fields) == 0 && c.Auth == (DestinationAuth{})
+}
+
+// Clone returns a copy of c that shares nothing with it.
+func (c DestinationConfig) Clone() DestinationConfig {
+	c.Fields = maps.Clone(c.Fields)
+	return c
+}
+
+// Prober is a Destination that can check, at registration, that w's
+// broker answers, without publishing anything to it (a PING, say). The API
+// calls it after Check, so that a broker that does not answer is refused
+// when the webhook is registered rather than found at its first delivery.
+type Prober interface {
+	// Probe returns an invalid-input error naming the field at fault when
+	// w's broker does not answer within ctx.
+	Probe(ctx context.Context, w *Webhook) error
+}
