@@ -147,7 +147,7 @@ func (r *Destinations) For(w *Webhook) (Destination, error) {
 	name := w.DestinationKind()
 	k, ok := r.kinds[name]
 	if !ok {
-		return nil, InvalidParam("destination", name, "destination must be one of the registered kinds, not %q", name)
+		return nil, InvalidParam("destination.kind", name, "destination must be one of the registered kinds, not %q", name)
 	}
 	return k.dest, nil
 }

@@ -40,11 +40,12 @@ var layers = map[string][]string{
 	"sqlstore": {".", "secrets"},
 	"delivery": {".", "netguard", "secrets", "signing", "tracing"},
 	// Destination kinds take what delivery sends with; all registers them.
-	"destinations/http": {".", "delivery"},
-	"destinations/all":  {".", "delivery", "destinations/http"},
-	"api":               {".", "delivery", "netguard", "platforms", "tracing"},
-	"ui":                {".", "client", "signing"},
-	"bench":             {"client"},
+	"destinations/http":        {".", "delivery"},
+	"destinations/redisstream": {".", "delivery", "signing"},
+	"destinations/all":         {".", "delivery", "destinations/http", "destinations/redisstream"},
+	"api":                      {".", "delivery", "netguard", "platforms", "tracing"},
+	"ui":                       {".", "client", "signing"},
+	"bench":                    {"client"},
 	// The composition root wires a node's API, dashboard and dispatcher;
 	// the binary knows every package.
 	"internal/app": {".", "api", "delivery", "destinations/all", "netguard", "ui"},
@@ -53,6 +54,7 @@ var layers = map[string][]string{
 	"internal/testwait":          nil,
 	"internal/testlog":           nil,
 	"internal/testcert":          nil,
+	"internal/testredis":         {"internal/testwait"},
 	"sqlstore/sqltest":           {"internal/testlog", "secrets", "sqlstore"},
 	"api/apitest":                {"api", "delivery", "internal/app", "internal/testlog", "netguard", "platforms/providers", "sqlstore", "sqlstore/sqltest", "ui"},
 	"client/internal/servertest": nil,
@@ -60,7 +62,7 @@ var layers = map[string][]string{
 
 // testHelpers are the packages that only tests and other test helpers may
 // import, even indirectly.
-var testHelpers = []string{"internal/testwait", "internal/testlog", "internal/testcert", "sqlstore/sqltest", "api/apitest", "client/internal/servertest"}
+var testHelpers = []string{"internal/testwait", "internal/testlog", "internal/testcert", "internal/testredis", "sqlstore/sqltest", "api/apitest", "client/internal/servertest"}
 
 // drivers are the database drivers: only the store and what wires it may
 // depend on them.

@@ -248,10 +248,7 @@ func isReservedHeader(name string) bool {
 // Validate checks every field of a webhook whose defaults are applied. The
 // returned *Error names the JSON parameter at fault.
 func (w *Webhook) Validate() error {
-	if err := ValidateURL("url", w.URL); err != nil {
-		return err
-	}
-	if err := notRedacted("url", w.URL); err != nil {
+	if err := w.validateDestination(); err != nil {
 		return err
 	}
 	if len(w.Description) > MaxDescription {
@@ -357,6 +354,40 @@ func (w *Webhook) Validate() error {
 	case StatusActive, StatusDeactivated, StatusDisabled:
 	default:
 		return InvalidParam("status", w.Status, "status must be active, deactivated or disabled")
+	}
+	return nil
+}
+
+// validateDestination checks the URL of an HTTP webhook; a webhook of
+// another kind has its URL and fields checked by its kind (Destinations),
+// and may not set the fields that only an HTTP request has.
+func (w *Webhook) validateDestination() error {
+	if w.DestinationKind() == DestinationHTTP {
+		if !w.DestinationConfig.IsZero() {
+			return InvalidParam("destination", DestinationHTTP, "a destination of kind http is configured by the webhook's own fields (url, auth, headers…)")
+		}
+		if err := ValidateURL("url", w.URL); err != nil {
+			return err
+		}
+		return notRedacted("url", w.URL)
+	}
+	if w.URL != w.DestinationConfig.URL {
+		return InvalidParam("url", w.URL, "a webhook of kind %s takes its address from destination.url: leave url out or send the same", w.Destination)
+	}
+	httpOnly := []struct {
+		param string
+		set   bool
+	}{
+		{"auth", w.Auth.Type != AuthNone}, {"headers", len(w.Headers) > 0}, {"publicHeaders", len(w.PublicHeaders) > 0},
+		{"method", w.Method != http.MethodPost}, {"queryParams", len(w.QueryParams) > 0},
+		{"payloadEncoding", w.PayloadEncoding != EncodingJSON}, {"tls", !w.TLS.IsZero()},
+		{"schema", len(w.Schema) > 0}, {"then", w.Then != nil}, {"triggerOnly", w.TriggerOnly},
+		{"rateLimit", w.RateLimit != 0},
+	}
+	for _, f := range httpOnly {
+		if f.set {
+			return InvalidParam(f.param, nil, "%s applies to HTTP webhooks only, not to one of kind %s (credentials go in destination.auth)", f.param, w.Destination)
+		}
 	}
 	return nil
 }

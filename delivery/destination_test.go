@@ -262,10 +262,11 @@ func TestDestinationsRegistry(t *testing.T) {
 	}
 	_, err := r.For(&hookgate.Webhook{Destination: "nats"})
 	var he *hookgate.Error
-	if !errors.As(err, &he) || he.Code != hookgate.EInvalidParameter || he.Param != "destination" {
+	if !errors.As(err, &he) || he.Code != hookgate.EInvalidParameter || he.Param != "destination.kind" {
 		t.Fatalf("For an unknown kind: %v; want an invalid destination", err)
 	}
-	if k := r.Kinds(); len(k) != 1 || k[0].Name != hookgate.DestinationHTTP || !slices.Contains(k[0].Secret, "secret") {
+	if k := r.Kinds(); len(k) != 2 || k[0].Name != hookgate.DestinationHTTP || !slices.Contains(k[0].Secret, "secret") ||
+		k[1].Name != "redis-stream" || !slices.Contains(k[1].Secret, "auth.password") {
 		t.Fatalf("kinds: %+v", k)
 	}
 }

@@ -341,16 +341,23 @@ func redactHeader(name, value string) string {
 	return Redacted
 }
 
-// signer signs a request made at now to w as its signature scheme says:
-// v1 with its secret (and the previous one, in its grace), v1a with its
-// Ed25519 key (and the previous one, in the same grace). A webhook whose
-// scheme asks for v1a before it has a key is signed v1, never unsigned.
+// signer signs a request made at now to w (Signer).
 func (s *Sender) signer(w *hookgate.Webhook, now time.Time) (*signing.Signer, error) {
+	return Signer(w, now)
+}
+
+// Signer returns what signs a delivery made at now to w as its signature
+// scheme says: v1 with its secret (and the previous one, in its grace), v1a
+// with its Ed25519 key (and the previous one, in the same grace). A webhook
+// whose scheme asks for v1a before it has a key is signed v1, never
+// unsigned. Every destination kind signs with it, so that a consumer
+// verifies a broker's message as a receiver verifies a request.
+func Signer(w *hookgate.Webhook, now time.Time) (*signing.Signer, error) {
 	v1, v1a := w.Signature.Signs(now)
 	var sg *signing.Signer
 	var err error
 	if v1 {
-		sg, err = signing.NewSigner(w.Secret, s.previousSecret(w, now))
+		sg, err = signing.NewSigner(w.Secret, previousSecret(w, now))
 	} else {
 		sg, err = signing.NewSigner()
 	}
@@ -365,12 +372,13 @@ func (s *Sender) signer(w *hookgate.Webhook, now time.Time) (*signing.Signer, er
 		sg.WithEd25519(w.Signature.Key, prev)
 	}
 	if sg.Empty() {
-		return signing.NewSigner(w.Secret, s.previousSecret(w, now))
+		return signing.NewSigner(w.Secret, previousSecret(w, now))
 	}
 	return sg, nil
 }
 
-func (s *Sender) previousSecret(w *hookgate.Webhook, now time.Time) string {
+// previousSecret is w's previous secret while it still signs at now.
+func previousSecret(w *hookgate.Webhook, now time.Time) string {
 	if w.PreviousSecret != "" && now.Before(w.PreviousSecretExpiresAt) {
 		return w.PreviousSecret
 	}

@@ -3,17 +3,32 @@
 package all
 
 import (
+	"net/http"
+
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
 	desthttp "github.com/hookgate/hookgate/destinations/http"
+	"github.com/hookgate/hookgate/destinations/redisstream"
 )
 
 // New returns the registry of every destination kind, HTTP's sending with
-// sender.
+// sender; the brokers are dialed as sender dials (under its network
+// policy) and given its timeout.
 func New(sender *delivery.Sender) *hookgate.Destinations {
 	r := hookgate.NewDestinations()
 	must(desthttp.Register(r, sender))
+	must(redisstream.Register(r, dialOf(sender), sender.Timeout()))
 	return r
+}
+
+// dialOf is the dialer of sender's transport, which holds the network
+// policy (netguard.Policy.Transport); nil, for a plain dialer, when its
+// client has no such transport (tests).
+func dialOf(sender *delivery.Sender) redisstream.DialFunc {
+	if t, ok := sender.Client.Transport.(*http.Transport); ok && t.DialContext != nil {
+		return t.DialContext
+	}
+	return nil
 }
 
 // must stops at a registration that fails: only a name registered twice
