@@ -40,6 +40,10 @@ type Config struct {
 	AdminKey string
 	// Policy judges webhook URLs given as literal addresses.
 	Policy *netguard.Policy
+	// Destinations are the destination kinds a webhook may name besides
+	// http (the delivery engine's, so that a webhook is checked by the kind
+	// that sends for it); nil allows http alone.
+	Destinations *hookgate.Destinations
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Registry receives the API's metrics; default a new registry.

@@ -39,7 +39,8 @@ type authBody struct {
 }
 
 type webhookIn struct {
-	URL             string            `json:"url" doc:"Absolute http or https URL of the receiver"`
+	URL             string            `json:"url,omitempty" doc:"Absolute http or https URL of the receiver; required for an http destination, absent (or destination.url) for another kind"`
+	Destination     rawJSON           `json:"destination,omitempty" doc:"Where deliveries go: {\"kind\": \"http\"} (the default) for a signed request to url, or {\"kind\": \"redis-stream\", \"url\": \"redis://host:6379/0\", \"stream\", \"maxLen\", \"auth\": {\"username\", \"password\"}} for an entry appended to a Redis stream (docs/destinations.md)"`
 	Description     string            `json:"description,omitempty"`
 	Events          []string          `json:"events,omitempty" doc:"Event types to receive; '*' matches any run of characters; empty means all"`
 	Secret          string            `json:"secret,omitempty" doc:"whsec_ + base64 of 24-64 bytes; generated when absent"`
@@ -98,6 +99,7 @@ type webhookPatch struct {
 	Events          *[]string          `json:"events,omitempty" doc:"[] subscribes to all event types"`
 	Auth            *authBody          `json:"auth,omitempty" doc:"Credentials sent back as ******** keep their stored value"`
 	TLS             rawJSON            `json:"tls,omitempty" doc:"{\"clientCertificate\", \"clientKey\", \"caBundle\"} replaces the TLS settings whole; null removes them"`
+	Destination     rawJSON            `json:"destination,omitempty" doc:"Replaces the destination whole; {\"kind\": \"http\"} (with url) makes the webhook an HTTP one again"`
 	Headers         *map[string]string `json:"headers,omitempty" doc:"Replaces all headers; a value of ******** keeps the stored one"`
 	PublicHeaders   *[]string          `json:"publicHeaders,omitempty"`
 	Method          *string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE"`
@@ -127,6 +129,7 @@ type webhookOut struct {
 	Events          []string          `json:"events"`
 	Auth            authBody          `json:"auth"`
 	TLS             *tlsOut           `json:"tls" doc:"What the TLS settings are, never the PEM itself; null when there are none"`
+	Destination     map[string]any    `json:"destination" doc:"Where deliveries go: {\"kind\": \"http\"}, or another kind's configuration with destination.auth.password answered ********"`
 	Headers         map[string]string `json:"headers"`
 	PublicHeaders   []string          `json:"publicHeaders"`
 	Method          string            `json:"method"`
@@ -164,7 +167,7 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 		Headers: make(map[string]string, len(w.Headers)), PublicHeaders: emptyIfNil(w.PublicHeaders), Method: w.Method, QueryParams: emptyIfNil(w.QueryParams),
 		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
 		UID: w.UID, Schema: rawJSON(w.Schema), Then: toChain(w.Then), TriggerOnly: w.TriggerOnly,
-		Ordering: w.Ordering, OrderingKey: w.OrderingKey, TLS: toTLS(&w.TLS),
+		Ordering: w.Ordering, OrderingKey: w.OrderingKey, TLS: toTLS(&w.TLS), Destination: toDestination(w),
 		CreatedAt: utc(w.CreatedAt), UpdatedAt: utc(w.UpdatedAt),
 	}
 	if out.Ordering == "" {
@@ -229,8 +232,10 @@ func (s *Server) toSecret(w *hookgate.Webhook) secretOut {
 }
 
 // checkWebhook validates w, judges its URLs against the network policy,
-// compiles its trigger schema and checks its chain.
-func (s *Server) checkWebhook(ctx context.Context, w *hookgate.Webhook) error {
+// compiles its trigger schema and checks its chain; a destination of
+// another kind than http is checked by its kind, and its broker probed
+// when probe is set (checkDestination).
+func (s *Server) checkWebhook(ctx context.Context, w *hookgate.Webhook, probe bool) error {
 	if err := w.Validate(); err != nil {
 		return err
 	}
@@ -244,6 +249,9 @@ func (s *Server) checkWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	}
 	if err := s.checkChain(ctx, w); err != nil {
 		return err
+	}
+	if w.DestinationKind() != hookgate.DestinationHTTP {
+		return s.checkDestination(ctx, w, probe)
 	}
 	if err := s.checkNetwork("url", w.URL); err != nil {
 		return err
@@ -340,8 +348,15 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 			return nil, err
 		}
 	}
+	dest, err := s.parseDestination(b.Destination)
+	if err != nil {
+		return nil, err
+	}
+	if err := setDestination(w, dest, b.URL != ""); err != nil {
+		return nil, err
+	}
 	w.ApplyDefaults()
-	if err := s.checkWebhook(ctx, w); err != nil {
+	if err := s.checkWebhook(ctx, w, true); err != nil {
 		return nil, err
 	}
 	if err := s.checkTLS(w); err != nil {
@@ -406,7 +421,16 @@ func (s *Server) handleUpdateWebhook(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkWebhook(ctx, w); err != nil {
+	if len(in.Body.Destination) > 0 {
+		dest, err := s.parseDestination(in.Body.Destination)
+		if err != nil {
+			return nil, err
+		}
+		if err := setDestination(w, dest, in.Body.URL != nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkWebhook(ctx, w, destinationChanged(&before, w)); err != nil {
 		return nil, err
 	}
 	if sentTLS {

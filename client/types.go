@@ -235,6 +235,31 @@ type TLS struct {
 	CABundle          string `json:"caBundle,omitempty"`
 }
 
+// Destination kinds.
+const (
+	DestinationHTTP        = "http"
+	DestinationRedisStream = "redis-stream"
+)
+
+// Destination is where a webhook's deliveries go (docs/destinations.md):
+// Kind "http" (or empty) for a signed HTTP request to the webhook's URL,
+// configured by its own fields; "redis-stream" for an entry appended to
+// Stream on the Redis server at URL (redis://host:6379/0, rediss:// for
+// TLS), the stream trimmed to about MaxLen entries when it is set.
+type Destination struct {
+	Kind   string           `json:"kind"`
+	URL    string           `json:"url,omitempty"`
+	Stream string           `json:"stream,omitempty"`
+	MaxLen int64            `json:"maxLen,omitempty"`
+	Auth   *DestinationAuth `json:"auth,omitempty"`
+}
+
+// DestinationAuth holds a broker's credentials, never put in its URL.
+type DestinationAuth struct {
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
 // TLSInfo is what a read shows of a webhook's TLS settings.
 type TLSInfo struct {
 	// ClientCertificate describes the client certificate's leaf; nil when
@@ -288,7 +313,10 @@ type Webhook struct {
 	Secret      string   `json:"secret,omitempty"`
 	Auth        Auth     `json:"auth"`
 	// TLS describes the webhook's TLS settings; nil when it has none.
-	TLS             *TLSInfo          `json:"tls"`
+	TLS *TLSInfo `json:"tls"`
+	// Destination is where its deliveries go, Kind "http" for a signed
+	// request to URL; a broker's Auth.Password reads "********".
+	Destination     *Destination      `json:"destination,omitempty"`
 	Headers         map[string]string `json:"headers"`
 	PublicHeaders   []string          `json:"publicHeaders"`
 	QueryParams     []string          `json:"queryParams"`
@@ -418,7 +446,10 @@ type Circuit struct {
 // whsec_ secret; Method to POST; RateLimit (deliveries a second, 0 for
 // none).
 type WebhookCreate struct {
-	URL             string            `json:"url"`
+	// URL is required for an HTTP webhook; a webhook of another
+	// Destination kind takes Destination.URL.
+	URL             string            `json:"url,omitempty"`
+	Destination     *Destination      `json:"destination,omitempty"`
 	UID             string            `json:"uid,omitempty"`
 	Description     string            `json:"description,omitempty"`
 	Events          []string          `json:"events,omitempty"`
@@ -491,7 +522,10 @@ type WebhookUpdate struct {
 	Auth        *Auth    `json:"auth,omitempty"`
 	// TLS replaces the webhook's TLS settings whole (the key is never
 	// read back, so send all three as wanted); ClearTLS removes them.
-	TLS             *TLS              `json:"tls,omitempty"`
+	TLS *TLS `json:"tls,omitempty"`
+	// Destination replaces the destination whole; a Password of
+	// "********" keeps the stored one for the same URL and username.
+	Destination     *Destination      `json:"destination,omitempty"`
 	Headers         map[string]string `json:"headers,omitzero"`
 	PublicHeaders   []string          `json:"publicHeaders,omitzero"`
 	QueryParams     []string          `json:"queryParams,omitzero"`

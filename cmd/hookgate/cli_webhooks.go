@@ -37,6 +37,7 @@ type webhookFlags struct {
 	autoRecover                                               string
 	breaker                                                   breakerFlags
 	tls                                                       tlsFlags
+	destination                                               destinationFlags
 }
 
 func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
@@ -55,6 +56,7 @@ func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
 		fs.BoolVar(&f.authNone, "auth-none", false, "stop authenticating to the receiver")
 	}
 	f.tls.add(fs, create)
+	f.destination.add(fs)
 	fs.StringArrayVar(&f.headers, "header", nil, "a header sent with every request, NAME=VALUE (repeat the flag)")
 	fs.StringSliceVar(&f.publicHeaders, "public-header", nil, "header names shown unredacted when the webhook is read")
 	fs.StringSliceVar(&f.queryParams, "query-param", nil, "query parameters triggers may set")
@@ -150,6 +152,12 @@ func (f *webhookFlags) create(url string, stdin io.Reader) (client.WebhookCreate
 	if in.TLS, err = f.tls.settings(); err != nil {
 		return in, err
 	}
+	if in.Destination, err = f.destination.destination(url); err != nil {
+		return in, err
+	}
+	if in.Destination != nil && in.Destination.Kind != client.DestinationHTTP {
+		in.URL = "" // the broker's address is the destination's
+	}
 	if in.Breaker, err = f.breaker.breaker(); err != nil {
 		return in, err
 	}
@@ -194,6 +202,12 @@ func (f *webhookFlags) update(cmd *cobra.Command, url string) (client.WebhookUpd
 		return up, err
 	}
 	up.ClearTLS = f.tls.none
+	if up.Destination, err = f.destination.destination(url); err != nil {
+		return up, err
+	}
+	if up.Destination != nil && up.Destination.Kind != client.DestinationHTTP {
+		up.URL = nil // the broker's address is the destination's
+	}
 	if ch("header") {
 		if up.Headers, err = parsePairs("header", f.headers); err != nil {
 			return up, err
@@ -281,7 +295,7 @@ func newWebhookCmd() *cobra.Command {
 	var cf webhookFlags
 	create := &cobra.Command{
 		Use:   "create URL",
-		Short: "Register a webhook; its signing secret is shown",
+		Short: "Register a webhook; its signing secret is shown. URL is the receiver's, or with --destination-kind the broker's address",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, err := cf.create(args[0], cmd.InOrStdin())
@@ -386,7 +400,7 @@ func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client
 		fields(w, "id", h.ID, "uid", orDash(h.UID), "url", h.URL, "status", string(h.Status), "events", subscribed(*h),
 			"description", orDash(h.Description), "method", h.Method, "auth", string(h.Auth.Type), "headers", pairs(h.Headers),
 			"rate limit", strconv.Itoa(h.RateLimit), "metadata", pairs(h.Metadata), "trigger only", strconv.FormatBool(h.TriggerOnly),
-			"tls", tlsLine(h.TLS))
+			"tls", tlsLine(h.TLS), "destination", destinationLine(h.Destination))
 		d := h.Delivery
 		fields(w, "retry schedule", join(d.RetrySchedule.Value)+" ("+d.RetrySchedule.From+")",
 			"timeout", d.Timeout.Value+" ("+d.Timeout.From+")",

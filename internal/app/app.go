@@ -39,8 +39,9 @@ type Config struct {
 	// one under Policy with SendTimeout and UserAgent.
 	Sender *delivery.Sender
 	// API configures the API server; New sets its Store, Policy, Sender,
-	// SendTimeout and OnEvents, and the dispatcher's settings it answers:
-	// RetrySchedule, RecoverySchedule, RecoveryFor and Breaker.
+	// SendTimeout, OnEvents and Destinations (Delivery's), and the
+	// dispatcher's settings it answers: RetrySchedule, RecoverySchedule,
+	// RecoveryFor and Breaker.
 	API api.Config
 	// Delivery configures the dispatcher; New sets its Queue, and its
 	// Destinations when unset: every kind of destinations/all, HTTP on
@@ -112,6 +113,7 @@ func New(cfg Config) *App {
 	acfg.RetrySchedule = cfg.Delivery.Schedule
 	acfg.RecoverySchedule, acfg.RecoveryFor = cfg.Delivery.RecoverySchedule, cfg.Delivery.RecoveryFor
 	acfg.Breaker = cfg.Delivery.Breaker
+	acfg.Destinations = cfg.Delivery.Destinations
 	handler := api.New(acfg)
 	if cfg.Dashboard != nil {
 		ucfg := *cfg.Dashboard

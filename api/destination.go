@@ -1,0 +1,173 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/hookgate/hookgate"
+)
+
+// destinationIn is a request's destination object, read: its kind (""
+// for http) and, for another kind, its configuration.
+type destinationIn struct {
+	kind   string
+	config hookgate.DestinationConfig
+}
+
+// parseDestination reads raw, a destination object, against the
+// registered kinds: every field must be one its kind names, each error
+// names the field (destination.kind, destination.url…).
+func (s *Server) parseDestination(raw rawJSON) (destinationIn, error) {
+	if raw.isNull() {
+		return destinationIn{}, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return destinationIn{}, hookgate.InvalidParam("destination", nil, `destination must be an object such as {"kind": "redis-stream", "url": "redis://host:6379/0", "stream": "events"}`)
+	}
+	kind := hookgate.DestinationHTTP
+	if k, ok := fields["kind"]; ok {
+		if err := json.Unmarshal(k, &kind); err != nil {
+			return destinationIn{}, hookgate.InvalidParam("destination.kind", string(k), "destination.kind must be a string")
+		}
+		delete(fields, "kind")
+	}
+	if kind == hookgate.DestinationHTTP {
+		for name := range fields {
+			return destinationIn{}, hookgate.InvalidParam("destination."+name, name, "a destination of kind http is configured by the webhook's own fields (url, auth, headers…), not destination.%s", name)
+		}
+		return destinationIn{}, nil
+	}
+	k, ok := s.destinationKind(kind)
+	if !ok {
+		return destinationIn{}, hookgate.InvalidParam("destination.kind", kind, "destination.kind must be one of %s, not %q", strings.Join(s.destinationKindNames(), ", "), kind)
+	}
+	in := destinationIn{kind: kind}
+	for name, v := range fields {
+		switch {
+		case name == "url":
+			if err := json.Unmarshal(v, &in.config.URL); err != nil {
+				return destinationIn{}, hookgate.InvalidParam("destination.url", nil, "destination.url must be a string")
+			}
+		case name == "auth":
+			dec := json.NewDecoder(bytes.NewReader(v))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in.config.Auth); err != nil {
+				return destinationIn{}, hookgate.InvalidParam("destination.auth", nil, `destination.auth is {"username": "…", "password": "…"}`)
+			}
+		case slices.Contains(k.Fields, name):
+			if in.config.Fields == nil {
+				in.config.Fields = map[string]json.RawMessage{}
+			}
+			in.config.Fields[name] = v
+		default:
+			return destinationIn{}, hookgate.InvalidParam("destination."+name, name, "a destination of kind %s has no field %s (it takes %s)", kind, name, strings.Join(k.Fields, ", "))
+		}
+	}
+	return in, nil
+}
+
+// destinationKind returns the registered kind named name.
+func (s *Server) destinationKind(name string) (hookgate.DestinationKind, bool) {
+	if s.cfg.Destinations == nil {
+		return hookgate.DestinationKind{}, false
+	}
+	for _, k := range s.cfg.Destinations.Kinds() {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return hookgate.DestinationKind{}, false
+}
+
+// destinationKindNames names the kinds a webhook may take, http first.
+func (s *Server) destinationKindNames() []string {
+	names := []string{hookgate.DestinationHTTP}
+	if s.cfg.Destinations != nil {
+		for _, k := range s.cfg.Destinations.Kinds() {
+			if k.Name != hookgate.DestinationHTTP {
+				names = append(names, k.Name)
+			}
+		}
+	}
+	return names
+}
+
+// setDestination gives w the destination in (of a request that sent
+// one): http again when in is, with the webhook's own fields; another
+// kind with its configuration, and its address as w's URL. A password sent
+// back redacted keeps the stored one, as long as the broker and the user
+// stay the same.
+func setDestination(w *hookgate.Webhook, in destinationIn, urlSent bool) error {
+	old := w.DestinationConfig
+	w.Destination, w.DestinationConfig = in.kind, in.config
+	if in.kind == "" {
+		return nil
+	}
+	if w.DestinationConfig.Auth.Password == redacted {
+		if old.Auth.Password == "" || old.URL != w.DestinationConfig.URL || old.Auth.Username != w.DestinationConfig.Auth.Username {
+			return hookgate.InvalidParam("destination.auth.password", redacted, "send the password itself: ******** keeps the stored one only for the same destination.url and username")
+		}
+		w.DestinationConfig.Auth.Password = old.Auth.Password
+	}
+	if !urlSent {
+		w.URL = w.DestinationConfig.URL
+	}
+	return nil
+}
+
+// checkDestination checks the destination of a webhook of another kind
+// than http with its kind, judges the broker's address against the
+// network policy and, when probe is set and the kind can, checks that the
+// broker answers.
+func (s *Server) checkDestination(ctx context.Context, w *hookgate.Webhook, probe bool) error {
+	if s.cfg.Destinations == nil {
+		return hookgate.InvalidParam("destination.kind", w.Destination, "destination.kind must be http on this server")
+	}
+	d, err := s.cfg.Destinations.For(w)
+	if err != nil {
+		return err
+	}
+	if err := d.Check(w); err != nil {
+		return err
+	}
+	if err := s.checkNetwork("destination.url", w.DestinationConfig.URL); err != nil {
+		return err
+	}
+	if p, ok := d.(hookgate.Prober); ok && probe {
+		return p.Probe(ctx, w)
+	}
+	return nil
+}
+
+// destinationChanged reports whether a change of w from before reaches a
+// different broker, or the same one differently: the change is probed.
+func destinationChanged(before, w *hookgate.Webhook) bool {
+	return before.Destination != w.Destination || !reflect.DeepEqual(before.DestinationConfig, w.DestinationConfig)
+}
+
+// toDestination renders w's destination for an answer: its kind alone
+// for http, else its configuration with the password redacted.
+func toDestination(w *hookgate.Webhook) map[string]any {
+	out := map[string]any{"kind": w.DestinationKind()}
+	if w.DestinationKind() == hookgate.DestinationHTTP {
+		return out
+	}
+	c := w.DestinationConfig
+	out["url"] = hookgate.RedactURL(c.URL)
+	for name, v := range c.Fields {
+		out[name] = v
+	}
+	if c.Auth != (hookgate.DestinationAuth{}) {
+		a := map[string]string{"username": c.Auth.Username}
+		if c.Auth.Password != "" {
+			a["password"] = redacted
+		}
+		out["auth"] = a
+	}
+	return out
+}
