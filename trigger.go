@@ -141,8 +141,13 @@ func callerMayNotSet(name string) bool {
 // CheckTrigger checks a trigger's input against w's registration: its
 // method (GET and DELETE take no data), its payload encoding, the headers
 // it fixes and the query parameters it lists. The JSON Schema of the data is
-// checked elsewhere. The returned *Error names the parameter at fault.
+// checked elsewhere. The returned *Error names the parameter at fault; a
+// webhook of another destination kind than http is a conflict: it has no
+// answer to give.
 func (w *Webhook) CheckTrigger(in *TriggerInput) error {
+	if w.DestinationKind() != DestinationHTTP {
+		return Errorf(EConflict, "a webhook of kind %s cannot be triggered: a trigger is an HTTP request and its answer", w.Destination)
+	}
 	if in.HasData() {
 		if w.Method == http.MethodGet || w.Method == http.MethodDelete {
 			return InvalidParam("data", nil, "the webhook's method is %s, which sends no body: leave data out", w.Method)

@@ -175,7 +175,9 @@ func TestRedisStreamRegistrationRefused(t *testing.T) {
 				}
 			})
 		}
-		e.req("POST", "/api/v1/projects/bad/webhooks", owner, map[string]any{"destination": map[string]any{"kind": "redis-stream", "url": srv.URL(), "stream": "s"}}).must(t, 201)
+		wh := e.req("POST", "/api/v1/projects/bad/webhooks", owner, map[string]any{"destination": map[string]any{"kind": "redis-stream", "url": srv.URL(), "stream": "s"}}).must(t, 201).str("id")
+		// A trigger is an HTTP request and its answer: a broker's webhook has none.
+		e.req("POST", "/api/v1/projects/bad/webhooks/"+wh+"/trigger", owner, map[string]any{"data": 1}).problem(t, 409, "conflict", "")
 		if n := len(streamEntries(t, srv, "s")); n != 0 {
 			t.Fatalf("registration published %d entries", n)
 		}
