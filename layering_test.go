@@ -49,7 +49,7 @@ var layers = map[string][]string{
 	// The composition root wires a node's API, dashboard and dispatcher;
 	// the binary knows every package.
 	"internal/app": {".", "api", "delivery", "destinations/all", "netguard", "ui"},
-	"cmd/hookgate": {".", "api", "bench", "client", "delivery", "internal/app", "netguard", "platforms", "platforms/providers", "secrets", "signing", "sqlstore", "tracing", "ui"},
+	"cmd/hookgate": {".", "api", "bench", "client", "delivery", "destinations/redisstream", "internal/app", "netguard", "platforms", "platforms/providers", "secrets", "signing", "sqlstore", "tracing", "ui"},
 	// Test helpers, imported by tests alone (see testHelpers).
 	"internal/testwait":          nil,
 	"internal/testlog":           nil,

@@ -25,6 +25,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/redisstream"
 	"github.com/hookgate/hookgate/internal/app"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/platforms/providers"
@@ -349,6 +350,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	// The dashboard, at /ui/; its cookie is Secure unless the public URL is
 	// plain http on a loopback host.
 	acfg.Dashboard = &ui.Config{Logger: log, PublicURL: publicURL, TraceURL: f.traceURL}
+	redisstream.LogTo(log) // go-redis has one logger per process
 	parts := app.New(acfg)
 	dispatcher, handler := parts.Dispatcher, parts.API
 	// Deferred before the dispatcher's stop, so run after it.
