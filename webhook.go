@@ -382,7 +382,6 @@ func (w *Webhook) validateDestination() error {
 		{"method", w.Method != http.MethodPost}, {"queryParams", len(w.QueryParams) > 0},
 		{"payloadEncoding", w.PayloadEncoding != EncodingJSON}, {"tls", !w.TLS.IsZero()},
 		{"schema", len(w.Schema) > 0}, {"then", w.Then != nil}, {"triggerOnly", w.TriggerOnly},
-		{"rateLimit", w.RateLimit != 0},
 	}
 	for _, f := range httpOnly {
 		if f.set {

@@ -59,11 +59,11 @@ func TestRedisStreamDestination(t *testing.T) {
 		_, owner, _ := e.project("rds")
 		dest := map[string]any{"kind": "redis-stream", "url": srv.URL(), "stream": "orders", "maxLen": 1000,
 			"auth": map[string]any{"username": "hookgate", "password": "broker-pass-1"}}
-		created := e.req("POST", "/api/v1/projects/rds/webhooks", owner, map[string]any{"destination": dest, "retrySchedule": []string{"1s"}}).must(t, 201)
+		created := e.req("POST", "/api/v1/projects/rds/webhooks", owner, map[string]any{"destination": dest, "retrySchedule": []string{"1s"}, "rateLimit": 50}).must(t, 201)
 		wh, secret := created.str("id"), created.str("secret")
 		for _, r := range []resp{created, e.req("GET", "/api/v1/projects/rds/webhooks/"+wh, owner, nil).must(t, 200)} {
 			d := r.Body["destination"].(map[string]any)
-			if d["kind"] != "redis-stream" || d["url"] != srv.URL() || d["stream"] != "orders" || d["maxLen"].(float64) != 1000 || r.str("url") != srv.URL() {
+			if d["kind"] != "redis-stream" || d["url"] != srv.URL() || d["stream"] != "orders" || d["maxLen"].(float64) != 1000 || r.str("url") != srv.URL() || r.Body["rateLimit"].(float64) != 50 {
 				t.Fatalf("answered %s", r.Raw)
 			}
 			if a := d["auth"].(map[string]any); a["username"] != "hookgate" || a["password"] != "********" || strings.Contains(string(r.Raw), "broker-pass-1") {
