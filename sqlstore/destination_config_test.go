@@ -46,16 +46,7 @@ func TestDestinationConfigSealedAtRest(t *testing.T) {
 				t.Fatalf("FindWebhook: %+v, %v", got, err)
 			}
 			// Copied into another webhook's row, the sealed configuration opens no more.
-			other := newWebhook(t, s, p.ID)
-			if _, err := db.Exec(q(engine, `UPDATE webhooks SET destination_config = ? WHERE id = ?`), raw, other.ID); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.FindWebhook(ctx, p.ID, other.ID); err == nil {
-				t.Fatal("a sealed destination opened in another row")
-			}
-			if _, err := db.Exec(q(engine, `DELETE FROM webhooks WHERE id = ?`), other.ID); err != nil {
-				t.Fatal(err)
-			}
+			sealedStaysInItsRow(t, s, db, engine, p.ID, "destination_config", raw)
 
 			// Key rotation (rotate-key): the configuration is resealed too.
 			newCfg := cfg

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/testcert"
+	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
@@ -50,16 +52,7 @@ func TestWebhookTLSSealedAtRest(t *testing.T) {
 				t.Fatalf("FindWebhook: %+v, %v", got.TLS, err)
 			}
 			// Copied into another webhook's row, the sealed settings open no more.
-			other := newWebhook(t, s, p.ID)
-			if _, err := db.Exec(q(engine, `UPDATE webhooks SET tls = ? WHERE id = ?`), raw, other.ID); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.FindWebhook(ctx, p.ID, other.ID); err == nil {
-				t.Fatal("sealed TLS settings opened in another row")
-			}
-			if _, err := db.Exec(q(engine, `DELETE FROM webhooks WHERE id = ?`), other.ID); err != nil {
-				t.Fatal(err)
-			}
+			sealedStaysInItsRow(t, s, db, engine, p.ID, "tls", raw)
 
 			// Key rotation: a store on a new key reseals the settings too.
 			newCfg := cfg
@@ -143,5 +136,23 @@ func TestAnnounceCertificateOnce(t *testing.T) {
 				t.Fatalf("a fingerprint that is not the webhook's was announced: %v, %v", ok, err)
 			}
 		})
+	}
+}
+
+// sealedStaysInItsRow copies raw, a value sealed in one webhook's column,
+// into that column of another webhook of projectID, and checks that the
+// webhook then does not read: a sealed value opens only where it was
+// sealed. The other webhook is deleted after.
+func sealedStaysInItsRow(t *testing.T, s *sqlstore.Store, db *sql.DB, engine, projectID, column, raw string) {
+	t.Helper()
+	other := newWebhook(t, s, projectID)
+	if _, err := db.Exec(q(engine, `UPDATE webhooks SET `+column+` = ? WHERE id = ?`), raw, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FindWebhook(context.Background(), projectID, other.ID); err == nil {
+		t.Fatalf("a value sealed in %s opened in another row", column)
+	}
+	if _, err := db.Exec(q(engine, `DELETE FROM webhooks WHERE id = ?`), other.ID); err != nil {
+		t.Fatal(err)
 	}
 }
