@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +35,11 @@ type Config struct {
 	// Tracer starts the spans of requests that accept work; nil exports
 	// none, and events still get trace IDs.
 	Tracer *tracing.Tracer
+	// TraceOff reports whether a project sends its receivers no trace
+	// headers, for triggers: the dispatcher's (Dispatcher.TraceHeadersOff),
+	// which reads its projects again every 10 seconds. Nil: every project
+	// sends them.
+	TraceOff func(ctx context.Context, projectID string) bool
 	// AdminKey manages projects and keys, and may act on any project.
 	AdminKey string
 	// Policy judges webhook URLs given as literal addresses.
@@ -145,9 +149,6 @@ type Server struct {
 	metrics *metrics
 	keys    *keyCache
 	schemas *schemaCache
-	// traceOffs caches whether projects send trace headers, for triggers.
-	traceMu   sync.Mutex
-	traceOffs map[string]traceOff
 
 	triggers    *delivery.Triggers
 	hookSchemas webhookSchemas
@@ -254,9 +255,8 @@ func New(cfg Config) *Server {
 	s.bodies = semaphore.NewWeighted(cfg.BodyBytesInFlight)
 	s.inboundLim = newInboundLimits(cfg)
 	s.authFails.burst = cfg.AuthFailureBurst
-	s.traceOffs = map[string]traceOff{}
 	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData,
-		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry, Now: cfg.Now, Tracer: cfg.Tracer, TraceOff: s.traceHeadersOff})
+		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry, Now: cfg.Now, Tracer: cfg.Tracer, TraceOff: cfg.TraceOff})
 
 	hc := huma.DefaultConfig("Hookgate API", cfg.Version)
 	hc.Info.Description = "Self-hosted webhook gateway. Authenticate with `Authorization: Bearer KEY` or `X-API-Key: KEY`."

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -40,34 +39,4 @@ func (s *Server) commit(ctx context.Context, name string, write func(context.Con
 type TraceHeaders struct {
 	TraceParent string `header:"traceparent" maxLength:"256" doc:"W3C traceparent: the event joins this trace, and every attempt's request carries it with the attempt's span as parent; invalid ones are ignored"`
 	TraceState  string `header:"tracestate" maxLength:"512" doc:"W3C tracestate, passed on to the receivers with traceparent"`
-}
-
-// traceOff is a project's trace header setting and when it was read.
-type traceOff struct {
-	off bool
-	at  time.Time
-}
-
-// traceHeadersOff reports whether a project sends its receivers no trace
-// headers, read again after the cache's TTL (as the dispatcher reads its
-// projects); a project that cannot be read sends them.
-func (s *Server) traceHeadersOff(ctx context.Context, projectID string) bool {
-	now := s.now()
-	s.traceMu.Lock()
-	c, ok := s.traceOffs[projectID]
-	s.traceMu.Unlock()
-	if ok && now.Sub(c.at) < 10*time.Second {
-		return c.off
-	}
-	p, err := s.store.FindProject(ctx, projectID)
-	if err != nil {
-		return c.off
-	}
-	s.traceMu.Lock()
-	if len(s.traceOffs) > 10000 {
-		clear(s.traceOffs) // projects that no longer trigger are forgotten
-	}
-	s.traceOffs[projectID] = traceOff{off: p.TraceHeadersOff, at: now}
-	s.traceMu.Unlock()
-	return p.TraceHeadersOff
 }

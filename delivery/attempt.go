@@ -47,7 +47,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 		attribute.String("hookgate.project.id", dl.ProjectID), attribute.String("hookgate.webhook.id", dl.WebhookID),
 		attribute.String("hookgate.delivery.id", dl.ID), attribute.String("hookgate.event.type", ev.Type), attribute.Int("hookgate.attempt", n))
 	msg := hookgate.DeliveryMessage{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data}
-	if !d.project(ctx, dl.ProjectID).traceOff {
+	if !d.TraceHeadersOff(ctx, dl.ProjectID) {
 		msg.Trace = span.Trace
 	}
 	res := j.dest.Send(ctx, w, msg)
@@ -188,6 +188,12 @@ func (d *Dispatcher) project(ctx context.Context, projectID string) cachedProjec
 	d.projects[projectID] = c
 	d.projMu.Unlock()
 	return c
+}
+
+// TraceHeadersOff reports whether a project sends its receivers no trace
+// headers, as its cached settings say.
+func (d *Dispatcher) TraceHeadersOff(ctx context.Context, projectID string) bool {
+	return d.project(ctx, projectID).traceOff
 }
 
 // cachedProject is a project's retry schedule and circuit breaker, over

@@ -114,6 +114,7 @@ func New(cfg Config) *App {
 	acfg.RecoverySchedule, acfg.RecoveryFor = cfg.Delivery.RecoverySchedule, cfg.Delivery.RecoveryFor
 	acfg.Breaker = cfg.Delivery.Breaker
 	acfg.Destinations = cfg.Delivery.Destinations
+	acfg.TraceOff = dispatcher.TraceHeadersOff
 	handler := api.New(acfg)
 	if cfg.Dashboard != nil {
 		ucfg := *cfg.Dashboard
