@@ -4,9 +4,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hookgate/hookgate/delivery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/tracing"
 )
 
 // metrics are the API's Prometheus collectors, all prefixed hookgate_.
@@ -82,10 +84,5 @@ func newMetrics(reg *prometheus.Registry, providers []string) *metrics {
 // latency's exemplar when it started a span.
 func (m *metrics) observe(route string, status int, elapsed time.Duration, traceID string) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	h := m.latency.WithLabelValues(route)
-	if e, ok := h.(prometheus.ExemplarObserver); ok && traceID != "" {
-		e.ObserveWithExemplar(elapsed.Seconds(), prometheus.Labels{"trace_id": traceID})
-		return
-	}
-	h.Observe(elapsed.Seconds())
+	tracing.Observe(m.latency.WithLabelValues(route), elapsed.Seconds(), traceID)
 }

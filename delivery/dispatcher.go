@@ -358,17 +358,8 @@ func (d *Dispatcher) count(o outcome) {
 	}
 	d.outcomes.WithLabelValues(label).Inc()
 	if o.Attempt.ID != "" {
-		observe(d.latency, float64(o.Attempt.DurationMs)/1000, o.Attempt.TraceID)
+		tracing.Observe(d.latency, float64(o.Attempt.DurationMs)/1000, o.Attempt.TraceID)
 	}
-}
-
-// observe records v in h, with traceID as its exemplar when there is one.
-func observe(h prometheus.Histogram, v float64, traceID string) {
-	if e, ok := h.(prometheus.ExemplarObserver); ok && traceID != "" {
-		e.ObserveWithExemplar(v, prometheus.Labels{"trace_id": traceID})
-		return
-	}
-	h.Observe(v)
 }
 
 // Wake tells the dispatcher that deliveries may be due now. It never blocks.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -37,9 +38,6 @@ func New(tp trace.TracerProvider) *Tracer {
 	}
 	return &Tracer{t: tp.Tracer("github.com/hookgate/hookgate")}
 }
-
-// Enabled reports whether spans are recorded.
-func (t *Tracer) Enabled() bool { return t != nil }
 
 // Span is a started span and its trace context, which names it whether it
 // is recorded or not.
@@ -200,3 +198,13 @@ func (l logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (l logHandler) WithGroup(name string) slog.Handler { return logHandler{l.Handler.WithGroup(name)} }
+
+// Observe records v in h with traceID as its exemplar (the OpenMetrics
+// exposition shows it), or plainly when there is no trace ID.
+func Observe(h prometheus.Observer, v float64, traceID string) {
+	if e, ok := h.(prometheus.ExemplarObserver); ok && traceID != "" {
+		e.ObserveWithExemplar(v, prometheus.Labels{"trace_id": traceID})
+		return
+	}
+	h.Observe(v)
+}

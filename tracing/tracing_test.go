@@ -41,7 +41,7 @@ func TestSetupFromEnvironment(t *testing.T) {
 	}
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "")
 	tr, stop, err = tracing.Setup(context.Background(), "node-1", "test")
-	if err != nil || !tr.Enabled() {
+	if err != nil || tr == nil {
 		t.Fatalf("with an endpoint: %v", err)
 	}
 	parent, _ := hookgate.ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "")
