@@ -134,7 +134,6 @@ func (p *prefixWriter) finish() {
 	if strings.HasPrefix(h.Get("Content-Type"), "text/html") {
 		body = prefixLinks(body, p.prefix)
 	}
-	h.Del("Content-Length")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	p.w.WriteHeader(p.status)
 	_, _ = p.w.Write(body)
