@@ -25,6 +25,9 @@ type DestinationConfig struct {
 type DestinationAuth struct {
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
+	// Token is a bearer token, for brokers that take one instead of a
+	// user and password (NATS); a kind that takes none refuses it.
+	Token string `json:"token,omitempty"`
 }
 
 // IsZero reports whether c configures nothing: the webhook is HTTP's.

@@ -57,7 +57,7 @@ func (s *Server) parseDestination(raw rawJSON) (destinationIn, error) {
 			dec := json.NewDecoder(bytes.NewReader(v))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&in.config.Auth); err != nil {
-				return destinationIn{}, hookgate.InvalidParam("destination.auth", nil, `destination.auth is {"username": "…", "password": "…"}`)
+				return destinationIn{}, hookgate.InvalidParam("destination.auth", nil, `destination.auth is {"username": "…", "password": "…"} or {"token": "…"}`)
 			}
 		case slices.Contains(k.Fields, name):
 			if in.config.Fields == nil {
@@ -114,6 +114,12 @@ func setDestination(w *hookgate.Webhook, in destinationIn, urlSent bool) error {
 		}
 		w.DestinationConfig.Auth.Password = old.Auth.Password
 	}
+	if w.DestinationConfig.Auth.Token == redacted {
+		if old.Auth.Token == "" || old.URL != w.DestinationConfig.URL {
+			return hookgate.InvalidParam("destination.auth.token", redacted, "send the token itself: ******** keeps the stored one only for the same destination.url")
+		}
+		w.DestinationConfig.Auth.Token = old.Auth.Token
+	}
 	if !urlSent {
 		w.URL = w.DestinationConfig.URL
 	}
@@ -163,9 +169,15 @@ func toDestination(w *hookgate.Webhook) map[string]any {
 		out[name] = v
 	}
 	if c.Auth != (hookgate.DestinationAuth{}) {
-		a := map[string]string{"username": c.Auth.Username}
+		a := map[string]string{}
+		if c.Auth.Username != "" || c.Auth.Token == "" {
+			a["username"] = c.Auth.Username
+		}
 		if c.Auth.Password != "" {
 			a["password"] = redacted
+		}
+		if c.Auth.Token != "" {
+			a["token"] = redacted
 		}
 		out["auth"] = a
 	}

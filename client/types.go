@@ -239,25 +239,39 @@ type TLS struct {
 const (
 	DestinationHTTP        = "http"
 	DestinationRedisStream = "redis-stream"
+	DestinationNATS        = "nats"
+	DestinationAMQP        = "amqp"
+	DestinationMQTT        = "mqtt"
 )
 
 // Destination is where a webhook's deliveries go (docs/destinations.md):
 // Kind "http" (or empty) for a signed HTTP request to the webhook's URL,
 // configured by its own fields; "redis-stream" for an entry appended to
 // Stream on the Redis server at URL (redis://host:6379/0, rediss:// for
-// TLS), the stream trimmed to about MaxLen entries when it is set.
+// TLS), the stream trimmed to about MaxLen entries when it is set;
+// "nats" for a JetStream publish to Subject (URL nats://host:4222);
+// "amqp" for a message published to Exchange with RoutingKey (URL
+// amqp://host:5672/vhost); "mqtt" for a message published to Topic at
+// QoS (URL mqtt://host:1883).
 type Destination struct {
-	Kind   string           `json:"kind"`
-	URL    string           `json:"url,omitempty"`
-	Stream string           `json:"stream,omitempty"`
-	MaxLen int64            `json:"maxLen,omitempty"`
-	Auth   *DestinationAuth `json:"auth,omitempty"`
+	Kind       string           `json:"kind"`
+	URL        string           `json:"url,omitempty"`
+	Stream     string           `json:"stream,omitempty"`
+	MaxLen     int64            `json:"maxLen,omitempty"`
+	Subject    string           `json:"subject,omitempty"`
+	Exchange   *string          `json:"exchange,omitempty"`
+	RoutingKey string           `json:"routingKey,omitempty"`
+	Topic      string           `json:"topic,omitempty"`
+	QoS        *int             `json:"qos,omitempty"`
+	Auth       *DestinationAuth `json:"auth,omitempty"`
 }
 
-// DestinationAuth holds a broker's credentials, never put in its URL.
+// DestinationAuth holds a broker's credentials, never put in its URL: a
+// user and password, or a token (NATS).
 type DestinationAuth struct {
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
+	Token    string `json:"token,omitempty"`
 }
 
 // TLSInfo is what a read shows of a webhook's TLS settings.

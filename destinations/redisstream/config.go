@@ -50,6 +50,9 @@ func parse(w *hookgate.Webhook) (config, error) {
 	if c.Auth.Password != "" && strings.ContainsAny(c.Auth.Username, " \r\n") {
 		return config{}, hookgate.InvalidParam("destination.auth.username", c.Auth.Username, "destination.auth.username may not contain spaces or line breaks")
 	}
+	if c.Auth.Token != "" {
+		return config{}, hookgate.InvalidParam("destination.auth.token", hookgate.Redacted, "a redis-stream destination takes destination.auth.username and password, not a token")
+	}
 	if c.Auth.Username != "" && c.Auth.Password == "" {
 		return config{}, hookgate.MissingParam("destination.auth.password")
 	}
