@@ -25,9 +25,15 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
 	},
 	// A number and its unit stay on one line: no-break spaces.
-	"pct":   func(f float64) string { return fmt.Sprintf("%.1f\u00a0%%", 100*f) },
-	"ms":    func(d time.Duration) string { return fmt.Sprintf("%d\u00a0ms", d.Milliseconds()) },
-	"esc":   url.PathEscape,
+	"pct": func(f float64) string { return fmt.Sprintf("%.1f\u00a0%%", 100*f) },
+	"ms":  func(d time.Duration) string { return fmt.Sprintf("%d\u00a0ms", d.Milliseconds()) },
+	"esc": url.PathEscape,
+	"exchange": func(e *string) string {
+		if *e == "" {
+			return "(the default exchange)"
+		}
+		return *e
+	},
 	"short": shortID,
 	"plural": func(n int, one, many string) string {
 		if n == 1 {
