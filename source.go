@@ -39,6 +39,10 @@ type Source struct {
 	UpdatedAt time.Time
 	// State is the last state a node consuming the source reported.
 	State SourceState
+	// LeaseNode is the node that holds the source, until LeaseUntil: the
+	// one node of a cluster that consumes it (zero when none does).
+	LeaseNode  string
+	LeaseUntil time.Time
 }
 
 // SourceEventType says where a message's event type comes from: a header

@@ -229,6 +229,30 @@ type Store interface {
 	// of one platform when platformID is set.
 	ListMessages(ctx context.Context, projectID, platformID string, page Page) ([]*Message, string, error)
 
+	// CreateSource stores src, its configuration sealed.
+	CreateSource(ctx context.Context, src *Source) error
+	// FindSource finds a project's source, with its last state; ENotFound.
+	FindSource(ctx context.Context, projectID, id string) (*Source, error)
+	// ListSources lists a project's sources, newest first.
+	ListSources(ctx context.Context, projectID string, page Page) ([]*Source, string, error)
+	// UpdateSource saves src's name, configuration, event type, status
+	// and UpdatedAt; ENotFound. A node consuming it sees the change at
+	// its next claim (UpdatedAt differs) and starts again.
+	UpdateSource(ctx context.Context, src *Source) error
+	// DeleteSource deletes a project's source; ENotFound.
+	DeleteSource(ctx context.Context, projectID, id string) error
+	// ClaimSources leases to node, until until, every active source whose
+	// lease is free, expired at now, or node's already (renewed), and
+	// returns them: one node of a cluster holds a source at a time.
+	ClaimSources(ctx context.Context, node string, now, until time.Time) ([]*Source, error)
+	// ReleaseSources gives up node's leases: of the sources ids, or all
+	// of them when ids is empty (a drain), so another node may take them
+	// at once.
+	ReleaseSources(ctx context.Context, node string, ids ...string) error
+	// SaveSourceState saves st as the state of a project's source when
+	// node holds its lease; false when it does not (any more).
+	SaveSourceState(ctx context.Context, projectID, id, node string, st SourceState) (bool, error)
+
 	// RetryDelivery queues a delivery again, due now, keeping its ID (the
 	// webhook-id its receiver sees); ENotFound, and EConflict while its
 	// webhook is not active.

@@ -22,6 +22,7 @@ var portableMigrations = []string{
 	"00024_webhook_signature.sql",
 	"00025_webhook_tls.sql",
 	"00026_destination_config.sql",
+	"00027_sources.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the

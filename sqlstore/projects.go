@@ -68,7 +68,7 @@ func (s *Store) UpdateProject(ctx context.Context, p *hookgate.Project) error {
 }
 
 // projectTables lists every table with a project_id column, children first.
-var projectTables = []string{"attempts", "deliveries", "circuits", "idempotency_keys", "events", "event_types", "webhook_recovery", "webhooks", "api_keys", "messages", "platforms", "ui_sessions", "portal_links"}
+var projectTables = []string{"attempts", "deliveries", "circuits", "idempotency_keys", "events", "event_types", "webhook_recovery", "webhooks", "api_keys", "messages", "platforms", "ui_sessions", "portal_links", "sources"}
 
 // DeleteProject deletes a project and everything it owns.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {

@@ -26,6 +26,7 @@ var sealedColumns = []struct {
 	{"webhooks", []string{"url", "secret", "previous_secret", "auth", "headers", "signature", "tls", "destination_config"}, "url"},
 	{"platforms", []string{"credentials"}, ""},
 	{"deliveries", []string{"request"}, ""},
+	{"sources", []string{"config"}, ""},
 }
 
 // Reseal seals again, with the store's key and bound to where it is stored,
