@@ -42,7 +42,7 @@ type poolKey struct{ url, username string }
 // the field at fault.
 func parse(w *hookgate.Webhook) (config, error) {
 	c := w.DestinationConfig
-	opts, err := parseURL(c.URL)
+	opts, err := parseURL("destination.url", c.URL)
 	if err != nil {
 		return config{}, err
 	}
@@ -81,9 +81,8 @@ func parse(w *hookgate.Webhook) (config, error) {
 }
 
 // parseURL checks a broker address, redis://host:port/db or rediss:// for
-// TLS, and returns its connection options.
-func parseURL(raw string) (*redis.Options, error) {
-	const param = "destination.url"
+// TLS, and returns its connection options; errors name param.
+func parseURL(param, raw string) (*redis.Options, error) {
 	if raw == "" {
 		return nil, hookgate.MissingParam(param)
 	}

@@ -133,12 +133,18 @@ func (d *Destination) client(c config) (*redis.Client, error) {
 	return p.client, nil
 }
 
-// options are c's client options, dialing through Dial (with TLS for
-// rediss://, which a custom dialer must do itself). retries is the
-// client's own retries of a command: Send makes none (the retry schedule
-// does), so that one attempt is one XADD.
+// options are c's client options (see clientOptions).
 func (d *Destination) options(c config, timeout time.Duration, poolSize int) *redis.Options {
-	o := *c.opts
+	return clientOptions(c.opts, d.Dial, timeout, poolSize)
+}
+
+// clientOptions are a client's options from base, dialing through dial
+// (with TLS for rediss://, which a custom dialer must do itself). The
+// client makes no retries of its own (MaxRetries -1): a destination's
+// retry schedule does, so that one attempt is one XADD, and a source's
+// loop does.
+func clientOptions(base *redis.Options, dial DialFunc, timeout time.Duration, poolSize int) *redis.Options {
+	o := *base
 	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = timeout, timeout, timeout
 	o.MaxRetries = -1
 	o.DisableIdentity = true
@@ -146,7 +152,6 @@ func (d *Destination) options(c config, timeout time.Duration, poolSize int) *re
 	if poolSize > 0 {
 		o.PoolSize = poolSize
 	}
-	dial := d.Dial
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}

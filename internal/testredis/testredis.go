@@ -27,11 +27,27 @@ type Server struct {
 	port int
 	dir  string
 	cmd  *exec.Cmd
+	// persist: an append-only file synced at every write, which a
+	// restart reads back.
+	persist bool
 }
 
 // Start starts a redis-server on a free loopback port; it stops when t
 // ends. A missing binary skips t, or fails it when CI=true.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return start(t, false)
+}
+
+// StartPersistent is Start with an append-only file synced at every
+// write (appendfsync always): a Restart, even after a kill, finds every
+// write the server acknowledged.
+func StartPersistent(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, persist bool) *Server {
 	t.Helper()
 	if _, err := os.Stat(Binary); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -39,7 +55,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skipf("%s is missing (apt-get install redis-server): the redis-stream tests need a real Redis", Binary)
 	}
-	s := &Server{t: t, port: freePort(t), dir: t.TempDir()}
+	s := &Server{t: t, port: freePort(t), dir: t.TempDir(), persist: persist}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -65,8 +81,13 @@ func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 // start runs the server and waits until it answers a PING.
 func (s *Server) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(Binary, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--protected-mode", "no")
+	aof := []string{"--appendonly", "no"}
+	if s.persist {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--dir", s.dir, "--protected-mode", "no"}, aof...)
+	s.cmd = exec.Command(Binary, args...)
 	s.cmd.Dir = s.dir
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("starting redis-server: %v", err)
@@ -88,7 +109,8 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Restart starts the server again on the same port, empty.
+// Restart starts the server again on the same port: empty, or with what
+// it had for a StartPersistent server.
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
