@@ -45,10 +45,13 @@ var layers = map[string][]string{
 	"destinations/all":         {".", "delivery", "destinations/http", "destinations/redisstream"},
 	"api":                      {".", "delivery", "netguard", "platforms", "tracing"},
 	"ui":                       {".", "client", "signing"},
-	"bench":                    {"client"},
+	// The runner of broker sources takes the store, the kinds and an
+	// ingester (the API server) as interfaces.
+	"sources": {"."},
+	"bench":   {"client"},
 	// The composition root wires a node's API, dashboard and dispatcher;
 	// the binary knows every package.
-	"internal/app": {".", "api", "delivery", "destinations/all", "netguard", "ui"},
+	"internal/app": {".", "api", "delivery", "destinations/all", "netguard", "sources", "ui"},
 	"cmd/hookgate": {".", "api", "bench", "client", "delivery", "destinations/redisstream", "internal/app", "netguard", "platforms", "platforms/providers", "secrets", "signing", "sqlstore", "tracing", "ui"},
 	// Test helpers, imported by tests alone (see testHelpers).
 	"internal/testwait":          nil,

@@ -48,6 +48,9 @@ type Config struct {
 	// http (the delivery engine's, so that a webhook is checked by the kind
 	// that sends for it); nil allows http alone.
 	Destinations *hookgate.Destinations
+	// Sources are the broker source kinds a project's source may take;
+	// nil: none.
+	Sources *hookgate.Sources
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Registry receives the API's metrics; default a new registry.

@@ -15,6 +15,7 @@ import (
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/destinations/all"
 	"github.com/hookgate/hookgate/netguard"
+	"github.com/hookgate/hookgate/sources"
 	"github.com/hookgate/hookgate/ui"
 )
 
@@ -49,6 +50,13 @@ type Config struct {
 	Delivery delivery.Config
 	// Dashboard, when set, is served at /ui/; New sets its API and Store.
 	Dashboard *ui.Config
+	// SourceKinds are the broker source kinds; default every kind of
+	// destinations/all, dialing as Sender does (under Policy).
+	SourceKinds *hookgate.Sources
+	// Sources configures the runner of broker sources; New sets its
+	// Node (the dispatcher's), Store, Kinds, Ingest (the API server) and
+	// Logger (Delivery's) when unset.
+	Sources sources.Config
 }
 
 // App is a node's parts, wired: the API wakes the dispatcher when it
@@ -58,16 +66,21 @@ type App struct {
 	API        *api.Server
 	Dispatcher *delivery.Dispatcher
 	Sender     *delivery.Sender
+	// Sources runs the broker sources this node holds.
+	Sources *sources.Runner
 }
 
 // Run does the node's background work until ctx is done: the dispatcher
-// delivers, and the API server resumes the redrives stopped nodes left
-// (api.Server.RunRedrives). It returns once both stopped: deliveries in
-// flight recorded or given back (delivery.Config.Drain), and the redrives
-// this node runs stopped after their current batch.
+// delivers, the API server resumes the redrives stopped nodes left
+// (api.Server.RunRedrives), and the broker sources this node holds are
+// consumed. It returns once all stopped: deliveries in flight recorded or
+// given back (delivery.Config.Drain), the redrives this node runs stopped
+// after their current batch, and the sources' consumers stopped with
+// their leases released.
 func (a *App) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.API.RunRedrives(ctx) })
+	wg.Go(func() { a.Sources.Run(ctx) })
 	a.Dispatcher.Run(ctx)
 	wg.Wait()
 }
@@ -89,6 +102,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Delivery.Destinations == nil {
 		c.Delivery.Destinations = all.New(c.Sender)
+	}
+	if c.SourceKinds == nil {
+		c.SourceKinds = all.Sources(c.Sender)
 	}
 	return c
 }
@@ -115,11 +131,28 @@ func New(cfg Config) *App {
 	acfg.Breaker = cfg.Delivery.Breaker
 	acfg.Destinations = cfg.Delivery.Destinations
 	acfg.TraceOff = dispatcher.TraceHeadersOff
+	acfg.Sources = cfg.SourceKinds
 	handler := api.New(acfg)
 	if cfg.Dashboard != nil {
 		ucfg := *cfg.Dashboard
 		ucfg.API, ucfg.Store = handler, cfg.Store
 		handler.Mount("/ui/", ui.New(ucfg))
 	}
-	return &App{API: handler, Dispatcher: dispatcher, Sender: sender}
+	scfg := cfg.Sources
+	if scfg.Node == "" {
+		scfg.Node = dispatcher.Node()
+	}
+	if scfg.Store == nil {
+		scfg.Store = cfg.Store
+	}
+	if scfg.Kinds == nil {
+		scfg.Kinds = cfg.SourceKinds
+	}
+	if scfg.Ingest == nil {
+		scfg.Ingest = handler
+	}
+	if scfg.Logger == nil {
+		scfg.Logger = cfg.Delivery.Logger
+	}
+	return &App{API: handler, Dispatcher: dispatcher, Sender: sender, Sources: sources.New(scfg)}
 }
