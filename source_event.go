@@ -32,6 +32,9 @@ func (t SourceEventType) Check() error {
 		if err := ValidateEventType("eventType.default", t.Default); err != nil {
 			return err
 		}
+		if IsOperational(t.Default) {
+			return InvalidParam("eventType.default", t.Default, "eventType.default may not begin with %q: those types are Hookgate's operational events", OperationalPrefix)
+		}
 	}
 	return nil
 }

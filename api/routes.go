@@ -71,7 +71,7 @@ var portalAccess = map[string]string{
 	"getEventType":   hookgate.CapEventTypes,
 
 	// The producer's side: its projects, keys, catalog, events, triggers,
-	// redrives, platforms and messages.
+	// redrives, platforms, messages, portal links and broker sources.
 	"createProject": portalNever, "listProjects": portalNever, "getProject": portalNever,
 	"updateProject": portalNever, "deleteProject": portalNever, "getProjectStats": portalNever,
 	"createKey": portalNever, "listKeys": portalNever, "deleteKey": portalNever,
@@ -84,6 +84,8 @@ var portalAccess = map[string]string{
 	"registerPlatformWebhook": portalNever, "unregisterPlatformWebhook": portalNever,
 	"sendMessage": portalNever, "listMessages": portalNever,
 	"createPortalLink": portalNever, "listPortalLinks": portalNever, "revokePortalLink": portalNever,
+	"createSource": portalNever, "listSources": portalNever, "getSource": portalNever, "updateSource": portalNever,
+	"deleteSource": portalNever, "activateSource": portalNever, "deactivateSource": portalNever,
 }
 
 // portalAllows reports whether a portal session with caps may call the

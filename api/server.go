@@ -288,6 +288,7 @@ func New(cfg Config) *Server {
 	s.register(s.platformRoutes())
 	s.register(s.messageRoutes())
 	s.register(s.portalLinkRoutes())
+	s.register(s.sourceRoutes())
 	s.registerInbound()
 	s.registerOps()
 	fitResponses(s.api.OpenAPI())
