@@ -288,7 +288,9 @@ func TestSourceTwoNodes(t *testing.T) {
 	for i := range 5 {
 		xadd(t, redisSrv, "orders", "body", `{"n":`+string(rune('0'+i))+`}`)
 	}
-	count := func(e *env) int { return len(e.req("GET", "/api/v1/projects/nodes/events", owner, nil).must(t, 200).items(t)) }
+	count := func(e *env) int {
+		return len(e.req("GET", "/api/v1/projects/nodes/events", owner, nil).must(t, 200).items(t))
+	}
 	testwait.For(t, "5 events", func() bool { return count(b) == 5 })
 	if st := b.req("GET", path, owner, nil).must(t, 200).state(t); st["node"] != "node-a" {
 		t.Fatalf("node-b took a source node-a holds: %v", st)
