@@ -130,6 +130,8 @@ func TestCLICoversEveryOperation(t *testing.T) {
 		"sendMessage":           "message send", "listMessages": "message list",
 		"getWebhookStats": "webhook stats", "getProjectStats": "project stats",
 		"createPortalLink": "portal link", "listPortalLinks": "portal list", "revokePortalLink": "portal revoke",
+		"createSource": "source create", "listSources": "source list", "getSource": "source get", "updateSource": "source update",
+		"deleteSource": "source delete", "activateSource": "source activate", "deactivateSource": "source deactivate",
 	}
 	root := newRootCmd()
 	for op, path := range byOp {

@@ -77,7 +77,7 @@ func newRootCmd() *cobra.Command {
 		c.GroupID = "server"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newProjectCmd(), newKeyCmd(), newWebhookCmd(), newEventCmd(), newEventTypeCmd(), newDeliveryCmd(), newPlatformCmd(), newMessageCmd(), newPortalCmd()} {
+	for _, c := range []*cobra.Command{newProjectCmd(), newKeyCmd(), newWebhookCmd(), newEventCmd(), newEventTypeCmd(), newDeliveryCmd(), newPlatformCmd(), newMessageCmd(), newPortalCmd(), newSourceCmd()} {
 		c.GroupID = "api"
 		root.AddCommand(c)
 	}
