@@ -51,6 +51,10 @@ type Config struct {
 	// Sources are the broker source kinds a project's source may take;
 	// nil: none.
 	Sources *hookgate.Sources
+	// OnSources, when set, is called after a source is created, changed,
+	// activated, deactivated or deleted, so that this node's runner sees
+	// it at once (other nodes see it at their next claim).
+	OnSources func()
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Registry receives the API's metrics; default a new registry.

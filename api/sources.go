@@ -270,6 +270,7 @@ func (s *Server) handleCreateSource(ctx context.Context, in *struct {
 	if err := s.store.CreateSource(ctx, src); err != nil {
 		return nil, err
 	}
+	s.sourcesChanged()
 	return &sourceOutput{Body: s.toSource(src)}, nil
 }
 
@@ -340,6 +341,7 @@ func (s *Server) handleUpdateSource(ctx context.Context, in *struct {
 	if err := s.store.UpdateSource(ctx, src); err != nil {
 		return nil, err
 	}
+	s.sourcesChanged()
 	return &sourceOutput{Body: s.toSource(src)}, nil
 }
 
@@ -348,7 +350,18 @@ func (s *Server) handleDeleteSource(ctx context.Context, in *SourceRef) (*struct
 	if _, err := s.findSource(ctx, in.ID); err != nil {
 		return nil, err
 	}
-	return nil, s.store.DeleteSource(ctx, projectID(ctx), in.ID)
+	if err := s.store.DeleteSource(ctx, projectID(ctx), in.ID); err != nil {
+		return nil, err
+	}
+	s.sourcesChanged()
+	return nil, nil
+}
+
+// sourcesChanged tells this node's runner that a source changed.
+func (s *Server) sourcesChanged() {
+	if s.cfg.OnSources != nil {
+		s.cfg.OnSources()
+	}
 }
 
 // handleDeactivateSource handles deactivateSource: Deactivate a source; no node consumes it.
@@ -371,6 +384,7 @@ func (s *Server) setSourceStatus(ctx context.Context, id, status string) (*sourc
 		if err := s.store.UpdateSource(ctx, src); err != nil {
 			return nil, err
 		}
+		s.sourcesChanged()
 	}
 	return &sourceOutput{Body: s.toSource(src)}, nil
 }

@@ -43,12 +43,18 @@ func withSources(t testing.TB) envOption {
 // returned stop drains it, as serve does.
 func setupNode(t *testing.T, cfg sqlstore.Config, node string) (*env, func()) {
 	t.Helper()
+	return setupNodePoll(t, cfg, node, 50*time.Millisecond)
+}
+
+// setupNodePoll is setupNode with the runner claiming every poll.
+func setupNodePoll(t *testing.T, cfg sqlstore.Config, node string, poll time.Duration) (*env, func()) {
+	t.Helper()
 	store := sqltest.OpenConfig(t, cfg)
 	acfg := apiConfig(t, store, allowLoopback)
 	parts := app.New(app.Config{Store: store, Policy: acfg.Policy, UserAgent: "Hookgate/test", API: acfg,
 		Delivery:    delivery.Config{Node: node, Poll: 50 * time.Millisecond, Logger: testlog.Logger(t)},
 		SourceKinds: sourceKinds(t),
-		Sources:     sources.Config{Poll: 50 * time.Millisecond, Lease: 3 * time.Second, SaveEvery: 20 * time.Millisecond, Retry: 100 * time.Millisecond}})
+		Sources:     sources.Config{Poll: poll, Lease: 3 * time.Second, SaveEvery: 20 * time.Millisecond, Retry: 100 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { parts.Run(ctx); close(done) }()
@@ -304,4 +310,23 @@ func TestSourceTwoNodes(t *testing.T) {
 		xadd(t, redisSrv, "orders", "body", `{"n":`+string(rune('0'+i))+`}`)
 	}
 	testwait.For(t, "10 events", func() bool { return count(b) == 10 })
+}
+
+// A source created on a node is consumed at once, not at the runner's next
+// claim: the API wakes the node's runner (here it would claim in an hour).
+func TestSourceStartsAtOnce(t *testing.T) {
+	t.Parallel()
+	redisSrv := testredis.Start(t)
+	e, _ := setupNodePoll(t, sqltest.Config(t, sqlstore.EngineSQLite), "node-1", time.Hour)
+	_, owner, _ := e.project("wake")
+	created := e.req("POST", "/api/v1/projects/wake/sources", owner, map[string]any{"name": "orders", "kind": "redis-stream",
+		"config": map[string]any{"url": redisSrv.URL(), "stream": "orders"}, "eventType": map[string]any{"default": "order.created"}}).must(t, 201)
+	xadd(t, redisSrv, "orders", "body", `{"id":1}`)
+	testwait.For(t, "the event", func() bool {
+		return len(e.req("GET", "/api/v1/projects/wake/events", owner, nil).must(t, 200).items(t)) == 1
+	})
+	e.req("POST", "/api/v1/projects/wake/sources/"+created.str("id")+"/deactivate", owner, nil).must(t, 200)
+	testwait.For(t, "the consumer to stop", func() bool {
+		return e.req("GET", "/api/v1/projects/wake/sources/"+created.str("id"), owner, nil).must(t, 200).state(t)["node"] == ""
+	})
 }

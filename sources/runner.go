@@ -87,6 +87,7 @@ func (c Config) withDefaults() Config {
 type Runner struct {
 	cfg     Config
 	running map[string]*consumer
+	wake    chan struct{}
 }
 
 // New returns a runner; Run starts it.
@@ -94,7 +95,16 @@ func New(cfg Config) *Runner {
 	if cfg.Node == "" || cfg.Store == nil || cfg.Kinds == nil || cfg.Ingest == nil {
 		panic("sources.New: Node, Store, Kinds and Ingest are required")
 	}
-	return &Runner{cfg: cfg.withDefaults(), running: map[string]*consumer{}}
+	return &Runner{cfg: cfg.withDefaults(), running: map[string]*consumer{}, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes the runner claim now rather than at its next Poll: a source
+// was created or changed on this node.
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Run claims and consumes sources until ctx ends, then drains: it stops
@@ -113,6 +123,8 @@ func (r *Runner) Run(ctx context.Context) {
 			r.drain()
 			return
 		case <-poll.C:
+			r.claim(ctx)
+		case <-r.wake:
 			r.claim(ctx)
 		case <-save.C:
 			r.saveStates(ctx)

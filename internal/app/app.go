@@ -40,7 +40,8 @@ type Config struct {
 	// one under Policy with SendTimeout and UserAgent.
 	Sender *delivery.Sender
 	// API configures the API server; New sets its Store, Policy, Sender,
-	// SendTimeout, OnEvents and Destinations (Delivery's), and the
+	// SendTimeout, OnEvents, Sources and OnSources (the sources runner's
+	// Wake) and Destinations (Delivery's), and the
 	// dispatcher's settings it answers: RetrySchedule, RecoverySchedule,
 	// RecoveryFor and Breaker.
 	API api.Config
@@ -132,6 +133,8 @@ func New(cfg Config) *App {
 	acfg.Destinations = cfg.Delivery.Destinations
 	acfg.TraceOff = dispatcher.TraceHeadersOff
 	acfg.Sources = cfg.SourceKinds
+	var runner *sources.Runner
+	acfg.OnSources = func() { runner.Wake() }
 	handler := api.New(acfg)
 	if cfg.Dashboard != nil {
 		ucfg := *cfg.Dashboard
@@ -154,5 +157,6 @@ func New(cfg Config) *App {
 	if scfg.Logger == nil {
 		scfg.Logger = cfg.Delivery.Logger
 	}
-	return &App{API: handler, Dispatcher: dispatcher, Sender: sender, Sources: sources.New(scfg)}
+	runner = sources.New(scfg)
+	return &App{API: handler, Dispatcher: dispatcher, Sender: sender, Sources: runner}
 }
