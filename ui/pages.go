@@ -107,6 +107,7 @@ func (u *UI) routes() {
 	m.HandleFunc("GET /ui/p/{project}/event-types", u.page(u.eventTypesPage))
 	m.HandleFunc("GET /ui/p/{project}/live", u.page(u.livePage))
 	m.HandleFunc("GET /ui/p/{project}/platforms", u.page(u.platformsPage))
+	m.HandleFunc("GET /ui/p/{project}/sources", u.page(u.sourcesPage))
 	m.HandleFunc("POST /ui/p/{project}/platforms", u.form(u.createPlatform))
 	m.HandleFunc("POST /ui/p/{project}/platforms/{id}/register-webhook", u.form(u.registerPlatform))
 	m.HandleFunc("GET /ui/p/{project}/deliveries", u.page(u.deliveriesPage))

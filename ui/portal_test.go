@@ -94,7 +94,7 @@ func TestPortal(t *testing.T) {
 		if st != 200 || !strings.Contains(page, "Webhooks portal") || !strings.Contains(page, ">Deliveries</a>") {
 			t.Fatalf("the portal's webhooks page: %d\n%s", st, page)
 		}
-		for _, hidden := range []string{"/ui/projects", "/live", "/events", "/platforms", "/keys", "Project <strong>"} {
+		for _, hidden := range []string{"/ui/projects", "/live", "/events", "/platforms", "/sources", "/keys", "Project <strong>"} {
 			if strings.Contains(page, hidden) {
 				t.Errorf("the portal's page shows %q", hidden)
 			}
@@ -120,6 +120,7 @@ func TestPortal(t *testing.T) {
 			"/ui/p/" + acme.ID + "/events",
 			"/ui/p/" + acme.ID + "/live",
 			"/ui/p/" + acme.ID + "/platforms",
+			"/ui/p/" + acme.ID + "/sources",
 			"/ui/p/" + acme.ID + "/deliveries/redrive",
 			"/ui/p/acme/webhooks", // its own project, but not as the session names it
 			"/ui/p/" + globex.ID + "/webhooks",

@@ -131,7 +131,7 @@ func New(cfg Config) *UI {
 	}
 	u := &UI{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{},
 		publicOrigin: originOfURL(cfg.PublicURL), secure: SecureCookie(cfg.PublicURL)}
-	for _, name := range []string{"signin", "projects", "webhooks", "webhook", "deliveries", "delivery", "events", "platforms", "live", "error", "webhook_edit", "webhook_delete", "redrive_confirm", "redrive", "event_types", "portal_open"} {
+	for _, name := range []string{"signin", "projects", "webhooks", "webhook", "deliveries", "delivery", "events", "platforms", "live", "error", "webhook_edit", "webhook_delete", "redrive_confirm", "redrive", "event_types", "portal_open", "sources"} {
 		u.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/fields.html", "templates/ordering.html", "templates/"+name+".html"))
 	}
 	static, _ := fs.Sub(assets, "static")
