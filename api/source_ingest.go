@@ -23,10 +23,13 @@ func (s *Server) Ingest(ctx context.Context, projectID string, in hookgate.Event
 	ev, err := s.checkEvent(ctx, projectID, "", &eventIn{Type: in.Type, Data: rawJSON(in.Data)})
 	if err != nil {
 		var he *hookgate.Error
-		if errors.As(err, &he) && he.Code != hookgate.EInternal {
-			return nil, fmt.Errorf("%w: %s", hookgate.ErrMessageRejected, he.Message)
+		if errors.As(err, &he) {
+			switch he.Code {
+			case hookgate.EInvalidParameter, hookgate.EMissingParameter, hookgate.EInvalidJSON, hookgate.EPayloadTooLarge:
+				return nil, fmt.Errorf("%w: %s", hookgate.ErrMessageRejected, he.Message)
+			}
 		}
-		return nil, err
+		return nil, err // the catalog could not be read: the message comes again
 	}
 	ev.IdempotencyKey = in.IdempotencyKey
 	ev.Trace = span.Trace

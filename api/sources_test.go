@@ -330,3 +330,29 @@ func TestSourceStartsAtOnce(t *testing.T) {
 		return e.req("GET", "/api/v1/projects/wake/sources/"+created.str("id"), owner, nil).must(t, 200).state(t)["node"] == ""
 	})
 }
+
+// A message whose data the type's JSON Schema refuses, or whose type is
+// one of Hookgate's own, is rejected as POST /events refuses it: counted,
+// with why, and no event.
+func TestSourceMessagesPassTheEventChecks(t *testing.T) {
+	t.Parallel()
+	redisSrv := testredis.Start(t)
+	e, _ := setupNode(t, sqltest.Config(t, sqlstore.EngineSQLite), "node-1")
+	_, owner, _ := e.project("checks")
+	schema := map[string]any{"type": "object", "required": []string{"amount"}, "properties": map[string]any{"amount": map[string]any{"type": "integer"}}}
+	e.req("POST", "/api/v1/projects/checks/event-types", owner, map[string]any{"name": "order.paid", "schema": schema}).must(t, 201)
+	created := e.req("POST", "/api/v1/projects/checks/sources", owner, map[string]any{"name": "orders", "kind": "redis-stream",
+		"config": map[string]any{"url": redisSrv.URL(), "stream": "orders"}, "eventType": map[string]any{"header": "type"}}).must(t, 201)
+	path := "/api/v1/projects/checks/sources/" + created.str("id")
+	xadd(t, redisSrv, "orders", "type", "order.paid", "body", `{"amount":"ten"}`)
+	xadd(t, redisSrv, "orders", "type", "hookgate.ping", "body", `{}`)
+	xadd(t, redisSrv, "orders", "type", "order.paid", "body", `{"amount":10}`)
+	testwait.For(t, "one event, two rejections", func() bool {
+		st := e.req("GET", path, owner, nil).must(t, 200).state(t)
+		return st["accepted"].(float64) == 1 && st["rejected"].(float64) == 2
+	})
+	events := e.req("GET", "/api/v1/projects/checks/events", owner, nil).must(t, 200).items(t)
+	if len(events) != 1 || events[0]["type"] != "order.paid" {
+		t.Fatalf("events %v", events)
+	}
+}
