@@ -247,7 +247,8 @@ type Store interface {
 	ClaimSources(ctx context.Context, node string, now, until time.Time) ([]*Source, error)
 	// ReleaseSources gives up node's leases: of the sources ids, or all
 	// of them when ids is empty (a drain), so another node may take them
-	// at once.
+	// at once. node "" releases every node's leases (a node alone on its
+	// store, at start: those it finds were a dead process's).
 	ReleaseSources(ctx context.Context, node string, ids ...string) error
 	// SaveSourceState saves st as the state of a project's source when
 	// node holds its lease; false when it does not (any more).

@@ -59,6 +59,11 @@ type Config struct {
 	// Retry is the wait before a consumer that ended on an error starts
 	// again; default 5 s.
 	Retry time.Duration
+	// Alone says that this node is the only one on its store (the
+	// embedded store, locked by its process): at start it releases every
+	// lease it finds, a dead process's, instead of waiting for them to
+	// expire.
+	Alone bool
 	// Logger defaults to slog.Default(); Now to time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -116,6 +121,11 @@ func (r *Runner) Run(ctx context.Context) {
 	defer poll.Stop()
 	save := time.NewTicker(r.cfg.SaveEvery)
 	defer save.Stop()
+	if r.cfg.Alone {
+		if err := r.cfg.Store.ReleaseSources(ctx, ""); err != nil {
+			r.cfg.Logger.Warn("release the leases of sources found at start", "err", err)
+		}
+	}
 	r.claim(ctx)
 	for {
 		select {

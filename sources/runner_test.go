@@ -250,3 +250,22 @@ func hasEngine(t *testing.T, engine string) bool {
 	}
 	return false
 }
+
+// A node alone on its store (the embedded one) releases at start the
+// leases a dead process left, instead of waiting for them to expire.
+func TestRunnerAloneTakesLeftLeases(t *testing.T) {
+	t.Parallel()
+	f := setup(t, sqlstore.EngineSQLite)
+	now := time.Now()
+	if got, err := f.store.ClaimSources(context.Background(), "dead-process", now, now.Add(time.Hour)); err != nil || len(got) != 1 {
+		t.Fatalf("the dead process's claim: %v, %v", got, err)
+	}
+	r := sources.New(sources.Config{Node: "node-a", Store: f.store, Kinds: f.kinds, Ingest: ingest{f.store}, Logger: f.log, Alone: true,
+		Poll: 50 * time.Millisecond, Lease: 2 * time.Second, SaveEvery: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	f.xadd(t, `{"type":"order.created"}`)
+	testwait.For(t, "the event", func() bool { return len(f.events(t)) == 1 })
+}

@@ -105,10 +105,15 @@ func (s *Store) ClaimSources(ctx context.Context, node string, now, until time.T
 	return list, nil
 }
 
-// ReleaseSources gives up node's leases: of ids, or all of them.
+// ReleaseSources gives up node's leases: of ids, or all of them; node ""
+// releases every node's.
 func (s *Store) ReleaseSources(ctx context.Context, node string, ids ...string) error {
 	query := `UPDATE sources SET lease_node = '', lease_until = 0 WHERE lease_node = ?`
 	args := []any{node}
+	if node == "" {
+		query = `UPDATE sources SET lease_node = '', lease_until = 0 WHERE lease_node <> ''`
+		args = nil
+	}
 	if len(ids) > 0 {
 		query += ` AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
 		for _, id := range ids {

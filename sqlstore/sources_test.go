@@ -185,6 +185,16 @@ func TestSourceLeases(t *testing.T) {
 		if got, err := s.FindSource(ctx, p.ID, a.ID); err != nil || got.LeaseNode != "" || !got.LeaseUntil.IsZero() {
 			t.Fatalf("released by ID: %+v, %v", got, err)
 		}
+		// Every node's, at the start of a node alone on its store.
+		if got, err := s.ClaimSources(ctx, "dead", now, now.Add(time.Hour)); err != nil || len(got) != 1 {
+			t.Fatalf("a claim for an hour: %v, %v", ids(got), err)
+		}
+		if err := s.ReleaseSources(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.ClaimSources(ctx, "node-3", now.Add(time.Second), now.Add(time.Minute)); err != nil || len(got) != 1 {
+			t.Fatalf("after every lease was released: %v, %v", ids(got), err)
+		}
 	})
 }
 

@@ -56,7 +56,7 @@ type Config struct {
 	SourceKinds *hookgate.Sources
 	// Sources configures the runner of broker sources; New sets its
 	// Node (the dispatcher's), Store, Kinds, Ingest (the API server) and
-	// Logger (Delivery's) when unset.
+	// Logger (Delivery's) when unset, and Alone when Delivery's is.
 	Sources sources.Config
 }
 
@@ -157,6 +157,7 @@ func New(cfg Config) *App {
 	if scfg.Logger == nil {
 		scfg.Logger = cfg.Delivery.Logger
 	}
+	scfg.Alone = scfg.Alone || cfg.Delivery.Alone
 	runner = sources.New(scfg)
 	return &App{API: handler, Dispatcher: dispatcher, Sender: sender, Sources: runner}
 }
