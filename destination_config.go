@@ -2,6 +2,7 @@ package hookgate
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"maps"
 )
@@ -19,6 +20,11 @@ type DestinationConfig struct {
 	Fields map[string]json.RawMessage `json:"fields,omitempty"`
 	// Auth holds the credentials the broker takes; never in URL.
 	Auth DestinationAuth `json:"auth,omitzero"`
+	// TLS is the client certificate presented to the broker and the CAs
+	// trusted for it instead of the system's, for the kind's TLS URLs
+	// (rediss://, tls://, amqps://, mqtts://); a kind refuses it with a
+	// plain URL.
+	TLS WebhookTLS `json:"tls,omitzero"`
 }
 
 // DestinationAuth is how a destination authenticates to its broker.
@@ -32,7 +38,20 @@ type DestinationAuth struct {
 
 // IsZero reports whether c configures nothing: the webhook is HTTP's.
 func (c *DestinationConfig) IsZero() bool {
-	return c.URL == "" && len(c.Fields) == 0 && c.Auth == (DestinationAuth{})
+	return c.URL == "" && len(c.Fields) == 0 && c.Auth == (DestinationAuth{}) && c.TLS.IsZero()
+}
+
+// TLSConfig returns the configuration of a TLS connection to c's broker
+// named serverName: c.TLS's client certificate, and its CA bundle as the
+// only roots when it has one, else the system's. c.TLS must have passed
+// CheckAt.
+func (c *DestinationConfig) TLSConfig(serverName string) (*tls.Config, error) {
+	cfg, err := c.TLS.Config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ServerName = serverName
+	return cfg, nil
 }
 
 // Clone returns a copy of c that shares nothing with it.

@@ -54,7 +54,7 @@ var layers = map[string][]string{
 	"internal/testwait":          nil,
 	"internal/testlog":           nil,
 	"internal/testcert":          nil,
-	"internal/testredis":         {"internal/testwait"},
+	"internal/testredis":         {"internal/testwait", "internal/testcert"},
 	"sqlstore/sqltest":           {"internal/testlog", "secrets", "sqlstore"},
 	"api/apitest":                {"api", "delivery", "internal/app", "internal/testlog", "netguard", "platforms/providers", "sqlstore", "sqlstore/sqltest", "ui"},
 	"client/internal/servertest": nil,
