@@ -45,6 +45,16 @@ func (t *WebhookTLS) IsZero() bool {
 	return t.ClientCertificate == "" && t.ClientKey == "" && t.CABundle == ""
 }
 
+// ClientCertificateInfo describes the client certificate w presents, to
+// its receiver (TLS) or to its broker (DestinationConfig.TLS); nil when it
+// presents none.
+func (w *Webhook) ClientCertificateInfo() *CertificateInfo {
+	if c := w.TLS.ClientCertificateInfo(); c != nil {
+		return c
+	}
+	return w.DestinationConfig.TLS.ClientCertificateInfo()
+}
+
 // CertificateInfo is what answers show of a certificate: no secret.
 type CertificateInfo struct {
 	Subject   string
