@@ -8,6 +8,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
 	desthttp "github.com/hookgate/hookgate/destinations/http"
+	"github.com/hookgate/hookgate/destinations/mqtt"
 	"github.com/hookgate/hookgate/destinations/redisstream"
 )
 
@@ -18,6 +19,7 @@ func New(sender *delivery.Sender) *hookgate.Destinations {
 	r := hookgate.NewDestinations()
 	must(desthttp.Register(r, sender))
 	must(redisstream.Register(r, dialOf(sender), sender.Timeout()))
+	must(mqtt.Register(r, mqtt.DialFunc(dialOf(sender)), sender.Timeout()))
 	return r
 }
 
