@@ -23,6 +23,14 @@ func New(sender *delivery.Sender) *hookgate.Destinations {
 	return r
 }
 
+// Sources returns the registry of every source kind; the brokers are
+// dialed as sender dials (under its network policy).
+func Sources(sender *delivery.Sender) *hookgate.Sources {
+	r := hookgate.NewSources()
+	must(mqtt.RegisterSource(r, mqtt.DialFunc(dialOf(sender))))
+	return r
+}
+
 // dialOf is the dialer of sender's transport, which holds the network
 // policy (netguard.Policy.Transport); nil, for a plain dialer, when its
 // client has no such transport (tests).
