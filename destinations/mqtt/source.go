@@ -335,4 +335,3 @@ func (d *Source) connectTimeout() time.Duration {
 	}
 	return ProbeTimeout
 }
-
