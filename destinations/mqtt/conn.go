@@ -39,6 +39,9 @@ type session struct {
 	// onLost is called once the connection is lost, with why.
 	onLost  func(error)
 	timeout time.Duration
+	// receiveMax bounds the unacknowledged messages the broker sends
+	// ahead; 0 for MQTT's default, 65,535.
+	receiveMax uint16
 }
 
 // ConnectError is a CONNECT the broker refused, with the CONNACK's reason
@@ -137,6 +140,9 @@ func connect(ctx context.Context, dial DialFunc, c config, s session) (*paho.Cli
 		KeepAlive:  uint16(KeepAlive / time.Second),
 		CleanStart: !s.persistent,
 		Properties: &paho.ConnectProperties{RequestProblemInfo: true},
+	}
+	if s.receiveMax > 0 {
+		cp.Properties.ReceiveMaximum = &s.receiveMax
 	}
 	if s.persistent {
 		expiry := uint32(s.expiry / time.Second)

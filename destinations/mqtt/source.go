@@ -35,6 +35,10 @@ const (
 	DefaultMaxRetryDelay = 5 * time.Second
 )
 
+// ReceiveMaximum is how many unacknowledged QoS 1 and 2 messages a
+// consumer lets the broker send ahead of the one being handled.
+const ReceiveMaximum = 64
+
 // RegisterSource registers the mqtt source driver in r, dialing with dial
 // (nil for a plain dialer).
 func RegisterSource(r *hookgate.Sources, dial DialFunc) error {
@@ -76,15 +80,11 @@ func (d *Source) Probe(ctx context.Context, s *hookgate.Source) error {
 	if err != nil {
 		return err
 	}
-	if err := probe(ctx, d.Dial, c, s.Config.URL, forSource); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	client, _, err := connect(ctx, d.Dial, c, session{clientID: "hookgate-probe-" + randomID(), timeout: ProbeTimeout,
-		onPublish: func(paho.PublishReceived) (bool, error) { return true, nil }})
+	client, err := probeConnect(ctx, d.Dial, c, s.Config.URL, forSource)
 	if err != nil {
-		return hookgate.InvalidParam("config.url", hookgate.RedactURL(s.Config.URL), "the broker at config.url did not take a second connection: %s", describe(err))
+		return err
 	}
 	defer func() { _ = client.Disconnect(&paho.Disconnect{}) }()
 	if err := subscribe(ctx, client, c.topic, c.qos, 2); err != nil {
@@ -256,6 +256,7 @@ func (d *Source) session(ctx context.Context, c config, clientID string, handle 
 		onPublish:  onPublish,
 		onLost:     end,
 		timeout:    d.connectTimeout(),
+		receiveMax: ReceiveMaximum,
 	})
 	if err != nil {
 		return false, err
