@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ type session struct {
 	// onLost is called once the connection is lost, with why.
 	onLost  func(error)
 	timeout time.Duration
+	// roots are the CAs a TLS broker's certificate is checked against;
+	// nil for the system's.
+	roots *x509.CertPool
 	// receiveMax bounds the unacknowledged messages the broker sends
 	// ahead; 0 for MQTT's default, 65,535.
 	receiveMax uint16
@@ -102,7 +106,11 @@ func connect(ctx context.Context, dial DialFunc, c config, s session) (*paho.Cli
 	}
 	var conn net.Conn = raw
 	if c.tls != nil {
-		tc := tls.Client(raw, c.tls.Clone())
+		cfg := c.tls.Clone()
+		if s.roots != nil {
+			cfg.RootCAs = s.roots
+		}
+		tc := tls.Client(raw, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = raw.Close()
 			return nil, nil, err

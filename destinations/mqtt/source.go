@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -63,6 +64,9 @@ type Source struct {
 	// ConnectTimeout bounds one CONNECT and SUBSCRIBE; default
 	// ProbeTimeout.
 	ConnectTimeout time.Duration
+	// RootCAs are the CAs an mqtts:// broker's certificate is checked
+	// against; nil for the system's.
+	RootCAs *x509.CertPool
 }
 
 // Check checks s's configuration.
@@ -82,7 +86,7 @@ func (d *Source) Probe(ctx context.Context, s *hookgate.Source) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	client, err := probeConnect(ctx, d.Dial, c, s.Config.URL, forSource)
+	client, err := probeConnect(ctx, d.Dial, d.RootCAs, c, s.Config.URL, forSource)
 	if err != nil {
 		return err
 	}
@@ -257,6 +261,7 @@ func (d *Source) session(ctx context.Context, c config, clientID string, handle 
 		onLost:     end,
 		timeout:    d.connectTimeout(),
 		receiveMax: ReceiveMaximum,
+		roots:      d.RootCAs,
 	})
 	if err != nil {
 		return false, err

@@ -35,6 +35,13 @@ type Options struct {
 	// ACL is the text of an acl_file (user lines and topic lines), used
 	// only with Users.
 	ACL string
+	// TLS, when set, makes the listener TLS only (mqtts://).
+	TLS *TLS
+}
+
+// TLS is a TLS listener's certificate, key and CA, in PEM.
+type TLS struct {
+	CertPEM, KeyPEM, CAPEM string
 }
 
 // Server is a running mosquitto.
@@ -44,6 +51,7 @@ type Server struct {
 	dir  string
 	conf string
 	cmd  *exec.Cmd
+	tls  bool
 }
 
 // Start starts a broker that takes anonymous clients.
@@ -73,6 +81,15 @@ func StartWith(t testing.TB, o Options) *Server {
 		"log_dest file " + filepath.Join(s.dir, "mosquitto.log"),
 		"log_type all",
 		"max_queued_messages 10000",
+	}
+	if o.TLS != nil {
+		s.tls = true
+		for name, text := range map[string]string{"cert.pem": o.TLS.CertPEM, "key.pem": o.TLS.KeyPEM, "ca.pem": o.TLS.CAPEM} {
+			if err := os.WriteFile(filepath.Join(s.dir, name), []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, map[string]string{"cert.pem": "certfile ", "key.pem": "keyfile ", "ca.pem": "cafile "}[name]+filepath.Join(s.dir, name))
+		}
 	}
 	if len(o.Users) == 0 {
 		lines = append(lines, "allow_anonymous true")
@@ -129,8 +146,14 @@ func freePort(t testing.TB) int {
 // Addr is the broker's host:port.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
-// URL is the broker's address as a destination.url.
-func (s *Server) URL() string { return "mqtt://" + s.Addr() }
+// URL is the broker's address as a destination.url: mqtts:// for a TLS
+// listener.
+func (s *Server) URL() string {
+	if s.tls {
+		return "mqtts://" + s.Addr()
+	}
+	return "mqtt://" + s.Addr()
+}
 
 // start runs the broker and waits until it takes connections.
 func (s *Server) start() {
