@@ -97,38 +97,44 @@ func (d *Destination) Probe(ctx context.Context, w *hookgate.Webhook) error {
 
 // probe makes one MQTT 5 connection to c's broker, on a clean session of
 // its own, and closes it; its errors name the field at fault in k's terms.
+// A broker whose maximum QoS is below c's is refused naming qos: every
+// PUBLISH would be.
 func probe(ctx context.Context, dial DialFunc, roots *x509.CertPool, c config, rawURL string, k kindOf) error {
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	client, err := probeConnect(ctx, dial, roots, c, rawURL, k)
+	client, ca, err := probeConnect(ctx, dial, roots, c, rawURL, k)
 	if err != nil {
 		return err
 	}
-	return client.Disconnect(&paho.Disconnect{})
+	_ = client.Disconnect(&paho.Disconnect{})
+	if ca.Properties != nil && ca.Properties.MaximumQoS != nil && *ca.Properties.MaximumQoS < c.qos {
+		return hookgate.InvalidParam(k.field("qos"), c.qos, "the broker at %s takes QoS %d at most, not %d", k.field("url"), *ca.Properties.MaximumQoS, c.qos)
+	}
+	return nil
 }
 
 // probeConnect connects to c's broker on a clean session of its own,
 // within ctx, ignoring whatever the broker sends it; its errors name the
 // field at fault in k's terms.
-func probeConnect(ctx context.Context, dial DialFunc, roots *x509.CertPool, c config, rawURL string, k kindOf) (*paho.Client, error) {
-	client, _, err := connect(ctx, dial, c, session{clientID: "hookgate-probe-" + randomID(), timeout: ProbeTimeout, roots: roots,
+func probeConnect(ctx context.Context, dial DialFunc, roots *x509.CertPool, c config, rawURL string, k kindOf) (*paho.Client, *paho.Connack, error) {
+	client, ca, err := connect(ctx, dial, c, session{clientID: "hookgate-probe-" + randomID(), timeout: ProbeTimeout, roots: roots,
 		onPublish: func(paho.PublishReceived) (bool, error) { return true, nil }})
 	if err == nil {
-		return client, nil
+		return client, ca, nil
 	}
 	url := hookgate.RedactURL(rawURL)
 	var ce *ConnectError
 	switch {
 	case errors.As(err, &ce) && ce.V311:
-		return nil, hookgate.InvalidParam(k.field("url"), url,
+		return nil, nil, hookgate.InvalidParam(k.field("url"), url,
 			"the broker at %s speaks only MQTT 3.1.1: it must speak MQTT 5, because the signature travels in MQTT 5 user properties", k.field("url"))
 	case errors.As(err, &ce) && ce.Credentials():
-		return nil, hookgate.InvalidParam(k.field("auth.password"), hookgate.Redacted,
+		return nil, nil, hookgate.InvalidParam(k.field("auth.password"), hookgate.Redacted,
 			"the broker at %s refused the credentials of %s: %s", k.field("url"), k.field("auth"), ce)
 	case errors.As(err, &ce):
-		return nil, hookgate.InvalidParam(k.field("url"), url, "the broker at %s refused an MQTT 5 CONNECT: %s", k.field("url"), ce)
+		return nil, nil, hookgate.InvalidParam(k.field("url"), url, "the broker at %s refused an MQTT 5 CONNECT: %s", k.field("url"), ce)
 	}
-	return nil, hookgate.InvalidParam(k.field("url"), url,
+	return nil, nil, hookgate.InvalidParam(k.field("url"), url,
 		"the broker at %s did not answer an MQTT 5 CONNECT within %s: %s", k.field("url"), ProbeTimeout, describe(err))
 }
 

@@ -229,3 +229,22 @@ func TestConcurrentSends(t *testing.T) {
 		t.Fatalf("%d distinct messages of %d", len(seen), n)
 	}
 }
+
+// A broker whose maximum QoS is below the webhook's is refused at
+// registration naming destination.qos, and an attempt at that QoS fails
+// for good: no wait changes the broker's maximum.
+func TestQoSAboveBrokerMaximum(t *testing.T) {
+	t.Parallel()
+	srv := testmqtt.StartWith(t, testmqtt.Options{Conf: []string{"max_qos 1"}})
+	d := newDestination(t)
+	w := webhook(srv, "orders", 2)
+	if err := d.Probe(context.Background(), w); !isParam(err, "destination.qos") {
+		t.Fatalf("probe at QoS 2: %v", err)
+	}
+	if o := d.Send(context.Background(), w, message("dlv_1")); o.Class != hookgate.OutcomePermanent || o.Reason != mqtt.ReasonQoS {
+		t.Fatalf("send at QoS 2: %+v", o)
+	}
+	if err := d.Probe(context.Background(), webhook(srv, "orders", 1)); err != nil {
+		t.Fatalf("probe at QoS 1: %v", err)
+	}
+}

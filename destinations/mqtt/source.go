@@ -86,7 +86,7 @@ func (d *Source) Probe(ctx context.Context, s *hookgate.Source) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	client, err := probeConnect(ctx, d.Dial, d.RootCAs, c, s.Config.URL, forSource)
+	client, _, err := probeConnect(ctx, d.Dial, d.RootCAs, c, s.Config.URL, forSource)
 	if err != nil {
 		return err
 	}

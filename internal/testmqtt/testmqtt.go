@@ -37,6 +37,8 @@ type Options struct {
 	ACL string
 	// TLS, when set, makes the listener TLS only (mqtts://).
 	TLS *TLS
+	// Conf are more lines of mosquitto.conf (max_qos 1, say).
+	Conf []string
 }
 
 // TLS is a TLS listener's certificate, key and CA, in PEM.
@@ -82,6 +84,7 @@ func StartWith(t testing.TB, o Options) *Server {
 		"log_type all",
 		"max_queued_messages 10000",
 	}
+	lines = append(lines, o.Conf...)
 	if o.TLS != nil {
 		s.tls = true
 		for name, text := range map[string]string{"cert.pem": o.TLS.CertPEM, "key.pem": o.TLS.KeyPEM, "ca.pem": o.TLS.CAPEM} {
