@@ -153,7 +153,7 @@ func (d *Source) Consume(ctx context.Context, s *hookgate.Source, handle hookgat
 	clientID := d.clientID(s, c)
 	delay := d.retryDelay()
 	for {
-		connected, err := d.session(ctx, c, clientID, handle, r)
+		progressed, err := d.session(ctx, c, clientID, handle, r)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -167,7 +167,7 @@ func (d *Source) Consume(ctx context.Context, s *hookgate.Source, handle hookgat
 		if !errors.As(err, &hf) {
 			r.Connected(err)
 		}
-		if connected {
+		if progressed {
 			delay = d.retryDelay()
 		}
 		t := time.NewTimer(delay)
@@ -206,7 +206,11 @@ func (e *handlerFailed) Error() string { return "the handler failed: " + e.err.E
 func (e *handlerFailed) Unwrap() error { return e.err }
 
 // session makes one connection and takes messages on it until it is lost,
-// a handler fails or ctx ends; connected says whether it subscribed.
+// a handler fails or ctx ends. progressed says whether it went well for a
+// while: it subscribed and either ended by the connection's loss or
+// handled a message before a handler failed; else the delay before the
+// next connection grows, so that a handler failing again and again (its
+// database down) is not retried ten times a second.
 func (d *Source) session(ctx context.Context, c config, clientID string, handle hookgate.SourceHandler, r hookgate.SourceReporter) (bool, error) {
 	ended := make(chan error, 1)
 	end := func(err error) {
@@ -218,9 +222,10 @@ func (d *Source) session(ctx context.Context, c config, clientID string, handle 
 	// conn is the connection, closed by a failing handler before paho
 	// acknowledges the message it was handed.
 	var (
-		mu     sync.Mutex
-		conn   net.Conn
-		failed bool
+		mu      sync.Mutex
+		conn    net.Conn
+		failed  bool
+		handled bool
 	)
 	dial := d.Dial
 	if dial == nil {
@@ -242,6 +247,9 @@ func (d *Source) session(ctx context.Context, c config, clientID string, handle 
 		}
 		err := handle(ctx, message(pr.Packet))
 		if err == nil || errors.Is(err, hookgate.ErrMessageRejected) {
+			mu.Lock()
+			handled = true
+			mu.Unlock()
 			return true, nil // paho acknowledges it when this returns
 		}
 		end(&handlerFailed{err: err}) // before the close, whose own error would come first
@@ -289,7 +297,10 @@ func (d *Source) session(ctx context.Context, c config, clientID string, handle 
 		if err == nil {
 			err = errors.New("the connection to the broker ended")
 		}
-		return true, err
+		var hf *handlerFailed
+		mu.Lock()
+		defer mu.Unlock()
+		return handled || !errors.As(err, &hf), err
 	}
 }
 
