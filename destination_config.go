@@ -2,6 +2,7 @@ package hookgate
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"maps"
@@ -68,4 +69,24 @@ type Prober interface {
 	// Probe returns an invalid-input error naming the field at fault when
 	// w's broker does not answer within ctx.
 	Probe(ctx context.Context, w *Webhook) error
+}
+
+// BrokerTLS returns the TLS configuration of a connection to c's broker
+// named serverName when its URL is a TLS one (secure), nil when it is not.
+// TLS settings with a plain URL are refused, naming param (such as
+// destination.tls), since they would not be used.
+func (c *DestinationConfig) BrokerTLS(param, serverName string, secure bool) (*tls.Config, error) {
+	if !secure {
+		if !c.TLS.IsZero() {
+			return nil, InvalidParam(param, nil, "%s applies to a TLS URL only; %s is not one", param, RedactURL(c.URL))
+		}
+		return nil, nil
+	}
+	return c.TLSConfig(serverName)
+}
+
+// TLSDigest is a digest of c's TLS settings, for a pool of connections to
+// tell them apart: a new certificate, a new connection.
+func (c *DestinationConfig) TLSDigest() [sha256.Size]byte {
+	return sha256.Sum256([]byte(c.TLS.ClientCertificate + "\x00" + c.TLS.ClientKey + "\x00" + c.TLS.CABundle))
 }

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"net"
@@ -44,7 +45,12 @@ type config struct {
 
 // poolKey names one pooled connection: webhooks that reach the same broker
 // as the same user share it.
-type poolKey struct{ url, username string }
+type poolKey struct {
+	url, username string
+	// tls is a digest of the TLS settings: a new certificate, a new
+	// connection.
+	tls [sha256.Size]byte
+}
 
 // kindOf is what a configuration is for: it names the fields in errors
 // (destination.topic, config.topic) and says which fields are taken.
@@ -92,7 +98,14 @@ func parse(c hookgate.DestinationConfig, k kindOf) (config, error) {
 		return config{}, hookgate.InvalidParam(k.field("auth.password"), hookgate.Redacted, "%s is at most 65535 bytes", k.field("auth.password"))
 	}
 	out.username, out.password = c.Auth.Username, c.Auth.Password
-	out.key = poolKey{url: c.URL, username: c.Auth.Username}
+	out.key = poolKey{url: c.URL, username: c.Auth.Username, tls: c.TLSDigest()}
+	serverName := ""
+	if out.tls != nil {
+		serverName = out.tls.ServerName
+	}
+	if out.tls, err = c.BrokerTLS(k.field("tls"), serverName, out.tls != nil); err != nil {
+		return config{}, err
+	}
 	qos := DefaultQoS
 	for name, raw := range c.Fields {
 		switch {

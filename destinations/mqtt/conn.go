@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,9 +39,6 @@ type session struct {
 	// onLost is called once the connection is lost, with why.
 	onLost  func(error)
 	timeout time.Duration
-	// roots are the CAs a TLS broker's certificate is checked against;
-	// nil for the system's.
-	roots *x509.CertPool
 	// receiveMax bounds the unacknowledged messages the broker sends
 	// ahead; 0 for MQTT's default, 65,535.
 	receiveMax uint16
@@ -107,9 +103,6 @@ func connect(ctx context.Context, dial DialFunc, c config, s session) (*paho.Cli
 	var conn net.Conn = raw
 	if c.tls != nil {
 		cfg := c.tls.Clone()
-		if s.roots != nil {
-			cfg.RootCAs = s.roots
-		}
 		tc := tls.Client(raw, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = raw.Close()

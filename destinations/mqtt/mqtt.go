@@ -11,7 +11,6 @@ package mqtt
 import (
 	"context"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -55,9 +54,6 @@ type Destination struct {
 	SendTimeout time.Duration
 	// Now defaults to time.Now; it dates the signature.
 	Now func() time.Time
-	// RootCAs are the CAs an mqtts:// broker's certificate is checked
-	// against; nil for the system's.
-	RootCAs *x509.CertPool
 
 	mu     sync.Mutex
 	pools  map[poolKey]*pool
@@ -92,17 +88,17 @@ func (d *Destination) Probe(ctx context.Context, w *hookgate.Webhook) error {
 	if err != nil {
 		return err
 	}
-	return probe(ctx, d.Dial, d.RootCAs, c, w.DestinationConfig.URL, forDestination)
+	return probe(ctx, d.Dial, c, w.DestinationConfig.URL, forDestination)
 }
 
 // probe makes one MQTT 5 connection to c's broker, on a clean session of
 // its own, and closes it; its errors name the field at fault in k's terms.
 // A broker whose maximum QoS is below c's is refused naming qos: every
 // PUBLISH would be.
-func probe(ctx context.Context, dial DialFunc, roots *x509.CertPool, c config, rawURL string, k kindOf) error {
+func probe(ctx context.Context, dial DialFunc, c config, rawURL string, k kindOf) error {
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	client, ca, err := probeConnect(ctx, dial, roots, c, rawURL, k)
+	client, ca, err := probeConnect(ctx, dial, c, rawURL, k)
 	if err != nil {
 		return err
 	}
@@ -116,8 +112,8 @@ func probe(ctx context.Context, dial DialFunc, roots *x509.CertPool, c config, r
 // probeConnect connects to c's broker on a clean session of its own,
 // within ctx, ignoring whatever the broker sends it; its errors name the
 // field at fault in k's terms.
-func probeConnect(ctx context.Context, dial DialFunc, roots *x509.CertPool, c config, rawURL string, k kindOf) (*paho.Client, *paho.Connack, error) {
-	client, ca, err := connect(ctx, dial, c, session{clientID: "hookgate-probe-" + randomID(), timeout: ProbeTimeout, roots: roots,
+func probeConnect(ctx context.Context, dial DialFunc, c config, rawURL string, k kindOf) (*paho.Client, *paho.Connack, error) {
+	client, ca, err := connect(ctx, dial, c, session{clientID: "hookgate-probe-" + randomID(), timeout: ProbeTimeout,
 		onPublish: func(paho.PublishReceived) (bool, error) { return true, nil }})
 	if err == nil {
 		return client, ca, nil
@@ -187,7 +183,7 @@ func (d *Destination) poolFor(c config) (*pool, error) {
 }
 
 // get returns p's connection, connecting when it has none or lost it.
-func (p *pool) get(ctx context.Context, dial DialFunc, roots *x509.CertPool, c config, timeout time.Duration) (*paho.Client, error) {
+func (p *pool) get(ctx context.Context, dial DialFunc, c config, timeout time.Duration) (*paho.Client, error) {
 	select {
 	case p.lock <- struct{}{}:
 	case <-ctx.Done():
@@ -205,7 +201,7 @@ func (p *pool) get(ctx context.Context, dial DialFunc, roots *x509.CertPool, c c
 			return p.client, nil
 		}
 	}
-	client, _, err := connect(ctx, dial, c, session{clientID: p.clientID, timeout: timeout, roots: roots})
+	client, _, err := connect(ctx, dial, c, session{clientID: p.clientID, timeout: timeout})
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +259,7 @@ func (d *Destination) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout())
 	defer cancel()
-	client, err := p.get(ctx, d.Dial, d.RootCAs, c, d.Timeout())
+	client, err := p.get(ctx, d.Dial, c, d.Timeout())
 	if err != nil {
 		return finish(hookgate.Retryable(a, 0), start, d.now(), err)
 	}

@@ -2,7 +2,6 @@ package mqtt
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -64,9 +63,6 @@ type Source struct {
 	// ConnectTimeout bounds one CONNECT and SUBSCRIBE; default
 	// ProbeTimeout.
 	ConnectTimeout time.Duration
-	// RootCAs are the CAs an mqtts:// broker's certificate is checked
-	// against; nil for the system's.
-	RootCAs *x509.CertPool
 }
 
 // Check checks s's configuration.
@@ -86,7 +82,7 @@ func (d *Source) Probe(ctx context.Context, s *hookgate.Source) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	client, _, err := probeConnect(ctx, d.Dial, d.RootCAs, c, s.Config.URL, forSource)
+	client, _, err := probeConnect(ctx, d.Dial, c, s.Config.URL, forSource)
 	if err != nil {
 		return err
 	}
@@ -269,7 +265,6 @@ func (d *Source) session(ctx context.Context, c config, clientID string, handle 
 		onLost:     end,
 		timeout:    d.connectTimeout(),
 		receiveMax: ReceiveMaximum,
-		roots:      d.RootCAs,
 	})
 	if err != nil {
 		return false, err

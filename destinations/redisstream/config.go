@@ -61,18 +61,14 @@ func parse(w *hookgate.Webhook) (config, error) {
 	if c.Auth.Username != "" && c.Auth.Password == "" {
 		return config{}, hookgate.MissingParam("destination.auth.password")
 	}
-	if !c.TLS.IsZero() {
-		if opts.TLSConfig == nil {
-			return config{}, hookgate.InvalidParam("destination.tls", nil, "destination.tls applies to a rediss:// URL only (TLS); destination.url is redis://")
-		}
-		tc, err := c.TLSConfig(opts.TLSConfig.ServerName)
-		if err != nil {
-			return config{}, err
-		}
-		opts.TLSConfig = tc
+	serverName := ""
+	if opts.TLSConfig != nil {
+		serverName = opts.TLSConfig.ServerName
 	}
-	out := config{opts: opts, key: poolKey{url: c.URL, username: c.Auth.Username,
-		tls: sha256.Sum256([]byte(c.TLS.ClientCertificate + "\x00" + c.TLS.ClientKey + "\x00" + c.TLS.CABundle))}}
+	if opts.TLSConfig, err = c.BrokerTLS("destination.tls", serverName, opts.TLSConfig != nil); err != nil {
+		return config{}, err
+	}
+	out := config{opts: opts, key: poolKey{url: c.URL, username: c.Auth.Username, tls: c.TLSDigest()}}
 	for name, raw := range c.Fields {
 		switch name {
 		case "stream":
