@@ -7,6 +7,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/amqp"
 	desthttp "github.com/hookgate/hookgate/destinations/http"
 	"github.com/hookgate/hookgate/destinations/mqtt"
 	"github.com/hookgate/hookgate/destinations/redisstream"
@@ -20,6 +21,7 @@ func New(sender *delivery.Sender) *hookgate.Destinations {
 	must(desthttp.Register(r, sender))
 	must(redisstream.Register(r, dialOf(sender), sender.Timeout()))
 	must(mqtt.Register(r, mqtt.DialFunc(dialOf(sender)), sender.Timeout()))
+	must(amqp.Register(r, amqp.DialFunc(dialOf(sender)), sender.Timeout()))
 	return r
 }
 
