@@ -30,6 +30,7 @@ func New(sender *delivery.Sender) *hookgate.Destinations {
 func Sources(sender *delivery.Sender) *hookgate.Sources {
 	r := hookgate.NewSources()
 	must(mqtt.RegisterSource(r, mqtt.DialFunc(dialOf(sender))))
+	must(amqp.RegisterSource(r, amqp.DialFunc(dialOf(sender))))
 	return r
 }
 
