@@ -189,11 +189,20 @@ func (d *Destination) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.
 // publish makes one publish of msg on a channel of p and waits for its
 // confirm within ctx.
 func publish(ctx context.Context, p *pool, c config, msg amqp091.Publishing, a hookgate.Attempt) (hookgate.Outcome, error) {
-	ch, err := p.acquire(ctx)
+	ch, reused, err := p.acquire(ctx)
 	if err != nil {
 		return classify(a, err), err
 	}
 	confirm, err := ch.ch.PublishWithDeferredConfirmWithContext(ctx, c.exchange, c.routingKey, true, false, msg)
+	if err != nil && reused && errors.Is(err, amqp091.ErrClosed) {
+		// An idle channel whose connection the broker closed a moment ago:
+		// nothing was sent, so the attempt goes on over a new connection.
+		p.discard(ch)
+		if ch, _, err = p.acquire(ctx); err != nil {
+			return classify(a, err), err
+		}
+		confirm, err = ch.ch.PublishWithDeferredConfirmWithContext(ctx, c.exchange, c.routingKey, true, false, msg)
+	}
 	if err != nil {
 		p.discard(ch)
 		return classify(a, err), err

@@ -137,22 +137,50 @@ func (p *pool) watch(conn *amqp091.Connection, closes <-chan *amqp091.Error) {
 	}
 }
 
-// acquire returns an idle channel, or opens one in confirm mode.
-func (p *pool) acquire(ctx context.Context) (*confirmChannel, error) {
+// acquire returns an idle channel (reused true), or opens one in confirm
+// mode within ctx.
+func (p *pool) acquire(ctx context.Context) (c *confirmChannel, reused bool, err error) {
 	p.mu.Lock()
 	for len(p.idle) > 0 {
 		c := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		if !c.ch.IsClosed() {
+		if !c.ch.IsClosed() && !c.conn.IsClosed() {
 			p.mu.Unlock()
-			return c, nil
+			return c, true, nil
 		}
 	}
 	p.mu.Unlock()
 	conn, err := p.connection(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	// Opening a channel and turning confirms on are calls the library
+	// makes without a context: waited for within ctx, and closed when
+	// they end after it.
+	type opened struct {
+		c   *confirmChannel
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		c, err := openConfirmChannel(conn)
+		done <- opened{c, err}
+	}()
+	select {
+	case o := <-done:
+		return o.c, false, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-done; o.c != nil {
+				_ = o.c.ch.Close()
+			}
+		}()
+		return nil, false, ctx.Err()
+	}
+}
+
+// openConfirmChannel opens a channel on conn in confirm mode.
+func openConfirmChannel(conn *amqp091.Connection) (*confirmChannel, error) {
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, err
