@@ -129,7 +129,8 @@ func (p *pool) connection(ctx context.Context) (*amqp091.Connection, error) {
 // watch forgets conn and its channels once it closes, so that the next
 // send reconnects: the library does not.
 func (p *pool) watch(conn *amqp091.Connection, closes <-chan *amqp091.Error) {
-	<-closes
+	for range closes { // the library closes it once the connection is closed
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == conn {
