@@ -333,7 +333,8 @@ func describe(err error) string {
 	var ne net.Error
 	var ae *amqp091.Error
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() ||
+		errors.As(err, &ae) && !ae.Server && strings.HasSuffix(ae.Reason, "i/o timeout"):
 		return "the AMQP broker did not answer in time"
 	case code(err) == amqp091.NotFound:
 		return "the AMQP broker answered: " + reason(err) + " (the exchange may be declared later: retried)"

@@ -3,6 +3,7 @@ package amqp_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -460,6 +461,86 @@ func BenchmarkSend(b *testing.B) {
 	for b.Loop() {
 		if o := d.Send(context.Background(), w, m); o.Class != hookgate.OutcomeSuccess {
 			b.Fatalf("send: %+v", o)
+		}
+	}
+}
+
+// A broker that accepts connections and never answers: the attempt ends
+// within the destination's timeout, retryable.
+func TestDeafBrokerTimesOut(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	d := &amqp.Destination{SendTimeout: 200 * time.Millisecond}
+	t.Cleanup(func() { _ = d.Close() })
+	o := d.Send(context.Background(), webhook("amqp://"+l.Addr().String()+"/", "", "q"), message("dlv_1"))
+	if o.Class != hookgate.OutcomeRetryable || !strings.Contains(o.Attempt.Error, "did not answer in time") {
+		t.Fatalf("deaf broker: %+v", o)
+	}
+}
+
+// A broker that closes its connections while sends go on loses nothing:
+// each send that failed is retried, as the schedule would, until it
+// succeeds, and the queue holds every message.
+func TestRestartMidStream(t *testing.T) {
+	t.Parallel()
+	v := testamqp.New(t)
+	ch := channel(t, v)
+	queue(t, ch, "orders", nil)
+	d := newDestination(t)
+	w := webhook(v.URL(testamqp.Addr), "", "orders")
+	const n = 40
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sent, failed := 0, 0
+	closed := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == n/2 {
+				<-closed
+			}
+			for {
+				o := d.Send(context.Background(), w, message("dlv_"+strconv.Itoa(i)))
+				mu.Lock()
+				if o.Class == hookgate.OutcomeSuccess {
+					sent++
+				} else {
+					failed++
+				}
+				mu.Unlock()
+				if o.Class == hookgate.OutcomePermanent {
+					t.Errorf("send %d: %+v", i, o)
+				}
+				if o.Class != hookgate.OutcomeRetryable {
+					return
+				}
+			}
+		}()
+	}
+	testwait.For(t, "some sends done", func() bool { mu.Lock(); defer mu.Unlock(); return sent >= n/4 })
+	v.CloseConnections()
+	close(closed)
+	wg.Wait()
+	ch = channel(t, v)
+	seen := map[string]bool{}
+	for {
+		m, ok, err := ch.Get("orders", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		seen[m.MessageId] = true
+	}
+	for i := range n {
+		if !seen["dlv_"+strconv.Itoa(i)] {
+			t.Errorf("dlv_%d is not in the queue (%d sends succeeded, %d failed)", i, sent, failed)
 		}
 	}
 }
