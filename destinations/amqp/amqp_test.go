@@ -17,6 +17,7 @@ import (
 	"github.com/hookgate/hookgate/destinations/amqp"
 	"github.com/hookgate/hookgate/internal/testamqp"
 	"github.com/hookgate/hookgate/internal/testwait"
+	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/signing"
 )
 
@@ -542,5 +543,23 @@ func TestRestartMidStream(t *testing.T) {
 		if !seen["dlv_"+strconv.Itoa(i)] {
 			t.Errorf("dlv_%d is not in the queue (%d sends succeeded, %d failed)", i, sent, failed)
 		}
+	}
+}
+
+// Connections are dialed with the dialer given, the network policy's in
+// production: an address the policy denies is never reached, and the
+// attempt fails, retryable.
+func TestDialsUnderThePolicy(t *testing.T) {
+	t.Parallel()
+	v := testamqp.New(t)
+	queue(t, channel(t, v), "orders", nil)
+	d := &amqp.Destination{Dial: netguard.New(nil).Dialer(time.Second).DialContext, SendTimeout: 5 * time.Second}
+	t.Cleanup(func() { _ = d.Close() })
+	o := d.Send(context.Background(), webhook(v.URL(testamqp.Addr), "", "orders"), message("dlv_1"))
+	if o.Class != hookgate.OutcomeRetryable || !strings.Contains(o.Attempt.Error, "refused by the network policy") {
+		t.Fatalf("a denied address: %+v", o)
+	}
+	if len(v.Connections()) != 1 { // the test's own
+		t.Fatalf("connections %v", v.Connections())
 	}
 }
