@@ -447,22 +447,31 @@ func TestCheckAndProbe(t *testing.T) {
 }
 
 // BenchmarkSend measures one Send, publish and confirm, to the machine's
-// RabbitMQ on loopback, over the pooled connection.
+// RabbitMQ on loopback, over the pooled connection: to a durable queue
+// (the broker writes the persistent message to disk before it confirms)
+// and to a transient one (it confirms from memory).
 func BenchmarkSend(b *testing.B) {
 	v := testamqp.New(b)
 	ch := channel(b, v)
-	queue(b, ch, "bench", amqp091.Table{"x-max-length": int32(1000)})
-	d := newDestination(b)
-	w := webhook(v.URL(testamqp.Addr), "", "bench")
-	m := message("dlv_bench")
-	if o := d.Send(context.Background(), w, m); o.Class != hookgate.OutcomeSuccess {
-		b.Fatalf("warm-up: %+v", o)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if o := d.Send(context.Background(), w, m); o.Class != hookgate.OutcomeSuccess {
-			b.Fatalf("send: %+v", o)
-		}
+	for _, durable := range []bool{true, false} {
+		name := map[bool]string{true: "durable", false: "transient"}[durable]
+		b.Run(name, func(b *testing.B) {
+			if _, err := ch.QueueDeclare(name, durable, false, false, false, amqp091.Table{"x-max-length": int32(1000)}); err != nil {
+				b.Fatal(err)
+			}
+			d := newDestination(b)
+			w := webhook(v.URL(testamqp.Addr), "", name)
+			m := message("dlv_bench")
+			if o := d.Send(context.Background(), w, m); o.Class != hookgate.OutcomeSuccess {
+				b.Fatalf("warm-up: %+v", o)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if o := d.Send(context.Background(), w, m); o.Class != hookgate.OutcomeSuccess {
+					b.Fatalf("send: %+v", o)
+				}
+			}
+		})
 	}
 }
 
