@@ -265,8 +265,22 @@ func TestDestinationsRegistry(t *testing.T) {
 	if !errors.As(err, &he) || he.Code != hookgate.EInvalidParameter || he.Param != "destination.kind" {
 		t.Fatalf("For an unknown kind: %v; want an invalid destination", err)
 	}
-	if k := r.Kinds(); len(k) != 2 || k[0].Name != hookgate.DestinationHTTP || !slices.Contains(k[0].Secret, "secret") ||
-		k[1].Name != "redis-stream" || !slices.Contains(k[1].Secret, "auth.password") {
-		t.Fatalf("kinds: %+v", k)
+	kinds := map[string]hookgate.DestinationKind{}
+	for _, k := range r.Kinds() {
+		kinds[k.Name] = k
+	}
+	// Each kind and a secret field of it, one line a kind.
+	want := map[string]string{
+		hookgate.DestinationHTTP: "secret",
+		"redis-stream":           "auth.password",
+		"amqp":                   "auth.password",
+	}
+	for name, secret := range want {
+		if !slices.Contains(kinds[name].Secret, secret) {
+			t.Errorf("kind %s: %+v, want %s secret", name, kinds[name], secret)
+		}
+	}
+	if len(kinds) != len(want) {
+		t.Fatalf("kinds: %+v", r.Kinds())
 	}
 }
