@@ -2,7 +2,6 @@ package amqp
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -21,7 +20,8 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 const MaxIdleChannels = 16
 
 // dial opens a connection to b's broker within ctx: through dial (a plain
-// net.Dialer when nil), TLS for amqps:// with the system's roots, as
+// net.Dialer when nil), TLS for amqps:// (the system's roots, or the
+// configuration's CA bundle, and its client certificate), as
 // b's user, named name in the broker's list of connections.
 func dial(ctx context.Context, dial DialFunc, b brokerConfig, name string) (*amqp091.Connection, error) {
 	if dial == nil {
@@ -49,9 +49,7 @@ func dial(ctx context.Context, dial DialFunc, b brokerConfig, name string) (*amq
 		},
 	}
 	cfg.Properties.SetClientConnectionName(name)
-	if b.uri.Scheme == "amqps" {
-		cfg.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
+	cfg.TLSClientConfig = b.tls // nil for amqp://
 	if b.username != "" {
 		cfg.SASL = []amqp091.Authentication{&amqp091.PlainAuth{Username: b.username, Password: b.password}}
 	}

@@ -1,6 +1,8 @@
 package amqp
 
 import (
+	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -34,13 +36,22 @@ type brokerConfig struct {
 	// username and password are the credentials of destination.auth (or
 	// config.auth); empty, the broker's default user (guest) is used.
 	username, password string
+	// tls is the TLS of an amqps:// broker (nil for amqp://), and
+	// tlsDigest tells its settings apart in a pool's key.
+	tls       *tls.Config
+	tlsDigest [sha256.Size]byte
 }
 
 // poolKey names one pooled connection: webhooks that reach the same
-// broker as the same user share it.
-type poolKey struct{ url, username string }
+// broker as the same user, with the same TLS settings, share it.
+type poolKey struct {
+	url, username string
+	tls           [sha256.Size]byte
+}
 
-func (b brokerConfig) key() poolKey { return poolKey{url: b.url, username: b.username} }
+func (b brokerConfig) key() poolKey {
+	return poolKey{url: b.url, username: b.username, tls: b.tlsDigest}
+}
 
 // parse checks w's configuration, returning an invalid-input error naming
 // the field at fault.
@@ -125,7 +136,11 @@ func parseBroker(prefix string, c hookgate.DestinationConfig) (brokerConfig, err
 	if len(a.Username) > MaxNameLength || strings.IndexFunc(a.Username, unicode.IsControl) >= 0 {
 		return brokerConfig{}, hookgate.InvalidParam(prefix+".auth.username", a.Username, "%s.auth.username is at most %d bytes without control characters", prefix, MaxNameLength)
 	}
-	return brokerConfig{url: c.URL, uri: uri, username: a.Username, password: a.Password}, nil
+	tc, err := c.BrokerTLS(prefix+".tls", uri.Host, uri.Scheme == "amqps")
+	if err != nil {
+		return brokerConfig{}, err
+	}
+	return brokerConfig{url: c.URL, uri: uri, username: a.Username, password: a.Password, tls: tc, tlsDigest: c.TLSDigest()}, nil
 }
 
 // parseURL checks a broker's address, amqp://host:port/vhost or amqps://

@@ -1,6 +1,7 @@
 package testamqp
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"sync"
@@ -14,6 +15,9 @@ type Proxy struct {
 	t      testing.TB
 	target string
 	addr   string
+
+	// tls, when set, makes the proxy a TLS server in front of the broker.
+	tls *tls.Config
 
 	mu    sync.Mutex
 	l     net.Listener
@@ -33,6 +37,19 @@ func StartProxy(t testing.TB) *Proxy {
 	return p
 }
 
+// StartTLSProxy is StartProxy for a proxy that is a TLS server with
+// config (its certificate, and the client certificates it requires), in
+// front of the broker's plain port: amqps:// to a real broker.
+func StartTLSProxy(t testing.TB, config *tls.Config) *Proxy {
+	t.Helper()
+	Require(t)
+	p := &Proxy{t: t, target: Addr, conns: map[net.Conn]struct{}{}, tls: config}
+	p.listen("127.0.0.1:0")
+	p.addr = p.l.Addr().String()
+	t.Cleanup(p.Stop)
+	return p
+}
+
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.addr }
 
@@ -41,6 +58,9 @@ func (p *Proxy) listen(addr string) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		p.t.Fatalf("proxy: %v", err)
+	}
+	if p.tls != nil {
+		l = tls.NewListener(l, p.tls)
 	}
 	p.mu.Lock()
 	p.l = l
