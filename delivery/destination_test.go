@@ -260,7 +260,7 @@ func TestDestinationsRegistry(t *testing.T) {
 	if d, err := r.For(&hookgate.Webhook{}); err != nil || d == nil {
 		t.Fatalf("For a webhook without a destination: %v, %v; want HTTP's", d, err)
 	}
-	_, err := r.For(&hookgate.Webhook{Destination: "nats"})
+	_, err := r.For(&hookgate.Webhook{Destination: "carrier-pigeon"})
 	var he *hookgate.Error
 	if !errors.As(err, &he) || he.Code != hookgate.EInvalidParameter || he.Param != "destination.kind" {
 		t.Fatalf("For an unknown kind: %v; want an invalid destination", err)
@@ -274,6 +274,8 @@ func TestDestinationsRegistry(t *testing.T) {
 		hookgate.DestinationHTTP: "secret",
 		"redis-stream":           "auth.password",
 		"amqp":                   "auth.password",
+		"mqtt":                   "auth.password",
+		"nats":                   "auth.token",
 	}
 	for name, secret := range want {
 		if !slices.Contains(kinds[name].Secret, secret) {
