@@ -43,8 +43,9 @@ var layers = map[string][]string{
 	"destinations/http":        {".", "delivery"},
 	"destinations/redisstream": {".", "delivery", "signing"},
 	"destinations/mqtt":        {".", "delivery", "signing"},
-	"destinations/all":         {".", "delivery", "destinations/amqp", "destinations/http", "destinations/mqtt", "destinations/redisstream"},
+	"destinations/all":         {".", "delivery", "destinations/amqp", "destinations/http", "destinations/mqtt", "destinations/nats", "destinations/redisstream"},
 	"destinations/amqp":        {".", "delivery", "signing"},
+	"destinations/nats":        {".", "delivery", "signing"},
 	"api":                      {".", "delivery", "netguard", "platforms", "tracing"},
 	"ui":                       {".", "client", "signing"},
 	"bench":                    {"client"},
@@ -59,6 +60,7 @@ var layers = map[string][]string{
 	"internal/testredis":         {"internal/testwait", "internal/testcert"},
 	"internal/testmqtt":          {"internal/testwait"},
 	"internal/testamqp":          nil,
+	"internal/testnats":          {"internal/testwait"},
 	"sqlstore/sqltest":           {"internal/testlog", "secrets", "sqlstore"},
 	"api/apitest":                {"api", "delivery", "internal/app", "internal/testlog", "netguard", "platforms/providers", "sqlstore", "sqlstore/sqltest", "ui"},
 	"client/internal/servertest": nil,
@@ -66,7 +68,7 @@ var layers = map[string][]string{
 
 // testHelpers are the packages that only tests and other test helpers may
 // import, even indirectly.
-var testHelpers = []string{"internal/testwait", "internal/testlog", "internal/testcert", "internal/testredis", "internal/testmqtt", "sqlstore/sqltest", "api/apitest", "client/internal/servertest", "internal/testamqp"}
+var testHelpers = []string{"internal/testwait", "internal/testlog", "internal/testcert", "internal/testredis", "internal/testmqtt", "sqlstore/sqltest", "api/apitest", "client/internal/servertest", "internal/testamqp", "internal/testnats"}
 
 // drivers are the database drivers: only the store and what wires it may
 // depend on them.

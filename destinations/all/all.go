@@ -10,6 +10,7 @@ import (
 	"github.com/hookgate/hookgate/destinations/amqp"
 	desthttp "github.com/hookgate/hookgate/destinations/http"
 	"github.com/hookgate/hookgate/destinations/mqtt"
+	natsdest "github.com/hookgate/hookgate/destinations/nats"
 	"github.com/hookgate/hookgate/destinations/redisstream"
 )
 
@@ -22,6 +23,7 @@ func New(sender *delivery.Sender) *hookgate.Destinations {
 	must(redisstream.Register(r, dialOf(sender), sender.Timeout()))
 	must(mqtt.Register(r, mqtt.DialFunc(dialOf(sender)), sender.Timeout()))
 	must(amqp.Register(r, amqp.DialFunc(dialOf(sender)), sender.Timeout()))
+	must(natsdest.Register(r, natsdest.DialFunc(dialOf(sender)), sender.Timeout()))
 	return r
 }
 
