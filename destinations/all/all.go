@@ -33,6 +33,7 @@ func Sources(sender *delivery.Sender) *hookgate.Sources {
 	r := hookgate.NewSources()
 	must(mqtt.RegisterSource(r, mqtt.DialFunc(dialOf(sender))))
 	must(amqp.RegisterSource(r, amqp.DialFunc(dialOf(sender))))
+	must(natsdest.RegisterSource(r, natsdest.DialFunc(dialOf(sender))))
 	return r
 }
 

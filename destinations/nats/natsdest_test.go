@@ -209,7 +209,7 @@ func TestSendWithinTimeout(t *testing.T) {
 	w.DestinationConfig.URL = "nats://" + l.Addr().String()
 	start := time.Now()
 	o := d.Send(context.Background(), w, message("dlv_1"))
-	if o.Class != hookgate.OutcomeRetryable || !strings.Contains(o.Attempt.Error, "not made yet") {
+	if o.Class != hookgate.OutcomeRetryable || !strings.Contains(o.Attempt.Error, "NATS server") {
 		t.Fatalf("outcome %+v", o)
 	}
 	if took := time.Since(start); took > d.Timeout()+2*time.Second {

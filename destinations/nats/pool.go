@@ -3,6 +3,7 @@ package natsdest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -73,7 +74,7 @@ func (p *pool) get(ctx context.Context, c conn) (*pooled, error) {
 		}
 		return pc, nil
 	case <-ctx.Done():
-		return nil, errors.Join(errors.New("the connection to the NATS server is not made yet"), ctx.Err())
+		return nil, fmt.Errorf("the connection to the NATS server is not made yet: %w", ctx.Err())
 	}
 }
 
