@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -411,5 +412,50 @@ func TestCheckAndProbe(t *testing.T) {
 	srv.Stop()
 	if err := probe(base()); err == nil || err.Param != "destination.url" {
 		t.Fatalf("probe of a stopped broker: %v", err)
+	}
+}
+
+// A broker that restarts while deliveries are being sent loses none: each
+// delivery, retried while its attempts fail (retryable, never permanent),
+// lands once in the stream, whose message IDs drop the retries of a
+// delivery whose ack was lost. Half the deliveries start before the
+// broker is killed, half while it is down.
+func TestRestartMidStreamLosesNothing(t *testing.T) {
+	t.Parallel()
+	srv := testnats.Start(t)
+	srv.CreateStream("ORDERS", "orders.>")
+	d := newDestination(t, 2*time.Second)
+	w := webhook(srv, "orders.created")
+	const n = 40
+	results := make(chan hookgate.Outcome, n)
+	var failed atomic.Int64
+	deliver := func(i int) {
+		m := message("dlv_" + strconv.Itoa(i))
+		for {
+			o := d.Send(context.Background(), w, m)
+			if o.Class != hookgate.OutcomeRetryable {
+				results <- o
+				return
+			}
+			failed.Add(1)
+		}
+	}
+	for i := range n / 2 {
+		go deliver(i)
+	}
+	testwait.For(t, "some deliveries to land", func() bool { return messages(t, srv, "ORDERS") > 0 })
+	srv.Kill()
+	for i := n / 2; i < n; i++ {
+		go deliver(i)
+	}
+	testwait.For(t, "attempts to fail while the broker is down", func() bool { return failed.Load() >= n/2 })
+	srv.Start()
+	for range n {
+		if o := testwait.Recv(t, "a delivery's outcome", results); o.Class != hookgate.OutcomeSuccess {
+			t.Fatalf("outcome %+v", o)
+		}
+	}
+	if got := messages(t, srv, "ORDERS"); got != n {
+		t.Fatalf("the stream holds %d messages, want %d", got, n)
 	}
 }
