@@ -144,8 +144,13 @@ func connectRefused(prefix fieldName, c conn, rawURL string, err error) error {
 		}
 		return hookgate.InvalidParam(param, hookgate.Redacted, "the NATS server at %s refused the credentials of %s (authorization violation)", prefix.of("url"), prefix.of("auth"))
 	}
+	var ne net.Error
+	if errors.Is(err, nats.ErrTimeout) || errors.As(err, &ne) && ne.Timeout() {
+		return hookgate.InvalidParam(prefix.of("url"), hookgate.RedactURL(rawURL),
+			"the NATS server at %s did not answer within %s: %s", prefix.of("url"), ProbeTimeout, describe(err))
+	}
 	return hookgate.InvalidParam(prefix.of("url"), hookgate.RedactURL(rawURL),
-		"the NATS server at %s did not answer within %s: %s", prefix.of("url"), ProbeTimeout, describe(err))
+		"could not connect to the NATS server at %s: %s", prefix.of("url"), describe(err))
 }
 
 // lookupRefused is the invalid-input error of a stream lookup that failed

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	natsdest "github.com/hookgate/hookgate/destinations/nats"
+	"github.com/hookgate/hookgate/internal/testcert"
 	"github.com/hookgate/hookgate/internal/testnats"
 	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/signing"
@@ -457,5 +458,29 @@ func TestRestartMidStreamLosesNothing(t *testing.T) {
 	}
 	if got := messages(t, srv, "ORDERS"); got != n {
 		t.Fatalf("the stream holds %d messages, want %d", got, n)
+	}
+}
+
+// A tls:// broker is reached over TLS, its certificate checked against the
+// system's roots: a certificate of the test's own CA is refused at
+// registration, naming destination.url. A nats:// URL of a server that
+// requires TLS is upgraded, and checked the same way.
+func TestTLSChecksTheSystemRoots(t *testing.T) {
+	t.Parallel()
+	ca := testcert.NewCA(t, "nats test CA")
+	pair := ca.Issue(t, testcert.Spec{CommonName: "127.0.0.1", Server: true})
+	srv := testnats.Start(t, testnats.WithTLS(pair.CertPEM, pair.KeyPEM, ca.Pool()))
+	srv.CreateStream("ORDERS", "orders.>")
+	d := newDestination(t, 5*time.Second)
+	for _, u := range []string{srv.URL(), "nats://" + srv.Addr()} {
+		w := webhook(srv, "orders.created")
+		w.DestinationConfig.URL = u
+		err := d.Probe(context.Background(), w)
+		if he, ok := err.(*hookgate.Error); !ok || he.Param != "destination.url" || !strings.Contains(he.Error(), "certificate") {
+			t.Fatalf("probe of %s: %v", u, err)
+		}
+		if o := d.Send(context.Background(), w, message("dlv_1")); o.Class != hookgate.OutcomeRetryable || !strings.Contains(o.Attempt.Error, "certificate") {
+			t.Fatalf("send to %s: %+v", u, o)
+		}
 	}
 }

@@ -6,6 +6,8 @@ package testnats
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -45,14 +47,22 @@ func WithToken(token string) Option { return func(s *Server) { s.token = token }
 // WithUsers makes the server require one of users' names and passwords.
 func WithUsers(users ...User) Option { return func(s *Server) { s.users = users } }
 
+// WithTLS makes the server require TLS with the certificate and key given
+// (PEM); roots are what the test's own connections trust.
+func WithTLS(certPEM, keyPEM string, roots *x509.CertPool) Option {
+	return func(s *Server) { s.certPEM, s.keyPEM, s.roots = certPEM, keyPEM, roots }
+}
+
 // Server is a running nats-server with JetStream.
 type Server struct {
-	t     testing.TB
-	port  int
-	dir   string
-	token string
-	users []User
-	cmd   *exec.Cmd
+	t               testing.TB
+	port            int
+	dir             string
+	token           string
+	users           []User
+	certPEM, keyPEM string
+	roots           *x509.CertPool
+	cmd             *exec.Cmd
 }
 
 // Start starts a nats-server with JetStream on a free loopback port; it
@@ -89,8 +99,14 @@ func freePort(t testing.TB) int {
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
-// URL is the server's address as a destination.url.
-func (s *Server) URL() string { return "nats://" + s.Addr() }
+// URL is the server's address as a destination.url: tls:// when the
+// server requires TLS.
+func (s *Server) URL() string {
+	if s.certPEM != "" {
+		return "tls://" + s.Addr()
+	}
+	return "nats://" + s.Addr()
+}
 
 // configFile is where the server's configuration is written.
 func (s *Server) configFile() string { return filepath.Join(s.dir, "nats.conf") }
@@ -101,6 +117,13 @@ func (s *Server) writeConfig() {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\n", s.Addr())
 	fmt.Fprintf(&b, "jetstream {\n  store_dir: %q\n}\n", filepath.Join(s.dir, "js"))
+	if s.certPEM != "" {
+		cert, key := filepath.Join(s.dir, "server.pem"), filepath.Join(s.dir, "server-key.pem")
+		if os.WriteFile(cert, []byte(s.certPEM), 0o600) != nil || os.WriteFile(key, []byte(s.keyPEM), 0o600) != nil {
+			s.t.Fatal("writing the server's certificate")
+		}
+		fmt.Fprintf(&b, "tls {\n  cert_file: %q\n  key_file: %q\n}\n", cert, key)
+	}
 	switch {
 	case s.token != "":
 		fmt.Fprintf(&b, "authorization {\n  token: %q\n}\n", s.token)
@@ -187,6 +210,9 @@ func (s *Server) Start() {
 // closes it.
 func (s *Server) Connect() (*nats.Conn, error) {
 	opts := []nats.Option{nats.NoReconnect(), nats.Timeout(time.Second)}
+	if s.roots != nil {
+		opts = append(opts, nats.Secure(&tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS12}))
+	}
 	switch {
 	case s.token != "":
 		opts = append(opts, nats.Token(s.token))
