@@ -316,6 +316,10 @@ func (d *Source) fetch(ctx context.Context, cons jetstream.Consumer, stream stri
 	}
 	n := 0
 	for m := range batch.Messages() {
+		if ctx.Err() != nil {
+			_ = m.Nak() // not handed over: delivered again at once, to whichever node consumes next
+			continue
+		}
 		n++
 		d.handle(ctx, m, stream, handle, r)
 	}
