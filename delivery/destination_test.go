@@ -231,7 +231,7 @@ func TestUnregisteredDestinationKindIsRetried(t *testing.T) {
 		ctx := context.Background()
 		clk := newClock(time.Now().Add(time.Minute).Truncate(time.Millisecond))
 		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { clocked(c, clk) })
-		w := h.webhookWith(t, "nats://127.0.0.1:9/orders", func(w *hookgate.Webhook) { w.Destination = "nats" })
+		w := h.webhookWith(t, "pigeon://127.0.0.1:9/orders", func(w *hookgate.Webhook) { w.Destination = "carrier-pigeon" })
 		id := hookgate.DeliveryID(h.send(t, 1)[0].ID, w.ID)
 		var d *hookgate.Delivery
 		testwait.For(t, "the first attempt recorded", func() bool {
@@ -243,7 +243,7 @@ func TestUnregisteredDestinationKindIsRetried(t *testing.T) {
 			t.Fatalf("status %s, want pending (retried on the schedule)", d.Status)
 		}
 		atts, _, err := h.store.ListAttempts(ctx, h.proj, id, hookgate.Page{})
-		if err != nil || len(atts) != 1 || !strings.Contains(atts[0].Error, `no destination of kind "nats"`) {
+		if err != nil || len(atts) != 1 || !strings.Contains(atts[0].Error, `no destination of kind "carrier-pigeon"`) {
 			t.Fatalf("attempts: %+v, %v; want one saying why", atts, err)
 		}
 	})

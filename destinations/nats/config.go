@@ -28,6 +28,10 @@ type conn struct {
 	// url is the server's address, nats://host:port or tls://host:port.
 	url                       string
 	username, password, token string
+	// tls are the TLS settings of a tls:// URL (a client certificate, the
+	// CAs trusted), host the server's name for its certificate.
+	tls  hookgate.WebhookTLS
+	host string
 }
 
 // config is a webhook's nats destination, checked.
@@ -93,7 +97,14 @@ func parseConn(prefix fieldName, c hookgate.DestinationConfig) (conn, error) {
 	case strings.IndexFunc(a.Username, isSpaceOrControl) >= 0:
 		return conn{}, hookgate.InvalidParam(prefix.of("auth.username"), a.Username, "%s may not contain spaces or control characters", prefix.of("auth.username"))
 	}
-	return conn{url: u, username: a.Username, password: a.Password, token: a.Token}, nil
+	host := ""
+	if pu, err := url.Parse(u); err == nil {
+		host = pu.Hostname()
+	}
+	if _, err := c.BrokerTLS(prefix.of("tls"), host, strings.HasPrefix(u, "tls://")); err != nil {
+		return conn{}, err
+	}
+	return conn{url: u, username: a.Username, password: a.Password, token: a.Token, tls: c.TLS, host: host}, nil
 }
 
 // parseURL checks a broker address, nats://host:port or tls://host:port

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"net"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/hookgate/hookgate"
 )
 
 // DialFunc opens a connection to a broker; the network policy's dialer, so
@@ -60,6 +63,14 @@ func options(c conn, dial DialFunc, timeout time.Duration, denied *denials) []na
 				denied.tell(err)
 			}
 		}),
+	}
+	if strings.HasPrefix(c.url, "tls://") {
+		// The system's roots, or the CA bundle; the client certificate.
+		// Checked when the configuration was (parseConn).
+		dc := hookgate.DestinationConfig{TLS: c.tls}
+		if cfg, err := dc.TLSConfig(c.host); err == nil {
+			opts = append(opts, nats.Secure(cfg))
+		}
 	}
 	switch {
 	case c.token != "":

@@ -53,6 +53,13 @@ func WithTLS(certPEM, keyPEM string, roots *x509.CertPool) Option {
 	return func(s *Server) { s.certPEM, s.keyPEM, s.roots = certPEM, keyPEM, roots }
 }
 
+// WithClientCertificates makes a TLS server (WithTLS) require client
+// certificates of the CA of caPEM; the test's own connections present
+// client.
+func WithClientCertificates(caPEM string, client tls.Certificate) Option {
+	return func(s *Server) { s.clientCAPEM, s.clientCert = caPEM, &client }
+}
+
 // Server is a running nats-server with JetStream.
 type Server struct {
 	t               testing.TB
@@ -62,6 +69,8 @@ type Server struct {
 	users           []User
 	certPEM, keyPEM string
 	roots           *x509.CertPool
+	clientCAPEM     string
+	clientCert      *tls.Certificate
 	cmd             *exec.Cmd
 }
 
@@ -122,7 +131,15 @@ func (s *Server) writeConfig() {
 		if os.WriteFile(cert, []byte(s.certPEM), 0o600) != nil || os.WriteFile(key, []byte(s.keyPEM), 0o600) != nil {
 			s.t.Fatal("writing the server's certificate")
 		}
-		fmt.Fprintf(&b, "tls {\n  cert_file: %q\n  key_file: %q\n}\n", cert, key)
+		fmt.Fprintf(&b, "tls {\n  cert_file: %q\n  key_file: %q\n", cert, key)
+		if s.clientCAPEM != "" {
+			ca := filepath.Join(s.dir, "client-ca.pem")
+			if os.WriteFile(ca, []byte(s.clientCAPEM), 0o600) != nil {
+				s.t.Fatal("writing the clients' CA")
+			}
+			fmt.Fprintf(&b, "  ca_file: %q\n  verify: true\n", ca)
+		}
+		b.WriteString("}\n")
 	}
 	switch {
 	case s.token != "":
@@ -211,7 +228,11 @@ func (s *Server) Start() {
 func (s *Server) Connect() (*nats.Conn, error) {
 	opts := []nats.Option{nats.NoReconnect(), nats.Timeout(time.Second)}
 	if s.roots != nil {
-		opts = append(opts, nats.Secure(&tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS12}))
+		cfg := &tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS12}
+		if s.clientCert != nil {
+			cfg.Certificates = []tls.Certificate{*s.clientCert}
+		}
+		opts = append(opts, nats.Secure(cfg))
 	}
 	switch {
 	case s.token != "":
