@@ -35,7 +35,7 @@ func TestSeqBodyRoundTrip(t *testing.T) {
 		strings.TrimSuffix(strings.TrimPrefix(string(seqBody(42, sent)), `{"type":"order.created","data":`), "}") + "}"
 	at := sent.Add(3 * time.Millisecond)
 	rec.arrive([]byte(body), at)
-	rec.arrive([]byte(body), at.Add(time.Second)) // a repeat
+	rec.arrive([]byte(body), at.Add(time.Second))    // a repeat
 	rec.arrive([]byte(`{"type":"x","data":{}}`), at) // not the bench's
 	if got, repeats := rec.snapshot(); !got[deliveryKey("42", "")].Equal(at) || repeats != 2 {
 		t.Fatalf("arrivals %v, %d repeats; want seq 42 at its first arrival, 2 repeats", got, repeats)
