@@ -124,6 +124,11 @@ type BrokerFigures struct {
 	DeliveriesPerS     float64 `json:"deliveries_per_s"`
 	HTTPDeliveriesPerS float64 `json:"http_deliveries_per_s"`
 	RatioToHTTP        float64 `json:"ratio_to_http"`
+	// CPUMsPerDelivery and HTTPCPUMsPerDelivery are the server's CPU time
+	// per delivery under the same flood (as Result.CPUMsPerDelivery), to
+	// the kind's broker and to the HTTP receiver.
+	CPUMsPerDelivery     float64 `json:"cpu_ms_per_delivery"`
+	HTTPCPUMsPerDelivery float64 `json:"http_cpu_ms_per_delivery"`
 	// OfferedPerS is the steady rate of the latency legs, the latency
 	// scenario's (--rate).
 	OfferedPerS float64 `json:"offered_per_s"`
@@ -169,6 +174,7 @@ func runBroker(ctx context.Context, cfg Config, name string) (*Result, error) {
 	flood, httpFlood, httpSteady, steady := res[0], res[1], res[2], res[3]
 	r := flood
 	b := &BrokerFigures{Kind: kind.name, URL: kind.url(cfg.Brokers), DeliveriesPerS: flood.DeliveriesPerS, HTTPDeliveriesPerS: httpFlood.DeliveriesPerS,
+		CPUMsPerDelivery: flood.CPUMsPerDelivery, HTTPCPUMsPerDelivery: httpFlood.CPUMsPerDelivery,
 		OfferedPerS: float64(cfg.Rate), SendToArrivalMs: steady.sendToArrival, HTTPSendToArrivalMs: httpSteady.sendToArrival}
 	if b.HTTPDeliveriesPerS > 0 {
 		b.RatioToHTTP = b.DeliveriesPerS / b.HTTPDeliveriesPerS

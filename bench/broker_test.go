@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -278,4 +279,45 @@ func startBroker(t *testing.T, binary string, args func(port int, dir string) []
 		return err == nil
 	})
 	return addr
+}
+
+// TestBrokerReport checks how a broker scenario that ran and one that was
+// skipped read in the table and the JSON.
+func TestBrokerReport(t *testing.T) {
+	t.Parallel()
+	rs := []*Result{
+		{Scenario: "broker-redis-stream", Store: "sqlite", DeliveriesPerS: 900, Broker: &BrokerFigures{Kind: "redis-stream", DeliveriesPerS: 900, HTTPDeliveriesPerS: 1000,
+			RatioToHTTP: 0.9, CPUMsPerDelivery: 0.25, HTTPCPUMsPerDelivery: 0.3, OfferedPerS: 1000, SendToArrivalMs: Latency{P50: 2, P99: 9}, HTTPSendToArrivalMs: Latency{P50: 1.5, P99: 7}}},
+		{Scenario: "broker-nats", Store: "sqlite", Skipped: "this build has no nats destination"},
+	}
+	var table strings.Builder
+	if err := WriteTable(&table, rs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"broker-redis-stream: 900 deliveries/s, 0.90× HTTP's 1000/s under the same flood (CPU 0.250 vs 0.300 ms/dlv); send→arrival at 1000/s p50 2.0 ms, p99 9.0 ms (HTTP p50 1.5 ms, p99 7.0 ms)",
+		"broker-nats: skipped: this build has no nats destination",
+		"broker-*: the row is the kind's run",
+	} {
+		if !strings.Contains(table.String(), want) {
+			t.Fatalf("the table lacks %q:\n%s", want, table.String())
+		}
+	}
+	if strings.Count(table.String(), "broker-nats") != 1 {
+		t.Fatalf("a skipped scenario has a row of figures:\n%s", table.String())
+	}
+	var out strings.Builder
+	if err := WriteJSON(&out, Parameters{}, rs); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Results []map[string]any }
+	if err := json.Unmarshal([]byte(out.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if skipped := doc.Results[1]; len(skipped) != 3 || skipped["skipped"] != "this build has no nats destination" {
+		t.Fatalf("the skipped scenario in JSON: %v; want its scenario, store and why alone", skipped)
+	}
+	if b, _ := doc.Results[0]["broker"].(map[string]any); b["ratio_to_http"] != 0.9 || doc.Results[0]["deliveries_per_s"] != float64(900) {
+		t.Fatalf("the broker scenario in JSON: %v", doc.Results[0])
+	}
 }

@@ -81,8 +81,8 @@ func writeNotes(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "%s: skipped: %s\n", r.Scenario, r.Skipped)
 	}
 	if b := r.Broker; b != nil {
-		fmt.Fprintf(w, "%s: %.0f deliveries/s, %.2f× HTTP's %.0f/s under the same flood; send→arrival at %.0f/s p50 %.1f ms, p99 %.1f ms (HTTP p50 %.1f ms, p99 %.1f ms)\n",
-			r.Scenario, b.DeliveriesPerS, b.RatioToHTTP, b.HTTPDeliveriesPerS, b.OfferedPerS,
+		fmt.Fprintf(w, "%s: %.0f deliveries/s, %.2f× HTTP's %.0f/s under the same flood (CPU %.3f vs %.3f ms/dlv); send→arrival at %.0f/s p50 %.1f ms, p99 %.1f ms (HTTP p50 %.1f ms, p99 %.1f ms)\n",
+			r.Scenario, b.DeliveriesPerS, b.RatioToHTTP, b.HTTPDeliveriesPerS, b.CPUMsPerDelivery, b.HTTPCPUMsPerDelivery, b.OfferedPerS,
 			b.SendToArrivalMs.P50, b.SendToArrivalMs.P99, b.HTTPSendToArrivalMs.P50, b.HTTPSendToArrivalMs.P99)
 	}
 	if r.RatioToRelay != nil {
