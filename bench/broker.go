@@ -215,7 +215,7 @@ func runLeg(ctx context.Context, cfg Config, name string, kind brokerKind, lg le
 		cfg.Progress(label, "connect", 0, 1)
 		reader, err := kind.open(ctx, cfg.Brokers, rec)
 		if err != nil {
-			return nil, fmt.Sprintf("no %s broker answers at %s (%v)", kind.name, kind.url(cfg.Brokers), err), nil
+			return nil, fmt.Sprintf("no %s broker answers at %s, or it refused the bench's set-up: %v", kind.name, kind.url(cfg.Brokers), err), nil
 		}
 		defer func() {
 			if cerr := reader.close(); cerr != nil && err == nil {
