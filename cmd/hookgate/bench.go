@@ -116,7 +116,7 @@ with a line saying so.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenarios, "scenario", "all", "scenarios to run, comma-separated, or all")
+	f.StringVar(&scenarios, "scenario", "all", "scenarios to run, comma-separated; all for the engine's, brokers for the broker-<kind> ones")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "benchmark on this PostgreSQL database (in a new schema, dropped at the end); empty for SQLite")
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long load is offered in each timed scenario")
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "producer connections, and the baseline's")
