@@ -7,21 +7,19 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/internal/testmqtt"
+	"github.com/hookgate/hookgate/internal/testnats"
 	"github.com/hookgate/hookgate/internal/testredis"
 	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore"
@@ -147,19 +145,9 @@ func TestRedisReader(t *testing.T) {
 
 func TestNATSReader(t *testing.T) {
 	t.Parallel()
-	addr := startBroker(t, "/usr/sbin/nats-server", func(port int, dir string) []string {
-		return []string{"-js", "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-sd", dir}
-	})
-	u := "nats://" + addr
-	nc, err := nats.Connect(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := testnats.Start(t)
+	u := srv.URL()
+	js := srv.JetStream()
 	ctx := context.Background()
 	var stream string
 	checkReader(t, "broker-nats", Brokers{NATSURL: u}, func(d client.Destination, body []byte) error {
@@ -176,13 +164,7 @@ func TestNATSReader(t *testing.T) {
 
 func TestMQTTReader(t *testing.T) {
 	t.Parallel()
-	addr := startBroker(t, "/usr/sbin/mosquitto", func(port int, dir string) []string {
-		conf := filepath.Join(dir, "mosquitto.conf")
-		if err := os.WriteFile(conf, fmt.Appendf(nil, "listener %d 127.0.0.1\nallow_anonymous true\n", port), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return []string{"-c", conf}
-	})
+	addr := testmqtt.Start(t).Addr()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -245,40 +227,6 @@ func TestAMQPReader(t *testing.T) {
 	if _, err := probe.QueueDeclarePassive(queue, true, false, false, false, nil); err == nil {
 		t.Fatalf("queue %s is still there after close", queue)
 	}
-}
-
-// startBroker starts binary with the arguments args gives for a free
-// loopback port and a directory of the test's, and returns its address
-// once it accepts connections; it is killed when the test ends. A missing
-// binary skips the test, or fails it under CI, which installs it (.ci/run).
-func startBroker(t *testing.T, binary string, args func(port int, dir string) []string) string {
-	t.Helper()
-	if _, err := os.Stat(binary); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI installs it (.ci/run)", binary)
-		}
-		t.Skipf("%s is missing: this test needs the real broker", binary)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(binary, args(port, t.TempDir())...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	testwait.For(t, binary+" to listen on "+addr, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return addr
 }
 
 // TestBrokerReport checks how a broker scenario that ran and one that was
