@@ -42,7 +42,10 @@ var layers = map[string][]string{
 	// Destination kinds take what delivery sends with; all registers them.
 	"destinations/http":        {".", "delivery"},
 	"destinations/redisstream": {".", "delivery", "signing"},
-	"destinations/all":         {".", "delivery", "destinations/http", "destinations/redisstream"},
+	"destinations/mqtt":        {".", "delivery", "signing"},
+	"destinations/all":         {".", "delivery", "destinations/amqp", "destinations/http", "destinations/mqtt", "destinations/nats", "destinations/redisstream"},
+	"destinations/amqp":        {".", "delivery", "signing"},
+	"destinations/nats":        {".", "delivery", "signing"},
 	"api":                      {".", "delivery", "netguard", "platforms", "tracing"},
 	"ui":                       {".", "client", "signing"},
 	// The runner of broker sources takes the store, the kinds and an
@@ -57,7 +60,10 @@ var layers = map[string][]string{
 	"internal/testwait":          nil,
 	"internal/testlog":           nil,
 	"internal/testcert":          nil,
-	"internal/testredis":         {"internal/testwait"},
+	"internal/testredis":         {"internal/testwait", "internal/testcert"},
+	"internal/testmqtt":          {"internal/testwait"},
+	"internal/testamqp":          nil,
+	"internal/testnats":          {"internal/testwait"},
 	"sqlstore/sqltest":           {"internal/testlog", "secrets", "sqlstore"},
 	"api/apitest":                {"api", "delivery", "internal/app", "internal/testlog", "netguard", "platforms/providers", "sqlstore", "sqlstore/sqltest", "ui"},
 	"client/internal/servertest": nil,
@@ -65,7 +71,7 @@ var layers = map[string][]string{
 
 // testHelpers are the packages that only tests and other test helpers may
 // import, even indirectly.
-var testHelpers = []string{"internal/testwait", "internal/testlog", "internal/testcert", "internal/testredis", "sqlstore/sqltest", "api/apitest", "client/internal/servertest"}
+var testHelpers = []string{"internal/testwait", "internal/testlog", "internal/testcert", "internal/testredis", "internal/testmqtt", "sqlstore/sqltest", "api/apitest", "client/internal/servertest", "internal/testamqp", "internal/testnats"}
 
 // drivers are the database drivers: only the store and what wires it may
 // depend on them.

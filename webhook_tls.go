@@ -45,6 +45,16 @@ func (t *WebhookTLS) IsZero() bool {
 	return t.ClientCertificate == "" && t.ClientKey == "" && t.CABundle == ""
 }
 
+// ClientCertificateInfo describes the client certificate w presents, to
+// its receiver (TLS) or to its broker (DestinationConfig.TLS); nil when it
+// presents none.
+func (w *Webhook) ClientCertificateInfo() *CertificateInfo {
+	if c := w.TLS.ClientCertificateInfo(); c != nil {
+		return c
+	}
+	return w.DestinationConfig.TLS.ClientCertificateInfo()
+}
+
 // CertificateInfo is what answers show of a certificate: no secret.
 type CertificateInfo struct {
 	Subject   string
@@ -92,9 +102,13 @@ func (t *WebhookTLS) CABundleSubjects() []string {
 // valid), tls.clientKey (missing, not a private key, an RSA key under
 // MinRSABits, not the certificate's) or tls.caBundle (not PEM, no
 // certificate).
-func (t *WebhookTLS) Check(now time.Time) error {
+func (t *WebhookTLS) Check(now time.Time) error { return t.CheckAt(now, "tls") }
+
+// CheckAt is Check for settings sent as the field base (such as
+// destination.tls): errors name base.clientCertificate and so on.
+func (t *WebhookTLS) CheckAt(now time.Time, base string) error {
 	for _, f := range []struct{ param, v string }{
-		{"tls.clientCertificate", t.ClientCertificate}, {"tls.clientKey", t.ClientKey}, {"tls.caBundle", t.CABundle},
+		{base + ".clientCertificate", t.ClientCertificate}, {base + ".clientKey", t.ClientKey}, {base + ".caBundle", t.CABundle},
 	} {
 		if len(f.v) > MaxTLSPEM {
 			return InvalidParam(f.param, nil, "%s must be at most %d bytes", f.param, MaxTLSPEM)
@@ -102,51 +116,51 @@ func (t *WebhookTLS) Check(now time.Time) error {
 	}
 	switch {
 	case t.ClientCertificate == "" && t.ClientKey != "":
-		return MissingParam("tls.clientCertificate")
+		return MissingParam(base + ".clientCertificate")
 	case t.ClientCertificate != "" && t.ClientKey == "":
-		return MissingParam("tls.clientKey")
+		return MissingParam(base + ".clientKey")
 	case t.ClientCertificate != "":
-		if err := t.checkClient(now); err != nil {
+		if err := t.checkClient(now, base); err != nil {
 			return err
 		}
 	}
 	if t.CABundle != "" {
-		certs, err := parseCertificates("tls.caBundle", t.CABundle)
+		certs, err := parseCertificates(base+".caBundle", t.CABundle)
 		if err != nil {
 			return err
 		}
 		if len(certs) == 0 {
-			return InvalidParam("tls.caBundle", nil, "tls.caBundle holds no certificate")
+			return InvalidParam(base+".caBundle", nil, "%s.caBundle holds no certificate", base)
 		}
 	}
 	return nil
 }
 
 // checkClient checks the client certificate and its key.
-func (t *WebhookTLS) checkClient(now time.Time) error {
-	certs, err := parseCertificates("tls.clientCertificate", t.ClientCertificate)
+func (t *WebhookTLS) checkClient(now time.Time, base string) error {
+	certs, err := parseCertificates(base+".clientCertificate", t.ClientCertificate)
 	if err != nil {
 		return err
 	}
 	if len(certs) == 0 {
-		return InvalidParam("tls.clientCertificate", nil, "tls.clientCertificate holds no certificate")
+		return InvalidParam(base+".clientCertificate", nil, "%s.clientCertificate holds no certificate", base)
 	}
 	leaf := certs[0]
 	if now.Before(leaf.NotBefore) {
-		return InvalidParam("tls.clientCertificate", nil, "tls.clientCertificate is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
+		return InvalidParam(base+".clientCertificate", nil, "%s.clientCertificate is not valid before %s", base, leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
 	if !now.Before(leaf.NotAfter) {
-		return InvalidParam("tls.clientCertificate", nil, "tls.clientCertificate expired at %s", leaf.NotAfter.UTC().Format(time.RFC3339))
+		return InvalidParam(base+".clientCertificate", nil, "%s.clientCertificate expired at %s", base, leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
-	key, err := parseKey(t.ClientKey)
+	key, err := parseKey(base+".clientKey", t.ClientKey)
 	if err != nil {
 		return err
 	}
 	if k, ok := key.(*rsa.PrivateKey); ok && k.N.BitLen() < MinRSABits {
-		return InvalidParam("tls.clientKey", nil, "tls.clientKey is an RSA key of %d bits; at least %d are needed", k.N.BitLen(), MinRSABits)
+		return InvalidParam(base+".clientKey", nil, "%s.clientKey is an RSA key of %d bits; at least %d are needed", base, k.N.BitLen(), MinRSABits)
 	}
 	if _, err := tls.X509KeyPair([]byte(t.ClientCertificate), []byte(t.ClientKey)); err != nil {
-		return InvalidParam("tls.clientKey", nil, "tls.clientKey is not the private key of tls.clientCertificate")
+		return InvalidParam(base+".clientKey", nil, "%[1]s.clientKey is not the private key of %[1]s.clientCertificate", base)
 	}
 	return nil
 }
@@ -181,20 +195,20 @@ func parseCertificates(param, s string) ([]*x509.Certificate, error) {
 }
 
 // parseKey reads the one private key PEM block of s.
-func parseKey(s string) (any, error) {
+func parseKey(param, s string) (any, error) {
 	b, _ := pem.Decode([]byte(s))
 	if b == nil {
-		return nil, InvalidParam("tls.clientKey", nil, "tls.clientKey is not PEM: no -----BEGIN block found")
+		return nil, InvalidParam(param, nil, "%s is not PEM: no -----BEGIN block found", param)
 	}
 	if strings.Contains(b.Type, "ENCRYPTED") || strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED") {
-		return nil, InvalidParam("tls.clientKey", nil, "tls.clientKey is encrypted: send it decrypted (Hookgate seals it at rest)")
+		return nil, InvalidParam(param, nil, "%s is encrypted: send it decrypted (Hookgate seals it at rest)", param)
 	}
 	if k, err := x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
 		switch k.(type) {
 		case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
 			return k, nil
 		}
-		return nil, InvalidParam("tls.clientKey", nil, "tls.clientKey is a key of a kind TLS cannot use")
+		return nil, InvalidParam(param, nil, "%s is a key of a kind TLS cannot use", param)
 	}
 	if k, err := x509.ParsePKCS1PrivateKey(b.Bytes); err == nil {
 		return k, nil
@@ -202,7 +216,7 @@ func parseKey(s string) (any, error) {
 	if k, err := x509.ParseECPrivateKey(b.Bytes); err == nil {
 		return k, nil
 	}
-	return nil, InvalidParam("tls.clientKey", nil, "tls.clientKey holds a %s block that is not a private key (PKCS #8, PKCS #1 or SEC 1)", b.Type)
+	return nil, InvalidParam(param, nil, "%s holds a %s block that is not a private key (PKCS #8, PKCS #1 or SEC 1)", param, b.Type)
 }
 
 // Config returns the TLS client configuration of t: its client certificate

@@ -16,6 +16,9 @@ import (
 type destinationIn struct {
 	kind   string
 	config hookgate.DestinationConfig
+	// tlsSent says the request named destination.tls (null to remove it):
+	// without it, a change keeps the stored TLS for the same broker.
+	tlsSent bool
 }
 
 // parseDestination reads raw, a destination object, against the
@@ -58,6 +61,16 @@ func (s *Server) parseDestination(raw rawJSON) (destinationIn, error) {
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&in.config.Auth); err != nil {
 				return destinationIn{}, hookgate.InvalidParam("destination.auth", nil, `destination.auth is {"username": "…", "password": "…"} or {"token": "…"}`)
+			}
+		case name == "tls":
+			in.tlsSent = true
+			if string(v) == "null" {
+				continue
+			}
+			dec := json.NewDecoder(bytes.NewReader(v))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in.config.TLS); err != nil {
+				return destinationIn{}, hookgate.InvalidParam("destination.tls", nil, `destination.tls is {"clientCertificate": "PEM", "clientKey": "PEM", "caBundle": "PEM"}`)
 			}
 		case slices.Contains(k.Fields, name):
 			if in.config.Fields == nil {
@@ -120,6 +133,11 @@ func setDestination(w *hookgate.Webhook, in destinationIn, urlSent bool) error {
 		}
 		w.DestinationConfig.Auth.Token = old.Auth.Token
 	}
+	if !in.tlsSent && old.URL == w.DestinationConfig.URL {
+		// Never answered, the PEM cannot be sent back: a change that
+		// leaves it out keeps it, for the same broker.
+		w.DestinationConfig.TLS = old.TLS
+	}
 	if !urlSent {
 		w.URL = w.DestinationConfig.URL
 	}
@@ -136,6 +154,9 @@ func (s *Server) checkDestination(ctx context.Context, w *hookgate.Webhook, prob
 	}
 	d, err := s.cfg.Destinations.For(w)
 	if err != nil {
+		return err
+	}
+	if err := w.DestinationConfig.TLS.CheckAt(s.now(), "destination.tls"); err != nil {
 		return err
 	}
 	if err := d.Check(w); err != nil {
@@ -180,6 +201,9 @@ func toDestination(w *hookgate.Webhook) map[string]any {
 			a["token"] = redacted
 		}
 		out["auth"] = a
+	}
+	if !c.TLS.IsZero() {
+		out["tls"] = toTLS(&c.TLS)
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hookgate/hookgate/api"
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/destinations/all"
+	"github.com/hookgate/hookgate/internal/testcert"
 	"github.com/hookgate/hookgate/internal/testredis"
 	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/signing"
@@ -187,5 +188,48 @@ func TestRedisStreamRegistrationRefused(t *testing.T) {
 		_, owner2, _ := strict.project("strict")
 		strict.req("POST", "/api/v1/projects/strict/webhooks", owner2, map[string]any{"destination": map[string]any{"kind": "redis-stream", "url": srv.URL(), "stream": "s"}}).
 			problem(t, 400, "invalid_parameter", "destination.url")
+	})
+}
+
+// A rediss:// destination takes destination.tls (a client certificate and
+// the CAs trusted for the broker): answered as the certificate's
+// description, never its PEM; kept by a change that leaves it out for the
+// same broker, removed by null; bad PEM refused naming the field; a broker
+// that requires a client certificate refuses the registration without one.
+func TestRedisStreamDestinationTLS(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv, ca := testredis.StartMutualTLS(t)
+		client := ca.Issue(t, testcert.Spec{CommonName: "hookgate-client"})
+		e := setupDelivering(t, engine)
+		_, owner, _ := e.project("tls")
+		tlsIn := map[string]any{"clientCertificate": client.CertPEM, "clientKey": client.KeyPEM, "caBundle": ca.PEM}
+		dest := map[string]any{"kind": "redis-stream", "url": srv.TLSURL(), "stream": "orders", "tls": tlsIn}
+		created := e.req("POST", "/api/v1/projects/tls/webhooks", owner, map[string]any{"destination": dest}).must(t, 201)
+		wh := created.str("id")
+		for _, r := range []resp{created, e.req("GET", "/api/v1/projects/tls/webhooks/"+wh, owner, nil).must(t, 200)} {
+			got := r.Body["destination"].(map[string]any)["tls"].(map[string]any)
+			if !strings.HasPrefix(got["clientCertificate"].(map[string]any)["subject"].(string), "CN=hookgate-client") || got["caBundle"] == nil || strings.Contains(string(r.Raw), "BEGIN") {
+				t.Fatalf("answered %s", r.Raw)
+			}
+		}
+		e.req("POST", "/api/v1/projects/tls/events", owner, map[string]any{"type": "order.created", "data": 1}).must(t, 202)
+		testwait.For(t, "the entry over TLS", func() bool { return len(streamEntries(t, srv, "orders")) == 1 })
+
+		// Sent back without tls (its PEM is never answered): kept.
+		delete(dest, "tls")
+		e.req("PATCH", "/api/v1/projects/tls/webhooks/"+wh, owner, map[string]any{"destination": dest}).must(t, 200)
+		e.req("POST", "/api/v1/projects/tls/events", owner, map[string]any{"type": "order.created", "data": 2}).must(t, 202)
+		testwait.For(t, "the second entry over TLS", func() bool { return len(streamEntries(t, srv, "orders")) == 2 })
+
+		// null removes it: the broker then refuses the connection, and the
+		// probe says so.
+		dest["tls"] = nil
+		e.req("PATCH", "/api/v1/projects/tls/webhooks/"+wh, owner, map[string]any{"destination": dest}).problem(t, 400, "invalid_parameter", "destination.url")
+		dest["tls"] = map[string]any{"clientCertificate": client.CertPEM, "clientKey": "not a key", "caBundle": ca.PEM}
+		e.req("PATCH", "/api/v1/projects/tls/webhooks/"+wh, owner, map[string]any{"destination": dest}).problem(t, 400, "invalid_parameter", "destination.tls.clientKey")
+		dest["tls"] = map[string]any{"caBundle": ca.PEM, "pin": "x"}
+		e.req("PATCH", "/api/v1/projects/tls/webhooks/"+wh, owner, map[string]any{"destination": dest}).problem(t, 400, "invalid_parameter", "destination.tls")
+		plain := map[string]any{"kind": "redis-stream", "url": srv.URL(), "stream": "orders", "tls": map[string]any{"caBundle": ca.PEM}}
+		e.req("POST", "/api/v1/projects/tls/webhooks", owner, map[string]any{"destination": plain}).problem(t, 400, "invalid_parameter", "destination.tls")
 	})
 }

@@ -115,6 +115,9 @@ func toSourceConfig(c hookgate.DestinationConfig) map[string]any {
 		}
 		out["auth"] = a
 	}
+	if !c.TLS.IsZero() {
+		out["tls"] = toTLS(&c.TLS)
+	}
 	return out
 }
 
@@ -140,27 +143,40 @@ func (s *Server) sourceKind(name string) (hookgate.DestinationKind, error) {
 }
 
 // parseSourceConfig reads raw, a source's config object, against its
-// kind: every field must be one the kind names; errors name config.<field>.
-func parseSourceConfig(k hookgate.DestinationKind, raw rawJSON) (hookgate.DestinationConfig, error) {
+// kind: every field must be one the kind names (url, auth and tls for
+// every kind); errors name config.<field>. tlsSent says whether it named
+// tls.
+func parseSourceConfig(k hookgate.DestinationKind, raw rawJSON) (hookgate.DestinationConfig, bool, error) {
 	var out hookgate.DestinationConfig
+	tlsSent := false
 	if raw.isNull() {
-		return out, hookgate.MissingParam("config")
+		return out, false, hookgate.MissingParam("config")
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return out, hookgate.InvalidParam("config", nil, `config must be an object such as {"url": "redis://host:6379/0", "stream": "events"}`)
+		return out, false, hookgate.InvalidParam("config", nil, `config must be an object such as {"url": "redis://host:6379/0", "stream": "events"}`)
 	}
 	for name, v := range fields {
 		switch {
 		case name == "url":
 			if err := json.Unmarshal(v, &out.URL); err != nil {
-				return out, hookgate.InvalidParam("config.url", nil, "config.url must be a string")
+				return out, false, hookgate.InvalidParam("config.url", nil, "config.url must be a string")
 			}
 		case name == "auth":
 			dec := json.NewDecoder(bytes.NewReader(v))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&out.Auth); err != nil {
-				return out, hookgate.InvalidParam("config.auth", nil, `config.auth is {"username": "…", "password": "…"} or {"token": "…"}`)
+				return out, false, hookgate.InvalidParam("config.auth", nil, `config.auth is {"username": "…", "password": "…"} or {"token": "…"}`)
+			}
+		case name == "tls":
+			tlsSent = true
+			if string(v) == "null" {
+				continue
+			}
+			dec := json.NewDecoder(bytes.NewReader(v))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&out.TLS); err != nil {
+				return out, false, hookgate.InvalidParam("config.tls", nil, `config.tls is {"clientCertificate": "PEM", "clientKey": "PEM", "caBundle": "PEM"}`)
 			}
 		case slices.Contains(k.Fields, name):
 			if out.Fields == nil {
@@ -168,15 +184,19 @@ func parseSourceConfig(k hookgate.DestinationKind, raw rawJSON) (hookgate.Destin
 			}
 			out.Fields[name] = v
 		default:
-			return out, hookgate.InvalidParam("config."+name, name, "a source of kind %s has no field %s (it takes %s)", k.Name, name, strings.Join(k.Fields, ", "))
+			return out, false, hookgate.InvalidParam("config."+name, name, "a source of kind %s has no field %s (it takes %s)", k.Name, name, strings.Join(k.Fields, ", "))
 		}
 	}
-	return out, nil
+	return out, tlsSent, nil
 }
 
 // keepSecrets gives c the stored password or token where c sends back
-// ********, for the same url (and username).
-func keepSecrets(c *hookgate.DestinationConfig, old hookgate.DestinationConfig) error {
+// ********, for the same url (and username), and the stored TLS settings
+// when c names none (they are never answered), for the same url.
+func keepSecrets(c *hookgate.DestinationConfig, old hookgate.DestinationConfig, tlsSent bool) error {
+	if !tlsSent && old.URL == c.URL {
+		c.TLS = old.TLS
+	}
 	if c.Auth.Password == redacted {
 		if old.Auth.Password == "" || old.URL != c.URL || old.Auth.Username != c.Auth.Username {
 			return hookgate.InvalidParam("config.auth.password", redacted, "send the password itself: ******** keeps the stored one only for the same config.url and username")
@@ -203,6 +223,9 @@ func (s *Server) checkSource(ctx context.Context, src *hookgate.Source, probe bo
 		return hookgate.InvalidParam("name", src.Name, "name is at most %d bytes on one line", MaxSourceNameLength)
 	}
 	if err := src.EventType.Check(); err != nil {
+		return err
+	}
+	if err := src.Config.TLS.CheckAt(s.now(), "config.tls"); err != nil {
 		return err
 	}
 	if s.cfg.Sources == nil {
@@ -256,7 +279,7 @@ func (s *Server) handleCreateSource(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
-	config, err := parseSourceConfig(k, in.Body.Config)
+	config, _, err := parseSourceConfig(k, in.Body.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -325,11 +348,11 @@ func (s *Server) handleUpdateSource(ctx context.Context, in *struct {
 		if err != nil {
 			return nil, err
 		}
-		config, err := parseSourceConfig(k, in.Body.Config)
+		config, tlsSent, err := parseSourceConfig(k, in.Body.Config)
 		if err != nil {
 			return nil, err
 		}
-		if err := keepSecrets(&config, before.Config); err != nil {
+		if err := keepSecrets(&config, before.Config, tlsSent); err != nil {
 			return nil, err
 		}
 		src.Config = config

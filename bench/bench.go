@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -54,6 +55,9 @@ type Config struct {
 	// PprofAddr, when set, is passed to each server's --pprof-addr, to
 	// profile it during a scenario.
 	PprofAddr string
+	// Brokers are where the broker scenarios deliver; an empty field takes
+	// its default (Default*URL, guest/guest).
+	Brokers Brokers
 	// Progress, when set, is told each scenario's start and its phases.
 	Progress func(scenario, phase string, done, total int)
 }
@@ -71,6 +75,9 @@ type Parameters struct {
 	FIFOEvents  int      `json:"fifo_events"`
 	CPURates    []int    `json:"cpu_rates"`
 	Preload     int      `json:"preload"`
+	// Brokers are the broker scenarios' brokers, by kind; absent when none
+	// ran.
+	Brokers map[string]string `json:"brokers,omitempty"`
 	// Version is the benchmarked binary's version.
 	Version   string    `json:"version"`
 	GoVersion string    `json:"go_version"`
@@ -84,9 +91,19 @@ func ParametersOf(cfg Config, version string, started time.Time) Parameters {
 	if cfg.DatabaseURL != "" {
 		store = "postgres"
 	}
+	var brokers map[string]string
+	b := cfg.Brokers.withDefaults()
+	for _, name := range cfg.Scenarios {
+		if k, ok := brokerKinds[name]; ok {
+			if brokers == nil {
+				brokers = map[string]string{}
+			}
+			brokers[k.name] = k.url(b)
+		}
+	}
 	return Parameters{Scenarios: cfg.Scenarios, Store: store, DurationS: cfg.Duration.Seconds(), Concurrency: cfg.Concurrency,
-		Rate: cfg.Rate, Backlog: cfg.Backlog, Fanout: cfg.Fanout, FIFOEvents: cfg.FIFOEvents, CPURates: cfg.CPURates, Preload: cfg.Preload, Version: version, GoVersion: runtime.Version(),
-		CPUs: runtime.NumCPU(), StartedAt: started.UTC()}
+		Rate: cfg.Rate, Backlog: cfg.Backlog, Fanout: cfg.Fanout, FIFOEvents: cfg.FIFOEvents, CPURates: cfg.CPURates, Preload: cfg.Preload, Brokers: brokers,
+		Version: version, GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), StartedAt: started.UTC()}
 }
 
 // Latency is a distribution in milliseconds.
@@ -98,10 +115,14 @@ type Latency struct {
 }
 
 // Result is one scenario's figures. Figures that a scenario does not
-// measure are null, never made up.
+// measure are null, never made up; a skipped scenario has none (see
+// MarshalJSON).
 type Result struct {
-	Scenario             string  `json:"scenario"`
-	Store                string  `json:"store"`
+	Scenario string `json:"scenario"`
+	Store    string `json:"store"`
+	// Skipped says why a broker scenario measured nothing: its broker did
+	// not answer, or this build has no destination of its kind.
+	Skipped              string  `json:"skipped,omitempty"`
 	DurationS            float64 `json:"duration_s"`
 	EventsPerS           float64 `json:"events_per_s"`
 	DeliveriesPerS       float64 `json:"deliveries_per_s"`
@@ -173,8 +194,28 @@ type Result struct {
 	DeliveriesSeries []int   `json:"deliveries_series"`
 	AcceptedSeries   []int   `json:"accepted_series"`
 	SeriesStepS      float64 `json:"series_step_s"`
+	// Broker (broker scenarios) compares the kind's figures with an HTTP
+	// receiver's measured in the same run.
+	Broker *BrokerFigures `json:"broker,omitempty"`
 	// latencies are kept for the plot.
 	latencies []time.Duration
+	// sendToArrival (a broker scenario's leg) is from each event's send to
+	// its arrival.
+	sendToArrival Latency
+}
+
+// MarshalJSON writes a skipped scenario as its name, its store and why it
+// was skipped, without figures; any other as its fields.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	if r.Skipped != "" {
+		return json.Marshal(struct {
+			Scenario string `json:"scenario"`
+			Store    string `json:"store"`
+			Skipped  string `json:"skipped"`
+		}{r.Scenario, r.Store, r.Skipped})
+	}
+	type plain Result // without this method
+	return json.Marshal((*plain)(r))
 }
 
 // Run runs the scenarios in order and returns their results. The baseline
@@ -189,6 +230,14 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 	}
 	if len(cfg.CPURates) == 0 {
 		cfg.CPURates = DefaultCPURates
+	}
+	cfg.Brokers = cfg.Brokers.withDefaults()
+	for _, name := range cfg.Scenarios {
+		if k, ok := brokerKinds[name]; ok {
+			if err := checkBrokerURL(k, k.url(cfg.Brokers)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	progress := cfg.Progress
 	if progress == nil {
@@ -210,6 +259,20 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 	for _, name := range cfg.Scenarios {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
+		}
+		if _, ok := brokerKinds[name]; ok {
+			r, err := runBroker(ctx, cfg, name)
+			if err != nil {
+				return out, fmt.Errorf("%s: %w", name, err)
+			}
+			r.Scenario, r.Store = name, store
+			if r.Skipped != "" {
+				progress(name, "skipped: "+r.Skipped, 1, 1)
+			} else {
+				r.BaselineRequestsPerS, r.RatioToBaseline = base, r.DeliveriesPerS/base
+			}
+			out = append(out, r)
+			continue
 		}
 		rates := []int{0}
 		switch name {
@@ -280,18 +343,25 @@ type spec struct {
 	fifoKeys  int // the webhooks deliver in order per key, over this many keys
 }
 
-// ParseScenarios reads a comma-separated list, or "all".
+// ParseScenarios reads a comma-separated list of scenarios, where "all"
+// stands for Scenarios and "brokers" for BrokerScenarios; empty is "all".
 func ParseScenarios(s string) ([]string, error) {
-	if s == "" || s == "all" {
-		return Scenarios, nil
+	if s == "" {
+		s = "all"
 	}
 	var out []string
 	for _, n := range strings.Split(s, ",") {
 		n = strings.TrimSpace(n)
-		if !slices.Contains(Scenarios, n) {
-			return nil, fmt.Errorf("--scenario: unknown scenario %q; use all or some of %s", n, strings.Join(Scenarios, ", "))
+		switch {
+		case n == "all":
+			out = append(out, Scenarios...)
+		case n == "brokers":
+			out = append(out, BrokerScenarios...)
+		case slices.Contains(Scenarios, n) || slices.Contains(BrokerScenarios, n):
+			out = append(out, n)
+		default:
+			return nil, fmt.Errorf("--scenario: unknown scenario %q; use all, brokers or some of %s", n, strings.Join(append(slices.Clone(Scenarios), BrokerScenarios...), ", "))
 		}
-		out = append(out, n)
 	}
 	return out, nil
 }
@@ -350,6 +420,9 @@ func scenarioLabel(name string, rate int) string {
 	return name
 }
 
+// scenarioSendTimeout is every scenario's server's --send-timeout.
+const scenarioSendTimeout = 2 * time.Second
+
 // runScenario runs one scenario on a server of its own; rate is the cpu
 // scenario's offered rate, and idle has it measure the idle server first.
 func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bool) (*Result, error) {
@@ -358,13 +431,12 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 		return nil, err
 	}
 	label := scenarioLabel(name, rate)
-	const sendTimeout = 2 * time.Second
-	rec, err := newReceiver(sp.down, sendTimeout+time.Second)
+	rec, err := newReceiver(sp.down, scenarioSendTimeout+time.Second)
 	if err != nil {
 		return nil, err
 	}
 	defer rec.close()
-	srv, err := startServer(ctx, serverOptions{executable: cfg.Executable, databaseURL: cfg.DatabaseURL, sendTimeout: sendTimeout, schedule: backlogSchedule, pprofAddr: cfg.PprofAddr})
+	srv, err := startServer(ctx, serverOptions{executable: cfg.Executable, databaseURL: cfg.DatabaseURL, sendTimeout: scenarioSendTimeout, schedule: backlogSchedule, pprofAddr: cfg.PprofAddr})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,15 +17,20 @@ import (
 
 // receiver is the webhook receiver: it keeps the first arrival time of each
 // webhook-id and counts the repeats. Requests to /slow wait slowFor before
-// the answer.
+// the answer. A receiver bySeq keys each arrival by the seq in the event's
+// data instead, and keeps the send time the data carries (see arrive): the
+// broker scenarios' HTTP receiver, and where their brokers' readers record
+// what they read.
 type receiver struct {
 	addr    string
 	srv     *http.Server
 	slowFor time.Duration
+	bySeq   bool
 
 	mu        sync.Mutex
 	arrivals  map[string]time.Time
-	uncounted int // first arrivals at /slow and /extra
+	sent      map[string]time.Time // bySeq: the send time in each event's data
+	uncounted int                  // first arrivals at /slow and /extra
 	repeats   int
 	last      time.Time
 }
@@ -67,6 +73,12 @@ func (r *receiver) url(path string) string { return "http://" + r.addr + path }
 
 func (r *receiver) serve(rw http.ResponseWriter, req *http.Request) {
 	now := time.Now()
+	if r.bySeq {
+		body, _ := io.ReadAll(req.Body)
+		r.arrive(body, now)
+		rw.WriteHeader(http.StatusNoContent)
+		return
+	}
 	_, _ = io.Copy(io.Discard, req.Body)
 	id := req.Header.Get("webhook-id")
 	r.mu.Lock()
@@ -163,7 +175,18 @@ func batchBody(n int) []byte {
 }
 
 // post sends one request of n events and keeps what was accepted.
-func (l *loader) post(body []byte, n int) {
+func (l *loader) post(body []byte, n int) { l.postAs(body, n, "") }
+
+// postSeq sends event seq, whose data carries seq and the time it is sent
+// (seqBody), and keeps it as accepted under its seq rather than its ID: the
+// broker scenarios' readers know an event by its data alone.
+func (l *loader) postSeq(seq int64) {
+	l.postAs(seqBody(seq, time.Now()), 1, strconv.FormatInt(seq, 10))
+}
+
+// postAs sends one request of n events and keeps what was accepted, under
+// key rather than the event's ID when key is set (n is then 1).
+func (l *loader) postAs(body []byte, n int, key string) {
 	req, _ := http.NewRequest("POST", l.url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", l.key)
@@ -198,6 +221,9 @@ func (l *loader) post(body []byte, n int) {
 		l.errors.Add(int64(n))
 		return
 	}
+	if key != "" {
+		ids = []string{key}
+	}
 	l.mu.Lock()
 	for _, id := range ids {
 		l.accepted = append(l.accepted, accepted{id: strings.TrimPrefix(id, "evt_"), at: now, took: now.Sub(sent)})
@@ -212,12 +238,19 @@ func (l *loader) flood(ctx context.Context, conns, batch, limit int) {
 	if l.batch {
 		body = batchBody(batch)
 	}
-	l.offer(ctx, conns, batch, limit, func(_ int64, n int) []byte {
+	l.offer(ctx, conns, batch, limit, func(_ int64, n int) {
 		if n < batch {
-			return batchBody(n) // the last, partial batch
+			l.post(batchBody(n), n) // the last, partial batch
+			return
 		}
-		return body
+		l.post(body, n)
 	})
+}
+
+// floodSeq posts single events from conns goroutines as fast as answers
+// come, until ctx ends, each with its seq and send time in its data.
+func (l *loader) floodSeq(ctx context.Context, conns int) {
+	l.offer(ctx, conns, 1, 0, func(from int64, _ int) { l.postSeq(from) })
 }
 
 // floodKeyed posts limit single events from conns goroutines as fast as
@@ -227,13 +260,13 @@ func (l *loader) floodKeyed(ctx context.Context, conns, keys, limit int) {
 	for k := range bodies {
 		bodies[k] = fmt.Appendf(nil, `{"type":"order.updated","data":{"k":"k%d","id":12345,"amount":"19.99","currency":"EUR"}}`, k)
 	}
-	l.offer(ctx, conns, 1, limit, func(from int64, _ int) []byte { return bodies[from%int64(keys)] })
+	l.offer(ctx, conns, 1, limit, func(from int64, _ int) { l.post(bodies[from%int64(keys)], 1) })
 }
 
 // offer posts from conns goroutines as fast as answers come, batch events a
-// request, until ctx ends or limit events were offered (0: no limit); body
-// gives the request of the n events from the from-th offered.
-func (l *loader) offer(ctx context.Context, conns, batch, limit int, body func(from int64, n int) []byte) {
+// request, until ctx ends or limit events were offered (0: no limit); send
+// posts the request of the n events from the from-th offered.
+func (l *loader) offer(ctx context.Context, conns, batch, limit int, send func(from int64, n int)) {
 	var wg sync.WaitGroup
 	var offered atomic.Int64
 	for range conns {
@@ -249,7 +282,7 @@ func (l *loader) offer(ctx context.Context, conns, batch, limit int, body func(f
 					}
 					n = int(min(int64(batch), int64(limit)-from))
 				}
-				l.post(body(from, n), n)
+				send(from, n)
 			}
 		}()
 	}
@@ -259,6 +292,17 @@ func (l *loader) offer(ctx context.Context, conns, batch, limit int, body func(f
 // steady offers rate single events a second until ctx ends, from a pool of
 // goroutines large enough that a slow answer does not lower the rate.
 func (l *loader) steady(ctx context.Context, rate, conns int) {
+	l.steadyWith(ctx, rate, conns, func(int64) { l.post(eventBody, 1) })
+}
+
+// steadySeq is steady with the seq and send time of each event in its data.
+func (l *loader) steadySeq(ctx context.Context, rate, conns int) {
+	l.steadyWith(ctx, rate, conns, l.postSeq)
+}
+
+// steadyWith calls send with 0, 1, 2… rate times a second until ctx ends,
+// from conns goroutines.
+func (l *loader) steadyWith(ctx context.Context, rate, conns int, send func(i int64)) {
 	start := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -275,7 +319,7 @@ func (l *loader) steady(ctx context.Context, rate, conns int) {
 					return
 				case <-time.After(wait):
 				}
-				l.post(eventBody, 1)
+				send(i)
 			}
 		}()
 	}

@@ -22,6 +22,9 @@ func WriteTable(w io.Writer, rs []*Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tstore\tevents/s\tdeliveries/s\tbaseline req/s\tratio\trelay dlv/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\t202 p50 ms\t202 p99 ms\tCPU ms/dlv\trelay CPU ms/dlv\tcores\tRSS MB\terrors\tlost\tdups\t")
 	for _, r := range rs {
+		if r.Skipped != "" {
+			continue // told below the table
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%s\t%.2f\t%.0f\t%d\t%d\t%d\t\n",
 			rowName(r), r.Store, r.EventsPerS, r.DeliveriesPerS, r.BaselineRequestsPerS, r.RatioToBaseline, optional(r.RelayDeliveriesPerS, "%.0f"),
 			r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max, r.AcceptMs.P50, r.AcceptMs.P99, r.CPUMsPerDelivery, optional(r.RelayCPUMsPerDelivery, "%.3f"),
@@ -34,6 +37,9 @@ func WriteTable(w io.Writer, rs []*Result) error {
 	fmt.Fprintln(w, "p50…max ms: from each 202 to the delivery's arrival; 202 p50/p99 ms: from sending a request to its 202, the commit included")
 	fmt.Fprintln(w, "CPU ms/dlv: the server process's CPU time (user+system) from the start of load to the last delivery, per delivery; cores: that CPU time over the wall time")
 	fmt.Fprintln(w, "relay: a plain Go relay (HTTP in, 202, HTTP out; no store, no signing) under the same load in the same run; relay CPU ms/dlv is its process's CPU measured the same way")
+	if hasBroker(rs) {
+		fmt.Fprintln(w, "broker-*: the row is the kind's run under the throughput scenario's flood; its errors, lost and dups add those of its three other runs (HTTP under the same flood, HTTP and the kind at --rate); send→arrival is from the time in the event's data to the message read from the broker, or the request at the HTTP receiver")
+	}
 	for _, r := range rs {
 		writeNotes(w, r)
 	}
@@ -59,8 +65,26 @@ func optional(v *float64, format string) string {
 	return fmt.Sprintf(format, *v)
 }
 
+// hasBroker reports whether rs hold a broker scenario that ran.
+func hasBroker(rs []*Result) bool {
+	for _, r := range rs {
+		if r.Broker != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // writeNotes writes the figures of r that fit no column.
 func writeNotes(w io.Writer, r *Result) {
+	if r.Skipped != "" {
+		fmt.Fprintf(w, "%s: skipped: %s\n", r.Scenario, r.Skipped)
+	}
+	if b := r.Broker; b != nil {
+		fmt.Fprintf(w, "%s: %.0f deliveries/s, %.2f× HTTP's %.0f/s under the same flood (CPU %.3f vs %.3f ms/dlv); send→arrival at %.0f/s p50 %.1f ms, p99 %.1f ms (HTTP p50 %.1f ms, p99 %.1f ms)\n",
+			r.Scenario, b.DeliveriesPerS, b.RatioToHTTP, b.HTTPDeliveriesPerS, b.CPUMsPerDelivery, b.HTTPCPUMsPerDelivery, b.OfferedPerS,
+			b.SendToArrivalMs.P50, b.SendToArrivalMs.P99, b.HTTPSendToArrivalMs.P50, b.HTTPSendToArrivalMs.P99)
+	}
 	if r.RatioToRelay != nil {
 		fmt.Fprintf(w, "%s: %.2f× the relay's deliveries/s\n", rowName(r), *r.RatioToRelay)
 	}

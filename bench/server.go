@@ -196,6 +196,21 @@ func benchSchema(ctx context.Context, base string) (string, func(), error) {
 // admin key, and returns a publisher key and the webhooks' IDs (without
 // "wh_"), in the order of urls.
 func (s *server) setup(urls []string, ordered bool) (string, []string, error) {
+	ins := make([]client.WebhookCreate, len(urls))
+	for i, u := range urls {
+		ins[i] = client.WebhookCreate{URL: u}
+		if ordered {
+			ins[i].Ordering, ins[i].OrderingKey = client.OrderingFIFO, "/data/k"
+		}
+	}
+	return s.setupWebhooks(ins)
+}
+
+// setupWebhooks makes a project with the webhooks ins, through the Go SDK
+// with the admin key, and returns a publisher key and the webhooks' IDs
+// (without "wh_"), in the order of ins. An error of the API is a
+// *client.Error.
+func (s *server) setupWebhooks(ins []client.WebhookCreate) (string, []string, error) {
 	ctx := context.Background()
 	c, err := client.New(s.base, s.admin, client.WithUserAgent("hookgate-bench"))
 	if err != nil {
@@ -209,12 +224,8 @@ func (s *server) setup(urls []string, ordered bool) (string, []string, error) {
 	if _, err := c.CreateProject(ctx, client.ProjectCreate{Name: "bench", Slug: "bench", Breaker: &client.Breaker{Failures: &off}}); err != nil {
 		return "", nil, err
 	}
-	ids := make([]string, len(urls))
-	for i, u := range urls {
-		in := client.WebhookCreate{URL: u}
-		if ordered {
-			in.Ordering, in.OrderingKey = client.OrderingFIFO, "/data/k"
-		}
+	ids := make([]string, len(ins))
+	for i, in := range ins {
 		w, err := c.CreateWebhook(ctx, "bench", in)
 		if err != nil {
 			return "", nil, err

@@ -264,6 +264,27 @@ type Destination struct {
 	Topic      string           `json:"topic,omitempty"`
 	QoS        *int             `json:"qos,omitempty"`
 	Auth       *DestinationAuth `json:"auth,omitempty"`
+	// TLS, sent with a TLS URL (rediss://…), is the client certificate
+	// presented to the broker and the CAs trusted for it. Never answered:
+	// a change that leaves it out keeps it for the same URL; TLSInfo
+	// describes it in answers.
+	TLS     *TLS     `json:"tls,omitempty"`
+	TLSInfo *TLSInfo `json:"-"`
+}
+
+// UnmarshalJSON reads an answer's destination, whose tls is a TLSInfo.
+func (d *Destination) UnmarshalJSON(b []byte) error {
+	type plain Destination
+	var v struct {
+		plain
+		TLS *TLSInfo `json:"tls"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*d = Destination(v.plain)
+	d.TLSInfo = v.TLS
+	return nil
 }
 
 // DestinationAuth holds a broker's credentials, never put in its URL: a

@@ -73,7 +73,7 @@ func (d *Dispatcher) CheckCertificates(ctx context.Context) (int, error) {
 // finds the same event (within the key's 24 hours) instead of sending
 // another. It reports whether this call created the event.
 func (d *Dispatcher) announceCertificate(ctx context.Context, w *hookgate.Webhook) (bool, error) {
-	c := w.TLS.ClientCertificateInfo()
+	c := w.ClientCertificateInfo()
 	if c == nil {
 		return false, nil
 	}

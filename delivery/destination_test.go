@@ -231,7 +231,7 @@ func TestUnregisteredDestinationKindIsRetried(t *testing.T) {
 		ctx := context.Background()
 		clk := newClock(time.Now().Add(time.Minute).Truncate(time.Millisecond))
 		h := runDispatcher(t, engine, nil, func(c *delivery.Config) { clocked(c, clk) })
-		w := h.webhookWith(t, "nats://127.0.0.1:9/orders", func(w *hookgate.Webhook) { w.Destination = "nats" })
+		w := h.webhookWith(t, "pigeon://127.0.0.1:9/orders", func(w *hookgate.Webhook) { w.Destination = "carrier-pigeon" })
 		id := hookgate.DeliveryID(h.send(t, 1)[0].ID, w.ID)
 		var d *hookgate.Delivery
 		testwait.For(t, "the first attempt recorded", func() bool {
@@ -243,7 +243,7 @@ func TestUnregisteredDestinationKindIsRetried(t *testing.T) {
 			t.Fatalf("status %s, want pending (retried on the schedule)", d.Status)
 		}
 		atts, _, err := h.store.ListAttempts(ctx, h.proj, id, hookgate.Page{})
-		if err != nil || len(atts) != 1 || !strings.Contains(atts[0].Error, `no destination of kind "nats"`) {
+		if err != nil || len(atts) != 1 || !strings.Contains(atts[0].Error, `no destination of kind "carrier-pigeon"`) {
 			t.Fatalf("attempts: %+v, %v; want one saying why", atts, err)
 		}
 	})
@@ -260,13 +260,29 @@ func TestDestinationsRegistry(t *testing.T) {
 	if d, err := r.For(&hookgate.Webhook{}); err != nil || d == nil {
 		t.Fatalf("For a webhook without a destination: %v, %v; want HTTP's", d, err)
 	}
-	_, err := r.For(&hookgate.Webhook{Destination: "nats"})
+	_, err := r.For(&hookgate.Webhook{Destination: "carrier-pigeon"})
 	var he *hookgate.Error
 	if !errors.As(err, &he) || he.Code != hookgate.EInvalidParameter || he.Param != "destination.kind" {
 		t.Fatalf("For an unknown kind: %v; want an invalid destination", err)
 	}
-	if k := r.Kinds(); len(k) != 2 || k[0].Name != hookgate.DestinationHTTP || !slices.Contains(k[0].Secret, "secret") ||
-		k[1].Name != "redis-stream" || !slices.Contains(k[1].Secret, "auth.password") {
-		t.Fatalf("kinds: %+v", k)
+	kinds := map[string]hookgate.DestinationKind{}
+	for _, k := range r.Kinds() {
+		kinds[k.Name] = k
+	}
+	// Each kind and a secret field of it, one line a kind.
+	want := map[string]string{
+		hookgate.DestinationHTTP: "secret",
+		"redis-stream":           "auth.password",
+		"amqp":                   "auth.password",
+		"mqtt":                   "auth.password",
+		"nats":                   "auth.token",
+	}
+	for name, secret := range want {
+		if !slices.Contains(kinds[name].Secret, secret) {
+			t.Errorf("kind %s: %+v, want %s secret", name, kinds[name], secret)
+		}
+	}
+	if len(kinds) != len(want) {
+		t.Fatalf("kinds: %+v", r.Kinds())
 	}
 }

@@ -421,3 +421,28 @@ func TestRecoveryProbeMTLS(t *testing.T) {
 		})
 	})
 }
+
+// The client certificate a webhook presents to its broker
+// (destination.tls) is watched as a receiver's is: announced once when it
+// ends soon.
+func TestBrokerCertificateExpiring(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		ca := testcert.NewCA(t, "brokers CA")
+		soon := ca.Issue(t, testcert.Spec{CommonName: "broker-client", NotAfter: time.Now().Add(5 * 24 * time.Hour)})
+		h := newHarness(t, engine, nil)
+		w := h.webhookWith(t, "rediss://127.0.0.1:9/0", func(w *hookgate.Webhook) {
+			w.Destination = "redis-stream"
+			w.DestinationConfig = hookgate.DestinationConfig{URL: w.URL, Fields: map[string]json.RawMessage{"stream": json.RawMessage(`"orders"`)},
+				TLS: hookgate.WebhookTLS{ClientCertificate: soon.CertPEM, ClientKey: soon.KeyPEM}}
+		})
+		for range 2 {
+			if _, err := h.disp.CheckCertificates(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		evs := expiringEvents(t, h)
+		if len(evs) != 1 || !strings.Contains(string(evs[0].Data), w.ID) || !strings.Contains(string(evs[0].Data), "CN=broker-client") {
+			t.Fatalf("expiry events %v, want one for %s", evs, w.ID)
+		}
+	})
+}

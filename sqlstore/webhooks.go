@@ -54,9 +54,9 @@ func (s *Store) sealWebhook(w *hookgate.Webhook) (webhookRow, error) {
 			return webhookRow{}, err
 		}
 		r.tls = s.box.SealFor(string(b), where("webhooks.tls", w.ProjectID, w.ID))
-		if c := w.TLS.ClientCertificateInfo(); c != nil {
-			r.tlsFingerprint, r.tlsNotAfter = c.SHA256, micros(c.NotAfter)
-		}
+	}
+	if c := w.ClientCertificateInfo(); c != nil {
+		r.tlsFingerprint, r.tlsNotAfter = c.SHA256, micros(c.NotAfter)
 	}
 	if !w.DestinationConfig.IsZero() {
 		r.destination = s.box.SealFor(jsonText(w.DestinationConfig), where("webhooks.destination_config", w.ProjectID, w.ID))

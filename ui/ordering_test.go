@@ -39,7 +39,7 @@ func TestWebhookOrderingForms(t *testing.T) {
 				t.Errorf("the registration form lacks %s", want)
 			}
 		}
-		if i, j := strings.Index(page, "<legend>Delivery</legend>"), strings.Index(page, `id="ordering"`); i < 0 || j < i || j > strings.Index(page, "</fieldset>") {
+		if i, j := strings.Index(page, "<legend>Delivery</legend>"), strings.Index(page, `id="ordering"`); i < 0 || j < i || j > i+strings.Index(page[i:], "</fieldset>") {
 			t.Errorf("the ordering is not in the Delivery fieldset")
 		}
 		token := csrfOf(t, page)

@@ -668,6 +668,9 @@ func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) 
 	var wh *client.Webhook
 	err := createDelivery(&in, r.PostForm)
 	if err == nil {
+		in.Destination, err = destinationOf(r.PostForm, in.URL)
+	}
+	if err == nil {
 		wh, err = se.c.CreateWebhook(r.Context(), project, in)
 	}
 	if err != nil {
@@ -675,7 +678,8 @@ func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) 
 		if !ok {
 			return err
 		}
-		return u.showWebhooks(w, r, se, shown{status: rf.status, form: formOf(r.PostForm, rf, fieldsNamed(append([]string{"url", "uid", "events", "description"}, deliveryFields...)...))})
+		return u.showWebhooks(w, r, se, shown{status: rf.status, form: formOf(r.PostForm, rf,
+			withDestinationFields(fieldsNamed(append([]string{"url", "uid", "events", "description"}, deliveryFields...)...)), fieldDestPassword, fieldDestToken)})
 	}
 	to := "webhooks/" + url.PathEscape(wh.ID) + "/secret"
 	if !se.Can(hookgate.CapSecrets) {

@@ -77,7 +77,7 @@ func secretNames(secrets []secretField) []string {
 // auth.password and auth.clientSecret to theirs, headers.NAME to the
 // header's, the rest by name.
 func editFieldOf(wh *client.Webhook) func(param string) string {
-	byName := fieldsNamed(append([]string{"url", "uid", "description", "events", "autoRecover"}, deliveryFields...)...)
+	byName := withDestinationFields(fieldsNamed(append([]string{"url", "uid", "description", "events", "autoRecover"}, deliveryFields...)...))
 	return func(param string) string {
 		switch param {
 		case "auth.password":
@@ -114,6 +114,9 @@ func (u *UI) editPage(w http.ResponseWriter, r *http.Request, se *session) error
 	}
 	f.values["eventType"] = checked
 	f.values.Set("autoRecover", autoRecoverValue(wh.AutoRecover))
+	if !se.Portal() {
+		ownDestination(wh, f.values)
+	}
 	return u.showEdit(w, r, se, wh, http.StatusOK, f)
 }
 
@@ -151,7 +154,7 @@ func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request, se *session) er
 		if !ok {
 			return err
 		}
-		return u.showEdit(w, r, se, wh, rf.status, formOf(r.PostForm, rf, editFieldOf(wh), secretNames(secretsOf(wh))...))
+		return u.showEdit(w, r, se, wh, rf.status, formOf(r.PostForm, rf, editFieldOf(wh), append(secretNames(secretsOf(wh)), fieldDestPassword, fieldDestToken)...))
 	}
 	redirectDone(w, r, project, to, doneUpdated)
 	return nil
@@ -205,7 +208,11 @@ func patchOf(wh *client.Webhook, v url.Values) (p client.WebhookUpdate, changed 
 		}
 	}
 	delivery, err := patchDelivery(&p, wh, v)
-	return p, changed || delivery, err
+	if err != nil {
+		return p, false, err
+	}
+	dest, err := patchDestination(&p, wh, v)
+	return p, changed || delivery || dest, err
 }
 
 // autoRecoverValue is the edit form's value of a webhook's own

@@ -37,14 +37,23 @@ given as a ratio to a plain HTTP client posting to the same kind of receiver at 
 concurrency in the same run. It exits non-zero when an accepted event was lost.
 
 Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver, cpu, fifo
-(or all). cpu offers each of --cpu-rates on a server of its own and reports the server
+(or all), and the broker scenarios broker-redis-stream, broker-nats, broker-amqp,
+broker-mqtt (or brokers; all does not run them). cpu offers each of --cpu-rates on a server of its own and reports the server
 process's CPU time per delivery (every scenario reports it too), and the idle server's CPU.
 fifo sends --fifo-events events to one webhook with ordering fifo, over 1 key and then
 over 100 keys (a server each), and compares its deliveries/s with throughput's.
 
 cpu and throughput also run a plain relay (this binary's hidden bench-relay: HTTP in,
 202, HTTP out, no store, no signing) under the same load in the same run, and report its
-CPU per delivery and deliveries/s beside Hookgate's: the cost of the least a gateway does.`,
+CPU per delivery and deliveries/s beside Hookgate's: the cost of the least a gateway does.
+
+A broker scenario delivers to this machine's broker of its kind (--redis-url,
+--nats-url, --amqp-url, --mqtt-url: loopback only) and reads what arrives with the
+broker's own client, in four runs beside an HTTP receiver's: deliveries/s under
+throughput's flood, and the latency from each event's send to its arrival at --rate.
+It makes a stream, exchange and queue, or topic of its own and deletes it after. A kind
+whose broker does not answer, or that this build has no destination for, is skipped,
+with a line saying so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -107,7 +116,7 @@ CPU per delivery and deliveries/s beside Hookgate's: the cost of the least a gat
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenarios, "scenario", "all", "scenarios to run, comma-separated, or all")
+	f.StringVar(&scenarios, "scenario", "all", "scenarios to run, comma-separated; all for the engine's, brokers for the broker-<kind> ones")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "benchmark on this PostgreSQL database (in a new schema, dropped at the end); empty for SQLite")
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long load is offered in each timed scenario")
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "producer connections, and the baseline's")
@@ -120,6 +129,12 @@ CPU per delivery and deliveries/s beside Hookgate's: the cost of the least a gat
 	f.StringVar(&jsonPath, "json", "", "write the results to this file as JSON")
 	f.StringVar(&plotPath, "plot", "", "write an SVG plot (latency distribution, deliveries/s over time) to this file")
 	f.BoolVar(&quiet, "quiet", false, "no progress on stderr (when stderr is not a terminal, one line per phase instead of bars)")
+	f.StringVar(&cfg.Brokers.RedisURL, "redis-url", bench.DefaultRedisURL, "broker-redis-stream's Redis")
+	f.StringVar(&cfg.Brokers.NATSURL, "nats-url", bench.DefaultNATSURL, "broker-nats's NATS server, with JetStream")
+	f.StringVar(&cfg.Brokers.AMQPURL, "amqp-url", bench.DefaultAMQPURL, "broker-amqp's AMQP 0-9-1 broker and virtual host")
+	f.StringVar(&cfg.Brokers.AMQPUsername, "amqp-username", "guest", "broker-amqp's user")
+	f.StringVar(&cfg.Brokers.AMQPPassword, "amqp-password", "guest", "broker-amqp's password")
+	f.StringVar(&cfg.Brokers.MQTTURL, "mqtt-url", bench.DefaultMQTTURL, "broker-mqtt's MQTT 5 broker")
 	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "run each server with --pprof-addr at this address, to profile it during a scenario")
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hookgate/hookgate/internal/testredis"
 	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
@@ -149,6 +151,100 @@ func TestBenchCommand(t *testing.T) {
 	}
 }
 
+// TestBenchBrokerScenarios runs the broker scenarios briefly: redis-stream
+// against a redis-server of the test's, whose figures must be there beside
+// HTTP's, and the other kinds against loopback ports where nothing
+// listens, which must be skipped with a line saying so, not fail the run.
+func TestBenchBrokerScenarios(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: runs the broker scenarios, four servers and a redis-server, about 15 s")
+	}
+	redis := testredis.Start(t)
+	bin := buildBinary(t)
+	nowhere := closedPort(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "bench", "--scenario", "brokers", "--duration", "1s", "--concurrency", "4", "--rate", "50", "--quiet",
+		"--redis-url", redis.URL(), "--nats-url", "nats://"+nowhere, "--amqp-url", "amqp://"+nowhere+"/", "--mqtt-url", "mqtt://"+nowhere,
+		"--json", filepath.Join(dir, "r.json"))
+	cmd.Env = append(os.Environ(), "HOOKGATE_DATABASE_URL=", "HOOKGATE_ADMIN_KEY=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("hookgate bench: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Parameters struct {
+			Brokers map[string]string `json:"brokers"`
+		} `json:"parameters"`
+		Results []struct {
+			Scenario       string  `json:"scenario"`
+			Skipped        string  `json:"skipped"`
+			DeliveriesPerS float64 `json:"deliveries_per_s"`
+			Lost           *int    `json:"lost"`
+			Broker         *struct {
+				Kind                string             `json:"kind"`
+				DeliveriesPerS      float64            `json:"deliveries_per_s"`
+				HTTPDeliveriesPerS  float64            `json:"http_deliveries_per_s"`
+				RatioToHTTP         float64            `json:"ratio_to_http"`
+				OfferedPerS         float64            `json:"offered_per_s"`
+				SendToArrivalMs     map[string]float64 `json:"send_to_arrival_ms"`
+				HTTPSendToArrivalMs map[string]float64 `json:"http_send_to_arrival_ms"`
+			} `json:"broker"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, raw)
+	}
+	if doc.Parameters.Brokers["redis-stream"] != redis.URL() || len(doc.Parameters.Brokers) != 4 {
+		t.Fatalf("parameters' brokers %v", doc.Parameters.Brokers)
+	}
+	if len(doc.Results) != 4 {
+		t.Fatalf("%d results, want 4:\n%s", len(doc.Results), raw)
+	}
+	r := doc.Results[0]
+	if r.Scenario != "broker-redis-stream" || r.Skipped != "" || r.Broker == nil || r.Lost == nil || *r.Lost != 0 {
+		t.Fatalf("broker-redis-stream: %+v\n%s", r, out)
+	}
+	b := r.Broker
+	if b.Kind != "redis-stream" || b.DeliveriesPerS <= 0 || b.DeliveriesPerS != r.DeliveriesPerS || b.HTTPDeliveriesPerS <= 0 || b.RatioToHTTP <= 0 || b.OfferedPerS != 50 {
+		t.Fatalf("broker-redis-stream's figures: %+v", *b)
+	}
+	for _, p := range []string{"p50", "p99"} {
+		if b.SendToArrivalMs[p] <= 0 || b.HTTPSendToArrivalMs[p] <= 0 {
+			t.Fatalf("%s: broker %v, HTTP %v", p, b.SendToArrivalMs, b.HTTPSendToArrivalMs)
+		}
+	}
+	for i, kind := range []string{"nats", "amqp", "mqtt"} {
+		r := doc.Results[i+1]
+		if r.Scenario != "broker-"+kind || !strings.HasPrefix(r.Skipped, "no "+kind+" broker answers at ") || r.Broker != nil || r.Lost != nil {
+			t.Fatalf("broker-%s: %+v; want it skipped, without figures", kind, r)
+		}
+		if !strings.Contains(string(out), "broker-"+kind+": skipped: no "+kind+" broker answers at") {
+			t.Fatalf("the table does not say broker-%s was skipped:\n%s", kind, out)
+		}
+	}
+	if !strings.Contains(string(out), "broker-redis-stream: ") || !strings.Contains(string(out), "× HTTP's") {
+		t.Fatalf("the table lacks the redis-stream comparison:\n%s", out)
+	}
+}
+
+// closedPort returns a loopback address where nothing listens: a port
+// that was free a moment ago.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
 func TestBenchCommandRefusesBadFlags(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
@@ -159,6 +255,8 @@ func TestBenchCommandRefusesBadFlags(t *testing.T) {
 		{"--fanout 0", "--fanout"},
 		{"--cpu-rates 0", "--cpu-rates"},
 		{"--preload -1", "--preload"},
+		{"--scenario broker-nats --nats-url nats://192.0.2.1:4222", "loopback"},
+		{"--scenario broker-amqp --amqp-url http://127.0.0.1:5672/", "--amqp-url"},
 	} {
 		out, err := exec.Command(bin, append([]string{"bench", "--quiet"}, strings.Fields(c.args)...)...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), c.want) {

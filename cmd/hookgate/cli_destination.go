@@ -18,11 +18,13 @@ type destinationFlags struct {
 	subject, exchange, routingKey, topic    string
 	maxLen                                  int64
 	qos                                     int
+	tls                                     tlsFlags
 	fs                                      *pflag.FlagSet
 }
 
 func (f *destinationFlags) add(fs *pflag.FlagSet) {
 	f.fs = fs
+	f.tls.prefix = "destination-"
 	fs.StringVar(&f.kind, "destination-kind", "", "where deliveries go: http (the default), redis-stream, nats, amqp or mqtt, with the URL as the broker's address (redis://host:6379/0, nats://host:4222, amqp://host:5672/vhost, mqtt://host:1883)")
 	fs.StringVar(&f.stream, "destination-stream", "", "redis-stream: the stream deliveries are appended to")
 	fs.Int64Var(&f.maxLen, "destination-max-len", 0, "redis-stream: trim the stream to about this many entries (XADD MAXLEN ~); 0 for no trimming")
@@ -34,11 +36,15 @@ func (f *destinationFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.username, "destination-username", "", "the broker's user, with --destination-password")
 	fs.StringVar(&f.password, "destination-password", "", "the broker's password")
 	fs.StringVar(&f.token, "destination-token", "", "nats: the broker's token, instead of a user and password")
+	fs.StringVar(&f.tls.cert, "destination-tls-cert", "", "a PEM file: the client certificate presented to the broker over a TLS URL (rediss://…); with --destination-tls-key")
+	fs.StringVar(&f.tls.key, "destination-tls-key", "", "a PEM file: the private key of --destination-tls-cert")
+	fs.StringVar(&f.tls.ca, "destination-tls-ca", "", "a PEM file of CA certificates: the only CAs trusted for the broker, instead of the system's")
 }
 
 // kindFlags are the flags that configure a kind other than http.
 var kindFlags = []string{"destination-stream", "destination-max-len", "destination-subject", "destination-exchange",
-	"destination-routing-key", "destination-topic", "destination-qos", "destination-username", "destination-password", "destination-token"}
+	"destination-routing-key", "destination-topic", "destination-qos", "destination-username", "destination-password", "destination-token",
+	"destination-tls-cert", "destination-tls-key", "destination-tls-ca"}
 
 // changed names the kind flags given.
 func (f *destinationFlags) changed() []string {
@@ -78,6 +84,11 @@ func (f *destinationFlags) destination(url string) (*client.Destination, error) 
 	if f.username != "" || f.password != "" || f.token != "" {
 		d.Auth = &client.DestinationAuth{Username: f.username, Password: f.password, Token: f.token}
 	}
+	t, err := f.tls.settings()
+	if err != nil {
+		return nil, err
+	}
+	d.TLS = t
 	return d, nil
 }
 
@@ -113,6 +124,9 @@ func destinationLine(d *client.Destination) string {
 	}
 	if d.Auth != nil && d.Auth.Token != "" {
 		parts = append(parts, "with a token")
+	}
+	if d.TLSInfo != nil {
+		parts = append(parts, "TLS "+tlsLine(d.TLSInfo))
 	}
 	return strings.Join(parts, ", ")
 }

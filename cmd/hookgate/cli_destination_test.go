@@ -1,12 +1,16 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hookgate/hookgate/api/apitest"
 	"github.com/hookgate/hookgate/client"
+	"github.com/hookgate/hookgate/internal/testcert"
 	"github.com/hookgate/hookgate/internal/testredis"
+	"github.com/hookgate/hookgate/sqlstore"
 	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
@@ -45,5 +49,32 @@ func TestCLIWebhookDestination(t *testing.T) {
 				t.Fatalf("a stream without a kind:\n%s", out)
 			}
 		})
+	}
+}
+
+// The broker's TLS settings come from PEM files; get describes the client
+// certificate and never prints the PEM.
+func TestCLIWebhookDestinationTLS(t *testing.T) {
+	t.Parallel()
+	redis, ca := testredis.StartMutualTLS(t)
+	pair := ca.Issue(t, testcert.Spec{CommonName: "cli-client"})
+	dir := t.TempDir()
+	files := map[string]string{"cert.pem": pair.CertPEM, "key.pem": pair.KeyPEM, "ca.pem": ca.PEM}
+	for name, pem := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(pem), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := apitest.New(t, sqlstore.EngineSQLite)
+	c := &cli{t: t, server: srv.URL, key: apitest.AdminKey}
+	c.ok("project", "create", "T", "--slug", "t")
+	c.ok("webhook", "create", redis.TLSURL(), "-p", "t", "--uid", "secure", "--destination-kind", "redis-stream", "--destination-stream", "orders",
+		"--destination-tls-cert", filepath.Join(dir, "cert.pem"), "--destination-tls-key", filepath.Join(dir, "key.pem"), "--destination-tls-ca", filepath.Join(dir, "ca.pem"))
+	if out := c.ok("webhook", "get", "secure", "-p", "t"); !strings.Contains(out, "TLS client certificate CN=cli-client") || strings.Contains(out, "BEGIN") {
+		t.Fatalf("webhook get:\n%s", out)
+	}
+	if out := c.fails("webhook", "create", redis.TLSURL(), "-p", "t", "--destination-kind", "redis-stream", "--destination-stream", "o",
+		"--destination-tls-ca", filepath.Join(dir, "missing.pem")); !strings.Contains(out, "--destination-tls-ca") {
+		t.Fatalf("a missing file:\n%s", out)
 	}
 }

@@ -16,6 +16,8 @@ import (
 type tlsFlags struct {
 	cert, key, ca string
 	none          bool
+	// prefix begins the flags' names (destination- for a broker's).
+	prefix string
 }
 
 func (f *tlsFlags) add(fs *pflag.FlagSet, create bool) {
@@ -47,7 +49,7 @@ func (f *tlsFlags) settings() (*client.TLS, error) {
 		}
 		b, err := os.ReadFile(r.file)
 		if err != nil {
-			return nil, fmt.Errorf("--%s: %w", r.flag, err)
+			return nil, fmt.Errorf("--%s%s: %w", f.prefix, r.flag, err)
 		}
 		*r.dst = string(b)
 	}

@@ -7,7 +7,10 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/destinations/amqp"
 	desthttp "github.com/hookgate/hookgate/destinations/http"
+	"github.com/hookgate/hookgate/destinations/mqtt"
+	natsdest "github.com/hookgate/hookgate/destinations/nats"
 	"github.com/hookgate/hookgate/destinations/redisstream"
 )
 
@@ -18,6 +21,9 @@ func New(sender *delivery.Sender) *hookgate.Destinations {
 	r := hookgate.NewDestinations()
 	must(desthttp.Register(r, sender))
 	must(redisstream.Register(r, dialOf(sender), sender.Timeout()))
+	must(mqtt.Register(r, mqtt.DialFunc(dialOf(sender)), sender.Timeout()))
+	must(amqp.Register(r, amqp.DialFunc(dialOf(sender)), sender.Timeout()))
+	must(natsdest.Register(r, natsdest.DialFunc(dialOf(sender)), sender.Timeout()))
 	return r
 }
 
@@ -26,6 +32,9 @@ func New(sender *delivery.Sender) *hookgate.Destinations {
 func Sources(sender *delivery.Sender) *hookgate.Sources {
 	r := hookgate.NewSources()
 	must(redisstream.RegisterSource(r, dialOf(sender)))
+	must(mqtt.RegisterSource(r, mqtt.DialFunc(dialOf(sender))))
+	must(amqp.RegisterSource(r, amqp.DialFunc(dialOf(sender))))
+	must(natsdest.RegisterSource(r, natsdest.DialFunc(dialOf(sender))))
 	return r
 }
 

@@ -1,6 +1,7 @@
 package redisstream
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"net/url"
 	"strconv"
@@ -36,7 +37,11 @@ type config struct {
 
 // poolKey names one pooled client: webhooks that reach the same broker as
 // the same user share it.
-type poolKey struct{ url, username string }
+type poolKey struct {
+	url, username string
+	// tls is a digest of the TLS settings: a new certificate, a new client.
+	tls [sha256.Size]byte
+}
 
 // parse checks w's configuration, returning an invalid-input error naming
 // the field at fault.
@@ -56,7 +61,14 @@ func parse(w *hookgate.Webhook) (config, error) {
 	if c.Auth.Username != "" && c.Auth.Password == "" {
 		return config{}, hookgate.MissingParam("destination.auth.password")
 	}
-	out := config{opts: opts, key: poolKey{url: c.URL, username: c.Auth.Username}}
+	serverName := ""
+	if opts.TLSConfig != nil {
+		serverName = opts.TLSConfig.ServerName
+	}
+	if opts.TLSConfig, err = c.BrokerTLS("destination.tls", serverName, opts.TLSConfig != nil); err != nil {
+		return config{}, err
+	}
+	out := config{opts: opts, key: poolKey{url: c.URL, username: c.Auth.Username, tls: c.TLSDigest()}}
 	for name, raw := range c.Fields {
 		switch name {
 		case "stream":

@@ -17,7 +17,7 @@ import (
 // SourceKind describes the redis-stream source kind to the registry.
 var SourceKind = hookgate.DestinationKind{
 	Name:   Name,
-	Fields: []string{"url", "stream", "group", "bodyField", "auth"},
+	Fields: []string{"url", "stream", "group", "bodyField", "auth", "tls"},
 	Secret: []string{"auth.password"},
 }
 
@@ -67,12 +67,20 @@ type sourceConfig struct {
 	stream, group, bodyField string
 }
 
-// parseSource checks s's configuration, returning an invalid-input error
+// parseSource checks s's configuration (its TLS settings checked by the
+// API before), returning an invalid-input error
 // naming the field at fault (config.<field>).
 func parseSource(s *hookgate.Source) (sourceConfig, error) {
 	c := s.Config
 	opts, err := parseURL("config.url", c.URL)
 	if err != nil {
+		return sourceConfig{}, err
+	}
+	serverName := ""
+	if opts.TLSConfig != nil {
+		serverName = opts.TLSConfig.ServerName
+	}
+	if opts.TLSConfig, err = c.BrokerTLS("config.tls", serverName, opts.TLSConfig != nil); err != nil {
 		return sourceConfig{}, err
 	}
 	opts.Username, opts.Password = c.Auth.Username, c.Auth.Password

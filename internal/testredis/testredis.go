@@ -10,11 +10,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/testcert"
 	"github.com/hookgate/hookgate/internal/testwait"
 )
 
@@ -27,16 +29,34 @@ type Server struct {
 	port int
 	dir  string
 	cmd  *exec.Cmd
+	// tls, when set, is the TLS listener's port and files.
+	tls     *TLS
+	tlsPort int
 	// persist: an append-only file synced at every write, which a
 	// restart reads back.
 	persist bool
+}
+
+// TLS configures a server's TLS listener (beside its plain one, which
+// Do uses): PEM files of its certificate, key and the CA that client
+// certificates must chain to.
+type TLS struct {
+	CertFile, KeyFile, CAFile string
+	// ClientCerts makes a client certificate required.
+	ClientCerts bool
 }
 
 // Start starts a redis-server on a free loopback port; it stops when t
 // ends. A missing binary skips t, or fails it when CI=true.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	return start(t, false)
+	return StartTLS(t, nil)
+}
+
+// StartTLS is Start with a TLS listener too, when tl is not nil.
+func StartTLS(t testing.TB, tl *TLS) *Server {
+	t.Helper()
+	return start(t, tl, false)
 }
 
 // StartPersistent is Start with an append-only file synced at every
@@ -44,10 +64,10 @@ func Start(t testing.TB) *Server {
 // write the server acknowledged.
 func StartPersistent(t testing.TB) *Server {
 	t.Helper()
-	return start(t, true)
+	return start(t, nil, true)
 }
 
-func start(t testing.TB, persist bool) *Server {
+func start(t testing.TB, tl *TLS, persist bool) *Server {
 	t.Helper()
 	if _, err := os.Stat(Binary); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -55,7 +75,10 @@ func start(t testing.TB, persist bool) *Server {
 		}
 		t.Skipf("%s is missing (apt-get install redis-server): the redis-stream tests need a real Redis", Binary)
 	}
-	s := &Server{t: t, port: freePort(t), dir: t.TempDir(), persist: persist}
+	s := &Server{t: t, port: freePort(t), dir: t.TempDir(), tls: tl, persist: persist}
+	if tl != nil {
+		s.tlsPort = freePort(t)
+	}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -78,15 +101,44 @@ func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 // URL is the server's address as a destination.url, database 0.
 func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 
+// TLSURL is the server's TLS address as a destination.url, database 0.
+func (s *Server) TLSURL() string { return "rediss://127.0.0.1:" + strconv.Itoa(s.tlsPort) + "/0" }
+
+// StartMutualTLS starts a server that also listens for TLS (TLSURL) with
+// a certificate of a CA made for it, and requires a client certificate of
+// that CA, which it returns to issue one.
+func StartMutualTLS(t testing.TB) (*Server, *testcert.CA) {
+	t.Helper()
+	ca := testcert.NewCA(t, "Broker CA")
+	server := ca.Issue(t, testcert.Spec{CommonName: "127.0.0.1", Server: true})
+	dir := t.TempDir()
+	for name, pem := range map[string]string{"server.pem": server.CertPEM, "server.key": server.KeyPEM, "ca.pem": ca.PEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(pem), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return StartTLS(t, &TLS{CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key"),
+		CAFile: filepath.Join(dir, "ca.pem"), ClientCerts: true}), ca
+}
+
 // start runs the server and waits until it answers a PING.
 func (s *Server) start() {
 	s.t.Helper()
-	aof := []string{"--appendonly", "no"}
+	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--dir", s.dir, "--protected-mode", "no"}
 	if s.persist {
-		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
 	}
-	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--dir", s.dir, "--protected-mode", "no"}, aof...)
+	if s.tls != nil {
+		clients := "no"
+		if s.tls.ClientCerts {
+			clients = "yes"
+		}
+		args = append(args, "--tls-port", strconv.Itoa(s.tlsPort), "--tls-cert-file", s.tls.CertFile,
+			"--tls-key-file", s.tls.KeyFile, "--tls-ca-cert-file", s.tls.CAFile, "--tls-auth-clients", clients)
+	}
 	s.cmd = exec.Command(Binary, args...)
 	s.cmd.Dir = s.dir
 	if err := s.cmd.Start(); err != nil {
