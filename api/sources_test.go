@@ -16,6 +16,7 @@ import (
 	"github.com/hookgate/hookgate/destinations/redisstream"
 	"github.com/hookgate/hookgate/internal/app"
 	"github.com/hookgate/hookgate/internal/testlog"
+	"github.com/hookgate/hookgate/internal/testnats"
 	"github.com/hookgate/hookgate/internal/testredis"
 	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sources"
@@ -49,11 +50,18 @@ func setupNode(t *testing.T, cfg sqlstore.Config, node string) (*env, func()) {
 // setupNodePoll is setupNode with the runner claiming every poll.
 func setupNodePoll(t *testing.T, cfg sqlstore.Config, node string, poll time.Duration) (*env, func()) {
 	t.Helper()
+	return setupNodeKinds(t, cfg, node, poll, sourceKinds(t))
+}
+
+// setupNodeKinds is setupNodePoll with the source kinds given; nil for
+// every kind of destinations/all, as serve has.
+func setupNodeKinds(t *testing.T, cfg sqlstore.Config, node string, poll time.Duration, kinds *hookgate.Sources) (*env, func()) {
+	t.Helper()
 	store := sqltest.OpenConfig(t, cfg)
 	acfg := apiConfig(t, store, allowLoopback)
 	parts := app.New(app.Config{Store: store, Policy: acfg.Policy, UserAgent: "Hookgate/test", API: acfg,
 		Delivery:    delivery.Config{Node: node, Poll: 50 * time.Millisecond, Logger: testlog.Logger(t)},
-		SourceKinds: sourceKinds(t),
+		SourceKinds: kinds,
 		Sources:     sources.Config{Poll: poll, Lease: 3 * time.Second, SaveEvery: 20 * time.Millisecond, Retry: 100 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -355,4 +363,28 @@ func TestSourceMessagesPassTheEventChecks(t *testing.T) {
 	if len(events) != 1 || events[0]["type"] != "order.paid" {
 		t.Fatalf("events %v", events)
 	}
+}
+
+// Issue 28: a nats source, the kind another driver brings, runs under the
+// same runner as redis-stream: a message published to the JetStream
+// subject becomes an event a webhook receives, and the source's state
+// shows it.
+func TestSourceNATSEndToEnd(t *testing.T) {
+	t.Parallel()
+	ns := testnats.Start(t)
+	ns.CreateStream("ORDERS", "orders.>")
+	e, _ := setupNodeKinds(t, sqltest.Config(t, sqlstore.EngineSQLite), "node-1", 50*time.Millisecond, nil)
+	_, owner, _ := e.project("natsrc")
+	rcv, got := receiver(t, jsonAnswer(200, `{}`))
+	e.webhook("natsrc", owner, map[string]any{"url": rcv.URL, "events": []string{"order.*"}})
+	created := e.req("POST", "/api/v1/projects/natsrc/sources", owner, map[string]any{"name": "orders", "kind": "nats",
+		"config": map[string]any{"url": ns.URL(), "subject": "orders.>"}, "eventType": map[string]any{"pointer": "/type"}}).must(t, 201)
+	if _, err := ns.JetStream().Publish(context.Background(), "orders.created", []byte(`{"type":"order.created","id":7}`)); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, "the receiver to get the event", func() bool { return len(got()) == 1 })
+	testwait.For(t, "the state", func() bool {
+		st := e.req("GET", "/api/v1/projects/natsrc/sources/"+created.str("id"), owner, nil).must(t, 200).state(t)
+		return st["connected"] == true && st["accepted"].(float64) == 1
+	})
 }
