@@ -15,6 +15,7 @@ import (
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/destinations/redisstream"
 	"github.com/hookgate/hookgate/internal/app"
+	"github.com/hookgate/hookgate/internal/testcert"
 	"github.com/hookgate/hookgate/internal/testlog"
 	"github.com/hookgate/hookgate/internal/testnats"
 	"github.com/hookgate/hookgate/internal/testredis"
@@ -385,6 +386,36 @@ func TestSourceNATSEndToEnd(t *testing.T) {
 	testwait.For(t, "the receiver to get the event", func() bool { return len(got()) == 1 })
 	testwait.For(t, "the state", func() bool {
 		st := e.req("GET", "/api/v1/projects/natsrc/sources/"+created.str("id"), owner, nil).must(t, 200).state(t)
+		return st["connected"] == true && st["accepted"].(float64) == 1
+	})
+}
+
+// A redis-stream source over TLS with a client certificate (mutual TLS):
+// config.tls is checked, answered as a description, kept by a change of
+// config that leaves it out for the same URL, and the entries become
+// events; with a plain URL it is refused.
+func TestSourceOverMutualTLS(t *testing.T) {
+	t.Parallel()
+	srv, ca := testredis.StartMutualTLS(t)
+	client := ca.Issue(t, testcert.Spec{CommonName: "hookgate-source"})
+	e, _ := setupNode(t, sqltest.Config(t, sqlstore.EngineSQLite), "node-1")
+	_, owner, _ := e.project("tlssrc")
+	tlsIn := map[string]any{"clientCertificate": client.CertPEM, "clientKey": client.KeyPEM, "caBundle": ca.PEM}
+	body := map[string]any{"name": "orders", "kind": "redis-stream",
+		"config": map[string]any{"url": srv.URL(), "stream": "orders", "tls": tlsIn}, "eventType": map[string]any{"default": "order.created"}}
+	e.req("POST", "/api/v1/projects/tlssrc/sources", owner, body).problem(t, 400, hookgate.EInvalidParameter, "config.tls")
+	body["config"].(map[string]any)["url"] = srv.TLSURL()
+	created := e.req("POST", "/api/v1/projects/tlssrc/sources", owner, body).must(t, 201)
+	got := created.Body["config"].(map[string]any)["tls"].(map[string]any)
+	if !strings.HasPrefix(got["clientCertificate"].(map[string]any)["subject"].(string), "CN=hookgate-source") || strings.Contains(string(created.Raw), "BEGIN") {
+		t.Fatalf("answered %s", created.Raw)
+	}
+	path := "/api/v1/projects/tlssrc/sources/" + created.str("id")
+	// Another group, the TLS settings left out: kept, and probed with them.
+	e.req("PATCH", path, owner, map[string]any{"config": map[string]any{"url": srv.TLSURL(), "stream": "orders", "group": "second"}}).must(t, 200)
+	xadd(t, srv, "orders", "body", `{"id":1}`)
+	testwait.For(t, "the entry to become an event over TLS", func() bool {
+		st := e.req("GET", path, owner, nil).must(t, 200).state(t)
 		return st["connected"] == true && st["accepted"].(float64) == 1
 	})
 }
