@@ -25,9 +25,6 @@ const (
 	fieldDestToken      = "destToken"
 )
 
-// destinationKinds are the kinds the form offers, http first.
-var destinationKinds = []string{client.DestinationHTTP, client.DestinationRedisStream, client.DestinationNATS, client.DestinationAMQP, client.DestinationMQTT}
-
 // destinationParams maps the API's destination.<field> parameters to the
 // form's fields.
 var destinationParams = map[string]string{

@@ -39,9 +39,16 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 	wa, wb := hook(a), hook(b)
 	send(wa)
 	send(wb)
+	key := func(w *hookgate.Webhook) conn {
+		c, err := parse(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.conn
+	}
 	p := d.pool()
 	p.mu.Lock()
-	first := p.conns[conn{url: a.URL()}]
+	first := p.conns[key(wa)]
 	p.mu.Unlock()
 	if first == nil || first.nc.IsClosed() {
 		t.Fatal("no pooled connection to the first broker")
@@ -51,8 +58,8 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 	advance(IdleTimeout/2 + time.Minute)
 	send(wb)
 	p.mu.Lock()
-	_, kept := p.conns[conn{url: a.URL()}]
-	_, used := p.conns[conn{url: b.URL()}]
+	_, kept := p.conns[key(wa)]
+	_, used := p.conns[key(wb)]
 	p.mu.Unlock()
 	if kept || !first.nc.IsClosed() || !used {
 		t.Fatalf("after %s idle: first kept %v (closed %v), second kept %v", IdleTimeout+time.Minute, kept, first.nc.IsClosed(), used)
