@@ -18,8 +18,8 @@ export HOOKGATE_TEST_DATABASE_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/5432) 2
 test:
 	@if [ -z "$$HOOKGATE_TEST_DATABASE_URL" ]; then echo "PostgreSQL not reachable: its tests will skip (they fail under CI=true)"; fi
 	@skips=$$(mktemp); trap 'rm -f "$$skips"' EXIT; \
-	echo '$(GO) test $(RACE) -timeout 10m -count=1 $(PKGS)'; \
-	HOOKGATE_TEST_SKIPS="$$skips" $(GO) test $(RACE) -timeout 10m -count=1 $(PKGS); status=$$?; \
+	echo '$(GO) test $(RACE) -timeout 10m -count=1 -parallel 4 $(PKGS)'; \
+	HOOKGATE_TEST_SKIPS="$$skips" $(GO) test $(RACE) -timeout 10m -count=1 -parallel 4 $(PKGS); status=$$?; \
 	if [ -s "$$skips" ]; then echo "SKIPPED:"; sed 's/^/  /' "$$skips"; fi; \
 	exit $$status
 
