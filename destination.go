@@ -88,6 +88,19 @@ type Outcome struct {
 	Cause string
 }
 
+// Finish completes o's attempt, which began at start and ended at end:
+// its duration and, for a failure (err not nil), the error a tenant reads
+// (describe's words for err) and the cause an operator's log keeps (err
+// itself). A broker kind ends each Send with it.
+func (o Outcome) Finish(start, end time.Time, err error, describe func(error) string) Outcome {
+	o.Attempt.DurationMs = end.Sub(start).Milliseconds()
+	if err != nil {
+		o.Attempt.Error = describe(err)
+		o.Cause = err.Error()
+	}
+	return o
+}
+
 // Succeeded returns the outcome of an attempt the receiver accepted.
 func Succeeded(a Attempt) Outcome { return Outcome{Class: OutcomeSuccess, Attempt: a} }
 

@@ -237,15 +237,10 @@ func classify(a hookgate.Attempt, err error) hookgate.Outcome {
 	return hookgate.Retryable(a, 0)
 }
 
-// finish completes o's attempt: its duration and, for a failure, the error
-// a tenant reads and the cause an operator's log keeps.
+// finish completes o's attempt (hookgate.Outcome.Finish), a failure
+// described in this kind's words.
 func finish(o hookgate.Outcome, start, end time.Time, err error) hookgate.Outcome {
-	o.Attempt.DurationMs = end.Sub(start).Milliseconds()
-	if err != nil {
-		o.Attempt.Error = describe(err)
-		o.Cause = err.Error()
-	}
-	return o
+	return o.Finish(start, end, err, describe)
 }
 
 // describe says what went wrong in words a tenant may read.
