@@ -46,8 +46,10 @@ async function portalFrame(page, re) {
   }
 }
 
-// fits checks that the frame's page is no wider than the frame.
+// fits checks that the frame's page, once loaded whole, is no wider than
+// the frame (a page measured while it still arrives can be any width).
 async function fits(frame, what) {
+  await frame.waitForLoadState("load");
   if (process.env.HOOKGATE_E2E_SCREENSHOTS) {
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: `${artifacts}/${what.replaceAll(" ", "_").replaceAll("'", "")}.png`, fullPage: true });
