@@ -1,0 +1,148 @@
+package expressions
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/hookgate/hookgate"
+)
+
+// The limits of an expression; the package documentation gives the
+// reasoning.
+const (
+	// MaxLength is the longest expression, in bytes.
+	MaxLength = 10_000
+	// MaxRecursionDepth is the deepest nesting the parser accepts.
+	MaxRecursionDepth = 32
+	// MaxCost is the limit of both the static cost estimate, checked when
+	// compiling, and the actual cost of one evaluation.
+	MaxCost = 1_000_000
+	// MaxStringSize is the size, in bytes, the cost estimate assumes of
+	// the event's strings at most.
+	MaxStringSize = 64 << 10
+	// MaxListSize is the number of elements the cost estimate assumes of
+	// the event's lists and maps at most.
+	MaxListSize = 10_000
+	// InterruptCheckFrequency is how many comprehension iterations run
+	// between two checks of the context and of the cost.
+	InterruptCheckFrequency = 100
+)
+
+var (
+	// ErrNoMatch is the error of a filter that fails on an event, such as
+	// one that selects a field the event's data lacks: the caller counts
+	// the event as not matching, apart from those that do not match.
+	ErrNoMatch = errors.New("the filter failed on this event")
+	// ErrTransform is the error of a transform that fails on an event, or
+	// whose result cannot be a body.
+	ErrTransform = errors.New("the transform failed on this event")
+	// ErrCostLimit is the error of an evaluation stopped because its
+	// actual cost went over MaxCost.
+	ErrCostLimit = errors.New("the expression ran over its cost limit")
+)
+
+// env returns the environment shared by every expression: the event's
+// variables and the parser's limits. An Env is safe for concurrent use.
+var env = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(
+		cel.Variable("id", cel.StringType),
+		cel.Variable("type", cel.StringType),
+		cel.Variable("timestamp", cel.TimestampType),
+		cel.Variable("data", cel.DynType),
+		cel.Variable("metadata", cel.MapType(cel.StringType, cel.StringType)),
+		// JSON numbers are doubles: data.total > 100 compares as users mean.
+		cel.CrossTypeNumericComparisons(true),
+		cel.ParserRecursionLimit(MaxRecursionDepth),
+		cel.ParserExpressionSizeLimit(MaxLength),
+	)
+})
+
+// compile parses and checks src, the value of param, and returns its program
+// once its result type is one that want accepts and its estimated cost is
+// within MaxCost.
+func compile(param, src string, want func(*cel.Type) bool, wantName string) (cel.Program, error) {
+	if len(src) > MaxLength {
+		return nil, hookgate.InvalidParam(param, nil, "%s: the expression has %d bytes, more than the limit of %d", param, len(src), MaxLength)
+	}
+	e, err := env()
+	if err != nil {
+		return nil, fmt.Errorf("expressions: the environment: %w", err)
+	}
+	ast, iss := e.Compile(src)
+	if iss.Err() != nil {
+		return nil, issueError(param, src, iss)
+	}
+	if t := ast.OutputType(); !want(t) {
+		return nil, hookgate.InvalidParam(param, src, "%s: the expression must evaluate to %s, not %s", param, wantName, t)
+	}
+	est, err := e.EstimateCost(ast, estimator{})
+	if err != nil {
+		return nil, hookgate.InvalidParam(param, src, "%s: the cost of the expression cannot be estimated: %v", param, err)
+	}
+	if est.Max > MaxCost {
+		return nil, hookgate.InvalidParam(param, src,
+			"%s: the estimated cost of the expression is over the limit of %d by a factor of %s (simplify it; the estimate assumes that the event's lists and maps hold up to %d elements and its strings up to %d bytes)",
+			param, MaxCost, factor(est.Max), MaxListSize, MaxStringSize)
+	}
+	prg, err := e.Program(ast,
+		cel.CostLimit(MaxCost),
+		cel.CostTracking(dynamicCost{}),
+		cel.InterruptCheckFrequency(InterruptCheckFrequency),
+	)
+	if err != nil {
+		return nil, hookgate.InvalidParam(param, src, "%s: %v", param, err)
+	}
+	return prg, nil
+}
+
+// issueError is the error of the first issue, with its position counted
+// from 1.
+func issueError(param, src string, iss *cel.Issues) error {
+	errs := iss.Errors()
+	if len(errs) == 0 {
+		return hookgate.InvalidParam(param, src, "%s: %v", param, iss.Err())
+	}
+	first := errs[0]
+	loc := first.Location
+	return hookgate.InvalidParam(param, src, "%s: %s at line %d, column %d", param, first.Message, loc.Line(), loc.Column()+1)
+}
+
+// factor writes how many times over MaxCost an estimate is, as Kubernetes
+// does, with "more than 100x" for the absurd ones.
+func factor(est uint64) string {
+	f := float64(est) / MaxCost
+	if f > 100 {
+		return "more than 100x"
+	}
+	return fmt.Sprintf("%.1fx", f)
+}
+
+// estimator bounds the sizes of what the event holds, which the checker
+// cannot know: without it every list of data would be of unbounded size and
+// any comprehension over it refused.
+type estimator struct{}
+
+// EstimateSize bounds strings and bytes by MaxStringSize, lists and maps by
+// MaxListSize, and dynamic values (what data holds), which may be either, by
+// the larger of the two.
+func (estimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	switch n.Type().Kind() {
+	case types.StringKind, types.BytesKind:
+		return &cost.SizeEstimate{Min: 0, Max: MaxStringSize}
+	case types.ListKind, types.MapKind:
+		return &cost.SizeEstimate{Min: 0, Max: MaxListSize}
+	case types.DynKind:
+		return &cost.SizeEstimate{Min: 0, Max: max(MaxStringSize, MaxListSize)}
+	}
+	return nil
+}
+
+// EstimateCallCost leaves every function to the standard estimates.
+func (estimator) EstimateCallCost(_, _ string, _ *cost.AstNode, _ []cost.AstNode) *cost.CallEstimate {
+	return nil
+}

@@ -1,0 +1,52 @@
+// Package expressions compiles and runs the CEL expressions of a webhook
+// (issue 29): a filter, which decides whether an event is delivered, and a
+// transform, whose result becomes the body sent.
+//
+// An expression sees the event as five variables: id and type (strings),
+// timestamp (a CEL timestamp), data (dynamic, decoded from the event's
+// JSON) and metadata (map(string, string)).
+//
+// Compiling is the slow part and checks everything that can be checked
+// before an event arrives: the syntax, the types, the result type and the
+// limits below. A compiled Filter or Transform is safe for concurrent use;
+// callers cache them.
+//
+// # Limits
+//
+// The limits follow Kubernetes' CEL validation rules, which face the same
+// problem (untrusted expressions run on a shared server):
+//
+//   - MaxLength: an expression has at most 10,000 bytes, and the parser
+//     refuses more than as many code points. A filter is a line or two; a
+//     transform a page at most.
+//   - MaxRecursionDepth: the parser refuses nesting deeper than 32 levels
+//     (cel-go allows 250), far more than a readable expression needs and
+//     little enough that the checker and the evaluator never recurse deeply.
+//   - MaxCost: 1,000,000 cost units, Kubernetes' per-expression limit (one
+//     unit is roughly one step of the evaluator: a comparison, a field
+//     selection, a byte-wise string operation counts one unit per 10 bytes).
+//     It is enforced twice. At compile time the static estimate of the
+//     expression's worst case is refused when over MaxCost; the estimate
+//     assumes the event's strings hold at most MaxStringSize bytes and its
+//     lists and maps at most MaxListSize elements, which is what a typical
+//     event holds but not a guarantee (an event of 1 MiB can hold a list of
+//     half a million numbers): the estimate refuses expressions whose cost
+//     grows with the square of the input, such as comprehensions nested over
+//     data's lists, and lets a single pass over a list through. At run time
+//     every evaluation stops when its actual cost goes over MaxCost, whatever
+//     the event holds, and reports ErrCostLimit; comprehensions also check
+//     for it, and for the context's cancellation, every
+//     InterruptCheckFrequency iterations. A typical filter costs under 20
+//     units; a pass over a 10,000-element list with a comparison in its body
+//     costs about 50,000.
+//
+// # Errors
+//
+// Compile errors are *hookgate.Error values of code invalid_parameter naming
+// the parameter (filter or transform), with the checker's first message and
+// its line and column. An evaluation that fails on an event (a field missing
+// from data, a value of an unexpected type) is ErrNoMatch for a filter, which
+// the caller counts as no match, apart from the events that do not match,
+// and ErrTransform for a transform; one that runs over its cost is
+// ErrCostLimit for both. Test them with errors.Is.
+package expressions

@@ -1,0 +1,50 @@
+package expressions
+
+import (
+	"context"
+	"fmt"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+)
+
+// Filter is a compiled filter: a CEL expression of type bool over an event.
+// It is safe for concurrent use.
+type Filter struct {
+	src string
+	prg cel.Program
+}
+
+// CompileFilter compiles src, the parameter filter. Its type must be bool, as
+// Kubernetes requires of its validation rules: a dynamic value such as
+// data.paid is refused, data.paid == true is not. The error is a
+// *hookgate.Error naming filter.
+func CompileFilter(src string) (*Filter, error) {
+	prg, err := compile("filter", src, func(t *cel.Type) bool { return t.Kind() == types.BoolKind }, "bool")
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{src: src, prg: prg}, nil
+}
+
+// String returns the filter's source.
+func (f *Filter) String() string { return f.src }
+
+// Match reports whether ev matches the filter. Its errors are ErrNoMatch when
+// the filter fails on ev (the caller counts ev as not matching),
+// ErrCostLimit, or the context's error.
+func (f *Filter) Match(ctx context.Context, ev Event) (bool, error) {
+	vars, err := ev.vars()
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", ErrNoMatch, err)
+	}
+	out, _, err := f.prg.ContextEval(ctx, vars)
+	if err != nil {
+		return false, evalError(ctx, ErrNoMatch, err)
+	}
+	b, ok := out.(types.Bool)
+	if !ok {
+		return false, fmt.Errorf("%w: the filter's result is a %s, not a bool", ErrNoMatch, out.Type())
+	}
+	return bool(b), nil
+}

@@ -1,0 +1,78 @@
+package expressions
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+)
+
+// The content types of a transform's body.
+const (
+	ContentTypeJSON = "application/json"
+	ContentTypeText = "text/plain; charset=utf-8"
+)
+
+// Transform is a compiled transform: a CEL expression over an event whose
+// result, a map, a list or a string, becomes the body sent. It is safe for
+// concurrent use.
+type Transform struct {
+	src string
+	prg cel.Program
+}
+
+// CompileTransform compiles src, the parameter transform. Its type must be a
+// map, a list, a string, or dynamic (such as data.payload), whose value is
+// checked when it runs. The error is a *hookgate.Error naming transform.
+func CompileTransform(src string) (*Transform, error) {
+	prg, err := compile("transform", src, func(t *cel.Type) bool {
+		switch t.Kind() {
+		case types.MapKind, types.ListKind, types.StringKind, types.DynKind:
+			return true
+		}
+		return false
+	}, "a map, a list or a string")
+	if err != nil {
+		return nil, err
+	}
+	return &Transform{src: src, prg: prg}, nil
+}
+
+// String returns the transform's source.
+func (t *Transform) String() string { return t.src }
+
+// Apply runs the transform on ev and returns the body and its content type:
+// JSON for a map or a list, the string itself as text for a string. Its
+// errors are ErrTransform when the transform fails on ev or its result cannot
+// be a body, ErrCostLimit, or the context's error.
+func (t *Transform) Apply(ctx context.Context, ev Event) ([]byte, string, error) {
+	vars, err := ev.vars()
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrTransform, err)
+	}
+	out, _, err := t.prg.ContextEval(ctx, vars)
+	if err != nil {
+		return nil, "", evalError(ctx, ErrTransform, err)
+	}
+	switch out.Type() {
+	case types.StringType:
+		return []byte(out.(types.String)), ContentTypeText, nil
+	case types.MapType, types.ListType:
+	default:
+		return nil, "", fmt.Errorf("%w: the result is a %s, not a map, a list or a string", ErrTransform, out.Type())
+	}
+	v, err := toJSON(out, "")
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrTransform, err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrTransform, err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), ContentTypeJSON, nil
+}
