@@ -23,10 +23,11 @@ const (
 	// compiling, and the actual cost of one evaluation.
 	MaxCost = 1_000_000
 	// MaxStringSize is the size, in bytes, the cost estimate assumes of
-	// the event's strings at most.
+	// the event's typed strings (id, type, metadata) at most.
 	MaxStringSize = 64 << 10
 	// MaxListSize is the number of elements the cost estimate assumes of
-	// the event's lists and maps at most.
+	// the lists and maps of the event at most, and the number of bytes of
+	// the strings of its data.
 	MaxListSize = 10_000
 	// InterruptCheckFrequency is how many comprehension iterations run
 	// between two checks of the context and of the cost.
@@ -86,8 +87,8 @@ func compile(param, src string, want func(*cel.Type) bool, wantName string) (cel
 	}
 	if est.Max > MaxCost {
 		return nil, hookgate.InvalidParam(param, src,
-			"%s: the estimated cost of the expression is over the limit of %d by a factor of %s (simplify it; the estimate assumes that the event's lists and maps hold up to %d elements and its strings up to %d bytes)",
-			param, MaxCost, factor(est.Max), MaxListSize, MaxStringSize)
+			"%s: the estimated cost of the expression is over the limit of %d by a factor of %s (simplify it; the estimate assumes that the event's lists and maps hold up to %d elements, the strings of its data up to %d bytes and its other strings up to %d bytes)",
+			param, MaxCost, factor(est.Max), MaxListSize, MaxListSize, MaxStringSize)
 	}
 	prg, err := e.Program(ast,
 		cel.CostLimit(MaxCost),
@@ -127,17 +128,17 @@ func factor(est uint64) string {
 // any comprehension over it refused.
 type estimator struct{}
 
-// EstimateSize bounds strings and bytes by MaxStringSize, lists and maps by
-// MaxListSize, and dynamic values (what data holds), which may be either, by
-// the larger of the two.
+// EstimateSize bounds the typed strings (id, type, metadata's keys and
+// values) by MaxStringSize, and the lists, maps and dynamic values (what
+// data holds, whether a list, a map or a string) by MaxListSize elements or
+// bytes. A data string longer than that is still counted at its length when
+// it runs.
 func (estimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 	switch n.Type().Kind() {
 	case types.StringKind, types.BytesKind:
 		return &cost.SizeEstimate{Min: 0, Max: MaxStringSize}
-	case types.ListKind, types.MapKind:
+	case types.ListKind, types.MapKind, types.DynKind:
 		return &cost.SizeEstimate{Min: 0, Max: MaxListSize}
-	case types.DynKind:
-		return &cost.SizeEstimate{Min: 0, Max: max(MaxStringSize, MaxListSize)}
 	}
 	return nil
 }

@@ -27,10 +27,12 @@
 //     selection, a byte-wise string operation counts one unit per 10 bytes).
 //     It is enforced twice. At compile time the static estimate of the
 //     expression's worst case is refused when over MaxCost; the estimate
-//     assumes the event's strings hold at most MaxStringSize bytes and its
-//     lists and maps at most MaxListSize elements, which is what a typical
-//     event holds but not a guarantee (an event of 1 MiB can hold a list of
-//     half a million numbers): the estimate refuses expressions whose cost
+//     assumes that the event's lists and maps hold at most MaxListSize
+//     (10,000) elements, the strings of its data at most as many bytes, and
+//     its id, type and metadata at most MaxStringSize (64 KiB) bytes, which
+//     is more than a typical event holds but not a guarantee (an event of
+//     1 MiB can hold a list of half a million numbers): the estimate
+//     refuses expressions whose cost
 //     grows with the square of the input, such as comprehensions nested over
 //     data's lists, and lets a single pass over a list through. At run time
 //     every evaluation stops when its actual cost goes over MaxCost, whatever
