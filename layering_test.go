@@ -25,6 +25,8 @@ var layers = map[string][]string{
 	"secrets":  nil,
 	"client":   nil,
 	"signing":  {"."},
+	// CEL filters and transforms of webhooks (issue 29): the domain's errors.
+	"expressions": {"."},
 	// Spans: OpenTelemetry when configured, W3C trace contexts always.
 	"tracing": {"."},
 	// The provider interface and one package per provider; providers lists them.
