@@ -22,25 +22,27 @@
 //   - MaxRecursionDepth: the parser refuses nesting deeper than 32 levels
 //     (cel-go allows 250), far more than a readable expression needs and
 //     little enough that the checker and the evaluator never recurse deeply.
-//   - MaxCost: 1,000,000 cost units, Kubernetes' per-expression limit (one
-//     unit is roughly one step of the evaluator: a comparison, a field
-//     selection, a byte-wise string operation counts one unit per 10 bytes).
-//     It is enforced twice. At compile time the static estimate of the
-//     expression's worst case is refused when over MaxCost; the estimate
+//   - MaxCost: 1,000,000 cost units, Kubernetes' per-expression limit (a
+//     unit is about one step of the evaluator: a comparison, a field
+//     selection; string operations count a unit per 10 bytes). It is
+//     enforced twice. When compiling, the static estimate of the
+//     expression's worst case is refused when over MaxCost. The estimate
 //     assumes that the event's lists and maps hold at most MaxListSize
 //     (10,000) elements, the strings of its data at most as many bytes, and
-//     its id, type and metadata at most MaxStringSize (64 KiB) bytes, which
-//     is more than a typical event holds but not a guarantee (an event of
-//     1 MiB can hold a list of half a million numbers): the estimate
-//     refuses expressions whose cost
-//     grows with the square of the input, such as comprehensions nested over
-//     data's lists, and lets a single pass over a list through. At run time
-//     every evaluation stops when its actual cost goes over MaxCost, whatever
-//     the event holds, and reports ErrCostLimit; comprehensions also check
-//     for it, and for the context's cancellation, every
+//     its id, type and metadata at most MaxStringSize (64 KiB): more than a
+//     typical event holds, but not a guarantee (an event of 1 MiB can hold
+//     a list of half a million numbers). So the estimate refuses what grows
+//     with the square of the input, such as comprehensions nested over
+//     data's lists (about 700,000,000 units), and lets a single pass over a
+//     list through (data.items.exists(i, i.sku == 'A1') is estimated at
+//     70,003). When running, every evaluation stops once its actual cost
+//     goes over MaxCost, whatever the event holds, and reports ErrCostLimit;
+//     comprehensions check the context's cancellation every
 //     InterruptCheckFrequency iterations. A typical filter costs under 20
-//     units; a pass over a 10,000-element list with a comparison in its body
-//     costs about 50,000.
+//     units. cel-go counts a call on dynamic values whose overload the
+//     checker could not choose (data.a + data.b) as 1 whatever their size;
+//     this package charges such calls what cel-go charges for the overload
+//     they run, so that concatenating long strings of data is counted.
 //
 // # Errors
 //
