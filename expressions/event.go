@@ -1,8 +1,11 @@
 package expressions
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -26,11 +29,9 @@ var noMetadata = map[string]string{}
 
 // vars returns the activation of e: the variables by name.
 func (e Event) vars() (map[string]any, error) {
-	var data any
-	if len(e.Data) > 0 {
-		if err := json.Unmarshal(e.Data, &data); err != nil {
-			return nil, fmt.Errorf("expressions: the event's data is not JSON: %w", err)
-		}
+	data, err := decodeData(e.Data)
+	if err != nil {
+		return nil, err
 	}
 	md := e.Metadata
 	if md == nil {
@@ -43,4 +44,59 @@ func (e Event) vars() (map[string]any, error) {
 		"data":      data,
 		"metadata":  md,
 	}, nil
+}
+
+// decodeData decodes the event's data as Kubernetes does its objects for
+// CEL: a JSON number that is an integer becomes an int (a uint beyond the
+// range of int64), any other a double, so that the integers of data, IDs
+// included, reach a transform's body unchanged. Empty data is null.
+func decodeData(raw json.RawMessage) (any, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var data any
+	if err := dec.Decode(&data); err != nil {
+		return nil, fmt.Errorf("expressions: the event's data is not JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("expressions: the event's data is not JSON: more than one value")
+	}
+	return numbers(data)
+}
+
+// numbers replaces the json.Number values in v.
+func numbers(v any) (any, error) {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return i, nil
+		}
+		if u, err := strconv.ParseUint(string(v), 10, 64); err == nil {
+			return u, nil
+		}
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return nil, fmt.Errorf("expressions: the event's data has the number %s, beyond a double", v)
+		}
+		return f, nil
+	case map[string]any:
+		for k, e := range v {
+			n, err := numbers(e)
+			if err != nil {
+				return nil, err
+			}
+			v[k] = n
+		}
+	case []any:
+		for i, e := range v {
+			n, err := numbers(e)
+			if err != nil {
+				return nil, err
+			}
+			v[i] = n
+		}
+	}
+	return v, nil
 }

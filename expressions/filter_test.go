@@ -33,6 +33,9 @@ func TestFilterMatch(t *testing.T) {
 		{`data.total > 200.0`, false},
 		{`data.total > 100`, true}, // a JSON number against an int
 		{`data.count == 3`, true},
+		{`data.count == 3.0`, true},
+		{`data.count + 1 == 4`, true},
+		{`data.total * 2.0 == 299.0`, true},
 		{`has(data.region)`, true},
 		{`has(data.country)`, false},
 		{`data.region in ['eu', 'us']`, true},
@@ -88,6 +91,9 @@ func TestFilterNoMatch(t *testing.T) {
 		{`data.region > 3`, order, "no such overload"},
 		{`data.total > 1.0`, expressions.Event{Type: "ping"}, ""}, // data is null
 		{`data.total > 1.0`, expressions.Event{Data: json.RawMessage(`{`)}, "not JSON"},
+		{`data.total > 1.0`, expressions.Event{Data: json.RawMessage(`{} {}`)}, "more than one value"},
+		{`data.total > 1.0`, expressions.Event{Data: json.RawMessage(`{"total": 1e999}`)}, "beyond a double"},
+		{`data.count + 1.0 > 1.0`, order, "no such overload"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
@@ -175,7 +181,7 @@ func TestFilterCostLimit(t *testing.T) {
 	}{
 		// One pass over a list larger than the estimate assumes.
 		{"long list", `data.items.exists(i, i < 0)`, bigEvent},
-		{"long list map", `data.items.map(i, i * 2.0).size() > 0`, bigEvent},
+		{"long list map", `data.items.map(i, i * 2).size() > 0`, bigEvent},
 		// Concatenations of a string longer than the estimate assumes, in a
 		// comprehension.
 		{"string concatenation", `[1, 2, 3, 4, 5, 6, 7, 8].exists(n, (data.name + data.name + data.name).size() == n)`, longEvent},
