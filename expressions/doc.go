@@ -9,7 +9,9 @@
 // Compiling is the slow part and checks everything that can be checked
 // before an event arrives: the syntax, the types, the result type and the
 // limits below. A compiled Filter or Transform is safe for concurrent use;
-// callers cache them.
+// callers cache them. Running one on an Event decodes the event's data
+// first, most of the time of a run: NewInput decodes an event once for the
+// expressions of every webhook it meets (MatchInput, ApplyInput).
 //
 // # Limits
 //

@@ -27,6 +27,22 @@ type Event struct {
 // noMetadata stands for a nil Metadata, so that metadata is always a map.
 var noMetadata = map[string]string{}
 
+// Input is an event decoded for expressions: decoding its data is most of
+// the time of a Match, so a caller that runs the filters of many webhooks on
+// one event decodes it once. It is safe for concurrent use.
+type Input struct {
+	vars map[string]any
+}
+
+// NewInput decodes ev; its error says that ev's data is not JSON.
+func NewInput(ev Event) (*Input, error) {
+	vars, err := ev.vars()
+	if err != nil {
+		return nil, err
+	}
+	return &Input{vars: vars}, nil
+}
+
 // vars returns the activation of e: the variables by name.
 func (e Event) vars() (map[string]any, error) {
 	data, err := decodeData(e.Data)

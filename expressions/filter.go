@@ -34,11 +34,16 @@ func (f *Filter) String() string { return f.src }
 // the filter fails on ev (the caller counts ev as not matching),
 // ErrCostLimit, or the context's error.
 func (f *Filter) Match(ctx context.Context, ev Event) (bool, error) {
-	vars, err := ev.vars()
+	in, err := NewInput(ev)
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrNoMatch, err)
 	}
-	out, _, err := f.prg.ContextEval(ctx, vars)
+	return f.MatchInput(ctx, in)
+}
+
+// MatchInput is Match on an event already decoded.
+func (f *Filter) MatchInput(ctx context.Context, in *Input) (bool, error) {
+	out, _, err := f.prg.ContextEval(ctx, in.vars)
 	if err != nil {
 		return false, evalError(ctx, ErrNoMatch, err)
 	}

@@ -231,8 +231,24 @@ func TestFilterConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	in, err := expressions.NewInput(order)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	errs := make(chan error, 16)
+	// One Input shared by many goroutines and filters.
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				got, err := f.MatchInput(context.Background(), in)
+				if err != nil || !got {
+					errs <- fmt.Errorf("shared input: MatchInput = %v, %v", got, err)
+					return
+				}
+			}
+		})
+	}
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 50 {

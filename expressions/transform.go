@@ -49,11 +49,16 @@ func (t *Transform) String() string { return t.src }
 // errors are ErrTransform when the transform fails on ev or its result cannot
 // be a body, ErrCostLimit, or the context's error.
 func (t *Transform) Apply(ctx context.Context, ev Event) ([]byte, string, error) {
-	vars, err := ev.vars()
+	in, err := NewInput(ev)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrTransform, err)
 	}
-	out, _, err := t.prg.ContextEval(ctx, vars)
+	return t.ApplyInput(ctx, in)
+}
+
+// ApplyInput is Apply on an event already decoded.
+func (t *Transform) ApplyInput(ctx context.Context, in *Input) ([]byte, string, error) {
+	out, _, err := t.prg.ContextEval(ctx, in.vars)
 	if err != nil {
 		return nil, "", evalError(ctx, ErrTransform, err)
 	}
