@@ -101,8 +101,8 @@ func compile(param, src string, want func(*cel.Type) bool, wantName string) (cel
 	return prg, nil
 }
 
-// issueError is the error of the first issue, with its position counted
-// from 1.
+// issueError is the error of the first issue, with its position, when it
+// has one, counted from 1.
 func issueError(param, src string, iss *cel.Issues) error {
 	errs := iss.Errors()
 	if len(errs) == 0 {
@@ -110,7 +110,12 @@ func issueError(param, src string, iss *cel.Issues) error {
 	}
 	first := errs[0]
 	loc := first.Location
-	return hookgate.InvalidParam(param, src, "%s: %s at line %d, column %d", param, first.Message, loc.Line(), loc.Column()+1)
+	if loc == nil || loc.Line() < 1 {
+		// The parser's limits report no position.
+		return hookgate.InvalidParam(param, src, "%s: %s", param, first.Message)
+	}
+	// The end of an empty expression is at column -1.
+	return hookgate.InvalidParam(param, src, "%s: %s at line %d, column %d", param, first.Message, loc.Line(), max(loc.Column(), 0)+1)
 }
 
 // factor writes how many times over MaxCost an estimate is, as Kubernetes

@@ -55,6 +55,7 @@ func TestFilterMatch(t *testing.T) {
 		{`timestamp > timestamp('2026-11-30T00:00:00Z')`, true},
 		{`timestamp < timestamp('2026-12-01T10:00:00Z')`, false},
 		{`timestamp.getHours() == 10`, true},
+		{strings.Repeat("(", 20) + "type == 'order.created'" + strings.Repeat(")", 20), true}, // within the nesting limit
 		{`timestamp - timestamp('2026-12-01T10:00:00Z') == duration('30m')`, true},
 	}
 	for _, tt := range tests {
@@ -130,9 +131,11 @@ func TestCompileFilterErrors(t *testing.T) {
 		{"not bool", `data.total + 1.0`, "filter: the expression must evaluate to bool, not double"},
 		{"string", `type`, "must evaluate to bool, not string"},
 		{"dyn", `data.paid`, "must evaluate to bool, not dyn"},
-		{"empty", ``, "filter: "},
+		{"empty", ``, "filter: Syntax error: mismatched input '<EOF>'"},
+		{"empty position", ``, "at line 1, column 1"},
+		{"syntax third column", `a b`, "at line 1, column 3"},
 		{"too long", `type == '` + strings.Repeat("a", expressions.MaxLength) + `'`, "filter: the expression has 10010 bytes, more than the limit of 10000"},
-		{"deep nesting", strings.Repeat("(", 40) + "true" + strings.Repeat(")", 40), "recursion"},
+		{"deep nesting", strings.Repeat("(", 40) + "true" + strings.Repeat(")", 40), "filter: expression recursion limit exceeded: 32"},
 		{"deep lists", "size(" + strings.Repeat("[", 40) + "1" + strings.Repeat("]", 40) + ") == 1", "recursion"},
 		{"nested comprehensions over data", `data.items.exists(a, data.items.exists(b, a.sku == b.sku && a != b))`, "filter: the estimated cost of the expression is over the limit of 1000000 by a factor of"},
 		{"comprehension over strings of data", `data.items.all(a, data.items.all(b, a.sku + b.sku != ''))`, "estimated cost"},
@@ -151,6 +154,9 @@ func TestCompileFilterErrors(t *testing.T) {
 			}
 			if !strings.HasPrefix(he.Message, "filter: ") || !strings.Contains(he.Message, tt.want) {
 				t.Errorf("message %q does not say %q", he.Message, tt.want)
+			}
+			if strings.Contains(he.Message, "line -") || strings.Contains(he.Message, "column 0") {
+				t.Errorf("message %q has a position that is not one", he.Message)
 			}
 		})
 	}
