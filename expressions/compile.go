@@ -30,14 +30,15 @@ const (
 	// the strings of its data.
 	MaxListSize = 10_000
 	// InterruptCheckFrequency is how many comprehension iterations run
-	// between two checks of the context and of the cost.
+	// between two checks of the context (the cost is checked at every
+	// call).
 	InterruptCheckFrequency = 100
 )
 
 var (
 	// ErrNoMatch is the error of a filter that fails on an event, such as
 	// one that selects a field the event's data lacks: the caller counts
-	// the event as not matching, apart from those that do not match.
+	// the event as not matching, and counts these failures separately.
 	ErrNoMatch = errors.New("the filter failed on this event")
 	// ErrTransform is the error of a transform that fails on an event, or
 	// whose result cannot be a body.
@@ -56,7 +57,8 @@ var env = sync.OnceValues(func() (*cel.Env, error) {
 		cel.Variable("timestamp", cel.TimestampType),
 		cel.Variable("data", cel.DynType),
 		cel.Variable("metadata", cel.MapType(cel.StringType, cel.StringType)),
-		// JSON numbers are doubles: data.total > 100 compares as users mean.
+		// data's numbers are ints or doubles (see decodeData): data.total > 100
+		// holds for 149.5 as for 150.
 		cel.CrossTypeNumericComparisons(true),
 		cel.ParserRecursionLimit(MaxRecursionDepth),
 		cel.ParserExpressionSizeLimit(MaxLength),

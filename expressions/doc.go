@@ -45,6 +45,10 @@
 //     checker could not choose (data.a + data.b) as 1 whatever their size;
 //     this package charges such calls what cel-go charges for the overload
 //     they run, so that concatenating long strings of data is counted.
+//   - MaxBodySize: a transform's body has at most 2 MiB, twice the largest
+//     event the API takes by default. A result can be cheap to make and
+//     large to write (a list repeating a long string of data holds
+//     references to it), so its size is counted before it is written.
 //
 // # Errors
 //

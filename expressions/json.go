@@ -13,12 +13,33 @@ import (
 	"cel.dev/cel-go/common/types/traits"
 )
 
+// scalarSize is what toJSON charges a value of fixed size against the budget
+// of a body: about the length of a number in JSON.
+const scalarSize = 24
+
+// errBodySize is the error of a result that would make a body larger than
+// MaxBodySize.
+var errBodySize = fmt.Errorf("the result is more than %d bytes of JSON", MaxBodySize)
+
 // toJSON converts a CEL value to what encoding/json writes faithfully: null,
 // booleans, ints and uints exactly, finite doubles, strings, bytes in base64
 // (standard, padded), timestamps in RFC 3339 (UTC), durations in seconds with
 // an s suffix (as protobuf's JSON does), lists, and maps whose keys are
-// strings. path names the value in errors ("" is the result).
-func toJSON(v ref.Val, path string) (any, error) {
+// strings. path names the value in errors ("" is the result). budget is what
+// remains of MaxBodySize: a result costs little to make (a list that repeats
+// a long string of data a thousand times holds a thousand references) but
+// much to write, so its size is counted before anything is written.
+func toJSON(v ref.Val, path string, budget *int) (any, error) {
+	size := scalarSize
+	switch v := v.(type) {
+	case types.String:
+		size = len(v)
+	case types.Bytes:
+		size = base64.StdEncoding.EncodedLen(len(v))
+	}
+	if *budget -= size; *budget < 0 {
+		return nil, errBodySize
+	}
 	switch v := v.(type) {
 	case types.Null:
 		return nil, nil
@@ -50,7 +71,10 @@ func toJSON(v ref.Val, path string) (any, error) {
 			if !ok {
 				return nil, fmt.Errorf("%s has the key %v, a %s: the keys of a JSON object are strings", name(path), k, k.Type())
 			}
-			elem, err := toJSON(v.Get(k), path+"."+string(ks))
+			if *budget -= len(ks); *budget < 0 {
+				return nil, errBodySize
+			}
+			elem, err := toJSON(v.Get(k), path+"."+string(ks), budget)
 			if err != nil {
 				return nil, err
 			}
@@ -64,7 +88,7 @@ func toJSON(v ref.Val, path string) (any, error) {
 		}
 		out := make([]any, 0, int(n))
 		for i := types.Int(0); i < n; i++ {
-			elem, err := toJSON(v.Get(i), path+"["+strconv.Itoa(int(i))+"]")
+			elem, err := toJSON(v.Get(i), path+"["+strconv.Itoa(int(i))+"]", budget)
 			if err != nil {
 				return nil, err
 			}

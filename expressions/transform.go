@@ -10,6 +10,11 @@ import (
 	"cel.dev/cel-go/common/types"
 )
 
+// MaxBodySize is the largest body a transform makes, in bytes: twice the
+// largest event the API takes by default, so that a transform can wrap the
+// largest event.
+const MaxBodySize = 2 << 20
+
 // The content types of a transform's body.
 const (
 	ContentTypeJSON = "application/json"
@@ -64,12 +69,16 @@ func (t *Transform) ApplyInput(ctx context.Context, in *Input) ([]byte, string, 
 	}
 	switch out.Type() {
 	case types.StringType:
+		if len(out.(types.String)) > MaxBodySize {
+			return nil, "", fmt.Errorf("%w: the result is more than %d bytes", ErrTransform, MaxBodySize)
+		}
 		return []byte(out.(types.String)), ContentTypeText, nil
 	case types.MapType, types.ListType:
 	default:
 		return nil, "", fmt.Errorf("%w: the result is a %s, not a map, a list or a string", ErrTransform, out.Type())
 	}
-	v, err := toJSON(out, "")
+	budget := MaxBodySize
+	v, err := toJSON(out, "", &budget)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrTransform, err)
 	}
@@ -79,5 +88,10 @@ func (t *Transform) ApplyInput(ctx context.Context, in *Input) ([]byte, string, 
 	if err := enc.Encode(v); err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrTransform, err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), ContentTypeJSON, nil
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if len(body) > MaxBodySize {
+		// Escapes made it longer than counted.
+		return nil, "", fmt.Errorf("%w: %w", ErrTransform, errBodySize)
+	}
+	return body, ContentTypeJSON, nil
 }

@@ -140,6 +140,44 @@ func TestCompileTransformErrors(t *testing.T) {
 	}
 }
 
+// TestTransformBodySize: a result that is cheap to make but too large to
+// send is refused before it is written.
+func TestTransformBodySize(t *testing.T) {
+	t.Parallel()
+	data, err := json.Marshal(map[string]any{"name": strings.Repeat("x", 900<<10), "items": make([]int, 5000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := expressions.Event{Data: data}
+	tests := []struct{ name, src, want string }{
+		{"repeated string in a list", `data.items.map(i, data.name)`, "the result is more than 2097152 bytes of JSON"},
+		{"as keys", `data.items.map(i, {data.name: i})`, "more than 2097152 bytes of JSON"},
+		{"text", `data.name + data.name + data.name`, "the result is more than 2097152 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tr, err := expressions.CompileTransform(tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _, err := tr.Apply(context.Background(), ev)
+			if !errors.Is(err, expressions.ErrTransform) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Apply = %d bytes, %v; want ErrTransform saying %q", len(body), err, tt.want)
+			}
+		})
+	}
+	// Just within the limit.
+	tr, err := expressions.CompileTransform(`[data.name, data.name]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _, err := tr.Apply(context.Background(), ev)
+	if err != nil || len(body) != 2*(900<<10)+7 {
+		t.Fatalf("Apply = %d bytes, %v; want %d bytes", len(body), err, 2*(900<<10)+7)
+	}
+}
+
 // TestTransformCostLimit: a transform stopped at run time is ErrCostLimit.
 func TestTransformCostLimit(t *testing.T) {
 	t.Parallel()
