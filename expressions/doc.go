@@ -35,7 +35,8 @@
 //     typical event holds, but not a guarantee (an event of 1 MiB can hold
 //     a list of half a million numbers). So the estimate refuses what grows
 //     with the square of the input, such as comprehensions nested over
-//     data's lists (about 700,000,000 units), and lets a single pass over a
+//     data's lists (data.items.exists(a, data.items.exists(b, a.sku == b.sku
+//     && a != b)) is estimated at about 200,000,000,000), and lets a single pass over a
 //     list through (data.items.exists(i, i.sku == 'A1') is estimated at
 //     70,003). When running, every evaluation stops once its actual cost
 //     goes over MaxCost, whatever the event holds, and reports ErrCostLimit;
@@ -56,7 +57,7 @@
 // the parameter (filter or transform), with the checker's first message and
 // its line and column. An evaluation that fails on an event (a field missing
 // from data, a value of an unexpected type) is ErrNoMatch for a filter, which
-// the caller counts as no match, apart from the events that do not match,
-// and ErrTransform for a transform; one that runs over its cost is
+// the caller counts as no match, and separately, and ErrTransform for a
+// transform; one that runs over its cost is
 // ErrCostLimit for both. Test them with errors.Is.
 package expressions
