@@ -35,10 +35,10 @@
 //     typical event holds, but not a guarantee (an event of 1 MiB can hold
 //     a list of half a million numbers). So the estimate refuses what grows
 //     with the square of the input, such as comprehensions nested over
-//     data's lists (data.items.exists(a, data.items.exists(b, a.sku == b.sku
-//     && a != b)) is estimated at about 200,000,000,000), and lets a single pass over a
-//     list through (data.items.exists(i, i.sku == 'A1') is estimated at
-//     70,003). When running, every evaluation stops once its actual cost
+//     data's lists (data.items.exists(a, data.items.exists(b, a.sku ==
+//     b.sku && a != b)) is estimated at about 200,000,000,000), and lets a
+//     single pass over a list through (data.items.exists(i, i.sku == 'A1')
+//     is estimated at 70,003). When running, every evaluation stops once its actual cost
 //     goes over MaxCost, whatever the event holds, and reports ErrCostLimit;
 //     comprehensions check the context's cancellation every
 //     InterruptCheckFrequency iterations. A typical filter costs under 20
