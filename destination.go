@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"time"
 )
@@ -19,6 +20,11 @@ const (
 	MinRetryAfter = time.Second
 	MaxRetryAfter = 24 * time.Hour
 )
+
+// DialFunc opens a connection to a broker: the network policy's dialer, so
+// that a name resolving to a denied address is refused when dialed. Every
+// broker kind dials with one.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // Destination sends deliveries to one kind of receiver. The dispatcher
 // calls Send from many goroutines at once.

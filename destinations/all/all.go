@@ -21,9 +21,9 @@ func New(sender *delivery.Sender) *hookgate.Destinations {
 	r := hookgate.NewDestinations()
 	must(desthttp.Register(r, sender))
 	must(redisstream.Register(r, dialOf(sender), sender.Timeout()))
-	must(mqtt.Register(r, mqtt.DialFunc(dialOf(sender)), sender.Timeout()))
-	must(amqp.Register(r, amqp.DialFunc(dialOf(sender)), sender.Timeout()))
-	must(natsdest.Register(r, natsdest.DialFunc(dialOf(sender)), sender.Timeout()))
+	must(mqtt.Register(r, dialOf(sender), sender.Timeout()))
+	must(amqp.Register(r, dialOf(sender), sender.Timeout()))
+	must(natsdest.Register(r, dialOf(sender), sender.Timeout()))
 	return r
 }
 
@@ -32,16 +32,16 @@ func New(sender *delivery.Sender) *hookgate.Destinations {
 func Sources(sender *delivery.Sender) *hookgate.Sources {
 	r := hookgate.NewSources()
 	must(redisstream.RegisterSource(r, dialOf(sender)))
-	must(mqtt.RegisterSource(r, mqtt.DialFunc(dialOf(sender))))
-	must(amqp.RegisterSource(r, amqp.DialFunc(dialOf(sender))))
-	must(natsdest.RegisterSource(r, natsdest.DialFunc(dialOf(sender))))
+	must(mqtt.RegisterSource(r, dialOf(sender)))
+	must(amqp.RegisterSource(r, dialOf(sender)))
+	must(natsdest.RegisterSource(r, dialOf(sender)))
 	return r
 }
 
 // dialOf is the dialer of sender's transport, which holds the network
 // policy (netguard.Policy.Transport); nil, for a plain dialer, when its
 // client has no such transport (tests).
-func dialOf(sender *delivery.Sender) redisstream.DialFunc {
+func dialOf(sender *delivery.Sender) hookgate.DialFunc {
 	if t, ok := sender.Client.Transport.(*http.Transport); ok && t.DialContext != nil {
 		return t.DialContext
 	}

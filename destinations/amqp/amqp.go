@@ -39,14 +39,14 @@ const ProbeTimeout = 3 * time.Second
 
 // Register registers the kind in r: it dials with dial (nil for a plain
 // dialer) and gives one send at most timeout.
-func Register(r *hookgate.Destinations, dial DialFunc, timeout time.Duration) error {
+func Register(r *hookgate.Destinations, dial hookgate.DialFunc, timeout time.Duration) error {
 	return r.Register(Kind, &Destination{Dial: dial, SendTimeout: timeout})
 }
 
 // Destination publishes deliveries to AMQP exchanges. Its zero value works.
 type Destination struct {
 	// Dial opens connections; nil for a plain net.Dialer.
-	Dial DialFunc
+	Dial hookgate.DialFunc
 	// SendTimeout bounds one Send, from the dial to the broker's confirm;
 	// default delivery.DefaultSendTimeout.
 	SendTimeout time.Duration

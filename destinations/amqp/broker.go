@@ -8,11 +8,9 @@ import (
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
-)
 
-// DialFunc opens a connection to a broker; the network policy's dialer, so
-// that a name resolving to a denied address is refused when dialed.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+	"github.com/hookgate/hookgate"
+)
 
 // MaxIdleChannels is how many channels in confirm mode a pooled
 // connection keeps open between sends; more are opened while more sends
@@ -23,7 +21,7 @@ const MaxIdleChannels = 16
 // net.Dialer when nil), TLS for amqps:// (the system's roots, or the
 // configuration's CA bundle, and its client certificate), as
 // b's user, named name in the broker's list of connections.
-func dial(ctx context.Context, dial DialFunc, b brokerConfig, name string) (*amqp091.Connection, error) {
+func dial(ctx context.Context, dial hookgate.DialFunc, b brokerConfig, name string) (*amqp091.Connection, error) {
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
@@ -64,7 +62,7 @@ func dial(ctx context.Context, dial DialFunc, b brokerConfig, name string) (*amq
 // the watcher forgets it and its channels, and the next send dials again.
 type pool struct {
 	broker   brokerConfig
-	dial     DialFunc
+	dial     hookgate.DialFunc
 	dialSlot chan struct{} // one dial at a time; waited for within a send's context
 
 	mu     sync.Mutex
@@ -83,7 +81,7 @@ type confirmChannel struct {
 	closes  chan *amqp091.Error
 }
 
-func newPool(b brokerConfig, d DialFunc) *pool {
+func newPool(b brokerConfig, d hookgate.DialFunc) *pool {
 	return &pool{broker: b, dial: d, dialSlot: make(chan struct{}, 1)}
 }
 

@@ -41,7 +41,7 @@ const (
 
 // RegisterSource registers the amqp source driver in r; it dials with
 // dial (nil for a plain dialer).
-func RegisterSource(r *hookgate.Sources, dial DialFunc) error {
+func RegisterSource(r *hookgate.Sources, dial hookgate.DialFunc) error {
 	return r.Register(SourceKind, &Driver{Dial: dial})
 }
 
@@ -49,7 +49,7 @@ func RegisterSource(r *hookgate.Sources, dial DialFunc) error {
 // works.
 type Driver struct {
 	// Dial opens connections; nil for a plain net.Dialer.
-	Dial DialFunc
+	Dial hookgate.DialFunc
 	// LagInterval is how often the queue's ready messages are counted for
 	// the reporter; default DefaultLagInterval.
 	LagInterval time.Duration

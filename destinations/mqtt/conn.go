@@ -14,11 +14,9 @@ import (
 
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
-)
 
-// DialFunc opens a connection to a broker; the network policy's dialer, so
-// that a name resolving to a denied address is refused when dialed.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+	"github.com/hookgate/hookgate"
+)
 
 // KeepAlive is the keep-alive interval a connection asks of the broker:
 // a connection silent for longer is found dead by a PINGREQ that goes
@@ -92,7 +90,7 @@ func connackReason(code byte) string {
 }
 
 // connect dials c's broker and makes an MQTT 5 connection, within ctx.
-func connect(ctx context.Context, dial DialFunc, c config, s session) (*paho.Client, *paho.Connack, error) {
+func connect(ctx context.Context, dial hookgate.DialFunc, c config, s session) (*paho.Client, *paho.Connack, error) {
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}

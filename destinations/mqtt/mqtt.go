@@ -41,14 +41,14 @@ const ProbeTimeout = 3 * time.Second
 
 // Register registers the kind in r: it dials with dial (nil for a plain
 // dialer) and gives one send at most timeout.
-func Register(r *hookgate.Destinations, dial DialFunc, timeout time.Duration) error {
+func Register(r *hookgate.Destinations, dial hookgate.DialFunc, timeout time.Duration) error {
 	return r.Register(Kind, &Destination{Dial: dial, SendTimeout: timeout})
 }
 
 // Destination publishes deliveries to MQTT topics. Its zero value works.
 type Destination struct {
 	// Dial opens connections; nil for a plain net.Dialer.
-	Dial DialFunc
+	Dial hookgate.DialFunc
 	// SendTimeout bounds one Send, the connection's CONNECT included;
 	// default delivery.DefaultSendTimeout.
 	SendTimeout time.Duration
@@ -95,7 +95,7 @@ func (d *Destination) Probe(ctx context.Context, w *hookgate.Webhook) error {
 // its own, and closes it; its errors name the field at fault in k's terms.
 // A broker whose maximum QoS is below c's is refused naming qos: every
 // PUBLISH would be.
-func probe(ctx context.Context, dial DialFunc, c config, rawURL string, k kindOf) error {
+func probe(ctx context.Context, dial hookgate.DialFunc, c config, rawURL string, k kindOf) error {
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
 	client, ca, err := probeConnect(ctx, dial, c, rawURL, k)
@@ -112,7 +112,7 @@ func probe(ctx context.Context, dial DialFunc, c config, rawURL string, k kindOf
 // probeConnect connects to c's broker on a clean session of its own,
 // within ctx, ignoring whatever the broker sends it; its errors name the
 // field at fault in k's terms.
-func probeConnect(ctx context.Context, dial DialFunc, c config, rawURL string, k kindOf) (*paho.Client, *paho.Connack, error) {
+func probeConnect(ctx context.Context, dial hookgate.DialFunc, c config, rawURL string, k kindOf) (*paho.Client, *paho.Connack, error) {
 	client, ca, err := connect(ctx, dial, c, session{clientID: "hookgate-probe-" + randomID(), timeout: ProbeTimeout,
 		onPublish: func(paho.PublishReceived) (bool, error) { return true, nil }})
 	if err == nil {
@@ -183,7 +183,7 @@ func (d *Destination) poolFor(c config) (*pool, error) {
 }
 
 // get returns p's connection, connecting when it has none or lost it.
-func (p *pool) get(ctx context.Context, dial DialFunc, c config, timeout time.Duration) (*paho.Client, error) {
+func (p *pool) get(ctx context.Context, dial hookgate.DialFunc, c config, timeout time.Duration) (*paho.Client, error) {
 	select {
 	case p.lock <- struct{}{}:
 	case <-ctx.Done():

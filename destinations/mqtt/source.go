@@ -41,7 +41,7 @@ const ReceiveMaximum = 64
 
 // RegisterSource registers the mqtt source driver in r, dialing with dial
 // (nil for a plain dialer).
-func RegisterSource(r *hookgate.Sources, dial DialFunc) error {
+func RegisterSource(r *hookgate.Sources, dial hookgate.DialFunc) error {
 	return r.Register(SourceKind, &Source{Dial: dial})
 }
 
@@ -51,7 +51,7 @@ func RegisterSource(r *hookgate.Sources, dial DialFunc) error {
 // nil. Its zero value works.
 type Source struct {
 	// Dial opens connections; nil for a plain net.Dialer.
-	Dial DialFunc
+	Dial hookgate.DialFunc
 	// Node names this node in the client ID of a source with a share
 	// group, whose nodes each keep a session; default the host's name.
 	Node string

@@ -14,10 +14,6 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-// DialFunc opens a connection to a broker; the network policy's dialer, so
-// that a name resolving to a denied address is refused when dialed.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
-
 // Reconnection: a connection tries again for ever, a little after it was
 // lost, so that a broker that restarts is found again within a second or
 // two; a publish made while it is away fails at once (no buffering), as
@@ -28,10 +24,10 @@ const (
 	reconnectJitterTLS = time.Second
 )
 
-// dialer adapts a DialFunc to nats.go's dialer, each dial bounded by
+// dialer adapts a hookgate.DialFunc to nats.go's dialer, each dial bounded by
 // timeout; nats.go makes the TLS handshake itself.
 type dialer struct {
-	dial    DialFunc
+	dial    hookgate.DialFunc
 	timeout time.Duration
 }
 
@@ -48,7 +44,7 @@ func (d dialer) Dial(network, addr string) (net.Conn, error) {
 // options are the options of a connection to c: its credentials, its
 // dialer, reconnection for ever without buffering, and the errors the
 // server sends about it given to denied.
-func options(c conn, dial DialFunc, timeout time.Duration, denied *denials) []nats.Option {
+func options(c conn, dial hookgate.DialFunc, timeout time.Duration, denied *denials) []nats.Option {
 	opts := []nats.Option{
 		nats.Name("hookgate"),
 		nats.Timeout(timeout),

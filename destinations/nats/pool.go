@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hookgate/hookgate"
 )
 
 // IdleTimeout is how long a pooled connection no delivery used stays
@@ -19,7 +21,7 @@ const IdleTimeout = 10 * time.Minute
 // pool holds one connection per broker and credentials, made on first use
 // and shared by the webhooks that name them.
 type pool struct {
-	dial    DialFunc
+	dial    hookgate.DialFunc
 	timeout time.Duration
 	now     func() time.Time
 

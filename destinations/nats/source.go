@@ -24,7 +24,7 @@ var SourceKind = hookgate.DestinationKind{
 
 // RegisterSource registers the nats source driver in r: it dials with
 // dial (nil for a plain dialer).
-func RegisterSource(r *hookgate.Sources, dial DialFunc) error {
+func RegisterSource(r *hookgate.Sources, dial hookgate.DialFunc) error {
 	return r.Register(SourceKind, &Source{Dial: dial})
 }
 
@@ -47,7 +47,7 @@ const (
 // Its zero value works.
 type Source struct {
 	// Dial opens connections; nil for a plain net.Dialer.
-	Dial DialFunc
+	Dial hookgate.DialFunc
 	// FetchWait is how long one pull request waits for messages; default
 	// DefaultFetchWait. The consumer's lag is read between two that found
 	// none.

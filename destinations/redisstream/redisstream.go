@@ -34,20 +34,16 @@ var Kind = hookgate.DestinationKind{
 // ProbeTimeout bounds the PING that checks a broker at registration.
 const ProbeTimeout = 3 * time.Second
 
-// DialFunc opens a connection to a broker; the network policy's dialer, so
-// that a name resolving to a denied address is refused when dialed.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
-
 // Register registers the kind in r: it dials with dial (nil for a plain
 // dialer) and gives one send at most timeout.
-func Register(r *hookgate.Destinations, dial DialFunc, timeout time.Duration) error {
+func Register(r *hookgate.Destinations, dial hookgate.DialFunc, timeout time.Duration) error {
 	return r.Register(Kind, &Destination{Dial: dial, SendTimeout: timeout})
 }
 
 // Destination appends deliveries to Redis streams. Its zero value works.
 type Destination struct {
 	// Dial opens connections; nil for a plain net.Dialer.
-	Dial DialFunc
+	Dial hookgate.DialFunc
 	// SendTimeout bounds one Send; default delivery.DefaultSendTimeout.
 	SendTimeout time.Duration
 	// Now defaults to time.Now; it dates the signature.
@@ -143,7 +139,7 @@ func (d *Destination) options(c config, timeout time.Duration, poolSize int) *re
 // client makes no retries of its own (MaxRetries -1): a destination's
 // retry schedule does, so that one attempt is one XADD, and a source's
 // loop does.
-func clientOptions(base *redis.Options, dial DialFunc, timeout time.Duration, poolSize int) *redis.Options {
+func clientOptions(base *redis.Options, dial hookgate.DialFunc, timeout time.Duration, poolSize int) *redis.Options {
 	o := *base
 	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = timeout, timeout, timeout
 	o.MaxRetries = -1

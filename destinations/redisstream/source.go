@@ -32,7 +32,7 @@ const (
 
 // RegisterSource registers the redis-stream source kind in r, dialing
 // with dial (nil for a plain dialer).
-func RegisterSource(r *hookgate.Sources, dial DialFunc) error {
+func RegisterSource(r *hookgate.Sources, dial hookgate.DialFunc) error {
 	return r.Register(SourceKind, &Source{Dial: dial})
 }
 
@@ -41,7 +41,7 @@ func RegisterSource(r *hookgate.Sources, dial DialFunc) error {
 // headers the other fields. Its zero value works.
 type Source struct {
 	// Dial opens connections; nil for a plain net.Dialer.
-	Dial DialFunc
+	Dial hookgate.DialFunc
 	// Consumer is the consumer's name in the group; default "hookgate-"
 	// and the host's name. One node consumes a source at a time, so
 	// nodes on one host may share it.
