@@ -49,39 +49,52 @@ func (s *Server) parseDestination(raw rawJSON) (destinationIn, error) {
 	if !ok {
 		return destinationIn{}, hookgate.InvalidParam("destination.kind", kind, "destination.kind must be one of %s, not %q", strings.Join(s.destinationKindNames(), ", "), kind)
 	}
-	in := destinationIn{kind: kind}
+	config, tlsSent, err := brokerConfig("destination", "a destination", k, fields)
+	if err != nil {
+		return destinationIn{}, err
+	}
+	return destinationIn{kind: kind, config: config, tlsSent: tlsSent}, nil
+}
+
+// brokerConfig reads the fields of a broker's configuration (a webhook's
+// destination, a source's config) against its kind k: url, auth and tls
+// for every kind, and the fields k names; each error names the field under
+// prefix (destination.url, config.stream…), what (such as "a source")
+// telling the field's owner. tlsSent says whether tls was named, null
+// included.
+func brokerConfig(prefix, what string, k hookgate.DestinationKind, fields map[string]json.RawMessage) (out hookgate.DestinationConfig, tlsSent bool, err error) {
 	for name, v := range fields {
 		switch {
 		case name == "url":
-			if err := json.Unmarshal(v, &in.config.URL); err != nil {
-				return destinationIn{}, hookgate.InvalidParam("destination.url", nil, "destination.url must be a string")
+			if err := json.Unmarshal(v, &out.URL); err != nil {
+				return out, false, hookgate.InvalidParam(prefix+".url", nil, "%s.url must be a string", prefix)
 			}
 		case name == "auth":
 			dec := json.NewDecoder(bytes.NewReader(v))
 			dec.DisallowUnknownFields()
-			if err := dec.Decode(&in.config.Auth); err != nil {
-				return destinationIn{}, hookgate.InvalidParam("destination.auth", nil, `destination.auth is {"username": "…", "password": "…"} or {"token": "…"}`)
+			if err := dec.Decode(&out.Auth); err != nil {
+				return out, false, hookgate.InvalidParam(prefix+".auth", nil, `%s.auth is {"username": "…", "password": "…"} or {"token": "…"}`, prefix)
 			}
 		case name == "tls":
-			in.tlsSent = true
+			tlsSent = true
 			if string(v) == "null" {
 				continue
 			}
 			dec := json.NewDecoder(bytes.NewReader(v))
 			dec.DisallowUnknownFields()
-			if err := dec.Decode(&in.config.TLS); err != nil {
-				return destinationIn{}, hookgate.InvalidParam("destination.tls", nil, `destination.tls is {"clientCertificate": "PEM", "clientKey": "PEM", "caBundle": "PEM"}`)
+			if err := dec.Decode(&out.TLS); err != nil {
+				return out, false, hookgate.InvalidParam(prefix+".tls", nil, `%s.tls is {"clientCertificate": "PEM", "clientKey": "PEM", "caBundle": "PEM"}`, prefix)
 			}
 		case slices.Contains(k.Fields, name):
-			if in.config.Fields == nil {
-				in.config.Fields = map[string]json.RawMessage{}
+			if out.Fields == nil {
+				out.Fields = map[string]json.RawMessage{}
 			}
-			in.config.Fields[name] = v
+			out.Fields[name] = v
 		default:
-			return destinationIn{}, hookgate.InvalidParam("destination."+name, name, "a destination of kind %s has no field %s (it takes %s)", kind, name, strings.Join(k.Fields, ", "))
+			return out, false, hookgate.InvalidParam(prefix+"."+name, name, "%s of kind %s has no field %s (it takes %s)", what, k.Name, name, strings.Join(k.Fields, ", "))
 		}
 	}
-	return in, nil
+	return out, tlsSent, nil
 }
 
 // destinationKind returns the registered kind named name.
@@ -121,25 +134,35 @@ func setDestination(w *hookgate.Webhook, in destinationIn, urlSent bool) error {
 	if in.kind == "" {
 		return nil
 	}
-	if w.DestinationConfig.Auth.Password == redacted {
-		if old.Auth.Password == "" || old.URL != w.DestinationConfig.URL || old.Auth.Username != w.DestinationConfig.Auth.Username {
-			return hookgate.InvalidParam("destination.auth.password", redacted, "send the password itself: ******** keeps the stored one only for the same destination.url and username")
-		}
-		w.DestinationConfig.Auth.Password = old.Auth.Password
-	}
-	if w.DestinationConfig.Auth.Token == redacted {
-		if old.Auth.Token == "" || old.URL != w.DestinationConfig.URL {
-			return hookgate.InvalidParam("destination.auth.token", redacted, "send the token itself: ******** keeps the stored one only for the same destination.url")
-		}
-		w.DestinationConfig.Auth.Token = old.Auth.Token
-	}
-	if !in.tlsSent && old.URL == w.DestinationConfig.URL {
-		// Never answered, the PEM cannot be sent back: a change that
-		// leaves it out keeps it, for the same broker.
-		w.DestinationConfig.TLS = old.TLS
+	if err := keepBrokerSecrets("destination", &w.DestinationConfig, old, in.tlsSent); err != nil {
+		return err
 	}
 	if !urlSent {
 		w.URL = w.DestinationConfig.URL
+	}
+	return nil
+}
+
+// keepBrokerSecrets gives c, a broker's configuration sent under prefix
+// (destination, config), the stored password or token of old where c
+// sends back ********, for the same url (and username), and old's TLS
+// settings when c names none: never answered, their PEM cannot be sent
+// back, so a change that leaves them out keeps them, for the same url.
+func keepBrokerSecrets(prefix string, c *hookgate.DestinationConfig, old hookgate.DestinationConfig, tlsSent bool) error {
+	if c.Auth.Password == redacted {
+		if old.Auth.Password == "" || old.URL != c.URL || old.Auth.Username != c.Auth.Username {
+			return hookgate.InvalidParam(prefix+".auth.password", redacted, "send the password itself: ******** keeps the stored one only for the same %s.url and username", prefix)
+		}
+		c.Auth.Password = old.Auth.Password
+	}
+	if c.Auth.Token == redacted {
+		if old.Auth.Token == "" || old.URL != c.URL {
+			return hookgate.InvalidParam(prefix+".auth.token", redacted, "send the token itself: ******** keeps the stored one only for the same %s.url", prefix)
+		}
+		c.Auth.Token = old.Auth.Token
+	}
+	if !tlsSent && old.URL == c.URL {
+		c.TLS = old.TLS
 	}
 	return nil
 }
@@ -184,14 +207,24 @@ func toDestination(w *hookgate.Webhook) map[string]any {
 	if w.DestinationKind() == hookgate.DestinationHTTP {
 		return out
 	}
-	c := w.DestinationConfig
-	out["url"] = hookgate.RedactURL(c.URL)
+	for name, v := range toBrokerConfig(w.DestinationConfig, true) {
+		out[name] = v
+	}
+	return out
+}
+
+// toBrokerConfig renders a broker's configuration for an answer: its url
+// redacted, its fields, auth with the password and token as ********, and
+// tls described (never its PEM). emptyUser keeps an empty username beside
+// a password, as a destination's answer has always shown it.
+func toBrokerConfig(c hookgate.DestinationConfig, emptyUser bool) map[string]any {
+	out := map[string]any{"url": hookgate.RedactURL(c.URL)}
 	for name, v := range c.Fields {
 		out[name] = v
 	}
 	if c.Auth != (hookgate.DestinationAuth{}) {
 		a := map[string]string{}
-		if c.Auth.Username != "" || c.Auth.Token == "" {
+		if c.Auth.Username != "" || emptyUser && c.Auth.Token == "" {
 			a["username"] = c.Auth.Username
 		}
 		if c.Auth.Password != "" {

@@ -1,12 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
@@ -82,7 +80,7 @@ func optTime(t time.Time) *time.Time {
 // connection, whatever the node that held it last saved.
 func (s *Server) toSource(src *hookgate.Source) sourceOut {
 	st := src.State
-	out := sourceOut{ID: src.ID, Name: src.Name, Kind: src.Kind, Config: toSourceConfig(src.Config),
+	out := sourceOut{ID: src.ID, Name: src.Name, Kind: src.Kind, Config: toBrokerConfig(src.Config, false),
 		EventType: sourceEventTypeIn(src.EventType), Status: src.Status, CreatedAt: utc(src.CreatedAt), UpdatedAt: utc(src.UpdatedAt),
 		State: sourceStateOut{Node: st.Node, Connected: st.Connected, Received: st.Received, Accepted: st.Accepted, Rejected: st.Rejected,
 			LastMessageAt: optTime(st.LastMessageAt), LastError: st.LastError, LastErrorAt: optTime(st.LastErrorAt), UpdatedAt: optTime(st.UpdatedAt)}}
@@ -92,31 +90,6 @@ func (s *Server) toSource(src *hookgate.Source) sourceOut {
 	if st.Lag >= 0 && out.State.Connected {
 		lag := st.Lag
 		out.State.Lag = &lag
-	}
-	return out
-}
-
-// toSourceConfig renders a configuration with its secrets redacted.
-func toSourceConfig(c hookgate.DestinationConfig) map[string]any {
-	out := map[string]any{"url": hookgate.RedactURL(c.URL)}
-	for name, v := range c.Fields {
-		out[name] = v
-	}
-	if c.Auth != (hookgate.DestinationAuth{}) {
-		a := map[string]string{}
-		if c.Auth.Username != "" {
-			a["username"] = c.Auth.Username
-		}
-		if c.Auth.Password != "" {
-			a["password"] = redacted
-		}
-		if c.Auth.Token != "" {
-			a["token"] = redacted
-		}
-		out["auth"] = a
-	}
-	if !c.TLS.IsZero() {
-		out["tls"] = toTLS(&c.TLS)
 	}
 	return out
 }
@@ -147,69 +120,14 @@ func (s *Server) sourceKind(name string) (hookgate.DestinationKind, error) {
 // every kind); errors name config.<field>. tlsSent says whether it named
 // tls.
 func parseSourceConfig(k hookgate.DestinationKind, raw rawJSON) (hookgate.DestinationConfig, bool, error) {
-	var out hookgate.DestinationConfig
-	tlsSent := false
 	if raw.isNull() {
-		return out, false, hookgate.MissingParam("config")
+		return hookgate.DestinationConfig{}, false, hookgate.MissingParam("config")
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return out, false, hookgate.InvalidParam("config", nil, `config must be an object such as {"url": "redis://host:6379/0", "stream": "events"}`)
+		return hookgate.DestinationConfig{}, false, hookgate.InvalidParam("config", nil, `config must be an object such as {"url": "redis://host:6379/0", "stream": "events"}`)
 	}
-	for name, v := range fields {
-		switch {
-		case name == "url":
-			if err := json.Unmarshal(v, &out.URL); err != nil {
-				return out, false, hookgate.InvalidParam("config.url", nil, "config.url must be a string")
-			}
-		case name == "auth":
-			dec := json.NewDecoder(bytes.NewReader(v))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&out.Auth); err != nil {
-				return out, false, hookgate.InvalidParam("config.auth", nil, `config.auth is {"username": "…", "password": "…"} or {"token": "…"}`)
-			}
-		case name == "tls":
-			tlsSent = true
-			if string(v) == "null" {
-				continue
-			}
-			dec := json.NewDecoder(bytes.NewReader(v))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&out.TLS); err != nil {
-				return out, false, hookgate.InvalidParam("config.tls", nil, `config.tls is {"clientCertificate": "PEM", "clientKey": "PEM", "caBundle": "PEM"}`)
-			}
-		case slices.Contains(k.Fields, name):
-			if out.Fields == nil {
-				out.Fields = map[string]json.RawMessage{}
-			}
-			out.Fields[name] = v
-		default:
-			return out, false, hookgate.InvalidParam("config."+name, name, "a source of kind %s has no field %s (it takes %s)", k.Name, name, strings.Join(k.Fields, ", "))
-		}
-	}
-	return out, tlsSent, nil
-}
-
-// keepSecrets gives c the stored password or token where c sends back
-// ********, for the same url (and username), and the stored TLS settings
-// when c names none (they are never answered), for the same url.
-func keepSecrets(c *hookgate.DestinationConfig, old hookgate.DestinationConfig, tlsSent bool) error {
-	if !tlsSent && old.URL == c.URL {
-		c.TLS = old.TLS
-	}
-	if c.Auth.Password == redacted {
-		if old.Auth.Password == "" || old.URL != c.URL || old.Auth.Username != c.Auth.Username {
-			return hookgate.InvalidParam("config.auth.password", redacted, "send the password itself: ******** keeps the stored one only for the same config.url and username")
-		}
-		c.Auth.Password = old.Auth.Password
-	}
-	if c.Auth.Token == redacted {
-		if old.Auth.Token == "" || old.URL != c.URL {
-			return hookgate.InvalidParam("config.auth.token", redacted, "send the token itself: ******** keeps the stored one only for the same config.url")
-		}
-		c.Auth.Token = old.Auth.Token
-	}
-	return nil
+	return brokerConfig("config", "a source", k, fields)
 }
 
 // checkSource checks src: its name, its event type, its configuration by
@@ -352,7 +270,7 @@ func (s *Server) handleUpdateSource(ctx context.Context, in *struct {
 		if err != nil {
 			return nil, err
 		}
-		if err := keepSecrets(&config, before.Config, tlsSent); err != nil {
+		if err := keepBrokerSecrets("config", &config, before.Config, tlsSent); err != nil {
 			return nil, err
 		}
 		src.Config = config
