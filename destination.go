@@ -45,7 +45,9 @@ type Destination interface {
 // DeliveryMessage is one delivery as a destination sends it: an event and the
 // delivery's ID, the same on every retry.
 type DeliveryMessage struct {
-	ID        string
+	ID string
+	// EventID is the event's ID, which expressions see as id.
+	EventID   string
 	EventType string
 	EventTime time.Time
 	Data      json.RawMessage

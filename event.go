@@ -62,6 +62,11 @@ type Event struct {
 	// event was handed to this node's Adopter at its creation, or born due
 	// later at the Adopter's word: none needs a claim now.
 	Adopted bool
+	// Filtered and FilterFailed are set by Store.CreateEvents: how many of
+	// the webhooks subscribed to the event's type its filter kept from the
+	// event, by answering false (Filtered) or by failing on it
+	// (FilterFailed, a missing field or its cost limit).
+	Filtered, FilterFailed int
 }
 
 // EventInput is one event to accept.

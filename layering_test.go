@@ -39,8 +39,8 @@ var layers = map[string][]string{
 	"platforms/providers": {"platforms", "platforms/discord", "platforms/generic", "platforms/slack", "platforms/telegram", "platforms/whatsapp"},
 	// The engines: the store wraps the databases, delivery takes a
 	// hookgate.Queue, the API a hookgate.Store, the dashboard a ui.API.
-	"sqlstore": {".", "secrets"},
-	"delivery": {".", "netguard", "secrets", "signing", "tracing"},
+	"sqlstore": {".", "expressions", "secrets"},
+	"delivery": {".", "expressions", "netguard", "secrets", "signing", "tracing"},
 	// Destination kinds take what delivery sends with; all registers them.
 	"destinations/http":        {".", "delivery"},
 	"destinations/redisstream": {".", "delivery", "signing"},
@@ -48,7 +48,7 @@ var layers = map[string][]string{
 	"destinations/all":         {".", "delivery", "destinations/amqp", "destinations/http", "destinations/mqtt", "destinations/nats", "destinations/redisstream"},
 	"destinations/amqp":        {".", "delivery", "signing"},
 	"destinations/nats":        {".", "delivery", "signing"},
-	"api":                      {".", "delivery", "netguard", "platforms", "tracing"},
+	"api":                      {".", "delivery", "expressions", "netguard", "platforms", "tracing"},
 	"ui":                       {".", "client", "signing"},
 	// The runner of broker sources takes the store, the kinds and an
 	// ingester (the API server) as interfaces.

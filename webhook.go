@@ -126,10 +126,21 @@ type Webhook struct {
 	AutoRecover *bool
 	// Breaker overrides the project's (or the server's) circuit breaker
 	// settings for this webhook, field by field; zero when it does not.
-	Breaker   Breaker
-	Status    string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Breaker Breaker
+	// Filter is a CEL expression over an event, of type bool: an event of
+	// the webhook's types is delivered only when it is true (package
+	// expressions); empty for every event of its types.
+	Filter string
+	// Transform is a CEL expression over an event whose result (a map, a
+	// list or a string) is the body sent instead of the event's envelope;
+	// empty for the envelope.
+	Transform string
+	// TransformHeaders is a CEL expression over an event whose result, a
+	// map of strings, adds headers to each request; empty for none.
+	TransformHeaders string
+	Status           string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // DestinationKind returns the kind of w's destination: Destination, or

@@ -39,32 +39,35 @@ type authBody struct {
 }
 
 type webhookIn struct {
-	URL             string            `json:"url,omitempty" doc:"Absolute http or https URL of the receiver; required for an http destination, absent (or destination.url) for another kind"`
-	Destination     rawJSON           `json:"destination,omitempty" doc:"Where deliveries go: {\"kind\": \"http\"} (the default) for a signed request to url, or {\"kind\": \"redis-stream\", \"url\": \"redis://host:6379/0\", \"stream\", \"maxLen\", \"auth\": {\"username\", \"password\"}} for an entry appended to a Redis stream (docs/destinations.md)"`
-	Description     string            `json:"description,omitempty"`
-	Events          []string          `json:"events,omitempty" doc:"Event types to receive; '*' matches any run of characters; empty means all"`
-	Secret          string            `json:"secret,omitempty" doc:"whsec_ + base64 of 24-64 bytes; generated when absent"`
-	Auth            *authBody         `json:"auth,omitempty"`
-	TLS             *tlsBody          `json:"tls,omitempty" doc:"Client certificate (mTLS) and CAs of the webhook's requests"`
-	Headers         map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every request; their values are answered ******** unless named in publicHeaders"`
-	PublicHeaders   []string          `json:"publicHeaders,omitempty" doc:"Headers whose values are not secret and are answered in full; not one named like a credential"`
-	Method          string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE" doc:"Default POST"`
-	QueryParams     []string          `json:"queryParams,omitempty" doc:"Query parameters a trigger may pass"`
-	PayloadEncoding string            `json:"payloadEncoding,omitempty" enum:"json,base64" doc:"base64: the event's data is a base64 string sent as raw bytes"`
-	RateLimit       int               `json:"rateLimit,omitempty" minimum:"0" maximum:"100000" doc:"Maximum requests per second; 0 for none"`
-	Metadata        map[string]string `json:"metadata,omitempty"`
-	UID             string            `json:"uid,omitempty" doc:"A client-chosen ID, unique in the project, usable wherever the webhook's ID is: 1-64 letters, digits, '_', '.' or '-', not beginning with wh_"`
-	Schema          rawJSON           `json:"schema,omitempty" doc:"JSON Schema that a trigger's data must match"`
-	Then            *chainBody        `json:"then,omitempty" doc:"Trigger chain: after a 2xx answer, trigger this webhook with what map selects from the answer"`
-	TriggerOnly     bool              `json:"triggerOnly,omitempty" doc:"Receive no events: only triggers call this webhook"`
-	RetrySchedule   []string          `json:"retrySchedule,omitempty" maxItems:"50" doc:"The webhook's own retry schedule: waits before each retry, 1s to 168h each; absent for the project's (or the server's)"`
-	Timeout         string            `json:"timeout,omitempty" doc:"How long one delivery request may take, such as 10s: above 0 and at most the server's send timeout; absent for the server's"`
-	MaxAttempts     *int              `json:"maxAttempts,omitempty" minimum:"1" doc:"Attempts of a delivery at most, the first included; absent for as many as the retry schedule gives"`
-	Ordering        string            `json:"ordering,omitempty" enum:"none,fifo" doc:"fifo: the events of one ordering key reach the webhook in the order they were accepted, one in flight at a time; default none"`
-	OrderingKey     string            `json:"orderingKey,omitempty" maxLength:"256" doc:"With ordering fifo: a JSON Pointer into the event as delivered ({type, timestamp, data}), such as /data/customerId, whose value is the ordering key; absent: the whole webhook is one key"`
-	AutoRecover     *bool             `json:"autoRecover,omitempty" doc:"Whether the webhook is probed, and enabled again at the first 2xx, once Hookgate disabled it; absent for the project's setting (or the server's: on)"`
-	Breaker         *breakerBody      `json:"breaker,omitempty" doc:"The webhook's own circuit breaker settings; a field absent takes the project's (or the server's)"`
-	Signature       *signatureIn      `json:"signature,omitempty" doc:"The signatures its requests carry; default v1 (HMAC-SHA256 with the secret)"`
+	URL              string            `json:"url,omitempty" doc:"Absolute http or https URL of the receiver; required for an http destination, absent (or destination.url) for another kind"`
+	Destination      rawJSON           `json:"destination,omitempty" doc:"Where deliveries go: {\"kind\": \"http\"} (the default) for a signed request to url, or {\"kind\": \"redis-stream\", \"url\": \"redis://host:6379/0\", \"stream\", \"maxLen\", \"auth\": {\"username\", \"password\"}} for an entry appended to a Redis stream (docs/destinations.md)"`
+	Description      string            `json:"description,omitempty"`
+	Events           []string          `json:"events,omitempty" doc:"Event types to receive; '*' matches any run of characters; empty means all"`
+	Secret           string            `json:"secret,omitempty" doc:"whsec_ + base64 of 24-64 bytes; generated when absent"`
+	Auth             *authBody         `json:"auth,omitempty"`
+	TLS              *tlsBody          `json:"tls,omitempty" doc:"Client certificate (mTLS) and CAs of the webhook's requests"`
+	Headers          map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every request; their values are answered ******** unless named in publicHeaders"`
+	PublicHeaders    []string          `json:"publicHeaders,omitempty" doc:"Headers whose values are not secret and are answered in full; not one named like a credential"`
+	Method           string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE" doc:"Default POST"`
+	QueryParams      []string          `json:"queryParams,omitempty" doc:"Query parameters a trigger may pass"`
+	PayloadEncoding  string            `json:"payloadEncoding,omitempty" enum:"json,base64" doc:"base64: the event's data is a base64 string sent as raw bytes"`
+	RateLimit        int               `json:"rateLimit,omitempty" minimum:"0" maximum:"100000" doc:"Maximum requests per second; 0 for none"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+	UID              string            `json:"uid,omitempty" doc:"A client-chosen ID, unique in the project, usable wherever the webhook's ID is: 1-64 letters, digits, '_', '.' or '-', not beginning with wh_"`
+	Schema           rawJSON           `json:"schema,omitempty" doc:"JSON Schema that a trigger's data must match"`
+	Then             *chainBody        `json:"then,omitempty" doc:"Trigger chain: after a 2xx answer, trigger this webhook with what map selects from the answer"`
+	TriggerOnly      bool              `json:"triggerOnly,omitempty" doc:"Receive no events: only triggers call this webhook"`
+	RetrySchedule    []string          `json:"retrySchedule,omitempty" maxItems:"50" doc:"The webhook's own retry schedule: waits before each retry, 1s to 168h each; absent for the project's (or the server's)"`
+	Timeout          string            `json:"timeout,omitempty" doc:"How long one delivery request may take, such as 10s: above 0 and at most the server's send timeout; absent for the server's"`
+	MaxAttempts      *int              `json:"maxAttempts,omitempty" minimum:"1" doc:"Attempts of a delivery at most, the first included; absent for as many as the retry schedule gives"`
+	Ordering         string            `json:"ordering,omitempty" enum:"none,fifo" doc:"fifo: the events of one ordering key reach the webhook in the order they were accepted, one in flight at a time; default none"`
+	OrderingKey      string            `json:"orderingKey,omitempty" maxLength:"256" doc:"With ordering fifo: a JSON Pointer into the event as delivered ({type, timestamp, data}), such as /data/customerId, whose value is the ordering key; absent: the whole webhook is one key"`
+	AutoRecover      *bool             `json:"autoRecover,omitempty" doc:"Whether the webhook is probed, and enabled again at the first 2xx, once Hookgate disabled it; absent for the project's setting (or the server's: on)"`
+	Breaker          *breakerBody      `json:"breaker,omitempty" doc:"The webhook's own circuit breaker settings; a field absent takes the project's (or the server's)"`
+	Signature        *signatureIn      `json:"signature,omitempty" doc:"The signatures its requests carry; default v1 (HMAC-SHA256 with the secret)"`
+	Filter           string            `json:"filter,omitempty" doc:"A CEL expression over the event (type, id, timestamp, data, and metadata: the webhook's own), of type bool: an event of the webhook's types is delivered only when it is true (docs/filters.md); absent for every event of its types"`
+	Transform        string            `json:"transform,omitempty" doc:"A CEL expression over the event whose result, a map or a list (sent as JSON) or a string (sent as text), is the body sent instead of the event's envelope; it is signed as sent"`
+	TransformHeaders string            `json:"transformHeaders,omitempty" doc:"A CEL expression over the event whose result, a map of strings, adds headers to each delivery request (not those Hookgate sets); the webhook's headers win"`
 }
 
 // chainBody is the next step of a trigger chain.
@@ -94,68 +97,74 @@ func toChain(c *hookgate.Chain) *chainBody {
 }
 
 type webhookPatch struct {
-	URL             *string            `json:"url,omitempty" doc:"Sent back as read, with ******** for the credential query values, the stored URL stays"`
-	Description     *string            `json:"description,omitempty"`
-	Events          *[]string          `json:"events,omitempty" doc:"[] subscribes to all event types"`
-	Auth            *authBody          `json:"auth,omitempty" doc:"Credentials sent back as ******** keep their stored value"`
-	TLS             rawJSON            `json:"tls,omitempty" doc:"{\"clientCertificate\", \"clientKey\", \"caBundle\"} replaces the TLS settings whole; null removes them"`
-	Destination     rawJSON            `json:"destination,omitempty" doc:"Replaces the destination whole; {\"kind\": \"http\"} (with url) makes the webhook an HTTP one again"`
-	Headers         *map[string]string `json:"headers,omitempty" doc:"Replaces all headers; a value of ******** keeps the stored one"`
-	PublicHeaders   *[]string          `json:"publicHeaders,omitempty"`
-	Method          *string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE"`
-	QueryParams     *[]string          `json:"queryParams,omitempty"`
-	PayloadEncoding *string            `json:"payloadEncoding,omitempty" enum:"json,base64"`
-	RateLimit       *int               `json:"rateLimit,omitempty" minimum:"0" maximum:"100000"`
-	Metadata        *map[string]string `json:"metadata,omitempty"`
-	UID             *string            `json:"uid,omitempty" doc:"\"\" removes the uid"`
-	Schema          rawJSON            `json:"schema,omitempty" doc:"null removes the schema"`
-	Then            rawJSON            `json:"then,omitempty" doc:"null removes the chain"`
-	TriggerOnly     *bool              `json:"triggerOnly,omitempty"`
-	RetrySchedule   rawJSON            `json:"retrySchedule,omitempty" doc:"A list of waits; null (or []) for the project's (or the server's)"`
-	Timeout         rawJSON            `json:"timeout,omitempty" doc:"A duration such as \"10s\"; null for the server's"`
-	MaxAttempts     rawJSON            `json:"maxAttempts,omitempty" doc:"An integer of at least 1; null for as many as the retry schedule gives"`
-	Ordering        *string            `json:"ordering,omitempty" enum:"none,fifo" doc:"none also removes orderingKey unless one is given"`
-	OrderingKey     *string            `json:"orderingKey,omitempty" maxLength:"256" doc:"\"\" makes the whole webhook one key"`
-	AutoRecover     rawJSON            `json:"autoRecover,omitempty" doc:"true or false; null for the project's setting (or the server's)"`
-	Breaker         rawJSON            `json:"breaker,omitempty" doc:"{\"failures\", \"cooldown\"}: a field given changes it, a field null takes the project's (or the server's) again; null clears both"`
-	Signature       *signatureIn       `json:"signature,omitempty" doc:"A new scheme: the previous one's signatures are still sent during gracePeriod"`
+	URL              *string            `json:"url,omitempty" doc:"Sent back as read, with ******** for the credential query values, the stored URL stays"`
+	Description      *string            `json:"description,omitempty"`
+	Events           *[]string          `json:"events,omitempty" doc:"[] subscribes to all event types"`
+	Auth             *authBody          `json:"auth,omitempty" doc:"Credentials sent back as ******** keep their stored value"`
+	TLS              rawJSON            `json:"tls,omitempty" doc:"{\"clientCertificate\", \"clientKey\", \"caBundle\"} replaces the TLS settings whole; null removes them"`
+	Destination      rawJSON            `json:"destination,omitempty" doc:"Replaces the destination whole; {\"kind\": \"http\"} (with url) makes the webhook an HTTP one again"`
+	Headers          *map[string]string `json:"headers,omitempty" doc:"Replaces all headers; a value of ******** keeps the stored one"`
+	PublicHeaders    *[]string          `json:"publicHeaders,omitempty"`
+	Method           *string            `json:"method,omitempty" enum:"POST,PUT,PATCH,GET,DELETE"`
+	QueryParams      *[]string          `json:"queryParams,omitempty"`
+	PayloadEncoding  *string            `json:"payloadEncoding,omitempty" enum:"json,base64"`
+	RateLimit        *int               `json:"rateLimit,omitempty" minimum:"0" maximum:"100000"`
+	Metadata         *map[string]string `json:"metadata,omitempty"`
+	UID              *string            `json:"uid,omitempty" doc:"\"\" removes the uid"`
+	Schema           rawJSON            `json:"schema,omitempty" doc:"null removes the schema"`
+	Then             rawJSON            `json:"then,omitempty" doc:"null removes the chain"`
+	TriggerOnly      *bool              `json:"triggerOnly,omitempty"`
+	RetrySchedule    rawJSON            `json:"retrySchedule,omitempty" doc:"A list of waits; null (or []) for the project's (or the server's)"`
+	Timeout          rawJSON            `json:"timeout,omitempty" doc:"A duration such as \"10s\"; null for the server's"`
+	MaxAttempts      rawJSON            `json:"maxAttempts,omitempty" doc:"An integer of at least 1; null for as many as the retry schedule gives"`
+	Ordering         *string            `json:"ordering,omitempty" enum:"none,fifo" doc:"none also removes orderingKey unless one is given"`
+	OrderingKey      *string            `json:"orderingKey,omitempty" maxLength:"256" doc:"\"\" makes the whole webhook one key"`
+	AutoRecover      rawJSON            `json:"autoRecover,omitempty" doc:"true or false; null for the project's setting (or the server's)"`
+	Breaker          rawJSON            `json:"breaker,omitempty" doc:"{\"failures\", \"cooldown\"}: a field given changes it, a field null takes the project's (or the server's) again; null clears both"`
+	Signature        *signatureIn       `json:"signature,omitempty" doc:"A new scheme: the previous one's signatures are still sent during gracePeriod"`
+	Filter           *string            `json:"filter,omitempty" doc:"\"\" removes the filter"`
+	Transform        *string            `json:"transform,omitempty" doc:"\"\" removes the transform: the envelope is sent again"`
+	TransformHeaders *string            `json:"transformHeaders,omitempty" doc:"\"\" removes transformHeaders"`
 }
 
 type webhookOut struct {
-	ID              string            `json:"id"`
-	ProjectID       string            `json:"projectId"`
-	URL             string            `json:"url" doc:"The values of query parameters named like credentials (token, key, secret, sig, pass, auth, code…) read ********; GET …/secret answers the URL in full"`
-	Description     string            `json:"description"`
-	Events          []string          `json:"events"`
-	Auth            authBody          `json:"auth"`
-	TLS             *tlsOut           `json:"tls" doc:"What the TLS settings are, never the PEM itself; null when there are none"`
-	Destination     map[string]any    `json:"destination" doc:"Where deliveries go: {\"kind\": \"http\"}, or another kind's configuration with destination.auth.password answered ********"`
-	Headers         map[string]string `json:"headers"`
-	PublicHeaders   []string          `json:"publicHeaders"`
-	Method          string            `json:"method"`
-	QueryParams     []string          `json:"queryParams"`
-	PayloadEncoding string            `json:"payloadEncoding"`
-	RateLimit       int               `json:"rateLimit"`
-	Metadata        map[string]string `json:"metadata"`
-	UID             string            `json:"uid,omitempty"`
-	Schema          rawJSON           `json:"schema,omitempty"`
-	Then            *chainBody        `json:"then,omitempty"`
-	TriggerOnly     bool              `json:"triggerOnly"`
-	RetrySchedule   []string          `json:"retrySchedule" doc:"The webhook's own retry schedule; [] when it takes the project's or the server's"`
-	Timeout         *string           `json:"timeout" doc:"The webhook's own request timeout; null when it takes the server's"`
-	MaxAttempts     *int              `json:"maxAttempts" doc:"The webhook's own cap on attempts; null when it has none"`
-	Ordering        string            `json:"ordering" enum:"none,fifo"`
-	OrderingKey     string            `json:"orderingKey" doc:"The JSON Pointer of the ordering key; \"\" when the whole webhook is one key (or it is not ordered)"`
-	AutoRecover     *bool             `json:"autoRecover" doc:"The webhook's own autoRecover; null when it takes the project's (or the server's)"`
-	Breaker         *breakerBody      `json:"breaker" doc:"The webhook's own circuit breaker settings; null when it takes the project's (or the server's)"`
-	Delivery        deliverySettings  `json:"delivery" doc:"The delivery settings in force and where each comes from"`
-	Circuit         circuitOut        `json:"circuit" doc:"The webhook's circuit breaker as it stands, the same for every node"`
-	Status          string            `json:"status" enum:"active,deactivated,disabled"`
-	Recovery        *recoveryOut      `json:"recovery,omitempty" doc:"Only while Hookgate keeps the webhook disabled: its recovery probes"`
-	Signature       signatureOut      `json:"signature" doc:"The signatures its requests carry, and the public keys of v1a"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	UpdatedAt       time.Time         `json:"updatedAt"`
-	Secret          string            `json:"secret,omitempty" doc:"Signing secret; only in the answer to creation"`
+	ID               string            `json:"id"`
+	ProjectID        string            `json:"projectId"`
+	URL              string            `json:"url" doc:"The values of query parameters named like credentials (token, key, secret, sig, pass, auth, code…) read ********; GET …/secret answers the URL in full"`
+	Description      string            `json:"description"`
+	Events           []string          `json:"events"`
+	Auth             authBody          `json:"auth"`
+	TLS              *tlsOut           `json:"tls" doc:"What the TLS settings are, never the PEM itself; null when there are none"`
+	Destination      map[string]any    `json:"destination" doc:"Where deliveries go: {\"kind\": \"http\"}, or another kind's configuration with destination.auth.password answered ********"`
+	Headers          map[string]string `json:"headers"`
+	PublicHeaders    []string          `json:"publicHeaders"`
+	Method           string            `json:"method"`
+	QueryParams      []string          `json:"queryParams"`
+	PayloadEncoding  string            `json:"payloadEncoding"`
+	RateLimit        int               `json:"rateLimit"`
+	Metadata         map[string]string `json:"metadata"`
+	UID              string            `json:"uid,omitempty"`
+	Schema           rawJSON           `json:"schema,omitempty"`
+	Then             *chainBody        `json:"then,omitempty"`
+	TriggerOnly      bool              `json:"triggerOnly"`
+	RetrySchedule    []string          `json:"retrySchedule" doc:"The webhook's own retry schedule; [] when it takes the project's or the server's"`
+	Timeout          *string           `json:"timeout" doc:"The webhook's own request timeout; null when it takes the server's"`
+	MaxAttempts      *int              `json:"maxAttempts" doc:"The webhook's own cap on attempts; null when it has none"`
+	Ordering         string            `json:"ordering" enum:"none,fifo"`
+	OrderingKey      string            `json:"orderingKey" doc:"The JSON Pointer of the ordering key; \"\" when the whole webhook is one key (or it is not ordered)"`
+	AutoRecover      *bool             `json:"autoRecover" doc:"The webhook's own autoRecover; null when it takes the project's (or the server's)"`
+	Breaker          *breakerBody      `json:"breaker" doc:"The webhook's own circuit breaker settings; null when it takes the project's (or the server's)"`
+	Delivery         deliverySettings  `json:"delivery" doc:"The delivery settings in force and where each comes from"`
+	Circuit          circuitOut        `json:"circuit" doc:"The webhook's circuit breaker as it stands, the same for every node"`
+	Status           string            `json:"status" enum:"active,deactivated,disabled"`
+	Recovery         *recoveryOut      `json:"recovery,omitempty" doc:"Only while Hookgate keeps the webhook disabled: its recovery probes"`
+	Signature        signatureOut      `json:"signature" doc:"The signatures its requests carry, and the public keys of v1a"`
+	Filter           string            `json:"filter" doc:"The webhook's CEL filter; \"\" when it has none"`
+	Transform        string            `json:"transform" doc:"The webhook's CEL transform of the body; \"\" when it has none"`
+	TransformHeaders string            `json:"transformHeaders" doc:"The webhook's CEL expression of added headers; \"\" when it has none"`
+	CreatedAt        time.Time         `json:"createdAt"`
+	UpdatedAt        time.Time         `json:"updatedAt"`
+	Secret           string            `json:"secret,omitempty" doc:"Signing secret; only in the answer to creation"`
 }
 
 // toWebhook renders w for an answer, with its credentials redacted.
@@ -168,6 +177,7 @@ func toWebhook(w *hookgate.Webhook) webhookOut {
 		PayloadEncoding: w.PayloadEncoding, RateLimit: w.RateLimit, Metadata: emptyMapIfNil(w.Metadata), Status: w.Status,
 		UID: w.UID, Schema: rawJSON(w.Schema), Then: toChain(w.Then), TriggerOnly: w.TriggerOnly,
 		Ordering: w.Ordering, OrderingKey: w.OrderingKey, TLS: toTLS(&w.TLS), Destination: toDestination(w),
+		Filter: w.Filter, Transform: w.Transform, TransformHeaders: w.TransformHeaders,
 		CreatedAt: utc(w.CreatedAt), UpdatedAt: utc(w.UpdatedAt),
 	}
 	if out.Ordering == "" {
@@ -240,6 +250,9 @@ func (s *Server) checkWebhook(ctx context.Context, w *hookgate.Webhook, probe bo
 		return err
 	}
 	if err := s.checkTimeout(w); err != nil {
+		return err
+	}
+	if err := checkExpressions(w); err != nil {
 		return err
 	}
 	if len(w.Schema) > 0 {
@@ -329,6 +342,7 @@ func (s *Server) handleCreateWebhook(ctx context.Context, in *struct {
 		Events: b.Events, Secret: b.Secret, Auth: b.Auth.domain(), TLS: b.TLS.domain(), Headers: b.Headers, PublicHeaders: b.PublicHeaders, Method: b.Method,
 		QueryParams: b.QueryParams, PayloadEncoding: b.PayloadEncoding, RateLimit: b.RateLimit, Metadata: b.Metadata,
 		UID: b.UID, Then: b.Then.domain(), TriggerOnly: b.TriggerOnly, Ordering: b.Ordering, OrderingKey: b.OrderingKey,
+		Filter: b.Filter, Transform: b.Transform, TransformHeaders: b.TransformHeaders,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if !b.Schema.isNull() {
@@ -672,6 +686,15 @@ func applyPatch(w *hookgate.Webhook, p *webhookPatch) error {
 	}
 	if p.OrderingKey != nil {
 		w.OrderingKey = *p.OrderingKey
+	}
+	if p.Filter != nil {
+		w.Filter = *p.Filter
+	}
+	if p.Transform != nil {
+		w.Transform = *p.Transform
+	}
+	if p.TransformHeaders != nil {
+		w.TransformHeaders = *p.TransformHeaders
 	}
 	if err := patchBreaker(&w.Breaker, p.Breaker, "breaker"); err != nil {
 		return err

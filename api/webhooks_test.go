@@ -173,7 +173,7 @@ func TestWebhookDefaults(t *testing.T) {
 			"queryParams": []string{}, "payloadEncoding": "json", "rateLimit": 0, "metadata": map[string]string{},
 			"publicHeaders": []string{}, "triggerOnly": false, "status": "active", "createdAt": r.str("createdAt"), "updatedAt": r.str("updatedAt"), "secret": r.str("secret"),
 			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "ordering": "none", "orderingKey": "", "delivery": serverDelivery, "breaker": nil, "circuit": closedCircuit, "signature": map[string]any{"scheme": "v1"}, "tls": nil,
-			"destination": map[string]any{"kind": "http"},
+			"destination": map[string]any{"kind": "http"}, "filter": "", "transform": "", "transformHeaders": "",
 		}
 		jsonEq(t, "webhook", r.Body, want)
 		checkGeneratedSecret(t, r.str("secret"))
@@ -500,6 +500,7 @@ func TestWebhookPatchPartial(t *testing.T) {
 			"auth": map[string]any{"type": "none"}, "headers": map[string]string{}, "method": "POST", "queryParams": []string{},
 			"payloadEncoding": "base64", "rateLimit": 0, "metadata": map[string]string{}, "publicHeaders": []string{}, "triggerOnly": false, "status": "active",
 			"retrySchedule": []string{}, "timeout": nil, "maxAttempts": nil, "autoRecover": nil, "ordering": "none", "orderingKey": "", "delivery": serverDelivery, "breaker": nil, "circuit": closedCircuit, "signature": map[string]any{"scheme": "v1"}, "tls": nil, "destination": map[string]any{"kind": "http"},
+			"filter": "", "transform": "", "transformHeaders": "",
 			"createdAt": r.Body["createdAt"], "updatedAt": r.Body["updatedAt"],
 		})
 		if w := e.find(pid, id); w.Auth.Password != "" || len(w.Headers) != 0 || w.Secret != c.str("secret") {

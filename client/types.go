@@ -384,9 +384,14 @@ type Webhook struct {
 	// the webhook in the order they were accepted, one at a time; the key
 	// is the value at the JSON Pointer OrderingKey in the event ("": the
 	// whole webhook is one key).
-	Ordering    Ordering      `json:"ordering"`
-	OrderingKey string        `json:"orderingKey"`
-	Status      WebhookStatus `json:"status"`
+	Ordering    Ordering `json:"ordering"`
+	OrderingKey string   `json:"orderingKey"`
+	// Filter, Transform and TransformHeaders are the webhook's CEL
+	// expressions (docs/filters.md); "" when it has none.
+	Filter           string        `json:"filter"`
+	Transform        string        `json:"transform"`
+	TransformHeaders string        `json:"transformHeaders"`
+	Status           WebhookStatus `json:"status"`
 	// Recovery is set while Hookgate keeps the webhook disabled: its
 	// recovery probes.
 	Recovery  *Recovery `json:"recovery,omitempty"`
@@ -512,6 +517,14 @@ type WebhookCreate struct {
 	// "/data/customerId" (empty: the whole webhook is one key).
 	Ordering    Ordering `json:"ordering,omitempty"`
 	OrderingKey string   `json:"orderingKey,omitempty"`
+	// Filter is a CEL expression over the event, of type bool: an event is
+	// delivered only when it is true, such as data.total > 100.
+	Filter string `json:"filter,omitempty"`
+	// Transform is a CEL expression whose result, a map, a list or a
+	// string, is the body sent instead of the event's envelope;
+	// TransformHeaders one whose result, a map of strings, adds headers.
+	Transform        string `json:"transform,omitempty"`
+	TransformHeaders string `json:"transformHeaders,omitempty"`
 	// AutoRecover, when set, says whether the webhook is probed and
 	// enabled again once Hookgate disabled it; nil takes the project's.
 	AutoRecover *bool `json:"autoRecover,omitempty"`
@@ -581,6 +594,11 @@ type WebhookUpdate struct {
 	Ordering    *Ordering `json:"ordering,omitempty"`
 	OrderingKey *string   `json:"orderingKey,omitempty"`
 	AutoRecover *bool     `json:"autoRecover,omitempty"`
+	// Filter, Transform and TransformHeaders replace the webhook's CEL
+	// expressions; "" removes one.
+	Filter           *string `json:"filter,omitempty"`
+	Transform        *string `json:"transform,omitempty"`
+	TransformHeaders *string `json:"transformHeaders,omitempty"`
 	// Breaker changes the fields of the webhook's own circuit breaker
 	// settings that are set.
 	Breaker *Breaker `json:"breaker,omitempty"`

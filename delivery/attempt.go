@@ -46,7 +46,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) outcome {
 	_, span := d.cfg.Tracer.Start(ctx, "hookgate.attempt", parent, trace.SpanKindClient,
 		attribute.String("hookgate.project.id", dl.ProjectID), attribute.String("hookgate.webhook.id", dl.WebhookID),
 		attribute.String("hookgate.delivery.id", dl.ID), attribute.String("hookgate.event.type", ev.Type), attribute.Int("hookgate.attempt", n))
-	msg := hookgate.DeliveryMessage{ID: dl.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data}
+	msg := hookgate.DeliveryMessage{ID: dl.ID, EventID: ev.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data}
 	if !d.TraceHeadersOff(ctx, dl.ProjectID) {
 		msg.Trace = span.Trace
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"cel.dev/cel-go/interpreter"
 )
 
 // Event is what an expression sees of an event.
@@ -19,8 +21,9 @@ type Event struct {
 	Timestamp time.Time
 	// Data is the event's JSON payload, the variable data; empty is null.
 	Data json.RawMessage
-	// Metadata is the event's metadata, the variable metadata; nil is an
-	// empty map.
+	// Metadata is the variable metadata: the metadata of the webhook whose
+	// expression runs (events carry none), so that one expression can serve
+	// many webhooks (data.region == metadata.region); nil is an empty map.
 	Metadata map[string]string
 }
 
@@ -32,7 +35,40 @@ var noMetadata = map[string]string{}
 // one event decodes it once. It is safe for concurrent use.
 type Input struct {
 	vars map[string]any
+	// md, when set, is the variable metadata in place of the one in vars
+	// (WithMetadata).
+	md map[string]string
 }
+
+// WithMetadata returns in with md as the variable metadata: the event
+// decoded once serves the webhooks of an event, each with its metadata.
+func (in *Input) WithMetadata(md map[string]string) *Input {
+	if md == nil {
+		md = noMetadata
+	}
+	return &Input{vars: in.vars, md: md}
+}
+
+// activation is what an evaluation of in resolves names in.
+func (in *Input) activation() any {
+	if in.md == nil {
+		return in.vars
+	}
+	return withMetadata{in}
+}
+
+// withMetadata resolves metadata to in.md and every other name in in.vars.
+type withMetadata struct{ in *Input }
+
+func (a withMetadata) ResolveName(name string) (any, bool) {
+	if name == "metadata" {
+		return a.in.md, true
+	}
+	v, ok := a.in.vars[name]
+	return v, ok
+}
+
+func (withMetadata) Parent() interpreter.Activation { return nil }
 
 // NewInput decodes ev; its error says that ev's data is not JSON.
 func NewInput(ev Event) (*Input, error) {

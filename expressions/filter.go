@@ -43,7 +43,7 @@ func (f *Filter) Match(ctx context.Context, ev Event) (bool, error) {
 
 // MatchInput is Match on an event already decoded.
 func (f *Filter) MatchInput(ctx context.Context, in *Input) (bool, error) {
-	out, _, err := f.prg.ContextEval(ctx, in.vars)
+	out, _, err := f.prg.ContextEval(ctx, in.activation())
 	if err != nil {
 		return false, evalError(ctx, ErrNoMatch, err)
 	}

@@ -63,7 +63,7 @@ func (t *Transform) Apply(ctx context.Context, ev Event) ([]byte, string, error)
 
 // ApplyInput is Apply on an event already decoded.
 func (t *Transform) ApplyInput(ctx context.Context, in *Input) ([]byte, string, error) {
-	out, _, err := t.prg.ContextEval(ctx, in.vars)
+	out, _, err := t.prg.ContextEval(ctx, in.activation())
 	if err != nil {
 		return nil, "", evalError(ctx, ErrTransform, err)
 	}

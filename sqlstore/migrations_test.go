@@ -23,6 +23,7 @@ var portableMigrations = []string{
 	"00025_webhook_tls.sql",
 	"00026_destination_config.sql",
 	"00027_sources.sql",
+	"00028_expressions.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the

@@ -11,7 +11,7 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key, auto_recover, breaker_failures, breaker_cooldown_ms, signature, signing_public, tls, destination_config"
+const webhookCols = "id, project_id, url, description, events, secret, previous_secret, previous_secret_expires_at, auth, headers, method, query_params, payload_encoding, rate_limit, metadata, status, created_at, updated_at, uid, trigger_schema, then_step, trigger_only, public_headers, destination, retry_schedule, timeout_ms, max_attempts, ordering, ordering_key, auto_recover, breaker_failures, breaker_cooldown_ms, signature, signing_public, tls, destination_config, cel_filter, cel_transform, cel_transform_headers"
 
 // webhookRow is a webhook as stored: secrets and the URL (which may itself
 // be a bearer credential: a Slack or Discord webhook URL, a ?token=)
@@ -118,12 +118,12 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 }
 
 func (s *Store) insertWebhook(ctx context.Context, db execer, w *hookgate.Webhook, r webhookRow) error {
-	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`, tls_fingerprint, tls_not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO webhooks (`+webhookCols+`, tls_fingerprint, tls_not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		w.ID, w.ProjectID, r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt),
 		r.auth, r.headers, w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, w.Status,
 		micros(w.CreatedAt), micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
 		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds(),
-		r.signature, r.signingPublic, r.tls, r.destination, r.tlsFingerprint, r.tlsNotAfter)
+		r.signature, r.signingPublic, r.tls, r.destination, w.Filter, w.Transform, w.TransformHeaders, r.tlsFingerprint, r.tlsNotAfter)
 	return uidConflict(err)
 }
 
@@ -276,11 +276,11 @@ func (s *Store) updateWebhook(ctx context.Context, db execer, w *hookgate.Webhoo
 		previous_secret_expires_at = ?, auth = ?, headers = ?, method = ?, query_params = ?, payload_encoding = ?, rate_limit = ?,
 		metadata = ?, updated_at = ?, uid = ?, trigger_schema = ?, then_step = ?, trigger_only = ?, public_headers = ?, destination = ?,
 		retry_schedule = ?, timeout_ms = ?, max_attempts = ?, ordering = ?, ordering_key = ?, auto_recover = ?, breaker_failures = ?, breaker_cooldown_ms = ?,
-		signature = ?, signing_public = ?, tls = ?, destination_config = ?, tls_fingerprint = ?, tls_not_after = ? WHERE project_id = ? AND id = ?`),
+		signature = ?, signing_public = ?, tls = ?, destination_config = ?, cel_filter = ?, cel_transform = ?, cel_transform_headers = ?, tls_fingerprint = ?, tls_not_after = ? WHERE project_id = ? AND id = ?`),
 		r.url, w.Description, r.events, r.secret, r.prevSecret, micros(w.PreviousSecretExpiresAt), r.auth, r.headers,
 		w.Method, r.queryParams, w.PayloadEncoding, w.RateLimit, r.metadata, micros(w.UpdatedAt), w.UID, string(w.Schema), r.then, boolInt(w.TriggerOnly), jsonText(emptyList(w.PublicHeaders)), w.Destination,
 		w.RetrySchedule.String(), w.Timeout.Milliseconds(), w.MaxAttempts, orderingOf(w), w.OrderingKey, nullBool(w.AutoRecover), w.Breaker.Failures, w.Breaker.Cooldown.Milliseconds(),
-		r.signature, r.signingPublic, r.tls, r.destination, r.tlsFingerprint, r.tlsNotAfter, w.ProjectID, w.ID)
+		r.signature, r.signingPublic, r.tls, r.destination, w.Filter, w.Transform, w.TransformHeaders, r.tlsFingerprint, r.tlsNotAfter, w.ProjectID, w.ID)
 	return mustAffect(res, uidConflict(err), "webhook")
 }
 
@@ -387,7 +387,7 @@ func (s *Store) scanWebhook(r scanner) (*hookgate.Webhook, error) {
 		&row.auth, &row.headers, &w.Method, &row.queryParams, &w.PayloadEncoding, &w.RateLimit, &row.metadata, &w.Status,
 		&created, &updated, &w.UID, &schema, &row.then, &triggerOnly, &public, &w.Destination,
 		&sched, &timeoutMS, &w.MaxAttempts, &w.Ordering, &w.OrderingKey, &autoRecover, &w.Breaker.Failures, &cooldownMS,
-		&row.signature, &row.signingPublic, &row.tls, &row.destination); err != nil {
+		&row.signature, &row.signingPublic, &row.tls, &row.destination, &w.Filter, &w.Transform, &w.TransformHeaders); err != nil {
 		return nil, err
 	}
 	w.RetrySchedule = parseSchedule(sched)

@@ -34,6 +34,7 @@ type webhookFlags struct {
 	timeout                                                   string
 	maxAttempts                                               int
 	ordering, orderingKey                                     string
+	filter, transform, transformHeaders                       string
 	autoRecover                                               string
 	breaker                                                   breakerFlags
 	tls                                                       tlsFlags
@@ -75,6 +76,13 @@ func (f *webhookFlags) add(fs *pflag.FlagSet, create bool) {
 	fs.StringVar(&f.timeout, "timeout", "", "the webhook's own request timeout, such as 5s, at most the server's --send-timeout"+strings.Replace(clear, "project's or the ", "", 1))
 	fs.StringVar(&f.ordering, "ordering", "", "fifo: the events of one ordering key arrive in the order they were accepted, one at a time; none (default): in parallel")
 	fs.StringVar(&f.orderingKey, "ordering-key", "", `with --ordering fifo: a JSON Pointer into the event, such as /data/customerId, whose value is the key; "" for one key`)
+	none := ""
+	if !create {
+		none = `; "" removes it`
+	}
+	fs.StringVar(&f.filter, "filter", "", "a CEL expression of type bool: only the events for which it is true are delivered, such as 'data.total > 100'"+none)
+	fs.StringVar(&f.transform, "transform", "", "a CEL expression whose result (a map, a list or a string) is the body sent instead of the event's envelope"+none)
+	fs.StringVar(&f.transformHeaders, "transform-headers", "", "a CEL expression whose result, a map of strings, adds headers to each request"+none)
 	if create {
 		fs.IntVar(&f.maxAttempts, "max-attempts", 0, "the most attempts of a delivery, the first included; default as many as the retry schedule gives")
 	} else {
@@ -141,7 +149,8 @@ func (f *webhookFlags) create(url string, stdin io.Reader) (client.WebhookCreate
 	in := client.WebhookCreate{URL: url, UID: f.uid, Description: f.description, Events: f.events, Secret: f.secret,
 		PublicHeaders: f.publicHeaders, QueryParams: f.queryParams, Method: f.method, PayloadEncoding: f.payloadEncoding,
 		RateLimit: f.rateLimit, TriggerOnly: f.triggerOnly, RetrySchedule: f.retrySchedule, Timeout: f.timeout, MaxAttempts: f.maxAttempts,
-		Ordering: client.Ordering(f.ordering), OrderingKey: f.orderingKey, Signature: f.signatureSettings()}
+		Ordering: client.Ordering(f.ordering), OrderingKey: f.orderingKey, Signature: f.signatureSettings(),
+		Filter: f.filter, Transform: f.transform, TransformHeaders: f.transformHeaders}
 	var err error
 	if in.AutoRecover, err = autoRecoverFlag(f.autoRecover); err != nil {
 		return in, err
@@ -259,6 +268,15 @@ func (f *webhookFlags) update(cmd *cobra.Command, url string) (client.WebhookUpd
 	}
 	if ch("ordering-key") {
 		up.OrderingKey = &f.orderingKey
+	}
+	if ch("filter") {
+		up.Filter = &f.filter
+	}
+	if ch("transform") {
+		up.Transform = &f.transform
+	}
+	if ch("transform-headers") {
+		up.TransformHeaders = &f.transformHeaders
 	}
 	if ch("auto-recover") {
 		if up.AutoRecover, err = autoRecoverFlag(f.autoRecover); err != nil {
@@ -412,6 +430,15 @@ func (a *apiCmd) webhook1(cmd *cobra.Command, call func(*client.Client) (*client
 		}
 		if h.Ordering == client.OrderingFIFO {
 			fields(w, "ordering", "fifo, key "+orDash(h.OrderingKey))
+		}
+		if h.Filter != "" {
+			fields(w, "filter", h.Filter)
+		}
+		if h.Transform != "" {
+			fields(w, "transform", h.Transform)
+		}
+		if h.TransformHeaders != "" {
+			fields(w, "transform headers", h.TransformHeaders)
 		}
 		if sg := h.Signature; sg.Scheme != "" && sg.Scheme != "v1" || sg.PublicKey != "" {
 			fields(w, "signature", sg.Scheme, "public key", orDash(sg.PublicKey), "key id", orDash(sg.KeyID))

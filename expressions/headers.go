@@ -1,0 +1,61 @@
+package expressions
+
+import (
+	"context"
+	"fmt"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/hookgate/hookgate"
+)
+
+// Headers is a compiled transformHeaders: a CEL expression over an event
+// whose result, a map of strings, adds headers to the request sent. It is
+// safe for concurrent use.
+type Headers struct {
+	src string
+	prg cel.Program
+}
+
+// CompileHeaders compiles src, the parameter transformHeaders. Its type must
+// be a map (such as {"X-Region": data.region}) or dynamic; its keys and
+// values are checked to be strings, and the headers valid, when it runs.
+// The error is a *hookgate.Error naming transformHeaders.
+func CompileHeaders(src string) (*Headers, error) {
+	prg, err := compile("transformHeaders", src, func(t *cel.Type) bool {
+		switch t.Kind() {
+		case types.MapKind, types.DynKind:
+			return true
+		}
+		return false
+	}, "a map of strings")
+	if err != nil {
+		return nil, err
+	}
+	return &Headers{src: src, prg: prg}, nil
+}
+
+// String returns the expression's source.
+func (h *Headers) String() string { return h.src }
+
+// ApplyInput runs the expression on in and returns the headers. Its errors
+// are ErrTransform when it fails on the event or its result is not a map of
+// strings that are valid headers a webhook may set (as a webhook's headers:
+// not those Hookgate sets, such as webhook-signature), ErrCostLimit, or the
+// context's error.
+func (h *Headers) ApplyInput(ctx context.Context, in *Input) (map[string]string, error) {
+	out, _, err := h.prg.ContextEval(ctx, in.activation())
+	if err != nil {
+		return nil, evalError(ctx, ErrTransform, err)
+	}
+	v, err := out.ConvertToNative(mapOfStrings)
+	if err != nil {
+		return nil, fmt.Errorf("%w: transformHeaders must make a map of strings to strings, not %s: %w", ErrTransform, out.Type(), err)
+	}
+	m := v.(map[string]string)
+	if err := hookgate.ValidateHeaders("transformHeaders", m); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTransform, err)
+	}
+	return m, nil
+}
