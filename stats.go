@@ -23,6 +23,10 @@ type AttemptStats struct {
 	LastFailure *FailedAttempt
 	// Series splits the window into intervals, oldest first, when asked.
 	Series []StatsPoint
+	// FilterRejected and FilterFailed count the events of the webhook's
+	// types (or the project's webhooks') that a filter kept from it in the
+	// window, to the minute: it answered false, or failed on the event.
+	FilterRejected, FilterFailed int
 }
 
 // StatsPoint is one interval of a stats series.

@@ -123,6 +123,10 @@ func (s *Server) countAccepted(events []*hookgate.Event) {
 		if !e.Replayed {
 			s.metrics.eventsAccepted.Inc()
 			s.metrics.deliveriesCreated.Add(float64(e.Deliveries))
+			if e.Filtered+e.FilterFailed > 0 {
+				s.metrics.filterRejected.Add(float64(e.Filtered))
+				s.metrics.filterFailed.Add(float64(e.FilterFailed))
+			}
 		}
 	}
 }

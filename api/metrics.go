@@ -17,6 +17,9 @@ type metrics struct {
 	latency           *prometheus.HistogramVec
 	eventsAccepted    prometheus.Counter
 	deliveriesCreated prometheus.Counter
+	// filterRejected and filterFailed count the (event, webhook) pairs a
+	// filter kept apart: by answering false, or by failing on the event.
+	filterRejected, filterFailed prometheus.Counter
 	// bodyRefusals counts bodies refused unread: budget, timeout.
 	bodyRefusals *prometheus.CounterVec
 	// inboundRefusals counts inbound posts refused: unverified,
@@ -47,6 +50,12 @@ func newMetrics(reg *prometheus.Registry, providers []string) *metrics {
 		deliveriesCreated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookgate_deliveries_created_total", Help: "Delivery rows created for accepted events.",
 		}),
+		filterRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookgate_filter_rejected_total", Help: "Deliveries not created because the webhook's filter answered false on the event (one per event and webhook).",
+		}),
+		filterFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookgate_filter_failed_total", Help: "Deliveries not created because the webhook's filter failed on the event (a missing field, a wrong type, its cost limit), counted as no match.",
+		}),
 		bodyRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookgate_request_bodies_refused_total", Help: "Request bodies refused before they were read whole, by reason (budget, timeout).",
 		}, []string{"reason"}),
@@ -73,7 +82,7 @@ func newMetrics(reg *prometheus.Registry, providers []string) *metrics {
 	for _, reason := range []string{"unverified", "throttled", "busy"} {
 		m.inboundRefusals.WithLabelValues(reason)
 	}
-	reg.MustRegister(m.requests, m.latency, m.eventsAccepted, m.deliveriesCreated, m.bodyRefusals, m.inboundRefusals, m.inboundAccepted, storeErrors)
+	reg.MustRegister(m.requests, m.latency, m.eventsAccepted, m.deliveriesCreated, m.filterRejected, m.filterFailed, m.bodyRefusals, m.inboundRefusals, m.inboundAccepted, storeErrors)
 	// A registry may already hold the runtime collectors (a caller's own).
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

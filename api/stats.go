@@ -49,6 +49,12 @@ type statsOut struct {
 	LastFailure   *lastFailureOut `json:"lastFailure" doc:"The latest attempt in the window that got no 2xx; null when none"`
 	Series        []pointOut      `json:"series,omitempty" doc:"With interval: the window in intervals, oldest first"`
 	Circuit       *circuitOut     `json:"circuit,omitempty" doc:"A webhook's stats only: its circuit breaker as it stands now"`
+	Filter        filterStatsOut  `json:"filter" doc:"Events of the webhook's types (of the project's webhooks, summed over them) that its filter kept from it in the window, to the minute"`
+}
+
+type filterStatsOut struct {
+	Rejected int `json:"rejected" doc:"The filter answered false: no delivery was created"`
+	Failed   int `json:"failed" doc:"The filter failed on the event (a missing field, a wrong type, its cost limit), counted as no match: no delivery was created"`
 }
 
 type pointOut struct {
@@ -96,7 +102,8 @@ func toStats(st *hookgate.AttemptStats, window time.Duration) statsOut {
 	out := statsOut{Window: hookgate.FormatDuration(window), Since: utc(st.Since), Until: utc(st.Until),
 		Attempts: st.Attempts, Successes: st.Successes, SuccessRate: st.SuccessRate(),
 		Failures:   failuresOut{Status4xx: st.Failures4xx, Status5xx: st.Failures5xx, Other: st.FailuresOther, NoAnswer: st.FailuresNoAnswer},
-		DurationMs: durationsOut{P50: st.P50Ms, P95: st.P95Ms}}
+		DurationMs: durationsOut{P50: st.P50Ms, P95: st.P95Ms},
+		Filter:     filterStatsOut{Rejected: st.FilterRejected, Failed: st.FilterFailed}}
 	if !st.LastSuccessAt.IsZero() {
 		t := utc(st.LastSuccessAt)
 		out.LastSuccessAt = &t

@@ -33,6 +33,17 @@ type Stats struct {
 	// Circuit is the webhook's circuit breaker as it stands now; nil in a
 	// project's stats.
 	Circuit *Circuit `json:"circuit,omitempty"`
+	// Filter counts the events its filter kept from the webhook (from the
+	// project's webhooks) in the window, to the minute.
+	Filter FilterStats `json:"filter"`
+}
+
+// FilterStats counts the events of a webhook's types that its filter kept
+// from it: Rejected when it answered false, Failed when it failed on the
+// event (a missing field, its cost limit), which also counts as no match.
+type FilterStats struct {
+	Rejected int `json:"rejected"`
+	Failed   int `json:"failed"`
 }
 
 // StatsOptions choose the window of stats, and an interval to split it

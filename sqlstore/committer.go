@@ -27,7 +27,10 @@ var ErrClosed = &hookgate.Error{Code: hookgate.EUnavailable, Message: "the serve
 type ingestReq struct {
 	projectID string
 	in        []hookgate.EventInput
-	out       []*hookgate.Event
+	// pre, when set, matched in's events to their webhooks, filters and
+	// all, and made their IDs.
+	pre *prefiltered
+	out []*hookgate.Event
 	// outcomes are attempt outcomes to record at now.
 	outcomes []hookgate.AttemptOutcome
 	now      time.Time
@@ -95,6 +98,13 @@ func (c *committer) submit(ctx context.Context, r *ingestReq) error {
 	// to us.
 	<-r.done
 	return r.err
+}
+
+// isClosed reports whether close was called: submit answers ErrClosed.
+func (c *committer) isClosed() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.closed
 }
 
 // close stops taking events and waits until every queued one is committed.

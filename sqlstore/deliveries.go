@@ -214,8 +214,8 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 	cursor := ""
 	for {
 		data := "''"
-		if w.OrderingKey != "" {
-			data = "data" // the ordering key is in it
+		if w.OrderingKey != "" || w.Filter != "" {
+			data = "data" // the ordering key is in it, and the filter reads it
 		}
 		rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, type, created_at, `+data+` FROM events WHERE project_id = ? AND created_at >= ? AND id > ? AND direct_webhook = ''
 			ORDER BY id LIMIT 500`), projectID, from, cursor)
@@ -231,6 +231,8 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 				rows.Close()
 				return requeued, created, err
 			}
+			// The filter keeps it from the webhook, as at ingest.
+			ev.filtered = w.Filter != "" && w.Subscribes(ev.typ) && !filterPasses(ctx, w, ev.id, ev.typ, fromMicros(at), json.RawMessage(data))
 			if w.Ordered() {
 				ev.key = hookgate.OrderingKeyOf(w.OrderingKey, ev.typ, fromMicros(at), json.RawMessage(data))
 			}
@@ -258,7 +260,7 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 			defer ins.Close()
 			made := 0
 			for _, ev := range batch {
-				if !w.Subscribes(ev.typ) {
+				if ev.filtered || !w.Subscribes(ev.typ) {
 					continue
 				}
 				due, key := us, any(nil)
@@ -286,8 +288,11 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 }
 
 // recoverEvent is an event RecoverWebhook may create a delivery for, with
-// its ordering key for a FIFO webhook.
-type recoverEvent struct{ id, typ, key string }
+// its ordering key for a FIFO webhook, unless its filter keeps it from it.
+type recoverEvent struct {
+	id, typ, key string
+	filtered     bool // by the webhook's filter
+}
 
 // deliveryFilter adds to a query of deliveries the conditions of the
 // filters lists and redrives share: a webhook, an event type and a range of

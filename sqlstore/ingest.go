@@ -9,11 +9,23 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/expressions"
 )
 
 // CreateEvents accepts events through the group committer.
 func (s *Store) CreateEvents(ctx context.Context, projectID string, in []hookgate.EventInput) ([]*hookgate.Event, error) {
 	r := &ingestReq{projectID: projectID, in: in, done: make(chan struct{})}
+	if len(in) > 0 && !s.ingest.isClosed() {
+		hooks, err := s.cachedSubscribers(ctx, projectID)
+		if err != nil {
+			return nil, err
+		}
+		if hasFilters(hooks) {
+			if r.pre, err = s.runFilters(ctx, hooks, in); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := s.ingest.submit(ctx, r); err != nil {
 		return nil, err
 	}
@@ -27,6 +39,12 @@ type subscriber struct {
 	// ordered webhooks (FIFO) take their deliveries' keys at orderingKey.
 	ordered     bool
 	orderingKey string
+	// filterSrc is the webhook's filter ("" for none), compiled as filter
+	// (or failed to, filterErr); metadata is what it sees as metadata.
+	filterSrc string
+	filter    *expressions.Filter
+	filterErr error
+	metadata  map[string]string
 }
 
 type idemKey struct{ project, key string }
@@ -71,6 +89,16 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			continue
 		}
 		hasEvents = true
+		if r.pre != nil {
+			// Matched by CreateEvents, filters and all.
+			matches[ri] = r.pre.matches
+			for _, m := range r.pre.matches {
+				for _, h := range m {
+					ordered = ordered || h.ordered
+				}
+			}
+			continue
+		}
 		hooks, ok := subs[r.projectID]
 		if !ok {
 			var err error
@@ -128,14 +156,18 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var events, deliveries [][]any
 	var born []*hookgate.Delivery
 	var bornEvents map[[2]string]*hookgate.Event
-	bornBy := map[string]int{}   // adopted in this transaction, by webhook
-	unplaced := 0                // due now and not adopted: for a claim
-	var lines []orderKey         // the keys ordered rows were put in line for
-	var inLine map[orderKey]bool // made with the first ordered row
+	bornBy := map[string]int{}         // adopted in this transaction, by webhook
+	unplaced := 0                      // due now and not adopted: for a claim
+	var lines []orderKey               // the keys ordered rows were put in line for
+	var inLine map[orderKey]bool       // made with the first ordered row
+	var counted map[filterKey][2]int64 // the filters' counts of the events created
 	for ri, r := range reqs {
 		r.out = make([]*hookgate.Event, len(r.in))
 		for i, in := range r.in {
-			id := hookgate.NewID(hookgate.PrefixEvent, now)
+			id, createdAt := hookgate.NewID(hookgate.PrefixEvent, now), now.Truncate(time.Microsecond)
+			if r.pre != nil {
+				id, createdAt = r.pre.ids[i], r.pre.at
+			}
 			if in.IdempotencyKey != "" {
 				k := idemKey{r.projectID, in.IdempotencyKey}
 				if c, ok := seen[k]; ok {
@@ -160,7 +192,24 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			}
 			e := &hookgate.Event{
 				ID: id, ProjectID: r.projectID, Type: in.Type,
-				Data: in.Data, IdempotencyKey: in.IdempotencyKey, Trace: eventTrace(in.Trace), CreatedAt: now.Truncate(time.Microsecond),
+				Data: in.Data, IdempotencyKey: in.IdempotencyKey, Trace: eventTrace(in.Trace), CreatedAt: createdAt,
+			}
+			if r.pre != nil && len(r.pre.rejected[i])+len(r.pre.failed[i]) > 0 {
+				if counted == nil {
+					counted = map[filterKey][2]int64{}
+				}
+				minute := minuteOf(createdAt)
+				for _, hid := range r.pre.rejected[i] {
+					k := filterKey{r.projectID, hid, minute}
+					c := counted[k]
+					counted[k] = [2]int64{c[0] + 1, c[1]}
+				}
+				for _, hid := range r.pre.failed[i] {
+					k := filterKey{r.projectID, hid, minute}
+					c := counted[k]
+					counted[k] = [2]int64{c[0], c[1] + 1}
+				}
+				e.Filtered, e.FilterFailed = len(r.pre.rejected[i]), len(r.pre.failed[i])
 			}
 			placed, adoptedAny := adopter != nil, false
 			for _, h := range matches[ri][i] {
@@ -215,7 +264,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 				}
 				bornEvents[[2]string{r.projectID, e.ID}] = e
 			}
-			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, nowUS, e.Trace.Traceparent(), e.Trace.State})
+			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, micros(createdAt), e.Trace.Traceparent(), e.Trace.State})
 			if in.IdempotencyKey != "" {
 				seen[idemKey{r.projectID, in.IdempotencyKey}] = claimed{e, in.BodyHash}
 			}
@@ -288,6 +337,9 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	if len(born) > 0 {
 		adopter.Adopt(born, bornEvents, until)
 	}
+	if counted != nil {
+		s.countFilters(counted)
+	}
 	return nil
 }
 
@@ -298,7 +350,7 @@ func replayOf(e *hookgate.Event) *hookgate.Event {
 }
 
 func (s *Store) subscribers(ctx context.Context, db *sql.DB, projectID string) ([]subscriber, error) {
-	st, err := s.prepare(ctx, db, `SELECT id, events, ordering, ordering_key FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`)
+	st, err := s.prepare(ctx, db, `SELECT id, events, ordering, ordering_key, cel_filter, metadata FROM webhooks WHERE project_id = ? AND status = ? AND trigger_only = 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -310,13 +362,21 @@ func (s *Store) subscribers(ctx context.Context, db *sql.DB, projectID string) (
 	var out []subscriber
 	for rows.Next() {
 		var sub subscriber
-		var events, ordering string
-		if err := rows.Scan(&sub.id, &events, &ordering, &sub.orderingKey); err != nil {
+		var events, ordering, metadata string
+		if err := rows.Scan(&sub.id, &events, &ordering, &sub.orderingKey, &sub.filterSrc, &metadata); err != nil {
 			return nil, err
 		}
 		sub.ordered = ordering == hookgate.OrderingFIFO
 		if err := json.Unmarshal([]byte(events), &sub.events); err != nil {
 			return nil, err
+		}
+		if sub.filterSrc != "" {
+			if metadata != "" && metadata != "null" {
+				if err := json.Unmarshal([]byte(metadata), &sub.metadata); err != nil {
+					return nil, err
+				}
+			}
+			sub.compileFilter()
 		}
 		out = append(out, sub)
 	}

@@ -90,6 +90,9 @@ func (s *Store) AttemptStats(ctx context.Context, projectID, webhookID string, s
 			return nil, err
 		}
 	}
+	if st.FilterRejected, st.FilterFailed, err = s.filterCountsIn(ctx, projectID, webhookID, since, until); err != nil {
+		return nil, err
+	}
 	st.Attempts, st.Successes = t.attempts, t.ok
 	st.Failures4xx, st.Failures5xx, st.FailuresNoAnswer = t.c4, t.c5, t.c0
 	st.FailuresOther = st.Attempts - st.Successes - st.Failures4xx - st.Failures5xx - st.FailuresNoAnswer

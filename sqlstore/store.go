@@ -86,6 +86,8 @@ type Store struct {
 	hot      sync.Map // hotKey -> prepared statement of a frequent query
 	adopter  atomic.Pointer[adopterBox]
 	hooks    hookCache
+	// filterCounts holds the counts of filtered events until written.
+	filterCounts filterTally
 	// checkpoints copies the WAL into the database file, on SQLite.
 	checkpoints *checkpointer
 
@@ -325,6 +327,7 @@ func (s *Store) IngestCounts() (queued, committed int64) {
 // closes the connections.
 func (s *Store) Close() error {
 	s.ingest.close()
+	s.stopFilterCounts()
 	if s.checkpoints != nil {
 		s.checkpoints.stop()
 	}

@@ -398,6 +398,9 @@ func statsCmd(a *apiCmd, use, short string, call func(ctx context.Context, c *cl
 				"successes", strconv.Itoa(st.Successes), "success rate", fmt.Sprintf("%.1f %%", 100*st.SuccessRate),
 				"failures", fmt.Sprintf("4xx %d, 5xx %d, no answer %d, other %d", st.Failures.Status4xx, st.Failures.Status5xx, st.Failures.NoAnswer, st.Failures.Other),
 				"duration p50", durationOf(st.Attempts, st.P50), "duration p95", durationOf(st.Attempts, st.P95), "last success", ts(st.LastSuccessAt))
+			if st.Filter.Rejected+st.Filter.Failed > 0 {
+				fields(w, "filtered", fmt.Sprintf("rejected %d, failed %d", st.Filter.Rejected, st.Filter.Failed))
+			}
 			if f := st.LastFailure; f != nil {
 				what := strconv.Itoa(f.StatusCode)
 				if f.Error != "" {
