@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testwait"
 	"github.com/hookgate/hookgate/sqlstore"
 )
 
@@ -200,4 +201,32 @@ func TestRecoverHonoursFilter(t *testing.T) {
 			t.Fatalf("recover created %d deliveries, want 3 (n = 0, 2, 4)", created)
 		}
 	})
+}
+
+// On PostgreSQL a filter changed on one node is used by another from the
+// notification on: its compiled filter is cached with its webhook, and
+// dropped with it.
+func TestFilterChangeReachesOtherNodes(t *testing.T) {
+	t.Parallel()
+	clk := &clock{now: time.Now()}
+	_, a, b := twoNodesAt(t, clk.Now)
+	ctx := context.Background()
+	_, stopListening := listen(t, b)
+	defer stopListening()
+	p := newProject(t, a, "filters")
+	w := newFilteredWebhook(t, a, p.ID, "data.n > 10", nil)
+	send := func() *hookgate.Event {
+		evs, err := b.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "t", Data: json.RawMessage(`{"n": 5}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs[0]
+	}
+	testwait.For(t, "the other node to filter with data.n > 10", func() bool { return send().Filtered == 1 })
+	w.Filter = "data.n > 1"
+	if err := a.UpdateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	// The node's clock stands still: only the notification refreshes it.
+	testwait.For(t, "the other node to filter with data.n > 1", func() bool { return send().Deliveries == 1 })
 }
