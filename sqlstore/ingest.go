@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -271,6 +273,15 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			r.out[i] = e
 		}
 	}
+	if prefilteredAny(reqs) {
+		// The IDs of prefiltered events were made before they queued, so
+		// that their filters could see them: in ID order, the rows go in
+		// at the end of the tables' B-trees, as those made here do,
+		// instead of splitting pages in the middle.
+		byID := func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) }
+		slices.SortStableFunc(events, byID)
+		slices.SortStableFunc(deliveries, byID)
+	}
 	// Deliveries not adopted here are for whichever node claims first: on
 	// PostgreSQL every node's Listen hears of them at the commit.
 	notify := (unplaced > 0 || len(lines) > 0) && s.engine == EnginePostgres
@@ -341,6 +352,16 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 		s.countFilters(counted)
 	}
 	return nil
+}
+
+// prefilteredAny reports whether any of reqs was prefiltered.
+func prefilteredAny(reqs []*ingestReq) bool {
+	for _, r := range reqs {
+		if r.pre != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func replayOf(e *hookgate.Event) *hookgate.Event {
