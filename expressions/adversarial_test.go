@@ -121,12 +121,12 @@ func TestTypicalFilters(t *testing.T) {
 func TestTypicalFilterFailures(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ src, want string }{
-		{`has(data.shipping.zip)`, "no such key: shipping"},           // has() tests the last field only
-		{`data.coupon.code == 'X'`, "code"},                           // a field of null
-		{`data.total * 1.2 > 1.0`, "no such overload"},                // an int times a double
-		{`timestamp(data.email) < timestamp`, "timestamp"},            // not RFC 3339
-		{`data.email.matches('[')`, "missing closing ]"},              // a pattern that does not compile
-		{`timestamp.getHours('Mars/Olympus') == 1`, "Mars/Olympus"},   // an unknown time zone
+		{`has(data.shipping.zip)`, "no such key: shipping"},         // has() tests the last field only
+		{`data.coupon.code == 'X'`, "code"},                         // a field of null
+		{`data.total * 1.2 > 1.0`, "no such overload"},              // an int times a double
+		{`timestamp(data.email) < timestamp`, "timestamp"},          // not RFC 3339
+		{`data.email.matches('[')`, "missing closing ]"},            // a pattern that does not compile
+		{`timestamp.getHours('Mars/Olympus') == 1`, "Mars/Olympus"}, // an unknown time zone
 		{`data.tags.exists(t, t.startsWith('v')) && data.tags[5] == 'x'`, "index"},
 	}
 	for _, tt := range tests {
