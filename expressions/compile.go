@@ -96,6 +96,7 @@ func compile(param, src string, want func(*cel.Type) bool, wantName string) (cel
 		cel.CostLimit(MaxCost),
 		cel.CostTracking(dynamicCost{}),
 		cel.InterruptCheckFrequency(InterruptCheckFrequency),
+		boundedMatches(),
 	)
 	if err != nil {
 		return nil, hookgate.InvalidParam(param, src, "%s: %v", param, err)

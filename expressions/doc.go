@@ -46,6 +46,13 @@
 //     checker could not choose (data.a + data.b) as 1 whatever their size;
 //     this package charges such calls what cel-go charges for the overload
 //     they run, so that concatenating long strings of data is counted.
+//     cel-go charges a regular expression's match by the length of the
+//     pattern's text, after the match; Go's matcher takes time in
+//     proportion to the string's length times the compiled pattern's
+//     instructions ('[ab]{1,100}c' is 202 of them: ten seconds on 900 KiB,
+//     at a cost of 276,483). This package charges a match that product, a
+//     unit per 10 bytes per instruction, and does not run a match whose
+//     cost alone is over MaxCost.
 //   - MaxBodySize: a transform's body has at most 2 MiB, twice the largest
 //     event the API takes by default. A result can be cheap to make and
 //     large to write (a list repeating a long string of data holds

@@ -16,6 +16,9 @@ func evalError(ctx context.Context, failed, err error) error {
 	if errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded {
 		return fmt.Errorf("%w (%d)", ErrCostLimit, MaxCost)
 	}
+	if errors.Is(err, errRegexCost) {
+		return fmt.Errorf("%w (%d): %w", ErrCostLimit, MaxCost, err)
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("expressions: evaluation stopped: %w", ctxErr)
 	}

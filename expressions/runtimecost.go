@@ -22,8 +22,19 @@ var standardTrackers = cost.StandardOverloadTrackers()
 // size.
 type dynamicCost struct{}
 
-// CallCost implements cost.ActualCostEstimator.
+// CallCost implements cost.ActualCostEstimator. It also charges matches by
+// the size of the compiled pattern (boundedMatches).
 func (dynamicCost) CallCost(function, overloadID string, args []ref.Val, result ref.Val) *uint64 {
+	if function == overloads.Matches && len(args) == 2 {
+		s, okS := args[0].(types.String)
+		p, okP := args[1].(types.String)
+		if okS && okP {
+			if c, ok := matchCost(len(s), string(p)); ok {
+				return &c
+			}
+		}
+		return nil
+	}
 	if overloadID != "" {
 		return nil
 	}
