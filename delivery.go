@@ -72,7 +72,11 @@ type Attempt struct {
 	// base64 when ResponseBodyEncoding says so (a body that is not UTF-8).
 	ResponseBody         string
 	ResponseBodyEncoding string
-	Error                string
+	// RequestBody holds the first 64 KiB of the body sent when the
+	// webhook's transform made it; "" when the body was the event's
+	// envelope (or a trigger's input), which the event keeps.
+	RequestBody string
+	Error       string
 	// TraceID and SpanID name the attempt's span (lower-case hex), whose
 	// parent is the event's; "" for an attempt made before traces were
 	// kept.

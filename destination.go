@@ -55,6 +55,10 @@ type DeliveryMessage struct {
 	// that carries headers sends it as traceparent (and tracestate).
 	// Zero when the project turned trace headers off.
 	Trace TraceContext
+	// Probe marks a recovery probe's hookgate.ping: a webhook's transform
+	// that fails on it is left out, and the envelope sent, so that a
+	// webhook can always be probed.
+	Probe bool
 }
 
 // OutcomeClass is what one attempt came to, as the dispatcher acts on it.

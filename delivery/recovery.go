@@ -121,7 +121,9 @@ func (d *Dispatcher) probe(ctx context.Context, r *hookgate.Recovery, n int) {
 	_, span := d.cfg.Tracer.Start(ctx, "hookgate.attempt", ev.Trace, trace.SpanKindClient,
 		attribute.String("hookgate.project.id", w.ProjectID), attribute.String("hookgate.webhook.id", w.ID),
 		attribute.String("hookgate.delivery.id", dl.ID), attribute.String("hookgate.event.type", ev.Type), attribute.Int("hookgate.attempt", 1))
-	msg := hookgate.DeliveryMessage{ID: dl.ID, EventID: ev.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data}
+	// A transform that fails on the ping is left out (Probe): the
+	// webhook gets the envelope instead, so that it can be probed.
+	msg := hookgate.DeliveryMessage{ID: dl.ID, EventID: ev.ID, EventType: ev.Type, EventTime: ev.CreatedAt, Data: ev.Data, Probe: true}
 	if !d.TraceHeadersOff(ctx, w.ProjectID) {
 		msg.Trace = span.Trace
 	}

@@ -76,6 +76,9 @@ type Result struct {
 	// request was built or the request did not ask to record its headers.
 	Method, URL string
 	Sent        http.Header
+	// RequestBody is what the attempt keeps of the body sent
+	// (Body.Recorded): a transform's, "" for the envelope.
+	RequestBody string
 	// secret names the registration's headers that are not public, whose
 	// values the record hides.
 	secret map[string]bool
@@ -88,7 +91,8 @@ func (r Result) OK() bool { return r.Err == nil && r.StatusCode >= 200 && r.Stat
 // delivery.
 func (r Result) Attempt(deliveryID string, n int) hookgate.Attempt {
 	a := hookgate.Attempt{ID: hookgate.NewID(hookgate.PrefixAttempt, r.Started), DeliveryID: deliveryID, Attempt: n, StartedAt: r.Started,
-		DurationMs: r.Duration.Milliseconds(), StatusCode: r.StatusCode, RequestMethod: r.Method, RequestURL: hookgate.RecordURL(r.URL)}
+		DurationMs: r.Duration.Milliseconds(), StatusCode: r.StatusCode, RequestMethod: r.Method, RequestURL: hookgate.RecordURL(r.URL),
+		RequestBody: r.RequestBody}
 	if utf8.Valid(r.Body) && bytes.IndexByte(r.Body, 0) < 0 {
 		a.ResponseBody = string(r.Body)
 	} else {
@@ -143,7 +147,8 @@ type Sender struct {
 }
 
 // Send makes one delivery request for m to w: the event in the Standard
-// Webhooks envelope, with the delivery's ID as webhook-id.
+// Webhooks envelope, or the body and headers of w's transform (Render),
+// with the delivery's ID as webhook-id.
 // A webhook's own Timeout, when shorter than the sender's, bounds the
 // request (token fetch and retry after a 401 included).
 func (s *Sender) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMessage) Result {
@@ -162,11 +167,13 @@ func (s *Sender) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.Deliv
 }
 
 func (s *Sender) send(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMessage) Result {
-	body, contentType, err := Payload(w, m)
+	body, err := Render(ctx, w, m)
 	if err != nil {
 		return Result{Err: err, Started: s.now()}
 	}
-	return s.Do(ctx, w, Request{ID: m.ID, Body: body, ContentType: contentType, Header: TraceHeaders(m.Trace)})
+	res := s.Do(ctx, w, Request{ID: m.ID, Body: body.Bytes, ContentType: body.ContentType, Header: body.header(m.Trace)})
+	res.RequestBody = body.Recorded()
+	return res
 }
 
 // TraceHeaders are the traceparent and tracestate headers of t; nil when

@@ -54,6 +54,7 @@ func TestClaimAndRecord(t *testing.T) {
 			fresh.Attempt.ID = hookgate.NewID(hookgate.PrefixAttempt, later)
 			fresh.Attempt.Attempt = 2
 			fresh.Attempt.ResponseHeaders = map[string]string{"X-A": "1"}
+			fresh.Attempt.RequestBody = `{"order":1}` // a transform's body
 			if err := s.RecordAttempts(ctx, later, []hookgate.AttemptOutcome{fresh}); err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +63,8 @@ func TestClaimAndRecord(t *testing.T) {
 				t.Fatalf("delivery = %+v", cur)
 			}
 			atts, _, err := s.ListAttempts(ctx, p.ID, d.ID, hookgate.Page{})
-			if err != nil || len(atts) != 2 || atts[0].Attempt != 2 || atts[0].ResponseHeaders["X-A"] != "1" {
+			if err != nil || len(atts) != 2 || atts[0].Attempt != 2 || atts[0].ResponseHeaders["X-A"] != "1" ||
+				atts[0].RequestBody != `{"order":1}` || atts[1].RequestBody != "" {
 				t.Fatalf("attempts = %+v, %v", atts, err)
 			}
 		})

@@ -171,11 +171,12 @@ func (d *Destination) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.
 		return finish(hookgate.Permanent(a, ReasonMisconfigured), start, d.now(), err)
 	}
 	a.RequestURL += "#" + c.exchange + "/" + c.routingKey
-	msg, err := publishing(w, m, start)
+	msg, body, err := publishing(ctx, w, m, start)
 	if err != nil {
-		return finish(hookgate.Permanent(a, ReasonUnsendable), start, d.now(), err)
+		return finish(hookgate.Permanent(a, delivery.UnsendableReason(err, ReasonUnsendable)), start, d.now(), err)
 	}
-	a.RequestHeaders = recorded(msg)
+	a.RequestHeaders, a.RequestBody = recorded(msg), body.Recorded()
+	body.Redact(a.RequestHeaders)
 	p, err := d.pool(c.broker)
 	if err != nil {
 		return finish(hookgate.Retryable(a, 0), start, d.now(), err)
@@ -346,23 +347,26 @@ func describe(err error) string {
 // publishing is m's message: the body an HTTP receiver gets, its content
 // type, the event type as the type property, the delivery's ID as the
 // message ID, persistent, dated now, with the Standard Webhooks headers
-// signed at now as delivery.Sender signs a request, and the trace context
-// when m has one.
-func publishing(w *hookgate.Webhook, m hookgate.DeliveryMessage, now time.Time) (amqp091.Publishing, error) {
-	body, contentType, err := delivery.Payload(w, m)
+// signed at now as delivery.Sender signs a request, the trace context
+// when m has one, and the headers of the webhook's transformHeaders. The
+// body and its content type are delivery.Render's.
+func publishing(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMessage, now time.Time) (amqp091.Publishing, delivery.Body, error) {
+	body, err := delivery.Render(ctx, w, m)
 	if err != nil {
-		return amqp091.Publishing{}, err
+		return amqp091.Publishing{}, body, err
 	}
 	signer, err := delivery.Signer(w, now)
 	if err != nil {
-		return amqp091.Publishing{}, err
+		return amqp091.Publishing{}, body, err
 	}
 	ts := now.Unix()
-	h := amqp091.Table{
-		signing.HeaderID:        m.ID,
-		signing.HeaderTimestamp: strconv.FormatInt(ts, 10),
-		signing.HeaderSignature: signer.Sign(m.ID, ts, body),
+	h := make(amqp091.Table, 5+len(body.Header))
+	for k, v := range body.Header {
+		h[k] = v
 	}
+	h[signing.HeaderID] = m.ID
+	h[signing.HeaderTimestamp] = strconv.FormatInt(ts, 10)
+	h[signing.HeaderSignature] = signer.Sign(m.ID, ts, body.Bytes)
 	if kids := signer.KeyIDs(); kids != "" {
 		h[signing.HeaderKeyID] = kids
 	}
@@ -374,13 +378,13 @@ func publishing(w *hookgate.Webhook, m hookgate.DeliveryMessage, now time.Time) 
 	}
 	return amqp091.Publishing{
 		Headers:      h,
-		ContentType:  contentType,
+		ContentType:  body.ContentType,
 		DeliveryMode: amqp091.Persistent,
 		MessageId:    m.ID,
 		Timestamp:    now,
 		Type:         m.EventType,
-		Body:         body,
-	}, nil
+		Body:         body.Bytes,
+	}, body, nil
 }
 
 // recorded are msg's headers and its content type, as the attempt's

@@ -70,7 +70,8 @@ const (
 // Classify turns the result of one request into an outcome: a 2xx is a
 // success; 410 Gone a permanent failure that disables the webhook; a
 // request that could not be built (data that is not base64 for a base64
-// webhook, say) a permanent failure, since no retry will build one; any
+// webhook, a transform that fails on the event) a permanent failure, since
+// no retry will build one; any
 // other answer or none is retryable, after the Retry-After of a 429 or 503
 // when the schedule's delay is shorter. now reads the clock for an HTTP
 // date in Retry-After.
@@ -84,7 +85,7 @@ func Classify(res delivery.Result, now func() time.Time) hookgate.Outcome {
 		o = hookgate.Permanent(a, ReasonGone)
 		o.Disable = true
 	case res.Err != nil && res.Method == "":
-		o = hookgate.Permanent(a, ReasonUnsendable)
+		o = hookgate.Permanent(a, delivery.UnsendableReason(res.Err, ReasonUnsendable))
 	default:
 		ra, _ := RetryAfter(res.StatusCode, res.Header, now())
 		o = hookgate.Retryable(a, ra)

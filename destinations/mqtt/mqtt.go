@@ -247,12 +247,13 @@ func (d *Destination) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.
 	if err != nil {
 		return finish(hookgate.Permanent(a, ReasonMisconfigured), start, d.now(), err)
 	}
-	pub, err := publication(w, m, c, start)
+	pub, body, err := publication(ctx, w, m, c, start)
 	if err != nil {
-		return finish(hookgate.Permanent(a, ReasonUnsendable), start, d.now(), err)
+		return finish(hookgate.Permanent(a, delivery.UnsendableReason(err, ReasonUnsendable)), start, d.now(), err)
 	}
 	a.RequestURL += "#" + c.topic
-	a.RequestHeaders = recorded(pub)
+	a.RequestHeaders, a.RequestBody = recorded(pub), body.Recorded()
+	body.Redact(a.RequestHeaders)
 	p, err := d.poolFor(c)
 	if err != nil {
 		return finish(hookgate.Retryable(a, 0), start, d.now(), err)
@@ -385,6 +386,8 @@ func describe(err error) string {
 	var ce *ConnectError
 	var pe *PublishError
 	switch {
+	case delivery.IsTransformError(err):
+		return err.Error()
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
 		return "the MQTT broker did not answer in time"
 	case errors.As(err, &ce), errors.As(err, &pe):
@@ -396,23 +399,24 @@ func describe(err error) string {
 }
 
 // publication returns m as w's PUBLISH: the body, the same bytes an HTTP
-// receiver gets, its content type, and as user properties the Standard
-// Webhooks headers, signed at now as delivery.Sender signs a request, and
-// the trace context when m has one.
-func publication(w *hookgate.Webhook, m hookgate.DeliveryMessage, c config, now time.Time) (*paho.Publish, error) {
-	body, contentType, err := delivery.Payload(w, m)
+// receiver gets (delivery.Render), its content type, and as user
+// properties the Standard Webhooks headers, signed at now as
+// delivery.Sender signs a request, the trace context when m has one, and
+// the headers of the webhook's transformHeaders in name order.
+func publication(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMessage, c config, now time.Time) (*paho.Publish, delivery.Body, error) {
+	body, err := delivery.Render(ctx, w, m)
 	if err != nil {
-		return nil, err
+		return nil, body, err
 	}
 	signer, err := delivery.Signer(w, now)
 	if err != nil {
-		return nil, err
+		return nil, body, err
 	}
 	ts := now.Unix()
 	props := paho.UserProperties{
 		{Key: signing.HeaderID, Value: m.ID},
 		{Key: signing.HeaderTimestamp, Value: strconv.FormatInt(ts, 10)},
-		{Key: signing.HeaderSignature, Value: signer.Sign(m.ID, ts, body)},
+		{Key: signing.HeaderSignature, Value: signer.Sign(m.ID, ts, body.Bytes)},
 	}
 	if kids := signer.KeyIDs(); kids != "" {
 		props = append(props, paho.UserProperty{Key: signing.HeaderKeyID, Value: kids})
@@ -423,12 +427,17 @@ func publication(w *hookgate.Webhook, m hookgate.DeliveryMessage, c config, now 
 			props = append(props, paho.UserProperty{Key: "tracestate", Value: m.Trace.State})
 		}
 	}
+	if len(body.Header) > 0 {
+		for _, k := range body.HeaderNames() {
+			props = append(props, paho.UserProperty{Key: k, Value: body.Header[k]})
+		}
+	}
 	return &paho.Publish{
 		QoS:        c.qos,
 		Topic:      c.topic,
-		Payload:    body,
-		Properties: &paho.PublishProperties{ContentType: contentType, User: props},
-	}, nil
+		Payload:    body.Bytes,
+		Properties: &paho.PublishProperties{ContentType: body.ContentType, User: props},
+	}, body, nil
 }
 
 // recorded are the PUBLISH's user properties and content type, as the

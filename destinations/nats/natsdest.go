@@ -15,6 +15,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -184,12 +185,13 @@ func (d *Destination) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.
 	if err != nil {
 		return finish(hookgate.Permanent(a, ReasonMisconfigured), start, d.now(), err)
 	}
-	msg, err := message(w, m, c.subject, start)
+	msg, body, err := message(ctx, w, m, c.subject, start)
 	if err != nil {
-		return finish(hookgate.Permanent(a, ReasonUnsendable), start, d.now(), err)
+		return finish(hookgate.Permanent(a, delivery.UnsendableReason(err, ReasonUnsendable)), start, d.now(), err)
 	}
 	a.RequestURL += "#" + c.subject
-	a.RequestHeaders = recorded(msg.Header)
+	a.RequestHeaders, a.RequestBody = recorded(msg.Header), body.Recorded()
+	body.Redact(a.RequestHeaders)
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout())
 	defer cancel()
 	pc, err := d.pool().get(ctx, c.conn)
@@ -240,6 +242,8 @@ func describe(err error) string {
 	var ne net.Error
 	var api *jetstream.APIError
 	switch {
+	case delivery.IsTransformError(err):
+		return err.Error()
 	case errors.Is(err, nats.ErrPermissionViolation):
 		return "the NATS server refused: " + err.Error()
 	case errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders):
@@ -262,24 +266,30 @@ func describe(err error) string {
 // message returns m as a JetStream message to subject: the Standard
 // Webhooks headers, signed at now as delivery.Sender signs a request, the
 // content type, the trace context when m has one, the message ID that
-// lets the stream drop a duplicate, and the body, the same bytes an HTTP
-// receiver gets.
-func message(w *hookgate.Webhook, m hookgate.DeliveryMessage, subject string, now time.Time) (*nats.Msg, error) {
-	body, contentType, err := delivery.Payload(w, m)
+// lets the stream drop a duplicate, the headers of the webhook's
+// transformHeaders (but one named as the message ID's), and the body, the
+// same bytes an HTTP receiver gets (delivery.Render).
+func message(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMessage, subject string, now time.Time) (*nats.Msg, delivery.Body, error) {
+	body, err := delivery.Render(ctx, w, m)
 	if err != nil {
-		return nil, err
+		return nil, body, err
 	}
 	signer, err := delivery.Signer(w, now)
 	if err != nil {
-		return nil, err
+		return nil, body, err
 	}
 	ts := now.Unix()
 	h := nats.Header{
 		signing.HeaderID:        {m.ID},
 		signing.HeaderTimestamp: {strconv.FormatInt(ts, 10)},
-		signing.HeaderSignature: {signer.Sign(m.ID, ts, body)},
-		"content-type":          {contentType},
+		signing.HeaderSignature: {signer.Sign(m.ID, ts, body.Bytes)},
+		"content-type":          {body.ContentType},
 		jetstream.MsgIDHeader:   {m.ID},
+	}
+	for k, v := range body.Header {
+		if !strings.EqualFold(k, jetstream.MsgIDHeader) {
+			h[k] = []string{v}
+		}
 	}
 	if kids := signer.KeyIDs(); kids != "" {
 		h[signing.HeaderKeyID] = []string{kids}
@@ -290,7 +300,7 @@ func message(w *hookgate.Webhook, m hookgate.DeliveryMessage, subject string, no
 			h["tracestate"] = []string{m.Trace.State}
 		}
 	}
-	return &nats.Msg{Subject: subject, Header: h, Data: body}, nil
+	return &nats.Msg{Subject: subject, Header: h, Data: body.Bytes}, body, nil
 }
 
 // recorded are the message's headers, as the attempt's request headers.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,12 +186,13 @@ func (d *Destination) Send(ctx context.Context, w *hookgate.Webhook, m hookgate.
 	if err != nil {
 		return finish(hookgate.Permanent(a, ReasonMisconfigured), start, d.now(), err)
 	}
-	fields, err := entry(w, m, start)
+	fields, body, err := entry(ctx, w, m, start)
 	if err != nil {
-		return finish(hookgate.Permanent(a, ReasonUnsendable), start, d.now(), err)
+		return finish(hookgate.Permanent(a, delivery.UnsendableReason(err, ReasonUnsendable)), start, d.now(), err)
 	}
 	a.RequestURL += "#" + c.stream
-	a.RequestHeaders = recorded(fields)
+	a.RequestHeaders, a.RequestBody = recorded(fields), body.Recorded()
+	body.Redact(a.RequestHeaders)
 	client, err := d.client(c)
 	if err != nil {
 		return finish(hookgate.Retryable(a, 0), start, d.now(), err)
@@ -255,34 +257,43 @@ func describe(err error) string {
 
 // entry returns the fields of m's stream entry, in order: the Standard
 // Webhooks headers, signed at now as delivery.Sender signs a request, the
-// content type, the trace context when m has one, and the body, the same
-// bytes an HTTP receiver gets.
-func entry(w *hookgate.Webhook, m hookgate.DeliveryMessage, now time.Time) ([]any, error) {
-	body, contentType, err := delivery.Payload(w, m)
+// content type, the trace context when m has one, the headers of the
+// webhook's transformHeaders in name order (but one named body, the
+// entry's own field), and the body, the same bytes an HTTP receiver gets
+// (delivery.Render).
+func entry(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMessage, now time.Time) ([]any, delivery.Body, error) {
+	body, err := delivery.Render(ctx, w, m)
 	if err != nil {
-		return nil, err
+		return nil, body, err
 	}
 	signer, err := delivery.Signer(w, now)
 	if err != nil {
-		return nil, err
+		return nil, body, err
 	}
 	ts := now.Unix()
 	f := []any{
 		signing.HeaderID, m.ID,
 		signing.HeaderTimestamp, strconv.FormatInt(ts, 10),
-		signing.HeaderSignature, signer.Sign(m.ID, ts, body),
+		signing.HeaderSignature, signer.Sign(m.ID, ts, body.Bytes),
 	}
 	if kids := signer.KeyIDs(); kids != "" {
 		f = append(f, signing.HeaderKeyID, kids)
 	}
-	f = append(f, "content-type", contentType)
+	f = append(f, "content-type", body.ContentType)
 	if tp := m.Trace.Traceparent(); tp != "" {
 		f = append(f, "traceparent", tp)
 		if m.Trace.State != "" {
 			f = append(f, "tracestate", m.Trace.State)
 		}
 	}
-	return append(f, "body", body), nil
+	if len(body.Header) > 0 {
+		for _, k := range body.HeaderNames() {
+			if !strings.EqualFold(k, "body") {
+				f = append(f, k, body.Header[k])
+			}
+		}
+	}
+	return append(f, "body", body.Bytes), body, nil
 }
 
 // recorded are the entry's fields but the body, as the attempt's request
