@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/internal/testcert"
 )
 
@@ -43,4 +44,39 @@ func benchSend(b *testing.B, w *hookgate.Webhook) {
 			b.Fatal(res.Err)
 		}
 	}
+}
+
+// The cost of a delivery's body: the envelope of a webhook without a
+// transform (Payload's cost: Render adds nothing to it), and a transform
+// with transformHeaders (the event decoded once for both).
+func BenchmarkRender(b *testing.B) {
+	ctx := context.Background()
+	b.Run("payload", func(b *testing.B) {
+		w := webhook("http://127.0.0.1:9/")
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := delivery.Payload(w, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("envelope", func(b *testing.B) {
+		w := webhook("http://127.0.0.1:9/")
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := delivery.Render(ctx, w, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("transform", func(b *testing.B) {
+		w := webhook("http://127.0.0.1:9/")
+		w.Transform, w.TransformHeaders = `{"order": data.id, "kind": type}`, `{"X-Order": string(data.id)}`
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := delivery.Render(ctx, w, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
