@@ -135,6 +135,7 @@ type attemptOut struct {
 	RequestMethod   string            `json:"requestMethod,omitempty" doc:"The request as sent, credentials redacted"`
 	RequestURL      string            `json:"requestUrl,omitempty"`
 	RequestHeaders  map[string]string `json:"requestHeaders,omitempty"`
+	RequestBody     string            `json:"requestBody,omitempty" doc:"The body sent (its first 64 KiB) when the webhook's transform made it; omitted when the body was the event's envelope (or a trigger's input)"`
 	ResponseHeaders map[string]string `json:"responseHeaders"`
 	ResponseBody    string            `json:"responseBody" doc:"The first 64 KiB"`
 	// ResponseBodyEncoding is "base64" when the body was not UTF-8 text.
@@ -147,7 +148,7 @@ type attemptOut struct {
 func toAttempt(a *hookgate.Attempt) attemptOut {
 	return attemptOut{ID: a.ID, DeliveryID: a.DeliveryID, Attempt: a.Attempt, StartedAt: utc(a.StartedAt), DurationMs: a.DurationMs,
 		StatusCode: a.StatusCode, RequestMethod: a.RequestMethod, RequestURL: a.RequestURL, RequestHeaders: a.RequestHeaders,
-		ResponseHeaders: emptyMapIfNil(a.ResponseHeaders), ResponseBody: a.ResponseBody, ResponseBodyEncoding: a.ResponseBodyEncoding, Error: a.Error,
+		RequestBody: a.RequestBody, ResponseHeaders: emptyMapIfNil(a.ResponseHeaders), ResponseBody: a.ResponseBody, ResponseBodyEncoding: a.ResponseBodyEncoding, Error: a.Error,
 		TraceID: a.TraceID, SpanID: a.SpanID}
 }
 

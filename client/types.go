@@ -768,6 +768,9 @@ type Attempt struct {
 	RequestMethod  string            `json:"requestMethod,omitempty"`
 	RequestURL     string            `json:"requestUrl,omitempty"`
 	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
+	// RequestBody is the body sent (its first 64 KiB) when the webhook's
+	// transform made it; "" when the body was the event's envelope.
+	RequestBody string `json:"requestBody,omitempty"`
 	// ResponseBody is the answer's beginning; base64 when
 	// ResponseBodyEncoding is "base64".
 	ResponseBody         string            `json:"responseBody"`

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate/client"
@@ -18,7 +19,8 @@ import (
 // request together again: the Standard Webhooks headers (webhook-id is the
 // delivery's ID, webhook-timestamp the attempt's start in Unix seconds),
 // the webhook's headers and auth as the API shows them (credentials
-// hidden), and the body, the event's envelope.
+// hidden), and the body, the event's envelope. A body the webhook's
+// transform made is recorded (requestBody): the page shows it as sent.
 
 // hidden stands in for what the page does not show: a credential, as the
 // API hides it, or the signature, which is not kept.
@@ -29,21 +31,38 @@ type header struct{ Name, Value string }
 
 // requestView is an attempt's request: Line ("POST https://…"), headers
 // and body. Reconstructed says the headers and body were put together
-// again rather than recorded; Notes say what is missing or may differ.
+// again rather than recorded; Transformed that the body is the one the
+// webhook's transform made, as recorded; Notes say what is missing or may
+// differ.
 type requestView struct {
 	Line          string
 	Headers       []header
 	Body          string
 	HasBody       bool
 	Reconstructed bool
+	Transformed   bool
 	Notes         []string
 }
 
-// recordedRequest is a trigger's request as its attempt recorded it.
+// recordedRequest is a request as its attempt recorded it: a trigger's, or
+// a broker's message.
 func recordedRequest(a client.Attempt) *requestView {
 	r := &requestView{Line: a.RequestMethod + " " + a.RequestURL, Headers: sortedHeaders(a.RequestHeaders)}
+	if a.RequestBody != "" {
+		r.Body, r.HasBody, r.Transformed = a.RequestBody, true, true
+		return r
+	}
 	r.Notes = append(r.Notes, "The body, the trigger's data, is not shown: the API does not give it back.")
 	return r
+}
+
+// transformedContentType is the Content-Type of a body a transform made:
+// JSON for a map or a list, text for a string.
+func transformedContentType(body string) string {
+	if t := strings.TrimSpace(body); (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)) {
+		return "application/json"
+	}
+	return "text/plain; charset=utf-8"
 }
 
 // eventRequest puts an event delivery's request together again from the
@@ -67,6 +86,9 @@ func eventRequest(a client.Attempt, d *client.Delivery, wh *client.Webhook, ev *
 	} else {
 		r.Notes = append(r.Notes, "The webhook was deleted: its own headers are not known.")
 	}
+	if a.RequestBody != "" {
+		contentType = transformedContentType(a.RequestBody)
+	}
 	if _, set := h["Content-Type"]; !set {
 		h["Content-Type"] = contentType
 	}
@@ -84,6 +106,11 @@ func eventRequest(a client.Attempt, d *client.Delivery, wh *client.Webhook, ev *
 	}
 	r.Headers = sortedHeaders(h)
 	switch {
+	case a.RequestBody != "":
+		r.Body, r.HasBody, r.Transformed = a.RequestBody, true, true
+		if wh != nil && wh.TransformHeaders != "" {
+			r.Notes = append(r.Notes, "The headers its transformHeaders made are not shown: the attempt keeps none.")
+		}
 	case ev == nil:
 		r.Notes = append(r.Notes, "The event is gone: the body is not known.")
 	case wh != nil && wh.PayloadEncoding == "base64":
