@@ -14,6 +14,7 @@ import (
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/destinations/amqp"
 	"github.com/hookgate/hookgate/internal/testamqp"
 	"github.com/hookgate/hookgate/internal/testwait"
@@ -570,5 +571,18 @@ func TestDialsUnderThePolicy(t *testing.T) {
 	}
 	if len(v.Connections()) != 1 { // the test's own
 		t.Fatalf("connections %v", v.Connections())
+	}
+}
+
+// A transform that fails on the event is permanent and says why, before
+// any connection to the broker.
+func TestSendTransformFails(t *testing.T) {
+	t.Parallel()
+	w := webhook("amqp://127.0.0.1:9/", "events", "orders")
+	w.Transform = `{"t": data.missing}`
+	o := newDestination(t).Send(context.Background(), w, message("dlv_1"))
+	if o.Class != hookgate.OutcomePermanent || o.Reason != delivery.ReasonTransform || !strings.HasPrefix(o.Attempt.Error, "transform: ") ||
+		!strings.Contains(o.Attempt.Error, "missing") {
+		t.Fatalf("outcome %+v", o)
 	}
 }

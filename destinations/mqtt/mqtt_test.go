@@ -248,3 +248,31 @@ func TestQoSAboveBrokerMaximum(t *testing.T) {
 		t.Fatalf("probe at QoS 1: %v", err)
 	}
 }
+
+// A transform's body and content type are the message's, signed as sent,
+// with transformHeaders' headers as user properties; the attempt keeps
+// the body. A transform that fails on the event is permanent and says
+// why.
+func TestSendTransformed(t *testing.T) {
+	t.Parallel()
+	srv := testmqtt.Start(t)
+	d := newDestination(t)
+	msgs := subscribe(t, srv, "orders/#")
+	w := webhook(srv, "orders/created", 1)
+	w.Transform = `"order " + string(data.id)`
+	w.TransformHeaders = `{"X-Order": string(data.id)}`
+	o := d.Send(context.Background(), w, message("dlv_1"))
+	if o.Class != hookgate.OutcomeSuccess || o.Attempt.RequestBody != "order 42" || o.Attempt.RequestHeaders["X-Order"] != "42" {
+		t.Fatalf("outcome %+v", o)
+	}
+	p := testwait.Recv(t, "the message", msgs)
+	if string(p.Payload) != "order 42" || p.Properties.ContentType != "text/plain; charset=utf-8" || p.Properties.User.Get("X-Order") != "42" {
+		t.Fatalf("message %+v %+v", p, p.Properties)
+	}
+	verify(t, w.Secret, p)
+	w.Transform = `{"t": data.missing}`
+	o = d.Send(context.Background(), w, message("dlv_2"))
+	if o.Class != hookgate.OutcomePermanent || !strings.HasPrefix(o.Attempt.Error, "transform: ") || !strings.Contains(o.Attempt.Error, "missing") {
+		t.Fatalf("outcome %+v", o)
+	}
+}

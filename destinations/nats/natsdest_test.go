@@ -484,3 +484,39 @@ func TestTLSChecksTheSystemRoots(t *testing.T) {
 		}
 	}
 }
+
+// A transform's body and content type are the message's, signed as sent,
+// with transformHeaders' headers (but one named as the message ID); the
+// attempt keeps the body. A transform that fails on the event is
+// permanent and says why.
+func TestSendTransformed(t *testing.T) {
+	t.Parallel()
+	srv := testnats.Start(t)
+	srv.CreateStream("ORDERS", "orders.>")
+	d := newDestination(t, 5*time.Second)
+	w := webhook(srv, "orders.created")
+	w.Transform = `{"order": data.id}`
+	w.TransformHeaders = `{"X-Order": string(data.id), "nats-msg-id": "x"}`
+	o := d.Send(context.Background(), w, message("dlv_1"))
+	if o.Class != hookgate.OutcomeSuccess || o.Attempt.RequestBody != `{"order":42}` {
+		t.Fatalf("outcome %+v", o)
+	}
+	msg := stored(t, srv, "ORDERS", 1)
+	if string(msg.Data) != `{"order":42}` || msg.Header.Get("content-type") != "application/json" || msg.Header.Get("X-Order") != "42" ||
+		msg.Header.Get("Nats-Msg-Id") != "dlv_1" || len(msg.Header.Values("nats-msg-id")) != 0 {
+		t.Fatalf("message %q %v", msg.Data, msg.Header)
+	}
+	h := http.Header{}
+	for _, k := range []string{signing.HeaderID, signing.HeaderTimestamp, signing.HeaderSignature} {
+		h.Set(k, msg.Header.Get(k))
+	}
+	verifier, _ := signing.NewSigner(w.Secret)
+	if err := verifier.Verify(h, msg.Data, time.Now()); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	w.Transform = `{"t": data.missing}`
+	o = d.Send(context.Background(), w, message("dlv_2"))
+	if o.Class != hookgate.OutcomePermanent || !strings.HasPrefix(o.Attempt.Error, "transform: ") || !strings.Contains(o.Attempt.Error, "missing") {
+		t.Fatalf("outcome %+v", o)
+	}
+}

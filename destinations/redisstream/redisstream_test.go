@@ -229,3 +229,48 @@ func TestCheckAndProbe(t *testing.T) {
 		t.Fatalf("probe of a stopped broker: %v", err)
 	}
 }
+
+// A transform's body and content type land in the entry, signed as sent,
+// with transformHeaders' fields before it (but one named body); the
+// attempt keeps the body, and hides a credential's value; a transform
+// that fails on the event is permanent and appends nothing.
+func TestSendTransformed(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t)
+	d := newDestination(t)
+	w := webhook(srv, "orders", 0)
+	w.Transform = `"order " + string(data.id)`
+	w.TransformHeaders = `{"X-Api-Key": "k-1", "X-Order": string(data.id), "Body": "x"}`
+	o := d.Send(context.Background(), w, message("dlv_1"))
+	if o.Class != hookgate.OutcomeSuccess {
+		t.Fatalf("outcome %+v", o)
+	}
+	entries, err := reader(t, srv).XRange(context.Background(), "orders", "-", "+").Result()
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("XRANGE: %v, %v", entries, err)
+	}
+	e := entries[0].Values
+	if e["body"] != "order 42" || e["content-type"] != "text/plain; charset=utf-8" || e["X-Order"] != "42" || e["X-Api-Key"] != "k-1" || e["Body"] != nil {
+		t.Fatalf("entry %v", e)
+	}
+	h := http.Header{}
+	for _, k := range []string{signing.HeaderID, signing.HeaderTimestamp, signing.HeaderSignature} {
+		h.Set(k, e[k].(string))
+	}
+	verifier, _ := signing.NewSigner(w.Secret)
+	if err := verifier.Verify(h, []byte("order 42"), time.Now()); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	if a := o.Attempt; a.RequestBody != "order 42" || a.RequestHeaders["X-Order"] != "42" || a.RequestHeaders["X-Api-Key"] != "********" {
+		t.Fatalf("attempt %+v", a)
+	}
+
+	w.Transform = `{"t": data.missing}`
+	o = d.Send(context.Background(), w, message("dlv_2"))
+	if o.Class != hookgate.OutcomePermanent || !strings.HasPrefix(o.Attempt.Error, "transform: ") || !strings.Contains(o.Attempt.Error, "missing") {
+		t.Fatalf("outcome %+v", o)
+	}
+	if n, _ := reader(t, srv).XLen(context.Background(), "orders").Result(); n != 1 {
+		t.Fatalf("the stream holds %d entries", n)
+	}
+}
