@@ -340,3 +340,45 @@ func TestRecoveryProbesABase64Webhook(t *testing.T) {
 		})
 	})
 }
+
+// Issue 29: a recovery probe runs the webhook's transform on its ping; a
+// transform that fails on the ping sends the envelope instead, so that
+// the webhook can be probed, and recovers.
+func TestRecoveryProbesATransformedWebhook(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		clk := newClock(time.Now().Add(time.Minute).UTC().Truncate(time.Millisecond))
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
+			clocked(c, clk)
+			c.ProbePoll = 10 * time.Millisecond
+		})
+		bodies := map[string]chan []byte{"/works": make(chan []byte, 4), "/fails": make(chan []byte, 4)}
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+			b, _ := io.ReadAll(req.Body)
+			bodies[req.URL.Path] <- b
+		}))
+		t.Cleanup(srv.Close)
+		works := h.webhookWith(t, srv.URL+"/works", func(w *hookgate.Webhook) { w.Transform = `{"probe": data.probe}` })
+		fails := h.webhookWith(t, srv.URL+"/fails", func(w *hookgate.Webhook) { w.Transform = `{"t": data.total}` })
+		for _, w := range []*hookgate.Webhook{works, fails} {
+			if _, err := h.store.SetWebhookStatus(ctx, h.proj, w.ID, hookgate.StatusDisabled, clk.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.Advance(hookgate.DefaultRecoverySchedule[0])
+		if b := testwait.Recv(t, "the transformed probe", (<-chan []byte)(bodies["/works"])); string(b) != `{"probe":1}` {
+			t.Fatalf("probe body %q, want the transform's", b)
+		}
+		var env struct {
+			Type string `json:"type"`
+		}
+		if b := testwait.Recv(t, "the envelope probe", (<-chan []byte)(bodies["/fails"])); json.Unmarshal(b, &env) != nil || env.Type != hookgate.EventPing {
+			t.Fatalf("probe body %q, want the ping's envelope", b)
+		}
+		testwait.For(t, "both webhooks enabled again", func() bool {
+			a, err := h.store.FindWebhook(ctx, h.proj, works.ID)
+			b, err2 := h.store.FindWebhook(ctx, h.proj, fails.ID)
+			return err == nil && err2 == nil && a.Status == hookgate.StatusActive && b.Status == hookgate.StatusActive
+		})
+	})
+}
