@@ -166,7 +166,7 @@ func transform(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMess
 	in = in.WithMetadata(w.Metadata)
 	if tr != nil {
 		if out.Bytes, out.ContentType, err = tr.ApplyInput(ctx, in); err != nil {
-			return Body{}, &TransformError{Param: "transform", Err: err}
+			return Body{}, evalError("transform", err)
 		}
 		out.Transformed = true
 	} else if out.Bytes, out.ContentType, err = Payload(w, m); err != nil {
@@ -175,7 +175,7 @@ func transform(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMess
 	if hd != nil {
 		h, err := hd.ApplyInput(ctx, in)
 		if err != nil {
-			return Body{}, &TransformError{Param: "transformHeaders", Err: err}
+			return Body{}, evalError("transformHeaders", err)
 		}
 		for k, v := range h {
 			switch lk := strings.ToLower(k); {
@@ -190,6 +190,15 @@ func transform(ctx context.Context, w *hookgate.Webhook, m hookgate.DeliveryMess
 		}
 	}
 	return out, nil
+}
+
+// evalError is the error of param's evaluation: a *TransformError when it
+// failed on the event or ran over its cost, else (the context ended) err.
+func evalError(param string, err error) error {
+	if errors.Is(err, expressions.ErrTransform) || errors.Is(err, expressions.ErrCostLimit) {
+		return &TransformError{Param: param, Err: err}
+	}
+	return err
 }
 
 // header returns the request headers of a delivery: b's, then the trace

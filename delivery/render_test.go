@@ -115,6 +115,12 @@ func TestRenderTransformFails(t *testing.T) {
 	if !errors.Is(err, expressions.ErrCostLimit) || !delivery.IsTransformError(err) || !strings.HasPrefix(err.Error(), "transform: ") {
 		t.Fatalf("err = %v", err)
 	}
+	// Stopped by its context: no fault of the transform's.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := delivery.Render(ctx, w, m); !errors.Is(err, context.Canceled) || delivery.IsTransformError(err) {
+		t.Fatalf("err = %v", err)
+	}
 }
 
 // What an attempt keeps of a transform's body is its first 64 KiB, cut
