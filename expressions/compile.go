@@ -69,26 +69,32 @@ var env = sync.OnceValues(func() (*cel.Env, error) {
 // once its result type is one that want accepts and its estimated cost is
 // within MaxCost.
 func compile(param, src string, want func(*cel.Type) bool, wantName string) (cel.Program, error) {
+	prg, _, err := compileAST(param, src, want, wantName)
+	return prg, err
+}
+
+// compileAST is compile, also returning the checked expression.
+func compileAST(param, src string, want func(*cel.Type) bool, wantName string) (cel.Program, *cel.Ast, error) {
 	if len(src) > MaxLength {
-		return nil, hookgate.InvalidParam(param, nil, "%s: the expression has %d bytes, more than the limit of %d", param, len(src), MaxLength)
+		return nil, nil, hookgate.InvalidParam(param, nil, "%s: the expression has %d bytes, more than the limit of %d", param, len(src), MaxLength)
 	}
 	e, err := env()
 	if err != nil {
-		return nil, fmt.Errorf("expressions: the environment: %w", err)
+		return nil, nil, fmt.Errorf("expressions: the environment: %w", err)
 	}
 	ast, iss := e.Compile(src)
 	if iss.Err() != nil {
-		return nil, issueError(param, src, iss)
+		return nil, nil, issueError(param, src, iss)
 	}
 	if t := ast.OutputType(); !want(t) {
-		return nil, hookgate.InvalidParam(param, src, "%s: the expression must evaluate to %s, not %s", param, wantName, t)
+		return nil, nil, hookgate.InvalidParam(param, src, "%s: the expression must evaluate to %s, not %s", param, wantName, t)
 	}
 	est, err := e.EstimateCost(ast, estimator{})
 	if err != nil {
-		return nil, hookgate.InvalidParam(param, src, "%s: the cost of the expression cannot be estimated: %v", param, err)
+		return nil, nil, hookgate.InvalidParam(param, src, "%s: the cost of the expression cannot be estimated: %v", param, err)
 	}
 	if est.Max > MaxCost {
-		return nil, hookgate.InvalidParam(param, src,
+		return nil, nil, hookgate.InvalidParam(param, src,
 			"%s: the estimated cost of the expression is over the limit of %d by a factor of %s (simplify it; the estimate assumes that the event's lists and maps hold up to %d elements, the strings of its data up to %d bytes and its other strings up to %d bytes)",
 			param, MaxCost, factor(est.Max), MaxListSize, MaxListSize, MaxStringSize)
 	}
@@ -99,9 +105,9 @@ func compile(param, src string, want func(*cel.Type) bool, wantName string) (cel
 		boundedMatches(),
 	)
 	if err != nil {
-		return nil, hookgate.InvalidParam(param, src, "%s: %v", param, err)
+		return nil, nil, hookgate.InvalidParam(param, src, "%s: %v", param, err)
 	}
-	return prg, nil
+	return prg, ast, nil
 }
 
 // issueError is the error of the first issue, with its position, when it
@@ -154,4 +160,15 @@ func (estimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 // EstimateCallCost leaves every function to the standard estimates.
 func (estimator) EstimateCallCost(_, _ string, _ *cost.AstNode, _ []cost.AstNode) *cost.CallEstimate {
 	return nil
+}
+
+// usesVariable reports whether the checked expression ast reads the
+// variable name.
+func usesVariable(ast *cel.Ast, name string) bool {
+	for _, ref := range ast.NativeRep().ReferenceMap() {
+		if ref.Name == name && ref.Value == nil {
+			return true
+		}
+	}
+	return false
 }

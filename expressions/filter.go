@@ -13,6 +13,8 @@ import (
 type Filter struct {
 	src string
 	prg cel.Program
+	// metadata tells whether the filter reads the variable metadata.
+	metadata bool
 }
 
 // CompileFilter compiles src, the parameter filter. Its type must be bool, as
@@ -20,12 +22,18 @@ type Filter struct {
 // data.paid is refused, data.paid == true is not. The error is a
 // *hookgate.Error naming filter.
 func CompileFilter(src string) (*Filter, error) {
-	prg, err := compile("filter", src, func(t *cel.Type) bool { return t.Kind() == types.BoolKind }, "bool")
+	prg, ast, err := compileAST("filter", src, func(t *cel.Type) bool { return t.Kind() == types.BoolKind }, "bool")
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{src: src, prg: prg}, nil
+	return &Filter{src: src, prg: prg, metadata: usesVariable(ast, "metadata")}, nil
 }
+
+// ReadsMetadata reports whether the filter reads the variable metadata:
+// when it does not, its result on an event is the same for every webhook,
+// whatever their metadata, and a caller running the filters of many
+// webhooks can run it once.
+func (f *Filter) ReadsMetadata() bool { return f.metadata }
 
 // String returns the filter's source.
 func (f *Filter) String() string { return f.src }

@@ -274,3 +274,24 @@ func TestFilterConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestFilterReadsMetadata(t *testing.T) {
+	for src, want := range map[string]bool{
+		"data.region == metadata.region":     true,
+		"'tier' in metadata":                 true,
+		"metadata.size() > 0 || data.x == 1": true,
+		"data.metadata == 'x'":               false,
+		"data.total > 100":                   false,
+		// A variable of its own named metadata counts too: the answer errs
+		// on the safe side.
+		"[1, 2].exists(metadata, metadata > 1)": true,
+	} {
+		f, err := expressions.CompileFilter(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if got := f.ReadsMetadata(); got != want {
+			t.Errorf("%s: ReadsMetadata = %v, want %v", src, got, want)
+		}
+	}
+}

@@ -59,6 +59,9 @@ func (s *Store) runFilters(ctx context.Context, hooks []subscriber, in []hookgat
 		p.ids[i] = hookgate.NewID(hookgate.PrefixEvent, now)
 		var decoded *expressions.Input
 		var decodeErr error
+		// A filter that does not read metadata answers the same for every
+		// webhook that has it: it runs once per event.
+		var seen map[*expressions.Filter]verdict
 		for hi := range hooks {
 			h := &hooks[hi]
 			if !hookgate.MatchesFilters(h.events, ev.Type) {
@@ -71,7 +74,17 @@ func (s *Store) runFilters(ctx context.Context, hooks []subscriber, in []hookgat
 			if decoded == nil && decodeErr == nil {
 				decoded, decodeErr = expressions.NewInput(expressions.Event{ID: p.ids[i], Type: ev.Type, Timestamp: p.at, Data: ev.Data})
 			}
-			ok, err := h.match(ctx, decoded, decodeErr)
+			v, memo := seen[h.filter]
+			if !memo {
+				v.ok, v.err = h.match(ctx, decoded, decodeErr)
+				if h.filter != nil && !h.filter.ReadsMetadata() {
+					if seen == nil {
+						seen = map[*expressions.Filter]verdict{}
+					}
+					seen[h.filter] = v
+				}
+			}
+			ok, err := v.ok, v.err
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return nil, ctx.Err()
@@ -85,6 +98,12 @@ func (s *Store) runFilters(ctx context.Context, hooks []subscriber, in []hookgat
 		}
 	}
 	return p, nil
+}
+
+// verdict is a filter's answer on an event.
+type verdict struct {
+	ok  bool
+	err error
 }
 
 // match runs h's filter on an event decoded for it (or that could not be).

@@ -230,3 +230,24 @@ func TestFilterChangeReachesOtherNodes(t *testing.T) {
 	// The node's clock stands still: only the notification refreshes it.
 	testwait.For(t, "the other node to filter with data.n > 1", func() bool { return send().Deliveries == 1 })
 }
+
+// A filter shared by webhooks runs once per event unless it reads their
+// metadata: the answers are each webhook's all the same.
+func TestSharedFilters(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "filters")
+		same1 := newFilteredWebhook(t, s, p.ID, "data.n > 1", map[string]string{"region": "eu"})
+		same2 := newFilteredWebhook(t, s, p.ID, "data.n > 1", map[string]string{"region": "us"})
+		eu := newFilteredWebhook(t, s, p.ID, "data.region == metadata.region", map[string]string{"region": "eu"})
+		us := newFilteredWebhook(t, s, p.ID, "data.region == metadata.region", map[string]string{"region": "us"})
+		evs, err := s.CreateEvents(ctx, p.ID, []hookgate.EventInput{{Type: "t", Data: json.RawMessage(`{"n": 2, "region": "us"}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := deliveredTo(t, s, p.ID, evs[0].ID)
+		if len(got) != 3 || !got[same1.ID] || !got[same2.ID] || !got[us.ID] || got[eu.ID] {
+			t.Fatalf("delivered to %v; want the two sharing data.n > 1 and the us one", got)
+		}
+	})
+}
