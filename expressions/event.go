@@ -35,6 +35,9 @@ var noMetadata = map[string]string{}
 // one event decodes it once. It is safe for concurrent use.
 type Input struct {
 	vars map[string]any
+	// bounded tells that the event holds no more than the cost estimate
+	// assumed: its expressions run without counting their cost (compiled).
+	bounded bool
 	// md, when set, is the variable metadata in place of the one in vars
 	// (WithMetadata).
 	md map[string]string
@@ -46,7 +49,7 @@ func (in *Input) WithMetadata(md map[string]string) *Input {
 	if md == nil {
 		md = noMetadata
 	}
-	return &Input{vars: in.vars, md: md}
+	return &Input{vars: in.vars, md: md, bounded: in.bounded}
 }
 
 // activation is what an evaluation of in resolves names in.
@@ -76,7 +79,12 @@ func NewInput(ev Event) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Input{vars: vars}, nil
+	bounded := len(ev.ID) <= MaxStringSize && len(ev.Type) <= MaxStringSize && withinEstimate(vars["data"], 0) &&
+		len(ev.Metadata) <= MaxListSize
+	for k, v := range ev.Metadata {
+		bounded = bounded && len(k) <= MaxStringSize && len(v) <= MaxStringSize
+	}
+	return &Input{vars: vars, bounded: bounded}, nil
 }
 
 // vars returns the activation of e: the variables by name.
@@ -152,3 +160,40 @@ func numbers(v any) (any, error) {
 	}
 	return v, nil
 }
+
+// withinEstimate reports whether v, the event's data, holds no list or map
+// of more than MaxListSize elements and no string (key or value) of more
+// than MaxListSize bytes, as the cost estimate assumes; depth is v's, and
+// data nested deeper than maxBoundedDepth is not looked into (it is
+// reported false, and its expressions count their cost).
+func withinEstimate(v any, depth int) bool {
+	if depth > maxBoundedDepth {
+		return false
+	}
+	switch v := v.(type) {
+	case string:
+		return len(v) <= MaxListSize
+	case map[string]any:
+		if len(v) > MaxListSize {
+			return false
+		}
+		for k, e := range v {
+			if len(k) > MaxListSize || !withinEstimate(e, depth+1) {
+				return false
+			}
+		}
+	case []any:
+		if len(v) > MaxListSize {
+			return false
+		}
+		for _, e := range v {
+			if !withinEstimate(e, depth+1) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// maxBoundedDepth is the deepest data withinEstimate looks into.
+const maxBoundedDepth = 64

@@ -12,7 +12,7 @@ import (
 // It is safe for concurrent use.
 type Filter struct {
 	src string
-	prg cel.Program
+	compiled
 	// metadata tells whether the filter reads the variable metadata.
 	metadata bool
 }
@@ -22,11 +22,11 @@ type Filter struct {
 // data.paid is refused, data.paid == true is not. The error is a
 // *hookgate.Error naming filter.
 func CompileFilter(src string) (*Filter, error) {
-	prg, ast, err := compileAST("filter", src, func(t *cel.Type) bool { return t.Kind() == types.BoolKind }, "bool")
+	c, err := compileAST("filter", src, func(t *cel.Type) bool { return t.Kind() == types.BoolKind }, "bool")
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{src: src, prg: prg, metadata: usesVariable(ast, "metadata")}, nil
+	return &Filter{src: src, compiled: c, metadata: usesVariable(c.ast, "metadata")}, nil
 }
 
 // ReadsMetadata reports whether the filter reads the variable metadata:
@@ -51,7 +51,7 @@ func (f *Filter) Match(ctx context.Context, ev Event) (bool, error) {
 
 // MatchInput is Match on an event already decoded.
 func (f *Filter) MatchInput(ctx context.Context, in *Input) (bool, error) {
-	out, _, err := f.prg.ContextEval(ctx, in.activation())
+	out, _, err := f.program(in).ContextEval(ctx, in.activation())
 	if err != nil {
 		return false, evalError(ctx, ErrNoMatch, err)
 	}

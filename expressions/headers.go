@@ -15,7 +15,7 @@ import (
 // safe for concurrent use.
 type Headers struct {
 	src string
-	prg cel.Program
+	compiled
 }
 
 // CompileHeaders compiles src, the parameter transformHeaders. Its type must
@@ -23,7 +23,7 @@ type Headers struct {
 // values are checked to be strings, and the headers valid, when it runs.
 // The error is a *hookgate.Error naming transformHeaders.
 func CompileHeaders(src string) (*Headers, error) {
-	prg, err := compile("transformHeaders", src, func(t *cel.Type) bool {
+	c, err := compileAST("transformHeaders", src, func(t *cel.Type) bool {
 		switch t.Kind() {
 		case types.MapKind, types.DynKind:
 			return true
@@ -33,7 +33,7 @@ func CompileHeaders(src string) (*Headers, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Headers{src: src, prg: prg}, nil
+	return &Headers{src: src, compiled: c}, nil
 }
 
 // String returns the expression's source.
@@ -45,7 +45,7 @@ func (h *Headers) String() string { return h.src }
 // not those Hookgate sets, such as webhook-signature), ErrCostLimit, or the
 // context's error.
 func (h *Headers) ApplyInput(ctx context.Context, in *Input) (map[string]string, error) {
-	out, _, err := h.prg.ContextEval(ctx, in.activation())
+	out, _, err := h.program(in).ContextEval(ctx, in.activation())
 	if err != nil {
 		return nil, evalError(ctx, ErrTransform, err)
 	}

@@ -26,14 +26,14 @@ const (
 // concurrent use.
 type Transform struct {
 	src string
-	prg cel.Program
+	compiled
 }
 
 // CompileTransform compiles src, the parameter transform. Its type must be a
 // map, a list, a string, or dynamic (such as data.payload), whose value is
 // checked when it runs. The error is a *hookgate.Error naming transform.
 func CompileTransform(src string) (*Transform, error) {
-	prg, err := compile("transform", src, func(t *cel.Type) bool {
+	c, err := compileAST("transform", src, func(t *cel.Type) bool {
 		switch t.Kind() {
 		case types.MapKind, types.ListKind, types.StringKind, types.DynKind:
 			return true
@@ -43,7 +43,7 @@ func CompileTransform(src string) (*Transform, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Transform{src: src, prg: prg}, nil
+	return &Transform{src: src, compiled: c}, nil
 }
 
 // String returns the transform's source.
@@ -63,7 +63,7 @@ func (t *Transform) Apply(ctx context.Context, ev Event) ([]byte, string, error)
 
 // ApplyInput is Apply on an event already decoded.
 func (t *Transform) ApplyInput(ctx context.Context, in *Input) ([]byte, string, error) {
-	out, _, err := t.prg.ContextEval(ctx, in.activation())
+	out, _, err := t.program(in).ContextEval(ctx, in.activation())
 	if err != nil {
 		return nil, "", evalError(ctx, ErrTransform, err)
 	}
