@@ -295,3 +295,21 @@ func TestFilterReadsMetadata(t *testing.T) {
 		}
 	}
 }
+
+// An event that holds more than the estimate assumed runs the program that
+// counts its cost, and is stopped at the limit; one within it runs the
+// other, and answers the same.
+func TestUnboundedEventsCountTheirCost(t *testing.T) {
+	f, err := expressions.CompileFilter("data.items.all(i, i > 0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := `{"items": [` + strings.Repeat("1,", 9_999) + `1]}`
+	if ok, err := f.Match(context.Background(), expressions.Event{Data: json.RawMessage(small)}); !ok || err != nil {
+		t.Fatalf("10,000 elements: %v, %v; want true", ok, err)
+	}
+	big := `{"items": [` + strings.Repeat("1,", 600_000) + `1]}`
+	if _, err := f.Match(context.Background(), expressions.Event{Data: json.RawMessage(big)}); !errors.Is(err, expressions.ErrCostLimit) {
+		t.Fatalf("600,001 elements: %v; want ErrCostLimit", err)
+	}
+}
