@@ -11,7 +11,9 @@
 // limits below. A compiled Filter or Transform is safe for concurrent use;
 // callers cache them. Running one on an Event decodes the event's data
 // first, most of the time of a run: NewInput decodes an event once for the
-// expressions of every webhook it meets (MatchInput, ApplyInput).
+// expressions of every webhook it meets (MatchInput, ApplyInput). TestInput,
+// for a preview (the API's test-expression), also reports the actual cost of
+// the run and its time (Trial).
 //
 // # Limits
 //

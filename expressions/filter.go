@@ -6,6 +6,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 )
 
 // Filter is a compiled filter: a CEL expression of type bool over an event.
@@ -52,6 +53,22 @@ func (f *Filter) Match(ctx context.Context, ev Event) (bool, error) {
 // MatchInput is Match on an event already decoded.
 func (f *Filter) MatchInput(ctx context.Context, in *Input) (bool, error) {
 	out, _, err := f.program(in).ContextEval(ctx, in.activation())
+	return f.result(ctx, out, err)
+}
+
+// TestInput is MatchInput for a preview: it also reports the evaluation's
+// actual cost and how long it took.
+func (f *Filter) TestInput(ctx context.Context, in *Input) (bool, Trial, error) {
+	var matched bool
+	tr, err := try(ctx, f.prg, in, func(out ref.Val, err error) error {
+		matched, err = f.result(ctx, out, err)
+		return err
+	})
+	return matched, tr, err
+}
+
+// result is the outcome of an evaluation of the filter.
+func (f *Filter) result(ctx context.Context, out ref.Val, err error) (bool, error) {
 	if err != nil {
 		return false, evalError(ctx, ErrNoMatch, err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 
 	"github.com/hookgate/hookgate"
 )
@@ -46,6 +47,22 @@ func (h *Headers) String() string { return h.src }
 // context's error.
 func (h *Headers) ApplyInput(ctx context.Context, in *Input) (map[string]string, error) {
 	out, _, err := h.program(in).ContextEval(ctx, in.activation())
+	return h.result(ctx, out, err)
+}
+
+// TestInput is ApplyInput for a preview: it also reports the evaluation's
+// actual cost and how long it took.
+func (h *Headers) TestInput(ctx context.Context, in *Input) (map[string]string, Trial, error) {
+	var m map[string]string
+	tr, err := try(ctx, h.prg, in, func(out ref.Val, err error) error {
+		m, err = h.result(ctx, out, err)
+		return err
+	})
+	return m, tr, err
+}
+
+// result is the headers that an evaluation of the expression makes.
+func (h *Headers) result(ctx context.Context, out ref.Val, err error) (map[string]string, error) {
 	if err != nil {
 		return nil, evalError(ctx, ErrTransform, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 )
 
 // MaxBodySize is the largest body a transform makes, in bytes: twice the
@@ -64,6 +65,24 @@ func (t *Transform) Apply(ctx context.Context, ev Event) ([]byte, string, error)
 // ApplyInput is Apply on an event already decoded.
 func (t *Transform) ApplyInput(ctx context.Context, in *Input) ([]byte, string, error) {
 	out, _, err := t.program(in).ContextEval(ctx, in.activation())
+	return t.result(ctx, out, err)
+}
+
+// TestInput is ApplyInput for a preview: it also reports the evaluation's
+// actual cost and how long it took, making the body included.
+func (t *Transform) TestInput(ctx context.Context, in *Input) ([]byte, string, Trial, error) {
+	var body []byte
+	var contentType string
+	tr, err := try(ctx, t.prg, in, func(out ref.Val, err error) error {
+		body, contentType, err = t.result(ctx, out, err)
+		return err
+	})
+	return body, contentType, tr, err
+}
+
+// result is the body and content type that an evaluation of the transform
+// makes.
+func (t *Transform) result(ctx context.Context, out ref.Val, err error) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", evalError(ctx, ErrTransform, err)
 	}
