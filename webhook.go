@@ -324,13 +324,8 @@ func (w *Webhook) Validate() error {
 	if w.RateLimit < 0 || w.RateLimit > MaxRateLimit {
 		return InvalidParam("rateLimit", w.RateLimit, "rateLimit must be between 1 and %d requests per second, or 0 for none", MaxRateLimit)
 	}
-	if len(w.Metadata) > MaxMetadata {
-		return InvalidParam("metadata", len(w.Metadata), "at most %d metadata entries", MaxMetadata)
-	}
-	for k, v := range w.Metadata {
-		if k == "" || len(k) > 128 || len(v) > 1024 {
-			return InvalidParam("metadata."+k, v, "metadata keys are 1-128 bytes and values at most 1024 bytes")
-		}
+	if err := ValidateMetadata(w.Metadata); err != nil {
+		return err
 	}
 	if w.TriggerOnly && len(w.Events) > 0 {
 		return InvalidParam("events", w.Events, "a triggerOnly webhook receives no events: leave events out")
@@ -513,6 +508,20 @@ func numericHost(host string) bool {
 		return strings.Trim(last, "0123456789abcdef") == ""
 	}
 	return strings.Trim(last, "0123456789") == ""
+}
+
+// ValidateMetadata checks a webhook's metadata, the parameter metadata: at
+// most MaxMetadata entries, keys of 1-128 bytes and values of at most 1024.
+func ValidateMetadata(md map[string]string) error {
+	if len(md) > MaxMetadata {
+		return InvalidParam("metadata", len(md), "at most %d metadata entries", MaxMetadata)
+	}
+	for k, v := range md {
+		if k == "" || len(k) > 128 || len(v) > 1024 {
+			return InvalidParam("metadata."+k, v, "metadata keys are 1-128 bytes and values at most 1024 bytes")
+		}
+	}
+	return nil
 }
 
 // ValidateHeaders checks header names and values, refusing those Hookgate

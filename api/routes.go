@@ -56,8 +56,11 @@ var portalAccess = map[string]string{
 	"activateWebhook":   hookgate.CapWebhooks,
 	"deactivateWebhook": hookgate.CapWebhooks,
 	"testWebhook":       hookgate.CapWebhooks,
-	"recoverWebhook":    hookgate.CapWebhooks,
-	"getWebhookStats":   hookgate.CapWebhooks,
+	// Who may write a webhook may try its expressions (on an event given
+	// in full: the portal sees no events).
+	"testWebhookExpression": hookgate.CapWebhooks,
+	"recoverWebhook":        hookgate.CapWebhooks,
+	"getWebhookStats":       hookgate.CapWebhooks,
 
 	"listDeliveries": hookgate.CapDeliveries,
 	"getDelivery":    hookgate.CapDeliveries,

@@ -296,6 +296,8 @@ func (s *Server) webhookRoutes() []route {
 	return []route{
 		{op: also(op("createWebhook", http.MethodPost, path, "Register a webhook", accessOwner, http.StatusCreated, tags), http.StatusConflict), handle: handle(s.handleCreateWebhook)},
 		{op: op("listWebhooks", http.MethodGet, path, "List webhooks", accessOwner, http.StatusOK, tags), handle: handle(s.handleListWebhooks)},
+		// Before the routes of path/{id}, which would read test-expression as an ID.
+		s.testExpressionRoute(path, tags),
 		{op: op("getWebhook", http.MethodGet, path+"/{id}", "Read a webhook", accessOwner, http.StatusOK, tags), handle: handle(s.handleGetWebhook)},
 		{op: also(op("updateWebhook", http.MethodPatch, path+"/{id}", "Change a webhook", accessOwner, http.StatusOK, tags), http.StatusConflict), handle: handle(s.handleUpdateWebhook)},
 		{op: op("deleteWebhook", http.MethodDelete, path+"/{id}", "Delete a webhook; its unfinished deliveries are cancelled", accessOwner, http.StatusNoContent, tags), handle: handle(s.handleDeleteWebhook)},
