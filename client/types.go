@@ -967,3 +967,67 @@ const (
 	OrderingNone Ordering = "none"
 	OrderingFIFO Ordering = "fifo"
 )
+
+// ExpressionTestInput is what TestWebhookExpression runs: at least one of
+// Filter, Transform and TransformHeaders, compiled as a webhook's, on Event
+// or on the stored event EventID (one of the two), with Metadata as the
+// webhook's own metadata.
+type ExpressionTestInput struct {
+	Filter           string            `json:"filter,omitempty"`
+	Transform        string            `json:"transform,omitempty"`
+	TransformHeaders string            `json:"transformHeaders,omitempty"`
+	Event            *SampleEvent      `json:"event,omitempty"`
+	EventID          string            `json:"eventId,omitempty"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+}
+
+// SampleEvent is an event given to TestWebhookExpression. Data is any value
+// that encodes as JSON; an empty ID is a new event ID and a zero Timestamp
+// now.
+type SampleEvent struct {
+	Type      string    `json:"type"`
+	Data      any       `json:"data,omitempty"`
+	ID        string    `json:"id,omitempty"`
+	Timestamp time.Time `json:"timestamp,omitzero"`
+}
+
+// ExpressionTest is the result of TestWebhookExpression: one for each
+// expression given, nil for the others. An expression that fails on the
+// event, or runs over its cost limit, has Error set: a result, not an error
+// of the call.
+type ExpressionTest struct {
+	Filter           *FilterTest    `json:"filter,omitempty"`
+	Transform        *TransformTest `json:"transform,omitempty"`
+	TransformHeaders *HeadersTest   `json:"transformHeaders,omitempty"`
+}
+
+// FilterTest is a filter's result on the event. Cost is the evaluation's
+// actual cost (the limit is 1,000,000) and DurationUs its time in
+// microseconds. Matched is false when Error is set: ingest counts a filter
+// that fails on an event as no match.
+type FilterTest struct {
+	Matched    bool   `json:"matched"`
+	Cost       uint64 `json:"cost"`
+	DurationUs int64  `json:"durationUs"`
+	Error      string `json:"error"`
+}
+
+// TransformTest is a transform's result on the event: the body that would
+// be sent, the JSON value for ContentType application/json or a JSON string
+// for text/plain; null when Error is set.
+type TransformTest struct {
+	Body        json.RawMessage `json:"body"`
+	ContentType string          `json:"contentType"`
+	Cost        uint64          `json:"cost"`
+	DurationUs  int64           `json:"durationUs"`
+	Error       string          `json:"error"`
+}
+
+// HeadersTest is transformHeaders' result on the event: the headers that
+// would be added.
+type HeadersTest struct {
+	Headers    map[string]string `json:"headers"`
+	Cost       uint64            `json:"cost"`
+	DurationUs int64             `json:"durationUs"`
+	Error      string            `json:"error"`
+}

@@ -80,6 +80,14 @@ func (c *Client) TestWebhook(ctx context.Context, project, id string) (*Delivery
 	return &out, c.do(ctx, request{method: http.MethodPost, path: projectPath(project, "webhooks", id, "test"), want: http.StatusAccepted, out: &out})
 }
 
+// TestWebhookExpression runs a filter, a transform and transformHeaders on
+// an event without saving them, and answers each result with its cost and
+// time. An expression that does not compile is an *Error naming it (400).
+func (c *Client) TestWebhookExpression(ctx context.Context, project string, in ExpressionTestInput) (*ExpressionTest, error) {
+	var out ExpressionTest
+	return &out, c.do(ctx, request{method: http.MethodPost, path: projectPath(project, "webhooks", "test-expression"), body: in, want: http.StatusOK, out: &out})
+}
+
 // TriggerWebhook calls the webhook's receiver now and answers its
 // response. Publisher keys may trigger.
 func (c *Client) TriggerWebhook(ctx context.Context, project, id string, in Trigger) (*TriggerResult, error) {
