@@ -396,7 +396,7 @@ func newWebhookCmd() *cobra.Command {
 		one("deactivate ID", "Deactivate a webhook; its pending deliveries wait, paused", func(ctx context.Context, c *client.Client, id string) (*client.Webhook, error) {
 			return c.DeactivateWebhook(ctx, a.project, id)
 		}),
-		secret, rotate, newRecoverCmd(a), test, newTriggerCmd(a),
+		secret, rotate, newRecoverCmd(a), test, newTriggerCmd(a), newTestExpressionCmd(a),
 		statsCmd(a, "stats ID", "A webhook's attempts over a window: successes, failures by class, durations, the last failure",
 			func(ctx context.Context, c *client.Client, id string, opts *client.StatsOptions) (*client.Stats, error) {
 				return c.GetWebhookStats(ctx, a.project, id, opts)

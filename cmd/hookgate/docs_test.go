@@ -135,8 +135,9 @@ func shellWords(s string) ([]string, error) {
 	return words, nil
 }
 
-// varying matches output that differs from run to run: IDs, times, keys.
-var varying = regexp.MustCompile(`[a-z]+_[0-9a-z]{12,}|\d{4}-\d\d-\d\dT\d\d:|whsec_|hgk_`)
+// varying matches output that differs from run to run: IDs, times, keys,
+// the time an expression took.
+var varying = regexp.MustCompile(`[a-z]+_[0-9a-z]{12,}|\d{4}-\d\d-\d\dT\d\d:|whsec_|hgk_| in [0-9.]+[nµm]?s$`)
 
 // Every command of docs/cli.md runs, in order, against a real server, and
 // prints what the page shows (but IDs and times).
