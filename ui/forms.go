@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/hookgate/hookgate/client"
@@ -125,11 +126,13 @@ type input struct {
 	// Autofocus is set for the page's first field, and on a field with a
 	// problem.
 	Required, Autofocus bool
+	// Rows is a textarea's height in lines (the "textarea" template).
+	Rows int
 }
 
 // newInput makes an input of f's field name, labelled label; each option
-// is "required", "autofocus", "id=…", "type=…", "placeholder=…", "pattern=…" or
-// "autocomplete=…".
+// is "required", "autofocus", "id=…", "type=…", "placeholder=…", "pattern=…",
+// "autocomplete=…" or, for a textarea, "rows=…".
 func newInput(f *form, name, label string, options ...string) (input, error) {
 	in := input{ID: name, Name: name, Label: label, Problem: f.Err(name)}
 	for _, o := range options {
@@ -149,6 +152,12 @@ func newInput(f *form, name, label string, options ...string) (input, error) {
 			in.Pattern = v
 		case "autocomplete":
 			in.Autocomplete = v
+		case "rows":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return input{}, fmt.Errorf("input %s: rows %q", name, v)
+			}
+			in.Rows = n
 		default:
 			return input{}, fmt.Errorf("input %s: no option %q", name, o)
 		}

@@ -140,6 +140,9 @@ type view struct {
 	// Catalog is the project's event types, offered as checkboxes by the
 	// webhook forms (templates/fields.html, "catalogFields").
 	Catalog []client.EventType
+	// Preview is the results of the Preview button of a webhook form's
+	// expressions (templates/fields.html, "expressionFields").
+	Preview *previewView
 	Data    any
 }
 
@@ -152,6 +155,8 @@ type shown struct {
 	// err is the problem of a button, a form without fields.
 	err  string
 	form *form
+	// preview is the results of a webhook form's Preview.
+	preview *previewView
 }
 
 // code is the status to answer with.
@@ -360,8 +365,12 @@ func (u *UI) showWebhooks(w http.ResponseWriter, r *http.Request, se *session, s
 	if err != nil {
 		return err
 	}
-	u.render(w, s.code(), "webhooks", view{Title: "Webhooks", Session: se, Project: project, Flash: s.flash, Error: s.err, Form: s.form,
-		Catalog: catalog, Data: rows})
+	f := s.form
+	if f == nil {
+		f = &form{values: url.Values{fieldSampleEvent: {defaultSample(nil, catalog)}}}
+	}
+	u.render(w, s.code(), "webhooks", view{Title: "Webhooks", Session: se, Project: project, Flash: s.flash, Error: s.err, Form: f,
+		Catalog: catalog, Preview: s.preview, Data: rows})
 	return nil
 }
 
@@ -663,8 +672,16 @@ func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, se *session) 
 // createWebhook registers a webhook from the webhooks page's form.
 func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) error {
 	project := r.PathValue("project")
+	if r.PostForm.Has(fieldPreview) {
+		f, p, status, err := preview(r.Context(), se, project, r.PostForm, nil, fieldDestPassword, fieldDestToken)
+		if err != nil {
+			return err
+		}
+		return u.showWebhooks(w, r, se, shown{status: status, form: f, preview: p})
+	}
 	in := client.WebhookCreate{URL: strings.TrimSpace(r.PostFormValue("url")), UID: strings.TrimSpace(r.PostFormValue("uid")),
 		Description: strings.TrimSpace(r.PostFormValue("description")), Events: eventsOf(r.PostForm)}
+	createExpressions(&in, r.PostForm)
 	var wh *client.Webhook
 	err := createDelivery(&in, r.PostForm)
 	if err == nil {
@@ -679,7 +696,7 @@ func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, se *session) 
 			return err
 		}
 		return u.showWebhooks(w, r, se, shown{status: rf.status, form: formOf(r.PostForm, rf,
-			withDestinationFields(fieldsNamed(append([]string{"url", "uid", "events", "description"}, deliveryFields...)...)), fieldDestPassword, fieldDestToken)})
+			withDestinationFields(fieldsNamed(append(append([]string{"url", "uid", "events", "description"}, expressionFields...), deliveryFields...)...)), fieldDestPassword, fieldDestToken)})
 	}
 	to := "webhooks/" + url.PathEscape(wh.ID) + "/secret"
 	if !se.Can(hookgate.CapSecrets) {

@@ -77,7 +77,7 @@ func secretNames(secrets []secretField) []string {
 // auth.password and auth.clientSecret to theirs, headers.NAME to the
 // header's, the rest by name.
 func editFieldOf(wh *client.Webhook) func(param string) string {
-	byName := withDestinationFields(fieldsNamed(append([]string{"url", "uid", "description", "events", "autoRecover"}, deliveryFields...)...))
+	byName := withDestinationFields(fieldsNamed(append(append([]string{"url", "uid", "description", "events", "autoRecover"}, expressionFields...), deliveryFields...)...))
 	return func(param string) string {
 		switch param {
 		case "auth.password":
@@ -117,16 +117,20 @@ func (u *UI) editPage(w http.ResponseWriter, r *http.Request, se *session) error
 	if !se.Portal() {
 		ownDestination(wh, f.values)
 	}
-	return u.showEdit(w, r, se, wh, http.StatusOK, f)
+	ownExpressions(wh, f.values)
+	f.values.Set(fieldSampleEvent, defaultSample(wh.Events, catalog))
+	return u.showEdit(w, r, se, wh, http.StatusOK, f, nil)
 }
 
-func (u *UI) showEdit(w http.ResponseWriter, r *http.Request, se *session, wh *client.Webhook, status int, f *form) error {
+// showEdit renders the edit form f of wh, with the results p of its
+// Preview (nil for none).
+func (u *UI) showEdit(w http.ResponseWriter, r *http.Request, se *session, wh *client.Webhook, status int, f *form, p *previewView) error {
 	project := r.PathValue("project")
 	catalog, err := catalogOf(r.Context(), se, project)
 	if err != nil {
 		return err
 	}
-	u.render(w, status, "webhook_edit", view{Title: "Edit webhook " + orID(wh), Session: se, Project: project, Form: f, Catalog: catalog,
+	u.render(w, status, "webhook_edit", view{Title: "Edit webhook " + orID(wh), Session: se, Project: project, Form: f, Catalog: catalog, Preview: p,
 		Data: editView{Webhook: wh, Secrets: secretsOf(wh), Redacted: hookgate.HasRedactedQuery(wh.URL)}})
 	return nil
 }
@@ -139,6 +143,14 @@ func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request, se *session) er
 	wh, err := se.c.GetWebhook(r.Context(), project, r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	secret := append(secretNames(secretsOf(wh)), fieldDestPassword, fieldDestToken)
+	if r.PostForm.Has(fieldPreview) {
+		f, p, status, err := preview(r.Context(), se, project, r.PostForm, wh.Metadata, secret...)
+		if err != nil {
+			return err
+		}
+		return u.showEdit(w, r, se, wh, status, f, p)
 	}
 	to := "webhooks/" + url.PathEscape(wh.ID)
 	p, changed, err := patchOf(wh, r.PostForm)
@@ -154,7 +166,7 @@ func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request, se *session) er
 		if !ok {
 			return err
 		}
-		return u.showEdit(w, r, se, wh, rf.status, formOf(r.PostForm, rf, editFieldOf(wh), append(secretNames(secretsOf(wh)), fieldDestPassword, fieldDestToken)...))
+		return u.showEdit(w, r, se, wh, rf.status, formOf(r.PostForm, rf, editFieldOf(wh), secret...), nil)
 	}
 	redirectDone(w, r, project, to, doneUpdated)
 	return nil
@@ -211,8 +223,9 @@ func patchOf(wh *client.Webhook, v url.Values) (p client.WebhookUpdate, changed 
 	if err != nil {
 		return p, false, err
 	}
+	exprs := patchExpressions(&p, wh, v)
 	dest, err := patchDestination(&p, wh, v)
-	return p, changed || delivery || dest, err
+	return p, changed || delivery || exprs || dest, err
 }
 
 // autoRecoverValue is the edit form's value of a webhook's own
