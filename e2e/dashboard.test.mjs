@@ -2,7 +2,7 @@
 // phone's width (375 px): sign in (after a wrong key), register a webhook
 // (after a bad URL), watch a failing delivery appear, open its attempts,
 // redrive it from the explorer, fix the receiver, press retry, see it
-// succeed; edit a webhook, delete
+// succeed; edit a webhook, preview a filter and save it, delete
 // one, register a generic platform. Run by TestDashboardEndToEnd (cmd/hookgate), which starts a real
 // `hookgate serve` and a receiver and passes them in the environment. On
 // failure a screenshot and the page's HTML go to $ARTIFACTS; with
@@ -194,6 +194,26 @@ try {
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByText("Saved: the webhook's settings below are the new ones.").waitFor();
   check(await page.getByText("Orders, edited").isVisible(), "the new description is not shown");
+
+  // Issue 29, item 3: the editor's preview runs the filter typed on the
+  // sample event, without saving; Save saves it.
+  step = "preview a filter, then save it";
+  await page.getByRole("link", { name: "Edit" }).click();
+  const filter = page.getByLabel("Filter: only the events for which it is true are delivered");
+  await page.getByLabel("Sample event").fill('{"type": "order.created", "data": {"total": 149.5, "region": "eu"}}');
+  for (const [expr, want] of [["data.total > 100.0", "matched: true"], ["data.total > 200.0", "matched: false"]]) {
+    await filter.fill(expr);
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.locator("#preview-results").waitFor();
+    const shown = await page.locator("#preview-results").textContent();
+    check(shown.includes(want) && /cost [1-9][0-9]* of 1,000,000, in /.test(shown), `the preview of ${expr}: ${shown}`);
+    check((await filter.inputValue()) === expr, "the filter typed is lost after the preview");
+  }
+  const preview = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(preview <= 375, `the edit page with a preview is ${preview} px wide at a 375 px viewport: ${await overflowing(page)}`);
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved: the webhook's settings below are the new ones.").waitFor();
+  check(await page.locator("pre.expression").getByText("data.total > 200.0").isVisible(), "the saved filter is not shown on the webhook's page");
 
   step = "delete a webhook after its confirmation page";
   await page.goto(base + "/ui/p/shop/webhooks");
