@@ -123,6 +123,20 @@ try {
     await frame.locator("#url-error").waitFor();
     await fits(frame, "the refused form");
 
+    // Issue 29, item 3: the portal has the expression editor and its
+    // preview, on a sample event (a portal session sees no stored events).
+    step = `${mode}: preview a filter`;
+    const filter = frame.getByLabel("Filter: only the events for which it is true are delivered");
+    await filter.fill("data.total > 100.0");
+    await frame.getByLabel("Sample event").fill('{"type": "invoice.paid", "data": {"total": 149.5}}');
+    await frame.getByRole("button", { name: "Preview" }).click();
+    await frame.locator("#preview-results").waitFor();
+    const shown = await frame.locator("#preview-results").textContent();
+    check(shown.includes("matched: true") && shown.includes("of 1,000,000"), `the preview: ${shown}`);
+    check((await frame.locator("#sampleEventId").count()) === 0, "the portal offers a stored event's ID");
+    await fits(frame, "the preview");
+    await filter.fill("");
+
     step = `${mode}: register a webhook`;
     await frame.getByLabel("URL").fill(`${receiver}/customer-${refuseCookies ? "b" : "a"}`);
     await frame.getByRole("button", { name: "Register" }).click();
