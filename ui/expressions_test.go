@@ -124,6 +124,12 @@ func TestWebhookExpressionEditor(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, _, page = b.get("/ui/p/shop/webhooks/big/edit")
+		if want := `<datalist id="recent-events"><option value="` + ev.ID + `">order.paid, `; !strings.Contains(page, want) {
+			t.Errorf("the edit form does not offer the latest event: lacks %s", want)
+		}
+		if !strings.Contains(page, `autocomplete="off" list="recent-events"`) {
+			t.Errorf("the stored event's field does not offer the latest events")
+		}
 		if !strings.Contains(page, ">data.total &gt; 100.0\n  &amp;&amp; data.region == &#39;eu&#39;</textarea>") || !strings.Contains(page, `<textarea id="sampleEvent"`) {
 			t.Errorf("the edit form lacks the filter or the sample:\n%s", page)
 		}
@@ -167,7 +173,7 @@ func TestPortalExpressionEditor(t *testing.T) {
 		b := newBrowser(t, srv.URL)
 		home, _ := openPortal(t, b, path)
 		_, _, page := b.get(home)
-		if !strings.Contains(page, `<textarea id="filter"`) || !strings.Contains(page, `<textarea id="sampleEvent"`) || strings.Contains(page, `id="sampleEventId"`) {
+		if !strings.Contains(page, `<textarea id="filter"`) || !strings.Contains(page, `<textarea id="sampleEvent"`) || strings.Contains(page, `id="sampleEventId"`) || strings.Contains(page, "<datalist") {
 			t.Fatalf("the portal's registration form:\n%s", page)
 		}
 		st, _, page := b.post(home, url.Values{"csrf": {csrfOf(t, page)}, "url": {"https://customer.example/in"}, "filter": {"data.total > 100.0"},

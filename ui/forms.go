@@ -120,9 +120,9 @@ type input struct {
 	ID, Name, Label string
 	// Value is what was typed; never set for a password.
 	Value, Problem string
-	// Type, Placeholder, Pattern and Autocomplete are the attributes of
-	// the same names, "" for none.
-	Type, Placeholder, Pattern, Autocomplete string
+	// Type, Placeholder, Pattern, Autocomplete and List are the
+	// attributes of the same names, "" for none.
+	Type, Placeholder, Pattern, Autocomplete, List string
 	// Autofocus is set for the page's first field, and on a field with a
 	// problem.
 	Required, Autofocus bool
@@ -132,7 +132,7 @@ type input struct {
 
 // newInput makes an input of f's field name, labelled label; each option
 // is "required", "autofocus", "id=…", "type=…", "placeholder=…", "pattern=…",
-// "autocomplete=…" or, for a textarea, "rows=…".
+// "autocomplete=…", "list=…" or, for a textarea, "rows=…".
 func newInput(f *form, name, label string, options ...string) (input, error) {
 	in := input{ID: name, Name: name, Label: label, Problem: f.Err(name)}
 	for _, o := range options {
@@ -152,6 +152,8 @@ func newInput(f *form, name, label string, options ...string) (input, error) {
 			in.Pattern = v
 		case "autocomplete":
 			in.Autocomplete = v
+		case "list":
+			in.List = v
 		case "rows":
 			n, err := strconv.Atoi(v)
 			if err != nil {

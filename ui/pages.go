@@ -140,10 +140,10 @@ type view struct {
 	// Catalog is the project's event types, offered as checkboxes by the
 	// webhook forms (templates/fields.html, "catalogFields").
 	Catalog []client.EventType
-	// Preview is the results of the Preview button of a webhook form's
-	// expressions (templates/fields.html, "expressionFields").
-	Preview *previewView
-	Data    any
+	// Editor is what a webhook form's expressions show besides their
+	// fields (templates/fields.html, "expressionFields").
+	Editor *editorView
+	Data   any
 }
 
 // shown is what a page shows of a form besides its own data: the status
@@ -369,8 +369,12 @@ func (u *UI) showWebhooks(w http.ResponseWriter, r *http.Request, se *session, s
 	if f == nil {
 		f = &form{values: url.Values{fieldSampleEvent: {defaultSample(nil, catalog)}}}
 	}
+	ed, err := editorOf(r.Context(), se, project, s.preview)
+	if err != nil {
+		return err
+	}
 	u.render(w, s.code(), "webhooks", view{Title: "Webhooks", Session: se, Project: project, Flash: s.flash, Error: s.err, Form: f,
-		Catalog: catalog, Preview: s.preview, Data: rows})
+		Catalog: catalog, Editor: ed, Data: rows})
 	return nil
 }
 

@@ -130,7 +130,11 @@ func (u *UI) showEdit(w http.ResponseWriter, r *http.Request, se *session, wh *c
 	if err != nil {
 		return err
 	}
-	u.render(w, status, "webhook_edit", view{Title: "Edit webhook " + orID(wh), Session: se, Project: project, Form: f, Catalog: catalog, Preview: p,
+	ed, err := editorOf(r.Context(), se, project, p)
+	if err != nil {
+		return err
+	}
+	u.render(w, status, "webhook_edit", view{Title: "Edit webhook " + orID(wh), Session: se, Project: project, Form: f, Catalog: catalog, Editor: ed,
 		Data: editView{Webhook: wh, Secrets: secretsOf(wh), Redacted: hookgate.HasRedactedQuery(wh.URL)}})
 	return nil
 }

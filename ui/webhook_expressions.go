@@ -104,6 +104,34 @@ func defaultSample(events []string, catalog []client.EventType) string {
 	return prettyJSON(fmt.Appendf(nil, `{"type": %q, "data": {"id": 1001, "total": 149.5, "region": "eu", "items": [{"sku": "A1", "qty": 2}]}}`, typ))
 }
 
+// recentEvents is how many of the project's latest events the preview
+// offers by ID.
+const recentEvents = 5
+
+// editorView is what the expressions' fieldset shows besides its fields.
+type editorView struct {
+	// Results are the Preview's; nil before one.
+	Results *previewView
+	// Recent are the project's latest events, offered as the stored event
+	// to preview on; none for a portal session, which sees no events.
+	Recent []client.Event
+}
+
+// editorOf is the editor of a webhook form of project, with the results of
+// its Preview.
+func editorOf(ctx context.Context, se *session, project string, results *previewView) (*editorView, error) {
+	ed := &editorView{Results: results}
+	if se.Portal() {
+		return ed, nil
+	}
+	page, err := se.c.ListEvents(ctx, project, &client.EventListOptions{ListOptions: client.ListOptions{Limit: recentEvents}})
+	if err != nil {
+		return nil, err
+	}
+	ed.Recent = page.Data
+	return ed, nil
+}
+
 // previewView is the preview's results, each nil when its expression was
 // not given.
 type previewView struct {
