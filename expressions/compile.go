@@ -65,14 +65,6 @@ var env = sync.OnceValues(func() (*cel.Env, error) {
 	)
 })
 
-// compile parses and checks src, the value of param, and returns its program
-// once its result type is one that want accepts and its estimated cost is
-// within MaxCost.
-func compile(param, src string, want func(*cel.Type) bool, wantName string) (cel.Program, error) {
-	c, err := compileAST(param, src, want, wantName)
-	return c.prg, err
-}
-
 // compiled is an expression checked and made into its two programs. prg
 // counts its cost as it runs and stops it over MaxCost. fast does not:
 // it runs on the events that hold no more than the estimate assumed
@@ -91,8 +83,9 @@ func (c *compiled) program(in *Input) cel.Program {
 	return c.prg
 }
 
-// compileAST is compile, also returning the checked expression and the
-// program without cost tracking.
+// compileAST parses and checks src, the value of param, and returns its
+// programs and the checked expression once its result type is one that want
+// accepts and its estimated cost is within MaxCost.
 func compileAST(param, src string, want func(*cel.Type) bool, wantName string) (compiled, error) {
 	if len(src) > MaxLength {
 		return compiled{}, hookgate.InvalidParam(param, nil, "%s: the expression has %d bytes, more than the limit of %d", param, len(src), MaxLength)
