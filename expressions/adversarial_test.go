@@ -39,10 +39,7 @@ var shop = expressions.Event{
 // has(), in, the string functions, the list macros and timestamps.
 func TestTypicalFilters(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		src  string
-		want bool
-	}{
+	tests := []matchCase{
 		// Numbers: an int of data against a double literal and the reverse,
 		// a uint, negatives, and explicit conversions for arithmetic.
 		{`data.total > 249.5`, true},
@@ -98,22 +95,7 @@ func TestTypicalFilters(t *testing.T) {
 		// The ternary operator.
 		{`(data.total > 100 ? 'big' : 'small') == 'big'`, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.src, func(t *testing.T) {
-			t.Parallel()
-			f, err := expressions.CompileFilter(tt.src)
-			if err != nil {
-				t.Fatalf("CompileFilter: %v", err)
-			}
-			got, err := f.Match(context.Background(), shop)
-			if err != nil {
-				t.Fatalf("Match: %v", err)
-			}
-			if got != tt.want {
-				t.Errorf("Match = %v, want %v", got, tt.want)
-			}
-		})
-	}
+	matchAll(t, shop, tests)
 }
 
 // TestTypicalFilterFailures: what a typical filter meets on events that

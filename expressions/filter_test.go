@@ -25,10 +25,7 @@ var order = expressions.Event{
 
 func TestFilterMatch(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		src  string
-		want bool
-	}{
+	tests := []matchCase{
 		{`data.total > 100.0`, true},
 		{`data.total > 200.0`, false},
 		{`data.total > 100`, true}, // a JSON number against an int
@@ -58,22 +55,7 @@ func TestFilterMatch(t *testing.T) {
 		{strings.Repeat("(", 20) + "type == 'order.created'" + strings.Repeat(")", 20), true}, // within the nesting limit
 		{`timestamp - timestamp('2026-12-01T10:00:00Z') == duration('30m')`, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.src, func(t *testing.T) {
-			t.Parallel()
-			f, err := expressions.CompileFilter(tt.src)
-			if err != nil {
-				t.Fatalf("CompileFilter: %v", err)
-			}
-			got, err := f.Match(context.Background(), order)
-			if err != nil {
-				t.Fatalf("Match: %v", err)
-			}
-			if got != tt.want {
-				t.Errorf("Match = %v, want %v", got, tt.want)
-			}
-		})
-	}
+	matchAll(t, order, tests)
 }
 
 // TestFilterNoMatch: a filter that fails on an event is ErrNoMatch, told
@@ -311,5 +293,33 @@ func TestUnboundedEventsCountTheirCost(t *testing.T) {
 	big := `{"items": [` + strings.Repeat("1,", 600_000) + `1]}`
 	if _, err := f.Match(context.Background(), expressions.Event{Data: json.RawMessage(big)}); !errors.Is(err, expressions.ErrCostLimit) {
 		t.Fatalf("600,001 elements: %v; want ErrCostLimit", err)
+	}
+}
+
+// matchCase is a filter and what it answers on an event.
+type matchCase struct {
+	src  string
+	want bool
+}
+
+// matchAll checks, in parallel subtests, that each filter of tests compiles
+// and answers what it wants on ev.
+func matchAll(t *testing.T, ev expressions.Event, tests []matchCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			t.Parallel()
+			f, err := expressions.CompileFilter(tt.src)
+			if err != nil {
+				t.Fatalf("CompileFilter: %v", err)
+			}
+			got, err := f.Match(context.Background(), ev)
+			if err != nil {
+				t.Fatalf("Match: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("Match = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
