@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
 )
 
@@ -75,11 +77,11 @@ func (withMetadata) Parent() interpreter.Activation { return nil }
 
 // NewInput decodes ev; its error says that ev's data is not JSON.
 func NewInput(ev Event) (*Input, error) {
-	vars, err := ev.vars()
+	vars, within, err := ev.vars()
 	if err != nil {
 		return nil, err
 	}
-	bounded := len(ev.ID) <= MaxStringSize && len(ev.Type) <= MaxStringSize && withinEstimate(vars["data"], 0) &&
+	bounded := len(ev.ID) <= MaxStringSize && len(ev.Type) <= MaxStringSize && within &&
 		len(ev.Metadata) <= MaxListSize
 	for k, v := range ev.Metadata {
 		bounded = bounded && len(k) <= MaxStringSize && len(v) <= MaxStringSize
@@ -88,10 +90,13 @@ func NewInput(ev Event) (*Input, error) {
 }
 
 // vars returns the activation of e: the variables by name.
-func (e Event) vars() (map[string]any, error) {
+//
+// within tells whether its data holds no more than the cost estimate
+// assumed (withinEstimate).
+func (e Event) vars() (vars map[string]any, within bool, err error) {
 	data, err := decodeData(e.Data)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	md := e.Metadata
 	if md == nil {
@@ -101,9 +106,9 @@ func (e Event) vars() (map[string]any, error) {
 		"id":        e.ID,
 		"type":      e.Type,
 		"timestamp": e.Timestamp,
-		"data":      data,
+		"data":      celValue(data),
 		"metadata":  md,
-	}, nil
+	}, withinEstimate(data, 0), nil
 }
 
 // decodeData decodes the event's data as Kubernetes does its objects for
@@ -197,3 +202,37 @@ func withinEstimate(v any, depth int) bool {
 
 // maxBoundedDepth is the deepest data withinEstimate looks into.
 const maxBoundedDepth = 64
+
+// celValue converts data, decoded and with its numbers made (numbers), into
+// CEL's values once: left to cel-go, every selection of a field wraps the
+// map or list it reads again, in every expression that reads it, and an
+// event meets the filters of every webhook of its project.
+func celValue(v any) ref.Val {
+	switch v := v.(type) {
+	case nil:
+		return types.NullValue
+	case bool:
+		return types.Bool(v)
+	case string:
+		return types.String(v)
+	case int64:
+		return types.Int(v)
+	case uint64:
+		return types.Uint(v)
+	case float64:
+		return types.Double(v)
+	case []any:
+		elems := make([]ref.Val, len(v))
+		for i, e := range v {
+			elems[i] = celValue(e)
+		}
+		return types.NewRefValList(types.DefaultTypeAdapter, elems)
+	case map[string]any:
+		m := make(map[ref.Val]ref.Val, len(v))
+		for k, e := range v {
+			m[types.String(k)] = celValue(e)
+		}
+		return types.NewRefValMap(types.DefaultTypeAdapter, m)
+	}
+	return types.DefaultTypeAdapter.NativeToValue(v)
+}

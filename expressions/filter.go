@@ -52,7 +52,7 @@ func (f *Filter) Match(ctx context.Context, ev Event) (bool, error) {
 
 // MatchInput is Match on an event already decoded.
 func (f *Filter) MatchInput(ctx context.Context, in *Input) (bool, error) {
-	out, _, err := f.program(in).ContextEval(ctx, in.activation())
+	out, err := f.eval(ctx, in)
 	return f.result(ctx, out, err)
 }
 

@@ -46,7 +46,7 @@ func (h *Headers) String() string { return h.src }
 // not those Hookgate sets, such as webhook-signature), ErrCostLimit, or the
 // context's error.
 func (h *Headers) ApplyInput(ctx context.Context, in *Input) (map[string]string, error) {
-	out, _, err := h.program(in).ContextEval(ctx, in.activation())
+	out, err := h.eval(ctx, in)
 	return h.result(ctx, out, err)
 }
 

@@ -64,7 +64,7 @@ func (t *Transform) Apply(ctx context.Context, ev Event) ([]byte, string, error)
 
 // ApplyInput is Apply on an event already decoded.
 func (t *Transform) ApplyInput(ctx context.Context, in *Input) ([]byte, string, error) {
-	out, _, err := t.program(in).ContextEval(ctx, in.activation())
+	out, err := t.eval(ctx, in)
 	return t.result(ctx, out, err)
 }
 
