@@ -12,10 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookgate/hookgate/client"
 )
 
 // Scenarios, in the order "all" runs them.
-var Scenarios = []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu", "fifo"}
+var Scenarios = []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu", "fifo", "filters"}
 
 // FIFOKeys are the numbers of ordering keys the fifo scenario runs with,
 // one server each.
@@ -41,7 +43,8 @@ type Config struct {
 	Rate int
 	// Backlog is the number of events the backlog scenario queues.
 	Backlog int
-	// Fanout is the number of endpoints of the fanout scenario.
+	// Fanout is the number of endpoints of the fanout and filters
+	// scenarios.
 	Fanout int
 	// FIFOEvents is the number of events the fifo scenario offers at each
 	// number of keys.
@@ -186,6 +189,17 @@ type Result struct {
 	// VsThroughput (fifo): DeliveriesPerS over the throughput scenario's
 	// in the same run, when it ran.
 	VsThroughput *float64 `json:"vs_throughput,omitempty"`
+	// FilterVariant (filters): the run's webhooks' filters, one of
+	// FilterVariants; Filter is each webhook's ("<i>" standing for the
+	// webhook's number in pass-one).
+	FilterVariant string `json:"filter_variant,omitempty"`
+	Filter        string `json:"filter,omitempty"`
+	// VsNoFilters (filters): EventsPerS over the none variant's in the same
+	// run.
+	VsNoFilters *float64 `json:"vs_no_filters,omitempty"`
+	// Unfiltered (filters, pass-one): deliveries that reached a webhook
+	// whose filter the event fails; 0 when the server evaluates filters.
+	Unfiltered *int `json:"unfiltered,omitempty"`
 	// DrainS (backlog): from the receiver coming back to the last delivery.
 	DrainS *float64 `json:"drain_s,omitempty"`
 	// Series is deliveries arriving in each step from the start of load,
@@ -255,7 +269,7 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 		store = "postgres"
 	}
 	var out []*Result
-	var throughput *Result
+	var throughput, noFilters *Result
 	for _, name := range cfg.Scenarios {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
@@ -280,6 +294,8 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 			rates = cfg.CPURates
 		case "fifo":
 			rates = FIFOKeys
+		case "filters":
+			rates = filterRuns()
 		}
 		for i, rate := range rates {
 			r, err := runScenario(ctx, cfg, name, rate, name == "cpu" && i == 0)
@@ -305,6 +321,9 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 					v := r.DeliveriesPerS / throughput.DeliveriesPerS
 					r.VsThroughput = &v
 				}
+			}
+			if name == "filters" {
+				noFilters = compareFilters(r, rate, noFilters)
 			}
 			if name == "slow-receiver" {
 				if throughput != nil && throughput.DeliveriesPerS > 0 {
@@ -341,6 +360,11 @@ type spec struct {
 	timed     bool
 	producers int // connections drive uses (throughput, cpu), for the relay's pool
 	fifoKeys  int // the webhooks deliver in order per key, over this many keys
+	// filter, when set, is webhook i's filter.
+	filter func(i int) string
+	// passOne: each event passes one webhook's filter (filters, pass-one),
+	// the loader's event i that of webhook i modulo the endpoints.
+	passOne bool
 }
 
 // ParseScenarios reads a comma-separated list of scenarios, where "all"
@@ -399,6 +423,8 @@ func specOf(cfg Config, name string, rate int) (spec, error) {
 	case "fifo":
 		sp.fifoKeys, sp.timed = rate, false
 		sp.drive = func(ctx context.Context, l *loader) { l.floodKeyed(ctx, cfg.Concurrency, rate, cfg.FIFOEvents) }
+	case "filters":
+		sp = filterSpec(cfg, rate)
 	case "cpu":
 		producers := max(cfg.Concurrency, rate/10)
 		sp.producers = producers
@@ -416,6 +442,8 @@ func scenarioLabel(name string, rate int) string {
 		return fmt.Sprintf("cpu@%d/s", rate)
 	case "fifo":
 		return fifoLabel(rate)
+	case "filters":
+		return filtersLabel(rate)
 	}
 	return name
 }
@@ -451,7 +479,17 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 	if sp.extra {
 		urls = append(urls, rec.url("/extra"))
 	}
-	key, ids, err := srv.setup(urls, sp.fifoKeys > 0)
+	ins := make([]client.WebhookCreate, len(urls))
+	for i, u := range urls {
+		ins[i] = client.WebhookCreate{URL: u}
+		if sp.fifoKeys > 0 {
+			ins[i].Ordering, ins[i].OrderingKey = client.OrderingFIFO, "/data/k"
+		}
+		if sp.filter != nil && i < sp.endpoints {
+			ins[i].Filter = sp.filter(i)
+		}
+	}
+	key, ids, err := srv.setupWebhooks(ins)
 	if err != nil {
 		return nil, err
 	}
@@ -471,9 +509,16 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 		cfg.Progress(label, "idle", 1, 1)
 	}
 	l := newLoader(srv.base, key, sp.batch > 1, cfg.Concurrency)
+	if sp.passOne {
+		l.only = counted
+	}
 	r, err := loadAndMeasure(ctx, cfg, label, sp, l, rec, counted, srv.cmd.Process.Pid)
 	if err != nil {
 		return nil, err
+	}
+	if sp.passOne {
+		n := max(0, rec.counted()-len(r.latencies))
+		r.Unfiltered = &n
 	}
 	r.Endpoints, r.RSSMBPeak, r.IdleCPUPct = len(urls), srv.rss.Peak(), idlePct
 	if name == "cpu" {
@@ -551,13 +596,14 @@ func loadAndMeasure(ctx context.Context, cfg Config, label string, sp spec, l *l
 	cpu0 := readCPU(pid)
 	start := time.Now()
 	loadCtx, cancel := context.WithCancel(ctx)
+	stopTicker := func() {}
 	if sp.timed {
 		loadCtx, cancel = context.WithTimeout(ctx, cfg.Duration)
-		stopTicker := tick(cfg.Duration, func(done, total int) { cfg.Progress(label, "load", done, total) })
-		defer stopTicker()
+		stopTicker = tick(cfg.Duration, func(done, total int) { cfg.Progress(label, "load", done, total) })
 	}
 	sp.drive(loadCtx, l)
 	cancel()
+	stopTicker() // the deliver phase reports from here on
 	loadEnd := time.Now()
 	var upAt time.Time
 	if sp.down {
@@ -582,9 +628,13 @@ func loadAndMeasure(ctx context.Context, cfg Config, label string, sp spec, l *l
 }
 
 // waitDeliveries waits until every accepted event reached rec at each of
-// hooks, or none came for 20 s.
+// hooks (or at the one webhook it is meant for, see accepted.only), or none
+// came for 20 s.
 func waitDeliveries(ctx context.Context, cfg Config, label string, rec *receiver, acc []accepted, hooks []string) error {
-	want := len(acc) * len(hooks)
+	want := 0
+	for _, a := range acc {
+		want += len(a.hooks(hooks))
+	}
 	lastCount, lastProgress := -1, time.Now()
 	for {
 		// The receiver's running count is cheap; the exact count, per
@@ -637,7 +687,7 @@ func countArrivals(rec *receiver, acc []accepted, hooks []string) int {
 	got, _ := rec.snapshot()
 	n := 0
 	for _, a := range acc {
-		for _, h := range hooks {
+		for _, h := range a.hooks(hooks) {
 			if _, ok := got[deliveryKey(a.id, h)]; ok {
 				n++
 			}
@@ -666,7 +716,7 @@ func measure(r *Result, rec *receiver, acc []accepted, hooks []string, start, lo
 			accepts[s]++
 		}
 		missing := false
-		for _, h := range hooks {
+		for _, h := range a.hooks(hooks) {
 			at, ok := got[deliveryKey(a.id, h)]
 			if !ok {
 				missing = true

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"log/slog"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookgate/hookgate/expressions"
 )
 
 func TestPercentiles(t *testing.T) {
@@ -39,8 +43,8 @@ func TestMeasureCountsLostAndLatency(t *testing.T) {
 	rec := &receiver{arrivals: map[string]time.Time{}}
 	evA, evB, evC := strings.Repeat("a", 26), strings.Repeat("b", 26), strings.Repeat("c", 26)
 	h1, h2 := strings.Repeat("1", 26), strings.Repeat("2", 26)
-	acc := []accepted{{evA, start.Add(100 * time.Millisecond), 4 * time.Millisecond}, {evB, start.Add(200 * time.Millisecond), 2 * time.Millisecond},
-		{evC, start.Add(1500 * time.Millisecond), 8 * time.Millisecond}}
+	acc := []accepted{{id: evA, at: start.Add(100 * time.Millisecond), took: 4 * time.Millisecond}, {id: evB, at: start.Add(200 * time.Millisecond), took: 2 * time.Millisecond},
+		{id: evC, at: start.Add(1500 * time.Millisecond), took: 8 * time.Millisecond}}
 	rec.arrivals[deliveryKey(evA, h1)] = start.Add(110 * time.Millisecond)
 	rec.arrivals[deliveryKey(evA, h2)] = start.Add(90 * time.Millisecond) // before its 202: counts as 0
 	rec.arrivals[deliveryKey(evB, h1)] = start.Add(1200 * time.Millisecond)
@@ -86,7 +90,7 @@ func TestMeasureCountsLostAndLatency(t *testing.T) {
 
 func TestParseScenarios(t *testing.T) {
 	t.Parallel()
-	if s, err := ParseScenarios("all"); err != nil || len(s) != 8 || s[7] != "fifo" {
+	if s, err := ParseScenarios("all"); err != nil || len(s) != 9 || s[7] != "fifo" || s[8] != "filters" {
 		t.Fatalf("all = %v, %v", s, err)
 	}
 	if s, err := ParseScenarios("latency, backlog"); err != nil || len(s) != 2 || s[1] != "backlog" {
@@ -101,12 +105,16 @@ func TestReportsAreWellFormed(t *testing.T) {
 	t.Parallel()
 	others, relayPerS, toRelay, rate, relayCPU, vsRelay := 0.9, 250.0, 0.4, 200.0, 0.25, 3.5
 	pair, vsPair := 120.0, 0.95
+	filtersRatio, passOneRatio, unfiltered := 0.95, 5.0, 0
 	rs := []*Result{
 		{Scenario: "throughput", Store: "sqlite", DeliveriesPerS: 100, DeliveriesSeries: []int{50, 50}, SeriesStepS: 1, BaselineRequestsPerS: 400,
 			latencies: []time.Duration{time.Millisecond, 3 * time.Millisecond}, LatencyMs: Latency{1, 3, 3, 3}, RelayDeliveriesPerS: &relayPerS, RatioToRelay: &toRelay},
 		{Scenario: "slow-receiver", Store: "sqlite", OthersVsThroughput: &others, PairDeliveriesPerS: &pair, OthersVsPair: &vsPair},
 		{Scenario: "cpu", Store: "sqlite", OfferedPerS: &rate, CPUMsPerDelivery: 0.875, RelayCPUMsPerDelivery: &relayCPU, CPUVsRelay: &vsRelay},
 		{Scenario: "empty & <odd>", Store: "sqlite"},
+		{Scenario: "filters", Store: "sqlite", FilterVariant: "none", EventsPerS: 400, Endpoints: 100},
+		{Scenario: "filters", Store: "sqlite", FilterVariant: "pass-all", Filter: FilterPassAll, EventsPerS: 380, VsNoFilters: &filtersRatio, Endpoints: 100},
+		{Scenario: "filters", Store: "sqlite", FilterVariant: "pass-one", Filter: "data.shard == <i>", EventsPerS: 2000, VsNoFilters: &passOneRatio, Endpoints: 100, Unfiltered: &unfiltered},
 	}
 	var svg bytes.Buffer
 	if err := WriteSVG(&svg, rs, "a <title>"); err != nil {
@@ -132,10 +140,85 @@ func TestReportsAreWellFormed(t *testing.T) {
 	}
 	for _, want := range []string{"0.90×", "slow-receiver", "relay dlv/s", "relay CPU ms/dlv", "250", "0.250", "relay: a plain Go relay",
 		"throughput: 0.40× the relay's deliveries/s", "cpu@200/s: 3.50× the relay's CPU per delivery",
-		"slow-receiver: the healthy endpoint got 0.95× its deliveries/s beside a second healthy endpoint instead of the slow one (120/s)"} {
+		"slow-receiver: the healthy endpoint got 0.95× its deliveries/s beside a second healthy endpoint instead of the slow one (120/s)",
+		"filters@none", "filters@pass-all: 0.950× filters@none's events/s (100 webhooks, each with the filter data.amount > 10",
+		"filters@pass-one: 5.000× filters@none's events/s (100 webhooks, each with the filter data.shard == <i>)",
+		"filters@pass-one: each event reached the one webhook whose filter it passes, and no other"} {
 		if !strings.Contains(table.String(), want) {
 			t.Fatalf("the table lacks %q:\n%s", want, table.String())
 		}
+	}
+}
+
+// TestFilterBodies checks the filters scenario's events with the server's
+// own evaluator: each is about 1 KiB, passes FilterPassAll, and passes the
+// pass-one filter of its shard's webhook and of no other, so that pass-all
+// makes as many deliveries as none and pass-one one an event.
+func TestFilterBodies(t *testing.T) {
+	t.Parallel()
+	const shards = 100
+	passAll, err := expressions.CompileFilter(FilterPassAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passOne := make([]*expressions.Filter, shards)
+	for i := range passOne {
+		if passOne[i], err = expressions.CompileFilter(FilterPassOne(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	for i, body := range filterBodies(shards) {
+		var ev struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(body, &ev); err != nil || ev.Type == "" {
+			t.Fatalf("body %d is not an event: %v\n%s", i, err, body)
+		}
+		if len(body) < 1000 || len(body) > 1100 {
+			t.Fatalf("body %d has %d bytes; want about 1 KiB", i, len(body))
+		}
+		in, err := expressions.NewInput(expressions.Event{ID: "evt_1", Type: ev.Type, Timestamp: time.Now(), Data: ev.Data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := passAll.MatchInput(ctx, in); !ok || err != nil {
+			t.Fatalf("body %d fails %s: %v", i, FilterPassAll, err)
+		}
+		for j, f := range passOne {
+			if ok, err := f.MatchInput(ctx, in); ok != (i == j) || err != nil {
+				t.Fatalf("body %d: %s = %v, %v", i, f, ok, err)
+			}
+		}
+	}
+}
+
+// TestPassOneCountsTheOneWebhook feeds measure and countArrivals events
+// meant for one webhook each, as the filters scenario's pass-one offers
+// them: each counts at its own webhook alone.
+func TestPassOneCountsTheOneWebhook(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	rec := &receiver{arrivals: map[string]time.Time{}}
+	evA, evB := strings.Repeat("a", 26), strings.Repeat("b", 26)
+	h1, h2 := strings.Repeat("1", 26), strings.Repeat("2", 26)
+	acc := []accepted{{id: evA, at: start, only: h1}, {id: evB, at: start, only: h2}}
+	rec.arrivals[deliveryKey(evA, h1)] = start.Add(10 * time.Millisecond)
+	rec.arrivals[deliveryKey(evA, h2)] = start.Add(20 * time.Millisecond) // a filter let it through: not counted
+	if n := countArrivals(rec, acc, []string{h1, h2}); n != 1 {
+		t.Fatalf("countArrivals = %d; want 1", n)
+	}
+	r := &Result{}
+	measure(r, rec, acc, []string{h1, h2}, start, start.Add(time.Second), time.Time{})
+	if r.Lost != 1 || len(r.latencies) != 1 {
+		t.Fatalf("lost %d, %d deliveries counted; want event B lost and event A's one delivery", r.Lost, len(r.latencies))
+	}
+	rec.arrivals[deliveryKey(evB, h2)] = start.Add(30 * time.Millisecond)
+	r = &Result{}
+	measure(r, rec, acc, []string{h1, h2}, start, start.Add(time.Second), time.Time{})
+	if r.Lost != 0 || len(r.latencies) != 2 {
+		t.Fatalf("lost %d, %d deliveries counted; want none lost and two", r.Lost, len(r.latencies))
 	}
 }
 

@@ -131,6 +131,17 @@ type accepted struct {
 	id   string // without "evt_"
 	at   time.Time
 	took time.Duration
+	// only is the webhook (its ID without "wh_") whose filter alone the
+	// event passes; "" when it is meant for every webhook counted.
+	only string
+}
+
+// hooks returns the webhooks of all that a should reach.
+func (a accepted) hooks(all []string) []string {
+	if a.only == "" {
+		return all
+	}
+	return []string{a.only}
 }
 
 // loader posts events to the server.
@@ -139,6 +150,10 @@ type loader struct {
 	url    string // …/events or …/events/batch
 	batch  bool   // url is the batch endpoint
 	key    string
+
+	// only, when set, is the webhook whose filter alone the events of
+	// floodBodies' body i pass: only[i mod len(only)].
+	only []string
 
 	mu       sync.Mutex
 	accepted []accepted
@@ -175,18 +190,19 @@ func batchBody(n int) []byte {
 }
 
 // post sends one request of n events and keeps what was accepted.
-func (l *loader) post(body []byte, n int) { l.postAs(body, n, "") }
+func (l *loader) post(body []byte, n int) { l.postAs(body, n, "", "") }
 
 // postSeq sends event seq, whose data carries seq and the time it is sent
 // (seqBody), and keeps it as accepted under its seq rather than its ID: the
 // broker scenarios' readers know an event by its data alone.
 func (l *loader) postSeq(seq int64) {
-	l.postAs(seqBody(seq, time.Now()), 1, strconv.FormatInt(seq, 10))
+	l.postAs(seqBody(seq, time.Now()), 1, strconv.FormatInt(seq, 10), "")
 }
 
 // postAs sends one request of n events and keeps what was accepted, under
-// key rather than the event's ID when key is set (n is then 1).
-func (l *loader) postAs(body []byte, n int, key string) {
+// key rather than the event's ID when key is set (n is then 1), and meant
+// for the webhook only alone when only is set (see accepted.only).
+func (l *loader) postAs(body []byte, n int, key, only string) {
 	req, _ := http.NewRequest("POST", l.url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", l.key)
@@ -226,7 +242,7 @@ func (l *loader) postAs(body []byte, n int, key string) {
 	}
 	l.mu.Lock()
 	for _, id := range ids {
-		l.accepted = append(l.accepted, accepted{id: strings.TrimPrefix(id, "evt_"), at: now, took: now.Sub(sent)})
+		l.accepted = append(l.accepted, accepted{id: strings.TrimPrefix(id, "evt_"), at: now, took: now.Sub(sent), only: only})
 	}
 	l.mu.Unlock()
 }
@@ -261,6 +277,20 @@ func (l *loader) floodKeyed(ctx context.Context, conns, keys, limit int) {
 		bodies[k] = fmt.Appendf(nil, `{"type":"order.updated","data":{"k":"k%d","id":12345,"amount":"19.99","currency":"EUR"}}`, k)
 	}
 	l.offer(ctx, conns, 1, limit, func(from int64, _ int) { l.post(bodies[from%int64(keys)], 1) })
+}
+
+// floodBodies posts single events from conns goroutines as fast as answers
+// come, until ctx ends, event i with bodies[i mod len(bodies)]; with l.only
+// set, each is meant for its body's webhook alone.
+func (l *loader) floodBodies(ctx context.Context, conns int, bodies [][]byte) {
+	l.offer(ctx, conns, 1, 0, func(from int64, _ int) {
+		i := int(from % int64(len(bodies)))
+		only := ""
+		if len(l.only) > 0 {
+			only = l.only[i%len(l.only)]
+		}
+		l.postAs(bodies[i], 1, "", only)
+	})
 }
 
 // offer posts from conns goroutines as fast as answers come, batch events a

@@ -54,6 +54,9 @@ func rowName(r *Result) string {
 	if r.FIFOKeys != nil {
 		return fifoLabel(*r.FIFOKeys)
 	}
+	if r.FilterVariant != "" {
+		return r.Scenario + "@" + r.FilterVariant
+	}
 	return r.Scenario
 }
 
@@ -104,8 +107,28 @@ func writeNotes(w io.Writer, r *Result) {
 	if r.VsThroughput != nil {
 		fmt.Fprintf(w, "%s: %.2f× the throughput scenario's deliveries/s (one webhook delivering in order over %d key(s))\n", rowName(r), *r.VsThroughput, *r.FIFOKeys)
 	}
+	writeFilterNotes(w, r)
 	if r.DrainS != nil {
 		fmt.Fprintf(w, "backlog: drained in %.1f s after the receiver came back (%.0f deliveries/s)\n", *r.DrainS, r.DeliveriesPerS)
+	}
+}
+
+// writeFilterNotes writes how a run of the filters scenario compares with
+// its run without filters, and, for pass-one, whether the filters kept the
+// events from the webhooks they reject.
+func writeFilterNotes(w io.Writer, r *Result) {
+	if r.FilterVariant == "" || r.FilterVariant == "none" {
+		return
+	}
+	if r.VsNoFilters != nil {
+		fmt.Fprintf(w, "%s: %.3f× filters@none's events/s (%d webhooks, each with the filter %s)\n", rowName(r), *r.VsNoFilters, r.Endpoints, r.Filter)
+	}
+	if u := r.Unfiltered; u != nil {
+		if *u == 0 {
+			fmt.Fprintf(w, "%s: each event reached the one webhook whose filter it passes, and no other\n", rowName(r))
+		} else {
+			fmt.Fprintf(w, "%s: %d deliveries reached a webhook whose filter the event fails: this server does not evaluate filters at ingest\n", rowName(r), *u)
+		}
 	}
 }
 

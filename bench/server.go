@@ -192,20 +192,6 @@ func benchSchema(ctx context.Context, base string) (string, func(), error) {
 	return u.String(), drop, nil
 }
 
-// setup makes a project with webhooks to urls, through the Go SDK with the
-// admin key, and returns a publisher key and the webhooks' IDs (without
-// "wh_"), in the order of urls.
-func (s *server) setup(urls []string, ordered bool) (string, []string, error) {
-	ins := make([]client.WebhookCreate, len(urls))
-	for i, u := range urls {
-		ins[i] = client.WebhookCreate{URL: u}
-		if ordered {
-			ins[i].Ordering, ins[i].OrderingKey = client.OrderingFIFO, "/data/k"
-		}
-	}
-	return s.setupWebhooks(ins)
-}
-
 // setupWebhooks makes a project with the webhooks ins, through the Go SDK
 // with the admin key, and returns a publisher key and the webhooks' IDs
 // (without "wh_"), in the order of ins. An error of the API is a

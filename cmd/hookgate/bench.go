@@ -36,12 +36,16 @@ generator, all on loopback, runs the scenarios and stops them all. Every figure 
 given as a ratio to a plain HTTP client posting to the same kind of receiver at the same
 concurrency in the same run. It exits non-zero when an accepted event was lost.
 
-Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver, cpu, fifo
-(or all), and the broker scenarios broker-redis-stream, broker-nats, broker-amqp,
+Scenarios: throughput, fanout, latency, batch-ingest, backlog, slow-receiver, cpu, fifo,
+filters (or all), and the broker scenarios broker-redis-stream, broker-nats, broker-amqp,
 broker-mqtt (or brokers; all does not run them). cpu offers each of --cpu-rates on a server of its own and reports the server
 process's CPU time per delivery (every scenario reports it too), and the idle server's CPU.
 fifo sends --fifo-events events to one webhook with ordering fifo, over 1 key and then
 over 100 keys (a server each), and compares its deliveries/s with throughput's.
+filters offers fanout's load (--fanout webhooks) with events of about 1 KiB three times,
+a server each: without filters (none), with a filter on each webhook that every event
+passes (pass-all), and with a filter on each that one webhook's events alone pass
+(pass-one); it reports each run's events/s over none's.
 
 cpu and throughput also run a plain relay (this binary's hidden bench-relay: HTTP in,
 202, HTTP out, no store, no signing) under the same load in the same run, and report its
@@ -122,7 +126,7 @@ with a line saying so.`,
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "producer connections, and the baseline's")
 	f.IntVar(&cfg.Rate, "rate", 1000, "events a second offered by the latency scenario")
 	f.IntVar(&cfg.Backlog, "backlog", 100000, "events queued by the backlog scenario while the receiver is down")
-	f.IntVar(&cfg.Fanout, "fanout", 100, "endpoints of the fanout scenario")
+	f.IntVar(&cfg.Fanout, "fanout", 100, "endpoints of the fanout and filters scenarios")
 	f.IntVar(&cfg.FIFOEvents, "fifo-events", bench.DefaultFIFOEvents, "events offered by the fifo scenario at each number of keys (1 and 100)")
 	f.IntSliceVar(&cfg.CPURates, "cpu-rates", bench.DefaultCPURates, "events a second offered by the cpu scenario, one server each")
 	f.IntVar(&cfg.Preload, "preload", 0, "finished deliveries (with their events and an attempt each) written to each scenario's store before its load")

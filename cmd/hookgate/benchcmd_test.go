@@ -61,10 +61,10 @@ func TestBenchCommand(t *testing.T) {
 			}
 			results := doc.Results
 			if p := doc.Parameters; p["store"] != engine || p["concurrency"] != float64(8) || p["rate"] != float64(200) || p["fanout"] != float64(5) ||
-				p["duration_s"] != float64(1) || p["version"] == "" || len(p["scenarios"].([]any)) != 8 || p["preload"] != float64(2000) || p["fifo_events"] != float64(200) {
+				p["duration_s"] != float64(1) || p["version"] == "" || len(p["scenarios"].([]any)) != 9 || p["preload"] != float64(2000) || p["fifo_events"] != float64(200) {
 				t.Fatalf("parameters = %v", p)
 			}
-			want := []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu", "cpu", "fifo", "fifo"}
+			want := []string{"throughput", "fanout", "latency", "batch-ingest", "backlog", "slow-receiver", "cpu", "cpu", "fifo", "fifo", "filters", "filters", "filters"}
 			if len(results) != len(want) {
 				t.Fatalf("%d results, want %d", len(results), len(want))
 			}
@@ -112,6 +112,17 @@ func TestBenchCommand(t *testing.T) {
 			if results[8]["fifo_keys"] != float64(1) || results[9]["fifo_keys"] != float64(100) || results[8]["vs_throughput"] == nil ||
 				!strings.Contains(string(out), "fifo@1key") || !strings.Contains(string(out), "fifo@100keys: ") {
 				t.Fatalf("fifo figures: keys %v, %v; vs throughput %v; or the table lacks them:\n%s", results[8]["fifo_keys"], results[9]["fifo_keys"], results[8]["vs_throughput"], out)
+			}
+			// filters ran without filters, with filters every event passes,
+			// and with filters that one webhook's events alone pass.
+			for i, variant := range []string{"none", "pass-all", "pass-one"} {
+				r := results[10+i]
+				if r["filter_variant"] != variant || r["endpoints"] != float64(5) || (variant == "none") != (r["vs_no_filters"] == nil) || (variant == "pass-one") != (r["unfiltered"] != nil) {
+					t.Fatalf("filters@%s figures: variant %v, endpoints %v, vs none %v, unfiltered %v", variant, r["filter_variant"], r["endpoints"], r["vs_no_filters"], r["unfiltered"])
+				}
+			}
+			if !strings.Contains(string(out), "filters@pass-all: ") || !strings.Contains(string(out), "× filters@none's events/s") {
+				t.Fatalf("the table lacks the filters comparison:\n%s", out)
 			}
 			// The relay ran beside throughput and each cpu rate.
 			relayFigures := map[int][]string{0: {"relay_deliveries_per_s", "ratio_to_relay"},
