@@ -200,6 +200,12 @@ type Result struct {
 	// Unfiltered (filters, pass-one): deliveries that reached a webhook
 	// whose filter the event fails; 0 when the server evaluates filters.
 	Unfiltered *int `json:"unfiltered,omitempty"`
+	// FilterRejected and FilterFailed (filters, pass-one): the project's
+	// filter counters in its stats after the run, the events its webhooks'
+	// filters answered false for and those they failed on; each accepted
+	// event should be rejected by every webhook but one.
+	FilterRejected *int `json:"filter_rejected,omitempty"`
+	FilterFailed   *int `json:"filter_failed,omitempty"`
 	// DrainS (backlog): from the receiver coming back to the last delivery.
 	DrainS *float64 `json:"drain_s,omitempty"`
 	// Series is deliveries arriving in each step from the start of load,
@@ -519,6 +525,12 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 	if sp.passOne {
 		n := max(0, rec.counted()-len(r.latencies))
 		r.Unfiltered = &n
+		// Each accepted event was rejected by every webhook's filter but one.
+		counts, err := srv.filterCounts(ctx, len(l.snapshot())*(sp.endpoints-1))
+		if err != nil {
+			return nil, fmt.Errorf("filter counts: %w", err)
+		}
+		r.FilterRejected, r.FilterFailed = &counts.Rejected, &counts.Failed
 	}
 	r.Endpoints, r.RSSMBPeak, r.IdleCPUPct = len(urls), srv.rss.Peak(), idlePct
 	if name == "cpu" {

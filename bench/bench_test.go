@@ -105,7 +105,7 @@ func TestReportsAreWellFormed(t *testing.T) {
 	t.Parallel()
 	others, relayPerS, toRelay, rate, relayCPU, vsRelay := 0.9, 250.0, 0.4, 200.0, 0.25, 3.5
 	pair, vsPair := 120.0, 0.95
-	filtersRatio, passOneRatio, unfiltered := 0.95, 5.0, 0
+	filtersRatio, passOneRatio, unfiltered, rejected := 0.95, 5.0, 0, 990
 	rs := []*Result{
 		{Scenario: "throughput", Store: "sqlite", DeliveriesPerS: 100, DeliveriesSeries: []int{50, 50}, SeriesStepS: 1, BaselineRequestsPerS: 400,
 			latencies: []time.Duration{time.Millisecond, 3 * time.Millisecond}, LatencyMs: Latency{1, 3, 3, 3}, RelayDeliveriesPerS: &relayPerS, RatioToRelay: &toRelay},
@@ -114,7 +114,8 @@ func TestReportsAreWellFormed(t *testing.T) {
 		{Scenario: "empty & <odd>", Store: "sqlite"},
 		{Scenario: "filters", Store: "sqlite", FilterVariant: "none", EventsPerS: 400, Endpoints: 100},
 		{Scenario: "filters", Store: "sqlite", FilterVariant: "pass-all", Filter: FilterPassAll, EventsPerS: 380, VsNoFilters: &filtersRatio, Endpoints: 100},
-		{Scenario: "filters", Store: "sqlite", FilterVariant: "pass-one", Filter: "data.shard == <i>", EventsPerS: 2000, VsNoFilters: &passOneRatio, Endpoints: 100, Unfiltered: &unfiltered},
+		{Scenario: "filters", Store: "sqlite", FilterVariant: "pass-one", Filter: "data.shard == <i>", EventsPerS: 2000, VsNoFilters: &passOneRatio, Endpoints: 100, Unfiltered: &unfiltered,
+			FilterRejected: &rejected, FilterFailed: &unfiltered},
 	}
 	var svg bytes.Buffer
 	if err := WriteSVG(&svg, rs, "a <title>"); err != nil {
@@ -143,7 +144,8 @@ func TestReportsAreWellFormed(t *testing.T) {
 		"slow-receiver: the healthy endpoint got 0.95× its deliveries/s beside a second healthy endpoint instead of the slow one (120/s)",
 		"filters@none", "filters@pass-all: 0.950× filters@none's events/s (100 webhooks, each with the filter data.amount > 10",
 		"filters@pass-one: 5.000× filters@none's events/s (100 webhooks, each with the filter data.shard == <i>)",
-		"filters@pass-one: each event reached the one webhook whose filter it passes, and no other"} {
+		"filters@pass-one: each event reached the one webhook whose filter it passes, and no other",
+		"filters@pass-one: the project's stats count 990 events rejected by a filter (each accepted event by 99 webhooks) and 0 failed"} {
 		if !strings.Contains(table.String(), want) {
 			t.Fatalf("the table lacks %q:\n%s", want, table.String())
 		}

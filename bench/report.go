@@ -130,6 +130,10 @@ func writeFilterNotes(w io.Writer, r *Result) {
 			fmt.Fprintf(w, "%s: %d deliveries reached a webhook whose filter the event fails: this server does not evaluate filters at ingest\n", rowName(r), *u)
 		}
 	}
+	if r.FilterRejected != nil && r.FilterFailed != nil {
+		fmt.Fprintf(w, "%s: the project's stats count %d events rejected by a filter (each accepted event by %d webhooks) and %d failed\n",
+			rowName(r), *r.FilterRejected, max(0, r.Endpoints-1), *r.FilterFailed)
+	}
 }
 
 // WriteJSON writes {"parameters": …, "results": [one object per scenario]}.

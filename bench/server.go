@@ -228,6 +228,37 @@ func (s *server) setupWebhooks(ins []client.WebhookCreate) (string, []string, er
 	return k.Key, ids, nil
 }
 
+// filterCounts returns the filter counters of the bench project (its
+// webhooks', summed over the last hour) once they reach want, or when they
+// have not moved for 3 s: the server writes them about every second.
+func (s *server) filterCounts(ctx context.Context, want int) (client.FilterStats, error) {
+	c, err := client.New(s.base, s.admin, client.WithUserAgent("hookgate-bench"))
+	if err != nil {
+		return client.FilterStats{}, err
+	}
+	var last client.FilterStats
+	lastMove := time.Now()
+	for {
+		st, err := c.GetProjectStats(ctx, "bench", &client.StatsOptions{Window: time.Hour})
+		if err != nil {
+			return client.FilterStats{}, err
+		}
+		if st.Filter.Rejected+st.Filter.Failed >= want {
+			return st.Filter, nil
+		}
+		if st.Filter != last {
+			last, lastMove = st.Filter, time.Now()
+		} else if time.Since(lastMove) > 3*time.Second {
+			return st.Filter, nil
+		}
+		select {
+		case <-ctx.Done():
+			return client.FilterStats{}, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // rssSampler reads a process's resident set every 100 ms and keeps the
 // peak, and the peak the kernel kept (VmHWM).
 type rssSampler struct {

@@ -121,6 +121,12 @@ func TestBenchCommand(t *testing.T) {
 					t.Fatalf("filters@%s figures: variant %v, endpoints %v, vs none %v, unfiltered %v", variant, r["filter_variant"], r["endpoints"], r["vs_no_filters"], r["unfiltered"])
 				}
 			}
+			// pass-one's filters kept each event from every webhook but its own, and counted it.
+			if r := results[12]; r["unfiltered"] != float64(0) || r["filter_failed"] != float64(0) {
+				t.Fatalf("filters@pass-one: %v deliveries past a filter that rejects them, %v filters failed", r["unfiltered"], r["filter_failed"])
+			} else if n, ok := r["filter_rejected"].(float64); !ok || n <= 0 {
+				t.Fatalf("filters@pass-one: filter_rejected = %v", r["filter_rejected"])
+			}
 			if !strings.Contains(string(out), "filters@pass-all: ") || !strings.Contains(string(out), "× filters@none's events/s") {
 				t.Fatalf("the table lacks the filters comparison:\n%s", out)
 			}
