@@ -113,7 +113,7 @@ func TestReportsAreWellFormed(t *testing.T) {
 		{Scenario: "cpu", Store: "sqlite", OfferedPerS: &rate, CPUMsPerDelivery: 0.875, RelayCPUMsPerDelivery: &relayCPU, CPUVsRelay: &vsRelay},
 		{Scenario: "empty & <odd>", Store: "sqlite"},
 		{Scenario: "filters", Store: "sqlite", FilterVariant: "none", EventsPerS: 400, Endpoints: 100},
-		{Scenario: "filters", Store: "sqlite", FilterVariant: "pass-all", Filter: FilterPassAll, EventsPerS: 380, VsNoFilters: &filtersRatio, Endpoints: 100},
+		{Scenario: "filters", Store: "sqlite", FilterVariant: "pass-all", Filter: "data.amount > <i> && data.region in ['eu', 'us']", EventsPerS: 380, VsNoFilters: &filtersRatio, Endpoints: 100},
 		{Scenario: "filters", Store: "sqlite", FilterVariant: "pass-one", Filter: "data.shard == <i>", EventsPerS: 2000, VsNoFilters: &passOneRatio, Endpoints: 100, Unfiltered: &unfiltered,
 			FilterRejected: &rejected, FilterFailed: &unfiltered},
 	}
@@ -142,7 +142,7 @@ func TestReportsAreWellFormed(t *testing.T) {
 	for _, want := range []string{"0.90×", "slow-receiver", "relay dlv/s", "relay CPU ms/dlv", "250", "0.250", "relay: a plain Go relay",
 		"throughput: 0.40× the relay's deliveries/s", "cpu@200/s: 3.50× the relay's CPU per delivery",
 		"slow-receiver: the healthy endpoint got 0.95× its deliveries/s beside a second healthy endpoint instead of the slow one (120/s)",
-		"filters@none", "filters@pass-all: 0.950× filters@none's events/s (100 webhooks, each with the filter data.amount > 10",
+		"filters@none", "filters@pass-all: 0.950× filters@none's events/s (100 webhooks, each with the filter data.amount > <i> && data.region in ['eu', 'us'])",
 		"filters@pass-one: 5.000× filters@none's events/s (100 webhooks, each with the filter data.shard == <i>)",
 		"filters@pass-one: each event reached the one webhook whose filter it passes, and no other",
 		"filters@pass-one: the project's stats count 990 events rejected by a filter (each accepted event by 99 webhooks) and 0 failed"} {
@@ -153,21 +153,26 @@ func TestReportsAreWellFormed(t *testing.T) {
 }
 
 // TestFilterBodies checks the filters scenario's events with the server's
-// own evaluator: each is about 1 KiB, passes FilterPassAll, and passes the
-// pass-one filter of its shard's webhook and of no other, so that pass-all
-// makes as many deliveries as none and pass-one one an event.
+// own evaluator: each is about 1 KiB, passes every webhook's FilterPassAll
+// (the highest threshold --fanout allows included), and passes the pass-one
+// filter of its shard's webhook and of no other, so that pass-all makes as
+// many deliveries as none and pass-one one an event.
 func TestFilterBodies(t *testing.T) {
 	t.Parallel()
 	const shards = 100
-	passAll, err := expressions.CompileFilter(FilterPassAll)
-	if err != nil {
-		t.Fatal(err)
-	}
-	passOne := make([]*expressions.Filter, shards)
-	for i := range passOne {
+	passAll, passOne := make([]*expressions.Filter, shards+1), make([]*expressions.Filter, shards)
+	for i := range shards {
+		var err error
+		if passAll[i], err = expressions.CompileFilter(FilterPassAll(i)); err != nil {
+			t.Fatal(err)
+		}
 		if passOne[i], err = expressions.CompileFilter(FilterPassOne(i)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	var err error
+	if passAll[shards], err = expressions.CompileFilter(FilterPassAll(999)); err != nil {
+		t.Fatal(err)
 	}
 	ctx := context.Background()
 	for i, body := range filterBodies(shards) {
@@ -185,8 +190,10 @@ func TestFilterBodies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := passAll.MatchInput(ctx, in); !ok || err != nil {
-			t.Fatalf("body %d fails %s: %v", i, FilterPassAll, err)
+		for _, f := range passAll {
+			if ok, err := f.MatchInput(ctx, in); !ok || err != nil {
+				t.Fatalf("body %d fails %s: %v", i, f, err)
+			}
 		}
 		for j, f := range passOne {
 			if ok, err := f.MatchInput(ctx, in); ok != (i == j) || err != nil {

@@ -16,7 +16,7 @@ import (
 
 // FilterVariants are the filters scenario's runs, in order:
 //   - none: no webhook has a filter;
-//   - pass-all: every webhook has FilterPassAll, which every event passes,
+//   - pass-all: webhook i has FilterPassAll(i), which every event passes,
 //     so that the run writes as many deliveries as none and differs from
 //     it only by the filters' evaluation;
 //   - pass-one: webhook i has FilterPassOne(i), which the events of shard i
@@ -24,11 +24,15 @@ import (
 //     reject it.
 var FilterVariants = []string{"none", "pass-all", "pass-one"}
 
-// FilterPassAll is each webhook's filter in the pass-all variant, a filter
-// as a receiver would write one: a comparison, a list membership and a pass
+// FilterPassAll is webhook n's filter in the pass-all variant, a filter as
+// a receiver would write one: a comparison, a list membership and a pass
 // over the event's items (the item that matches comes last, so the pass
-// reads every item).
-const FilterPassAll = `data.amount > 10 && data.region in ['eu', 'us'] && data.items.exists(i, i.sku.startsWith('A'))`
+// reads every item). The threshold is the webhook's number, so that each
+// webhook has a program of its own, as receivers' filters differ; every
+// event's amount is over 1,000, the most webhooks --fanout makes.
+func FilterPassAll(n int) string {
+	return fmt.Sprintf("data.amount > %d && data.region in ['eu', 'us'] && data.items.exists(i, i.sku.startsWith('A'))", n)
+}
 
 // FilterPassOne is webhook i's filter in the pass-one variant.
 func FilterPassOne(i int) string { return fmt.Sprintf("data.shard == %d", i) }
@@ -53,7 +57,7 @@ func filterSpec(cfg Config, v int) spec {
 	sp.drive = func(ctx context.Context, l *loader) { l.floodBodies(ctx, cfg.Concurrency, bodies) }
 	switch FilterVariants[v] {
 	case "pass-all":
-		sp.filter = func(int) string { return FilterPassAll }
+		sp.filter = FilterPassAll
 	case "pass-one":
 		sp.filter, sp.passOne = FilterPassOne, true
 	}
@@ -69,7 +73,7 @@ func compareFilters(r *Result, v int, none *Result) *Result {
 	case "none":
 		return r
 	case "pass-all":
-		r.Filter = FilterPassAll
+		r.Filter = "data.amount > <i> && data.region in ['eu', 'us'] && data.items.exists(i, i.sku.startsWith('A'))"
 	case "pass-one":
 		r.Filter = "data.shard == <i>"
 	}
@@ -82,9 +86,9 @@ func compareFilters(r *Result, v int, none *Result) *Result {
 
 // filterBodies returns the filters scenario's events, one for each of
 // shards: an order of about 1 KiB with four items, in the region eu or us,
-// for more than 10, with one item whose SKU starts with A (the last), and
-// the shard in data.shard. Every body passes FilterPassAll, and body i
-// passes FilterPassOne(i) alone.
+// for more than 1,000, with one item whose SKU starts with A (the last),
+// and the shard in data.shard. Every body passes every FilterPassAll, and
+// body i passes FilterPassOne(i) alone.
 func filterBodies(shards int) [][]byte {
 	bodies := make([][]byte, shards)
 	regions := []string{"eu", "us"}
@@ -100,7 +104,7 @@ func filterBodies(shards int) [][]byte {
 			`{"sku":"A-10293","name":"Cashmere beanie, navy","qty":1,"price":45.00,"tags":["winter","cashmere"]}],`+
 			`"discount":{"code":"WINTER10","amount":13.79},"notes":"Leave the parcel with the concierge if nobody answers.",`+
 			`"client":{"ip":"203.0.113.%d","userAgent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}}}`,
-			i, i, 120+i, regions[i%2], i, i, i, i%256)
+			i, i, 1020+i, regions[i%2], i, i, i, i%256)
 	}
 	return bodies
 }
