@@ -76,6 +76,9 @@ type Attempt struct {
 	// webhook's transform made it; "" when the body was the event's
 	// envelope (or a trigger's input), which the event keeps.
 	RequestBody string
+	// Node is the name of the node that made the attempt; "" for an
+	// attempt made before nodes were recorded.
+	Node string
 	Error       string
 	// TraceID and SpanID name the attempt's span (lower-case hex), whose
 	// parent is the event's; "" for an attempt made before traces were

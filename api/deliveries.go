@@ -143,13 +143,14 @@ type attemptOut struct {
 	Error                string `json:"error"`
 	TraceID              string `json:"traceId" doc:"The attempt's trace (32 hex digits): the event's, which the producer's traceparent names when it sent one; \"\" for an attempt made before traces were kept"`
 	SpanID               string `json:"spanId" doc:"The attempt's own span (16 hex digits), the parent in the traceparent the receiver got"`
+	Node                 string `json:"node" doc:"The node that made the attempt (the dispatcher's node name, as in the server's logs); \"\" for an attempt made before nodes were recorded"`
 }
 
 func toAttempt(a *hookgate.Attempt) attemptOut {
 	return attemptOut{ID: a.ID, DeliveryID: a.DeliveryID, Attempt: a.Attempt, StartedAt: utc(a.StartedAt), DurationMs: a.DurationMs,
 		StatusCode: a.StatusCode, RequestMethod: a.RequestMethod, RequestURL: a.RequestURL, RequestHeaders: a.RequestHeaders,
 		RequestBody: a.RequestBody, ResponseHeaders: emptyMapIfNil(a.ResponseHeaders), ResponseBody: a.ResponseBody, ResponseBodyEncoding: a.ResponseBodyEncoding, Error: a.Error,
-		TraceID: a.TraceID, SpanID: a.SpanID}
+		TraceID: a.TraceID, SpanID: a.SpanID, Node: a.Node}
 }
 
 // attemptRoutes are the operations on a delivery's attempts: list them, and retry the delivery.

@@ -40,6 +40,9 @@ type Config struct {
 	// which reads its projects again every 10 seconds. Nil: every project
 	// sends them.
 	TraceOff func(ctx context.Context, projectID string) bool
+	// Node names this node in the attempts of the triggers it makes (the
+	// dispatcher's node, Dispatcher.Node); "" for none.
+	Node string
 	// AdminKey manages projects and keys, and may act on any project.
 	AdminKey string
 	// Policy judges webhook URLs given as literal addresses.
@@ -262,7 +265,7 @@ func New(cfg Config) *Server {
 	s.bodies = semaphore.NewWeighted(cfg.BodyBytesInFlight)
 	s.inboundLim = newInboundLimits(cfg)
 	s.authFails.burst = cfg.AuthFailureBurst
-	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData,
+	s.triggers = delivery.NewTriggers(delivery.TriggerConfig{Store: cfg.Store, Sender: cfg.Sender, Check: s.checkTriggerData, Node: cfg.Node,
 		PerWebhook: cfg.TriggerConcurrency, Registry: cfg.Registry, Now: cfg.Now, Tracer: cfg.Tracer, TraceOff: cfg.TraceOff})
 
 	hc := huma.DefaultConfig("Hookgate API", cfg.Version)

@@ -771,6 +771,9 @@ type Attempt struct {
 	// RequestBody is the body sent (its first 64 KiB) when the webhook's
 	// transform made it; "" when the body was the event's envelope.
 	RequestBody string `json:"requestBody,omitempty"`
+	// Node is the node that made the attempt; "" for an attempt made before
+	// nodes were recorded.
+	Node string `json:"node"`
 	// ResponseBody is the answer's beginning; base64 when
 	// ResponseBodyEncoding is "base64".
 	ResponseBody         string            `json:"responseBody"`

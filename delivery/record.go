@@ -214,6 +214,11 @@ func (d *Dispatcher) recordBatch(batch []hookgate.AttemptOutcome) error {
 		}
 	}
 	deadline = deadline.Add(-time.Second) // the write itself must end within the lease
+	for i := range batch {
+		if batch[i].Attempt.ID != "" {
+			batch[i].Attempt.Node = d.cfg.Node // the node that made it
+		}
+	}
 	wait := 100 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -136,6 +136,7 @@ func (d *Dispatcher) probe(ctx context.Context, r *hookgate.Recovery, n int) {
 	endAttemptSpan(span, res)
 	a := d.attemptRecord(res, dl.ID, 1)
 	a.TraceID, a.SpanID = span.Trace.TraceIDString(), span.Trace.SpanIDString()
+	a.Node = d.cfg.Node
 	dl.Status, dl.LastStatusCode, dl.LastError, dl.UpdatedAt = hookgate.DeliveryFailed, a.StatusCode, a.Error, d.cfg.Now()
 	if res.Class == hookgate.OutcomeSuccess {
 		dl.Status = hookgate.DeliverySucceeded

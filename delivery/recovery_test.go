@@ -173,8 +173,8 @@ func TestRecoveryProbesOnScheduleAndReenables(t *testing.T) {
 		}
 		for _, p := range probes {
 			atts, _, err := h.store.ListAttempts(ctx, h.proj, p.ID, hookgate.Page{})
-			if err != nil || len(atts) != 1 || atts[0].RequestMethod != http.MethodPost || atts[0].RequestURL == "" {
-				t.Fatalf("probe %s attempts %+v (%v); want one, with its request", p.ID, atts, err)
+			if err != nil || len(atts) != 1 || atts[0].RequestMethod != http.MethodPost || atts[0].RequestURL == "" || atts[0].Node == "" {
+				t.Fatalf("probe %s attempts %+v (%v); want one, with its request and its node", p.ID, atts, err)
 			}
 		}
 		// The recovered event, in the project's event log.

@@ -41,6 +41,8 @@ type TriggerConfig struct {
 	// beyond Webhook.CheckTrigger (the JSON Schema of its data); nil checks
 	// nothing more. It returns a *hookgate.Error naming the parameter.
 	Check func(ctx context.Context, w *hookgate.Webhook, in *hookgate.TriggerInput) error
+	// Node names this node in the attempts it records; "" for none.
+	Node string
 	// PerWebhook caps the triggers of one webhook in flight on this node;
 	// default DefaultTriggersPerWebhook. Beyond it a trigger is refused with ERateLimited.
 	PerWebhook int
@@ -313,6 +315,7 @@ func (t *Triggers) save(ctx context.Context, d *hookgate.Delivery, a *hookgate.A
 	if err != nil {
 		return err
 	}
+	a.Node = t.cfg.Node
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	return t.cfg.Store.SaveTrigger(sctx, d, a, request)

@@ -77,7 +77,7 @@ const ingestDeliveryCols = deliveryCols + ", lease_node, ordering_key"
 
 const deliveryReadCols = deliveryCols + ", kind, chain_id, ordering_key"
 
-const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error, request_method, request_url, request_headers, response_body_encoding, webhook_id, trace_id, span_id, request_body"
+const attemptCols = "id, project_id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error, request_method, request_url, request_headers, response_body_encoding, webhook_id, trace_id, span_id, request_body, node"
 
 // attemptRow is a's values in the order of attemptCols.
 func attemptRow(projectID, webhookID string, a *hookgate.Attempt) []any {
@@ -86,14 +86,14 @@ func attemptRow(projectID, webhookID string, a *hookgate.Attempt) []any {
 		reqH = jsonText(a.RequestHeaders)
 	}
 	return []any{a.ID, projectID, a.DeliveryID, a.Attempt, micros(a.StartedAt), a.DurationMs, a.StatusCode, jsonText(a.ResponseHeaders),
-		a.ResponseBody, a.Error, a.RequestMethod, a.RequestURL, reqH, a.ResponseBodyEncoding, webhookID, a.TraceID, a.SpanID, a.RequestBody}
+		a.ResponseBody, a.Error, a.RequestMethod, a.RequestURL, reqH, a.ResponseBodyEncoding, webhookID, a.TraceID, a.SpanID, a.RequestBody, a.Node}
 }
 
 // ListAttempts lists a page of a delivery's attempts, the latest first.
 func (s *Store) ListAttempts(ctx context.Context, projectID, deliveryID string, page hookgate.Page) ([]*hookgate.Attempt, string, error) {
 	limit := pageLimit(page)
 	return queryPage(ctx, s.read, s.q(`SELECT id, delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error,
-		request_method, request_url, request_headers, response_body_encoding, trace_id, span_id, request_body
+		request_method, request_url, request_headers, response_body_encoding, trace_id, span_id, request_body, node
 		FROM attempts WHERE project_id = ? AND delivery_id = ? AND (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`),
 		limit, scanAttempt, func(a *hookgate.Attempt) string { return a.ID }, projectID, deliveryID, page.Cursor, page.Cursor, limit+1)
 }
@@ -103,7 +103,7 @@ func scanAttempt(r scanner) (*hookgate.Attempt, error) {
 	var started int64
 	var headers, reqHeaders string
 	if err := r.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &started, &a.DurationMs, &a.StatusCode, &headers, &a.ResponseBody, &a.Error,
-		&a.RequestMethod, &a.RequestURL, &reqHeaders, &a.ResponseBodyEncoding, &a.TraceID, &a.SpanID, &a.RequestBody); err != nil {
+		&a.RequestMethod, &a.RequestURL, &reqHeaders, &a.ResponseBodyEncoding, &a.TraceID, &a.SpanID, &a.RequestBody, &a.Node); err != nil {
 		return nil, err
 	}
 	a.StartedAt = fromMicros(started)

@@ -24,6 +24,7 @@ var portableMigrations = []string{
 	"00026_destination_config.sql",
 	"00027_sources.sql",
 	"00028_expressions.sql",
+	"00029_attempt_node.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the

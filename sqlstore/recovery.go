@@ -128,7 +128,7 @@ func (s *Store) SaveProbe(ctx context.Context, e *hookgate.Event, d *hookgate.De
 			micros(d.CreatedAt), micros(d.UpdatedAt), hookgate.KindProbe); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			attemptRow(d.ProjectID, d.WebhookID, a)...); err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func (s *Store) SaveTrigger(ctx context.Context, d *hookgate.Delivery, a *hookga
 	if err != nil {
 		return err
 	}
-	insert, err := s.prepare(ctx, s.write, `INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := s.prepare(ctx, s.write, `INSERT INTO attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}

@@ -132,6 +132,7 @@ func New(cfg Config) *App {
 	acfg.Breaker = cfg.Delivery.Breaker
 	acfg.Destinations = cfg.Delivery.Destinations
 	acfg.TraceOff = dispatcher.TraceHeadersOff
+	acfg.Node = dispatcher.Node()
 	acfg.Sources = cfg.SourceKinds
 	var runner *sources.Runner
 	acfg.OnSources = func() { runner.Wake() }
