@@ -78,8 +78,8 @@ type Attempt struct {
 	RequestBody string
 	// Node is the name of the node that made the attempt; "" for an
 	// attempt made before nodes were recorded.
-	Node string
-	Error       string
+	Node  string
+	Error string
 	// TraceID and SpanID name the attempt's span (lower-case hex), whose
 	// parent is the event's; "" for an attempt made before traces were
 	// kept.
