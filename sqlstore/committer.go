@@ -27,6 +27,10 @@ var ErrClosed = &hookgate.Error{Code: hookgate.EUnavailable, Message: "the serve
 type ingestReq struct {
 	projectID string
 	in        []hookgate.EventInput
+	// hooks are the project's subscribers as CreateEvents read them
+	// (hooksRead), for the commit to match in's events against.
+	hooks     []subscriber
+	hooksRead bool
 	// pre, when set, matched in's events to their webhooks, filters and
 	// all, and made their IDs.
 	pre *prefiltered

@@ -22,6 +22,7 @@ func (s *Store) CreateEvents(ctx context.Context, projectID string, in []hookgat
 		if err != nil {
 			return nil, err
 		}
+		r.hooks, r.hooksRead = hooks, true
 		if hasFilters(hooks) {
 			if r.pre, err = s.runFilters(ctx, hooks, in); err != nil {
 				return nil, err
@@ -103,9 +104,14 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 		}
 		hooks, ok := subs[r.projectID]
 		if !ok {
-			var err error
-			if hooks, err = s.cachedSubscribers(ctx, r.projectID); err != nil {
-				return err
+			// Read by CreateEvents already: once per request is enough
+			// (on PostgreSQL a node not listening reads the database).
+			hooks = r.hooks
+			if !r.hooksRead {
+				var err error
+				if hooks, err = s.cachedSubscribers(ctx, r.projectID); err != nil {
+					return err
+				}
 			}
 			subs[r.projectID] = hooks
 		}
