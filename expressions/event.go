@@ -92,9 +92,9 @@ func NewInput(ev Event) (*Input, error) {
 // vars returns the activation of e: the variables by name.
 //
 // within tells whether its data holds no more than the cost estimate
-// assumed (withinEstimate).
+// assumed (see toCEL).
 func (e Event) vars() (vars map[string]any, within bool, err error) {
-	data, err := decodeData(e.Data)
+	data, within, err := decodeData(e.Data)
 	if err != nil {
 		return nil, false, err
 	}
@@ -106,133 +106,100 @@ func (e Event) vars() (vars map[string]any, within bool, err error) {
 		"id":        e.ID,
 		"type":      e.Type,
 		"timestamp": e.Timestamp,
-		"data":      celValue(data),
+		"data":      data,
 		"metadata":  md,
-	}, withinEstimate(data, 0), nil
+	}, within, nil
 }
 
 // decodeData decodes the event's data as Kubernetes does its objects for
 // CEL: a JSON number that is an integer becomes an int (a uint beyond the
 // range of int64), any other a double, so that the integers of data, IDs
-// included, reach a transform's body unchanged. Empty data is null.
-func decodeData(raw json.RawMessage) (any, error) {
+// included, reach a transform's body unchanged. Empty data is null. within
+// is toCEL's.
+func decodeData(raw json.RawMessage) (data ref.Val, within bool, err error) {
 	if len(raw) == 0 {
-		return nil, nil
+		return types.NullValue, true, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var data any
-	if err := dec.Decode(&data); err != nil {
-		return nil, fmt.Errorf("expressions: the event's data is not JSON: %w", err)
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false, fmt.Errorf("expressions: the event's data is not JSON: %w", err)
 	}
 	if dec.More() {
-		return nil, errors.New("expressions: the event's data is not JSON: more than one value")
+		return nil, false, errors.New("expressions: the event's data is not JSON: more than one value")
 	}
-	return numbers(data)
+	within = true
+	data, err = toCEL(v, 0, &within)
+	return data, within, err
 }
 
-// numbers replaces the json.Number values in v.
-func numbers(v any) (any, error) {
+// toCEL converts v, decoded JSON with json.Number values, into CEL's values
+// once: left to cel-go, every selection of a field wraps the map or list it
+// reads again, in every expression that reads it, and an event meets the
+// filters of every webhook of its project. On the way it clears *within
+// when v holds a list or map of more than MaxListSize elements or a string
+// (key or value) of more than MaxListSize bytes, beyond what the cost
+// estimate assumes, or is nested deeper than maxBoundedDepth (not looked
+// into for the sizes): its expressions then count their cost.
+func toCEL(v any, depth int, within *bool) (ref.Val, error) {
+	if depth > maxBoundedDepth {
+		*within = false
+	}
 	switch v := v.(type) {
+	case nil:
+		return types.NullValue, nil
+	case bool:
+		return types.Bool(v), nil
+	case string:
+		if len(v) > MaxListSize {
+			*within = false
+		}
+		return types.String(v), nil
 	case json.Number:
 		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return i, nil
+			return types.Int(i), nil
 		}
 		if u, err := strconv.ParseUint(string(v), 10, 64); err == nil {
-			return u, nil
+			return types.Uint(u), nil
 		}
 		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil {
 			return nil, fmt.Errorf("expressions: the event's data has the number %s, beyond a double", v)
 		}
-		return f, nil
-	case map[string]any:
-		for k, e := range v {
-			n, err := numbers(e)
-			if err != nil {
-				return nil, err
-			}
-			v[k] = n
-		}
-	case []any:
-		for i, e := range v {
-			n, err := numbers(e)
-			if err != nil {
-				return nil, err
-			}
-			v[i] = n
-		}
-	}
-	return v, nil
-}
-
-// withinEstimate reports whether v, the event's data, holds no list or map
-// of more than MaxListSize elements and no string (key or value) of more
-// than MaxListSize bytes, as the cost estimate assumes; depth is v's, and
-// data nested deeper than maxBoundedDepth is not looked into (it is
-// reported false, and its expressions count their cost).
-func withinEstimate(v any, depth int) bool {
-	if depth > maxBoundedDepth {
-		return false
-	}
-	switch v := v.(type) {
-	case string:
-		return len(v) <= MaxListSize
-	case map[string]any:
-		if len(v) > MaxListSize {
-			return false
-		}
-		for k, e := range v {
-			if len(k) > MaxListSize || !withinEstimate(e, depth+1) {
-				return false
-			}
-		}
+		return types.Double(f), nil
 	case []any:
 		if len(v) > MaxListSize {
-			return false
+			*within = false
 		}
-		for _, e := range v {
-			if !withinEstimate(e, depth+1) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// maxBoundedDepth is the deepest data withinEstimate looks into.
-const maxBoundedDepth = 64
-
-// celValue converts data, decoded and with its numbers made (numbers), into
-// CEL's values once: left to cel-go, every selection of a field wraps the
-// map or list it reads again, in every expression that reads it, and an
-// event meets the filters of every webhook of its project.
-func celValue(v any) ref.Val {
-	switch v := v.(type) {
-	case nil:
-		return types.NullValue
-	case bool:
-		return types.Bool(v)
-	case string:
-		return types.String(v)
-	case int64:
-		return types.Int(v)
-	case uint64:
-		return types.Uint(v)
-	case float64:
-		return types.Double(v)
-	case []any:
 		elems := make([]ref.Val, len(v))
 		for i, e := range v {
-			elems[i] = celValue(e)
+			c, err := toCEL(e, depth+1, within)
+			if err != nil {
+				return nil, err
+			}
+			elems[i] = c
 		}
-		return types.NewRefValList(types.DefaultTypeAdapter, elems)
+		return types.NewRefValList(types.DefaultTypeAdapter, elems), nil
 	case map[string]any:
+		if len(v) > MaxListSize {
+			*within = false
+		}
 		m := make(map[ref.Val]ref.Val, len(v))
 		for k, e := range v {
-			m[types.String(k)] = celValue(e)
+			if len(k) > MaxListSize {
+				*within = false
+			}
+			c, err := toCEL(e, depth+1, within)
+			if err != nil {
+				return nil, err
+			}
+			m[types.String(k)] = c
 		}
-		return types.NewRefValMap(types.DefaultTypeAdapter, m)
+		return types.NewRefValMap(types.DefaultTypeAdapter, m), nil
 	}
-	return types.DefaultTypeAdapter.NativeToValue(v)
+	return types.DefaultTypeAdapter.NativeToValue(v), nil
 }
+
+// maxBoundedDepth is the deepest data whose sizes toCEL looks at.
+const maxBoundedDepth = 64
