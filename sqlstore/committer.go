@@ -38,8 +38,11 @@ type ingestReq struct {
 	// outcomes are attempt outcomes to record at now.
 	outcomes []hookgate.AttemptOutcome
 	now      time.Time
-	err      error
-	done     chan struct{}
+	// at is when an event request was queued, for the committer's
+	// gathering.
+	at   time.Time
+	err  error
+	done chan struct{}
 }
 
 // size is the number of rows the request asks to write, roughly.
@@ -57,6 +60,9 @@ type committer struct {
 	s       *Store
 	queue   chan *ingestReq
 	records chan *ingestReq
+	// gather, when positive, lets a small commit wait up to that long
+	// after its first request for others (see gatherer); SQLite only.
+	gather  time.Duration
 	mu      sync.RWMutex // held for reading while sending to the queues
 	closed  bool
 	workers sync.WaitGroup
@@ -65,8 +71,8 @@ type committer struct {
 	queued, committed atomic.Int64
 }
 
-func newCommitter(s *Store, workers int) *committer {
-	c := &committer{s: s, queue: make(chan *ingestReq, 4096), records: make(chan *ingestReq, 64)}
+func newCommitter(s *Store, workers int, gather time.Duration) *committer {
+	c := &committer{s: s, queue: make(chan *ingestReq, 4096), records: make(chan *ingestReq, 64), gather: gather}
 	for range workers {
 		c.workers.Add(1)
 		go c.run()
@@ -86,6 +92,9 @@ func (c *committer) submit(ctx context.Context, r *ingestReq) error {
 	}
 	if r.outcomes == nil {
 		c.queued.Add(int64(len(r.in)))
+		if c.gather > 0 {
+			r.at = time.Now()
+		}
 	}
 	select {
 	case q <- r:
@@ -127,6 +136,8 @@ func (c *committer) run() {
 	defer c.workers.Done()
 	batch := make([]*ingestReq, 0, 256)
 	queue, records := c.queue, c.records
+	g := gatherer{window: c.gather}
+	var timer *time.Timer
 	for queue != nil || records != nil {
 		var first *ingestReq
 		select {
@@ -146,9 +157,157 @@ func (c *committer) run() {
 		batch = append(batch[:0], first)
 		n := first.size()
 		batch, n = take(&records, batch, n, math.MaxInt) // every outcome waiting
-		batch, _ = take(&queue, batch, n, maxCommitEvents)
+		batch, n = take(&queue, batch, n, maxCommitEvents)
+		if until, ok := g.wait(batch); ok {
+			if timer == nil {
+				timer = time.NewTimer(time.Until(until))
+			} else {
+				timer.Reset(time.Until(until))
+			}
+			before := len(batch)
+			batch, n = gatherUntil(timer, &queue, &records, batch, n, g.want)
+			g.gathered(len(batch) - before)
+		}
+		g.saw(batch)
 		c.commit(batch)
 	}
+	if timer != nil {
+		timer.Stop()
+	}
+}
+
+// gatherer decides when a small commit waits for company. A commit costs
+// much more than the rows in it (on SQLite with synchronous=full, an fsync
+// and a WAL frame write per page), and under moderate load, a few events a
+// millisecond, each event would otherwise pay one of its own. So when the
+// events' requests have recently come closer together than window, a
+// commit of fewer than gatherBatch requests waits until window after its
+// first request, or until as many more requests as the pace promises
+// have come. Waits that gather nothing (a producer that sends one request
+// at a time and waits for each answer) turn the waiting off for a while.
+// Outcomes never wait: they end the wait, since a request sent but not
+// recorded is one a crash sends twice.
+type gatherer struct {
+	window time.Duration
+	// interval is the moving average of the time between event requests;
+	// last is the latest request's time.
+	interval time.Duration
+	last     time.Time
+	// want is how many requests the wait under way expects.
+	want int
+	// fruitless counts the waits in a row that gathered nothing; off is
+	// when waiting may start again after gatherFruitless of them.
+	fruitless int
+	off       time.Time
+}
+
+const (
+	// gatherBatch is the number of requests from which a commit never
+	// waits: it is already shared.
+	gatherBatch = 8
+	// gatherFruitless waits in a row that gathered nothing turn waiting
+	// off for gatherOff.
+	gatherFruitless = 3
+	gatherOff       = time.Second
+)
+
+// wait says whether batch should wait for company, and until when.
+func (g *gatherer) wait(batch []*ingestReq) (time.Time, bool) {
+	if g.window <= 0 || len(batch) >= gatherBatch || g.interval <= 0 || g.interval > g.window {
+		return time.Time{}, false
+	}
+	var first time.Time
+	for _, r := range batch {
+		if r.outcomes != nil {
+			return time.Time{}, false
+		}
+		if first.IsZero() || r.at.Before(first) {
+			first = r.at
+		}
+	}
+	now := time.Now()
+	if now.Before(g.off) {
+		return time.Time{}, false
+	}
+	until := first.Add(g.window)
+	if !until.After(now) {
+		return time.Time{}, false
+	}
+	g.want = len(batch) + int(g.window/g.interval)
+	return until, true
+}
+
+// gathered learns from a wait that brought n requests.
+func (g *gatherer) gathered(n int) {
+	if n > 0 {
+		g.fruitless = 0
+		return
+	}
+	g.fruitless++
+	if g.fruitless >= gatherFruitless {
+		g.fruitless = 0
+		g.off = time.Now().Add(gatherOff)
+	}
+}
+
+// saw updates the pace of event requests with those in batch.
+func (g *gatherer) saw(batch []*ingestReq) {
+	if g.window <= 0 {
+		return
+	}
+	for _, r := range batch {
+		if r.outcomes != nil || r.at.IsZero() {
+			continue
+		}
+		if !g.last.IsZero() {
+			d := max(r.at.Sub(g.last), 0)
+			if g.interval == 0 {
+				g.interval = d
+			} else {
+				g.interval += (d - g.interval) / 8
+			}
+		}
+		if r.at.After(g.last) {
+			g.last = r.at
+		}
+	}
+}
+
+// gatherUntil adds to batch the requests that come before timer fires,
+// until it holds want requests or maxCommitEvents rows, or an outcome
+// comes (outcomes and what is queued after them are taken at once).
+func gatherUntil(timer *time.Timer, queue, records *chan *ingestReq, batch []*ingestReq, n, want int) ([]*ingestReq, int) {
+	for len(batch) < want && n < maxCommitEvents && *queue != nil {
+		select {
+		case r, ok := <-*queue:
+			if !ok {
+				*queue = nil
+				break
+			}
+			batch = append(batch, r)
+			n += r.size()
+			continue
+		case r, ok := <-*records:
+			if !ok {
+				*records = nil
+				break
+			}
+			batch = append(batch, r)
+			n += r.size()
+			batch, n = take(records, batch, n, math.MaxInt)
+			batch, n = take(queue, batch, n, maxCommitEvents)
+		case <-timer.C:
+			return batch, n
+		}
+		break
+	}
+	if !timer.Stop() {
+		select {
+		case <-timer.C:
+		default:
+		}
+	}
+	return batch, n
 }
 
 // take appends to batch the requests *ch holds now, while the batch asks for

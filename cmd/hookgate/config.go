@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -27,6 +28,9 @@ type storeFlags struct {
 	// synchronous is SQLite's synchronous setting; serve alone has a flag
 	// for it, the other commands use the default (full).
 	synchronous string
+	// commitDelay is SQLite's commit delay; serve alone has a flag for it,
+	// the other commands never wait.
+	commitDelay time.Duration
 }
 
 func (f *storeFlags) register(cmd *cobra.Command) {
@@ -85,7 +89,7 @@ func (f *storeFlags) openStore(ctx context.Context, log *slog.Logger) (*sqlstore
 	if err != nil {
 		return nil, err
 	}
-	return sqlstore.Open(ctx, sqlstore.Config{DatabaseURL: f.databaseURL, DataDir: f.dataDir, Box: box, Logger: log, SQLiteSynchronous: f.synchronous})
+	return sqlstore.Open(ctx, sqlstore.Config{DatabaseURL: f.databaseURL, DataDir: f.dataDir, Box: box, Logger: log, SQLiteSynchronous: f.synchronous, SQLiteCommitDelay: f.commitDelay})
 }
 
 // adminKey returns HOOKGATE_ADMIN_KEY, or the key saved in the data dir,

@@ -116,6 +116,7 @@ at once.`,
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "json", "json (one object a line) or text (key=value)")
 	cmd.Flags().StringVar(&f.traceURL, "trace-url", "", "a link to a trace in your tracing UI, with {traceId} in it (https://tempo.example/trace/{traceId}): the dashboard links each attempt's trace there")
 	cmd.Flags().StringVar(&f.synchronous, "sqlite-synchronous", sqlstore.SynchronousFull, "embedded SQLite only: full syncs every commit to disk, so an event answered 202 survives a power cut; normal syncs only at checkpoints (fewer fsyncs), so the last commits may vanish in an OS crash or power loss, though not in a crash of the process")
+	cmd.Flags().DurationVar(&f.commitDelay, "sqlite-commit-delay", 0, "embedded SQLite only: while events come closer together than this, a small group commit waits up to this long after its first event for others to share its fsync: less CPU per event at moderate rates, later answers (0, the default, never waits; at most 10ms)")
 	cmd.Flags().Int64Var(&f.maxEventBytes, "max-event-bytes", api.DefaultMaxEventBytes, "largest POST …/events body in bytes (the batch endpoint takes 16 times as much)")
 	cmd.Flags().DurationVar(&f.bodyTimeout, "body-timeout", 20*time.Second, "how long a request body may take to arrive once the server reads it (at most 2m, the listener's read timeout); a slower one is answered 408")
 	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, such as 127.0.0.1:6060; off when empty")
@@ -189,6 +190,9 @@ func (f *serveFlags) check() error {
 	case sqlstore.SynchronousFull, sqlstore.SynchronousNormal:
 	default:
 		return fmt.Errorf("--sqlite-synchronous (HOOKGATE_SQLITE_SYNCHRONOUS) must be full or normal, not %q", f.synchronous)
+	}
+	if f.commitDelay < 0 || f.commitDelay > sqlstore.MaxSQLiteCommitDelay {
+		return fmt.Errorf("--sqlite-commit-delay (HOOKGATE_SQLITE_COMMIT_DELAY) must be between 0 and %s, not %s", sqlstore.MaxSQLiteCommitDelay, f.commitDelay)
 	}
 	if f.pprofAddr != "" && !f.pprofRemote {
 		if host, _, err := net.SplitHostPort(f.pprofAddr); err != nil || !isLoopback(host) {
