@@ -89,8 +89,26 @@ type pgStatement struct {
 
 // insert adds "INSERT INTO table (cols) SELECT * FROM unnest(…)" of rows,
 // the columns typed by the first row; none adds nothing.
+//
+// One row is inserted with a parameter per value instead: arrays cost the
+// driver an allocation or more per column and the server an unnest, and
+// one row at a time is what moderate load brings.
 func (p *pgStatement) insert(table, cols string, rows [][]any) {
-	if len(rows) == 0 {
+	switch len(rows) {
+	case 0:
+		return
+	case 1:
+		first := len(p.args) + 1
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES (")
+		for i := range rows[0] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("$" + strconv.Itoa(first+i))
+		}
+		b.WriteString(")")
+		p.add(b.String(), rows[0]...)
 		return
 	}
 	width := strings.Count(cols, ",") + 1
@@ -99,8 +117,23 @@ func (p *pgStatement) insert(table, cols string, rows [][]any) {
 }
 
 // arrays returns the unnest list of rows' columns, typed by types, and
-// adds them to the arguments.
+// adds them to the arguments. One row is a VALUES list of one parameter
+// per value instead (see insert).
 func (p *pgStatement) arrays(types []string, rows [][]any) string {
+	if len(rows) == 1 {
+		first := len(p.args) + 1
+		var b strings.Builder
+		b.WriteString("(VALUES (")
+		for i, t := range types {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("$" + strconv.Itoa(first+i) + "::" + t)
+		}
+		b.WriteString("))")
+		p.args = append(p.args, rows[0]...)
+		return b.String()
+	}
 	args, _ := pgColumns(rows, len(types))
 	u := unnestList(types, len(p.args)+1)
 	p.args = append(p.args, args...)
