@@ -37,7 +37,10 @@ func (s *Store) CreateEvents(ctx context.Context, projectID string, in []hookgat
 
 // subscriber is what ingest needs to know of an active webhook.
 type subscriber struct {
-	id     string
+	id string
+	// idArg is id as a statement's argument, boxed once for all the rows
+	// that name it.
+	idArg  any
 	events []string
 	// ordered webhooks (FIFO) take their deliveries' keys at orderingKey.
 	ordered     bool
@@ -49,6 +52,9 @@ type subscriber struct {
 	filterErr error
 	metadata  map[string]string
 }
+
+// deliveryWidth is the number of values in a row of ingestDeliveryCols.
+var deliveryWidth = strings.Count(ingestDeliveryCols, ",") + 1
 
 type idemKey struct{ project, key string }
 
@@ -169,8 +175,29 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var lines []orderKey               // the keys ordered rows were put in line for
 	var inLine map[orderKey]bool       // made with the first ordered row
 	var counted map[filterKey][2]int64 // the filters' counts of the events created
+	// The arguments the rows share are boxed once: a value put in an
+	// interface is a heap allocation of its own, per row and column
+	// otherwise.
+	nowArg, leaseArg, nodeArg := any(nowUS), any(leaseUS), any(node)
+	rowCount := 0
+	for ri := range reqs {
+		for _, m := range matches[ri] {
+			rowCount += len(m)
+		}
+	}
+	// One backing array for every delivery row's arguments.
+	cells := make([]any, 0, rowCount*deliveryWidth)
+	row := func(vals ...any) []any {
+		if len(cells)+len(vals) > cap(cells) {
+			return append([]any(nil), vals...)
+		}
+		start := len(cells)
+		cells = append(cells, vals...)
+		return cells[start:len(cells):len(cells)]
+	}
 	for ri, r := range reqs {
 		r.out = make([]*hookgate.Event, len(r.in))
+		projectArg := any(r.projectID)
 		for i, in := range r.in {
 			id, createdAt := hookgate.NewID(hookgate.PrefixEvent, now), now.Truncate(time.Microsecond)
 			if r.pre != nil {
@@ -220,8 +247,13 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 				e.Filtered, e.FilterFailed = len(r.pre.rejected[i]), len(r.pre.failed[i])
 			}
 			placed, adoptedAny := adopter != nil, false
+			eventArg, typeArg := any(e.ID), any(in.Type)
 			for _, h := range matches[ri][i] {
 				hid := h.id
+				hidArg := h.idArg
+				if hidArg == nil {
+					hidArg = hid
+				}
 				e.Deliveries++
 				id := hookgate.DeliveryID(e.ID, hid)
 				if h.ordered {
@@ -235,25 +267,27 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 						inLine[k] = true
 						lines = append(lines, k)
 					}
-					deliveries = append(deliveries, []any{id, r.projectID, e.ID, hid, in.Type,
-						hookgate.DeliveryPending, 0, blockedUS, int64(0), 0, "", nowUS, nowUS, "", k.key})
+					deliveries = append(deliveries, row(id, projectArg, eventArg, hidArg, typeArg,
+						hookgate.DeliveryPending, 0, blockedUS, int64(0), 0, "", nowArg, nowArg, "", k.key))
 					placed = false
 					continue
 				}
-				adopt, due, lease, leaseNode := false, nowUS, int64(0), ""
+				adopt, due, lease, leaseNode := false, nowArg, any(int64(0)), any("")
+				later := false
 				if adopter != nil {
 					var at time.Time
 					if adopt, at = adopter.AdoptDue(hid, bornBy[hid], now); adopt {
-						lease, leaseNode = leaseUS, node
+						lease, leaseNode = leaseArg, nodeArg
 					} else if at.After(now) {
-						due = micros(at) // the adopter has no room for it yet
+						dueUS := micros(at) // the adopter has no room for it yet
+						due, later = dueUS, dueUS != nowUS
 					} else {
 						placed = false
 					}
 				}
-				deliveries = append(deliveries, []any{id, r.projectID, e.ID, hid, in.Type,
-					hookgate.DeliveryPending, 0, due, lease, 0, "", nowUS, nowUS, leaseNode, nil})
-				if !adopt && due == nowUS {
+				deliveries = append(deliveries, row(id, projectArg, eventArg, hidArg, typeArg,
+					hookgate.DeliveryPending, 0, due, lease, 0, "", nowArg, nowArg, leaseNode, nil))
+				if !adopt && !later {
 					unplaced++
 				}
 				if adopt {
@@ -272,7 +306,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 				}
 				bornEvents[[2]string{r.projectID, e.ID}] = e
 			}
-			events = append(events, []any{e.ID, r.projectID, e.Type, string(e.Data), e.IdempotencyKey, e.Deliveries, micros(createdAt), e.Trace.Traceparent(), e.Trace.State})
+			events = append(events, []any{eventArg, projectArg, typeArg, string(e.Data), e.IdempotencyKey, e.Deliveries, micros(createdAt), e.Trace.Traceparent(), e.Trace.State})
 			if in.IdempotencyKey != "" {
 				seen[idemKey{r.projectID, in.IdempotencyKey}] = claimed{e, in.BodyHash}
 			}
@@ -394,6 +428,7 @@ func (s *Store) subscribers(ctx context.Context, db *sql.DB, projectID string) (
 			return nil, err
 		}
 		sub.ordered = ordering == hookgate.OrderingFIFO
+		sub.idArg = sub.id
 		if err := json.Unmarshal([]byte(events), &sub.events); err != nil {
 			return nil, err
 		}
