@@ -2,6 +2,7 @@ package hookgate
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -35,6 +36,10 @@ func (o *AttemptOutcome) FinishesHead() bool {
 	return o.Ordered && o.Status != DeliveryPending && o.Status != DeliveryPaused
 }
 
+// ErrNodeNameTaken says that another live process runs under a node's
+// name: leases and heartbeats key on the name, so two must never share one.
+var ErrNodeNameTaken = errors.New("hookgate: another live process holds this node name")
+
 // Queue is what the delivery engine needs of the store: the deliveries table
 // read as a queue of leased rows, and the few reads and writes around an
 // attempt.
@@ -42,8 +47,10 @@ type Queue interface {
 	// ClaimDue leases up to limit pending deliveries due at now to node, for
 	// lease, and returns them with the lease's end.
 	ClaimDue(ctx context.Context, node string, now time.Time, limit int, lease time.Duration) ([]*Delivery, time.Time, error)
-	// Heartbeat records that node is alive at now.
-	Heartbeat(ctx context.Context, node string, now time.Time) error
+	// Heartbeat records that node, run by the process incarnation, is
+	// alive at now. Error: ErrNodeNameTaken when another incarnation holds
+	// the name.
+	Heartbeat(ctx context.Context, node, incarnation string, now time.Time) error
 	// TakeOver gives back to the queue the leased rows of the nodes other
 	// than node whose latest heartbeat is before stale, forgets those nodes,
 	// and returns how many nodes it forgot and rows it gave back.
@@ -52,9 +59,10 @@ type Queue interface {
 	// node that knows it is the only one (the embedded store's lock), so
 	// every other lease is an orphan of a process that died.
 	ReleaseLeases(ctx context.Context, node string) (int64, error)
-	// Leave gives back the rows still leased to node, which has stopped,
-	// forgets it, and returns how many rows it gave back.
-	Leave(ctx context.Context, node string) (int64, error)
+	// Leave gives back the rows still leased to node, which incarnation
+	// ran and has stopped, forgets it, and returns how many rows it gave
+	// back; nothing when another incarnation holds the name now.
+	Leave(ctx context.Context, node, incarnation string) (int64, error)
 	// RecordAttempts stores attempts and moves their deliveries on; a row
 	// whose lease is no longer the one given keeps its state.
 	RecordAttempts(ctx context.Context, now time.Time, outs []AttemptOutcome) error

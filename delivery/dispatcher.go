@@ -49,9 +49,16 @@ type Config struct {
 	// rows over, when the node holding them still beats; default
 	// DefaultLease. It must exceed the destinations' longest Timeout.
 	Lease time.Duration
-	// Node names this dispatcher in the leases it takes and in its
-	// heartbeat; default NewNodeID().
+	// Node names this dispatcher in the leases it takes, in its heartbeat
+	// and in its attempts: 1 to MaxNodeName letters, digits, '.', '-' and
+	// '_' (CheckNodeName); default NewNodeName(). Two live processes must
+	// not share one: serve claims it at start (sqlstore's ClaimNodeName).
 	Node string
+	// Incarnation tells this process from the others that ran under the
+	// same Node; default NewIncarnation(). A heartbeat that finds the name
+	// held by another incarnation fails with hookgate.ErrNodeNameTaken,
+	// and Displaced is closed.
+	Incarnation string
 	// NodeTimeout is how old another node's latest heartbeat may be before
 	// this one takes its rows over; default DefaultNodeTimeout. The
 	// heartbeat is sent every third of it.
@@ -184,6 +191,11 @@ type Dispatcher struct {
 	// silent nodes this node forgot.
 	storeErrors *prometheus.CounterVec
 	nodesLost   prometheus.Counter
+
+	// displaced is closed when a heartbeat found this node's name held by
+	// another live process.
+	displaced     chan struct{}
+	displacedOnce sync.Once
 }
 
 // job is a claimed delivery with its webhook and the end of its lease.
@@ -241,7 +253,10 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.FailureLogEvery, DefaultFailureLogEvery)
 	setDefault(&c.FailureLogInterval, DefaultFailureLogInterval)
 	if c.Node == "" {
-		c.Node = NewNodeID()
+		c.Node = NewNodeName()
+	}
+	if c.Incarnation == "" {
+		c.Incarnation = NewIncarnation()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -257,7 +272,7 @@ func (c Config) WithDefaults() Config {
 }
 
 // Validate checks the rules between c's fields, with its defaults applied:
-// Destinations is set, Lease is longer than the longest timeout of its
+// Node is a node name (CheckNodeName), Destinations is set, Lease is longer than the longest timeout of its
 // kinds (a request must end before its claim does), PerEndpoint is at most
 // MaxPerEndpoint, itself at most MaxEndpointConcurrency, NodeTimeout is
 // at least MinNodeTimeout, and Breaker is within hookgate's bounds. Its
@@ -273,7 +288,10 @@ func (c Config) Validate(names map[string]string) error {
 		}
 		return field
 	}
+	badName := CheckNodeName(c.Node)
 	switch {
+	case badName != nil:
+		return fmt.Errorf("%s: %w", name("Node"), badName)
 	case c.Destinations == nil:
 		return fmt.Errorf("delivery: %s is required", name("Destinations"))
 	case c.PerEndpoint > c.MaxPerEndpoint || c.MaxPerEndpoint > MaxEndpointConcurrency:
@@ -300,7 +318,7 @@ func New(cfg Config) *Dispatcher {
 		panic(err)
 	}
 	cfg = cfg.WithDefaults()
-	d := &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), bornCh: make(chan struct{}, 1),
+	d := &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), bornCh: make(chan struct{}, 1), displaced: make(chan struct{}),
 		eps: map[string]*endpoint{}, circuits: map[string]*circuit{}, projects: map[string]cachedProject{},
 		failures: newFailureLog(cfg.FailureLogEvery, cfg.FailureLogInterval),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -346,6 +364,12 @@ func setDefault[T int | time.Duration](v *T, def T) {
 
 // Node is the name this dispatcher gives its leases.
 func (d *Dispatcher) Node() string { return d.cfg.Node }
+
+// Displaced is closed when a heartbeat finds this node's name held by
+// another live process (hookgate.ErrNodeNameTaken): two processes would
+// then claim under one name. The dispatcher claims no more; its caller
+// should stop it and exit (serve drains and exits 1).
+func (d *Dispatcher) Displaced() <-chan struct{} { return d.displaced }
 
 // count records an outcome in the metrics.
 func (d *Dispatcher) count(o outcome) {
@@ -445,6 +469,15 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	beatCtx, stopBeating := context.WithCancel(context.WithoutCancel(ctx))
 	d.join(ctx)
 	go func() { d.heartbeat(beatCtx); close(beating) }()
+	// A node whose name another process holds claims no more: Run stops
+	// as on its context's end.
+	go func() {
+		select {
+		case <-d.displaced:
+			stopClaims()
+		case <-ctx.Done():
+		}
+	}()
 	probing := make(chan struct{})
 	go func() {
 		defer close(probing)

@@ -44,13 +44,13 @@ func TestSilentNodeCountedLost(t *testing.T) {
 	sqltest.EachEngine(t, func(t *testing.T, engine string) {
 		h := newHarness(t, engine, nil)
 		ctx := context.Background()
-		if err := h.store.Heartbeat(ctx, "silent", time.Now().Add(-time.Hour)); err != nil {
+		if err := h.store.Heartbeat(ctx, "silent", "i1", time.Now().Add(-time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.store.Heartbeat(ctx, "leaving", time.Now()); err != nil {
+		if err := h.store.Heartbeat(ctx, "leaving", "i2", time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.store.Leave(ctx, "leaving"); err != nil {
+		if _, err := h.store.Leave(ctx, "leaving", "i2"); err != nil {
 			t.Fatal(err)
 		}
 		if v := h.counter(t, "hookgate_nodes_lost_total", nil); v != 0 {

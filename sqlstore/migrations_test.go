@@ -25,6 +25,7 @@ var portableMigrations = []string{
 	"00027_sources.sql",
 	"00028_expressions.sql",
 	"00029_attempt_node.sql",
+	"00030_node_incarnation.sql",
 }
 
 // The two engines' migrations stay in step: the same versions under the

@@ -31,10 +31,10 @@ func TestOpsStats(t *testing.T) {
 			t.Fatalf("WebhookStatusCounts = %v, %v; want 2 active, 1 disabled", counts, err)
 		}
 
-		if err := s.Heartbeat(ctx, "fresh", now); err != nil {
+		if err := s.Heartbeat(ctx, "fresh", "i1", now); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Heartbeat(ctx, "silent", now.Add(-time.Minute)); err != nil {
+		if err := s.Heartbeat(ctx, "silent", "i2", now.Add(-time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if alive, missing, err := s.NodeCounts(ctx, now.Add(-15*time.Second)); err != nil || alive != 1 || missing != 1 {

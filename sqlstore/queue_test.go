@@ -362,7 +362,7 @@ func TestTakeOverSilentNode(t *testing.T) {
 		}
 		now := time.Now().Add(time.Second)
 		for _, n := range []string{"dead", "live"} {
-			if err := s.Heartbeat(ctx, n, now); err != nil {
+			if err := s.Heartbeat(ctx, n, "i-"+n, now); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -375,7 +375,7 @@ func TestTakeOverSilentNode(t *testing.T) {
 			t.Fatalf("claim = %d, %v", len(liveRows), err)
 		}
 		later := now.Add(20 * time.Second)
-		if err := s.Heartbeat(ctx, "live", later); err != nil {
+		if err := s.Heartbeat(ctx, "live", "i-live", later); err != nil {
 			t.Fatal(err)
 		}
 		if nodes, n, err := s.TakeOver(ctx, "live", later.Add(-15*time.Second)); err != nil || nodes != 1 || n != 1 {
