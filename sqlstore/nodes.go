@@ -21,7 +21,7 @@ const heartbeatSQL = `INSERT INTO nodes (id, started_at, heartbeat_at) VALUES (?
 
 // beatSQL is a process's heartbeat under its node's name: id, incarnation,
 // started_at, heartbeat_at. It changes nothing when another incarnation
-// holds the name; a row without one ('', registered before incarnations
+// holds the name; a row without one (”, registered before incarnations
 // were) becomes this one's.
 const beatSQL = `INSERT INTO nodes (id, incarnation, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, incarnation = excluded.incarnation
