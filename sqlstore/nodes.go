@@ -21,8 +21,8 @@ const heartbeatSQL = `INSERT INTO nodes (id, started_at, heartbeat_at) VALUES (?
 
 // beatSQL is a process's heartbeat under its node's name: id, incarnation,
 // started_at, heartbeat_at. It changes nothing when another incarnation
-// holds the name; a row without one (”, registered before incarnations
-// were) becomes this one's.
+// holds the name; a row with an empty incarnation (registered before
+// incarnations were, or by CheckAdminKey alone) becomes this one's.
 const beatSQL = `INSERT INTO nodes (id, incarnation, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, incarnation = excluded.incarnation
 	WHERE nodes.incarnation = excluded.incarnation OR nodes.incarnation = ''`
