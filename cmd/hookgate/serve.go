@@ -50,6 +50,9 @@ type serveFlags struct {
 	retention     time.Duration
 	disableAfter  time.Duration
 	nodeTimeout   time.Duration
+	// nodeName is this node's name (delivery.Config.Node); "" makes one
+	// of the host name and a random part.
+	nodeName string
 	// recoverySchedule and recoveryFor pace the probes of disabled
 	// webhooks (delivery.Config.RecoverySchedule, RecoveryFor).
 	recoverySchedule string
@@ -79,6 +82,7 @@ var deliveryFlags = map[string]string{
 	"Lease":            "--lease",
 	"SendTimeout":      "--send-timeout",
 	"NodeTimeout":      "--node-timeout",
+	"Node":             "--node-name",
 	"PerEndpoint":      "--endpoint-concurrency",
 	"MaxPerEndpoint":   "--max-endpoint-concurrency",
 	"RecoverySchedule": "--recovery-schedule",
@@ -131,6 +135,7 @@ at once.`,
 	cmd.Flags().DurationVar(&f.retention, "retention", 30*24*time.Hour, "attempts, finished events' payloads and triggers' stored input older than this are purged, hourly")
 	cmd.Flags().DurationVar(&f.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this node, while it beats, before another may take it over; more than --send-timeout")
 	cmd.Flags().DurationVar(&f.nodeTimeout, "node-timeout", delivery.DefaultNodeTimeout, "on PostgreSQL, how long a node's heartbeat may be silent before the other nodes take its deliveries over")
+	cmd.Flags().StringVar(&f.nodeName, "node-name", "", "this node's name, in its leases, heartbeats and attempts: 1 to 64 letters, digits, '.', '-' and '_', held by one live process at a time (a restart under the same name waits for the previous process's heartbeat to age, at most --node-timeout); default the host name and a random part, such as web-1-3f9a2c")
 	cmd.Flags().DurationVar(&f.sendTimeout, "send-timeout", delivery.DefaultSendTimeout, "how long one delivery or trigger request may take")
 	cmd.Flags().IntVar(&f.endpointMin, "endpoint-concurrency", delivery.DefaultPerEndpoint, "deliveries in flight to one webhook at first, and at least; more while it answers 2xx with a backlog waiting")
 	cmd.Flags().IntVar(&f.endpointMax, "max-endpoint-concurrency", delivery.DefaultMaxPerEndpoint, "most deliveries in flight to one webhook from this node")
@@ -221,6 +226,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 		SendTimeout: f.sendTimeout,
 		UserAgent:   "Hookgate/" + version,
 		Delivery: delivery.Config{
+			Node:           f.nodeName,
 			Lease:          f.lease,
 			NodeTimeout:    f.nodeTimeout,
 			PerEndpoint:    f.endpointMin,
@@ -242,6 +248,9 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	}
 	if acfg.Delivery.RecoverySchedule, err = hookgate.ParseSchedule(f.recoverySchedule); err != nil {
 		return fmt.Errorf("--recovery-schedule: %w", err)
+	}
+	if acfg.Delivery.Node == "" {
+		acfg.Delivery.Node = delivery.NewNodeName()
 	}
 	// The destinations (the HTTP kind on one Sender) are made once, here.
 	acfg = acfg.WithDefaults()
@@ -269,9 +278,12 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	// This node's name in the nodes table, in its leases and in the key
-	// records.
-	node := delivery.NewNodeID()
+	// This node's name in the nodes table, in its leases, its attempts and
+	// the key records; one live process holds it at a time.
+	node, incarnation := acfg.Delivery.Node, delivery.NewIncarnation()
+	if err := claimNodeName(ctx, store, node, incarnation, f.nodeTimeout, f.databaseURL == "", log); err != nil {
+		return err
+	}
 	// Every node must seal and open with the database's key: a node with
 	// its own would leave the deliveries of its webhooks to itself, and
 	// fail those of the others'.
@@ -342,7 +354,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 		}
 	}()
 	acfg.Store = store
-	acfg.Delivery.Node, acfg.Delivery.Schedule, acfg.Delivery.Logger, acfg.Delivery.Registry = node, schedule, log, reg
+	acfg.Delivery.Incarnation, acfg.Delivery.Schedule, acfg.Delivery.Logger, acfg.Delivery.Registry = incarnation, schedule, log, reg
 	acfg.Delivery.Tracer = tracer
 	acfg.API = api.Config{
 		AdminKey: admin, AdminKeyTag: store.Digest("hookgate dashboard admin key", admin),
@@ -436,14 +448,24 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 		"allowNetworks", prefixList(allow), "engine", store.Engine(), "synchronous", synchronous, "keyFingerprint", store.KeyFingerprint(), "node", node, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var displaced error
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-dispatcher.Displaced():
+		// Another process took this node's name: it claims under it now,
+		// so this one drains and exits (its orchestrator restarts it,
+		// and the restart waits for the name, or is refused it).
+		displaced = fmt.Errorf("--node-name %s: another live process holds this node's name now, so this one stopped; give each node a name of its own", node)
 	}
 	drained = true
-	return (&draining{log: log, srv: srv, requests: requests, dispatcher: dispatcher, stopDispatch: stopDispatch,
+	err = (&draining{log: log, srv: srv, requests: requests, dispatcher: dispatcher, stopDispatch: stopDispatch,
 		dispatched: dispatched, store: store, timeout: f.drainTimeout, unready: handler.Drain, delay: f.drainDelay}).drain(stops)
+	if displaced != nil {
+		return displaced
+	}
+	return err
 }
 
 // startSideListeners serves the profiler on --pprof-addr and metrics on
@@ -635,4 +657,48 @@ func checkTraceURL(raw string) error {
 		return fmt.Errorf("--trace-url %q: an http or https URL with {traceId} in it, such as https://tempo.example/trace/{traceId}", raw)
 	}
 	return nil
+}
+
+// claimNodeName takes node's name for this process (incarnation) before
+// it registers, claims or leases anything under it. On PostgreSQL a name
+// whose holder beats within timeout is another live process's: serve
+// watches that heartbeat, up to timeout, and is refused if it moves; if it
+// ages instead (the holder was killed and this is its restart), the name
+// and the rows leased under it are taken. The embedded store's lock makes
+// this process the only one: the name is taken at once.
+func claimNodeName(ctx context.Context, store *sqlstore.Store, node, incarnation string, timeout time.Duration, alone bool, log *slog.Logger) error {
+	var first time.Time
+	began := time.Now()
+	for {
+		now := time.Now()
+		stale := now.Add(-timeout)
+		if alone {
+			stale = now.Add(time.Hour) // any heartbeat is a dead process's
+		}
+		held, released, err := store.ClaimNodeName(ctx, node, incarnation, now, stale)
+		switch {
+		case err != nil:
+			return fmt.Errorf("take the node name %s: %w", node, err)
+		case held.IsZero():
+			if released > 0 {
+				log.Info("took back the deliveries claimed under this node's name by its previous process", "node", node, "count", released)
+			}
+			if !first.IsZero() {
+				log.Info("the previous process under this node's name went silent: this one takes the name", "node", node, "waited", time.Since(began).Round(time.Millisecond).String())
+			}
+			return nil
+		case first.IsZero():
+			first = held
+			log.Warn("a process under this node's name beat within --node-timeout: waiting to see whether it is alive (a restart after a crash waits for its heartbeat to age)",
+				"node", node, "heartbeatAt", held.UTC().Format(time.RFC3339Nano), "nodeTimeout", timeout.String())
+		case !held.Equal(first):
+			return fmt.Errorf("--node-name %s is held by another live process (its heartbeat moved at %s): give each node a name of its own, "+
+				"or stop that process first", node, held.UTC().Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(timeout / 12):
+		}
+	}
 }
