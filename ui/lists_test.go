@@ -163,6 +163,10 @@ func TestRetryNowWhereTheAPIRetries(t *testing.T) {
 		if st != http.StatusOK || !strings.Contains(page, ">Retry now</button>") {
 			t.Fatalf("a pending delivery's page offers no retry: %d\n%s", st, page)
 		}
+		if atts, err := admin.ListAttempts(ctx, "shop", d.ID, nil); err != nil || len(atts.Data) == 0 || atts.Data[0].Node == "" ||
+			!strings.Contains(page, `sent by node <code class="id">`+atts.Data[0].Node+`</code>`) {
+			t.Fatalf("the delivery's page does not name the node of its attempt (%v):\n%s", err, page)
+		}
 		token := csrfOf(t, page)
 		healthy.Store(true)
 		if st, loc, body := b.post("/ui/p/shop/deliveries/"+d.ID+"/retry", url.Values{"csrf": {token}}, srv.URL); st != http.StatusSeeOther || loc != "/ui/p/shop/deliveries/"+d.ID+"?done=retried" {

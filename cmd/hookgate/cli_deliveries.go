@@ -57,8 +57,8 @@ func newDeliveryCmd() *cobra.Command {
 		func(ctx context.Context, c *client.Client, args []string, o client.ListOptions) (*client.Page[client.Attempt], error) {
 			return c.ListAttempts(ctx, a.project, args[0], &o)
 		},
-		rows(a, []string{"#", "STARTED", "STATUS", "DURATION", "ERROR", "SENT", "RESPONSE"}, func(at client.Attempt) []string {
-			return []string{strconv.Itoa(at.Attempt), ts(at.StartedAt), strconv.Itoa(at.StatusCode), millis(at.Duration),
+		rows(a, []string{"#", "STARTED", "NODE", "STATUS", "DURATION", "ERROR", "SENT", "RESPONSE"}, func(at client.Attempt) []string {
+			return []string{strconv.Itoa(at.Attempt), ts(at.StartedAt), orDash(at.Node), strconv.Itoa(at.StatusCode), millis(at.Duration),
 				orDash(at.Error), orDash(oneLine(at.RequestBody, 40)), orDash(oneLine(at.ResponseBody, 60))}
 		}))
 

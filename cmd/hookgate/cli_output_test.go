@@ -67,6 +67,9 @@ func TestDurationsPrintUnderAMillisecond(t *testing.T) {
 			if !regexp.MustCompile(`^(<1ms|[1-9]\d*ms|[\d.]+s)$`).MatchString(dur) {
 				t.Fatalf("an attempt's duration prints %q:\n%s", dur, strings.Join(lines, "\n"))
 			}
+			if node := strings.Fields(lines[1][strings.Index(lines[0], "NODE"):])[0]; node == "-" {
+				t.Fatalf("an attempt's node prints %q:\n%s", node, strings.Join(lines, "\n"))
+			}
 			if stats := c.ok("webhook", "stats", "fast", "-p", "d"); strings.Contains(stats, " 0s") {
 				t.Fatalf("stats print 0s:\n%s", stats)
 			}

@@ -25,14 +25,18 @@ type receiver struct {
 	*httptest.Server
 	mu   sync.Mutex
 	seen map[string]int
+	// last is when each webhook-id's latest request ended.
+	last map[string]time.Time
 }
 
 func newReceiver(t *testing.T, delay time.Duration) *receiver {
-	r := &receiver{seen: map[string]int{}}
+	r := &receiver{seen: map[string]int{}, last: map[string]time.Time{}}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
 		time.Sleep(delay) // a receiver that takes a moment, so that sends are in flight
+		id := req.Header.Get("webhook-id")
 		r.mu.Lock()
-		r.seen[req.Header.Get("webhook-id")]++
+		r.seen[id]++
+		r.last[id] = time.Now()
 		r.mu.Unlock()
 	}))
 	t.Cleanup(r.Close)
@@ -68,4 +72,23 @@ func (r *receiver) waitAllDelivered(t *testing.T, accepted []string, what string
 	if float64(dups) > maxDup*float64(len(accepted)) {
 		t.Fatalf("%d duplicates for %d events: over %.0f%%", dups, len(accepted), 100*maxDup)
 	}
+}
+
+// lastAt returns when the latest request of any of events reached r (a
+// delivery ID holds its event's ID): after a kill, when the last of the
+// dead node's unrecorded requests was sent again.
+func (r *receiver) lastAt(events []string) time.Time {
+	want := map[string]bool{}
+	for _, ev := range events {
+		want[strings.TrimPrefix(ev, "evt_")] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var last time.Time
+	for id, at := range r.last {
+		if want[strings.TrimPrefix(id, "msg_")[:26]] && at.After(last) {
+			last = at
+		}
+	}
+	return last
 }
