@@ -284,6 +284,19 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	if err := claimNodeName(ctx, store, node, incarnation, f.nodeTimeout, f.databaseURL == "", log); err != nil {
 		return err
 	}
+	// Refused before its dispatcher runs (which leaves when it stops), a
+	// node gives its name back at once: it would otherwise count as live
+	// for the node timeout, and refuse the next start's admin key.
+	dispatching := false
+	defer func() {
+		if !dispatching {
+			lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := store.Leave(lctx, node, incarnation); err != nil {
+				log.Warn("remove this node from the nodes table; it counts as live for --node-timeout", "node", node, "err", err)
+			}
+		}
+	}()
 	// Every node must seal and open with the database's key: a node with
 	// its own would leave the deliveries of its webhooks to itself, and
 	// fail those of the others'.
@@ -405,6 +418,7 @@ func serve(ctx context.Context, cmd *cobra.Command, f *serveFlags, stops *stopSi
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
 	// The dispatcher, and the redrives this node resumes or runs.
+	dispatching = true
 	go func() { parts.Run(dctx); close(dispatched) }()
 	// Events committed by other nodes, and keys, projects and schemas they
 	// changed.

@@ -309,6 +309,8 @@ func TestServeRefusesDeliverySettings(t *testing.T) {
 		{[]string{"--breaker-cooldown", "11m"}, "--breaker-cooldown (11m) must be between 1s and 10m"},
 		{[]string{"--sqlite-commit-delay", "11ms"}, "--sqlite-commit-delay (HOOKGATE_SQLITE_COMMIT_DELAY) must be between 0 and 10ms, not 11ms"},
 		{[]string{"--sqlite-commit-delay", "-1ms"}, "--sqlite-commit-delay (HOOKGATE_SQLITE_COMMIT_DELAY) must be between 0 and 10ms, not -1ms"},
+		{[]string{"--node-name", "web/1"}, `--node-name: "web/1" has '/': a node name is made of letters, digits, '.', '-' and '_'`},
+		{[]string{"--node-name", strings.Repeat("n", 65)}, "--node-name: must be 1 to 64 characters long, not 65"},
 	} {
 		cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, tc.args...)...)
 		cmd.Env = append(os.Environ(), "HOOKGATE_DATABASE_URL=", "HOOKGATE_ENCRYPTION_KEY=", "HOOKGATE_ADMIN_KEY=")
