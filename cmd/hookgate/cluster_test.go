@@ -2,7 +2,11 @@ package main_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"net/http"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -291,14 +295,16 @@ func checkFIFO(t *testing.T, r *fifoReceiver, accepted map[string][]int, within 
 // Issue 30, item 3: a second live process under a name already held is
 // refused, naming --node-name; a bad name is refused at start; the restart
 // of a node killed with SIGKILL takes its name back once its heartbeat
-// ages (at most --node-timeout).
+// ages (at most --node-timeout); a node whose heartbeat finds its name
+// taken by another process drains and exits 1.
 func TestNodeNameHeldByOneLiveProcess(t *testing.T) {
 	t.Parallel()
 	if len(sqltest.Engines(t)) < 2 {
 		t.Skip("needs PostgreSQL")
 	}
 	bin := buildBinary(t)
-	env := []string{"HOOKGATE_ADMIN_KEY=node-name-admin-key-0123456789abcdef", "HOOKGATE_ENCRYPTION_KEY=" + strings.Repeat("12", 32), "HOOKGATE_DATABASE_URL=" + sqltest.Schema(t)}
+	dbURL := sqltest.Schema(t)
+	env := []string{"HOOKGATE_ADMIN_KEY=node-name-admin-key-0123456789abcdef", "HOOKGATE_ENCRYPTION_KEY=" + strings.Repeat("12", 32), "HOOKGATE_DATABASE_URL=" + dbURL}
 	args := append(slices.Clone(clusterArgs), "--node-name", "web-1")
 	dir := t.TempDir()
 	_, first := startWith(t, bin, dir, env, args...)
@@ -313,9 +319,58 @@ func TestNodeNameHeldByOneLiveProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
-	// startWith waits for the server to listen: it waits for the killed
-	// process's heartbeat to age, not for a lease.
+	// The restart waits for the killed process's heartbeat to age, not
+	// for a lease.
 	began := time.Now()
-	startWith(t, bin, dir, env, args...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	testwait.For(t, "the restart to listen", func() bool { return strings.Contains(stderr.String(), "hookgate listening") })
 	t.Logf("restarted under its name %s after the kill", time.Since(began).Round(10*time.Millisecond))
+
+	// Another process takes the name while this one is cut off (made here
+	// by writing its row): this one's next heartbeat sees it, and it
+	// drains and exits 1.
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE nodes SET incarnation = 'another-process' WHERE id = 'web-1'`); err != nil {
+		t.Fatal(err)
+	}
+	err = testwait.Recv(t, "the displaced node to exit", exited)
+	exited <- err // for the cleanup
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 ||
+		!strings.Contains(stderr.String(), "--node-name web-1: another live process holds this node's name now, so this one stopped") {
+		t.Fatalf("the displaced node exited with %v:\n%s", err, stderr.String())
+	}
+}
+
+// On the embedded store the data dir's lock makes a process the only one:
+// a restart under a fixed name after SIGKILL takes it at once.
+func TestNodeNameOnTheEmbeddedStore(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	args := []string{"--node-name", "edge_1", "--metrics-addr", ""}
+	_, first := startWith(t, bin, dir, nil, args...)
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	url, _ := startWith(t, bin, dir, nil, args...)
+	if res, err := http.Get(url + "/readyz"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("readyz after the restart: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 }
