@@ -61,8 +61,15 @@ type Config struct {
 	// Brokers are where the broker scenarios deliver; an empty field takes
 	// its default (Default*URL, guest/guest).
 	Brokers Brokers
+	// Nodes is how many servers each engine scenario runs on one
+	// PostgreSQL schema, the load spread over them round-robin; 0 and 1 are
+	// one. More than one needs DatabaseURL. The broker scenarios run one.
+	Nodes int
 	// Progress, when set, is told each scenario's start and its phases.
 	Progress func(scenario, phase string, done, total int)
+
+	// probe reads what PostgreSQL spends, when DatabaseURL is set.
+	probe *dbProbe
 }
 
 // Parameters are what a run was asked to do, written with its results so
@@ -78,6 +85,8 @@ type Parameters struct {
 	FIFOEvents  int      `json:"fifo_events"`
 	CPURates    []int    `json:"cpu_rates"`
 	Preload     int      `json:"preload"`
+	// Nodes is the servers each engine scenario ran on (1 unless --nodes).
+	Nodes int `json:"nodes"`
 	// Brokers are the broker scenarios' brokers, by kind; absent when none
 	// ran.
 	Brokers map[string]string `json:"brokers,omitempty"`
@@ -105,7 +114,7 @@ func ParametersOf(cfg Config, version string, started time.Time) Parameters {
 		}
 	}
 	return Parameters{Scenarios: cfg.Scenarios, Store: store, DurationS: cfg.Duration.Seconds(), Concurrency: cfg.Concurrency,
-		Rate: cfg.Rate, Backlog: cfg.Backlog, Fanout: cfg.Fanout, FIFOEvents: cfg.FIFOEvents, CPURates: cfg.CPURates, Preload: cfg.Preload, Brokers: brokers,
+		Rate: cfg.Rate, Backlog: cfg.Backlog, Fanout: cfg.Fanout, FIFOEvents: cfg.FIFOEvents, CPURates: cfg.CPURates, Preload: cfg.Preload, Nodes: max(1, cfg.Nodes), Brokers: brokers,
 		Version: version, GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), StartedAt: started.UTC()}
 }
 
@@ -152,8 +161,22 @@ type Result struct {
 	// in it.
 	CPUMsPerDelivery float64 `json:"cpu_ms_per_delivery"`
 	// CPUCores is the same CPU time over the same wall time: the cores the
-	// server kept busy.
+	// server kept busy. With several nodes, both are summed over them.
 	CPUCores float64 `json:"cpu_cores"`
+	// DiskBytesPerDelivery is the server processes' write_bytes (from
+	// /proc/{pid}/io) over the same time, per delivery: on SQLite the
+	// store's writes, its WAL and checkpoints; null where it cannot be read.
+	DiskBytesPerDelivery *float64 `json:"disk_bytes_per_delivery"`
+	// LoadCores is the CPU time of the bench's own process, the load
+	// generator and the receiver, over the same wall time.
+	LoadCores float64 `json:"load_cores"`
+	// Postgres (on PostgreSQL) is what the database server spent.
+	Postgres *DBFigures `json:"postgres,omitempty"`
+	// Nodes is the servers the scenario ran on; AttemptsByNode (more than
+	// one) counts the attempts each made, by node name, read from the
+	// schema after the run.
+	Nodes          int            `json:"nodes"`
+	AttemptsByNode map[string]int `json:"attempts_by_node,omitempty"`
 	// RelayCPUMsPerDelivery (cpu) is the plain relay's CPU time per
 	// forwarded event under the same load in the same run, measured as
 	// CPUMsPerDelivery is: the cost of doing the least a gateway does.
@@ -250,6 +273,20 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 	}
 	if len(cfg.CPURates) == 0 {
 		cfg.CPURates = DefaultCPURates
+	}
+	if cfg.Nodes > 1 && cfg.DatabaseURL == "" {
+		return nil, errors.New("--nodes: more than one node needs PostgreSQL (--database-url): SQLite's store is one server's file")
+	}
+	if cfg.Nodes < 0 || cfg.Nodes > 16 {
+		return nil, errors.New("--nodes must be between 1 and 16")
+	}
+	if cfg.DatabaseURL != "" {
+		probe, err := newDBProbe(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		defer probe.close()
+		cfg.probe = probe
 	}
 	cfg.Brokers = cfg.Brokers.withDefaults()
 	for _, name := range cfg.Scenarios {
@@ -470,7 +507,7 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 		return nil, err
 	}
 	defer rec.close()
-	srv, err := startServer(ctx, serverOptions{executable: cfg.Executable, databaseURL: cfg.DatabaseURL, sendTimeout: scenarioSendTimeout, schedule: backlogSchedule, pprofAddr: cfg.PprofAddr})
+	srv, err := startServer(ctx, serverOptions{executable: cfg.Executable, databaseURL: cfg.DatabaseURL, sendTimeout: scenarioSendTimeout, schedule: backlogSchedule, pprofAddr: cfg.PprofAddr, nodes: cfg.Nodes})
 	if err != nil {
 		return nil, err
 	}
@@ -514,13 +551,19 @@ func runScenario(ctx context.Context, cfg Config, name string, rate int, idle bo
 		idlePct = &v
 		cfg.Progress(label, "idle", 1, 1)
 	}
-	l := newLoader(srv.base, key, sp.batch > 1, cfg.Concurrency)
+	l := newLoader(srv.bases(), key, sp.batch > 1, cfg.Concurrency)
 	if sp.passOne {
 		l.only = counted
 	}
-	r, err := loadAndMeasure(ctx, cfg, label, sp, l, rec, counted, srv.cmd.Process.Pid)
+	r, err := loadAndMeasure(ctx, cfg, label, sp, l, rec, counted, srv.pids(), cfg.probe)
 	if err != nil {
 		return nil, err
+	}
+	r.Nodes = len(srv.pids())
+	if r.Nodes > 1 {
+		if r.AttemptsByNode, err = srv.attemptsByNode(ctx); err != nil {
+			return nil, fmt.Errorf("attempts by node: %w", err)
+		}
 	}
 	if sp.passOne {
 		n := max(0, rec.counted()-len(r.latencies))
@@ -570,9 +613,9 @@ func runRelay(ctx context.Context, cfg Config, name string, rate int) (*Result, 
 		return nil, err
 	}
 	defer p.stop()
-	l := newLoader(p.base, "", false, cfg.Concurrency)
+	l := newLoader([]string{p.base}, "", false, cfg.Concurrency)
 	// The relay has no webhooks: its deliveries are keyed deliveryKey(event, "").
-	r, err := loadAndMeasure(ctx, cfg, scenarioLabel(name, rate)+" relay", sp, l, rec, []string{""}, p.cmd.Process.Pid)
+	r, err := loadAndMeasure(ctx, cfg, scenarioLabel(name, rate)+" relay", sp, l, rec, []string{""}, []int{p.cmd.Process.Pid}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -601,11 +644,19 @@ func compareToRelay(r, rel *Result) {
 }
 
 // loadAndMeasure offers sp's load through l, waits for the deliveries to
-// hooks to reach rec, and measures them, with the CPU time of process pid
+// hooks to reach rec, and measures them, with the CPU time and disk writes
+// of the processes pids (summed) and, with a probe, what PostgreSQL spent,
 // from the start of load to the last delivery.
-func loadAndMeasure(ctx context.Context, cfg Config, label string, sp spec, l *loader, rec *receiver, hooks []string, pid int) (*Result, error) {
+func loadAndMeasure(ctx context.Context, cfg Config, label string, sp spec, l *loader, rec *receiver, hooks []string, pids []int, probe *dbProbe) (*Result, error) {
 	cfg.Progress(label, "load", 0, 1)
-	cpu0 := readCPU(pid)
+	var db0 dbReading
+	if probe != nil {
+		var err error
+		if db0, err = probe.read(ctx); err != nil {
+			return nil, fmt.Errorf("read PostgreSQL's figures: %w", err)
+		}
+	}
+	cpu0, written0, self0 := readCPUs(pids), readWrites(pids), readCPU(os.Getpid())
 	start := time.Now()
 	loadCtx, cancel := context.WithCancel(ctx)
 	stopTicker := func() {}
@@ -628,15 +679,62 @@ func loadAndMeasure(ctx context.Context, cfg Config, label string, sp spec, l *l
 	if err := waitDeliveries(ctx, cfg, label, rec, acc, hooks); err != nil {
 		return nil, err
 	}
-	cpu := readCPU(pid).since(cpu0)
+	cpu, written, self := cpusSince(readCPUs(pids), cpu0), readWrites(pids), readCPU(os.Getpid()).since(self0)
 	wall := time.Since(start)
+	var db1 dbReading
+	if probe != nil {
+		var err error
+		if db1, err = probe.read(ctx); err != nil {
+			return nil, fmt.Errorf("read PostgreSQL's figures: %w", err)
+		}
+	}
 	r := &Result{Errors: int(l.errors.Load())}
 	measure(r, rec, acc, hooks, start, loadEnd, upAt)
-	if n := len(r.latencies); n > 0 {
+	n := len(r.latencies)
+	if n > 0 {
 		r.CPUMsPerDelivery = float64(cpu) / float64(time.Millisecond) / float64(n)
+		if written >= 0 && written0 >= 0 {
+			v := float64(written-written0) / float64(n)
+			r.DiskBytesPerDelivery = &v
+		}
 	}
 	r.CPUCores = float64(cpu) / float64(wall)
+	r.LoadCores = float64(self) / float64(wall)
+	if probe != nil {
+		r.Postgres = probe.figures(ctx, db0, db1, n)
+	}
 	return r, nil
+}
+
+// readCPUs reads the CPU time of each of pids.
+func readCPUs(pids []int) []cpuReading {
+	out := make([]cpuReading, len(pids))
+	for i, pid := range pids {
+		out[i] = readCPU(pid)
+	}
+	return out
+}
+
+// cpusSince sums the CPU time each process used from r0 to r.
+func cpusSince(r, r0 []cpuReading) time.Duration {
+	var sum time.Duration
+	for i := range r {
+		sum += r[i].since(r0[i])
+	}
+	return sum
+}
+
+// readWrites sums the write_bytes of pids; -1 when one cannot be read.
+func readWrites(pids []int) int64 {
+	var sum int64
+	for _, pid := range pids {
+		n := readWriteBytes(pid)
+		if n < 0 {
+			return -1
+		}
+		sum += n
+	}
+	return sum
 }
 
 // waitDeliveries waits until every accepted event reached rec at each of

@@ -303,7 +303,7 @@ func TestRelayIsCountedAsHookgateIs(t *testing.T) {
 	}
 	srv := httptest.NewServer(relay)
 	defer srv.Close()
-	l := newLoader(srv.URL, "", false, 4)
+	l := newLoader([]string{srv.URL}, "", false, 4)
 	const n = 20
 	for range n {
 		l.post(eventBody, 1)

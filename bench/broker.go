@@ -247,8 +247,8 @@ func runLeg(ctx context.Context, cfg Config, name string, kind brokerKind, lg le
 	} else {
 		sp.drive = func(ctx context.Context, l *loader) { l.floodSeq(ctx, cfg.Concurrency) }
 	}
-	l := newLoader(srv.base, key, false, cfg.Concurrency)
-	r, err = loadAndMeasure(ctx, cfg, label, sp, l, rec, []string{""}, srv.cmd.Process.Pid)
+	l := newLoader(srv.bases(), key, false, cfg.Concurrency)
+	r, err = loadAndMeasure(ctx, cfg, label, sp, l, rec, []string{""}, srv.pids(), cfg.probe)
 	if err != nil {
 		return nil, "", err
 	}

@@ -144,11 +144,13 @@ func (a accepted) hooks(all []string) []string {
 	return []string{a.only}
 }
 
-// loader posts events to the server.
+// loader posts events to the server, its requests spread round-robin over
+// the server's nodes.
 type loader struct {
 	client *http.Client
-	url    string // …/events or …/events/batch
-	batch  bool   // url is the batch endpoint
+	urls   []string // each node's …/events or …/events/batch
+	next   atomic.Uint64
+	batch  bool // urls are the batch endpoint
 	key    string
 
 	// only, when set, is the webhook whose filter alone the events of
@@ -160,12 +162,17 @@ type loader struct {
 	errors   atomic.Int64
 }
 
-func newLoader(base, key string, batch bool, conns int) *loader {
-	u := base + "/api/v1/projects/bench/events"
-	if batch {
-		u += "/batch"
+// newLoader returns a loader that posts to the servers at bases in turn.
+func newLoader(bases []string, key string, batch bool, conns int) *loader {
+	l := &loader{batch: batch, key: key, client: newClient(conns)}
+	for _, base := range bases {
+		u := base + "/api/v1/projects/bench/events"
+		if batch {
+			u += "/batch"
+		}
+		l.urls = append(l.urls, u)
 	}
-	return &loader{url: u, batch: batch, key: key, client: newClient(conns)}
+	return l
 }
 
 func newClient(conns int) *http.Client {
@@ -203,7 +210,8 @@ func (l *loader) postSeq(seq int64) {
 // key rather than the event's ID when key is set (n is then 1), and meant
 // for the webhook only alone when only is set (see accepted.only).
 func (l *loader) postAs(body []byte, n int, key, only string) {
-	req, _ := http.NewRequest("POST", l.url, bytes.NewReader(body))
+	u := l.urls[(l.next.Add(1)-1)%uint64(len(l.urls))]
+	req, _ := http.NewRequest("POST", u, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", l.key)
 	sent := time.Now()

@@ -23,7 +23,7 @@ const preloadChunk = 50_000
 func (s *server) preload(ctx context.Context, n int, webhook string) error {
 	driver, dsn := "pgx", s.dbURL
 	if dsn == "" {
-		driver, dsn = "sqlite", "file:"+filepath.Join(s.dataDir, "hookgate.db")+"?_pragma=busy_timeout(30000)"
+		driver, dsn = "sqlite", "file:"+filepath.Join(s.dataDirs[0], "hookgate.db")+"?_pragma=busy_timeout(30000)"
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {

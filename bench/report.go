@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -36,6 +38,7 @@ func WriteTable(w io.Writer, rs []*Result) error {
 	fmt.Fprintln(w, "ratio: deliveries/s over the baseline's requests/s, the baseline being a plain HTTP client posting to the same kind of receiver at the same concurrency in the same run")
 	fmt.Fprintln(w, "p50…max ms: from each 202 to the delivery's arrival; 202 p50/p99 ms: from sending a request to its 202, the commit included")
 	fmt.Fprintln(w, "CPU ms/dlv: the server process's CPU time (user+system) from the start of load to the last delivery, per delivery; cores: that CPU time over the wall time")
+	fmt.Fprintln(w, "per delivery (below): server disk is the server processes' write_bytes; PostgreSQL CPU is every postgres process on this machine, WAL the server's WAL position's advance, disk its processes' write_bytes, statements the calls pg_stat_statements counted in the bench's database for its user; cores: CPU time over wall time of the servers, of PostgreSQL, and of this process (the load generator and the receiver)")
 	fmt.Fprintln(w, "relay: a plain Go relay (HTTP in, 202, HTTP out; no store, no signing) under the same load in the same run; relay CPU ms/dlv is its process's CPU measured the same way")
 	if hasBroker(rs) {
 		fmt.Fprintln(w, "broker-*: the row is the kind's run under the throughput scenario's flood; its errors, lost and dups add those of its three other runs (HTTP under the same flood, HTTP and the kind at --rate); send→arrival is from the time in the event's data to the message read from the broker, or the request at the HTTP receiver")
@@ -108,8 +111,64 @@ func writeNotes(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "%s: %.2f× the throughput scenario's deliveries/s (one webhook delivering in order over %d key(s))\n", rowName(r), *r.VsThroughput, *r.FIFOKeys)
 	}
 	writeFilterNotes(w, r)
+	writeCostNotes(w, r)
 	if r.DrainS != nil {
 		fmt.Fprintf(w, "backlog: drained in %.1f s after the receiver came back (%.0f deliveries/s)\n", *r.DrainS, r.DeliveriesPerS)
+	}
+}
+
+// writeCostNotes writes what a delivery cost beside the server's CPU: its
+// disk writes, PostgreSQL's CPU, WAL, disk writes and statements, and the
+// cores each kind of process kept busy; and, with several nodes, each
+// one's attempts.
+func writeCostNotes(w io.Writer, r *Result) {
+	if r.Skipped != "" {
+		return
+	}
+	line := fmt.Sprintf("%s: per delivery: server disk %s B", rowName(r), optional(r.DiskBytesPerDelivery, "%.0f"))
+	cores := fmt.Sprintf("cores: server %.2f", r.CPUCores)
+	if p := r.Postgres; p != nil {
+		line += fmt.Sprintf("; PostgreSQL CPU %s ms, WAL %.0f B, disk %s B, statements %s",
+			optional(p.CPUMsPerDelivery, "%.3f"), p.WALBytesPerDelivery, optional(p.DiskBytesPerDelivery, "%.0f"), optional(p.StatementsPerDelivery, "%.2f"))
+		cores += ", PostgreSQL " + optional(p.CPUCores, "%.2f")
+	}
+	fmt.Fprintf(w, "%s; %s, bench (load and receiver) %.2f\n", line, cores, r.LoadCores)
+	if len(r.AttemptsByNode) > 0 {
+		names := make([]string, 0, len(r.AttemptsByNode))
+		for n := range r.AttemptsByNode {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i] = fmt.Sprintf("%s %d", n, r.AttemptsByNode[n])
+		}
+		fmt.Fprintf(w, "%s: %d nodes; attempts by node: %s\n", rowName(r), r.Nodes, strings.Join(parts, ", "))
+	}
+}
+
+// WriteStatements writes each result's n statements that took PostgreSQL
+// the most time, and notes on what could not be measured, once.
+func WriteStatements(w io.Writer, rs []*Result, n int) {
+	noted := map[string]bool{}
+	for _, r := range rs {
+		p := r.Postgres
+		if p == nil {
+			continue
+		}
+		for _, note := range p.Notes {
+			if !noted[note] {
+				noted[note] = true
+				fmt.Fprintf(w, "not measured: %s\n", note)
+			}
+		}
+		if n <= 0 || len(p.TopStatements) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s: PostgreSQL's top statements by total time (calls/dlv, mean ms, total ms):\n", rowName(r))
+		for _, s := range p.TopStatements[:min(n, len(p.TopStatements))] {
+			fmt.Fprintf(w, "  %6.2f  %7.3f  %9.1f  %s\n", s.CallsPerDelivery, s.MeanMs, s.TotalMs, s.Query)
+		}
 	}
 }
 

@@ -28,14 +28,16 @@ import (
 	"github.com/hookgate/hookgate/client"
 )
 
-// server is a running `hookgate serve` subprocess.
+// server is a running `hookgate serve` subprocess, or several on one
+// PostgreSQL schema (serverOptions.nodes).
 type server struct {
-	*process
-	admin   string
-	dataDir string
-	dropDB  func()
-	dbURL   string // the PostgreSQL URL with the bench schema; empty on SQLite
-	rss     *rssSampler
+	*process            // the first node
+	others   []*process // the other nodes, each with a data dir of its own
+	admin    string
+	dataDirs []string
+	dropDB   func()
+	dbURL    string // the PostgreSQL URL with the bench schema; empty on SQLite
+	rss      rssSet
 }
 
 // serverOptions are the flags and environment of one server.
@@ -45,6 +47,10 @@ type serverOptions struct {
 	sendTimeout time.Duration
 	schedule    string // HOOKGATE_RETRY_SCHEDULE
 	pprofAddr   string
+	// nodes is how many servers share the PostgreSQL schema, each with a
+	// data dir and a port of its own and the same admin and encryption
+	// keys; 0 and 1 are one.
+	nodes int
 }
 
 func randomHex(n int) string {
@@ -54,45 +60,90 @@ func randomHex(n int) string {
 }
 
 // startServer starts hookgate serve on a new data dir (and, on PostgreSQL, a
-// new schema, dropped by stop) and waits until it listens.
+// new schema, dropped by stop) and waits until it listens; with o.nodes,
+// that many, one after the other, on the same schema.
 func startServer(ctx context.Context, o serverOptions) (*server, error) {
-	dir, err := os.MkdirTemp("", "hookgate-bench-")
-	if err != nil {
-		return nil, err
-	}
-	s := &server{admin: "hgbench_" + randomHex(16), dataDir: dir, dropDB: func() {}}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}
-	if o.pprofAddr != "" {
-		args = append(args, "--pprof-addr", o.pprofAddr)
-	}
-	if o.sendTimeout > 0 {
-		args = append(args, "--send-timeout", o.sendTimeout.String())
-	}
+	s := &server{admin: "hgbench_" + randomHex(16), dropDB: func() {}}
 	env := append(os.Environ(), "HOOKGATE_ADMIN_KEY="+s.admin, "HOOKGATE_ENCRYPTION_KEY="+randomHex(32),
 		"HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8", "HOOKGATE_DATABASE_URL=", "HOOKGATE_RETRY_SCHEDULE="+o.schedule)
 	if o.databaseURL != "" {
 		u, drop, err := benchSchema(ctx, o.databaseURL)
 		if err != nil {
-			os.RemoveAll(dir)
 			return nil, err
 		}
 		s.dropDB, s.dbURL = drop, u
-		args = append(args, "--database-url", u)
 	}
-	p, err := startProcess(ctx, o.executable, args, env)
-	if err != nil {
-		s.cleanup()
-		return nil, err
+	for i := range max(1, o.nodes) {
+		dir, err := os.MkdirTemp("", "hookgate-bench-")
+		if err != nil {
+			s.stop()
+			return nil, err
+		}
+		s.dataDirs = append(s.dataDirs, dir)
+		args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}
+		if o.pprofAddr != "" && i == 0 {
+			args = append(args, "--pprof-addr", o.pprofAddr)
+		}
+		if o.sendTimeout > 0 {
+			args = append(args, "--send-timeout", o.sendTimeout.String())
+		}
+		if s.dbURL != "" {
+			args = append(args, "--database-url", s.dbURL)
+		}
+		p, err := startProcess(ctx, o.executable, args, env)
+		if err != nil {
+			s.stop()
+			return nil, err
+		}
+		if i == 0 {
+			s.process = p
+		} else {
+			s.others = append(s.others, p)
+		}
+		s.rss = append(s.rss, startRSS(p.cmd.Process.Pid))
 	}
-	s.process = p
-	s.rss = startRSS(p.cmd.Process.Pid)
 	return s, nil
 }
 
-// stop stops the process and removes what the server made.
+// nodes returns every node's process, the first first.
+func (s *server) nodes() []*process {
+	if s.process == nil {
+		return s.others
+	}
+	return append([]*process{s.process}, s.others...)
+}
+
+// pids returns every node's process ID.
+func (s *server) pids() []int {
+	var out []int
+	for _, p := range s.nodes() {
+		out = append(out, p.cmd.Process.Pid)
+	}
+	return out
+}
+
+// bases returns every node's base URL, where the loader spreads its
+// requests.
+func (s *server) bases() []string {
+	var out []string
+	for _, p := range s.nodes() {
+		out = append(out, p.base)
+	}
+	return out
+}
+
+// stop stops the processes, all at once, and removes what the server made.
 func (s *server) stop() {
 	s.rss.stop()
-	s.process.stop()
+	var wg sync.WaitGroup
+	for _, p := range s.nodes() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.stop()
+		}()
+	}
+	wg.Wait()
 	s.cleanup()
 }
 
@@ -162,7 +213,9 @@ func (p *process) stop() {
 
 func (s *server) cleanup() {
 	s.dropDB()
-	os.RemoveAll(s.dataDir)
+	for _, dir := range s.dataDirs {
+		os.RemoveAll(dir)
+	}
 }
 
 // benchSchema creates a schema of its own in the database at base and
@@ -313,6 +366,24 @@ func (r *rssSampler) Peak() float64 {
 	return r.peak
 }
 
+// rssSet samples several processes.
+type rssSet []*rssSampler
+
+// Peak returns the highest resident set of any of the processes, in MiB.
+func (rs rssSet) Peak() float64 {
+	peak := 0.0
+	for _, r := range rs {
+		peak = max(peak, r.Peak())
+	}
+	return peak
+}
+
+func (rs rssSet) stop() {
+	for _, r := range rs {
+		r.stop()
+	}
+}
+
 func (r *rssSampler) stop() {
 	select {
 	case <-r.done:
@@ -435,4 +506,29 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.Join(t.lines, "\n")
+}
+
+// attemptsByNode counts the attempts in the bench schema by the node that
+// made them.
+func (s *server) attemptsByNode(ctx context.Context) (map[string]int, error) {
+	db, err := sql.Open("pgx", s.dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT node, count(*) FROM attempts WHERE node <> '' GROUP BY node`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var node string
+		var n int
+		if err := rows.Scan(&node, &n); err != nil {
+			return nil, err
+		}
+		out[node] = n
+	}
+	return out, rows.Err()
 }

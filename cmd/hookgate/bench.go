@@ -26,6 +26,7 @@ func newBenchCmd() *cobra.Command {
 		scenarios, jsonPath string
 		plotPath            string
 		quiet               bool
+		pgTop               int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -78,6 +79,15 @@ with a line saying so.`,
 					return fmt.Errorf("--cpu-rates: %d is not between 1 and 100000", r)
 				}
 			}
+			if cfg.Nodes < 1 || cfg.Nodes > 16 {
+				return fmt.Errorf("--nodes must be between 1 and 16")
+			}
+			if cfg.Nodes > 1 && cfg.DatabaseURL == "" {
+				return fmt.Errorf("--nodes %d needs PostgreSQL (--database-url): on SQLite the store is one server's file", cfg.Nodes)
+			}
+			if pgTop < 0 {
+				return fmt.Errorf("--pg-top must not be negative")
+			}
 			if cfg.Preload < 0 || cfg.Preload > 100_000_000 {
 				return fmt.Errorf("--preload must be between 0 and 100000000")
 			}
@@ -105,6 +115,7 @@ with a line saying so.`,
 				if werr := bench.WriteTable(cmd.OutOrStdout(), results); werr != nil {
 					return werr
 				}
+				bench.WriteStatements(cmd.OutOrStdout(), results, pgTop)
 				if werr := writeFile(jsonPath, func(w io.Writer) error { return bench.WriteJSON(w, bench.ParametersOf(cfg, version, started), results) }); werr != nil {
 					return werr
 				}
@@ -130,6 +141,8 @@ with a line saying so.`,
 	f.IntVar(&cfg.FIFOEvents, "fifo-events", bench.DefaultFIFOEvents, "events offered by the fifo scenario at each number of keys (1 and 100)")
 	f.IntSliceVar(&cfg.CPURates, "cpu-rates", bench.DefaultCPURates, "events a second offered by the cpu scenario, one server each")
 	f.IntVar(&cfg.Preload, "preload", 0, "finished deliveries (with their events and an attempt each) written to each scenario's store before its load")
+	f.IntVar(&cfg.Nodes, "nodes", 1, "servers each scenario runs on one PostgreSQL schema (needs --database-url), the load spread over them round-robin; the broker scenarios run one")
+	f.IntVar(&pgTop, "pg-top", 5, "on PostgreSQL, print each scenario's this many statements that took the most time (from pg_stat_statements; --json keeps 10)")
 	f.StringVar(&jsonPath, "json", "", "write the results to this file as JSON")
 	f.StringVar(&plotPath, "plot", "", "write an SVG plot (latency distribution, deliveries/s over time) to this file")
 	f.BoolVar(&quiet, "quiet", false, "no progress on stderr (when stderr is not a terminal, one line per phase instead of bars)")

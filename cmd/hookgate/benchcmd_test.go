@@ -86,6 +86,11 @@ func TestBenchCommand(t *testing.T) {
 				if _, ok := r["cpu_ms_per_delivery"].(float64); !ok {
 					t.Fatalf("%s: cpu_ms_per_delivery missing", want[i])
 				}
+				// What a delivery cost beyond the server's CPU: PostgreSQL's share on
+				// PostgreSQL, and the cores of the bench's own process.
+				if _, ok := r["load_cores"].(float64); !ok || (engine == "postgres") != (r["postgres"] != nil) {
+					t.Fatalf("%s: load_cores %v, postgres %v", want[i], r["load_cores"], r["postgres"])
+				}
 				if r["series_step_s"] != float64(1) {
 					t.Fatalf("%s: series_step_s = %v", want[i], r["series_step_s"])
 				}
@@ -165,6 +170,80 @@ func TestBenchCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBenchNodes runs the throughput scenario on two servers sharing one
+// PostgreSQL schema, the load spread over both: nothing is lost, both nodes
+// make attempts, and what PostgreSQL spent per delivery is reported.
+func TestBenchNodes(t *testing.T) {
+	t.Parallel()
+	if len(sqltest.Engines(t)) < 2 {
+		t.Skip("needs PostgreSQL")
+	}
+	bin := buildBinary(t)
+	jsonPath := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(bin, "bench", "--scenario", "throughput", "--nodes", "2", "--duration", "1s", "--concurrency", "8", "--quiet",
+		"--database-url", os.Getenv(sqltest.EnvDatabaseURL), "--json", jsonPath)
+	cmd.Env = append(os.Environ(), "HOOKGATE_DATABASE_URL=", "HOOKGATE_ADMIN_KEY=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("hookgate bench --nodes 2: %v\n%s", err, out)
+	}
+	var doc struct {
+		Parameters struct{ Nodes int }
+		Results    []struct {
+			Scenario       string
+			Nodes          int
+			Lost           int
+			DeliveriesPerS float64        `json:"deliveries_per_s"`
+			AttemptsByNode map[string]int `json:"attempts_by_node"`
+			Postgres       *struct {
+				WALBytesPerDelivery   float64  `json:"wal_bytes_per_delivery"`
+				CPUMsPerDelivery      *float64 `json:"cpu_ms_per_delivery"`
+				StatementsPerDelivery *float64 `json:"statements_per_delivery"`
+				TopStatements         []struct {
+					Query string
+					Calls int
+				} `json:"top_statements"`
+				Notes []string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(readFile(t, jsonPath)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Parameters.Nodes != 2 || len(doc.Results) != 1 {
+		t.Fatalf("parameters: %d nodes, %d results", doc.Parameters.Nodes, len(doc.Results))
+	}
+	r := doc.Results[0]
+	if r.Scenario != "throughput" || r.Nodes != 2 || r.Lost != 0 || r.DeliveriesPerS <= 0 {
+		t.Fatalf("throughput on 2 nodes: %+v", r)
+	}
+	if len(r.AttemptsByNode) != 2 {
+		t.Fatalf("attempts by node: %v; want both nodes' attempts", r.AttemptsByNode)
+	}
+	for node, n := range r.AttemptsByNode {
+		if n <= 0 {
+			t.Fatalf("node %s made %d attempts", node, n)
+		}
+	}
+	p := r.Postgres
+	if p == nil || p.WALBytesPerDelivery <= 0 {
+		t.Fatalf("PostgreSQL's figures: %+v", p)
+	}
+	// The database is on this machine in the test set-up; pg_stat_statements
+	// may not be loaded, in which case a note says so.
+	if p.CPUMsPerDelivery == nil && len(p.Notes) == 0 || p.StatementsPerDelivery == nil && len(p.Notes) == 0 {
+		t.Fatalf("a PostgreSQL figure is missing without a note: %+v", p)
+	}
+	if p.StatementsPerDelivery != nil && (*p.StatementsPerDelivery <= 0 || len(p.TopStatements) == 0 || p.TopStatements[0].Calls <= 0) {
+		t.Fatalf("statements: %v a delivery, top %+v", *p.StatementsPerDelivery, p.TopStatements)
+	}
+	for _, s := range []string{"2 nodes; attempts by node: ", "PostgreSQL CPU "} {
+		if !strings.Contains(string(out), s) {
+			t.Fatalf("the output lacks %q:\n%s", s, out)
+		}
 	}
 }
 
@@ -272,6 +351,8 @@ func TestBenchCommandRefusesBadFlags(t *testing.T) {
 		{"--fanout 0", "--fanout"},
 		{"--cpu-rates 0", "--cpu-rates"},
 		{"--preload -1", "--preload"},
+		{"--nodes 2", "--nodes"},
+		{"--nodes 0 --database-url postgres://127.0.0.1:9/x", "--nodes"},
 		{"--scenario broker-nats --nats-url nats://192.0.2.1:4222", "loopback"},
 		{"--scenario broker-amqp --amqp-url http://127.0.0.1:5672/", "--amqp-url"},
 	} {
