@@ -48,6 +48,22 @@ a server each: without filters (none), with a filter on each webhook that every 
 passes (pass-all), and with a filter on each that one webhook's events alone pass
 (pass-one); it reports each run's events/s over none's.
 
+Every scenario also reports, per delivery, the server processes' disk writes
+(write_bytes in /proc/{pid}/io) and the cores kept busy by the servers and by the
+bench itself (load generator and receiver). With --database-url it reports what
+PostgreSQL spent: the CPU of every postgres process on this machine ("-" when the
+database is elsewhere), the WAL written (pg_current_wal_lsn's advance), those processes'
+disk writes, and the statements pg_stat_statements counted in the database for its
+user, with the --pg-top statements that took the most time. It creates the
+pg_stat_statements extension when it can, and says so when it cannot; the figures of the
+server and of statements count other clients of the same server, database and user too:
+give the bench a database of its own on a quiet server.
+
+--nodes N (PostgreSQL only) runs each engine scenario on N servers sharing one schema,
+each with a data dir and a port of its own and the same admin and encryption keys, the
+producers' requests spread round-robin over them; the CPU columns sum the N servers, and
+the attempts each node made are counted.
+
 cpu and throughput also run a plain relay (this binary's hidden bench-relay: HTTP in,
 202, HTTP out, no store, no signing) under the same load in the same run, and report its
 CPU per delivery and deliveries/s beside Hookgate's: the cost of the least a gateway does.
