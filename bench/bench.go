@@ -327,6 +327,7 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 				progress(name, "skipped: "+r.Skipped, 1, 1)
 			} else {
 				r.BaselineRequestsPerS, r.RatioToBaseline = base, r.DeliveriesPerS/base
+				r.Nodes = 1 // the broker scenarios run one server
 			}
 			out = append(out, r)
 			continue
