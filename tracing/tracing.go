@@ -12,6 +12,9 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
@@ -199,12 +202,39 @@ func (l logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (l logHandler) WithGroup(name string) slog.Handler { return logHandler{l.Handler.WithGroup(name)} }
 
+// ExemplarEvery is how often, at most, one histogram takes a new
+// exemplar. A scrape shows the latest exemplar of each bucket, and making
+// one costs several allocations: taking one per observation, on a path
+// that observes thousands a second, is mostly garbage.
+const ExemplarEvery = 100 * time.Millisecond
+
+// lastExemplar holds, per observer, the UnixNano of its latest exemplar
+// (*atomic.Int64); exemplarClock is the clock it reads (tests stop it).
+var (
+	lastExemplar  sync.Map
+	exemplarClock = time.Now
+)
+
 // Observe records v in h with traceID as its exemplar (the OpenMetrics
-// exposition shows it), or plainly when there is no trace ID.
+// exposition shows it), or plainly when there is no trace ID or h took an
+// exemplar less than ExemplarEvery ago.
 func Observe(h prometheus.Observer, v float64, traceID string) {
-	if e, ok := h.(prometheus.ExemplarObserver); ok && traceID != "" {
+	if e, ok := h.(prometheus.ExemplarObserver); ok && traceID != "" && exemplarDue(h) {
 		e.ObserveWithExemplar(v, prometheus.Labels{"trace_id": traceID})
 		return
 	}
 	h.Observe(v)
+}
+
+// exemplarDue reports whether h may take an exemplar now, and if so
+// records that it did.
+func exemplarDue(h prometheus.Observer) bool {
+	v, ok := lastExemplar.Load(h)
+	if !ok {
+		v, _ = lastExemplar.LoadOrStore(h, new(atomic.Int64))
+	}
+	last := v.(*atomic.Int64)
+	now := exemplarClock().UnixNano()
+	prev := last.Load()
+	return now-prev >= int64(ExemplarEvery) && last.CompareAndSwap(prev, now)
 }
