@@ -11,18 +11,42 @@ import (
 // never holds the writer for long.
 const purgeChunk = 5000
 
+// purgeStep is one statement of Purge, run until it changes fewer than
+// purgeChunk rows.
+type purgeStep struct {
+	query string
+	args  []any
+}
+
 // Purge removes what is older than before: attempts, expired idempotency
 // keys, the payload (data) of events whose deliveries are all finished, and
 // the input kept with triggers.
 // Events and deliveries themselves stay, for audit. It is idempotent and safe
-// to run on many nodes at once. It returns how many rows it changed.
+// to run on many nodes at once. It returns how many rows it changed, not
+// counting those of the partitions it dropped.
+//
+// On PostgreSQL it first maintains the attempts' partitions
+// (MaintainPartitions), then drops those wholly older than before and
+// deletes old attempts only from the partitions that are not one day's
+// (the legacy and the default ones): a day's attempts go when the whole
+// day is older than before, up to a day after they would go on SQLite.
 func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error) {
 	b, n := micros(before), micros(now)
-	steps := []struct {
-		query string
-		args  []any
-	}{
-		{`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, []any{b, purgeChunk}},
+	steps := []purgeStep{{`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, []any{b, purgeChunk}}}
+	if s.engine == EnginePostgres {
+		if err := s.MaintainPartitions(ctx, now); err != nil {
+			s.log.Warn("maintain attempts partitions: tried again at the next purge", "err", err)
+		}
+		keep, err := s.dropPartitions(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		steps = steps[:0]
+		for _, name := range keep {
+			steps = append(steps, purgeStep{`DELETE FROM ` + name + ` WHERE id IN (SELECT id FROM ` + name + ` WHERE started_at < ? LIMIT ?)`, []any{b, purgeChunk}})
+		}
+	}
+	steps = append(steps, []purgeStep{
 		{`DELETE FROM idempotency_keys WHERE (project_id, key) IN (SELECT project_id, key FROM idempotency_keys WHERE expires_at < ? LIMIT ?)`, []any{n, purgeChunk}},
 		{`UPDATE events SET data = 'null' WHERE (project_id, id) IN (SELECT e.project_id, e.id FROM events e
 			WHERE e.created_at < ? AND e.data <> 'null' AND NOT EXISTS (SELECT 1 FROM deliveries d
@@ -35,7 +59,7 @@ func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error)
 		{`DELETE FROM attempt_hours WHERE (webhook_id, hour, duration_ms) IN (SELECT webhook_id, hour, duration_ms FROM attempt_hours WHERE hour < ? LIMIT ?)`, []any{b, purgeChunk}},
 		// Dashboard sessions that expired.
 		{`DELETE FROM ui_sessions WHERE id IN (SELECT id FROM ui_sessions WHERE expires_at <= ? LIMIT ?)`, []any{n, purgeChunk}},
-	}
+	}...)
 	var total int64
 	for _, st := range steps {
 		for {

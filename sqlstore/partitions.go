@@ -1,0 +1,203 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// On PostgreSQL, attempts is partitioned by started_at (RANGE on the
+// microseconds; migration 00030): one partition per UTC day, named
+// attempts_dYYYYMMDD; attempts_legacy, the table as it was before the
+// migration, for every start before the migration's cutover; and
+// attempts_default for any start no other partition takes, so that an
+// insert never fails for want of a day's partition. Retention drops a
+// partition once all of it is older than the retention, instead of
+// deleting its rows (Purge). SQLite keeps one table.
+
+// partitionDaysAhead is how many days after today MaintainPartitions
+// creates the attempts' partitions for, so that a node that stops running
+// maintenance leaves a week before attempts land in the default partition.
+const partitionDaysAhead = 7
+
+// partitionLockTimeout bounds how long partition maintenance waits for a
+// lock: a DDL statement waiting for a lock holds back every statement
+// queued behind it, so maintenance gives up instead, until the next hour.
+const partitionLockTimeout = "2s"
+
+// dayMicros is one day in microseconds.
+const dayMicros = int64(24 * time.Hour / time.Microsecond)
+
+const (
+	legacyPartition  = "attempts_legacy"
+	defaultPartition = "attempts_default"
+)
+
+// partition is one partition of attempts and its range of started_at,
+// [lo, hi); lo is math.MinInt64 for MINVALUE.
+type partition struct {
+	name      string
+	lo, hi    int64
+	isDefault bool
+}
+
+// partitionBound reads pg_get_expr's text of a range partition's bounds.
+var partitionBound = regexp.MustCompile(`^FOR VALUES FROM \('?(MINVALUE|-?\d+)'?\) TO \('?(MAXVALUE|-?\d+)'?\)$`)
+
+// attemptPartitions lists the partitions of attempts in the store's schema.
+func attemptPartitions(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]partition, error) {
+	rows, err := q.QueryContext(ctx, `SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'attempts'::regclass ORDER BY c.relname`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []partition
+	for rows.Next() {
+		var p partition
+		var bound string
+		if err := rows.Scan(&p.name, &bound); err != nil {
+			return nil, err
+		}
+		if bound == "DEFAULT" {
+			p.isDefault = true
+			out = append(out, p)
+			continue
+		}
+		m := partitionBound.FindStringSubmatch(bound)
+		if m == nil {
+			return nil, fmt.Errorf("sqlstore: partition %s: unknown bound %q", p.name, bound)
+		}
+		p.lo, p.hi = math.MinInt64, math.MaxInt64
+		if m[1] != "MINVALUE" {
+			p.lo, _ = strconv.ParseInt(m[1], 10, 64)
+		}
+		if m[2] != "MAXVALUE" {
+			p.hi, _ = strconv.ParseInt(m[2], 10, 64)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// dayPartition is the name of the partition of the UTC day starting at lo.
+func dayPartition(lo int64) string {
+	return "attempts_d" + time.UnixMicro(lo).UTC().Format("20060102")
+}
+
+// MaintainPartitions creates, on PostgreSQL, the attempts' partitions of
+// the UTC days from now's to partitionDaysAhead days later that no
+// partition covers yet; it does nothing on SQLite. Every node runs it, at
+// start (Migrate) and hourly (Purge): callers take turns on a transaction
+// advisory lock, and each creates only what it finds missing. Attempts of a
+// day that landed in the default partition, for want of its partition, are
+// moved into the partition made for it.
+func (s *Store) MaintainPartitions(ctx context.Context, now time.Time) error {
+	if s.engine != EnginePostgres {
+		return nil
+	}
+	today := micros(now.UTC().Truncate(24 * time.Hour))
+	var made []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hookgate-partitions:' || current_database() || '.' || current_schema(), 0))`); err != nil {
+			return err
+		}
+		parts, err := attemptPartitions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for d := int64(0); d <= partitionDaysAhead; d++ {
+			lo := today + d*dayMicros
+			hi := lo + dayMicros
+			if covered(parts, lo, hi) {
+				continue
+			}
+			if err := createDayPartition(ctx, tx, lo, hi); err != nil {
+				return fmt.Errorf("sqlstore: partition %s: %w", dayPartition(lo), err)
+			}
+			made = append(made, dayPartition(lo))
+		}
+		return nil
+	})
+	if err == nil && len(made) > 0 {
+		s.log.Info("created attempts partitions", "tables", made)
+	}
+	return err
+}
+
+// covered reports whether a range partition in parts overlaps [lo, hi).
+func covered(parts []partition, lo, hi int64) bool {
+	for _, p := range parts {
+		if !p.isDefault && p.lo < hi && lo < p.hi {
+			return true
+		}
+	}
+	return false
+}
+
+// createDayPartition makes the partition [lo, hi) as a table of its own,
+// moves into it the default partition's rows of that range (creating it as
+// a partition outright would fail on them), and attaches it: ATTACH takes
+// SHARE UPDATE EXCLUSIVE on attempts, where CREATE … PARTITION OF takes
+// ACCESS EXCLUSIVE, so recording attempts goes on meanwhile.
+func createDayPartition(ctx context.Context, tx *sql.Tx, lo, hi int64) error {
+	name := dayPartition(lo)
+	stmts := []string{
+		fmt.Sprintf(`CREATE TABLE %s (LIKE attempts INCLUDING DEFAULTS, PRIMARY KEY (id), CHECK (started_at >= %d AND started_at < %d))`, name, lo, hi),
+		fmt.Sprintf(`WITH moved AS (DELETE FROM %s WHERE started_at >= %d AND started_at < %d RETURNING *) INSERT INTO %s SELECT * FROM moved`, defaultPartition, lo, hi, name),
+		fmt.Sprintf(`ALTER TABLE attempts ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)`, name, lo, hi),
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropPartitions drops, on PostgreSQL, the attempts' range partitions
+// wholly older than before (the legacy one included, once its cutover is),
+// each in a transaction of its own. DROP takes ACCESS EXCLUSIVE on attempts
+// for a moment; one that cannot have it within partitionLockTimeout is
+// left for the next purge. It returns the partitions that hold rows older
+// than before and are kept: those the chunked DELETE still purges.
+func (s *Store) dropPartitions(ctx context.Context, before int64) ([]string, error) {
+	parts, err := attemptPartitions(ctx, s.write)
+	if err != nil {
+		return nil, err
+	}
+	var keep []string
+	for _, p := range parts {
+		switch {
+		case p.isDefault:
+			keep = append(keep, p.name)
+		case p.hi <= before:
+			err := s.tx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+p.name)
+				return err
+			})
+			if err != nil {
+				s.log.Warn("drop attempts partition: left for the next purge", "table", p.name, "err", err)
+				continue
+			}
+			s.log.Info("dropped attempts partition", "table", p.name)
+		case p.name == legacyPartition && p.lo < before:
+			// Not one day: its rows are deleted as they age, until all of
+			// it is older than before.
+			keep = append(keep, p.name)
+		}
+	}
+	return keep, nil
+}
