@@ -9,11 +9,15 @@
 --
 -- 1. A CHECK that every row started before the cutover, the start of the
 --    UTC day after tomorrow, added NOT VALID: a moment of ACCESS EXCLUSIVE,
---    no scan. Attempts being recorded start now, well before it.
+--    no scan. Attempts being recorded start now, well before it. A check
+--    left by a run that failed later is made again, with a new cutover.
 -- +goose StatementBegin
 DO $$
 BEGIN
     PERFORM set_config('lock_timeout', '10s', true);
+    IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'attempts_before_cutover' AND conrelid = 'attempts'::regclass) THEN
+        ALTER TABLE attempts DROP CONSTRAINT attempts_before_cutover;
+    END IF;
     EXECUTE format('ALTER TABLE attempts ADD CONSTRAINT attempts_before_cutover CHECK (started_at < %s) NOT VALID',
         (extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') + interval '2 days') * 1000000)::bigint);
 END $$;
