@@ -105,10 +105,12 @@ func (s *Store) MaintainPartitions(ctx context.Context, now time.Time) error {
 	today := micros(now.UTC().Truncate(24 * time.Hour))
 	var made []string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
+		// The turn first, without a bound: the node ahead holds it no
+		// longer than its own DDL's lock timeouts allow.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hookgate-partitions:' || current_database() || '.' || current_schema(), 0))`); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hookgate-partitions:' || current_database() || '.' || current_schema(), 0))`); err != nil {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
 			return err
 		}
 		parts, err := attemptPartitions(ctx, tx)
