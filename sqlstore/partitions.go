@@ -11,7 +11,7 @@ import (
 )
 
 // On PostgreSQL, attempts is partitioned by started_at (RANGE on the
-// microseconds; migration 00030): one partition per UTC day, named
+// microseconds; migration 00031): one partition per UTC day, named
 // attempts_dYYYYMMDD; attempts_legacy, the table as it was before the
 // migration, for every start before the migration's cutover; and
 // attempts_default for any start no other partition takes, so that an

@@ -234,7 +234,7 @@ func TestMigrationToPartitionsKeepsAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.MigrateTo(ctx, 29); err != nil {
+	if err := s.MigrateTo(ctx, 30); err != nil {
 		t.Fatal(err)
 	}
 	db := rawDB(t, s, cfg)
