@@ -165,7 +165,7 @@ func (c *committer) run() {
 				timer.Reset(time.Until(until))
 			}
 			before := len(batch)
-			batch, n = gatherUntil(timer, &queue, &records, batch, n, g.want)
+			batch, _ = gatherUntil(timer, &queue, &records, batch, n, g.want)
 			g.gathered(len(batch) - before)
 		}
 		g.saw(batch)
