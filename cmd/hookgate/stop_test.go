@@ -30,17 +30,26 @@ type serveLog struct {
 // "hookgate listening" line; it returns the base URL and the log.
 func startLogged(t *testing.T, cmd *exec.Cmd) (string, *serveLog) {
 	t.Helper()
-	stderr, err := cmd.StderrPipe()
+	// A pipe of our own rather than StderrPipe: Wait closes StderrPipe's
+	// read end as soon as the process exits, which could drop the last
+	// lines (the "stopped" line) before the reader has them. This read end
+	// is the reader's alone, and ends when the process has exited and
+	// every line is read.
+	stderr, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stderr = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		stderr.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	l := &serveLog{}
 	l.cond = sync.NewCond(&l.mu)
-	go l.read(stderr)
+	go func() { defer stderr.Close(); l.read(stderr) }()
 	line := l.wait(t, "hookgate listening", 30*time.Second)
 	return "http://" + line["addr"].(string), l
 }
