@@ -188,9 +188,6 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	// One backing array for every delivery row's arguments.
 	cells := make([]any, 0, rowCount*deliveryWidth)
 	row := func(vals ...any) []any {
-		if len(cells)+len(vals) > cap(cells) {
-			return append([]any(nil), vals...)
-		}
 		start := len(cells)
 		cells = append(cells, vals...)
 		return cells[start:len(cells):len(cells)]
@@ -249,11 +246,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 			placed, adoptedAny := adopter != nil, false
 			eventArg, typeArg := any(e.ID), any(in.Type)
 			for _, h := range matches[ri][i] {
-				hid := h.id
-				hidArg := h.idArg
-				if hidArg == nil {
-					hidArg = hid
-				}
+				hid, hidArg := h.id, h.idArg
 				e.Deliveries++
 				id := hookgate.DeliveryID(e.ID, hid)
 				if h.ordered {

@@ -32,19 +32,20 @@ type purgeStep struct {
 // day is older than before, up to a day after they would go on SQLite.
 func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error) {
 	b, n := micros(before), micros(now)
-	steps := []purgeStep{{`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, []any{b, purgeChunk}}}
+	// The tables whose old attempts are deleted row by row.
+	tables := []string{"attempts"}
 	if s.engine == EnginePostgres {
 		if err := s.MaintainPartitions(ctx, now); err != nil {
 			s.log.Warn("maintain attempts partitions: tried again at the next purge", "err", err)
 		}
-		keep, err := s.dropPartitions(ctx, b)
-		if err != nil {
+		var err error
+		if tables, err = s.dropPartitions(ctx, b); err != nil {
 			return 0, err
 		}
-		steps = steps[:0]
-		for _, name := range keep {
-			steps = append(steps, purgeStep{`DELETE FROM ` + name + ` WHERE id IN (SELECT id FROM ` + name + ` WHERE started_at < ? LIMIT ?)`, []any{b, purgeChunk}})
-		}
+	}
+	var steps []purgeStep
+	for _, t := range tables {
+		steps = append(steps, purgeStep{`DELETE FROM ` + t + ` WHERE id IN (SELECT id FROM ` + t + ` WHERE started_at < ? LIMIT ?)`, []any{b, purgeChunk}})
 	}
 	steps = append(steps, []purgeStep{
 		{`DELETE FROM idempotency_keys WHERE (project_id, key) IN (SELECT project_id, key FROM idempotency_keys WHERE expires_at < ? LIMIT ?)`, []any{n, purgeChunk}},

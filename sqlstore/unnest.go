@@ -71,14 +71,26 @@ func pgColumns(rows [][]any, width int) (args []any, types []string) {
 func unnestList(types []string, first int) string {
 	var b strings.Builder
 	b.WriteString("unnest(")
-	for i, t := range types {
+	writeParams(&b, first, len(types), types, "[]")
+	b.WriteString(")")
+	return b.String()
+}
+
+// writeParams writes "$first, $first+1, …", n of them, each cast to its
+// type in types and suffix (`::text[]`) when types is not nil.
+func writeParams(b *strings.Builder, first, n int, types []string, suffix string) {
+	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("$" + strconv.Itoa(first+i) + "::" + t + "[]")
+		b.WriteString("$")
+		b.WriteString(strconv.Itoa(first + i))
+		if types != nil {
+			b.WriteString("::")
+			b.WriteString(types[i])
+			b.WriteString(suffix)
+		}
 	}
-	b.WriteString(")")
-	return b.String()
 }
 
 // pgStatement builds one statement of data-modifying CTEs.
@@ -98,15 +110,9 @@ func (p *pgStatement) insert(table, cols string, rows [][]any) {
 	case 0:
 		return
 	case 1:
-		first := len(p.args) + 1
 		var b strings.Builder
 		b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES (")
-		for i := range rows[0] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("$" + strconv.Itoa(first+i))
-		}
+		writeParams(&b, len(p.args)+1, len(rows[0]), nil, "")
 		b.WriteString(")")
 		p.add(b.String(), rows[0]...)
 		return
@@ -121,15 +127,9 @@ func (p *pgStatement) insert(table, cols string, rows [][]any) {
 // per value instead (see insert).
 func (p *pgStatement) arrays(types []string, rows [][]any) string {
 	if len(rows) == 1 {
-		first := len(p.args) + 1
 		var b strings.Builder
 		b.WriteString("(VALUES (")
-		for i, t := range types {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("$" + strconv.Itoa(first+i) + "::" + t)
-		}
+		writeParams(&b, len(p.args)+1, len(types), types, "")
 		b.WriteString("))")
 		p.args = append(p.args, rows[0]...)
 		return b.String()
