@@ -267,28 +267,7 @@ func checkFIFO(t *testing.T, r *fifoReceiver, accepted map[string][]int, within 
 		}
 		return true
 	})
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, o := range r.overlaps {
-		t.Error(o)
-	}
-	total, dups := 0, 0
-	for k, seqs := range r.got {
-		kd := 0
-		for i := 1; i < len(seqs); i++ {
-			switch {
-			case seqs[i] == seqs[i-1]:
-				kd++
-			case seqs[i] < seqs[i-1]:
-				t.Errorf("key %s received %v: out of order at %d", k, seqs, i)
-			}
-		}
-		if kd > 1 {
-			t.Errorf("key %s received %d duplicates: %v", k, kd, seqs)
-		}
-		total += len(seqs)
-		dups += kd
-	}
+	total, dups := r.verify(t, 1)
 	t.Logf("FIFO: %d keys, %d requests, %d duplicates", len(accepted), total, dups)
 }
 
