@@ -92,6 +92,26 @@ func NewID(prefix string, now time.Time) string {
 	return string(out)
 }
 
+// IDFloor returns the smallest ID NewID can make with prefix at t's
+// millisecond: every ID made at t or later sorts at or after it, and every
+// one made before t sorts before it. Time-partitioned tables take their
+// bounds from it.
+func IDFloor(prefix string, t time.Time) string {
+	ms := uint64(t.UnixMilli())
+	out := make([]byte, len(prefix)+26)
+	copy(out, prefix)
+	// The millisecond fills the first 10 digits (50 bits, the top two
+	// zero); the random part, all zero, the other 16.
+	for i := 9; i >= 0; i-- {
+		out[len(prefix)+i] = crockford[ms&31]
+		ms >>= 5
+	}
+	for i := 10; i < 26; i++ {
+		out[len(prefix)+i] = '0'
+	}
+	return string(out)
+}
+
 // DeliveryID returns the ID of the delivery of an event to a webhook:
 // "msg_", the event's 26 characters, then the webhook's. It is the same
 // however often it is computed, so a delivery can never be created twice, and

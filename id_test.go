@@ -65,3 +65,27 @@ func TestNewIDSameMillisecondStepsAreRandom(t *testing.T) {
 		})
 	}
 }
+
+// IDFloor is the bound time-partitioned tables split IDs at: an ID made at
+// the floor's millisecond or later sorts at or after it, one made a
+// millisecond earlier before it, and its value is the millisecond shifted
+// past the 80 random bits.
+func TestIDFloor(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	floor := hookgate.IDFloor(hookgate.PrefixDelivery, at)
+	want := new(big.Int).Lsh(big.NewInt(at.UnixMilli()), 80)
+	if got := idValue(t, floor); got.Cmp(want) != 0 {
+		t.Fatalf("IDFloor(%v) = %s, value %v, want %v", at, floor, got, want)
+	}
+	// IDs made now sort between the floors of now and of a minute ahead
+	// (the process's IDs never go back, so none is made in the past).
+	for range 100 {
+		now := time.Now()
+		id := hookgate.NewID(hookgate.PrefixEvent, now)
+		d := hookgate.DeliveryID(id, hookgate.NewID(hookgate.PrefixWebhook, now.Add(-48*time.Hour)))
+		lo, hi := hookgate.IDFloor(hookgate.PrefixDelivery, now), hookgate.IDFloor(hookgate.PrefixDelivery, now.Add(time.Minute))
+		if d < lo || d >= hi {
+			t.Fatalf("delivery %s made at %v: not within [%s, %s)", d, now, lo, hi)
+		}
+	}
+}

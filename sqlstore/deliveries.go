@@ -12,7 +12,7 @@ import (
 
 // FindDelivery finds a delivery.
 func (s *Store) FindDelivery(ctx context.Context, projectID, id string) (*hookgate.Delivery, error) {
-	d, err := scanDelivery(s.read.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM deliveries WHERE project_id = ? AND id = ?`), projectID, id))
+	d, err := scanDelivery(s.read.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM delivery_rows WHERE project_id = ? AND id = ?`), projectID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookgate.NotFound("delivery")
 	}
@@ -24,7 +24,7 @@ func (s *Store) FindDelivery(ctx context.Context, projectID, id string) (*hookga
 // event's deliveries are a range of the primary key (see DeliveryID).
 func (s *Store) ListDeliveries(ctx context.Context, projectID string, f hookgate.DeliveryFilter) ([]*hookgate.Delivery, string, error) {
 	limit := pageLimit(f.Page)
-	q := `SELECT ` + deliveryReadCols + ` FROM deliveries WHERE project_id = ?`
+	q := `SELECT ` + deliveryReadCols + ` FROM delivery_rows WHERE project_id = ?`
 	args := []any{projectID}
 	if f.Cursor != "" {
 		q += ` AND id < ?`
@@ -118,6 +118,9 @@ func scanAttempt(r scanner) (*hookgate.Attempt, error) {
 func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now time.Time) (*hookgate.Delivery, error) {
 	var d *hookgate.Delivery
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.unarchive(ctx, tx, projectID, []string{id}); err != nil {
+			return err
+		}
 		var status string
 		var kind string
 		err := tx.QueryRowContext(ctx, s.q(`SELECT w.status, d.kind FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
@@ -161,7 +164,7 @@ func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now tim
 }
 
 func (s *Store) findDeliveryTx(ctx context.Context, tx *sql.Tx, projectID, id string) (*hookgate.Delivery, error) {
-	d, err := scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM deliveries WHERE project_id = ? AND id = ?`), projectID, id))
+	d, err := scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM delivery_rows WHERE project_id = ? AND id = ?`), projectID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookgate.NotFound("delivery")
 	}
@@ -188,6 +191,9 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 	// head of their key.
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockOrdering(ctx, tx); err != nil {
+			return err
+		}
+		if err := s.unarchiveFailed(ctx, tx, webhookID, micros(since)); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE deliveries SET status = ?, next_attempt_at = `+requeueNext+`, lease_until = 0, updated_at = ?
@@ -252,8 +258,7 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 					return err
 				}
 			}
-			ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO deliveries (`+deliveryCols+`, ordering_key) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, '', ?, ?, ?)
-				ON CONFLICT (project_id, id) DO NOTHING`))
+			ins, err := tx.PrepareContext(ctx, s.q(recoverInsert(s.engine)))
 			if err != nil {
 				return err
 			}
@@ -267,7 +272,12 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 				if w.Ordered() {
 					due, key = blockedUS, ev.key
 				}
-				r, err := ins.ExecContext(ctx, hookgate.DeliveryID(ev.id, webhookID), projectID, ev.id, webhookID, ev.typ, hookgate.DeliveryPending, due, us, us, key)
+				id := hookgate.DeliveryID(ev.id, webhookID)
+				args := []any{id, projectID, ev.id, webhookID, ev.typ, hookgate.DeliveryPending, due, us, us, key}
+				if s.engine == EnginePostgres {
+					args = append(args, projectID, id)
+				}
+				r, err := ins.ExecContext(ctx, args...)
 				if err != nil {
 					return err
 				}
@@ -285,6 +295,18 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 			return requeued, created, err
 		}
 	}
+}
+
+// recoverInsert is the statement RecoverWebhook creates a missing delivery
+// with: none is made where one exists, in deliveries or, on PostgreSQL, in
+// deliveries_history (its last two arguments, the project and the ID).
+func recoverInsert(engine string) string {
+	if engine != EnginePostgres {
+		return `INSERT INTO deliveries (` + deliveryCols + `, ordering_key) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, '', ?, ?, ?)
+			ON CONFLICT (project_id, id) DO NOTHING`
+	}
+	return `INSERT INTO deliveries (` + deliveryCols + `, ordering_key) SELECT ?, ?, ?, ?, ?, ?, 0, ?::bigint, 0, 0, '', ?::bigint, ?::bigint, ?
+		WHERE NOT EXISTS (SELECT 1 FROM deliveries_history WHERE project_id = ? AND id = ?) ON CONFLICT (project_id, id) DO NOTHING`
 }
 
 // recoverEvent is an event RecoverWebhook may create a delivery for, with

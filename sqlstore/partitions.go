@@ -92,8 +92,9 @@ func dayPartition(lo int64) string {
 }
 
 // MaintainPartitions creates, on PostgreSQL, the attempts' partitions of
-// the UTC days from now's to partitionDaysAhead days later that no
-// partition covers yet; it does nothing on SQLite. Every node runs it, at
+// the UTC days from now's to partitionDaysAhead days later, and those of
+// deliveries_history of now's UTC month and the next (maintainHistory),
+// that no partition covers yet; it does nothing on SQLite. Every node runs it, at
 // start (Migrate) and hourly (Purge): callers take turns on a transaction
 // advisory lock, and each creates only what it finds missing. Attempts of a
 // day that landed in the default partition, for want of its partition, are
@@ -128,10 +129,12 @@ func (s *Store) MaintainPartitions(ctx context.Context, now time.Time) error {
 			}
 			made = append(made, dayPartition(lo))
 		}
-		return nil
+		months, err := maintainHistory(ctx, tx, now)
+		made = append(made, months...)
+		return err
 	})
 	if err == nil && len(made) > 0 {
-		s.log.Info("created attempts partitions", "tables", made)
+		s.log.Info("created partitions", "tables", made)
 	}
 	return err
 }

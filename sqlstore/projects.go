@@ -75,7 +75,11 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 	defer s.webhooksChanged(ctx)
 	defer s.notifyChange(ctx, "project", id)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, t := range projectTables {
+		tables := projectTables
+		if s.engine == EnginePostgres {
+			tables = append([]string{"deliveries_history"}, tables...)
+		}
+		for _, t := range tables {
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE project_id = ?`), id); err != nil {
 				return err
 			}

@@ -133,6 +133,9 @@ func (s *Store) StepRedrive(ctx context.Context, projectID, id string, now, leas
 			if err := s.lockOrdering(ctx, tx); err != nil {
 				return err
 			}
+			if err := s.unarchive(ctx, tx, projectID, batch); err != nil {
+				return err
+			}
 			// Ordered rows go in line behind the head of their key.
 			q := `UPDATE deliveries SET status = ?, next_attempt_at = ` + requeueNext + `, lease_until = 0, updated_at = ?
 				WHERE project_id = ? AND id IN (` + placeholders(len(batch)) + `) AND kind = ? AND status <> ?
@@ -162,7 +165,7 @@ func (s *Store) StepRedrive(ctx context.Context, projectID, id string, now, leas
 			for _, b := range batch {
 				args = append(args, b)
 			}
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM deliveries WHERE project_id = ? AND id IN (`+placeholders(len(batch))+`)`), args...).Scan(&matched); err != nil {
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM delivery_rows WHERE project_id = ? AND id IN (`+placeholders(len(batch))+`)`), args...).Scan(&matched); err != nil {
 				return err
 			}
 		}
@@ -208,7 +211,7 @@ func (s *Store) redriveBatch(ctx context.Context, projectID string, f hookgate.R
 		ids = ids[i:]
 		return ids[:min(len(ids), hookgate.RedriveBatch)], nil
 	}
-	q := `SELECT id FROM deliveries WHERE project_id = ? AND id > ? AND kind = ? AND status = ?`
+	q := `SELECT id FROM delivery_rows WHERE project_id = ? AND id > ? AND kind = ? AND status = ?`
 	args := []any{projectID, last, hookgate.KindEvent, f.Status}
 	q, args = deliveryFilter(q, args, f.WebhookID, f.EventType, f.Since, f.Until)
 	q += ` ORDER BY id LIMIT ?`

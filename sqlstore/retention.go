@@ -21,7 +21,9 @@ type purgeStep struct {
 // Purge removes what is older than before: attempts, expired idempotency
 // keys, the payload (data) of events whose deliveries are all finished, and
 // the input kept with triggers.
-// Events and deliveries themselves stay, for audit. It is idempotent and safe
+// Events and deliveries themselves stay, for audit; on PostgreSQL, finished
+// deliveries of more than a day ago move to deliveries_history
+// (archiveDeliveries), counted among the rows changed. It is idempotent and safe
 // to run on many nodes at once. It returns how many rows it changed, not
 // counting those of the partitions it dropped.
 //
@@ -61,7 +63,15 @@ func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error)
 		// Dashboard sessions that expired.
 		{`DELETE FROM ui_sessions WHERE id IN (SELECT id FROM ui_sessions WHERE expires_at <= ? LIMIT ?)`, []any{n, purgeChunk}},
 	}...)
-	var total int64
+	// Finished deliveries of more than a day ago move to their history
+	// (PostgreSQL; history.go).
+	total, err := s.archiveDeliveries(ctx, now)
+	if err != nil {
+		return total, err
+	}
+	if total > 0 {
+		s.log.Info("moved finished deliveries to deliveries_history", "rows", total)
+	}
 	for _, st := range steps {
 		for {
 			res, err := s.write.ExecContext(ctx, s.q(st.query), st.args...)
