@@ -223,7 +223,7 @@ func (s *Store) RecoverWebhook(ctx context.Context, projectID, webhookID string,
 		if w.OrderingKey != "" || w.Filter != "" {
 			data = "data" // the ordering key is in it, and the filter reads it
 		}
-		rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, type, created_at, `+data+` FROM events WHERE project_id = ? AND created_at >= ? AND id > ? AND direct_webhook = ''
+		rows, err := s.read.QueryContext(ctx, s.q(`SELECT id, type, created_at, `+data+` FROM event_rows WHERE project_id = ? AND created_at >= ? AND id > ? AND direct_webhook = ''
 			ORDER BY id LIMIT 500`), projectID, from, cursor)
 		if err != nil {
 			return requeued, created, err

@@ -18,7 +18,7 @@ const MaxPageBytes = 4 << 20
 
 // FindEvent finds an event.
 func (s *Store) FindEvent(ctx context.Context, projectID, id string) (*hookgate.Event, error) {
-	e, err := scanEvent(s.read.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE project_id = ? AND id = ?`), projectID, id))
+	e, err := scanEvent(s.read.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM event_rows WHERE project_id = ? AND id = ?`), projectID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookgate.NotFound("event")
 	}
@@ -28,7 +28,7 @@ func (s *Store) FindEvent(ctx context.Context, projectID, id string) (*hookgate.
 // ListEvents lists a project's events, newest first.
 func (s *Store) ListEvents(ctx context.Context, projectID string, f hookgate.EventFilter) ([]*hookgate.Event, string, error) {
 	limit := pageLimit(f.Page)
-	q := `SELECT ` + eventCols + ` FROM events WHERE project_id = ? AND (? = '' OR id < ?)`
+	q := `SELECT ` + eventCols + ` FROM event_rows WHERE project_id = ? AND (? = '' OR id < ?)`
 	args := []any{projectID, f.Cursor, f.Cursor}
 	switch {
 	case strings.HasSuffix(f.Type, ".*"):
@@ -103,6 +103,21 @@ func (s *Store) FindEventsForDelivery(ctx context.Context, ds []*hookgate.Delive
 			if err := s.readEventsQuery(ctx, `SELECT id, project_id, type, CASE WHEN LENGTH(data) <= `+strconv.Itoa(InlineEventBytes)+` THEN data END, created_at, trace, trace_state
 				FROM events WHERE project_id = ? AND id = ANY(?)`, []any{project, list}, out); err != nil {
 				return nil, err
+			}
+			// An event whose data retention purged may have moved to its
+			// history while a delivery of it was queued again: read the
+			// few missing there.
+			missing := list[:0]
+			for _, id := range list {
+				if out[[2]string{project, id}] == nil {
+					missing = append(missing, id)
+				}
+			}
+			if len(missing) > 0 {
+				if err := s.readEventsQuery(ctx, `SELECT id, project_id, type, data, created_at, trace, trace_state
+					FROM events_history WHERE project_id = ? AND id = ANY(?)`, []any{project, missing}, out); err != nil {
+					return nil, err
+				}
 			}
 			continue
 		}

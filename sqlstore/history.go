@@ -12,27 +12,29 @@ import (
 
 // On PostgreSQL, a finished event delivery (succeeded, failed or cancelled)
 // moves out of deliveries into deliveries_history once created more than
-// historyAfter ago (migration 00032; Purge moves them). deliveries_history
-// is partitioned by ID, one partition per UTC month (deliveries_history_mYYYYMM,
-// its bounds the IDFloor of the month's first and the next month's first
-// instant: a delivery's ID begins with its event's time), and
-// deliveries_history_default takes the rows of months without a partition.
-// The hot table that ingest, claims and outcomes write so holds about a day
-// of rows and what is still pending, however long deliveries are kept;
-// partitioning it instead made every claim and outcome statement pay for
-// each partition (docs/performance.md).
+// historyAfter ago, and an event whose data retention purged moves into
+// events_history once as old (migration 00032; Purge moves them). Each
+// history table is partitioned by ID, one partition per UTC month
+// (deliveries_history_mYYYYMM, events_history_mYYYYMM; the bounds are the
+// IDFloor of the month's first instant and the next month's: IDs begin
+// with their event's time), and a default partition takes the rows of
+// months without one. The hot tables that ingest, claims and outcomes
+// write so hold about a day of rows and what is still pending, however
+// long deliveries and events are kept; partitioning them instead made
+// every claim and outcome statement pay for each partition
+// (docs/performance.md).
 //
-// Reads by ID and lists go through the view delivery_rows (both tables).
-// A write that can make a finished delivery pending again (a retry, a
-// redrive, a webhook's recovery) first moves it back (unarchive). Triggers
-// and recovery probes never move. SQLite keeps every delivery in
-// deliveries, and delivery_rows is that table.
+// Reads by ID and lists go through the views delivery_rows and event_rows
+// (both tables). A write that can make a finished delivery pending again
+// (a retry, a redrive, a webhook's recovery) first moves it back
+// (unarchive); its event, if it moved, is read from events_history when
+// the delivery is sent. Triggers and recovery probes never move. SQLite
+// keeps every delivery and event in deliveries and events, and the views
+// are those tables.
 
 // historyAfter is how long after its creation a finished event delivery
 // stays in the hot table.
 const historyAfter = 24 * time.Hour
-
-const historyDefault = "deliveries_history_default"
 
 // historyStatuses are the statuses of deliveries that move: finished ones.
 var historyStatuses = []any{hookgate.DeliverySucceeded, hookgate.DeliveryFailed, hookgate.DeliveryCancelled}
@@ -49,12 +51,13 @@ type textPartition struct {
 // text column (IDs hold no quote).
 var textBound = regexp.MustCompile(`^FOR VALUES FROM \('([^']*)'\) TO \('([^']*)'\)$`)
 
-// historyPartitions lists the partitions of deliveries_history.
+// historyPartitions lists the partitions of table (deliveries_history or
+// events_history).
 func historyPartitions(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) ([]textPartition, error) {
+}, table string) ([]textPartition, error) {
 	rows, err := q.QueryContext(ctx, `SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i
-		JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'deliveries_history'::regclass ORDER BY c.relname`)
+		JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass ORDER BY c.relname`, table)
 	if err != nil {
 		return nil, err
 	}
@@ -87,37 +90,46 @@ func monthStart(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
+// histories are the partitioned history tables, each with the prefix of
+// the IDs it holds.
+var histories = []struct{ table, prefix string }{
+	{"deliveries_history", hookgate.PrefixDelivery},
+	{"events_history", hookgate.PrefixEvent},
+}
+
 // maintainHistory creates, in tx (which holds the partitions' advisory
-// lock), the partitions of deliveries_history of now's UTC month and the
-// next that no partition covers yet, and returns their names. Rows of
-// those months in the default partition move into the partition made for
-// them.
+// lock), the partitions of deliveries_history and events_history of now's
+// UTC month and the next that no partition covers yet, and returns their
+// names. Rows of those months in a default partition move into the
+// partition made for them.
 func maintainHistory(ctx context.Context, tx *sql.Tx, now time.Time) ([]string, error) {
-	parts, err := historyPartitions(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
 	var made []string
-	for m := monthStart(now); m.Before(monthStart(now).AddDate(0, 2, 0)); m = m.AddDate(0, 1, 0) {
-		lo, hi := hookgate.IDFloor(hookgate.PrefixDelivery, m), hookgate.IDFloor(hookgate.PrefixDelivery, m.AddDate(0, 1, 0))
-		if textCovered(parts, lo, hi) {
-			continue
+	for _, h := range histories {
+		parts, err := historyPartitions(ctx, tx, h.table)
+		if err != nil {
+			return made, err
 		}
-		name := "deliveries_history_m" + m.Format("200601")
-		// As createDayPartition: a table of its own, the default's rows of
-		// its range, then ATTACH, which does not stop reads or moves.
-		stmts := []string{
-			fmt.Sprintf(`CREATE TABLE %s (LIKE deliveries_history INCLUDING DEFAULTS, PRIMARY KEY (project_id, id), CHECK (id >= '%s' AND id < '%s'))`, name, lo, hi),
-			fmt.Sprintf(`CREATE INDEX %s_webhook ON %s (webhook_id, status)`, name, name),
-			fmt.Sprintf(`WITH moved AS (DELETE FROM %s WHERE id >= '%s' AND id < '%s' RETURNING *) INSERT INTO %s SELECT * FROM moved`, historyDefault, lo, hi, name),
-			fmt.Sprintf(`ALTER TABLE deliveries_history ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`, name, lo, hi),
-		}
-		for _, q := range stmts {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return made, fmt.Errorf("sqlstore: partition %s: %w", name, err)
+		for m := monthStart(now); m.Before(monthStart(now).AddDate(0, 2, 0)); m = m.AddDate(0, 1, 0) {
+			lo, hi := hookgate.IDFloor(h.prefix, m), hookgate.IDFloor(h.prefix, m.AddDate(0, 1, 0))
+			if textCovered(parts, lo, hi) {
+				continue
 			}
+			name := h.table + "_m" + m.Format("200601")
+			// As createDayPartition: a table of its own, the default's
+			// rows of its range, then ATTACH, which does not stop reads
+			// or moves.
+			stmts := []string{
+				fmt.Sprintf(`CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS, PRIMARY KEY (project_id, id), CHECK (id >= '%s' AND id < '%s'))`, name, h.table, lo, hi),
+				fmt.Sprintf(`WITH moved AS (DELETE FROM %s_default WHERE id >= '%s' AND id < '%s' RETURNING *) INSERT INTO %s SELECT * FROM moved`, h.table, lo, hi, name),
+				fmt.Sprintf(`ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`, h.table, name, lo, hi),
+			}
+			for _, q := range stmts {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return made, fmt.Errorf("sqlstore: partition %s: %w", name, err)
+				}
+			}
+			made = append(made, name)
 		}
-		made = append(made, name)
 	}
 	return made, nil
 }
@@ -132,16 +144,19 @@ func textCovered(parts []textPartition, lo, hi string) bool {
 	return false
 }
 
-// archiveDeliveries moves, on PostgreSQL, the finished event deliveries
-// created more than historyAfter before now into deliveries_history, at
-// most purgeChunk rows a statement, one project at a time, and returns how
-// many it moved. A row a retry or redrive has locked is skipped until the
-// next purge; one made pending meanwhile does not move.
-func (s *Store) archiveDeliveries(ctx context.Context, now time.Time) (int64, error) {
+// archive moves, on PostgreSQL, into their history tables the finished
+// event deliveries created more than historyAfter before now, and the
+// events as old whose data retention purged (Purge does that when none of
+// their deliveries is pending or paused), at most purgeChunk rows a
+// statement, one project at a time. It returns how many rows it moved. A
+// row a retry or redrive has locked is skipped until the next purge; a
+// delivery made pending meanwhile does not move. An event moved while a
+// delivery of it was queued again is read from its history when sent
+// (FindEventsForDelivery).
+func (s *Store) archive(ctx context.Context, now time.Time) (int64, error) {
 	if s.engine != EnginePostgres {
 		return 0, nil
 	}
-	cut := hookgate.IDFloor(hookgate.PrefixDelivery, now.Add(-historyAfter))
 	var projects []string
 	rows, err := s.write.QueryContext(ctx, `SELECT id FROM projects ORDER BY id`)
 	if err != nil {
@@ -159,24 +174,34 @@ func (s *Store) archiveDeliveries(ctx context.Context, now time.Time) (int64, er
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	// The conditions are on the DELETE too: a row the sub-select chose
-	// that became pending before the DELETE reached it stays.
-	const finished = `project_id = ? AND id < ? AND kind = ? AND status IN (?, ?, ?)`
-	q := s.q(`WITH moved AS (DELETE FROM deliveries WHERE ` + finished + ` AND id IN (SELECT id FROM deliveries WHERE ` + finished + `
-		ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *) INSERT INTO deliveries_history SELECT * FROM moved`)
+	// Each move's conditions are on the DELETE too: a row the sub-select
+	// chose that changed before the DELETE reached it stays.
+	moves := []struct {
+		table, where string
+		args         []any
+	}{
+		{"deliveries", `project_id = ? AND id < ? AND kind = ? AND status IN (?, ?, ?)`,
+			append([]any{hookgate.IDFloor(hookgate.PrefixDelivery, now.Add(-historyAfter)), hookgate.KindEvent}, historyStatuses...)},
+		{"events", `project_id = ? AND id < ? AND data = 'null'`,
+			[]any{hookgate.IDFloor(hookgate.PrefixEvent, now.Add(-historyAfter))}},
+	}
 	var total int64
-	for _, p := range projects {
-		args := append([]any{p, cut, hookgate.KindEvent}, historyStatuses...)
-		args = append(append(args, args...), purgeChunk)
-		for {
-			res, err := s.write.ExecContext(ctx, q, args...)
-			if err != nil {
-				return total, err
-			}
-			n, _ := res.RowsAffected()
-			total += n
-			if n < purgeChunk {
-				break
+	for _, m := range moves {
+		q := s.q(`WITH moved AS (DELETE FROM ` + m.table + ` WHERE ` + m.where + ` AND id IN (SELECT id FROM ` + m.table + ` WHERE ` + m.where + `
+			ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *) INSERT INTO ` + m.table + `_history SELECT * FROM moved`)
+		for _, p := range projects {
+			args := append([]any{p}, m.args...)
+			args = append(append(args, args...), purgeChunk)
+			for {
+				res, err := s.write.ExecContext(ctx, q, args...)
+				if err != nil {
+					return total, err
+				}
+				n, _ := res.RowsAffected()
+				total += n
+				if n < purgeChunk {
+					break
+				}
 			}
 		}
 	}

@@ -288,10 +288,10 @@ func TestFinishedDeliveriesMoveToTheirMonth(t *testing.T) {
 	}
 }
 
-// deliveries_history takes deliveries' rows as SELECT *: its columns must
-// be deliveries' own, in the same order, and delivery_rows must read them
-// all. A migration that adds a column to deliveries adds it to both.
-func TestDeliveryHistoryColumns(t *testing.T) {
+// A history table takes its table's rows as SELECT *: its columns must be
+// the table's own, in the same order, and the view must read them all. A
+// migration that adds a column to deliveries or events adds it to both.
+func TestHistoryColumns(t *testing.T) {
 	cfg := pgOnly(t)
 	s := sqltest.OpenConfig(t, cfg)
 	db := rawDB(t, s, cfg)
@@ -312,22 +312,24 @@ func TestDeliveryHistoryColumns(t *testing.T) {
 		}
 		return out
 	}
-	want := cols("deliveries")
-	if len(want) == 0 {
-		t.Fatal("deliveries has no columns")
-	}
-	if got := cols("deliveries_history"); !slices.Equal(got, want) {
-		t.Errorf("deliveries_history columns\n%v\nwant deliveries'\n%v", got, want)
-	}
 	names := func(cs []string) (out []string) {
 		for _, c := range cs {
 			out = append(out, c[:len(c)-len(" "+lastWord(c))])
 		}
 		return out
 	}
-	// A view's columns are all nullable: compare names and types.
-	if got := names(cols("delivery_rows")); !slices.Equal(got, names(want)) {
-		t.Errorf("delivery_rows columns\n%v\nwant\n%v", got, names(want))
+	for _, tc := range [][3]string{{"deliveries", "deliveries_history", "delivery_rows"}, {"events", "events_history", "event_rows"}} {
+		want := cols(tc[0])
+		if len(want) == 0 {
+			t.Fatalf("%s has no columns", tc[0])
+		}
+		if got := cols(tc[1]); !slices.Equal(got, want) {
+			t.Errorf("%s columns\n%v\nwant %s'\n%v", tc[1], got, tc[0], want)
+		}
+		// A view's columns are all nullable: compare names and types.
+		if got := names(cols(tc[2])); !slices.Equal(got, names(want)) {
+			t.Errorf("%s columns\n%v\nwant\n%v", tc[2], got, names(want))
+		}
 	}
 }
 
@@ -379,4 +381,77 @@ func TestHistoryPartitionsMadeAhead(t *testing.T) {
 	if err := s.MaintainPartitions(ctx, far); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Issue 30, item 2: on PostgreSQL an event whose data retention purged
+// moves to events_history a day after its creation. Reads answer the same
+// before and after, on both engines, and a delivery of it queued again
+// still finds its event when claimed.
+func TestEventHistoryKeepsReads(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p, _, ids := historyFixture(t, s, 6, hookgate.DeliverySucceeded, hookgate.DeliveryFailed)
+		made := idTime(t, ids[len(ids)-1])
+		if err := s.MaintainPartitions(ctx, made); err != nil {
+			t.Fatal(err)
+		}
+		// The retention purges every event's data (none has a pending
+		// delivery); within their first day nothing moves.
+		if _, err := s.Purge(ctx, time.Now().Add(time.Hour), made.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		listEvents := func() []hookgate.Event {
+			var out []hookgate.Event
+			f := hookgate.EventFilter{Page: hookgate.Page{Limit: 4}}
+			for {
+				list, next, err := s.ListEvents(ctx, p.ID, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range list {
+					out = append(out, *e)
+				}
+				if next == "" {
+					return out
+				}
+				f.Cursor = next
+			}
+		}
+		before := listEvents()
+		if len(before) != 6 || string(before[0].Data) != "null" {
+			t.Fatalf("events before the move: %d, the first's data %s; want 6 purged", len(before), before[0].Data)
+		}
+		moved := int64(0)
+		if s.Engine() == sqlstore.EnginePostgres {
+			moved = 12 // 6 deliveries and 6 events
+		}
+		if n, err := s.Purge(ctx, time.Now().Add(-time.Hour), made.Add(48*time.Hour)); err != nil || n != moved {
+			t.Fatalf("Purge two days on = %d, %v; want %d moved", n, err, moved)
+		}
+		after := listEvents()
+		if len(after) != len(before) {
+			t.Fatalf("%d events after the move, %d before", len(after), len(before))
+		}
+		for i := range after {
+			if after[i].ID != before[i].ID || string(after[i].Data) != string(before[i].Data) || !after[i].CreatedAt.Equal(before[i].CreatedAt) || after[i].Type != before[i].Type {
+				t.Errorf("event %d after the move %+v, before %+v", i, after[i], before[i])
+			}
+			e, err := s.FindEvent(ctx, p.ID, before[i].ID)
+			if err != nil || e.ID != before[i].ID {
+				t.Errorf("FindEvent(%s) after the move = %+v, %v", before[i].ID, e, err)
+			}
+		}
+		// A failed delivery queued again: its claim finds its event.
+		if _, err := s.RetryDelivery(ctx, p.ID, ids[1], time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := s.ClaimDue(ctx, "test-node", time.Now().Add(time.Minute), 10, time.Minute)
+		if err != nil || len(got) != 1 || got[0].ID != ids[1] {
+			t.Fatalf("claim after the retry = %v, %v; want %s", got, err, ids[1])
+		}
+		evs, err := s.FindEventsForDelivery(ctx, got)
+		if e := evs[[2]string{p.ID, got[0].EventID}]; err != nil || e == nil || e.ID != got[0].EventID || string(e.Data) != "null" {
+			t.Fatalf("FindEventsForDelivery = %v, %v; want the moved event %s", e, err, got[0].EventID)
+		}
+	})
 }

@@ -464,7 +464,7 @@ func (s *Store) claimIdempotencyKey(ctx context.Context, tx *sql.Tx, k idemKey, 
 	if err := tx.QueryRowContext(ctx, s.q(`SELECT body_hash FROM idempotency_keys WHERE project_id = ? AND key = ?`), k.project, k.key).Scan(&stored); err != nil {
 		return nil, "", err
 	}
-	e, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE project_id = ? AND id = (SELECT event_id FROM idempotency_keys WHERE project_id = ? AND key = ?)`), k.project, k.project, k.key))
+	e, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM event_rows WHERE project_id = ? AND id = (SELECT event_id FROM idempotency_keys WHERE project_id = ? AND key = ?)`), k.project, k.project, k.key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", fmt.Errorf("idempotency key %q names a missing event", k.key)
 	}

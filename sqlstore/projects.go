@@ -77,7 +77,7 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		tables := projectTables
 		if s.engine == EnginePostgres {
-			tables = append([]string{"deliveries_history"}, tables...)
+			tables = append([]string{"deliveries_history", "events_history"}, tables...)
 		}
 		for _, t := range tables {
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE project_id = ?`), id); err != nil {

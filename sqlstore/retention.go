@@ -22,8 +22,8 @@ type purgeStep struct {
 // keys, the payload (data) of events whose deliveries are all finished, and
 // the input kept with triggers.
 // Events and deliveries themselves stay, for audit; on PostgreSQL, finished
-// deliveries of more than a day ago move to deliveries_history
-// (archiveDeliveries), counted among the rows changed. It is idempotent and safe
+// deliveries and events whose data is purged move to their history tables
+// a day after their creation (archive), counted among the rows changed. It is idempotent and safe
 // to run on many nodes at once. It returns how many rows it changed, not
 // counting those of the partitions it dropped.
 //
@@ -63,15 +63,7 @@ func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error)
 		// Dashboard sessions that expired.
 		{`DELETE FROM ui_sessions WHERE id IN (SELECT id FROM ui_sessions WHERE expires_at <= ? LIMIT ?)`, []any{n, purgeChunk}},
 	}...)
-	// Finished deliveries of more than a day ago move to their history
-	// (PostgreSQL; history.go).
-	total, err := s.archiveDeliveries(ctx, now)
-	if err != nil {
-		return total, err
-	}
-	if total > 0 {
-		s.log.Info("moved finished deliveries to deliveries_history", "rows", total)
-	}
+	var total int64
 	for _, st := range steps {
 		for {
 			res, err := s.write.ExecContext(ctx, s.q(st.query), st.args...)
@@ -85,5 +77,11 @@ func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error)
 			}
 		}
 	}
-	return total, nil
+	// Finished deliveries, and events whose data is purged, of more than a
+	// day ago move to their history (PostgreSQL; history.go).
+	moved, err := s.archive(ctx, now)
+	if moved > 0 {
+		s.log.Info("moved finished deliveries and purged events to their history", "rows", moved)
+	}
+	return total + moved, err
 }
