@@ -10,9 +10,10 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-// FindDelivery finds a delivery.
+// FindDelivery finds a delivery: on PostgreSQL in deliveries, then in its
+// history (see readHot).
 func (s *Store) FindDelivery(ctx context.Context, projectID, id string) (*hookgate.Delivery, error) {
-	d, err := scanDelivery(s.read.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM delivery_rows WHERE project_id = ? AND id = ?`), projectID, id))
+	d, err := readHot(ctx, s, "deliveries", deliveryReadCols, scanDelivery, projectID, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookgate.NotFound("delivery")
 	}

@@ -16,9 +16,10 @@ const eventCols = "id, project_id, type, data, idempotency_key, deliveries, crea
 // MaxPageBytes bounds the event data of one page of a list.
 const MaxPageBytes = 4 << 20
 
-// FindEvent finds an event.
+// FindEvent finds an event: on PostgreSQL in events, then in its history
+// (see readHot).
 func (s *Store) FindEvent(ctx context.Context, projectID, id string) (*hookgate.Event, error) {
-	e, err := scanEvent(s.read.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM event_rows WHERE project_id = ? AND id = ?`), projectID, id))
+	e, err := readHot(ctx, s, "events", eventCols, scanEvent, projectID, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookgate.NotFound("event")
 	}

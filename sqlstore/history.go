@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -231,3 +232,29 @@ func (s *Store) unarchiveFailed(ctx context.Context, tx *sql.Tx, webhookID strin
 		INSERT INTO deliveries SELECT * FROM back`), webhookID, hookgate.DeliveryFailed, hookgate.KindEvent, since)
 	return err
 }
+
+// readHot reads one row of table (deliveries or events) by ID, with cols.
+// On PostgreSQL it reads the hot table first, then its history: a read
+// through the view (table's rows view) probes every history partition, and
+// costs about twice as much (docs/performance.md). A row moved back from
+// its history between the two reads is found by a last read through the
+// view, which sees both tables at one instant; only a missing row pays for
+// it.
+func readHot[T any](ctx context.Context, s *Store, table, cols string, scan func(scanner) (T, error), projectID, id string) (T, error) {
+	where := ` WHERE project_id = ? AND id = ?`
+	if s.engine != EnginePostgres {
+		return scan(s.read.QueryRowContext(ctx, s.q(`SELECT `+cols+` FROM `+table+where), projectID, id))
+	}
+	v, err := scan(s.read.QueryRowContext(ctx, s.q(`SELECT `+cols+` FROM `+table+where), projectID, id))
+	if !errors.Is(err, sql.ErrNoRows) {
+		return v, err
+	}
+	v, err = scan(s.read.QueryRowContext(ctx, s.q(`SELECT `+cols+` FROM `+table+`_history`+where), projectID, id))
+	if !errors.Is(err, sql.ErrNoRows) {
+		return v, err
+	}
+	return scan(s.read.QueryRowContext(ctx, s.q(`SELECT `+cols+` FROM `+rowsView[table]+where), projectID, id))
+}
+
+// rowsView names the view of each table with its history.
+var rowsView = map[string]string{"deliveries": "delivery_rows", "events": "event_rows"}
