@@ -22,6 +22,8 @@ type eventIn struct {
 	Type           string  `json:"type" maxLength:"256" doc:"Event type, e.g. order.created"`
 	Data           rawJSON `json:"data" doc:"The payload, any JSON value but null; delivered as the envelope's data"`
 	IdempotencyKey string  `json:"idempotencyKey,omitempty" maxLength:"256" doc:"As the Idempotency-Key header, for batch items"`
+
+	once onceBody // see eventbody.go
 }
 
 type eventAccepted struct {
@@ -140,10 +142,14 @@ func (s *Server) eventRoutes() []route {
 		"The event and its deliveries are committed before the 202 answer. With an Idempotency-Key, a repeat " +
 		"within 24 hours answers the original event and creates nothing."
 	send.MaxBodyBytes = s.cfg.MaxEventBytes
+	send.SkipValidateBody = true // the body is decoded once: see eventbody.go
+	send.Metadata[metaOnce] = onceCheck{api: s.api}
 	send.Errors = append(send.Errors, http.StatusConflict, http.StatusRequestEntityTooLarge)
 	batch := op("sendEvents", http.MethodPost, path+"/batch", "Send up to 1,000 events at once", accessPublisher, http.StatusAccepted, tags)
 	batch.Description = "All events are validated first; if one is invalid, none is accepted. Accepted events are committed together."
 	batch.MaxBodyBytes = 16 * s.cfg.MaxEventBytes
+	batch.SkipValidateBody = true
+	batch.Metadata[metaOnce] = onceCheck{api: s.api}
 	batch.Errors = append(batch.Errors, http.StatusConflict, http.StatusRequestEntityTooLarge)
 	return []route{
 		{op: send, handle: handle(s.handleSendEvent)},
@@ -155,12 +161,7 @@ func (s *Server) eventRoutes() []route {
 }
 
 // handleSendEvent handles sendEvent: Send an event.
-func (s *Server) handleSendEvent(ctx context.Context, in *struct {
-	ProjectRef
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"256" doc:"Makes retries of this request safe for 24 hours"`
-	TraceHeaders
-	Body eventIn
-}) (*struct {
+func (s *Server) handleSendEvent(ctx context.Context, in *sendEventInput) (*struct {
 	Replayed string `header:"Idempotent-Replayed" doc:"true when an Idempotency-Key answered the event it created before"`
 	Body     eventAccepted
 }, error) {
@@ -194,13 +195,7 @@ func (s *Server) handleSendEvent(ctx context.Context, in *struct {
 }
 
 // handleSendEvents handles sendEvents: Send up to 1,000 events at once.
-func (s *Server) handleSendEvents(ctx context.Context, in *struct {
-	ProjectRef
-	TraceHeaders
-	Body struct {
-		Events []eventIn `json:"events" minItems:"1" maxItems:"1000"`
-	}
-}) (*struct{ Body eventsAccepted }, error) {
+func (s *Server) handleSendEvents(ctx context.Context, in *sendEventsInput) (*struct{ Body eventsAccepted }, error) {
 	pid := projectID(ctx)
 	ctx, span := s.serverSpan(ctx, "hookgate.ingest", in.TraceParent, in.TraceState, attribute.String("hookgate.project.id", pid), attribute.Int("hookgate.events", len(in.Body.Events)))
 	defer span.End()
