@@ -134,3 +134,51 @@ func FuzzEventQuickDecode(f *testing.F) {
 		checkQuickBatch(t, b)
 	})
 }
+
+// BenchmarkEventBody measures the decoding of the body BenchmarkPostEvent
+// posts, alone and as 100 in a batch: as huma did it (twice: decoded into
+// an any, validated against the schema, decoded into the struct) and as it
+// is done now (once).
+func BenchmarkEventBody(b *testing.B) {
+	single := []byte(eventBodies[0])
+	batch := []byte(`{"events":[` + strings.Repeat(eventBodies[0]+",", 99) + eventBodies[0] + `]}`)
+	twice := func(body []byte, typ reflect.Type, plain func() any) func(b *testing.B) {
+		return func(b *testing.B) {
+			reg := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
+			schema := reg.Schema(typ, true, "")
+			pb, res := huma.NewPathBuffer([]byte{}, 0), &huma.ValidateResult{}
+			b.ReportAllocs()
+			for b.Loop() {
+				var parsed any
+				if err := json.Unmarshal(body, &parsed); err != nil {
+					b.Fatal(err)
+				}
+				pb.Reset()
+				pb.Push("body")
+				res.Reset()
+				huma.Validate(reg, schema, pb, huma.ModeWriteToServer, parsed, res)
+				if err := json.Unmarshal(body, plain()); err != nil || len(res.Errors) > 0 {
+					b.Fatal(err, res.Errors)
+				}
+			}
+		}
+	}
+	once := func(body []byte, v func() interface{ quickTook() bool }) func(b *testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				x := v()
+				if err := json.Unmarshal(body, x); err != nil || !x.quickTook() {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.Run("single/twice", twice(single, reflect.TypeFor[eventIn](), func() any { return &plainEventIn{} }))
+	b.Run("single/once", once(single, func() interface{ quickTook() bool } { return &eventIn{} }))
+	b.Run("batch100/twice", twice(batch, reflect.TypeFor[sendEventsRequest](), func() any { return &struct{ Events []plainEventIn }{} }))
+	b.Run("batch100/once", once(batch, func() interface{ quickTook() bool } { return &sendEventsRequest{} }))
+}
+
+func (e *eventIn) quickTook() bool           { return e.once.decoded && e.once.raw == nil }
+func (r *sendEventsRequest) quickTook() bool { return r.once.decoded && r.once.raw == nil }
