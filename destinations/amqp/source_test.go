@@ -261,7 +261,8 @@ func TestSourceReconnects(t *testing.T) {
 }
 
 // A broker that is down (the proxy stopped) is reported, and dialed again
-// until it is back; what was published meanwhile arrives.
+// until it is back; what was published meanwhile arrives, and nothing is
+// lost.
 func TestSourceBrokerDown(t *testing.T) {
 	t.Parallel()
 	v := testamqp.New(t)
@@ -281,8 +282,14 @@ func TestSourceBrokerDown(t *testing.T) {
 	publish(t, ch, "in", "m2", nil)
 	proxy.Start()
 	testwait.For(t, "m2 once the broker is back", func() bool { return got.times("m2") == 1 })
-	if ids := got.list(); !slices.Equal(ids, []string{"m1", "m2"}) {
-		t.Fatalf("handled %v", ids)
+	// m1's ack may have been on its way when the proxy stopped: then the
+	// broker gives m1 again (at least once), ahead of m2.
+	ids := got.list()
+	if len(ids) == 3 && ids[1] == "m1" {
+		ids = slices.Delete(ids, 1, 2)
+	}
+	if !slices.Equal(ids, []string{"m1", "m2"}) {
+		t.Fatalf("handled %v, want m1 (maybe twice) then m2", got.list())
 	}
 }
 
