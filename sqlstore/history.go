@@ -211,25 +211,41 @@ func (s *Store) archive(ctx context.Context, now time.Time) (int64, error) {
 
 // unarchive moves, on PostgreSQL, the named deliveries of a project back
 // from deliveries_history into deliveries, in tx, so that a write that
-// makes them pending again finds them there.
+// makes them pending again finds them there. It first locks those still
+// in deliveries, so that a purge does not move them away before tx writes
+// them (the purge skips locked rows); one the purge was moving meanwhile
+// is waited for, and then brought back from the history.
 func (s *Store) unarchive(ctx context.Context, tx *sql.Tx, projectID string, ids []string) error {
 	if s.engine != EnginePostgres || len(ids) == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q(`WITH back AS (DELETE FROM deliveries_history WHERE project_id = ? AND id = ANY(?) RETURNING *)
-		INSERT INTO deliveries SELECT * FROM back`), projectID, ids)
-	return err
+	return s.bringBack(ctx, tx, `project_id = ? AND id = ANY(?)`, projectID, ids)
 }
 
-// unarchiveFailed moves, on PostgreSQL, a webhook's failed event deliveries
-// created at or after since back into deliveries, in tx (RecoverWebhook
-// queues them again).
+// unarchiveFailed is unarchive for a webhook's failed event deliveries
+// created at or after since (RecoverWebhook queues them again).
 func (s *Store) unarchiveFailed(ctx context.Context, tx *sql.Tx, webhookID string, since int64) error {
 	if s.engine != EnginePostgres {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q(`WITH back AS (DELETE FROM deliveries_history WHERE webhook_id = ? AND status = ? AND kind = ? AND created_at >= ? RETURNING *)
-		INSERT INTO deliveries SELECT * FROM back`), webhookID, hookgate.DeliveryFailed, hookgate.KindEvent, since)
+	return s.bringBack(ctx, tx, `webhook_id = ? AND status = ? AND kind = ? AND created_at >= ?`, webhookID, hookgate.DeliveryFailed, hookgate.KindEvent, since)
+}
+
+// bringBack locks the rows of deliveries that match where, then moves
+// those of deliveries_history that match it into deliveries.
+func (s *Store) bringBack(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT 1 FROM deliveries WHERE `+where+` FOR UPDATE`), args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, s.q(`WITH back AS (DELETE FROM deliveries_history WHERE `+where+` RETURNING *)
+		INSERT INTO deliveries SELECT * FROM back`), args...)
 	return err
 }
 
