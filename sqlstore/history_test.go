@@ -455,3 +455,53 @@ func TestEventHistoryKeepsReads(t *testing.T) {
 		}
 	})
 }
+
+// A purge moving deliveries while retries queue the same ones again: every
+// retried delivery ends pending, in deliveries, and none is lost or made
+// twice, whichever of the two reaches a row first.
+func TestRetriesRaceTheMove(t *testing.T) {
+	cfg := pgOnly(t)
+	ctx := context.Background()
+	s := sqltest.OpenConfig(t, cfg)
+	db := rawDB(t, s, cfg)
+	const n = 300
+	p, _, ids := historyFixture(t, s, n, hookgate.DeliveryFailed)
+	later := idTime(t, ids[n-1]).Add(25 * time.Hour)
+	if err := s.MaintainPartitions(ctx, idTime(t, ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	retried := make(chan error, 1)
+	moved := make(chan error, 1)
+	go func() {
+		for _, id := range ids {
+			d, err := s.RetryDelivery(ctx, p.ID, id, time.Now())
+			if err == nil && d.Status != hookgate.DeliveryPending {
+				err = fmt.Errorf("retry of %s left it %s", id, d.Status)
+			}
+			if err != nil {
+				retried <- err
+				return
+			}
+		}
+		retried <- nil
+	}()
+	go func() {
+		_, err := s.Purge(ctx, time.Now().Add(-time.Hour), later)
+		moved <- err
+	}()
+	if err := <-moved; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-retried; err != nil {
+		t.Fatal(err)
+	}
+	where := historyOf(t, db, ids)
+	if len(where) != n {
+		t.Fatalf("%d of %d deliveries found after the race", len(where), n)
+	}
+	for _, id := range ids {
+		if where[id] != "deliveries" {
+			t.Errorf("retried delivery %s is in %s", id, where[id])
+		}
+	}
+}
