@@ -534,10 +534,27 @@ func (f *inflight) peak() int {
 // An endpoint that keeps answering 2xx with a backlog waiting gets more
 // slots than it started with, never more than the cap; one that fails
 // keeps the slots it started with.
+//
+// Every row stays in memory until it is sent: none is given back to the
+// store for lack of room. An endpoint's queue holds at most a batch, and
+// what it can send within the lease at the speed measured so far; the rows
+// beyond are given back due when, at that speed, it will have sent what it
+// holds. On a starved machine (-race, the whole suite on two cores) the
+// first requests here took 0.5–1.5 s, held by holdUntil and waiting for a
+// CPU: 1.4–3.7 requests a second. The rows beyond a batch of 256 went back
+// due 30 s to 3 min later, while the endpoints, faster by then, sent their
+// queues in a second or two and stood idle. That is the spill as designed,
+// and no test of slots should wait on it: with a batch above the 300 rows
+// and a lease of an hour, a queue has room for 512 rows at any speed the
+// 5 s timeout allows (2 slots over 5 s, times 80 % of the lease left after
+// the timeout: 1,150 rows), so no row leaves memory however slow the
+// machine.
 func TestEndpointConcurrencyAdapts(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		h := runDispatcher(t, engine, hookgate.Schedule{time.Hour}, func(c *delivery.Config) {
 			c.PerEndpoint, c.MaxPerEndpoint = 2, 6
+			// No row given back to the store: see above.
+			c.BatchSize, c.Lease = 512, time.Hour
 			c.Breaker = hookgate.Breaker{Failures: hookgate.BreakerOff} // the failing endpoint keeps failing
 		})
 		var good, bad inflight
