@@ -310,6 +310,9 @@ func TestHistoryColumns(t *testing.T) {
 			}
 			out = append(out, c)
 		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
 		return out
 	}
 	names := func(cs []string) (out []string) {
