@@ -139,6 +139,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// writerCacheKiB is the SQLite writer's page cache, in KiB of pages
+// (PRAGMA cache_size, negative); the readers and the checkpointer have
+// SQLite's default, 2 MiB each.
+const writerCacheKiB = 16 << 10
+
 func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	if cfg.SQLiteCommitDelay < 0 || cfg.SQLiteCommitDelay > MaxSQLiteCommitDelay {
 		return fmt.Errorf("sqlstore: SQLiteCommitDelay must be between 0 and %s, not %s", MaxSQLiteCommitDelay, cfg.SQLiteCommitDelay)
@@ -175,14 +180,17 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	// synchronous(FULL) by default: an event answered 202 is on disk, not
 	// only in the operating system's cache (see SynchronousFull).
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + strings.ToUpper(mode) + ")&_pragma=foreign_keys(OFF)&_pragma=temp_store(MEMORY)"
-	// The writer gets a 32 MiB page cache: index pages of the deliveries
-	// table stay in memory under load instead of being read back. 64 MiB
-	// took the server to 193 MB under the bench's fanout for no more speed
-	// (docs/performance.md); 16 MiB cost 5–15 % of delivery throughput.
+	// The writer gets a page cache of 16 MiB of pages (writerCacheKiB):
+	// index pages of the deliveries table stay in memory under load
+	// instead of being read back. It costs about twice that resident: the
+	// driver's C allocator (modernc.org/memory) rounds each cached page,
+	// 4 KiB and SQLite's header, up to an 8 KiB slot. 32 MiB of pages took
+	// the server to 160–170 MB under the bench's fanout, 64 MiB to 193 MB
+	// (docs/performance.md).
 	// The writer does not checkpoint: checkpoint.go does, on a connection
 	// of its own, so that copying the WAL into the database and the fsync
 	// after it never hold up a commit.
-	dsn := "file:" + path + "?" + pragmas + "&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
+	dsn := "file:" + path + "?" + pragmas + "&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return err
