@@ -40,49 +40,14 @@ const historyAfter = 24 * time.Hour
 // historyStatuses are the statuses of deliveries that move: finished ones.
 var historyStatuses = []any{hookgate.DeliverySucceeded, hookgate.DeliveryFailed, hookgate.DeliveryCancelled}
 
-// textPartition is one partition of deliveries_history and its range of
-// IDs, [lo, hi).
-type textPartition struct {
-	name      string
-	lo, hi    string
-	isDefault bool
-}
-
 // textBound reads pg_get_expr's text of a range partition's bounds on a
 // text column (IDs hold no quote).
 var textBound = regexp.MustCompile(`^FOR VALUES FROM \('([^']*)'\) TO \('([^']*)'\)$`)
 
 // historyPartitions lists the partitions of table (deliveries_history or
 // events_history).
-func historyPartitions(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, table string) ([]textPartition, error) {
-	rows, err := q.QueryContext(ctx, `SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i
-		JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass ORDER BY c.relname`, table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []textPartition
-	for rows.Next() {
-		var p textPartition
-		var bound string
-		if err := rows.Scan(&p.name, &bound); err != nil {
-			return nil, err
-		}
-		if bound == "DEFAULT" {
-			p.isDefault = true
-			out = append(out, p)
-			continue
-		}
-		m := textBound.FindStringSubmatch(bound)
-		if m == nil {
-			return nil, fmt.Errorf("sqlstore: partition %s: unknown bound %q", p.name, bound)
-		}
-		p.lo, p.hi = m[1], m[2]
-		out = append(out, p)
-	}
-	return out, rows.Err()
+func historyPartitions(ctx context.Context, q querier, table string) ([]rangePartition[string], error) {
+	return partitionsOf(ctx, q, table, textBound, func(lo, hi string) (string, string) { return lo, hi })
 }
 
 // monthStart is the first instant of t's UTC month.
@@ -112,7 +77,7 @@ func maintainHistory(ctx context.Context, tx *sql.Tx, now time.Time) ([]string, 
 		}
 		for m := monthStart(now); m.Before(monthStart(now).AddDate(0, 2, 0)); m = m.AddDate(0, 1, 0) {
 			lo, hi := hookgate.IDFloor(h.prefix, m), hookgate.IDFloor(h.prefix, m.AddDate(0, 1, 0))
-			if textCovered(parts, lo, hi) {
+			if covered(parts, lo, hi) {
 				continue
 			}
 			name := h.table + "_m" + m.Format("200601")
@@ -133,16 +98,6 @@ func maintainHistory(ctx context.Context, tx *sql.Tx, now time.Time) ([]string, 
 		}
 	}
 	return made, nil
-}
-
-// textCovered reports whether a range partition in parts overlaps [lo, hi).
-func textCovered(parts []textPartition, lo, hi string) bool {
-	for _, p := range parts {
-		if !p.isDefault && p.lo < hi && lo < p.hi {
-			return true
-		}
-	}
-	return false
 }
 
 // archive moves, on PostgreSQL, into their history tables the finished

@@ -39,9 +39,14 @@ const (
 
 // partition is one partition of attempts and its range of started_at,
 // [lo, hi); lo is math.MinInt64 for MINVALUE.
-type partition struct {
+type partition = rangePartition[int64]
+
+// rangePartition is one partition of a table partitioned by range, and its
+// range [lo, hi) of the partition key: microseconds (attempts) or IDs (the
+// history tables). A default partition has no range.
+type rangePartition[K int64 | string] struct {
 	name      string
-	lo, hi    int64
+	lo, hi    K
 	isDefault bool
 }
 
@@ -49,38 +54,51 @@ type partition struct {
 var partitionBound = regexp.MustCompile(`^FOR VALUES FROM \('?(MINVALUE|-?\d+)'?\) TO \('?(MAXVALUE|-?\d+)'?\)$`)
 
 // attemptPartitions lists the partitions of attempts in the store's schema.
-func attemptPartitions(ctx context.Context, q interface {
+func attemptPartitions(ctx context.Context, q querier) ([]partition, error) {
+	return partitionsOf(ctx, q, "attempts", partitionBound, func(lo, hi string) (int64, int64) {
+		l, h := int64(math.MinInt64), int64(math.MaxInt64)
+		if lo != "MINVALUE" {
+			l, _ = strconv.ParseInt(lo, 10, 64)
+		}
+		if hi != "MAXVALUE" {
+			h, _ = strconv.ParseInt(hi, 10, 64)
+		}
+		return l, h
+	})
+}
+
+// querier runs a query: a *sql.DB or a *sql.Tx.
+type querier interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) ([]partition, error) {
+}
+
+// partitionsOf lists the partitions of table in the store's schema: bound
+// reads pg_get_expr's text of a range partition's bounds into the lower
+// and upper bound's text, which parse turns into keys.
+func partitionsOf[K int64 | string](ctx context.Context, q querier, table string, bound *regexp.Regexp, parse func(lo, hi string) (K, K)) ([]rangePartition[K], error) {
 	rows, err := q.QueryContext(ctx, `SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i
-		JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'attempts'::regclass ORDER BY c.relname`)
+		JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass ORDER BY c.relname`, table)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []partition
+	var out []rangePartition[K]
 	for rows.Next() {
-		var p partition
-		var bound string
-		if err := rows.Scan(&p.name, &bound); err != nil {
+		var p rangePartition[K]
+		var text string
+		if err := rows.Scan(&p.name, &text); err != nil {
 			return nil, err
 		}
-		if bound == "DEFAULT" {
+		if text == "DEFAULT" {
 			p.isDefault = true
 			out = append(out, p)
 			continue
 		}
-		m := partitionBound.FindStringSubmatch(bound)
+		m := bound.FindStringSubmatch(text)
 		if m == nil {
-			return nil, fmt.Errorf("sqlstore: partition %s: unknown bound %q", p.name, bound)
+			return nil, fmt.Errorf("sqlstore: partition %s: unknown bound %q", p.name, text)
 		}
-		p.lo, p.hi = math.MinInt64, math.MaxInt64
-		if m[1] != "MINVALUE" {
-			p.lo, _ = strconv.ParseInt(m[1], 10, 64)
-		}
-		if m[2] != "MAXVALUE" {
-			p.hi, _ = strconv.ParseInt(m[2], 10, 64)
-		}
+		p.lo, p.hi = parse(m[1], m[2])
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -140,7 +158,7 @@ func (s *Store) MaintainPartitions(ctx context.Context, now time.Time) error {
 }
 
 // covered reports whether a range partition in parts overlaps [lo, hi).
-func covered(parts []partition, lo, hi int64) bool {
+func covered[K int64 | string](parts []rangePartition[K], lo, hi K) bool {
 	for _, p := range parts {
 		if !p.isDefault && p.lo < hi && lo < p.hi {
 			return true
