@@ -81,18 +81,8 @@ func maintainHistory(ctx context.Context, tx *sql.Tx, now time.Time) ([]string, 
 				continue
 			}
 			name := h.table + "_m" + m.Format("200601")
-			// As createDayPartition: a table of its own, the default's
-			// rows of its range, then ATTACH, which does not stop reads
-			// or moves.
-			stmts := []string{
-				fmt.Sprintf(`CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS, PRIMARY KEY (project_id, id), CHECK (id >= '%s' AND id < '%s'))`, name, h.table, lo, hi),
-				fmt.Sprintf(`WITH moved AS (DELETE FROM %s_default WHERE id >= '%s' AND id < '%s' RETURNING *) INSERT INTO %s SELECT * FROM moved`, h.table, lo, hi, name),
-				fmt.Sprintf(`ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`, h.table, name, lo, hi),
-			}
-			for _, q := range stmts {
-				if _, err := tx.ExecContext(ctx, q); err != nil {
-					return made, fmt.Errorf("sqlstore: partition %s: %w", name, err)
-				}
+			if err := createPartition(ctx, tx, h.table, name, "id", "project_id, id", "'"+lo+"'", "'"+hi+"'"); err != nil {
+				return made, fmt.Errorf("sqlstore: partition %s: %w", name, err)
 			}
 			made = append(made, name)
 		}
@@ -113,21 +103,9 @@ func (s *Store) archive(ctx context.Context, now time.Time) (int64, error) {
 	if s.engine != EnginePostgres {
 		return 0, nil
 	}
-	var projects []string
 	rows, err := s.write.QueryContext(ctx, `SELECT id FROM projects ORDER BY id`)
+	projects, err := scanAll(rows, err, func(r scanner) (id string, err error) { return id, r.Scan(&id) })
 	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		projects = append(projects, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	// Each move's conditions are on the DELETE too: a row the sub-select
@@ -166,12 +144,9 @@ func (s *Store) archive(ctx context.Context, now time.Time) (int64, error) {
 
 // unarchive moves, on PostgreSQL, the named deliveries of a project back
 // from deliveries_history into deliveries, in tx, so that a write that
-// makes them pending again finds them there. It first locks those still
-// in deliveries, so that a purge does not move them away before tx writes
-// them (the purge skips locked rows); one the purge was moving meanwhile
-// is waited for, and then brought back from the history.
+// makes them pending again finds them there (see bringBack).
 func (s *Store) unarchive(ctx context.Context, tx *sql.Tx, projectID string, ids []string) error {
-	if s.engine != EnginePostgres || len(ids) == 0 {
+	if len(ids) == 0 {
 		return nil
 	}
 	return s.bringBack(ctx, tx, `project_id = ? AND id = ANY(?)`, projectID, ids)
@@ -180,26 +155,22 @@ func (s *Store) unarchive(ctx context.Context, tx *sql.Tx, projectID string, ids
 // unarchiveFailed is unarchive for a webhook's failed event deliveries
 // created at or after since (RecoverWebhook queues them again).
 func (s *Store) unarchiveFailed(ctx context.Context, tx *sql.Tx, webhookID string, since int64) error {
-	if s.engine != EnginePostgres {
-		return nil
-	}
 	return s.bringBack(ctx, tx, `webhook_id = ? AND status = ? AND kind = ? AND created_at >= ?`, webhookID, hookgate.DeliveryFailed, hookgate.KindEvent, since)
 }
 
-// bringBack locks the rows of deliveries that match where, then moves
-// those of deliveries_history that match it into deliveries.
+// bringBack, on PostgreSQL, locks the rows of deliveries that match where,
+// then moves those of deliveries_history that match it into deliveries.
+// The lock comes first so that a purge does not move a row away before tx
+// writes it (the purge skips locked rows); a row the purge was moving
+// meanwhile is waited for, and then brought back from the history.
 func (s *Store) bringBack(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT 1 FROM deliveries WHERE `+where+` FOR UPDATE`), args...)
-	if err != nil {
+	if s.engine != EnginePostgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`SELECT 1 FROM deliveries WHERE `+where+` FOR UPDATE`), args...); err != nil {
 		return err
 	}
-	for rows.Next() {
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, s.q(`WITH back AS (DELETE FROM deliveries_history WHERE `+where+` RETURNING *)
+	_, err := tx.ExecContext(ctx, s.q(`WITH back AS (DELETE FROM deliveries_history WHERE `+where+` RETURNING *)
 		INSERT INTO deliveries SELECT * FROM back`), args...)
 	return err
 }
@@ -213,11 +184,8 @@ func (s *Store) bringBack(ctx context.Context, tx *sql.Tx, where string, args ..
 // it.
 func readHot[T any](ctx context.Context, s *Store, table, cols string, scan func(scanner) (T, error), projectID, id string) (T, error) {
 	where := ` WHERE project_id = ? AND id = ?`
-	if s.engine != EnginePostgres {
-		return scan(s.read.QueryRowContext(ctx, s.q(`SELECT `+cols+` FROM `+table+where), projectID, id))
-	}
 	v, err := scan(s.read.QueryRowContext(ctx, s.q(`SELECT `+cols+` FROM `+table+where), projectID, id))
-	if !errors.Is(err, sql.ErrNoRows) {
+	if !errors.Is(err, sql.ErrNoRows) || s.engine != EnginePostgres {
 		return v, err
 	}
 	v, err = scan(s.read.QueryRowContext(ctx, s.q(`SELECT `+cols+` FROM `+table+`_history`+where), projectID, id))

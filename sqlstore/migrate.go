@@ -40,10 +40,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	// The partitions of the coming days, made at every start; without
-	// them attempts land in the default partition until the next purge.
+	// The partitions of the coming days and months, made at every start;
+	// without them rows land in a default partition until the next purge.
 	if err := s.MaintainPartitions(ctx, s.now()); err != nil {
-		s.log.Warn("maintain attempts partitions: tried again at the next purge", "err", err)
+		s.log.Warn("maintain partitions: tried again at the next purge", "err", err)
 	}
 	return nil
 }

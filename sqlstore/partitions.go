@@ -32,10 +32,8 @@ const partitionLockTimeout = "2s"
 // dayMicros is one day in microseconds.
 const dayMicros = int64(24 * time.Hour / time.Microsecond)
 
-const (
-	legacyPartition  = "attempts_legacy"
-	defaultPartition = "attempts_default"
-)
+// legacyPartition is attempts as it was before migration 00031.
+const legacyPartition = "attempts_legacy"
 
 // partition is one partition of attempts and its range of started_at,
 // [lo, hi); lo is math.MinInt64 for MINVALUE.
@@ -111,12 +109,12 @@ func dayPartition(lo int64) string {
 
 // MaintainPartitions creates, on PostgreSQL, the attempts' partitions of
 // the UTC days from now's to partitionDaysAhead days later, and those of
-// deliveries_history of now's UTC month and the next (maintainHistory),
-// that no partition covers yet; it does nothing on SQLite. Every node runs it, at
-// start (Migrate) and hourly (Purge): callers take turns on a transaction
-// advisory lock, and each creates only what it finds missing. Attempts of a
-// day that landed in the default partition, for want of its partition, are
-// moved into the partition made for it.
+// the history tables of now's UTC month and the next (maintainHistory),
+// that no partition covers yet; it does nothing on SQLite. Every node runs
+// it, at start (Migrate) and hourly (Purge): callers take turns on a
+// transaction advisory lock, and each creates only what it finds missing.
+// Rows that landed in a default partition, for want of their partition,
+// are moved into the partition made for them.
 func (s *Store) MaintainPartitions(ctx context.Context, now time.Time) error {
 	if s.engine != EnginePostgres {
 		return nil
@@ -167,17 +165,25 @@ func covered[K int64 | string](parts []rangePartition[K], lo, hi K) bool {
 	return false
 }
 
-// createDayPartition makes the partition [lo, hi) as a table of its own,
-// moves into it the default partition's rows of that range (creating it as
-// a partition outright would fail on them), and attaches it: ATTACH takes
-// SHARE UPDATE EXCLUSIVE on attempts, where CREATE … PARTITION OF takes
-// ACCESS EXCLUSIVE, so recording attempts goes on meanwhile.
+// createDayPartition makes the attempts' partition of [lo, hi), the UTC day
+// starting at lo (see createPartition).
 func createDayPartition(ctx context.Context, tx *sql.Tx, lo, hi int64) error {
-	name := dayPartition(lo)
+	return createPartition(ctx, tx, "attempts", dayPartition(lo), "started_at", "id", strconv.FormatInt(lo, 10), strconv.FormatInt(hi, 10))
+}
+
+// createPartition makes name, the partition of parent for the values of
+// key in [lo, hi) (SQL literals), with the primary key pk: as a table of
+// its own, into which it moves the rows of that range in parent's default
+// partition (parent_default; creating it as a partition outright would
+// fail on them), and then attaches it: ATTACH takes SHARE UPDATE EXCLUSIVE
+// on parent, where CREATE … PARTITION OF takes ACCESS EXCLUSIVE, so writes
+// and reads of parent go on meanwhile.
+func createPartition(ctx context.Context, tx *sql.Tx, parent, name, key, pk, lo, hi string) error {
+	inRange := fmt.Sprintf(`%s >= %s AND %s < %s`, key, lo, key, hi)
 	stmts := []string{
-		fmt.Sprintf(`CREATE TABLE %s (LIKE attempts INCLUDING DEFAULTS, PRIMARY KEY (id), CHECK (started_at >= %d AND started_at < %d))`, name, lo, hi),
-		fmt.Sprintf(`WITH moved AS (DELETE FROM %s WHERE started_at >= %d AND started_at < %d RETURNING *) INSERT INTO %s SELECT * FROM moved`, defaultPartition, lo, hi, name),
-		fmt.Sprintf(`ALTER TABLE attempts ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)`, name, lo, hi),
+		fmt.Sprintf(`CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS, PRIMARY KEY (%s), CHECK (%s))`, name, parent, pk, inRange),
+		fmt.Sprintf(`WITH moved AS (DELETE FROM %s_default WHERE %s RETURNING *) INSERT INTO %s SELECT * FROM moved`, parent, inRange, name),
+		fmt.Sprintf(`ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)`, parent, name, lo, hi),
 	}
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {

@@ -23,9 +23,9 @@ type purgeStep struct {
 // the input kept with triggers.
 // Events and deliveries themselves stay, for audit; on PostgreSQL, finished
 // deliveries and events whose data is purged move to their history tables
-// a day after their creation (archive), counted among the rows changed. It is idempotent and safe
-// to run on many nodes at once. It returns how many rows it changed, not
-// counting those of the partitions it dropped.
+// a day after their creation (archive), counted among the rows changed.
+// It is idempotent and safe to run on many nodes at once. It returns how
+// many rows it changed, not counting those of the partitions it dropped.
 //
 // On PostgreSQL it first maintains the attempts' partitions
 // (MaintainPartitions), then drops those wholly older than before and
@@ -38,7 +38,7 @@ func (s *Store) Purge(ctx context.Context, before, now time.Time) (int64, error)
 	tables := []string{"attempts"}
 	if s.engine == EnginePostgres {
 		if err := s.MaintainPartitions(ctx, now); err != nil {
-			s.log.Warn("maintain attempts partitions: tried again at the next purge", "err", err)
+			s.log.Warn("maintain partitions: tried again at the next purge", "err", err)
 		}
 		var err error
 		if tables, err = s.dropPartitions(ctx, b); err != nil {
