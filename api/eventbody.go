@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -158,27 +159,18 @@ func (r *sendEventsRequest) UnmarshalJSON(b []byte) error {
 // decodePlain decodes b as encoding/json decodes a sendEventsRequest
 // without UnmarshalJSON.
 func (r *sendEventsRequest) decodePlain(b []byte) error {
-	events, err := decodePlainEvents(b)
-	r.Events = make([]eventIn, len(events))
-	for i, e := range events {
-		r.Events[i] = eventIn{Type: e.Type, Data: e.Data, IdempotencyKey: e.IdempotencyKey}
-	}
-	return err
-}
-
-// decodePlainEvents decodes b's events as encoding/json decodes them
-// into eventIns without UnmarshalJSON.
-func decodePlainEvents(b []byte) ([]plainEventIn, error) {
 	type eventIn plainEventIn // as in eventIn.decodePlain
 	var p struct {
 		Events []eventIn `json:"events"`
 	}
 	err := json.Unmarshal(b, &p)
-	out := make([]plainEventIn, len(p.Events))
+	// The events the quick check left are reused, cleared.
+	r.Events = slices.Grow(r.Events[:0], len(p.Events))[:len(p.Events)]
+	clear(r.Events)
 	for i, e := range p.Events {
-		out[i] = plainEventIn(e)
+		r.Events[i].Type, r.Events[i].Data, r.Events[i].IdempotencyKey = e.Type, e.Data, e.IdempotencyKey
 	}
-	return out, err
+	return err
 }
 
 // maxEventText is the maxLength of an event's type and idempotencyKey.

@@ -40,6 +40,23 @@ func problemLine(t testing.TB, r resp) string {
 	return fmt.Sprintf("%d %s %s %s | %v", r.Status, code, param, value, r.Body["detail"])
 }
 
+// contract posts each case to path of project acme on each engine, as its
+// publisher, and compares the answers; a case without want takes want's
+// entry of its name.
+func contract(t *testing.T, path string, cases []bodyCase, want map[string]string) {
+	t.Helper()
+	for i := range cases {
+		if cases[i].want == "" {
+			cases[i].want = want[cases[i].name]
+		}
+	}
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine)
+		_, owner, pub := e.project("acme")
+		checkBodies(t, e, path, pub, owner, cases)
+	})
+}
+
 // checkBodies posts each case to path and compares the answers.
 func checkBodies(t *testing.T, e *env, path, key, owner string, cases []bodyCase) {
 	t.Helper()
@@ -142,16 +159,7 @@ func TestEventBodyContract(t *testing.T) {
 		{name: "json suffix", contentType: "application/vnd.acme+json", body: `{"type":"a.b","data":3}`, want: "202", typ: "a.b", data: `3`},
 		{name: "no content type", contentType: " ", body: `{"type":"a.b","data":4}`, want: "202", typ: "a.b", data: `4`},
 	}
-	for i := range cases {
-		if cases[i].want == "" {
-			cases[i].want = wantEventBody[cases[i].name]
-		}
-	}
-	eachEngine(t, func(t *testing.T, engine string) {
-		e := setup(t, engine)
-		_, owner, pub := e.project("acme")
-		checkBodies(t, e, "/api/v1/projects/acme/events", pub, owner, cases)
-	})
+	contract(t, "/api/v1/projects/acme/events", cases, wantEventBody)
 }
 
 var wantEventBody = map[string]string{
@@ -229,16 +237,7 @@ func TestEventBatchBodyContract(t *testing.T) {
 		{name: "capitals", body: `{"Events":[{"TYPE":"c.d","data":7}]}`, want: "202", typ: "c.d", data: `7`},
 		{name: "1000 events", body: items(1000), want: "202"},
 	}
-	for i := range cases {
-		if cases[i].want == "" {
-			cases[i].want = wantBatchBody[cases[i].name]
-		}
-	}
-	eachEngine(t, func(t *testing.T, engine string) {
-		e := setup(t, engine)
-		_, owner, pub := e.project("acme")
-		checkBodies(t, e, "/api/v1/projects/acme/events/batch", pub, owner, cases)
-	})
+	contract(t, "/api/v1/projects/acme/events/batch", cases, wantBatchBody)
 }
 
 var wantBatchBody = map[string]string{
