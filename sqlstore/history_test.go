@@ -37,7 +37,7 @@ func historyFixture(t *testing.T, s *sqlstore.Store, n int, statuses ...string) 
 	if err != nil || len(got) != n {
 		t.Fatalf("claim = %d, %v; want %d", len(got), err, n)
 	}
-	slices.SortFunc(got, func(a, b *hookgate.Delivery) int { return compare(a.ID, b.ID) })
+	slices.SortFunc(got, func(a, b *hookgate.Delivery) int { return strings.Compare(a.ID, b.ID) })
 	var outs []hookgate.AttemptOutcome
 	var ids []string
 	for i, d := range got {
@@ -76,34 +76,34 @@ func idTime(t *testing.T, id string) time.Time {
 	return time.UnixMilli(ms)
 }
 
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// pages reads every page of a list, asking list for the page after each
+// cursor in turn (the first with none).
+func pages[T any](t *testing.T, list func(cursor string) ([]*T, string, error)) []T {
+	t.Helper()
+	var out []T
+	cursor := ""
+	for {
+		page, next, err := list(cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page {
+			out = append(out, *v)
+		}
+		if next == "" {
+			return out
+		}
+		cursor = next
 	}
-	return 0
 }
 
 // listAll reads every page of f, pages of two.
 func listAll(t *testing.T, s *sqlstore.Store, projectID string, f hookgate.DeliveryFilter) []hookgate.Delivery {
 	t.Helper()
-	var out []hookgate.Delivery
-	f.Page = hookgate.Page{Limit: 2}
-	for {
-		list, next, err := s.ListDeliveries(context.Background(), projectID, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range list {
-			out = append(out, *d)
-		}
-		if next == "" {
-			return out
-		}
-		f.Cursor = next
-	}
+	return pages(t, func(cursor string) ([]*hookgate.Delivery, string, error) {
+		f.Page = hookgate.Page{Limit: 2, Cursor: cursor}
+		return s.ListDeliveries(context.Background(), projectID, f)
+	})
 }
 
 // Issue 30, item 2: on PostgreSQL finished deliveries move into their
@@ -317,7 +317,7 @@ func TestHistoryColumns(t *testing.T) {
 	}
 	names := func(cs []string) (out []string) {
 		for _, c := range cs {
-			out = append(out, c[:len(c)-len(" "+lastWord(c))])
+			out = append(out, c[:strings.LastIndexByte(c, ' ')])
 		}
 		return out
 	}
@@ -334,15 +334,6 @@ func TestHistoryColumns(t *testing.T) {
 			t.Errorf("%s columns\n%v\nwant\n%v", tc[2], got, names(want))
 		}
 	}
-}
-
-func lastWord(s string) string {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == ' ' {
-			return s[i+1:]
-		}
-	}
-	return s
 }
 
 // Maintenance makes this month's and the next month's history
@@ -404,21 +395,9 @@ func TestEventHistoryKeepsReads(t *testing.T) {
 			t.Fatal(err)
 		}
 		listEvents := func() []hookgate.Event {
-			var out []hookgate.Event
-			f := hookgate.EventFilter{Page: hookgate.Page{Limit: 4}}
-			for {
-				list, next, err := s.ListEvents(ctx, p.ID, f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, e := range list {
-					out = append(out, *e)
-				}
-				if next == "" {
-					return out
-				}
-				f.Cursor = next
-			}
+			return pages(t, func(cursor string) ([]*hookgate.Event, string, error) {
+				return s.ListEvents(ctx, p.ID, hookgate.EventFilter{Page: hookgate.Page{Limit: 4, Cursor: cursor}})
+			})
 		}
 		before := listEvents()
 		if len(before) != 6 || string(before[0].Data) != "null" {
