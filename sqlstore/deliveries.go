@@ -164,8 +164,10 @@ func (s *Store) RetryDelivery(ctx context.Context, projectID, id string, now tim
 	return d, err
 }
 
+// findDeliveryTx reads a delivery in tx, which brought it back from its
+// history first (unarchive): it is in deliveries, if anywhere.
 func (s *Store) findDeliveryTx(ctx context.Context, tx *sql.Tx, projectID, id string) (*hookgate.Delivery, error) {
-	d, err := scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM delivery_rows WHERE project_id = ? AND id = ?`), projectID, id))
+	d, err := scanDelivery(tx.QueryRowContext(ctx, s.q(`SELECT `+deliveryReadCols+` FROM deliveries WHERE project_id = ? AND id = ?`), projectID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookgate.NotFound("delivery")
 	}

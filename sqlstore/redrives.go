@@ -165,7 +165,8 @@ func (s *Store) StepRedrive(ctx context.Context, projectID, id string, now, leas
 			for _, b := range batch {
 				args = append(args, b)
 			}
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM delivery_rows WHERE project_id = ? AND id IN (`+placeholders(len(batch))+`)`), args...).Scan(&matched); err != nil {
+			// The batch was brought back from its history above.
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM deliveries WHERE project_id = ? AND id IN (`+placeholders(len(batch))+`)`), args...).Scan(&matched); err != nil {
 				return err
 			}
 		}
