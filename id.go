@@ -79,17 +79,7 @@ func (g *idGen) next(ms uint64) (uint64, uint64, uint64) {
 // and none can be worked out from another.
 func NewID(prefix string, now time.Time) string {
 	ms, rhi, rlo := ids.next(uint64(now.UnixMilli()))
-	out := make([]byte, len(prefix)+26)
-	copy(out, prefix)
-	// 128 bits as 26 base32 digits, most significant first (the top two bits
-	// of the first digit are always zero).
-	hi, lo := ms<<16|rhi, rlo
-	for i := 25; i >= 0; i-- {
-		out[len(prefix)+i] = crockford[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return string(out)
+	return encodeID(prefix, ms<<16|rhi, rlo)
 }
 
 // IDFloor returns the smallest ID NewID can make with prefix at t's
@@ -97,17 +87,19 @@ func NewID(prefix string, now time.Time) string {
 // one made before t sorts before it. Time-partitioned tables take their
 // bounds from it.
 func IDFloor(prefix string, t time.Time) string {
-	ms := uint64(t.UnixMilli())
+	return encodeID(prefix, uint64(t.UnixMilli())<<16, 0)
+}
+
+// encodeID returns prefix followed by the 128 bits hi, lo as 26 base32
+// digits, most significant first (the top two bits of the first digit are
+// always zero).
+func encodeID(prefix string, hi, lo uint64) string {
 	out := make([]byte, len(prefix)+26)
 	copy(out, prefix)
-	// The millisecond fills the first 10 digits (50 bits, the top two
-	// zero); the random part, all zero, the other 16.
-	for i := 9; i >= 0; i-- {
-		out[len(prefix)+i] = crockford[ms&31]
-		ms >>= 5
-	}
-	for i := 10; i < 26; i++ {
-		out[len(prefix)+i] = '0'
+	for i := 25; i >= 0; i-- {
+		out[len(prefix)+i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
 	}
 	return string(out)
 }
