@@ -36,6 +36,13 @@ func (o *AttemptOutcome) FinishesHead() bool {
 	return o.Ordered && o.Status != DeliveryPending && o.Status != DeliveryPaused
 }
 
+// DueRow names a delivery given back to the queue and the time it was
+// given back due at (see Queue.HastenDeliveries).
+type DueRow struct {
+	ProjectID, ID string
+	Due           time.Time
+}
+
 // ErrNodeNameTaken says that another live process runs under a node's
 // name: leases and heartbeats key on the name, so two must never share one.
 var ErrNodeNameTaken = errors.New("hookgate: another live process holds this node name")
@@ -66,6 +73,14 @@ type Queue interface {
 	// RecordAttempts stores attempts and moves their deliveries on; a row
 	// whose lease is no longer the one given keeps its state.
 	RecordAttempts(ctx context.Context, now time.Time, outs []AttemptOutcome) error
+	// HastenDeliveries makes due at now the rows given back due later
+	// (released without an attempt) that are still exactly as given back:
+	// pending, not leased, due at the time given. A row another node
+	// claimed, one cancelled, retried, redriven, or given back again at
+	// another time is left alone, and so is a row due at or before now.
+	// Best effort: a release not yet recorded does not match. It returns
+	// how many rows it made due.
+	HastenDeliveries(ctx context.Context, now time.Time, rows []DueRow) (int64, error)
 	// FindWebhook finds a webhook with its secrets decrypted; ENotFound.
 	FindWebhook(ctx context.Context, projectID, id string) (*Webhook, error)
 	// DeliveryWebhook is FindWebhook for sending: the webhook may be shared

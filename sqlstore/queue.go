@@ -97,6 +97,69 @@ func (s *Store) RecordAttempts(ctx context.Context, now time.Time, outs []hookga
 	return err
 }
 
+// HastenDeliveries makes due at now the rows given back due later that are
+// still exactly as given back: pending, not leased (a release leaves
+// lease_until at 0) and due at the time given, keyed by project and ID. It
+// returns how many it made due. Any change since leaves a row alone: a
+// claim by another node, a cancel, a retry or redrive, another release
+// at another time; so does a release not yet recorded (best effort). A
+// row given at or before now is due already and is skipped, and a FIFO
+// key's waiting row is never matched (its due time, blockedUS, is no
+// given time); an ordered head made due still goes only when the claim's
+// rule of its key lets it. PostgreSQL makes them due in one statement,
+// SQLite in one transaction on the writer, one indexed UPDATE a row (see
+// moveDeliveries).
+func (s *Store) HastenDeliveries(ctx context.Context, now time.Time, rows []hookgate.DueRow) (int64, error) {
+	at := micros(now)
+	var args [][]any
+	for _, r := range rows {
+		if due := micros(r.Due); due > at && due < blockedUS {
+			args = append(args, []any{r.ProjectID, r.ID, due})
+		}
+	}
+	if len(args) == 0 {
+		return 0, nil
+	}
+	var n int64
+	if s.engine == EnginePostgres {
+		var p pgStatement
+		u := p.arrays([]string{"text", "text", "bigint"}, args)
+		nowArg := p.param(at)
+		p.add(`UPDATE deliveries SET next_attempt_at = ` + nowArg + `, updated_at = ` + nowArg + ` FROM ` + u + ` AS v(project_id, id, due)
+			WHERE deliveries.project_id = v.project_id AND deliveries.id = v.id AND ` + hastenable("v.due") + ` RETURNING 1`)
+		err := s.write.QueryRowContext(ctx, p.sql("SELECT count(*) FROM w0"), p.args...).Scan(&n)
+		return n, err
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		st, err := s.hotTx(ctx, tx, hastenOneSQL)
+		if err != nil {
+			return err
+		}
+		for _, a := range args {
+			res, err := st.ExecContext(ctx, at, a[0], a[1], a[2])
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += k
+		}
+		return nil
+	})
+	return n, err
+}
+
+// hastenable is the condition of a row still as its release left it, due
+// at due (SQL): HastenDeliveries changes no other.
+func hastenable(due string) string {
+	return `deliveries.status = 'pending' AND deliveries.lease_until = 0 AND deliveries.next_attempt_at = ` + due
+}
+
+// hastenOneSQL makes one given-back row due on SQLite: now, project, ID,
+// the due time it was given.
+var hastenOneSQL = `UPDATE deliveries SET next_attempt_at = ?1, updated_at = ?1
+	WHERE deliveries.project_id = ?2 AND deliveries.id = ?3 AND ` + hastenable("?4")
+
 // finishedLines are the keys whose head an outcome in outs finishes: an
 // ordered delivery that succeeded, failed for good or was cancelled. A
 // paused one keeps its place: the whole webhook waits.

@@ -349,6 +349,119 @@ func TestReleaseKeepsLastAttempt(t *testing.T) {
 	})
 }
 
+// released is the outcome that gives claimed d back due at at, without an
+// attempt, as the dispatcher's release does.
+func released(d *hookgate.Delivery, lease, at time.Time) hookgate.AttemptOutcome {
+	return hookgate.AttemptOutcome{ProjectID: d.ProjectID, WebhookID: d.WebhookID, LeaseUntil: lease, Status: hookgate.DeliveryPending,
+		NextAttemptAt: at, Ordered: d.Ordered, OrderingKey: d.OrderingKey, Attempt: hookgate.Attempt{DeliveryID: d.ID}}
+}
+
+// Rows given back due later are made due at once only while they are as
+// given back: one claimed by another node since, one that succeeded, one
+// given back at another time, one due already or unknown is left alone,
+// and the count says how many were made due.
+func TestHastenDeliveries(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "h")
+		newWebhook(t, s, p.ID)
+		in := make([]hookgate.EventInput, 4)
+		for i := range in {
+			in[i] = hookgate.EventInput{Type: "a", Data: json.RawMessage(`1`)}
+		}
+		if _, err := s.CreateEvents(ctx, p.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		ds, lease, err := s.ClaimDue(ctx, "n1", now, 10, time.Minute)
+		if err != nil || len(ds) != 4 {
+			t.Fatalf("claim = %d, %v; want 4", len(ds), err)
+		}
+		later, soon := now.Add(time.Hour), now.Add(30*time.Minute)
+		given, claimed, done, moved := ds[0], ds[1], ds[2], ds[3]
+		succeeded := released(done, lease, time.Time{})
+		succeeded.Status = hookgate.DeliverySucceeded
+		outs := []hookgate.AttemptOutcome{released(given, lease, later), released(claimed, lease, soon), succeeded,
+			released(moved, lease, later.Add(time.Minute))}
+		if err := s.RecordAttempts(ctx, now, outs); err != nil {
+			t.Fatal(err)
+		}
+		// Another node claims one given-back row when it comes due.
+		if got, _, err := s.ClaimDue(ctx, "n2", soon, 1, time.Hour); err != nil || len(got) != 1 || got[0].ID != claimed.ID {
+			t.Fatalf("the other node's claim = %v, %v; want the row due soonest", got, err)
+		}
+		rows := []hookgate.DueRow{
+			{ProjectID: p.ID, ID: given.ID, Due: later},
+			{ProjectID: p.ID, ID: claimed.ID, Due: soon},
+			{ProjectID: p.ID, ID: done.ID, Due: later},
+			{ProjectID: p.ID, ID: moved.ID, Due: later}, // given back at another time
+			{ProjectID: p.ID, ID: "dl_unknown", Due: later},
+			{ProjectID: p.ID, ID: given.ID, Due: later}, // twice: made due once
+		}
+		// At or after the time it was given, a row is due already.
+		if n, err := s.HastenDeliveries(ctx, later, rows[:1]); err != nil || n != 0 {
+			t.Fatalf("hastened %d rows due already, %v; want 0", n, err)
+		}
+		n, err := s.HastenDeliveries(ctx, now, rows)
+		if err != nil || n != 1 {
+			t.Fatalf("hastened %d, %v; want 1", n, err)
+		}
+		want := map[string]time.Time{given.ID: now, moved.ID: later.Add(time.Minute)}
+		for id, at := range want {
+			d, err := s.FindDelivery(ctx, p.ID, id)
+			if err != nil || d.Status != hookgate.DeliveryPending || !d.NextAttemptAt.Equal(at.Truncate(time.Microsecond)) {
+				t.Fatalf("delivery %s = %+v, %v; want pending, due at %s", id, d, err, at)
+			}
+		}
+		if d, _ := s.FindDelivery(ctx, p.ID, claimed.ID); !d.NextAttemptAt.Equal(soon.Truncate(time.Microsecond)) {
+			t.Fatalf("the row another node claimed changed: %+v", d)
+		}
+		if d, _ := s.FindDelivery(ctx, p.ID, done.ID); d.Status != hookgate.DeliverySucceeded {
+			t.Fatalf("the succeeded row changed: %+v", d)
+		}
+		got, _, err := s.ClaimDue(ctx, "n1", now, 10, time.Minute)
+		if err != nil || len(got) != 1 || got[0].ID != given.ID {
+			t.Fatalf("claim after hastening = %v, %v; want the hastened row alone", got, err)
+		}
+		// Claimed again, the row no longer matches the time it was given.
+		if n, err := s.HastenDeliveries(ctx, now, rows); err != nil || n != 0 {
+			t.Fatalf("hastened again %d, %v; want 0", n, err)
+		}
+	})
+}
+
+// A FIFO key's head given back due later and made due again still goes
+// alone, and the row behind it waits for its outcome.
+func TestHastenKeepsOrder(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		p := newProject(t, s, "ho")
+		newOrderedWebhook(t, s, p.ID, "/k")
+		if _, err := s.CreateEvents(ctx, p.ID, keyed("a", "a")); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Second)
+		ds, lease, err := s.ClaimDue(ctx, "n1", now, 10, time.Minute)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("claim = %d, %v; want the key's head alone", len(ds), err)
+		}
+		head, later := ds[0], now.Add(time.Hour)
+		if err := s.RecordAttempts(ctx, now, []hookgate.AttemptOutcome{released(head, lease, later)}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := s.ClaimDue(ctx, "n1", now, 10, time.Minute); err != nil || len(got) != 0 {
+			t.Fatalf("claim of a key whose head waits = %d, %v; want none", len(got), err)
+		}
+		if n, err := s.HastenDeliveries(ctx, now, []hookgate.DueRow{{ProjectID: p.ID, ID: head.ID, Due: later}}); err != nil || n != 1 {
+			t.Fatalf("hastened %d, %v; want 1", n, err)
+		}
+		got, _, err := s.ClaimDue(ctx, "n1", now, 10, time.Minute)
+		if err != nil || len(got) != 1 || got[0].ID != head.ID {
+			t.Fatalf("claim after hastening = %v, %v; want the head alone", got, err)
+		}
+	})
+}
+
 // A node whose heartbeat stopped has its leased rows taken over before
 // their lease ends; a live node's rows are left alone, and the dead node's
 // late results no longer change the rows.
