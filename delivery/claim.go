@@ -20,6 +20,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context, results chan<- outcome) {
 		}
 		now := d.cfg.Now()
 		d.refreshCircuits(ctx, now)
+		d.hastenGiven(ctx, now)
 		claimed, lease, err := d.cfg.Queue.ClaimDue(ctx, d.cfg.Node, now, d.cfg.BatchSize, d.cfg.Lease)
 		if err != nil && ctx.Err() == nil {
 			d.storeError(opClaim)

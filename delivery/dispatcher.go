@@ -161,6 +161,9 @@ type Dispatcher struct {
 	// loop has not routed yet.
 	bornBy map[string]int
 	bornCh chan struct{}
+	// hasten are the endpoints that ran dry with rows given back, for the
+	// claim loop to make those due (hastenGiven).
+	hasten []*endpoint
 
 	// circuits is what this node knows of the circuit breakers that are
 	// not clean, by webhook ID, under mu; circuitsRead is when the store's

@@ -32,7 +32,13 @@ type endpoint struct {
 	// avg is a moving average of request durations.
 	avg time.Duration
 	// freeAt is when the next row given back for lack of room is due.
-	freeAt   time.Time
+	freeAt time.Time
+	// given are rows a spill gave back, each with the due time it was
+	// given, once their release is recorded (remember), at most maxGiven
+	// batches: when the endpoint runs dry, the earliest are made due at
+	// once (hastenGiven). hasten is set while it waits in d.hasten.
+	given    []hookgate.DueRow
+	hasten   bool
 	streak   int // consecutive failed attempts
 	lastUsed time.Time
 }
@@ -66,20 +72,25 @@ func (d *Dispatcher) rateOf(e *endpoint) float64 {
 	return r
 }
 
-// spill reports whether e, holding held rows, can take no more, and then
-// when the next row should be due: when the endpoint should have sent what
-// it holds, a second from now while its speed is unknown. It holds no more
-// than it can send within a lease, nor more than a batch. Call it with
-// d.mu held.
-func (d *Dispatcher) spill(e *endpoint, held int, now time.Time) (time.Time, bool) {
+// room is how many rows e may hold: no more than it can send within a
+// lease at the rate measured so far, nor more than a batch. d.mu is held.
+func (d *Dispatcher) room(e *endpoint) int {
 	room := d.cfg.BatchSize
-	r := d.rateOf(e)
-	if r > 0 {
+	if r := d.rateOf(e); r > 0 {
 		room = max(1, min(room, int(r*d.budget().Seconds())))
 	}
-	if held < room {
+	return room
+}
+
+// spill reports whether e, holding held rows, can take no more (room), and
+// then when the next row should be due: when the endpoint should have sent
+// what it holds, a second from now while its speed is unknown. Call it
+// with d.mu held.
+func (d *Dispatcher) spill(e *endpoint, held int, now time.Time) (time.Time, bool) {
+	if held < d.room(e) {
 		return time.Time{}, false
 	}
+	r := d.rateOf(e)
 	step, at := time.Duration(0), now.Add(time.Second)
 	if r > 0 {
 		step = time.Duration(float64(time.Second) / r)
@@ -101,7 +112,9 @@ func (d *Dispatcher) enqueue(j job, now time.Time) (outcome, bool) {
 	j.dest, _ = d.cfg.Destinations.For(j.w) // none: deliver records why
 	e := d.endpointFor(j.w, j.dest, now)
 	if at, full := d.spill(e, len(e.queue), now); full {
-		return release(j, at), true
+		o := release(j, at)
+		o.spilled = e.id
+		return o, true
 	}
 	e.queue = append(e.queue, j)
 	d.queued++
@@ -191,6 +204,9 @@ func (d *Dispatcher) next() (job, *endpoint, bool) {
 			e.queue = e.queue[1:]
 			e.active++
 			d.queued--
+			if len(e.queue) == 0 {
+				d.ranDry(e)
+			}
 			select { // there may be room for a claim now
 			case d.space <- struct{}{}:
 			default:
@@ -320,6 +336,8 @@ func (d *Dispatcher) sweep(now time.Time) {
 			if e.streak > 0 {
 				d.failing.Dec()
 			}
+			// The rows it gave back that it remembers go with it: they
+			// come on their schedule.
 			delete(d.eps, id)
 			// What this node knows of its circuit goes too: a circuit that
 			// is not clean comes back with the next read of the store's.

@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // Operations of the dispatcher on the store, the op label of
 // hookgate_store_errors_total{component="dispatcher"}.
 const (
-	opClaim     = "claim"     // claiming due deliveries, repairing ordered ones
+	opClaim     = "claim"     // claiming due deliveries, repairing ordered ones, making given-back rows due
 	opRecord    = "record"    // recording attempts: each failed try of a batch
 	opHeartbeat = "heartbeat" // this node's heartbeat
 	opTakeOver  = "takeover"  // taking over silent nodes' leases

@@ -37,6 +37,9 @@ type outcome struct {
 	// unsent is set on an attempt failed without a request (unsent): not
 	// the receiver's doing, so its circuit does not count it.
 	unsent bool
+	// spilled names the webhook whose endpoint had no room for the row
+	// (spill): once recorded, the release is remembered there (remember).
+	spilled string
 }
 
 // release gives a claimed row back to the store, due at at, without
@@ -131,6 +134,7 @@ func (d *Dispatcher) record(results <-chan outcome) {
 			d.cfg.Logger.Error("record attempts: given up as their leases end; they will be sent again", "count", len(batch), "err", err)
 			continue
 		}
+		d.remember(done)
 		for _, o := range batch {
 			if o.FinishesHead() {
 				d.Wake() // the next delivery of its key is due

@@ -1,0 +1,101 @@
+package delivery
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/hookgate/hookgate"
+)
+
+// A row given back for lack of room (spill) is due when its endpoint should
+// have room at the speed measured so far. Measured on a cold receiver, or
+// on a starved machine, that speed is low, and the rows go back due far
+// ahead; once the endpoint speeds up it empties its queue and would wait
+// idle for their time. So the dispatcher remembers the rows its spills
+// gave back, and when an endpoint runs dry it makes the earliest of them
+// due at once (hookgate.Queue.HastenDeliveries), for the next claim.
+
+// maxGiven bounds the rows remembered for one endpoint, in batches: beyond
+// that, the rows given back are not remembered, and come due on their
+// schedule.
+const maxGiven = 16
+
+// remember keeps, on their endpoints, the rows of done that a spill gave
+// back, now that their release is recorded: HastenDeliveries finds only
+// recorded releases. An endpoint whose queue ran dry meanwhile asks for
+// them at once.
+func (d *Dispatcher) remember(done []outcome) {
+	if !slices.ContainsFunc(done, func(o outcome) bool { return o.spilled != "" }) {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, o := range done {
+		if o.spilled == "" {
+			continue
+		}
+		e, ok := d.eps[o.spilled]
+		if !ok || len(e.given) >= maxGiven*d.cfg.BatchSize {
+			continue // forgotten, or enough remembered: the schedule brings it
+		}
+		e.given = append(e.given, hookgate.DueRow{ProjectID: o.ProjectID, ID: o.Attempt.DeliveryID, Due: o.NextAttemptAt})
+		if len(e.queue) == 0 {
+			d.ranDry(e)
+		}
+	}
+}
+
+// ranDry asks the claim loop to make due the rows e gave back, now that
+// its queue is empty. It costs nothing when there are none. d.mu is held.
+func (d *Dispatcher) ranDry(e *endpoint) {
+	if len(e.given) == 0 || e.hasten {
+		return
+	}
+	e.hasten = true
+	d.hasten = append(d.hasten, e)
+	d.Wake()
+}
+
+// hastenGiven makes due at now the rows given back by the endpoints that
+// ran dry, earliest first, as many as each has room for, so that the claim
+// after it brings them. It runs in the claim loop: no worker waits for
+// the write. A row changed since (claimed by another node, cancelled,
+// retried) is left as it is; one whose write fails comes on its schedule.
+func (d *Dispatcher) hastenGiven(ctx context.Context, now time.Time) {
+	d.mu.Lock()
+	var rows []hookgate.DueRow
+	for i, e := range d.hasten {
+		e.hasten = false
+		d.hasten[i] = nil
+		rows = append(rows, d.takeGiven(e, now)...)
+	}
+	d.hasten = d.hasten[:0]
+	d.mu.Unlock()
+	if len(rows) == 0 {
+		return
+	}
+	if _, err := d.cfg.Queue.HastenDeliveries(ctx, now, rows); err != nil && ctx.Err() == nil {
+		d.storeError(opClaim)
+		d.cfg.Logger.Error("make due the rows given back to endpoints that ran dry; they come on their schedule", "count", len(rows), "err", err)
+	}
+}
+
+// takeGiven takes the earliest of e's given-back rows, as many as e has
+// room for, and forgets those due at now already (a claim brings them).
+// None while e's circuit holds its rows: they would only go back again.
+// d.mu is held.
+func (d *Dispatcher) takeGiven(e *endpoint, now time.Time) []hookgate.DueRow {
+	e.given = slices.DeleteFunc(e.given, func(r hookgate.DueRow) bool { return !r.Due.After(now) })
+	n := min(len(e.given), d.room(e)-len(e.queue))
+	if n <= 0 {
+		return nil
+	}
+	if _, held := d.holdLocked(e.id, now); held {
+		return nil
+	}
+	slices.SortStableFunc(e.given, func(a, b hookgate.DueRow) int { return a.Due.Compare(b.Due) })
+	rows := slices.Clone(e.given[:n])
+	e.given = slices.Delete(e.given, 0, n)
+	return rows
+}

@@ -1,0 +1,81 @@
+package delivery_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/delivery"
+	"github.com/hookgate/hookgate/internal/testwait"
+)
+
+// An endpoint whose first request was slow has the rows it has no room for
+// given back due far ahead, at the speed measured then. Once it answers
+// at once, it runs dry, and those rows are made due without waiting for
+// their time: every row is sent while the dispatcher's clock stands still,
+// well before the time any was given back due at.
+func TestQuickEndpointHastensGivenBackRows(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		clk := newClock(time.Now().Add(time.Minute))
+		h := runDispatcher(t, engine, nil, func(c *delivery.Config) {
+			c.BatchSize, c.PerEndpoint, c.MaxPerEndpoint = 8, 1, 1
+			clocked(c, clk)
+		})
+		release := make(chan struct{})
+		var once sync.Once
+		unblock := func() { once.Do(func() { close(release) }) }
+		t.Cleanup(unblock)
+		// The first request takes 900 ms by the dispatcher's clock: a slow
+		// start, yet under a second, so that the rows beyond a batch are
+		// claimed and given back by the endpoint (not born due later by
+		// the ingest). The next ones wait until released, so that the
+		// endpoint's queue is full whatever the machine's speed.
+		var answered atomic.Int32
+		rec := newRecorder(t, 200, func() {
+			if answered.Add(1) == 1 {
+				clk.Advance(900 * time.Millisecond)
+				return
+			}
+			<-release
+		})
+		h.webhook(t, rec.srv.URL)
+		waitRunning(t, h.disp)
+		h.send(t, 1)
+		testwait.For(t, "the first, slow delivery", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 1 })
+		const n = 40
+		h.send(t, n)
+		// One request in flight, the endpoint's room of 8 (or 7 once the
+		// worker took its row) queued, the rest given back due 6 s or more
+		// ahead: 8 rows ahead of them at 1.1 requests a second.
+		var first time.Time
+		given := 0
+		testwait.For(t, "the rows beyond the endpoint's room given back due later", func() bool {
+			list, _, err := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{Page: hookgate.Page{Limit: 250}, Status: hookgate.DeliveryPending})
+			if err != nil {
+				t.Fatal(err)
+			}
+			given, first = 0, time.Time{}
+			for _, d := range list {
+				if d.NextAttemptAt.After(clk.Now().Add(5 * time.Second)) {
+					given++
+					if first.IsZero() || d.NextAttemptAt.Before(first) {
+						first = d.NextAttemptAt
+					}
+				}
+			}
+			sending, waiting := h.disp.InFlight()
+			return sending == 1 && waiting+given == n-1 && given >= n-1-8
+		})
+		unblock()
+		testwait.For(t, "every delivery sent", func() bool { return h.status(t, hookgate.DeliverySucceeded) == n+1 })
+		if now := clk.Now(); !now.Add(5 * time.Second).Before(first) {
+			t.Fatalf("the clock is at %s, the first row given back was due at %s: it was not hastened", now, first)
+		}
+		if got := rec.count(); got != n+1 {
+			t.Fatalf("the receiver got %d requests for %d deliveries", got, n+1)
+		}
+	})
+}
