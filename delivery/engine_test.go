@@ -543,8 +543,9 @@ func (f *inflight) peak() int {
 // first requests here took 0.5–1.5 s, held by holdUntil and waiting for a
 // CPU: 1.4–3.7 requests a second. The rows beyond a batch of 256 went back
 // due 30 s to 3 min later, while the endpoints, faster by then, sent their
-// queues in a second or two and stood idle. That is the spill as designed,
-// and no test of slots should wait on it: with a batch above the 300 rows
+// queues in a second or two and stood idle (since then, an endpoint that
+// runs dry has them made due: TestQuickEndpointHastensGivenBackRows). No
+// test of slots should depend on the spill: with a batch above the 300 rows
 // and a lease of an hour, a queue has room for 512 rows at any speed the
 // 5 s timeout allows (2 slots over 5 s, times 80 % of the lease left after
 // the timeout: 1,150 rows), so no row leaves memory however slow the
