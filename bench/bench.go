@@ -177,10 +177,14 @@ type Result struct {
 	// schema after the run.
 	Nodes          int            `json:"nodes"`
 	AttemptsByNode map[string]int `json:"attempts_by_node,omitempty"`
-	// RelayCPUMsPerDelivery (cpu) is the plain relay's CPU time per
-	// forwarded event under the same load in the same run, measured as
+	// RelayCPUMsPerDelivery (cpu, throughput) is the plain relay's CPU time
+	// per forwarded event under the same load in the same run, measured as
 	// CPUMsPerDelivery is: the cost of doing the least a gateway does.
 	RelayCPUMsPerDelivery *float64 `json:"relay_cpu_ms_per_delivery,omitempty"`
+	// RelayLoadCores (cpu, throughput) is LoadCores during the relay's
+	// run: with RelayCPUMsPerDelivery, what the whole machine spent on a
+	// relayed event, to set beside what it spent on a delivery.
+	RelayLoadCores *float64 `json:"relay_load_cores,omitempty"`
 	// CPUVsRelay (cpu) is CPUMsPerDelivery over RelayCPUMsPerDelivery.
 	CPUVsRelay *float64 `json:"cpu_vs_relay,omitempty"`
 	// RelayDeliveriesPerS (throughput) is the plain relay's deliveries/s
@@ -627,20 +631,22 @@ func runRelay(ctx context.Context, cfg Config, name string, rate int) (*Result, 
 }
 
 // compareToRelay sets r's relay figures from rel, the relay's run under the
-// same load: CPU per delivery for cpu, deliveries/s for throughput. A
-// figure the relay did not measure (no CPU time read) stays null.
+// same load: its CPU per delivery and the bench's cores, and the ratio of
+// CPU for cpu, of deliveries/s for throughput. A figure the relay did not
+// measure (no CPU time read) stays null.
 func compareToRelay(r, rel *Result) {
-	switch r.Scenario {
-	case "cpu":
-		if v := rel.CPUMsPerDelivery; v > 0 {
+	if v := rel.CPUMsPerDelivery; v > 0 {
+		r.RelayCPUMsPerDelivery = &v
+		if r.Scenario == "cpu" {
 			ratio := r.CPUMsPerDelivery / v
-			r.RelayCPUMsPerDelivery, r.CPUVsRelay = &v, &ratio
+			r.CPUVsRelay = &ratio
 		}
-	case "throughput":
-		if v := rel.DeliveriesPerS; v > 0 {
-			ratio := r.DeliveriesPerS / v
-			r.RelayDeliveriesPerS, r.RatioToRelay = &v, &ratio
-		}
+	}
+	load := rel.LoadCores
+	r.RelayLoadCores = &load
+	if v := rel.DeliveriesPerS; v > 0 && r.Scenario == "throughput" {
+		ratio := r.DeliveriesPerS / v
+		r.RelayDeliveriesPerS, r.RatioToRelay = &v, &ratio
 	}
 }
 

@@ -103,12 +103,13 @@ func TestParseScenarios(t *testing.T) {
 
 func TestReportsAreWellFormed(t *testing.T) {
 	t.Parallel()
-	others, relayPerS, toRelay, rate, relayCPU, vsRelay := 0.9, 250.0, 0.4, 200.0, 0.25, 3.5
+	others, relayPerS, toRelay, rate, relayCPU, vsRelay, relayLoad := 0.9, 250.0, 0.4, 200.0, 0.25, 3.5, 0.5
 	pair, vsPair := 120.0, 0.95
 	filtersRatio, passOneRatio, unfiltered, rejected := 0.95, 5.0, 0, 990
 	rs := []*Result{
 		{Scenario: "throughput", Store: "sqlite", DeliveriesPerS: 100, DeliveriesSeries: []int{50, 50}, SeriesStepS: 1, BaselineRequestsPerS: 400,
-			latencies: []time.Duration{time.Millisecond, 3 * time.Millisecond}, LatencyMs: Latency{1, 3, 3, 3}, RelayDeliveriesPerS: &relayPerS, RatioToRelay: &toRelay},
+			latencies: []time.Duration{time.Millisecond, 3 * time.Millisecond}, LatencyMs: Latency{1, 3, 3, 3}, RelayDeliveriesPerS: &relayPerS, RatioToRelay: &toRelay,
+			CPUMsPerDelivery: 1, LoadCores: 0.2, RelayCPUMsPerDelivery: &relayCPU, RelayLoadCores: &relayLoad},
 		{Scenario: "slow-receiver", Store: "sqlite", OthersVsThroughput: &others, PairDeliveriesPerS: &pair, OthersVsPair: &vsPair},
 		{Scenario: "cpu", Store: "sqlite", OfferedPerS: &rate, CPUMsPerDelivery: 0.875, RelayCPUMsPerDelivery: &relayCPU, CPUVsRelay: &vsRelay},
 		{Scenario: "empty & <odd>", Store: "sqlite"},
@@ -140,7 +141,10 @@ func TestReportsAreWellFormed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"0.90×", "slow-receiver", "relay dlv/s", "relay CPU ms/dlv", "250", "0.250", "relay: a plain Go relay",
-		"throughput: 0.40× the relay's deliveries/s", "cpu@200/s: 3.50× the relay's CPU per delivery",
+		"throughput: 0.40× the relay's deliveries/s",
+		// bench 1000×0.2/100 = 2 ms; the relay's run 0.25 + 1000×0.5/250 = 2.25 ms; ceiling 2.25/(0.25+2).
+		"throughput: machine CPU per delivery 3.000 ms (server 1.000, bench 2.000) against the relay's run's 2.250 ms (relay 0.250, bench 2.000); a server costing the relay's CPU would reach at most 1.00× here",
+		"cpu@200/s: 3.50× the relay's CPU per delivery",
 		"slow-receiver: the healthy endpoint got 0.95× its deliveries/s beside a second healthy endpoint instead of the slow one (120/s)",
 		"filters@none", "filters@pass-all: 0.950× filters@none's events/s (100 webhooks, each with the filter data.amount > <i> && data.region in ['eu', 'us'])",
 		"filters@pass-one: 5.000× filters@none's events/s (100 webhooks, each with the filter data.shard == <i>)",

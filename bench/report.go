@@ -93,6 +93,7 @@ func writeNotes(w io.Writer, r *Result) {
 	}
 	if r.RatioToRelay != nil {
 		fmt.Fprintf(w, "%s: %.2f× the relay's deliveries/s\n", rowName(r), *r.RatioToRelay)
+		writeMachineCost(w, r)
 	}
 	if r.CPUVsRelay != nil {
 		fmt.Fprintf(w, "%s: %.2f× the relay's CPU per delivery\n", rowName(r), *r.CPUVsRelay)
@@ -115,6 +116,27 @@ func writeNotes(w io.Writer, r *Result) {
 	if r.DrainS != nil {
 		fmt.Fprintf(w, "backlog: drained in %.1f s after the receiver came back (%.0f deliveries/s)\n", *r.DrainS, r.DeliveriesPerS)
 	}
+}
+
+// writeMachineCost writes, for throughput, what the whole machine spent on
+// a delivery and on a relayed event: the server's (or the relay's) CPU,
+// PostgreSQL's, and the bench's own (load and receiver). Flat out, both
+// runs keep the machine's cores busy, so the ratio of deliveries/s is about
+// the inverse ratio of these sums; the ceiling is the ratio a server that
+// cost no more than the relay would reach beside the same database and
+// load.
+func writeMachineCost(w io.Writer, r *Result) {
+	if r.RelayCPUMsPerDelivery == nil || r.RelayLoadCores == nil || r.RelayDeliveriesPerS == nil || r.DeliveriesPerS <= 0 {
+		return
+	}
+	bench := 1000 * r.LoadCores / r.DeliveriesPerS
+	relay, relayBench := *r.RelayCPUMsPerDelivery, 1000**r.RelayLoadCores / *r.RelayDeliveriesPerS
+	db, dbText := 0.0, ""
+	if p := r.Postgres; p != nil && p.CPUMsPerDelivery != nil {
+		db, dbText = *p.CPUMsPerDelivery, fmt.Sprintf(", PostgreSQL %.3f", *p.CPUMsPerDelivery)
+	}
+	fmt.Fprintf(w, "%s: machine CPU per delivery %.3f ms (server %.3f%s, bench %.3f) against the relay's run's %.3f ms (relay %.3f, bench %.3f); a server costing the relay's CPU would reach at most %.2f× here\n",
+		rowName(r), r.CPUMsPerDelivery+db+bench, r.CPUMsPerDelivery, dbText, bench, relay+relayBench, relay, relayBench, (relay+relayBench)/(relay+db+bench))
 }
 
 // writeCostNotes writes what a delivery cost beside the server's CPU: its

@@ -136,17 +136,18 @@ func TestBenchCommand(t *testing.T) {
 				t.Fatalf("the table lacks the filters comparison:\n%s", out)
 			}
 			// The relay ran beside throughput and each cpu rate.
-			relayFigures := map[int][]string{0: {"relay_deliveries_per_s", "ratio_to_relay"},
-				6: {"relay_cpu_ms_per_delivery", "cpu_vs_relay"}, 7: {"relay_cpu_ms_per_delivery", "cpu_vs_relay"}}
+			relayFigures := map[int][]string{0: {"relay_deliveries_per_s", "ratio_to_relay", "relay_cpu_ms_per_delivery", "relay_load_cores"},
+				6: {"relay_cpu_ms_per_delivery", "cpu_vs_relay", "relay_load_cores"}, 7: {"relay_cpu_ms_per_delivery", "cpu_vs_relay", "relay_load_cores"}}
 			for i, r := range results {
-				for _, f := range []string{"relay_deliveries_per_s", "ratio_to_relay", "relay_cpu_ms_per_delivery", "cpu_vs_relay"} {
+				for _, f := range []string{"relay_deliveries_per_s", "ratio_to_relay", "relay_cpu_ms_per_delivery", "cpu_vs_relay", "relay_load_cores"} {
 					v, ok := r[f].(float64)
 					if expect := slices.Contains(relayFigures[i], f); expect != ok || ok && v <= 0 {
 						t.Fatalf("%s: %s = %v; want it present and positive only for %v", want[i], f, r[f], relayFigures[i])
 					}
 				}
 			}
-			for _, s := range []string{"relay dlv/s", "relay CPU ms/dlv", "relay: a plain Go relay", "throughput: ", "× the relay's deliveries/s", "cpu@50/s: "} {
+			for _, s := range []string{"relay dlv/s", "relay CPU ms/dlv", "relay: a plain Go relay", "throughput: ", "× the relay's deliveries/s", "cpu@50/s: ",
+				"throughput: machine CPU per delivery ", "a server costing the relay's CPU would reach at most "} {
 				if !strings.Contains(string(out), s) {
 					t.Fatalf("the table lacks %q:\n%s", s, out)
 				}
