@@ -194,6 +194,10 @@ type Dispatcher struct {
 	// silent nodes this node forgot.
 	storeErrors *prometheus.CounterVec
 	nodesLost   prometheus.Counter
+	// spills counts the rows given back for lack of room (givenBack) and
+	// those of them made due when their endpoint ran dry (hastened).
+	spills              *prometheus.CounterVec
+	givenBack, hastened prometheus.Counter
 
 	// displaced is closed when a heartbeat found this node's name held by
 	// another live process.
@@ -348,12 +352,14 @@ func New(cfg Config) *Dispatcher {
 		}, []string{"outcome"}),
 		storeErrors: newStoreErrors(),
 		nodesLost:   newNodesLost(),
+		spills:      newSpills(),
 	}
 	zeroSeries(d.outcomes, hookgate.DeliverySucceeded, "retry", hookgate.DeliveryFailed, hookgate.DeliveryPaused, hookgate.DeliveryCancelled)
 	zeroSeries(d.probes, "succeeded", "failed", "gone")
+	d.givenBack, d.hastened = d.spills.WithLabelValues("given_back"), d.spills.WithLabelValues("hastened")
 	d.work = sync.NewCond(&d.mu)
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(d.outcomes, d.latency, d.failing, d.unopened, d.probes, d.storeErrors, d.nodesLost)
+		cfg.Registry.MustRegister(d.outcomes, d.latency, d.failing, d.unopened, d.probes, d.storeErrors, d.nodesLost, d.spills)
 	}
 	return d
 }

@@ -114,6 +114,7 @@ func (d *Dispatcher) enqueue(j job, now time.Time) (outcome, bool) {
 	if at, full := d.spill(e, len(e.queue), now); full {
 		o := release(j, at)
 		o.spilled = e.id
+		d.givenBack.Inc()
 		return o, true
 	}
 	e.queue = append(e.queue, j)

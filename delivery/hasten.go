@@ -75,10 +75,15 @@ func (d *Dispatcher) hastenGiven(ctx context.Context, now time.Time) {
 	if len(rows) == 0 {
 		return
 	}
-	if _, err := d.cfg.Queue.HastenDeliveries(ctx, now, rows); err != nil && ctx.Err() == nil {
-		d.storeError(opClaim)
-		d.cfg.Logger.Error("make due the rows given back to endpoints that ran dry; they come on their schedule", "count", len(rows), "err", err)
+	n, err := d.cfg.Queue.HastenDeliveries(ctx, now, rows)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.storeError(opClaim)
+			d.cfg.Logger.Error("make due the rows given back to endpoints that ran dry; they come on their schedule", "count", len(rows), "err", err)
+		}
+		return
 	}
+	d.hastened.Add(float64(n))
 }
 
 // takeGiven takes the earliest of e's given-back rows, as many as e has

@@ -77,5 +77,12 @@ func TestQuickEndpointHastensGivenBackRows(t *testing.T) {
 		if got := rec.count(); got != n+1 {
 			t.Fatalf("the receiver got %d requests for %d deliveries", got, n+1)
 		}
+		// Each row seen given back was sent before its time: hastened. A
+		// row is hastened at most once for each time it is given back.
+		back := h.sample(t, "hookgate_delivery_spills_total", "step", "given_back", -1)
+		hastened := h.sample(t, "hookgate_delivery_spills_total", "step", "hastened", -1)
+		if hastened < float64(given) || hastened > back {
+			t.Fatalf("hookgate_delivery_spills_total: given_back %v, hastened %v; want %d ≤ hastened ≤ given_back", back, hastened, given)
+		}
 	})
 }
