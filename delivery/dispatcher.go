@@ -164,6 +164,9 @@ type Dispatcher struct {
 	// hasten are the endpoints that ran dry with rows given back, for the
 	// claim loop to make those due (hastenGiven).
 	hasten []*endpoint
+	// givenRows counts the rows remembered in the endpoints' given lists,
+	// bounded by maxGiven batches.
+	givenRows int
 
 	// circuits is what this node knows of the circuit breakers that are
 	// not clean, by webhook ID, under mu; circuitsRead is when the store's

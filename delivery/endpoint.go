@@ -35,8 +35,9 @@ type endpoint struct {
 	freeAt time.Time
 	// given are rows a spill gave back, each with the due time it was
 	// given, once their release is recorded (remember), at most maxGiven
-	// batches: when the endpoint runs dry, the earliest are made due at
-	// once (hastenGiven). hasten is set while it waits in d.hasten.
+	// batches over all endpoints (d.givenRows): when the endpoint runs
+	// dry, the earliest are made due at once (hastenGiven). hasten is set
+	// while it waits in d.hasten.
 	given    []hookgate.DueRow
 	hasten   bool
 	streak   int // consecutive failed attempts
@@ -339,6 +340,8 @@ func (d *Dispatcher) sweep(now time.Time) {
 			}
 			// The rows it gave back that it remembers go with it: they
 			// come on their schedule.
+			d.givenRows -= len(e.given)
+			e.given = nil
 			delete(d.eps, id)
 			// What this node knows of its circuit goes too: a circuit that
 			// is not clean comes back with the next read of the store's.

@@ -16,9 +16,9 @@ import (
 // gave back, and when an endpoint runs dry it makes the earliest of them
 // due at once (hookgate.Queue.HastenDeliveries), for the next claim.
 
-// maxGiven bounds the rows remembered for one endpoint, in batches: beyond
-// that, the rows given back are not remembered, and come due on their
-// schedule.
+// maxGiven bounds the rows remembered, over all endpoints, in batches
+// (about 130 bytes a row: 530 KB with the default batch): beyond that, the
+// rows given back are not remembered, and come due on their schedule.
 const maxGiven = 16
 
 // remember keeps, on their endpoints, the rows of done that a spill gave
@@ -36,10 +36,11 @@ func (d *Dispatcher) remember(done []outcome) {
 			continue
 		}
 		e, ok := d.eps[o.spilled]
-		if !ok || len(e.given) >= maxGiven*d.cfg.BatchSize {
+		if !ok || d.givenRows >= maxGiven*d.cfg.BatchSize {
 			continue // forgotten, or enough remembered: the schedule brings it
 		}
 		e.given = append(e.given, hookgate.DueRow{ProjectID: o.ProjectID, ID: o.Attempt.DeliveryID, Due: o.NextAttemptAt})
+		d.givenRows++
 		if len(e.queue) == 0 {
 			d.ranDry(e)
 		}
@@ -91,7 +92,9 @@ func (d *Dispatcher) hastenGiven(ctx context.Context, now time.Time) {
 // None while e's circuit holds its rows: they would only go back again.
 // d.mu is held.
 func (d *Dispatcher) takeGiven(e *endpoint, now time.Time) []hookgate.DueRow {
+	before := len(e.given)
 	e.given = slices.DeleteFunc(e.given, func(r hookgate.DueRow) bool { return !r.Due.After(now) })
+	d.givenRows -= before - len(e.given)
 	n := min(len(e.given), d.room(e)-len(e.queue))
 	if n <= 0 {
 		return nil
@@ -102,5 +105,6 @@ func (d *Dispatcher) takeGiven(e *endpoint, now time.Time) []hookgate.DueRow {
 	slices.SortStableFunc(e.given, func(a, b hookgate.DueRow) int { return a.Due.Compare(b.Due) })
 	rows := slices.Clone(e.given[:n])
 	e.given = slices.Delete(e.given, 0, n)
+	d.givenRows -= n
 	return rows
 }
