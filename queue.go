@@ -172,4 +172,10 @@ type Adopter interface {
 	// leased (never empty), their events by project and ID, and the end
 	// of their lease. It must not block: it runs in the ingest path.
 	Adopt(ds []*Delivery, events map[[2]string]*Event, until time.Time)
+	// Deferred is given, after the transaction committed, the deliveries
+	// born unleased and due later because AdoptDue said so (never empty),
+	// by webhook ID, each with the due time it was born with: the adopter
+	// may make them due sooner (Queue.HastenDeliveries) when their
+	// webhook turns out to have room. It must not block.
+	Deferred(rows map[string][]DueRow)
 }

@@ -99,7 +99,12 @@ func runDispatcherB(b *testing.B, engine string) *harness {
 
 func newHarness(t testing.TB, engine string, schedule hookgate.Schedule, opts ...func(*delivery.Config)) *harness {
 	t.Helper()
-	s := sqltest.Open(t, engine)
+	return newHarnessOn(t, sqltest.Open(t, engine), schedule, opts...)
+}
+
+// newHarnessOn is newHarness on store s.
+func newHarnessOn(t testing.TB, s *sqlstore.Store, schedule hookgate.Schedule, opts ...func(*delivery.Config)) *harness {
+	t.Helper()
 	now := time.Now().UTC()
 	p := &hookgate.Project{ID: hookgate.NewID(hookgate.PrefixProject, now), Slug: "d", Name: "d", CreatedAt: now, UpdatedAt: now}
 	if err := s.CreateProject(context.Background(), p); err != nil {

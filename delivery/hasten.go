@@ -47,6 +47,31 @@ func (d *Dispatcher) remember(done []outcome) {
 	}
 }
 
+// Deferred implements hookgate.Adopter: the deliveries born due later
+// because their webhook had no room (AdoptDue) are remembered as the rows
+// a spill gave back are, so that if the webhook speeds up and runs dry
+// they are made due then instead of at the times its former speed gave
+// them. They are committed already: HastenDeliveries finds them.
+func (d *Dispatcher) Deferred(rows map[string][]hookgate.DueRow) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for webhookID, rs := range rows {
+		e, ok := d.eps[webhookID]
+		if !ok {
+			continue // forgotten: the schedule brings them
+		}
+		n := min(len(rs), maxGiven*d.cfg.BatchSize-d.givenRows)
+		if n <= 0 {
+			return // enough remembered
+		}
+		e.given = append(e.given, rs[:n]...)
+		d.givenRows += n
+		if len(e.queue) == 0 {
+			d.ranDry(e)
+		}
+	}
+}
+
 // ranDry asks the claim loop to make due the rows e gave back, now that
 // its queue is empty. It costs nothing when there are none. d.mu is held.
 func (d *Dispatcher) ranDry(e *endpoint) {

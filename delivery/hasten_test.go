@@ -10,6 +10,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/delivery"
 	"github.com/hookgate/hookgate/internal/testwait"
+	"github.com/hookgate/hookgate/sqlstore/sqltest"
 )
 
 // An endpoint whose first request was slow has the rows it has no room for
@@ -83,6 +84,64 @@ func TestQuickEndpointHastensGivenBackRows(t *testing.T) {
 		hastened := h.sample(t, "hookgate_delivery_spills_total", "step", "hastened", -1)
 		if hastened < float64(given) || hastened > back {
 			t.Fatalf("hookgate_delivery_spills_total: given_back %v, hastened %v; want %d ≤ hastened ≤ given_back", back, hastened, given)
+		}
+	})
+}
+
+// A slow endpoint's new deliveries beyond its room are born due later, at
+// its speed then (AdoptDue). Once it answers at once it runs dry, and
+// those rows are made due without waiting for their time: every row is
+// sent while the clocks (the dispatcher's and the store's) stand still,
+// well before the time any was born due at.
+func TestSlowEndpointThatSpeedsUpHastensRowsBornLater(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		clk := newClock(time.Now().Add(time.Minute))
+		cfg := sqltest.Config(t, engine)
+		cfg.Now = clk.Now
+		h := newHarnessOn(t, sqltest.OpenConfig(t, cfg), nil, func(c *delivery.Config) {
+			c.BatchSize, c.PerEndpoint, c.MaxPerEndpoint = 8, 1, 1
+			clocked(c, clk)
+		})
+		h.stop = h.start()
+		// The first request takes 1.5 s by the clock: a slow endpoint
+		// (a second or more a request). The next ones answer at once.
+		var answered atomic.Int32
+		rec := newRecorder(t, 200, func() {
+			if answered.Add(1) == 1 {
+				clk.Advance(1500 * time.Millisecond)
+			}
+		})
+		h.webhook(t, rec.srv.URL)
+		waitRunning(t, h.disp)
+		h.send(t, 1)
+		testwait.For(t, "the first, slow delivery", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 1 })
+		const n = 40
+		h.send(t, n)
+		// The endpoint's room of 8 adopted, the rest born due 1.5 s apart
+		// after them: 12 s ahead and more.
+		list, _, err := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{Page: hookgate.Page{Limit: 250}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first time.Time
+		later := 0
+		for _, d := range list {
+			if d.NextAttemptAt.After(clk.Now().Add(10 * time.Second)) {
+				later++
+				if first.IsZero() || d.NextAttemptAt.Before(first) {
+					first = d.NextAttemptAt
+				}
+			}
+		}
+		if later < n-8 {
+			t.Fatalf("%d of %d deliveries born due 10 s ahead or more; want at least %d", later, n, n-8)
+		}
+		testwait.For(t, "every delivery sent", func() bool { return h.status(t, hookgate.DeliverySucceeded) == n+1 })
+		if now := clk.Now(); !now.Add(10 * time.Second).Before(first) {
+			t.Fatalf("the clock is at %s, the first row born later was due at %s: it was not hastened", now, first)
+		}
+		if hastened := h.sample(t, "hookgate_delivery_spills_total", "step", "hastened", -1); hastened < float64(later) {
+			t.Fatalf("%v rows hastened; want at least the %d born due later", hastened, later)
 		}
 	})
 }

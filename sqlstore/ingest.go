@@ -170,6 +170,7 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var events, deliveries [][]any
 	var born []*hookgate.Delivery
 	var bornEvents map[[2]string]*hookgate.Event
+	var deferred map[string][]hookgate.DueRow // born due later, by webhook (Adopter.Deferred)
 	bornBy := map[string]int{}         // adopted in this transaction, by webhook
 	unplaced := 0                      // due now and not adopted: for a claim
 	var lines []orderKey               // the keys ordered rows were put in line for
@@ -274,6 +275,12 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 					} else if at.After(now) {
 						dueUS := micros(at) // the adopter has no room for it yet
 						due, later = dueUS, dueUS != nowUS
+						if later {
+							if deferred == nil {
+								deferred = map[string][]hookgate.DueRow{}
+							}
+							deferred[hid] = append(deferred[hid], hookgate.DueRow{ProjectID: r.projectID, ID: id, Due: time.UnixMicro(dueUS)})
+						}
 					} else {
 						placed = false
 					}
@@ -380,6 +387,9 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	}
 	if len(born) > 0 {
 		adopter.Adopt(born, bornEvents, until)
+	}
+	if len(deferred) > 0 {
+		adopter.Deferred(deferred)
 	}
 	if counted != nil {
 		s.countFilters(counted)
