@@ -171,11 +171,11 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var born []*hookgate.Delivery
 	var bornEvents map[[2]string]*hookgate.Event
 	var deferred map[string][]hookgate.DueRow // born due later, by webhook (Adopter.Deferred)
-	bornBy := map[string]int{}         // adopted in this transaction, by webhook
-	unplaced := 0                      // due now and not adopted: for a claim
-	var lines []orderKey               // the keys ordered rows were put in line for
-	var inLine map[orderKey]bool       // made with the first ordered row
-	var counted map[filterKey][2]int64 // the filters' counts of the events created
+	bornBy := map[string]int{}                // adopted in this transaction, by webhook
+	unplaced := 0                             // due now and not adopted: for a claim
+	var lines []orderKey                      // the keys ordered rows were put in line for
+	var inLine map[orderKey]bool              // made with the first ordered row
+	var counted map[filterKey][2]int64        // the filters' counts of the events created
 	// The arguments the rows share are boxed once: a value put in an
 	// interface is a heap allocation of its own, per row and column
 	// otherwise.
