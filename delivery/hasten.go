@@ -8,13 +8,14 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-// A row given back for lack of room (spill) is due when its endpoint should
-// have room at the speed measured so far. Measured on a cold receiver, or
-// on a starved machine, that speed is low, and the rows go back due far
-// ahead; once the endpoint speeds up it empties its queue and would wait
-// idle for their time. So the dispatcher remembers the rows its spills
-// gave back, and when an endpoint runs dry it makes the earliest of them
-// due at once (hookgate.Queue.HastenDeliveries), for the next claim.
+// A row given back for lack of room (spill), or born unleased for lack of
+// it (AdoptDue, a slow endpoint), is due when its endpoint should have room
+// at the speed measured so far. Measured on a cold receiver, on a starved
+// machine, or on a receiver still recovering, that speed is low, and the
+// rows are due far ahead; once the endpoint speeds up it empties its queue
+// and would wait idle for their time. So the dispatcher remembers those
+// rows, and when an endpoint runs dry it makes the earliest of them due at
+// once (hookgate.Queue.HastenDeliveries), for the next claim.
 
 // maxGiven bounds the rows remembered, over all endpoints, in batches
 // (about 130 bytes a row: 530 KB with the default batch): beyond that, the
