@@ -42,12 +42,8 @@ func TestQuickEndpointHastensGivenBackRows(t *testing.T) {
 			}
 			<-release
 		})
-		h.webhook(t, rec.srv.URL)
-		waitRunning(t, h.disp)
-		h.send(t, 1)
-		testwait.For(t, "the first, slow delivery", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 1 })
 		const n = 40
-		h.send(t, n)
+		h.slowStart(t, rec.srv.URL, n)
 		// One request in flight, the endpoint's room of 8 (or 7 once the
 		// worker took its row) queued, the rest given back due 6 s or more
 		// ahead: 8 rows ahead of them at 1.1 requests a second.
@@ -111,12 +107,8 @@ func TestSlowEndpointThatSpeedsUpHastensRowsBornLater(t *testing.T) {
 				clk.Advance(1500 * time.Millisecond)
 			}
 		})
-		h.webhook(t, rec.srv.URL)
-		waitRunning(t, h.disp)
-		h.send(t, 1)
-		testwait.For(t, "the first, slow delivery", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 1 })
 		const n = 40
-		h.send(t, n)
+		h.slowStart(t, rec.srv.URL, n)
 		// The endpoint's room of 8 adopted, the rest born due 1.5 s apart
 		// after them: 12 s ahead and more.
 		list, _, err := h.store.ListDeliveries(context.Background(), h.proj, hookgate.DeliveryFilter{Page: hookgate.Page{Limit: 250}})
@@ -144,4 +136,15 @@ func TestSlowEndpointThatSpeedsUpHastensRowsBornLater(t *testing.T) {
 			t.Fatalf("%v rows hastened; want at least the %d born due later", hastened, later)
 		}
 	})
+}
+
+// slowStart makes a webhook to url, sends one event and waits for its
+// delivery (the slow first request), then sends n more.
+func (h *harness) slowStart(t *testing.T, url string, n int) {
+	t.Helper()
+	h.webhook(t, url)
+	waitRunning(t, h.disp)
+	h.send(t, 1)
+	testwait.For(t, "the first, slow delivery", func() bool { return h.status(t, hookgate.DeliverySucceeded) == 1 })
+	h.send(t, n)
 }
