@@ -170,12 +170,13 @@ func (s *Store) commitEvents(reqs []*ingestReq) error {
 	var events, deliveries [][]any
 	var born []*hookgate.Delivery
 	var bornEvents map[[2]string]*hookgate.Event
-	var deferred map[string][]hookgate.DueRow // born due later, by webhook (Adopter.Deferred)
-	bornBy := map[string]int{}                // adopted in this transaction, by webhook
-	unplaced := 0                             // due now and not adopted: for a claim
-	var lines []orderKey                      // the keys ordered rows were put in line for
-	var inLine map[orderKey]bool              // made with the first ordered row
-	var counted map[filterKey][2]int64        // the filters' counts of the events created
+	bornBy := map[string]int{}         // adopted in this transaction, by webhook
+	unplaced := 0                      // due now and not adopted: for a claim
+	var lines []orderKey               // the keys ordered rows were put in line for
+	var inLine map[orderKey]bool       // made with the first ordered row
+	var counted map[filterKey][2]int64 // the filters' counts of the events created
+	// deferred are the rows born due later, by webhook (Adopter.Deferred).
+	var deferred map[string][]hookgate.DueRow
 	// The arguments the rows share are boxed once: a value put in an
 	// interface is a heap allocation of its own, per row and column
 	// otherwise.
