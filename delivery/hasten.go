@@ -24,8 +24,7 @@ const maxGiven = 16
 
 // remember keeps, on their endpoints, the rows of done that a spill gave
 // back, now that their release is recorded: HastenDeliveries finds only
-// recorded releases. An endpoint whose queue ran dry meanwhile asks for
-// them at once.
+// recorded releases.
 func (d *Dispatcher) remember(done []outcome) {
 	if !slices.ContainsFunc(done, func(o outcome) bool { return o.spilled != "" }) {
 		return
@@ -33,17 +32,8 @@ func (d *Dispatcher) remember(done []outcome) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, o := range done {
-		if o.spilled == "" {
-			continue
-		}
-		e, ok := d.eps[o.spilled]
-		if !ok || d.givenRows >= maxGiven*d.cfg.BatchSize {
-			continue // forgotten, or enough remembered: the schedule brings it
-		}
-		e.given = append(e.given, hookgate.DueRow{ProjectID: o.ProjectID, ID: o.Attempt.DeliveryID, Due: o.NextAttemptAt})
-		d.givenRows++
-		if len(e.queue) == 0 {
-			d.ranDry(e)
+		if e, ok := d.eps[o.spilled]; ok && o.spilled != "" {
+			d.keep(e, hookgate.DueRow{ProjectID: o.ProjectID, ID: o.Attempt.DeliveryID, Due: o.NextAttemptAt})
 		}
 	}
 }
@@ -57,19 +47,25 @@ func (d *Dispatcher) Deferred(rows map[string][]hookgate.DueRow) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for webhookID, rs := range rows {
-		e, ok := d.eps[webhookID]
-		if !ok {
-			continue // forgotten: the schedule brings them
+		if e, ok := d.eps[webhookID]; ok {
+			d.keep(e, rs...)
 		}
-		n := min(len(rs), maxGiven*d.cfg.BatchSize-d.givenRows)
-		if n <= 0 {
-			return // enough remembered
-		}
-		e.given = append(e.given, rs[:n]...)
-		d.givenRows += n
-		if len(e.queue) == 0 {
-			d.ranDry(e)
-		}
+	}
+}
+
+// keep remembers rows on e, as many as the bound over all endpoints
+// (maxGiven batches) leaves room for; the others come on their schedule.
+// An endpoint whose queue is empty already asks for them at once. d.mu is
+// held.
+func (d *Dispatcher) keep(e *endpoint, rows ...hookgate.DueRow) {
+	n := min(len(rows), maxGiven*d.cfg.BatchSize-d.givenRows)
+	if n <= 0 {
+		return
+	}
+	e.given = append(e.given, rows[:n]...)
+	d.givenRows += n
+	if len(e.queue) == 0 {
+		d.ranDry(e)
 	}
 }
 

@@ -47,20 +47,21 @@ func (d *Dispatcher) storeError(op string) {
 	d.storeErrors.WithLabelValues(op).Inc()
 }
 
-// zeroSeries makes the series of each value of a one-label vector exist
-// at zero from the start: rate() and increase() then see the first
-// count, and a dashboard lists every value before it happens.
 // newSpills is hookgate_delivery_spills_total: the claimed rows an
 // endpoint had no room for, given back to the store due later
-// (step="given_back"), and those of them made due at once when their
-// endpoint ran dry (step="hastened", see hasten.go).
+// (step="given_back"), and the rows due later for lack of room, given back
+// or born so, made due at once when their endpoint ran dry
+// (step="hastened", see hasten.go).
 func newSpills() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hookgate_delivery_spills_total",
-		Help: "Claimed deliveries given back to the store because their endpoint held as many as it can send within a lease (given_back), and those of them made due at once when the endpoint ran dry (hastened).",
+		Help: "Claimed deliveries given back to the store because their endpoint held as many as it can send within a lease (given_back), and deliveries due later for lack of room (given back, or born so for a slow endpoint) made due at once when the endpoint ran dry (hastened).",
 	}, []string{"step"})
 }
 
+// zeroSeries makes the series of each value of a one-label vector exist
+// at zero from the start: rate() and increase() then see the first
+// count, and a dashboard lists every value before it happens.
 func zeroSeries(vec *prometheus.CounterVec, values ...string) {
 	for _, v := range values {
 		vec.WithLabelValues(v)
